@@ -1,0 +1,4 @@
+/** The agent: resource probe, worker pool, the actor. */
+export { Agent, DEFAULT_AGENT_OPTIONS, type AgentOptions } from './agent.js';
+export { probeNode, availableMemory, cgroupMemoryLimit, slurmFacts, usableCpus, type NodeProbe, type SlurmFacts } from './probe.js';
+export { WorkerPool, type PoolOptions, type BundleEnd } from './pool.js';

@@ -1,0 +1,46 @@
+/** What crosses between the agent and its piscina worker threads. */
+import type { TaskMsg } from '../protocol/index.js';
+
+export type { TaskMsg };
+
+export interface WireErrorShape {
+  code: string;
+  message: string;
+}
+
+export interface BundleInput {
+  job: string;
+  kind: string;
+  params: unknown;
+  threads: number;
+  tasks: TaskMsg[];
+  agent: string;
+  host: string;
+  /** Shared with the agent: see worker.ts for the layout. Length tasks.length + 2. */
+  flags: Int32Array;
+}
+
+export interface TaskResult {
+  id: string;
+  attempt: number;
+  status: 'ok' | 'error';
+  /** Rendered JSONL rows. */
+  text: string;
+  ms: number;
+  cost: number;
+}
+
+/** A retryable failure on a non-final attempt: the coordinator retries it elsewhere. */
+export interface TaskFailure {
+  id: string;
+  attempt: number;
+  error: WireErrorShape;
+}
+
+export interface BundleOutput {
+  results: TaskResult[];
+  failures: TaskFailure[];
+  threadId: number;
+  /** Tasks this worker thread has run since it started (for --recycle-after). */
+  tasksRun: number;
+}

@@ -1,0 +1,123 @@
+/**
+ * The piscina worker entry: runs one bundle of tasks of one job, in order, and returns each
+ * task's rendered rows (JSON text is produced here, in parallel, not in the single writer).
+ *
+ * A shared Int32Array links the bundle to the agent while it runs:
+ *   flags[i]      (i < n) 1 = task i was aborted (skip it, or make its signal fire)
+ *   flags[n]      index of the task running now (so a crash can be pinned on it)
+ *   flags[n + 1]  1 = the whole bundle is aborted
+ */
+import { threadId, workerData } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import type { TaskMsg, WireErrorShape } from './worker-types.js';
+import type { BundleInput, BundleOutput, TaskResult, TaskFailure } from './worker-types.js';
+import { getKind, type Kind, type RunOutput } from '../src/kinds/index.js';
+import { ErrorCode, toWireError } from '../src/errors.js';
+import { errorRow, okRow, toJson, type RowHead } from '../src/sink/rows.js';
+
+const handlerPaths: string[] = (workerData as { handlers?: string[] } | undefined)?.handlers ?? [];
+let handlers: Promise<Map<string, Kind<any>>> | null = null;
+
+/** Loads the agent's handler modules once per thread (only paths from the agent's own command line). */
+function loadHandlers(): Promise<Map<string, Kind<any>>> {
+  handlers ??= (async () => {
+    const map = new Map<string, Kind<any>>();
+    for (const path of handlerPaths) {
+      const mod = (await import(pathToFileURL(path).href)) as { default?: unknown; kinds?: unknown };
+      const list = (Array.isArray(mod.kinds) ? mod.kinds : Array.isArray(mod.default) ? mod.default : [mod.default]) as Kind<any>[];
+      for (const k of list) if (k && typeof k.name === 'string') map.set(k.name, k);
+    }
+    return map;
+  })();
+  return handlers;
+}
+
+const paramsCache = new Map<string, unknown>();
+let tasksRun = 0;
+
+async function kindFor(name: string): Promise<Kind<any> | undefined> {
+  return getKind(name) ?? (handlerPaths.length > 0 ? (await loadHandlers()).get(name) : undefined);
+}
+
+/** A signal whose `aborted` also reads the shared flag (the event loop is busy while a task computes). */
+function taskSignal(flags: Int32Array, i: number, n: number): AbortSignal {
+  const ac = new AbortController();
+  Object.defineProperty(ac.signal, 'aborted', { get: () => Atomics.load(flags, i) !== 0 || Atomics.load(flags, n + 1) !== 0 });
+  return ac.signal;
+}
+
+export default async function runBundle(input: BundleInput): Promise<BundleOutput> {
+  const { job, kind: kindName, tasks, agent, host, flags, threads } = input;
+  const n = tasks.length;
+  const results: TaskResult[] = [];
+  const failures: TaskFailure[] = [];
+  const kind = await kindFor(kindName);
+  let params: unknown = paramsCache.get(job);
+  let paramsError: WireErrorShape | null = null;
+  if (kind && params === undefined) {
+    try {
+      params = kind.checkParams(input.params);
+      paramsCache.set(job, params);
+      if (paramsCache.size > 64) paramsCache.delete(paramsCache.keys().next().value!);
+    } catch (err) {
+      paramsError = toWireError(err);
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    if (Atomics.load(flags, n + 1) !== 0) break;
+    if (Atomics.load(flags, i) !== 0) continue;
+    Atomics.store(flags, n, i);
+    const t: TaskMsg = tasks[i]!;
+    const start = Date.now();
+    const t0 = performance.now();
+    let output: RunOutput | null = null;
+    let error: (WireErrorShape & { retryable: boolean }) | null = null;
+    if (!kind) error = { code: ErrorCode.NotFound, message: `this agent has no kind '${kindName}'`, retryable: true };
+    else if (paramsError) error = { ...paramsError, retryable: false };
+    else {
+      try {
+        output = await kind.run(t.ref, params, { signal: taskSignal(flags, i, n), threads, attempt: t.attempt, job, task: t.id });
+      } catch (err) {
+        error = toWireError(err);
+      }
+    }
+    tasksRun++;
+    const ms = performance.now() - t0;
+    if (Atomics.load(flags, i) !== 0 || Atomics.load(flags, n + 1) !== 0) continue; // aborted: no result
+    if (error && error.retryable && !t.final) {
+      failures.push({ id: t.id, attempt: t.attempt, error: { code: error.code, message: error.message } });
+      continue;
+    }
+    const head: RowHead = { job, task: t.id, kind: kindName, attempt: t.attempt, agent, host, worker: threadId, start, end: Date.now() };
+    const rendered = error ? { text: errorRow(head, error), status: 'error' as const } : render(head, output!);
+    results.push({ id: t.id, attempt: t.attempt, status: rendered.status, text: rendered.text, ms, cost: t.cost });
+  }
+  return { results, failures, threadId, tasksRun };
+}
+
+/** Renders a task's output into its rows. */
+function render(head: RowHead, out: RunOutput): { text: string; status: 'ok' | 'error' } {
+  if ('records' in out) {
+    const of = out.records.length;
+    if (of === 0) return { text: errorRow(head, { code: ErrorCode.Internal, message: 'the task produced no records' }), status: 'error' };
+    let text = '';
+    let anyOk = false;
+    for (const r of out.records) {
+      const idx = { index: r.index, of };
+      if (r.error) {
+        text += errorRow(head, r.error, idx);
+        continue;
+      }
+      const json = toJson(r.value);
+      if (json === null) text += errorRow(head, { code: ErrorCode.Task, message: `record ${r.index}: value is not JSON-serialisable` }, idx);
+      else {
+        text += okRow(head, json, idx);
+        anyOk = true;
+      }
+    }
+    return { text, status: anyOk ? 'ok' : 'error' };
+  }
+  const json = toJson(out.value);
+  if (json === null) return { text: errorRow(head, { code: ErrorCode.Task, message: 'the value is not JSON-serialisable' }), status: 'error' };
+  return { text: okRow(head, json), status: 'ok' };
+}

@@ -1,0 +1,894 @@
+/**
+ * The scheduling core: a pure state machine. Events come in as method calls carrying `now`
+ * (epoch ms); each returns the commands the actor shell must carry out. No bus, no timers,
+ * no clock: the unit tests drive thousands of agents with a simulated clock.
+ *
+ * Events: submit, hello, pull, heartbeat, committed, cancel, drain, tick.
+ * Commands: reply to a pull, abort tasks on an agent, drain an agent, write error rows,
+ * a job ended, log lines.
+ */
+import type { AgentInfo, Bundle, HeldTask, JobInfo, JobSpec, JobState, JobStatus, AgentStatus, TaskReport, CommitItem } from '../protocol/index.js';
+import type { WireError } from '../src/errors.js';
+import { ErrorCode } from '../src/errors.js';
+import { moveTask, holders, type Task, type TaskState } from './task-state.js';
+import { Throughput } from './throughput.js';
+
+/** Scheduler options; every field has a default in DEFAULT_SCHEDULER_OPTIONS. */
+export interface SchedulerOptions {
+  /** An agent silent this long is lost and its tasks are requeued. Default 10,000 ms. */
+  agentTimeoutMs: number;
+  /** Attempts per task before it becomes an error row. Default 3. */
+  maxAttempts: number;
+  /** Target work per bundle, in ms of measured task time. Default 50. */
+  dispatchMs: number;
+  /** Most tasks in one bundle. Default 2048. */
+  maxBundleTasks: number;
+  /** Most encoded task bytes in one dispatch (kept under the bus's max_payload). Default 512 KiB. */
+  maxDispatchBytes: number;
+  /** Longest a pull may be parked when there is no work. Default 5,000 ms. */
+  maxPullWaitMs: number;
+  /** Run a second copy of a straggler when the queue is empty and slots are idle. Default true. */
+  speculate: boolean;
+  /** A task is a straggler when it has run this many times its expected duration. Default 3. */
+  speculateFactor: number;
+}
+
+export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
+  agentTimeoutMs: 10_000,
+  maxAttempts: 3,
+  dispatchMs: 50,
+  maxBundleTasks: 2048,
+  maxDispatchBytes: 512 * 1024,
+  maxPullWaitMs: 5_000,
+  speculate: true,
+  speculateFactor: 3,
+};
+
+/** A task as a kind's expand gives it, plus its encoded size. */
+export interface NewTask {
+  id: string;
+  cost: number;
+  memory?: number;
+  threads?: number;
+  bytes?: number;
+  ref: unknown;
+}
+
+/** What the shell must do. */
+export type Command =
+  | { kind: 'reply-pull'; token: unknown; agent: string; seq: number; jobs: JobInfo[]; bundles: Bundle[] }
+  | { kind: 'rejoin'; token: unknown; agent: string; reason: string }
+  | { kind: 'abort'; agent: string; job: string; tasks: string[] | null; reason: string }
+  | { kind: 'drain-agent'; agent: string; graceMs: number | null }
+  | { kind: 'error-rows'; job: string; rows: Array<{ id: string; attempt: number; error: WireError }> }
+  | { kind: 'job-ended'; job: string; state: JobState }
+  | { kind: 'log'; level: 'info' | 'warn' | 'debug'; msg: string; fields: Record<string, unknown> };
+
+/** Granularity a job asks for: adaptive, or a fixed number of tasks per bundle. */
+export type Granularity = 'auto' | number;
+
+export interface JobOptions {
+  granularity: Granularity;
+  /** Kinds only agents started with --allow-command may run. */
+  needsCommand: boolean;
+  /** Whether the kind is built in (any agent) or comes from handler modules (agents that list it). */
+  builtin: boolean;
+}
+
+interface Job {
+  readonly spec: JobSpec;
+  readonly name: string;
+  readonly opts: JobOptions;
+  readonly maxAttempts: number;
+  state: JobState;
+  readonly tasks: Map<string, Task>;
+  /** Largest first; queued tasks at index >= qpos (others are skipped lazily). */
+  readonly order: Task[];
+  qpos: number;
+  /** Requeued tasks, served before the ordered queue. */
+  retry: Task[];
+  readonly counts: Record<TaskState['s'], number>;
+  errors: number;
+  retried: number;
+  speculated: number;
+  queuedCost: number;
+  readonly throughput: Throughput;
+  readonly startedAt: number;
+  endedAt: number | null;
+  readonly notes: Set<string>;
+  readonly info: JobInfo;
+  /** [time, committed] samples for the recent rate. */
+  readonly samples: Array<[number, number]>;
+}
+
+type AgentState = 'active' | 'draining' | 'lost';
+
+interface ParkedPull {
+  token: unknown;
+  want: number;
+  freeSlots: number;
+  memory: number;
+  until: number;
+}
+
+interface Agent {
+  readonly id: string;
+  info: AgentInfo;
+  epoch: number;
+  state: AgentState;
+  lastSeen: number;
+  readonly leases: Set<Task>;
+  /** Dispatch seq → its tasks, until the agent confirms receipt with a later pull. */
+  readonly dispatches: Map<number, Task[]>;
+  seq: number;
+  busy: number;
+  memory: number;
+  done: number;
+  /** Jobs whose params this agent has been sent. */
+  readonly knows: Set<string>;
+  pull: ParkedPull | null;
+}
+
+export interface PullParams {
+  epoch: number;
+  seq: number;
+  want: number;
+  freeSlots: number;
+  memory: number;
+  waitMs: number;
+  reports: TaskReport[];
+}
+
+/** Fixed per-task overhead assumed when sizing bundles (framework time not in `ms`). */
+const TASK_OVERHEAD_S = 5e-6;
+/** Bundle size while a job has no measurement yet. */
+const INITIAL_BUNDLE_TASKS = 4;
+/** How far past the queue head one pull looks for a task that fits the agent. */
+const MAX_SCAN = 512;
+
+export class Scheduler {
+  readonly opts: SchedulerOptions;
+  private readonly jobs = new Map<string, Job>();
+  private readonly running: Job[] = [];
+  private readonly agents = new Map<string, Agent>();
+  private nextEpoch = 1;
+  private event = 0;
+  private activeSlots = 0;
+  private lastSample = 0;
+
+  constructor(opts: Partial<SchedulerOptions> = {}) {
+    this.opts = { ...DEFAULT_SCHEDULER_OPTIONS, ...opts };
+  }
+
+  // ───────────────────────────── events ─────────────────────────────
+
+  /** A new (or resumed) job. `done` lists tasks already committed in the output. */
+  submit(spec: JobSpec, tasks: NewTask[], done: ReadonlyMap<string, 'ok' | 'error'>, jobOpts: JobOptions, now: number): Command[] {
+    const ev = ++this.event;
+    const out: Command[] = [];
+    if (this.jobs.has(spec.job)) throw new Error(`job ${spec.job} already exists`);
+    const job: Job = {
+      spec,
+      name: spec.job,
+      opts: jobOpts,
+      maxAttempts: spec.maxAttempts ?? this.opts.maxAttempts,
+      state: 'running',
+      tasks: new Map(),
+      order: [],
+      qpos: 0,
+      retry: [],
+      counts: { queued: 0, leased: 0, failing: 0, done: 0, cancelled: 0 },
+      errors: 0,
+      retried: 0,
+      speculated: 0,
+      queuedCost: 0,
+      throughput: new Throughput(),
+      startedAt: now,
+      endedAt: null,
+      notes: new Set(),
+      info: { job: spec.job, kind: spec.kind, params: spec.params },
+      samples: [[now, 0]],
+    };
+    for (const t of tasks) {
+      if (job.tasks.has(t.id)) throw new Error(`job ${spec.job}: task id ${t.id} is not unique`);
+      const prior = done.get(t.id);
+      const task: Task = {
+        job: spec.job,
+        id: t.id,
+        cost: Math.max(t.cost, 1e-9),
+        memory: t.memory ?? 0,
+        threads: Math.max(1, t.threads ?? 1),
+        bytes: t.bytes ?? 64,
+        ref: t.ref,
+        attempt: 1,
+        state: prior ? { s: 'done', status: prior } : { s: 'queued' },
+        avoid: null,
+        history: [],
+      };
+      job.tasks.set(t.id, task);
+      job.counts[task.state.s]++;
+      if (prior === 'error') job.errors++;
+      if (!prior) {
+        job.order.push(task);
+        job.queuedCost += task.cost;
+      }
+    }
+    job.order.sort((a, b) => b.cost - a.cost);
+    job.samples[0] = [now, job.counts.done];
+    this.jobs.set(job.name, job);
+    this.running.push(job);
+    out.push(log('info', 'job submitted', { job: job.name, kind: spec.kind, tasks: tasks.length, alreadyDone: job.counts.done, event: ev }));
+    this.maybeEnd(job, now, out);
+    this.wake(now, out);
+    return out;
+  }
+
+  /** An agent introduces itself (first time, or again after a restart or a loss). */
+  hello(id: string, info: AgentInfo, held: HeldTask[], now: number): { epoch: number; seq: number; commands: Command[] } {
+    const ev = ++this.event;
+    const out: Command[] = [];
+    const epoch = this.nextEpoch++;
+    let a = this.agents.get(id);
+    const heldKeys = new Set(held.map(([job, task]) => `${job}\u0000${task}`));
+    if (a) {
+      // A known agent again: leases it no longer holds were lost on the way.
+      if (a.state === 'active') this.activeSlots -= a.info.slots;
+      for (const t of [...a.leases]) {
+        if (!heldKeys.has(`${t.job}\u0000${t.id}`)) this.unlease(t, a, 'handback', now, ev, out);
+      }
+      a.info = info;
+      a.epoch = epoch;
+      a.state = 'active';
+      a.lastSeen = now;
+      a.dispatches.clear();
+      a.knows.clear();
+      a.pull = null;
+    } else {
+      a = {
+        id,
+        info,
+        epoch,
+        state: 'active',
+        lastSeen: now,
+        leases: new Set(),
+        dispatches: new Map(),
+        seq: 0,
+        busy: 0,
+        memory: info.memory.available,
+        done: 0,
+        knows: new Set(),
+        pull: null,
+      };
+      this.agents.set(id, a);
+    }
+    this.activeSlots += info.slots;
+    // Tasks it still holds: keep them leased to it where nobody else has them.
+    let adopted = 0;
+    for (const [jobName, taskId, attempt] of held) {
+      const job = this.jobs.get(jobName);
+      const t = job?.tasks.get(taskId);
+      if (!job || !t) continue;
+      if (t.state.s === 'done' || t.state.s === 'cancelled') {
+        out.push({ kind: 'abort', agent: id, job: jobName, tasks: [taskId], reason: 'already committed' });
+      } else if (t.state.s === 'queued') {
+        this.setState(job, t, { s: 'leased', agent: id, since: now, dispatch: 0, copy: null }, ev);
+        t.attempt = Math.max(t.attempt, attempt);
+        a.leases.add(t);
+        adopted++;
+      } else if (t.state.s === 'leased' && t.state.agent === id) {
+        adopted++;
+      }
+    }
+    out.push(
+      log('info', 'agent joined', {
+        agent: id,
+        host: info.host,
+        slots: info.slots,
+        cores: info.cpus.usable,
+        memoryGB: +(info.memory.limit / 2 ** 30).toFixed(1),
+        spot: info.spot,
+        epoch,
+        adopted,
+        event: ev,
+      }),
+    );
+    this.wake(now, out);
+    return { epoch, seq: a.seq, commands: out };
+  }
+
+  /** An agent asks for work (and reports failures and hand-backs). */
+  pull(id: string, p: PullParams, token: unknown, now: number): Command[] {
+    const ev = ++this.event;
+    const out: Command[] = [];
+    const a = this.agents.get(id);
+    if (!a || a.state === 'lost' || a.epoch !== p.epoch) {
+      out.push({ kind: 'rejoin', token, agent: id, reason: !a ? 'unknown agent' : a.state === 'lost' ? 'agent was declared lost' : 'stale epoch' });
+      return out;
+    }
+    a.lastSeen = now;
+    a.memory = p.memory;
+    // Dispatches the agent never received (its seq is behind) go back to the queue.
+    for (const [seq, tasks] of a.dispatches) {
+      if (seq <= p.seq) {
+        a.dispatches.delete(seq);
+        continue;
+      }
+      for (const t of tasks) {
+        if (t.state.s === 'leased' && t.state.agent === id && t.state.dispatch === seq) this.unlease(t, a, 'handback', now, ev, out);
+      }
+      a.dispatches.delete(seq);
+      out.push(log('warn', 'dispatch lost on the way; tasks requeued', { agent: id, seq, tasks: tasks.length, event: ev }));
+    }
+    for (const r of p.reports) this.report(a, r, now, ev, out);
+    if (a.pull) out.push({ kind: 'reply-pull', token: a.pull.token, agent: id, seq: a.seq, jobs: [], bundles: [] });
+    a.pull = { token, want: p.want, freeSlots: p.freeSlots, memory: p.memory, until: now + Math.min(p.waitMs, this.opts.maxPullWaitMs) };
+    if (a.state === 'draining' || p.want === 0) {
+      if (p.waitMs === 0 || p.want === 0) this.answer(a, [], [], out);
+      this.wake(now, out);
+      return out;
+    }
+    this.serve(a, now, ev, out);
+    if (a.pull && p.waitMs === 0) this.answer(a, [], [], out);
+    this.wake(now, out);
+    return out;
+  }
+
+  /** Liveness and load. Returns false when the agent must say hello again. */
+  heartbeat(id: string, epoch: number, busy: number, memory: number, draining: boolean, now: number): boolean {
+    const a = this.agents.get(id);
+    if (!a || a.state === 'lost' || a.epoch !== epoch) return false;
+    a.lastSeen = now;
+    a.busy = busy;
+    a.memory = memory;
+    if (draining && a.state === 'active') this.setDraining(a);
+    return true;
+  }
+
+  /** The sink committed rows for these tasks (first result wins; later copies were dropped). */
+  committed(jobName: string, items: CommitItem[], now: number): Command[] {
+    const ev = ++this.event;
+    const out: Command[] = [];
+    const job = this.jobs.get(jobName);
+    if (!job) return out;
+    let sumMs = 0;
+    let sumCost = 0;
+    let measured = 0;
+    for (const [id, status, , agentId, ms] of items) {
+      const t = job.tasks.get(id);
+      if (!t) continue;
+      const st = t.state;
+      if (st.s === 'done' || st.s === 'cancelled') continue;
+      if (st.s === 'leased') {
+        for (const h of holders(st)) {
+          const holder = this.agents.get(h);
+          holder?.leases.delete(t);
+          if (h !== agentId && holder && holder.state !== 'lost') {
+            out.push({ kind: 'abort', agent: h, job: jobName, tasks: [id], reason: 'another copy was committed first' });
+          }
+        }
+      } else if (st.s === 'queued') {
+        job.queuedCost -= t.cost;
+      }
+      this.setState(job, t, { s: 'done', status }, ev);
+      if (status === 'error') job.errors++;
+      const a = this.agents.get(agentId);
+      if (a) a.done++;
+      if (status === 'ok' && ms > 0) {
+        sumMs += ms;
+        sumCost += t.cost;
+        measured++;
+      }
+    }
+    if (measured > 0) job.throughput.add(sumMs / 1000, sumCost, measured);
+    this.maybeEnd(job, now, out);
+    return out;
+  }
+
+  /** Stops dispatch of the job at once and aborts its running tasks everywhere. */
+  cancel(jobName: string, now: number): Command[] {
+    const ev = ++this.event;
+    const out: Command[] = [];
+    const job = this.jobs.get(jobName);
+    if (!job || job.state !== 'running') return out;
+    const agentsToAbort = new Set<string>();
+    for (const t of job.tasks.values()) {
+      const st = t.state;
+      if (st.s === 'done' || st.s === 'cancelled') continue;
+      for (const h of holders(st)) {
+        this.agents.get(h)?.leases.delete(t);
+        agentsToAbort.add(h);
+      }
+      this.setState(job, t, { s: 'cancelled' }, ev);
+    }
+    job.queuedCost = 0;
+    job.retry = [];
+    job.qpos = job.order.length;
+    for (const a of agentsToAbort) out.push({ kind: 'abort', agent: a, job: jobName, tasks: null, reason: 'job cancelled' });
+    // Agents may hold prefetched bundles of the job that no lease tracks any more.
+    for (const a of this.agents.values()) {
+      if (a.state !== 'lost' && !agentsToAbort.has(a.id) && a.knows.has(jobName)) {
+        out.push({ kind: 'abort', agent: a.id, job: jobName, tasks: null, reason: 'job cancelled' });
+      }
+    }
+    this.end(job, 'cancelled', now, ev, out);
+    return out;
+  }
+
+  /** Stops an agent pulling; it finishes what it runs and hands the rest back. */
+  drain(id: string, graceMs: number | null, _now: number): Command[] {
+    const out: Command[] = [];
+    const a = this.agents.get(id);
+    if (!a || a.state === 'lost') return out;
+    this.setDraining(a);
+    out.push({ kind: 'drain-agent', agent: id, graceMs });
+    out.push(log('info', 'agent draining', { agent: id, leases: a.leases.size }));
+    return out;
+  }
+
+  /** Time passes: lost agents, expired long-polls, rate samples, speculative copies. */
+  tick(now: number): Command[] {
+    const ev = ++this.event;
+    const out: Command[] = [];
+    for (const a of this.agents.values()) {
+      if (a.state === 'lost') continue;
+      if (now - a.lastSeen > this.opts.agentTimeoutMs) {
+        this.lose(a, now, ev, out);
+        continue;
+      }
+      if (a.pull && a.pull.until <= now) this.answer(a, [], [], out);
+    }
+    if (now - this.lastSample >= 1000) {
+      this.lastSample = now;
+      for (const job of this.running) {
+        job.samples.push([now, job.counts.done]);
+        if (job.samples.length > 30) job.samples.shift();
+      }
+    }
+    if (this.opts.speculate) this.speculate(now, ev, out);
+    return out;
+  }
+
+  /** Drops an ended job (before it is submitted again under the same name). */
+  forget(jobName: string): void {
+    const job = this.jobs.get(jobName);
+    if (!job) return;
+    if (job.state === 'running') throw new Error(`job ${jobName} is still running`);
+    this.jobs.delete(jobName);
+    for (const a of this.agents.values()) a.knows.delete(jobName);
+  }
+
+  // ───────────────────────────── queries ─────────────────────────────
+
+  isKnown(id: string, epoch: number): boolean {
+    const a = this.agents.get(id);
+    return !!a && a.state !== 'lost' && a.epoch === epoch;
+  }
+
+  jobState(name: string): JobState | null {
+    return this.jobs.get(name)?.state ?? null;
+  }
+
+  jobNames(): string[] {
+    return [...this.jobs.keys()];
+  }
+
+  /** Status of one job or all, and of the agents. */
+  status(now: number, jobName?: string): { jobs: JobStatus[]; agents: AgentStatus[] } {
+    const jobs: JobStatus[] = [];
+    for (const job of this.jobs.values()) {
+      if (jobName !== undefined && job.name !== jobName) continue;
+      const rate = recentRate(job.samples, now, job.counts.done);
+      const remaining = job.counts.queued + job.counts.leased + job.counts.failing;
+      jobs.push({
+        job: job.name,
+        kind: job.spec.kind,
+        state: job.state,
+        total: job.tasks.size,
+        done: job.counts.done,
+        failed: job.errors,
+        running: job.counts.leased,
+        queued: job.counts.queued,
+        retried: job.retried,
+        speculated: job.speculated,
+        rate,
+        etaS: job.state !== 'running' ? 0 : rate > 0 ? remaining / rate : null,
+        startedAt: job.startedAt,
+        endedAt: job.endedAt,
+        out: job.spec.out ?? '',
+        notes: [...job.notes],
+      });
+    }
+    const agents: AgentStatus[] = [];
+    for (const a of this.agents.values()) {
+      agents.push({
+        agent: a.id,
+        host: a.info.host,
+        state: a.state,
+        slots: a.info.slots,
+        busy: a.busy,
+        memory: a.memory,
+        done: a.done,
+        lastSeenMs: now - a.lastSeen,
+        spot: a.info.spot,
+      });
+    }
+    return { jobs, agents };
+  }
+
+  /** Asserts every invariant; throws naming the first broken one. For tests (O(tasks)). */
+  check(): void {
+    for (const job of this.jobs.values()) {
+      const counts: Record<string, number> = { queued: 0, leased: 0, failing: 0, done: 0, cancelled: 0 };
+      let queuedCost = 0;
+      const reachable = new Set<Task>([...job.retry, ...job.order.slice(job.qpos)]);
+      for (const t of job.tasks.values()) {
+        counts[t.state.s]!++;
+        if (t.state.s === 'queued') {
+          queuedCost += t.cost;
+          if (!reachable.has(t)) throw new Error(`invariant: queued task ${job.name}/${t.id} is not in the queue`);
+        }
+        if (t.state.s === 'leased') {
+          for (const h of holders(t.state)) {
+            const a = this.agents.get(h);
+            if (!a || a.state === 'lost') throw new Error(`invariant: task ${job.name}/${t.id} leased to lost or unknown agent ${h}`);
+            if (!a.leases.has(t)) throw new Error(`invariant: agent ${h} does not list its lease on ${job.name}/${t.id}`);
+          }
+        }
+        if (t.attempt > job.maxAttempts && t.state.s !== 'done' && t.state.s !== 'failing' && t.state.s !== 'cancelled') {
+          throw new Error(`invariant: task ${job.name}/${t.id} at attempt ${t.attempt} > ${job.maxAttempts} is ${t.state.s}`);
+        }
+      }
+      for (const k of Object.keys(counts)) {
+        if (counts[k] !== job.counts[k as TaskState['s']]) throw new Error(`invariant: job ${job.name} counts ${k}=${job.counts[k as TaskState['s']]} but ${counts[k]} tasks are ${k}`);
+      }
+      if (Math.abs(queuedCost - job.queuedCost) > 1e-6 * Math.max(1, queuedCost)) {
+        throw new Error(`invariant: job ${job.name} queued cost ${job.queuedCost} but tasks add up to ${queuedCost}`);
+      }
+      const ended = job.state !== 'running';
+      if (ended !== (counts.queued! + counts.leased! + counts.failing! === 0 && (job.state !== 'running' || job.tasks.size === 0))) {
+        if (!(job.state === 'running' && counts.queued! + counts.leased! + counts.failing! > 0)) {
+          throw new Error(`invariant: job ${job.name} is ${job.state} with ${counts.queued} queued, ${counts.leased} leased, ${counts.failing} failing`);
+        }
+      }
+    }
+    let slots = 0;
+    for (const a of this.agents.values()) {
+      if (a.state === 'active') slots += a.info.slots;
+      if (a.state === 'lost' && a.leases.size > 0) throw new Error(`invariant: lost agent ${a.id} still holds ${a.leases.size} leases`);
+      for (const t of a.leases) {
+        if (!holders(t.state).includes(a.id)) throw new Error(`invariant: agent ${a.id} lists ${t.job}/${t.id} but the task is ${t.state.s}`);
+      }
+    }
+    if (slots !== this.activeSlots) throw new Error(`invariant: active slots ${this.activeSlots}, agents add up to ${slots}`);
+  }
+
+  // ───────────────────────────── internals ─────────────────────────────
+
+  private setState(job: Job, t: Task, next: TaskState, ev: number): void {
+    job.counts[t.state.s]--;
+    moveTask(t, next, ev);
+    job.counts[next.s]++;
+  }
+
+  private setDraining(a: Agent): void {
+    if (a.state !== 'active') return;
+    a.state = 'draining';
+    // Only active agents count: a draining one takes no new work.
+    this.activeSlots -= a.info.slots;
+  }
+
+  private report(a: Agent, r: TaskReport, now: number, ev: number, out: Command[]): void {
+    const job = this.jobs.get(r.job);
+    const t = job?.tasks.get(r.id);
+    if (!job || !t || t.state.s !== 'leased' || !holders(t.state).includes(a.id)) return;
+    if (!r.error) {
+      this.unlease(t, a, 'handback', now, ev, out);
+      return;
+    }
+    t.avoid = a.id;
+    out.push(log('info', 'task failed; retrying elsewhere', { job: job.name, task: t.id, agent: a.id, attempt: t.attempt, code: r.error.code, event: ev }));
+    this.unlease(t, a, 'failed', now, ev, out, r.error);
+  }
+
+  /**
+   * Takes a task back from an agent. 'handback' keeps the attempt; 'failed' and 'lost' cost one,
+   * and a task out of attempts moves to failing (the shell writes its error row).
+   */
+  private unlease(t: Task, a: Agent, why: 'handback' | 'failed' | 'lost', _now: number, ev: number, out: Command[], error?: WireError): void {
+    const job = this.jobs.get(t.job)!;
+    const st = t.state;
+    if (st.s !== 'leased') return;
+    a.leases.delete(t);
+    if (st.copy) {
+      // The other copy keeps running: the task stays leased to it alone.
+      const other = st.agent === a.id ? st.copy : { agent: st.agent, since: st.since, dispatch: st.dispatch };
+      if (other.agent !== a.id) {
+        this.setState(job, t, { s: 'leased', agent: other.agent, since: other.since, dispatch: other.dispatch, copy: null }, ev);
+        return;
+      }
+    }
+    if (why !== 'handback') {
+      t.attempt++;
+      job.retried++;
+    }
+    if (t.attempt > job.maxAttempts) {
+      const err: WireError =
+        why === 'lost'
+          ? { code: ErrorCode.Lost, message: `task lost with its agent ${job.maxAttempts} times (last: ${a.id})` }
+          : { code: error?.code ?? ErrorCode.Task, message: error?.message ?? 'failed' };
+      t.attempt = job.maxAttempts;
+      this.fail(job, t, err, ev, out);
+      return;
+    }
+    this.setState(job, t, { s: 'queued' }, ev);
+    job.retry.push(t);
+    job.queuedCost += t.cost;
+  }
+
+  private fail(job: Job, t: Task, error: WireError, ev: number, out: Command[]): void {
+    if (t.state.s === 'queued') job.queuedCost -= t.cost;
+    this.setState(job, t, { s: 'failing', error }, ev);
+    out.push({ kind: 'error-rows', job: job.name, rows: [{ id: t.id, attempt: t.attempt, error }] });
+  }
+
+  private lose(a: Agent, now: number, ev: number, out: Command[]): void {
+    if (a.state === 'active') this.activeSlots -= a.info.slots;
+    a.state = 'lost';
+    const n = a.leases.size;
+    for (const t of [...a.leases]) this.unlease(t, a, 'lost', now, ev, out);
+    a.dispatches.clear();
+    if (a.pull) a.pull = null;
+    out.push(log('warn', 'agent lost; its tasks requeued', { agent: a.id, host: a.info.host, silentMs: now - a.lastSeen, requeued: n, event: ev }));
+    this.wake(now, out);
+  }
+
+  /** Answers the agent's parked pull. */
+  private answer(a: Agent, jobs: JobInfo[], bundles: Bundle[], out: Command[]): void {
+    if (!a.pull) return;
+    out.push({ kind: 'reply-pull', token: a.pull.token, agent: a.id, seq: a.seq, jobs, bundles });
+    a.pull = null;
+  }
+
+  /** Serves parked pulls while there is work. */
+  private wake(now: number, out: Command[]): void {
+    if (!this.running.some((j) => j.counts.queued > 0)) return;
+    const ev = this.event;
+    for (const a of this.agents.values()) {
+      if (a.pull && a.state === 'active') this.serve(a, now, ev, out);
+    }
+  }
+
+  /** Fills the agent's parked pull with bundles, if there is work for it. */
+  private serve(a: Agent, now: number, ev: number, out: Command[]): void {
+    const p = a.pull;
+    if (!p || a.state !== 'active') return;
+    const bundles: Bundle[] = [];
+    const jobs: JobInfo[] = [];
+    const taken: Task[] = [];
+    const seq = a.seq + 1;
+    let bytes = 0;
+    let memory = p.memory;
+    for (const job of this.running) {
+      if (bundles.length >= p.want || bytes >= this.opts.maxDispatchBytes) break;
+      if (job.counts.queued === 0) continue;
+      if (!this.mayRun(a, job)) continue;
+      const before = bundles.length;
+      while (bundles.length < p.want && bytes < this.opts.maxDispatchBytes) {
+        const b = this.bundle(job, a, seq, now, memory, this.opts.maxDispatchBytes - bytes, ev, out);
+        if (!b) break;
+        bundles.push({ job: job.name, threads: b.threads, tasks: b.tasks.map((t) => ({ id: t.id, attempt: t.attempt, cost: t.cost, final: t.attempt >= job.maxAttempts, ref: t.ref })) });
+        for (const t of b.tasks) taken.push(t);
+        bytes += b.bytes;
+        memory -= b.memory;
+      }
+      if (bundles.length > before && !a.knows.has(job.name)) {
+        a.knows.add(job.name);
+        jobs.push(job.info);
+      }
+    }
+    if (bundles.length === 0) return;
+    a.seq = seq;
+    a.dispatches.set(seq, taken);
+    this.answer(a, jobs, bundles, out);
+  }
+
+  /** Whether the agent may run the job's kind at all (records why not in the job's notes). */
+  private mayRun(a: Agent, job: Job): boolean {
+    if (job.opts.needsCommand && !a.info.allowCommand) {
+      job.notes.add(`agent ${a.id} declines ${job.spec.kind} tasks (started without --allow-command)`);
+      return false;
+    }
+    if (!job.opts.builtin && !a.info.kinds.includes(job.spec.kind)) {
+      job.notes.add(`agent ${a.id} has no handler for kind '${job.spec.kind}' (--handlers)`);
+      return false;
+    }
+    return true;
+  }
+
+  /** Cost budget of one bundle: about dispatchMs of measured work, never more than a fair share of what is left. */
+  private bundleBudget(job: Job): { seconds: number; maxTasks: number } {
+    if (typeof job.opts.granularity === 'number') return { seconds: Infinity, maxTasks: job.opts.granularity };
+    const slots = Math.max(1, this.activeSlots);
+    const spc = job.throughput.secondsPerCost();
+    if (spc === null) return { seconds: 0, maxTasks: INITIAL_BUNDLE_TASKS };
+    const fairSeconds = (job.queuedCost * spc + job.counts.queued * TASK_OVERHEAD_S) / (2 * slots);
+    return { seconds: Math.min(this.opts.dispatchMs / 1000, fairSeconds), maxTasks: this.opts.maxBundleTasks };
+  }
+
+  /**
+   * Takes the next bundle of queued tasks of `job` that fit agent `a` and leases them to it
+   * under dispatch `seq` at once (so no later scan in the same pull can take them again).
+   */
+  private bundle(
+    job: Job,
+    a: Agent,
+    seq: number,
+    now: number,
+    memory: number,
+    byteRoom: number,
+    ev: number,
+    out: Command[],
+  ): { tasks: Task[]; threads: number; bytes: number; memory: number } | null {
+    const budget = this.bundleBudget(job);
+    const spc = job.throughput.secondsPerCost() ?? 0;
+    const soleAgent = this.activeSlots <= a.info.slots;
+    const tasks: Task[] = [];
+    let seconds = 0;
+    let bytes = 0;
+    let mem = 0;
+    let scanned = 0;
+    let threads = 1;
+    /** 'take', 'skip' (leave for another agent) or 'stop' (the bundle is full). */
+    const consider = (t: Task): 'take' | 'skip' | 'stop' | 'gone' => {
+      if (t.state.s !== 'queued') return 'gone';
+      scanned++;
+      if (t.avoid === a.id && !soleAgent) return 'skip';
+      const r = this.fits(job, t, a, memory - mem, ev, out);
+      if (r === 'never') return 'gone';
+      if (r === 'no') return 'skip';
+      if (t.threads > 1) return tasks.length > 0 ? 'stop' : 'take';
+      if (tasks.length > 0 && (seconds + t.cost * spc > budget.seconds || bytes + t.bytes > byteRoom)) return 'stop';
+      return 'take';
+    };
+    const take = (t: Task): boolean => {
+      this.setState(job, t, { s: 'leased', agent: a.id, since: now, dispatch: seq, copy: null }, ev);
+      job.queuedCost -= t.cost;
+      a.leases.add(t);
+      tasks.push(t);
+      seconds += t.cost * spc + TASK_OVERHEAD_S;
+      bytes += t.bytes;
+      mem += t.memory;
+      threads = t.threads;
+      return t.threads > 1 || tasks.length >= budget.maxTasks;
+    };
+    // Requeued tasks first (they have waited longest), then the largest-first queue.
+    let full = false;
+    let keep = 0;
+    const retry = job.retry;
+    for (let i = 0; i < retry.length; i++) {
+      const t = retry[i]!;
+      const verdict = full || scanned >= MAX_SCAN ? 'stop' : consider(t);
+      if (verdict === 'take') {
+        full = take(t);
+        continue;
+      }
+      if (verdict === 'stop') full = true;
+      if (verdict !== 'gone') retry[keep++] = t;
+    }
+    retry.length = keep;
+    for (let i = job.qpos; !full && i < job.order.length && scanned < MAX_SCAN + budget.maxTasks; i++) {
+      const t = job.order[i]!;
+      const verdict = consider(t);
+      if (verdict === 'stop') break;
+      if (verdict === 'skip') continue;
+      if (i === job.qpos) job.qpos++;
+      if (verdict === 'take') full = take(t);
+    }
+    if (tasks.length === 0) return null;
+    return { tasks, threads, bytes, memory: mem };
+  }
+
+  /**
+   * Whether task `t` fits agent `a` now ('yes'), later ('no'), or on no agent at all
+   * ('never': it is failed here with an error row saying why).
+   */
+  private fits(job: Job, t: Task, a: Agent, memory: number, ev: number, out: Command[]): 'yes' | 'no' | 'never' {
+    if (t.threads <= a.info.slots && (t.memory <= memory || t.memory === 0)) return 'yes';
+    let maxSlots = 0;
+    let maxMem = 0;
+    for (const b of this.agents.values()) {
+      if (b.state === 'lost') continue;
+      maxSlots = Math.max(maxSlots, b.info.slots);
+      maxMem = Math.max(maxMem, b.info.memory.limit);
+    }
+    if (t.threads > maxSlots || t.memory > maxMem) {
+      const why =
+        t.threads > maxSlots
+          ? `task needs ${t.threads} slots; the largest agent has ${maxSlots}`
+          : `task needs ${(t.memory / 2 ** 20).toFixed(0)} MiB of memory; the largest agent allows ${(maxMem / 2 ** 20).toFixed(0)} MiB`;
+      this.fail(job, t, { code: ErrorCode.Unschedulable, message: why }, ev, out);
+      return 'never';
+    }
+    return 'no';
+  }
+
+  /** Second copies of stragglers when a job's queue is empty and some agent is idle. */
+  private speculate(now: number, ev: number, out: Command[]): void {
+    for (const job of this.running) {
+      if (job.counts.queued > 0 || job.counts.leased === 0) continue;
+      const spc = job.throughput.secondsPerCost();
+      if (spc === null) continue;
+      for (const a of this.agents.values()) {
+        const p = a.pull;
+        if (!p || a.state !== 'active' || a.busy > 0 || !this.mayRun(a, job)) continue;
+        let best: Task | null = null;
+        let bestLate = 0;
+        for (const t of job.tasks.values()) {
+          const st = t.state;
+          if (st.s !== 'leased' || st.copy || st.agent === a.id || t.threads > a.info.slots) continue;
+          const expected = Math.max(t.cost * spc * 1000, 200);
+          const late = (now - st.since) / expected;
+          if (late > this.opts.speculateFactor && late > bestLate) {
+            best = t;
+            bestLate = late;
+          }
+        }
+        if (!best) continue;
+        const st = best.state as Extract<TaskState, { s: 'leased' }>;
+        const seq = ++a.seq;
+        this.setState(job, best, { ...st, copy: { agent: a.id, since: now, dispatch: seq } }, ev);
+        a.leases.add(best);
+        a.dispatches.set(seq, [best]);
+        job.speculated++;
+        const jobs = a.knows.has(job.name) ? [] : [job.info];
+        a.knows.add(job.name);
+        out.push(log('info', 'speculative copy of a straggler', { job: job.name, task: best.id, agent: a.id, runningOn: st.agent, lateness: +bestLate.toFixed(1), event: ev }));
+        this.answer(a, jobs, [{ job: job.name, threads: best.threads, tasks: [{ id: best.id, attempt: best.attempt, cost: best.cost, final: best.attempt >= job.maxAttempts, ref: best.ref }] }], out);
+      }
+    }
+  }
+
+  private maybeEnd(job: Job, now: number, out: Command[]): void {
+    if (job.state !== 'running') return;
+    if (job.counts.queued + job.counts.leased + job.counts.failing > 0) return;
+    this.end(job, 'done', now, this.event, out);
+  }
+
+  private end(job: Job, state: JobState, now: number, ev: number, out: Command[]): void {
+    job.state = state;
+    job.endedAt = now;
+    const i = this.running.indexOf(job);
+    if (i >= 0) this.running.splice(i, 1);
+    const secs = Math.max(1e-3, (now - job.startedAt) / 1000);
+    out.push(
+      log('info', `job ${state}`, {
+        job: job.name,
+        tasks: job.tasks.size,
+        ok: job.counts.done - job.errors,
+        failed: job.errors,
+        cancelled: job.counts.cancelled,
+        seconds: +secs.toFixed(3),
+        tasksPerSecond: Math.round(job.counts.done / secs),
+        event: ev,
+      }),
+    );
+    out.push({ kind: 'job-ended', job: job.name, state });
+  }
+}
+
+function log(level: 'info' | 'warn' | 'debug', msg: string, fields: Record<string, unknown>): Command {
+  return { kind: 'log', level, msg, fields };
+}
+
+/** Committed tasks per second over the last ten seconds of samples. */
+function recentRate(samples: Array<[number, number]>, now: number, doneNow: number): number {
+  let ref = samples[0]!;
+  for (const s of samples) {
+    if (now - s[0] <= 10_000) {
+      ref = s;
+      break;
+    }
+  }
+  const dt = (now - ref[0]) / 1000;
+  return dt > 0 ? Math.max(0, (doneNow - ref[1]) / dt) : 0;
+}

@@ -1,0 +1,79 @@
+/**
+ * The msgpackr codec and the one gate every inbound message passes: decode (garbage and
+ * truncated data are caught), version check (another major is refused), shape check
+ * (compiled TypeBox validators, cheap enough for the hot path).
+ *
+ * Records (`useRecords`) are defined inline in each message, so repeated task and result
+ * shapes cost their keys once per batch and no structure state is shared between peers.
+ */
+import { Packr } from 'msgpackr';
+import type { Static } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { Schemas, type SchemaName, type ErrorReply } from './messages.js';
+import { PROTOCOL_VERSION } from './version.js';
+
+const packr = new Packr({ useRecords: true, mapsAsObjects: true, moreTypes: false });
+
+/** Encodes one message. */
+export function encode(msg: object): Uint8Array {
+  return packr.pack(msg);
+}
+
+/** Why a message was rejected. */
+export type RejectReason = 'garbage' | 'version' | 'shape';
+
+export type Decoded<T> =
+  | { ok: true; msg: T }
+  | { ok: false; reason: RejectReason; detail: string; version?: unknown; kind?: string };
+
+const checks = new Map<SchemaName, TypeCheck<any>>();
+function checker(name: SchemaName): TypeCheck<any> {
+  let c = checks.get(name);
+  if (!c) {
+    c = TypeCompiler.Compile(Schemas[name]);
+    checks.set(name, c);
+  }
+  return c;
+}
+
+/** Decodes raw bytes without checking the shape (for tests and diagnostics). */
+export function decodeRaw(data: Uint8Array): unknown {
+  return packr.unpack(data);
+}
+
+/** Decodes and validates a message of the named schema. Never throws. */
+export function decode<N extends SchemaName>(name: N, data: Uint8Array): Decoded<Static<(typeof Schemas)[N]>> {
+  let value: unknown;
+  try {
+    value = packr.unpack(data);
+  } catch (err) {
+    return { ok: false, reason: 'garbage', detail: `undecodable msgpack (${(err as Error).message})` };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, reason: 'shape', detail: `expected a map, got ${describe(value)}` };
+  }
+  const rec = value as Record<string, unknown>;
+  const kind = typeof rec.kind === 'string' ? rec.kind.slice(0, 64) : undefined;
+  if (rec.v !== PROTOCOL_VERSION) {
+    return { ok: false, reason: 'version', detail: `protocol version ${String(rec.v)}`, version: rec.v, kind };
+  }
+  const c = checker(name);
+  if (!c.Check(value)) {
+    const first = c.Errors(value).First();
+    const where = first ? `${first.path || '/'}: ${first.message}` : 'shape mismatch';
+    return { ok: false, reason: 'shape', detail: `not a valid ${name} message (${where})`, kind };
+  }
+  return { ok: true, msg: value as Static<(typeof Schemas)[N]> };
+}
+
+/** The error reply every request handler sends for a rejected or failed request. */
+export function errorReply(code: string, message: string): ErrorReply {
+  return { kind: 'error', v: PROTOCOL_VERSION, code, message };
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (v instanceof Uint8Array) return 'binary';
+  return typeof v;
+}

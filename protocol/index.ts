@@ -1,0 +1,5 @@
+/** The wire protocol: subjects, messages, codec, version. Pure: no I/O. */
+export * from './version.js';
+export * from './subjects.js';
+export * from './messages.js';
+export * from './codec.js';

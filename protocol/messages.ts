@@ -1,0 +1,346 @@
+/**
+ * Every message on the bus, as TypeBox schemas (runtime validation) with the static types
+ * derived from them. Messages are unions tagged by a string `kind`; names say the direction.
+ *
+ * Kind-specific payloads (`params`, `ref`) are `unknown` here: the kind validates them.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+const V = Type.Integer({ minimum: 0 });
+const Id = Type.String({ minLength: 1, maxLength: 512 });
+const Count = Type.Integer({ minimum: 0 });
+const Num = Type.Number();
+
+export const WireErrorSchema = Type.Object({ code: Type.String({ maxLength: 64 }), message: Type.String() });
+
+// ───────────────────────── Agent → Coordinator ─────────────────────────
+
+export const AgentInfoSchema = Type.Object({
+  host: Type.String({ maxLength: 256 }),
+  pid: Count,
+  /** Worker slots the agent runs. */
+  slots: Type.Integer({ minimum: 1, maximum: 4096 }),
+  cpus: Type.Object({ logical: Count, physical: Count, usable: Count }),
+  /** Bytes: total on the node, available now, and the limit that applies (least of node, cgroup, --memory). */
+  memory: Type.Object({ total: Num, available: Num, limit: Num }),
+  slurm: Type.Optional(
+    Type.Object({
+      jobId: Type.Optional(Type.String()),
+      node: Type.Optional(Type.String()),
+      cpusOnNode: Type.Optional(Count),
+      memPerNode: Type.Optional(Num),
+      /** Epoch ms when the Slurm job's walltime ends. */
+      endTime: Type.Optional(Num),
+    }),
+  ),
+  spot: Type.Boolean(),
+  allowCommand: Type.Boolean(),
+  /** Kinds this agent can run beyond the built-in ones (handler modules). */
+  kinds: Type.Array(Type.String({ maxLength: 128 }), { maxItems: 256 }),
+});
+export type AgentInfo = Static<typeof AgentInfoSchema>;
+
+/** A task an agent still holds (running, queued locally, or result not yet acked). */
+export const HeldTaskSchema = Type.Tuple([Id, Id, Count]);
+export type HeldTask = Static<typeof HeldTaskSchema>;
+
+export const HelloSchema = Type.Object({
+  kind: Type.Literal('hello'),
+  v: V,
+  agent: Id,
+  info: AgentInfoSchema,
+  held: Type.Array(HeldTaskSchema),
+});
+export type Hello = Static<typeof HelloSchema>;
+
+/** A task failure or hand-back the agent reports with its next pull. */
+export const TaskReportSchema = Type.Object({
+  job: Id,
+  id: Id,
+  attempt: Count,
+  /** Present for a failure; absent for a hand-back (drain, pressure) that costs no attempt. */
+  error: Type.Optional(WireErrorSchema),
+});
+export type TaskReport = Static<typeof TaskReportSchema>;
+
+export const PullSchema = Type.Object({
+  kind: Type.Literal('pull'),
+  v: V,
+  agent: Id,
+  epoch: Count,
+  /** The last dispatch sequence number this agent received (lost replies are detected by gaps). */
+  seq: Count,
+  /** How many bundles the agent can take now (free slots + prefetch). */
+  want: Count,
+  /** Slots free right now (for threads > 1 tasks). */
+  freeSlots: Count,
+  /** Bytes of memory free for new tasks. */
+  memory: Num,
+  /** How long the coordinator may hold the request when there is no work. */
+  waitMs: Count,
+  reports: Type.Array(TaskReportSchema),
+});
+export type Pull = Static<typeof PullSchema>;
+
+export const HeartbeatSchema = Type.Object({
+  kind: Type.Literal('heartbeat'),
+  v: V,
+  agent: Id,
+  epoch: Count,
+  busySlots: Count,
+  memory: Num,
+  state: Type.Union([Type.Literal('active'), Type.Literal('draining'), Type.Literal('paused')]),
+  done: Count,
+});
+export type Heartbeat = Static<typeof HeartbeatSchema>;
+
+// ───────────────────────── Coordinator → Agent ─────────────────────────
+
+export const WelcomeSchema = Type.Object({
+  kind: Type.Literal('welcome'),
+  v: V,
+  agent: Id,
+  epoch: Count,
+  /** Changes when the coordinator restarts. */
+  boot: Id,
+  heartbeatMs: Count,
+  /** The dispatch sequence number the agent continues from. */
+  seq: Count,
+});
+export type Welcome = Static<typeof WelcomeSchema>;
+
+export const ErrorReplySchema = Type.Object({ kind: Type.Literal('error'), v: V, code: Type.String(), message: Type.String() });
+export type ErrorReply = Static<typeof ErrorReplySchema>;
+
+export const HelloReplySchema = Type.Union([WelcomeSchema, ErrorReplySchema]);
+export type HelloReply = Static<typeof HelloReplySchema>;
+
+export const TaskMsgSchema = Type.Object({
+  id: Id,
+  attempt: Type.Integer({ minimum: 1 }),
+  cost: Num,
+  /** The last attempt allowed: a failure now is final and the agent writes the error row. */
+  final: Type.Boolean(),
+  ref: Type.Unknown(),
+});
+export type TaskMsg = Static<typeof TaskMsgSchema>;
+
+export const BundleSchema = Type.Object({
+  job: Id,
+  threads: Type.Integer({ minimum: 1 }),
+  tasks: Type.Array(TaskMsgSchema, { minItems: 1 }),
+});
+export type Bundle = Static<typeof BundleSchema>;
+
+export const JobInfoSchema = Type.Object({ job: Id, kind: Id, params: Type.Unknown() });
+export type JobInfo = Static<typeof JobInfoSchema>;
+
+export const DispatchSchema = Type.Object({
+  kind: Type.Literal('dispatch'),
+  v: V,
+  seq: Count,
+  jobs: Type.Array(JobInfoSchema),
+  bundles: Type.Array(BundleSchema),
+});
+export type Dispatch = Static<typeof DispatchSchema>;
+
+/** The coordinator does not know this agent (restart or lost): say hello again. */
+export const RejoinSchema = Type.Object({ kind: Type.Literal('rejoin'), v: V, reason: Type.String() });
+export type Rejoin = Static<typeof RejoinSchema>;
+
+export const PullReplySchema = Type.Union([DispatchSchema, RejoinSchema, ErrorReplySchema]);
+export type PullReply = Static<typeof PullReplySchema>;
+
+export const AgentCmdSchema = Type.Union([
+  Type.Object({
+    kind: Type.Literal('abort'),
+    v: V,
+    job: Id,
+    /** Absent: every task of the job. */
+    tasks: Type.Optional(Type.Array(Id)),
+    reason: Type.String(),
+  }),
+  Type.Object({ kind: Type.Literal('drain'), v: V, graceMs: Type.Optional(Count) }),
+]);
+export type AgentCmd = Static<typeof AgentCmdSchema>;
+
+// ───────────────────────── Agent/Coordinator → Sink ─────────────────────────
+
+export const ResultMsgSchema = Type.Object({
+  job: Id,
+  id: Id,
+  attempt: Count,
+  status: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
+  /** The task's rendered JSONL lines, each ending in "\n". */
+  text: Type.String({ minLength: 2 }),
+  /** Milliseconds the task ran (for throughput measurement). */
+  ms: Num,
+  cost: Num,
+});
+export type ResultMsg = Static<typeof ResultMsgSchema>;
+
+export const ResultBatchSchema = Type.Object({
+  kind: Type.Literal('results'),
+  v: V,
+  from: Id,
+  seq: Count,
+  results: Type.Array(ResultMsgSchema),
+});
+export type ResultBatch = Static<typeof ResultBatchSchema>;
+
+export const AckSchema = Type.Object({ kind: Type.Literal('ack'), v: V, seq: Count, written: Count, duplicates: Count });
+export type Ack = Static<typeof AckSchema>;
+export const AckReplySchema = Type.Union([AckSchema, ErrorReplySchema]);
+export type AckReply = Static<typeof AckReplySchema>;
+
+export const SinkCtlSchema = Type.Union([
+  Type.Object({
+    kind: Type.Literal('open'),
+    v: V,
+    job: Id,
+    jobKind: Id,
+    params: Type.Unknown(),
+    /** Absolute path of the JSONL file. */
+    out: Type.String({ minLength: 1 }),
+  }),
+  Type.Object({ kind: Type.Literal('close'), v: V, job: Id, state: Type.String() }),
+]);
+export type SinkCtl = Static<typeof SinkCtlSchema>;
+
+export const SinkCtlReplySchema = Type.Union([
+  Type.Object({ kind: Type.Literal('opened'), v: V, job: Id, rows: Count, tasks: Count, repaired: Count }),
+  Type.Object({ kind: Type.Literal('closed'), v: V, job: Id, summary: Type.Union([Type.String(), Type.Null()]) }),
+  ErrorReplySchema,
+]);
+export type SinkCtlReply = Static<typeof SinkCtlReplySchema>;
+
+// ───────────────────────── Sink → Coordinator ─────────────────────────
+
+/** [task id, status, attempt, agent, ms, cost] */
+export const CommitItemSchema = Type.Tuple([
+  Id,
+  Type.Union([Type.Literal('ok'), Type.Literal('error')]),
+  Count,
+  Type.String(),
+  Num,
+  Num,
+]);
+export type CommitItem = Static<typeof CommitItemSchema>;
+
+export const CommittedSchema = Type.Object({
+  kind: Type.Literal('committed'),
+  v: V,
+  seq: Count,
+  job: Id,
+  items: Type.Array(CommitItemSchema),
+});
+export type Committed = Static<typeof CommittedSchema>;
+export const OkReplySchema = Type.Union([Type.Object({ kind: Type.Literal('ok'), v: V, seq: Count }), ErrorReplySchema]);
+export type OkReply = Static<typeof OkReplySchema>;
+
+// ───────────────────────── Operator (CLI) → Coordinator ─────────────────────────
+
+export const JobSpecSchema = Type.Object({
+  job: Id,
+  kind: Id,
+  params: Type.Unknown(),
+  /** Absolute path of the output JSONL; absent: `<out-dir>/<job>.jsonl` on the coordinator. */
+  out: Type.Optional(Type.String()),
+  maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  /** `auto`, or a fixed number of tasks per dispatch bundle (1 = one task at a time). */
+  granularity: Type.Optional(Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 100000 })])),
+  /** Speculative copies of stragglers (default on). */
+  speculate: Type.Optional(Type.Boolean()),
+});
+export type JobSpec = Static<typeof JobSpecSchema>;
+
+export const CtlRequestSchema = Type.Union([
+  Type.Object({ kind: Type.Literal('submit'), v: V, spec: JobSpecSchema }),
+  Type.Object({ kind: Type.Literal('status'), v: V, job: Type.Optional(Id) }),
+  Type.Object({ kind: Type.Literal('cancel'), v: V, job: Id }),
+  Type.Object({ kind: Type.Literal('drain'), v: V, agent: Id, graceMs: Type.Optional(Count) }),
+]);
+export type CtlRequest = Static<typeof CtlRequestSchema>;
+
+export const JobStateSchema = Type.Union([
+  Type.Literal('expanding'),
+  Type.Literal('running'),
+  Type.Literal('done'),
+  Type.Literal('failed'),
+  Type.Literal('cancelled'),
+]);
+export type JobState = Static<typeof JobStateSchema>;
+
+export const JobStatusSchema = Type.Object({
+  job: Id,
+  kind: Id,
+  state: JobStateSchema,
+  total: Count,
+  done: Count,
+  failed: Count,
+  running: Count,
+  queued: Count,
+  retried: Count,
+  speculated: Count,
+  /** Committed tasks per second over the recent window. */
+  rate: Num,
+  /** Seconds until done at the recent rate; null when unknown. */
+  etaS: Type.Union([Num, Type.Null()]),
+  startedAt: Num,
+  endedAt: Type.Union([Num, Type.Null()]),
+  out: Type.String(),
+  /** Why some tasks cannot run (e.g. no agent allows command tasks). */
+  notes: Type.Array(Type.String()),
+});
+export type JobStatus = Static<typeof JobStatusSchema>;
+
+export const AgentStatusSchema = Type.Object({
+  agent: Id,
+  host: Type.String(),
+  state: Type.String(),
+  slots: Count,
+  busy: Count,
+  memory: Num,
+  done: Count,
+  lastSeenMs: Num,
+  spot: Type.Boolean(),
+});
+export type AgentStatus = Static<typeof AgentStatusSchema>;
+
+export const CtlReplySchema = Type.Union([
+  Type.Object({ kind: Type.Literal('submitted'), v: V, job: Id, tasks: Count, alreadyDone: Count, out: Type.String() }),
+  Type.Object({
+    kind: Type.Literal('status'),
+    v: V,
+    now: Num,
+    jobs: Type.Array(JobStatusSchema),
+    agents: Type.Array(AgentStatusSchema),
+  }),
+  Type.Object({ kind: Type.Literal('cancelled'), v: V, job: Id, state: JobStateSchema }),
+  Type.Object({ kind: Type.Literal('draining'), v: V, agent: Id }),
+  ErrorReplySchema,
+]);
+export type CtlReply = Static<typeof CtlReplySchema>;
+
+export const EventSchema = Type.Object({ kind: Type.Literal('job-ended'), v: V, job: Id, state: JobStateSchema });
+export type Event = Static<typeof EventSchema>;
+
+/** Every schema by name, for the validator cache and for tests that fuzz each subject. */
+export const Schemas = {
+  Hello: HelloSchema,
+  HelloReply: HelloReplySchema,
+  Pull: PullSchema,
+  PullReply: PullReplySchema,
+  Heartbeat: HeartbeatSchema,
+  AgentCmd: AgentCmdSchema,
+  ResultBatch: ResultBatchSchema,
+  AckReply: AckReplySchema,
+  SinkCtl: SinkCtlSchema,
+  SinkCtlReply: SinkCtlReplySchema,
+  Committed: CommittedSchema,
+  OkReply: OkReplySchema,
+  CtlRequest: CtlRequestSchema,
+  CtlReply: CtlReplySchema,
+  Event: EventSchema,
+} as const satisfies Record<string, TSchema>;
+export type SchemaName = keyof typeof Schemas;

@@ -1,0 +1,109 @@
+/**
+ * Starting the actors from command-line options: the coordinator with its sink, and an
+ * agent with its probe. Shared by `run` (all in one process) and the per-role commands.
+ */
+import { resolve } from 'node:path';
+import type { Bus } from '../bus/index.js';
+import type { Subjects } from '../../protocol/index.js';
+import type { Logger } from '../log.js';
+import { Sink } from '../sink/index.js';
+import { Coordinator } from '../../coordinator/index.js';
+import { Agent, availableMemory, probeNode, type NodeProbe } from '../../agents/index.js';
+import { UsageError } from '../errors.js';
+
+export interface CoordinatorCliOptions {
+  outDir: string;
+  agentTimeout?: string;
+  maxAttempts?: string;
+  persist: boolean;
+}
+
+export function positive(name: string, v: string | undefined, def: number, opts: { integer?: boolean; min?: number } = {}): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  const min = opts.min ?? 0;
+  if (!Number.isFinite(n) || n < min || (opts.integer && !Number.isInteger(n))) {
+    throw new UsageError(`${name} must be ${opts.integer ? 'an integer' : 'a number'} >= ${min}, got '${v}'`);
+  }
+  return n;
+}
+
+/** Starts the sink and the coordinator on the bus. */
+export async function startCoordinator(bus: Bus, subj: Subjects, log: Logger, o: CoordinatorCliOptions): Promise<{ coordinator: Coordinator; sink: Sink; stop(): Promise<void> }> {
+  const sink = new Sink(bus, subj, log.child({ component: 'sink' }));
+  sink.start();
+  const coordinator = new Coordinator(bus, subj, log.child({ component: 'coordinator' }), {
+    outDir: resolve(o.outDir),
+    persist: o.persist,
+    scheduler: {
+      agentTimeoutMs: positive('--agent-timeout', o.agentTimeout, 10, { min: 0.1 }) * 1000,
+      maxAttempts: positive('--max-attempts', o.maxAttempts, 3, { integer: true, min: 1 }),
+    },
+  });
+  await coordinator.start();
+  return {
+    coordinator,
+    sink,
+    async stop() {
+      await coordinator.stop();
+      await sink.stop();
+    },
+  };
+}
+
+export interface AgentCliOptions {
+  workers?: string;
+  memory?: string;
+  spot?: boolean;
+  strictAffinity?: boolean;
+  allowCommand?: boolean;
+  grace?: string;
+  minFreeMemory?: string;
+  handlers?: string[];
+  recycleAfter?: string;
+  workerHeap?: string;
+}
+
+/** How many workers to run: asked for, or the usable CPUs (under Slurm, no more than it allocated). */
+export function resolveWorkers(asked: number | undefined, probe: NodeProbe, strict: boolean, log: Logger): number {
+  let usable = probe.cpus.usable;
+  if (probe.slurm?.cpusOnNode) usable = Math.min(usable, probe.slurm.cpusOnNode);
+  if (asked === undefined) return Math.max(1, usable);
+  if (asked > usable) {
+    if (strict) throw new UsageError(`--strict-affinity: asked for ${asked} workers but this process may use only ${usable} CPUs (affinity/Slurm allocation)`);
+    log.warn({ asked, usable }, `asked for ${asked} workers but only ${usable} CPUs are usable; using ${usable}`);
+    return Math.max(1, usable);
+  }
+  return asked;
+}
+
+/** Probes the node and builds an agent (not started). */
+export async function createAgent(bus: Bus, subj: Subjects, log: Logger, o: AgentCliOptions, handlerKinds: string[] = []): Promise<Agent> {
+  const probe = await probeNode();
+  const asked = o.workers !== undefined ? positive('--workers', o.workers, 1, { integer: true, min: 1 }) : undefined;
+  const workers = resolveWorkers(asked, probe, !!o.strictAffinity, log);
+  const GB = 2 ** 30;
+  let limit = probe.memory.total;
+  if (probe.memory.cgroupLimit !== null) limit = Math.min(limit, probe.memory.cgroupLimit);
+  if (probe.slurm?.memPerNode) limit = Math.min(limit, probe.slurm.memPerNode);
+  if (o.memory !== undefined) limit = Math.min(limit, positive('--memory', o.memory, 0, { min: 0.001 }) * GB);
+  const info = {
+    host: probe.slurm?.node ?? probe.host,
+    pid: process.pid,
+    cpus: probe.cpus,
+    memory: { total: probe.memory.total, available: probe.memory.available, limit },
+    ...(probe.slurm ? { slurm: { ...probe.slurm } } : {}),
+  };
+  return new Agent(bus, subj, info, log.child({ component: 'agent' }), {
+    workers,
+    memoryLimit: limit,
+    spot: !!o.spot,
+    allowCommand: !!o.allowCommand,
+    graceMs: positive('--grace', o.grace, 30) * 1000,
+    minFreeMemory: positive('--min-free-memory', o.minFreeMemory, 0) * GB,
+    handlers: (o.handlers ?? []).map((h) => resolve(h)),
+    handlerKinds,
+    recycleAfter: positive('--recycle-after', o.recycleAfter, 0, { integer: true }),
+    workerHeapMb: positive('--worker-heap', o.workerHeap, 0, { integer: true }),
+  }, availableMemory);
+}

@@ -1,0 +1,77 @@
+/**
+ * The operator's side of the control protocol: submit, status, cancel, drain, and waiting
+ * for a job to end. Used by the CLI commands and by the embedded `run`.
+ */
+import type { Bus } from '../bus/index.js';
+import { decode, encode, PROTOCOL_VERSION, type CtlReply, type CtlRequest, type JobSpec, type JobStatus, type AgentStatus, type Subjects } from '../../protocol/index.js';
+import { ErrorCode, ShoalError } from '../errors.js';
+
+type Reply<K extends CtlReply['kind']> = Extract<CtlReply, { kind: K }>;
+
+export class CtlClient {
+  constructor(
+    private readonly bus: Bus,
+    private readonly subj: Subjects,
+    private readonly ns: string,
+  ) {}
+
+  private async ask<K extends CtlReply['kind']>(req: CtlRequest, expect: K, timeoutMs: number): Promise<Reply<K>> {
+    let raw: Uint8Array;
+    try {
+      raw = await this.bus.request(this.subj.ctl(req.kind), encode(req), { timeoutMs });
+    } catch (err) {
+      if (err instanceof ShoalError && err.code === ErrorCode.Timeout) {
+        throw new ShoalError(ErrorCode.Bus, `no coordinator answers in namespace '${this.ns}' (${err.message})`, { retryable: true, cause: err });
+      }
+      throw err;
+    }
+    const d = decode('CtlReply', raw);
+    if (!d.ok) {
+      if (d.reason === 'version') throw new ShoalError(ErrorCode.Protocol, `the coordinator speaks shoal protocol ${String(d.version)}, this CLI speaks ${PROTOCOL_VERSION}`);
+      throw new ShoalError(ErrorCode.Internal, `the coordinator sent a bad reply: ${d.detail}`);
+    }
+    const r = d.msg;
+    if (r.kind === 'error') throw new ShoalError(r.code as ErrorCode, r.message);
+    if (r.kind !== expect) throw new ShoalError(ErrorCode.Internal, `expected a ${expect} reply, got ${r.kind}`);
+    return r as Reply<K>;
+  }
+
+  submit(spec: JobSpec): Promise<Reply<'submitted'>> {
+    return this.ask({ kind: 'submit', v: PROTOCOL_VERSION, spec }, 'submitted', 10 * 60_000);
+  }
+
+  status(job?: string): Promise<Reply<'status'>> {
+    return this.ask({ kind: 'status', v: PROTOCOL_VERSION, ...(job ? { job } : {}) }, 'status', 10_000);
+  }
+
+  cancel(job: string): Promise<Reply<'cancelled'>> {
+    return this.ask({ kind: 'cancel', v: PROTOCOL_VERSION, job }, 'cancelled', 10_000);
+  }
+
+  drain(agent: string, graceMs?: number): Promise<Reply<'draining'>> {
+    return this.ask({ kind: 'drain', v: PROTOCOL_VERSION, agent, ...(graceMs !== undefined ? { graceMs } : {}) }, 'draining', 10_000);
+  }
+
+  /**
+   * Polls until the job has ended, calling `onProgress` with each status. Survives a
+   * coordinator restart or a broker outage (keeps asking).
+   */
+  async waitFor(job: string, onProgress: (j: JobStatus, agents: AgentStatus[]) => void, intervalMs = 250): Promise<JobStatus> {
+    let failing = 0;
+    for (;;) {
+      try {
+        const st = await this.status(job);
+        failing = 0;
+        const j = st.jobs.find((x) => x.job === job);
+        if (j) {
+          onProgress(j, st.agents);
+          if (j.state !== 'running' && j.state !== 'expanding') return j;
+        }
+      } catch (err) {
+        if (err instanceof ShoalError && err.code === ErrorCode.NotFound && ++failing > 40) throw err;
+        if (!(err instanceof ShoalError) || (err.code !== ErrorCode.Bus && err.code !== ErrorCode.Timeout && err.code !== ErrorCode.NotFound)) throw err;
+      }
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+}

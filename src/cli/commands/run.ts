@@ -1,0 +1,102 @@
+/**
+ * `shoal run <kind>`: the coordinator, the sink and an agent in one process. Without --nats
+ * they talk over the in-process bus (no broker needed); with --nats over NATS, so agents on
+ * other nodes can join the same job.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Command } from 'commander';
+import { builtinKinds, type Kind } from '../../kinds/index.js';
+import { createLogger } from '../../log.js';
+import { summaryPathFor } from '../../sink/index.js';
+import { CtlClient } from '../client.js';
+import { connectBus } from '../connect.js';
+import { Output, formatDuration, formatRate } from '../output.js';
+import { addJobOptions, buildSpec } from '../job-spec.js';
+import { createAgent, startCoordinator } from '../actors.js';
+import { exitForJob, type ExitCode } from '../exit.js';
+import type { JobStatus } from '../../../protocol/index.js';
+
+export function registerRun(program: Command, kinds: Kind<any>[] = builtinKinds()): void {
+  const run = program
+    .command('run')
+    .description('run a job to the end in this process (coordinator, sink and one agent; no NATS server needed)')
+    .addHelpText('after', '\nExample:\n  shoal run spin --tasks 5000 --ms 1 --out results.jsonl');
+  for (const kind of kinds) {
+    const sub = run.command(kind.name).description(kind.description);
+    kind.addOptions(sub);
+    addJobOptions(sub)
+      .option('--out-dir <dir>', 'where outputs go when --out is not given', 'shoal-out')
+      .option('--workers <n>', 'worker threads of the local agent (default: usable CPUs; 0 = no local agent, with --nats)')
+      .option('--nats <url>', 'run over this NATS server so other agents can join (default: in-process bus)')
+      .option('--ns <ns>', 'namespace on the NATS server (default: SHOAL_NS or "default")')
+      .option('--agent-timeout <s>', 'seconds of silence before an agent is lost', '10')
+      .option('--memory <gb>', 'memory the local agent may use (GB)')
+      .option('--allow-command', 'let the local agent run command tasks')
+      .option('--json', 'print the final status as JSON')
+      .option('--log-level <level>', 'log level on stderr', 'warn')
+      .action(async (opts: Record<string, string | boolean | undefined>) => {
+        process.exitCode = await runJob(kind, opts);
+      });
+  }
+}
+
+async function runJob(kind: Kind<any>, opts: Record<string, any>): Promise<ExitCode> {
+  const out = new Output(!!opts.json);
+  const log = createLogger(opts.logLevel ?? 'warn', { role: 'run' });
+  const spec = buildSpec(kind, opts);
+  const outDir = spec.out ? dirname(spec.out) : resolve(opts.outDir ?? 'shoal-out');
+  const conn = await connectBus(opts, `shoal-run ${spec.job}`, { embedded: true });
+  const actors = await startCoordinator(conn.bus, conn.subj, log, { outDir, agentTimeout: opts.agentTimeout, persist: !!opts.nats });
+  const workers = opts.workers === undefined ? undefined : String(opts.workers);
+  const agent = workers === '0' ? null : await createAgent(conn.bus, conn.subj, log, { workers, memory: opts.memory, allowCommand: kind.name === 'command' || !!opts.allowCommand });
+  agent?.start();
+  const client = new CtlClient(conn.bus, conn.subj, conn.ns);
+  const progress = out.progress();
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) process.exit(3);
+    interrupted = true;
+    out.note(`\ncancelling job ${spec.job} (press Ctrl-C again to quit at once)`);
+    void client.cancel(spec.job).catch(() => undefined);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let final: JobStatus;
+  try {
+    const sub = await client.submit(spec);
+    if (sub.alreadyDone > 0) out.note(`resuming ${spec.job}: ${sub.alreadyDone} of ${sub.tasks} tasks already in ${sub.out}`);
+    final = await client.waitFor(spec.job, (j) => progress.update(j), 200);
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (agent) await agent.stop(0, 'run finished');
+    await actors.stop();
+    await conn.bus.close();
+  }
+  report(out, kind, final);
+  return exitForJob(final.state, final.failed);
+}
+
+/** The end-of-run lines: counts, speed, where the output is, and the kind's own figures. */
+export function report(out: Output, kind: Kind<any> | undefined, j: JobStatus): void {
+  const secs = Math.max(0.001, ((j.endedAt ?? Date.now()) - j.startedAt) / 1000);
+  const ok = j.done - j.failed;
+  const summaryPath = summaryPathFor(j.out);
+  let summary: Record<string, unknown> | null = null;
+  if (existsSync(summaryPath)) {
+    try {
+      summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
+    } catch {
+      summary = null;
+    }
+  }
+  out.data({ ...j, summary });
+  out.line(`job ${j.job} ${j.state}: ${ok} ok, ${j.failed} failed${j.state === 'cancelled' ? `, ${j.total - j.done} not run` : ''} of ${j.total} tasks in ${formatDuration(secs)} (${formatRate(j.done / secs)} tasks/s)`);
+  out.line(`output:  ${j.out}`);
+  if (summary) {
+    out.line(`summary: ${summaryPath}`);
+    if (kind?.describeSummary) for (const l of kind.describeSummary(summary)) out.line(`  ${l}`);
+  }
+}

@@ -1,0 +1,37 @@
+/** Common connection options of every command: --nats, --ns, the environment. */
+import { MemoryBus, NatsBus, type Bus } from '../bus/index.js';
+import { checkNamespace, subjects, type Subjects } from '../../protocol/index.js';
+import { UsageError } from '../errors.js';
+
+export interface Conn {
+  bus: Bus;
+  ns: string;
+  subj: Subjects;
+}
+
+/** The namespace from --ns, SHOAL_NS, or 'default'. */
+export function namespaceOf(opts: { ns?: string }): string {
+  const ns = opts.ns ?? process.env.SHOAL_NS ?? 'default';
+  try {
+    return checkNamespace(ns);
+  } catch (err) {
+    throw new UsageError(`--ns: ${(err as Error).message}`);
+  }
+}
+
+/** The NATS URL from --nats or SHOAL_NATS (undefined when neither is set). */
+export function natsUrlOf(opts: { nats?: string }): string | undefined {
+  return opts.nats ?? (process.env.SHOAL_NATS || undefined);
+}
+
+/** Connects to NATS (exit code 4 on failure) or, with no URL and `embedded`, an in-process bus. */
+export async function connectBus(opts: { nats?: string; ns?: string }, name: string, o: { embedded?: boolean; retryMs?: number } = {}): Promise<Conn> {
+  const ns = namespaceOf(opts);
+  const url = natsUrlOf(opts);
+  if (!url) {
+    if (!o.embedded) throw new UsageError('no NATS server given: pass --nats URL or set SHOAL_NATS');
+    return { bus: new MemoryBus(), ns, subj: subjects(ns) };
+  }
+  const bus = await NatsBus.connect({ url, name, connectRetryMs: o.retryMs ?? 0 });
+  return { bus, ns, subj: subjects(ns) };
+}

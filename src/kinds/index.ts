@@ -1,0 +1,21 @@
+/**
+ * The built-in kinds. Kinds from handler modules (`shoal agent --handlers`) are known only to
+ * the agents that load them; the coordinator treats unknown kinds as handler kinds.
+ */
+import type { Kind } from './types.js';
+import { spinKind } from './spin/index.js';
+
+export type { Kind, TaskSpec, RunContext, RunOutput, Row, ExpandContext, RecordOutput } from './types.js';
+
+const BUILTIN: ReadonlyMap<string, Kind<any>> = new Map<string, Kind<any>>([[spinKind.name, spinKind]]);
+
+/** Kinds only agents started with --allow-command may run. */
+export const COMMAND_KINDS: ReadonlySet<string> = new Set(['command']);
+
+export function builtinKinds(): Kind<any>[] {
+  return [...BUILTIN.values()];
+}
+
+export function getKind(name: string): Kind<any> | undefined {
+  return BUILTIN.get(name);
+}

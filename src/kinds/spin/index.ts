@@ -1,0 +1,149 @@
+/**
+ * `spin`: busy CPU for a given time per task, for tests and benchmarks.
+ * `--skew` spreads durations over a heavy tail (deterministic per task) with the same mean;
+ * `--sizes FILE` gives one duration multiplier per task from a JSON array (e.g. molecule sizes).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { InputError, UsageError, ShoalError, ErrorCode } from '../../errors.js';
+import type { Kind, TaskSpec } from '../types.js';
+
+export interface SpinParams {
+  tasks: number;
+  ms: number;
+  skew: boolean;
+  /** Per-task multipliers of `ms` (e.g. rows per molecule); overrides `tasks`. */
+  sizes: number[] | null;
+  /** Make every task whose index is listed throw (for fault tests). */
+  failTasks: number[];
+}
+
+export interface SpinRef {
+  ms: number;
+  i: number;
+}
+
+/** Deterministic heavy-tailed factor with mean about 1 (log-normal, sigma 1). */
+function skewFactor(i: number): number {
+  // Two uniforms from a 32-bit integer hash of i (Box–Muller).
+  const h = (x: number): number => {
+    let z = (x + 0x9e3779b9) | 0;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
+  };
+  const u1 = Math.max(h(2 * i), 1e-12);
+  const u2 = h(2 * i + 1);
+  const n = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+  return Math.exp(n - 0.5);
+}
+
+function positiveInt(name: string, v: unknown, min = 0): number {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be an integer >= ${min}, got '${String(v)}'`);
+  return n;
+}
+
+function checkNumber(name: string, v: unknown): number {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${name} must be a number >= 0, got '${String(v)}'`);
+  return n;
+}
+
+function loadSizes(file: string): number[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new InputError(`--sizes ${file}: ${(err as Error).message}`);
+  }
+  const arr = Array.isArray(raw) ? raw : (raw as { sizes?: unknown })?.sizes;
+  if (!Array.isArray(arr) || arr.length === 0) throw new InputError(`--sizes ${file}: expected a JSON array of numbers (or an object with 'sizes')`);
+  arr.forEach((x, i) => {
+    if (typeof x !== 'number' || !(x >= 0)) throw new InputError(`--sizes ${file}: entry #${i} is '${String(x)}', not a number >= 0`);
+  });
+  return arr as number[];
+}
+
+export const spinKind: Kind<SpinParams> = {
+  name: 'spin',
+  description: 'busy CPU for --ms milliseconds per task (tests and benchmarks)',
+
+  addOptions(cmd: Command): void {
+    cmd
+      .option('--tasks <n>', 'number of tasks', '1000')
+      .option('--ms <ms>', 'milliseconds of busy CPU per task (0 = no-op)', '0')
+      .option('--skew', 'heavy-tailed durations with the same mean')
+      .option('--sizes <file>', 'JSON array of per-task multipliers of --ms (overrides --tasks)')
+      .option('--fail-tasks <list>', 'comma list of task numbers that throw (fault tests)');
+  },
+
+  params(o): SpinParams {
+    const sizes = o.sizes ? loadSizes(resolve(String(o.sizes))) : null;
+    const failTasks = o.failTasks
+      ? String(o.failTasks)
+          .split(',')
+          .filter(Boolean)
+          .map((x) => positiveInt('--fail-tasks', x))
+      : [];
+    return { tasks: sizes ? sizes.length : positiveInt('--tasks', o.tasks ?? 1000, 1), ms: checkNumber('--ms', o.ms ?? 0), skew: !!o.skew, sizes, failTasks };
+  },
+
+  checkParams(raw: unknown): SpinParams {
+    const p = raw as Partial<SpinParams> | null;
+    if (!p || typeof p !== 'object') throw new InputError('spin params: expected an object');
+    const sizes = p.sizes ?? null;
+    if (sizes !== null && (!Array.isArray(sizes) || sizes.some((x) => typeof x !== 'number'))) throw new InputError('spin params: sizes must be an array of numbers');
+    return {
+      tasks: positiveInt('spin params: tasks', p.tasks, 1),
+      ms: checkNumber('spin params: ms', p.ms),
+      skew: !!p.skew,
+      sizes,
+      failTasks: Array.isArray(p.failTasks) ? p.failTasks.map((x) => positiveInt('spin params: failTasks', x)) : [],
+    };
+  },
+
+  inputs(): string[] {
+    return [];
+  },
+
+  async expand(p: SpinParams): Promise<TaskSpec[]> {
+    const n = p.sizes ? p.sizes.length : p.tasks;
+    const width = String(n - 1).length;
+    const out: TaskSpec[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const factor = p.sizes ? p.sizes[i]! : p.skew ? skewFactor(i) : 1;
+      const ms = +(p.ms * factor).toFixed(3);
+      out[i] = { id: `spin_${String(i).padStart(width, '0')}`, cost: ms + 0.01, ref: { ms, i } satisfies SpinRef };
+    }
+    return out;
+  },
+
+  async run(ref, p, ctx) {
+    const r = ref as SpinRef;
+    if (!r || typeof r.ms !== 'number' || typeof r.i !== 'number') throw new InputError(`spin task ${ctx.task}: malformed ref`);
+    if (p.failTasks.includes(r.i)) throw new ShoalError(ErrorCode.Task, `spin task ${r.i} fails on purpose (--fail-tasks)`, { retryable: true });
+    if (r.ms > 0) {
+      const end = performance.now() + r.ms;
+      let n = 0;
+      while (performance.now() < end) {
+        if ((++n & 1023) === 0 && ctx.signal.aborted) throw new ShoalError(ErrorCode.Aborted, 'aborted', { retryable: false });
+      }
+    }
+    return { value: { ms: r.ms } };
+  },
+
+  async summarize(rows) {
+    let ok = 0;
+    let error = 0;
+    let busyMs = 0;
+    for await (const r of rows) {
+      if (r.status === 'ok') {
+        ok++;
+        busyMs += Number((r.value as { ms?: number } | undefined)?.ms ?? 0);
+      } else error++;
+    }
+    return { ok, error, busyMs };
+  },
+};

@@ -1,0 +1,104 @@
+/**
+ * The contract every kind fulfils: expand (spec → task refs with cost, in the coordinator),
+ * run (one task, inside a piscina worker), summarize (rows → dataset figures, in the sink).
+ *
+ * A kind module is imported both by the coordinator and by worker threads, so it must not
+ * start anything at import time and must keep heavy work inside its functions.
+ */
+import type { Command } from 'commander';
+
+/** One unit of scheduling as the kind describes it. */
+export interface TaskSpec {
+  /** Deterministic from the inputs (the output doubles as the journal): e.g. `mol_0007`. */
+  id: string;
+  /** Relative cost estimate in the kind's own unit (e.g. n_ref × n_gen × heavy atoms). */
+  cost: number;
+  /** Bytes of memory the task needs at peak (0 or absent: negligible). */
+  memory?: number;
+  /** Worker slots the task occupies on its agent (default 1). */
+  threads?: number;
+  /** Kind-specific reference to the task's input (file + byte ranges, frame range...). msgpack-able. */
+  ref: unknown;
+}
+
+/** Facts the coordinator gives to expand. */
+export interface ExpandContext {
+  /** Total worker slots currently known (0 when no agent has joined yet). */
+  slots: number;
+  /** The job name, for messages. */
+  job: string;
+  /** Write one operator-level message (info). */
+  info(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** What a worker gives a task while it runs. */
+export interface RunContext {
+  /** Fires when the task is cancelled, aborted or superseded; long loops should check it. */
+  signal: AbortSignal;
+  /** Threads the task may use (it reserved that many slots). */
+  threads: number;
+  /** Attempt number, from 1. */
+  attempt: number;
+  /** The job name and task id, for messages. */
+  job: string;
+  task: string;
+}
+
+/** One output record of a multi-record task (e.g. one frame of a frame chunk). */
+export interface RecordOutput {
+  /** The record's index (e.g. the frame number); becomes the row's `index`. */
+  index: number;
+  /** The value on success. */
+  value?: unknown;
+  /** Set instead of `value` when this record failed (the others still count). */
+  error?: { code: string; message: string };
+}
+
+/** What run returns: one value (one row), or several records (one row each). */
+export type RunOutput = { value: unknown } | { records: RecordOutput[] };
+
+/** A row of the output, as summarize sees it (parsed from the JSONL). */
+export interface Row {
+  job: string;
+  task: string;
+  kind: string;
+  status: 'ok' | 'error';
+  attempt: number;
+  index?: number;
+  value?: unknown;
+  error?: { code: string; message: string };
+  [field: string]: unknown;
+}
+
+/**
+ * A kind. `P` is its validated parameter object (what the CLI options become; it travels
+ * to every agent with the job, so keep it small and plain).
+ */
+export interface Kind<P = unknown> {
+  /** The name used on the command line and in every row's `kind`. */
+  readonly name: string;
+  /** One line for `--help`. */
+  readonly description: string;
+  /** Adds the kind's options to a commander command (`run <kind>` and `submit <kind>`). */
+  addOptions(cmd: Command): void;
+  /**
+   * Turns parsed commander options into params. Throws UsageError/InputError naming the
+   * option and value. Relative paths must be made absolute here.
+   */
+  params(opts: Record<string, unknown>): P;
+  /** Validates params that arrived over the wire (from another process); throws InputError. */
+  checkParams(raw: unknown): P;
+  /** Input files whose size and mtime make up the job fingerprint. */
+  inputs(params: P): string[];
+  /** Spec → tasks. Throws InputError to refuse the whole job (bad or missing file...). */
+  expand(params: P, ctx: ExpandContext): Promise<TaskSpec[]>;
+  /**
+   * Runs one task in a worker thread. Throw InputError (or any ShoalError with
+   * retryable=false) for a final error row; anything else thrown is retried elsewhere.
+   */
+  run(ref: unknown, params: P, ctx: RunContext): Promise<RunOutput>;
+  /** Dataset-level figures from the job's rows (streamed); written to `<job>.summary.json`. */
+  summarize(rows: AsyncIterable<Row>, params: P): Promise<Record<string, unknown>>;
+  /** Optional: a few lines for `shoal run` to print at the end from the summary. */
+  describeSummary?(summary: Record<string, unknown>): string[];
+}

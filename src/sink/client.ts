@@ -1,0 +1,45 @@
+/**
+ * The sending side of the sink protocol: an outbox of results that resends until the sink
+ * acknowledges. Agents use it for their results, the coordinator for its own error rows.
+ */
+import type { Bus } from '../bus/index.js';
+import { decode, encode, PROTOCOL_VERSION, type ResultMsg, type Subjects } from '../../protocol/index.js';
+import { Outbox } from '../outbox.js';
+import type { Logger } from '../log.js';
+
+export class ResultSender {
+  readonly outbox: Outbox<ResultMsg>;
+  private seq = 0;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly subj: Subjects,
+    private readonly from: string,
+    log: Logger,
+    opts: { highWater?: number; timeoutMs?: number } = {},
+  ) {
+    const timeoutMs = opts.timeoutMs ?? 15_000;
+    this.outbox = new Outbox<ResultMsg>({
+      send: async (batch) => {
+        const seq = ++this.seq;
+        const reply = await this.bus.request(this.subj.results, encode({ kind: 'results', v: PROTOCOL_VERSION, from: this.from, seq, results: batch }), { timeoutMs });
+        const d = decode('AckReply', reply);
+        if (!d.ok) throw new Error(`the sink answered with a bad ack: ${d.detail}`);
+        if (d.msg.kind === 'error') throw new Error(`the sink refused results: ${d.msg.message}`);
+      },
+      sizeOf: (r) => r.text.length + r.id.length + r.job.length + 48,
+      maxBatchBytes: Math.max(4096, Math.floor(bus.maxPayload * 0.8)),
+      maxBatchItems: 8192,
+      highWater: opts.highWater ?? 65_536,
+      onState: (s, err) =>
+        s === 'failing'
+          ? log.warn({ err: (err as Error)?.message }, 'sending results to the sink is failing; they are kept and retried')
+          : log.info('results reach the sink again'),
+    });
+  }
+
+  /** The largest rendered text one result may carry. */
+  get maxText(): number {
+    return Math.floor(this.bus.maxPayload * 0.8) - 1024;
+  }
+}

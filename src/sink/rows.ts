@@ -1,0 +1,59 @@
+/**
+ * Rendering of JSONL rows (DESIGN §4). Rows are rendered where they are produced (worker
+ * threads, in parallel) so the single writer only checks ids and appends bytes.
+ *
+ * Field order is fixed: job, task, kind, status, attempt, agent, host, worker, start, end,
+ * then `index` and `of` for multi-record tasks (`of` = how many rows the task has, so a
+ * torn tail can be told from a complete one), then `value` or `error`.
+ */
+import type { WireError } from '../errors.js';
+
+/** The fields every row of one task shares. */
+export interface RowHead {
+  job: string;
+  task: string;
+  kind: string;
+  attempt: number;
+  agent: string;
+  host: string;
+  worker: number | null;
+  start: number;
+  end: number;
+}
+
+/** The part of a row up to (excluding) `status`, computed once per task. */
+function headPrefix(h: RowHead): string {
+  return `{"job":${JSON.stringify(h.job)},"task":${JSON.stringify(h.task)},"kind":${JSON.stringify(h.kind)}`;
+}
+
+function headSuffix(h: RowHead): string {
+  return `,"attempt":${h.attempt},"agent":${JSON.stringify(h.agent)},"host":${JSON.stringify(h.host)},"worker":${h.worker === null ? 'null' : h.worker},"start":${h.start},"end":${h.end}`;
+}
+
+/** Serialises a value, or returns null when it cannot be (cycles, BigInt...). */
+export function toJson(value: unknown): string | null {
+  try {
+    const s = JSON.stringify(value);
+    return s === undefined ? 'null' : s;
+  } catch {
+    return null;
+  }
+}
+
+/** One ok row with its value (already serialised). */
+export function okRow(h: RowHead, valueJson: string, index?: { index: number; of: number }): string {
+  const idx = index ? `,"index":${index.index},"of":${index.of}` : '';
+  return `${headPrefix(h)},"status":"ok"${headSuffix(h)}${idx},"value":${valueJson}}\n`;
+}
+
+/** One error row. */
+export function errorRow(h: RowHead, error: WireError, index?: { index: number; of: number }): string {
+  const idx = index ? `,"index":${index.index},"of":${index.of}` : '';
+  const e = `{"code":${JSON.stringify(error.code)},"message":${JSON.stringify(error.message)}}`;
+  return `${headPrefix(h)},"status":"error"${headSuffix(h)}${idx},"error":${e}}\n`;
+}
+
+/** Cheap sanity check of rendered text from a peer: whole lines of JSON objects. */
+export function looksLikeRows(text: string): boolean {
+  return text.length >= 2 && text.charCodeAt(0) === 123 /* { */ && text.endsWith('}\n');
+}
