@@ -272,6 +272,7 @@ export class Scheduler {
         out.push({ kind: 'abort', agent: id, job: jobName, tasks: [taskId], reason: 'already committed' });
       } else if (t.state.s === 'queued') {
         this.setState(job, t, { s: 'leased', agent: id, since: now, dispatch: 0, copy: null }, ev);
+        job.queuedCost -= t.cost;
         t.attempt = Math.max(t.attempt, attempt);
         a.leases.add(t);
         adopted++;
@@ -710,7 +711,7 @@ export class Scheduler {
     if (typeof job.opts.granularity === 'number') return { seconds: Infinity, maxTasks: job.opts.granularity };
     const slots = Math.max(1, this.activeSlots);
     const spc = job.throughput.secondsPerCost();
-    if (spc === null) return { seconds: 0, maxTasks: INITIAL_BUNDLE_TASKS };
+    if (spc === null) return { seconds: Infinity, maxTasks: INITIAL_BUNDLE_TASKS };
     const fairSeconds = (job.queuedCost * spc + job.counts.queued * TASK_OVERHEAD_S) / (2 * slots);
     return { seconds: Math.min(this.opts.dispatchMs / 1000, fairSeconds), maxTasks: this.opts.maxBundleTasks };
   }

@@ -1,0 +1,60 @@
+/** Builders for driving the scheduling core in unit tests (no bus, simulated clock). */
+import type { AgentInfo, Bundle, JobSpec } from '../../protocol/index.js';
+import { Scheduler, type Command, type JobOptions, type NewTask, type PullParams, type SchedulerOptions } from '../../coordinator/index.js';
+
+export function agentInfo(o: { slots?: number; memoryGB?: number; host?: string; allowCommand?: boolean; kinds?: string[] } = {}): AgentInfo {
+  const mem = (o.memoryGB ?? 16) * 2 ** 30;
+  return {
+    host: o.host ?? 'node',
+    pid: 1,
+    slots: o.slots ?? 2,
+    cpus: { logical: o.slots ?? 2, physical: o.slots ?? 2, usable: o.slots ?? 2 },
+    memory: { total: mem, available: mem, limit: mem },
+    spot: false,
+    allowCommand: o.allowCommand ?? false,
+    kinds: o.kinds ?? [],
+  };
+}
+
+export function spec(job: string, kind = 'spin'): JobSpec {
+  return { job, kind, params: {} };
+}
+
+export function tasks(n: number, cost: (i: number) => number = () => 1, extra: (i: number) => Partial<NewTask> = () => ({})): NewTask[] {
+  return Array.from({ length: n }, (_, i) => ({ id: `t${i}`, cost: cost(i), ref: { i }, ...extra(i) }));
+}
+
+export const BUILTIN: JobOptions = { granularity: 'auto', needsCommand: false, builtin: true };
+
+export function pullParams(epoch: number, seq: number, want: number, o: Partial<PullParams> = {}): PullParams {
+  return { epoch, seq, want, freeSlots: want, memory: 2 ** 40, waitMs: 1000, reports: [], ...o };
+}
+
+/** The reply-pull commands in a command list, by token. */
+export function replies(cmds: Command[]): Array<Extract<Command, { kind: 'reply-pull' }>> {
+  return cmds.filter((c): c is Extract<Command, { kind: 'reply-pull' }> => c.kind === 'reply-pull');
+}
+
+export function ofKind<K extends Command['kind']>(cmds: Command[], kind: K): Array<Extract<Command, { kind: K }>> {
+  return cmds.filter((c): c is Extract<Command, { kind: K }> => c.kind === kind);
+}
+
+export function taskIds(bundles: Bundle[]): string[] {
+  return bundles.flatMap((b) => b.tasks.map((t) => t.id));
+}
+
+export function newScheduler(o: Partial<SchedulerOptions> = {}): Scheduler {
+  return new Scheduler({ speculate: false, ...o });
+}
+
+/** A small deterministic PRNG (mulberry32) so simulations replay exactly. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

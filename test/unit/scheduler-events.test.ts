@@ -1,0 +1,193 @@
+/** The scheduling core event by event: what each event returns, and the invariants after it. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { moveTask, IllegalTransitionError, TRANSITIONS, type Task } from '../../coordinator/index.js';
+import { agentInfo, BUILTIN, newScheduler, ofKind, pullParams, replies, spec, taskIds, tasks } from '../helpers/sched.js';
+
+test('largest tasks are dispatched first', () => {
+  const s = newScheduler();
+  s.submit(spec('J'), tasks(10, (i) => i + 1), new Map(), BUILTIN, 0);
+  const a = s.hello('a', agentInfo({ slots: 1 }), [], 0);
+  const r = replies(s.pull('a', pullParams(a.epoch, a.seq, 1), 't', 0))[0]!;
+  assert.equal(r.bundles[0]!.tasks[0]!.id, 't9');
+  s.check();
+});
+
+test('a pull with no work is parked and answered when work arrives, or empty when it expires', () => {
+  const s = newScheduler();
+  const a = s.hello('a', agentInfo(), [], 0);
+  assert.equal(replies(s.pull('a', pullParams(a.epoch, a.seq, 2, { waitMs: 1000 }), 'p1', 0)).length, 0);
+  const sub = replies(s.submit(spec('J'), tasks(3), new Map(), BUILTIN, 10));
+  assert.equal(sub.length, 1);
+  assert.equal(sub[0]!.token, 'p1');
+  assert.ok(sub[0]!.bundles.length > 0);
+  s.check();
+  const b = s.hello('b', agentInfo(), [], 20);
+  s.pull('b', pullParams(b.epoch, b.seq, 2, { waitMs: 1000 }), 'p2', 20);
+  const expired = replies(s.tick(1021));
+  assert.deepEqual(expired.map((r) => [r.token, r.bundles.length]), [['p2', 0]]);
+});
+
+test('a failure report retries the task on another agent with attempt+1', () => {
+  const s = newScheduler();
+  s.submit(spec('J'), tasks(1), new Map(), BUILTIN, 0);
+  const a = s.hello('a', agentInfo(), [], 0);
+  const b = s.hello('b', agentInfo(), [], 0);
+  const r = replies(s.pull('a', pullParams(a.epoch, a.seq, 1), 'pa', 0))[0]!;
+  assert.deepEqual(taskIds(r.bundles), ['t0']);
+  // a reports the failure; it is not offered the task again while b exists.
+  const back = s.pull('a', pullParams(a.epoch, r.seq, 1, { reports: [{ job: 'J', id: 't0', attempt: 1, error: { code: 'E_TASK', message: 'boom' } }] }), 'pa2', 1);
+  assert.equal(replies(back).length, 0);
+  s.check();
+  const rb = replies(s.pull('b', pullParams(b.epoch, b.seq, 1), 'pb', 2))[0]!;
+  assert.deepEqual(rb.bundles[0]!.tasks.map((t) => [t.id, t.attempt]), [['t0', 2]]);
+  assert.equal(s.status(2).jobs[0]!.retried, 1);
+});
+
+test('a hand-back (drain) requeues without costing an attempt', () => {
+  const s = newScheduler();
+  s.submit(spec('J'), tasks(2), new Map(), BUILTIN, 0);
+  const a = s.hello('a', agentInfo(), [], 0);
+  const r = replies(s.pull('a', pullParams(a.epoch, a.seq, 2), 'pa', 0))[0]!;
+  const ids = taskIds(r.bundles);
+  const cmds = s.drain('a', null, 1);
+  assert.equal(ofKind(cmds, 'drain-agent').length, 1);
+  s.pull('a', pullParams(a.epoch, r.seq, 0, { waitMs: 0, reports: ids.map((id) => ({ job: 'J', id, attempt: 1 })) }), 'pa2', 2);
+  s.check();
+  const b = s.hello('b', agentInfo(), [], 3);
+  const rb = replies(s.pull('b', pullParams(b.epoch, b.seq, 2), 'pb', 3))[0]!;
+  assert.deepEqual(rb.bundles.flatMap((x) => x.tasks.map((t) => t.attempt)), ids.map(() => 1));
+  // The draining agent gets nothing more.
+  const more = replies(s.pull('a', pullParams(a.epoch, r.seq, 2, { waitMs: 0 }), 'pa3', 4));
+  assert.equal(more[0]!.bundles.length, 0);
+});
+
+test('a dispatch the agent never received (seq gap) is requeued at its next pull', () => {
+  const s = newScheduler();
+  s.submit(spec('J'), tasks(2, () => 1, () => ({})), new Map(), { ...BUILTIN, granularity: 1 }, 0);
+  const a = s.hello('a', agentInfo({ slots: 1 }), [], 0);
+  const lost = replies(s.pull('a', pullParams(a.epoch, a.seq, 1), 'p1', 0))[0]!;
+  assert.equal(lost.seq, a.seq + 1);
+  // The agent pulls again still reporting the old seq: the reply was lost.
+  const cmds = s.pull('a', pullParams(a.epoch, a.seq, 2), 'p2', 1);
+  s.check();
+  assert.ok(ofKind(cmds, 'log').some((l) => l.msg.includes('dispatch lost')));
+  assert.deepEqual(taskIds(replies(cmds)[0]!.bundles).sort(), ['t0', 't1']);
+});
+
+test('cancel stops dispatch at once and aborts the job on every agent holding it', () => {
+  const s = newScheduler();
+  s.submit(spec('J'), tasks(10), new Map(), { ...BUILTIN, granularity: 1 }, 0);
+  s.submit(spec('K'), tasks(2), new Map(), BUILTIN, 0);
+  const a = s.hello('a', agentInfo(), [], 0);
+  replies(s.pull('a', pullParams(a.epoch, a.seq, 2), 'pa', 0));
+  const cmds = s.cancel('J', 1);
+  s.check();
+  assert.deepEqual(ofKind(cmds, 'abort').map((c) => [c.agent, c.job, c.tasks]), [['a', 'J', null]]);
+  assert.deepEqual(ofKind(cmds, 'job-ended').map((c) => c.state), ['cancelled']);
+  const after = replies(s.pull('a', pullParams(a.epoch, a.seq + 1, 5), 'pa2', 2))[0]!;
+  assert.ok(after.bundles.every((b) => b.job === 'K'), 'only the other job is dispatched');
+  // A late commit of a cancelled task changes nothing.
+  s.committed('J', [['t0', 'ok', 1, 'a', 1, 1]], 3);
+  s.check();
+  assert.equal(s.jobState('J'), 'cancelled');
+});
+
+test('the first committed copy wins and the other holder is told to abort', () => {
+  const s = newScheduler({ speculate: true, speculateFactor: 2 });
+  s.submit(spec('J'), tasks(1, () => 10), new Map(), BUILTIN, 0);
+  const a = s.hello('a', agentInfo({ slots: 1 }), [], 0);
+  const b = s.hello('b', agentInfo({ slots: 1 }), [], 0);
+  replies(s.pull('a', pullParams(a.epoch, a.seq, 1), 'pa', 0));
+  // Teach the job its speed with a finished sibling? Single task: give it a measurement via another job.
+  s.submit(spec('M'), tasks(1, () => 10), new Map(), BUILTIN, 0);
+  const rb = replies(s.pull('b', pullParams(b.epoch, b.seq, 1), 'pb', 0))[0]!;
+  s.committed('M', [[rb.bundles[0]!.tasks[0]!.id, 'ok', 1, 'b', 100, 10]], 100);
+  // Job J has no measurement of its own, so no speculation yet; measure it through M's kind? Each job measures itself:
+  // park b and let time pass far beyond any estimate.
+  s.pull('b', pullParams(b.epoch, rb.seq, 1, { waitMs: 60_000 }), 'pb2', 100);
+  let spec2 = replies(s.tick(5_000));
+  assert.equal(spec2.filter((r) => r.bundles.length > 0).length, 0, 'no speculation without a measurement of the job');
+  // With a measurement for J (another of its tasks done), the straggler gets a copy.
+  const s2 = newScheduler({ speculate: true, speculateFactor: 2 });
+  s2.submit(spec('J'), tasks(2, () => 10), new Map(), { ...BUILTIN, granularity: 1 }, 0);
+  const a2 = s2.hello('a', agentInfo({ slots: 2 }), [], 0);
+  const b2 = s2.hello('b', agentInfo({ slots: 1 }), [], 0);
+  const ra = replies(s2.pull('a', pullParams(a2.epoch, a2.seq, 2), 'pa', 0))[0]!;
+  const [t0, t1] = taskIds(ra.bundles);
+  s2.committed('J', [[t0!, 'ok', 1, 'a', 100, 10]], 100);
+  s2.pull('b', pullParams(b2.epoch, b2.seq, 1, { waitMs: 60_000 }), 'pb', 100);
+  spec2 = replies(s2.tick(1000));
+  assert.deepEqual(taskIds(spec2[0]!.bundles), [t1], 'the straggler is copied to the idle agent');
+  assert.equal(s2.status(1000).jobs[0]!.speculated, 1);
+  s2.check();
+  const win = s2.committed('J', [[t1!, 'ok', 1, 'b', 50, 10]], 1100);
+  assert.deepEqual(ofKind(win, 'abort').map((c) => [c.agent, c.tasks]), [['a', [t1]]]);
+  assert.equal(s2.jobState('J'), 'done');
+  s2.check();
+});
+
+test('memory-aware admission: a task goes only to an agent with room; one too big for every agent is an error row', () => {
+  const s = newScheduler();
+  const GB = 2 ** 30;
+  s.submit(spec('J'), tasks(2, () => 1, (i) => ({ memory: i === 0 ? 8 * GB : 64 * GB })), new Map(), BUILTIN, 0);
+  const small = s.hello('small', agentInfo({ memoryGB: 4 }), [], 0);
+  const big = s.hello('big', agentInfo({ memoryGB: 16 }), [], 0);
+  const rs = s.pull('small', pullParams(small.epoch, small.seq, 2, { memory: 4 * GB, waitMs: 0 }), 'ps', 0);
+  assert.equal(replies(rs)[0]!.bundles.length, 0, 'the small agent gets nothing');
+  const errs = ofKind(rs, 'error-rows');
+  assert.deepEqual(errs.flatMap((e) => e.rows.map((r) => [r.id, r.error.code])), [['t1', 'E_UNSCHEDULABLE']]);
+  const rb = replies(s.pull('big', pullParams(big.epoch, big.seq, 2, { memory: 16 * GB }), 'pb', 0))[0]!;
+  assert.deepEqual(taskIds(rb.bundles), ['t0']);
+  s.check();
+});
+
+test('a task needing several threads is a bundle of its own', () => {
+  const s = newScheduler();
+  s.submit(spec('J'), tasks(3, () => 1, (i) => ({ threads: i === 1 ? 2 : 1 })), new Map(), BUILTIN, 0);
+  const a = s.hello('a', agentInfo({ slots: 2 }), [], 0);
+  const r = replies(s.pull('a', pullParams(a.epoch, a.seq, 3), 'p', 0))[0]!;
+  const multi = r.bundles.find((b) => b.threads === 2)!;
+  assert.deepEqual(multi.tasks.map((t) => t.id), ['t1']);
+  s.check();
+});
+
+test('command tasks go only to agents started with --allow-command; status says why', () => {
+  const s = newScheduler();
+  s.submit(spec('C', 'command'), tasks(1), new Map(), { ...BUILTIN, needsCommand: true }, 0);
+  const a = s.hello('a', agentInfo(), [], 0);
+  assert.equal(replies(s.pull('a', pullParams(a.epoch, a.seq, 1, { waitMs: 0 }), 'p', 0))[0]!.bundles.length, 0);
+  assert.match(s.status(0).jobs[0]!.notes.join('\n'), /--allow-command/);
+  const b = s.hello('b', agentInfo({ allowCommand: true }), [], 0);
+  assert.equal(replies(s.pull('b', pullParams(b.epoch, b.seq, 1), 'p', 0))[0]!.bundles.length, 1);
+});
+
+test('resume: tasks already in the output are not dispatched; a fully done job ends at once', () => {
+  const s = newScheduler();
+  const done = new Map<string, 'ok' | 'error'>([['t0', 'ok'], ['t1', 'error']]);
+  s.submit(spec('J'), tasks(3), done, BUILTIN, 0);
+  const a = s.hello('a', agentInfo(), [], 0);
+  assert.deepEqual(taskIds(replies(s.pull('a', pullParams(a.epoch, a.seq, 3), 'p', 0))[0]!.bundles), ['t2']);
+  const ended = s.submit(spec('K'), tasks(1), new Map([['t0', 'ok' as const]]), BUILTIN, 0);
+  assert.deepEqual(ofKind(ended, 'job-ended').map((e) => e.state), ['done']);
+  s.check();
+});
+
+test('an agent that comes back (restart of the coordinator or a rejoin) keeps the tasks it still holds', () => {
+  const s = newScheduler();
+  s.submit(spec('J'), tasks(3), new Map(), BUILTIN, 0);
+  const cmds = s.hello('a', agentInfo(), [['J', 't1', 1], ['J', 'gone', 1]], 0).commands;
+  s.check();
+  assert.equal(s.status(0).jobs[0]!.running, 1);
+  assert.ok(ofKind(cmds, 'log').some((l) => l.fields.adopted === 1));
+});
+
+test('an illegal transition throws naming the task, both states and its history', () => {
+  const t: Task = { job: 'J', id: 'x', cost: 1, memory: 0, threads: 1, bytes: 1, ref: null, attempt: 1, state: { s: 'queued' }, avoid: null, history: [] };
+  moveTask(t, { s: 'done', status: 'ok' }, 7);
+  assert.throws(
+    () => moveTask(t, { s: 'queued' }, 8),
+    (err: unknown) => err instanceof IllegalTransitionError && /J\/x: done → queued/.test(err.message) && /queued>done@7/.test(err.message),
+  );
+  assert.deepEqual(TRANSITIONS.done, []);
+});

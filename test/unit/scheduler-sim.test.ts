@@ -1,0 +1,186 @@
+/**
+ * The scheduling core under a simulated clock: a thousand agents joining, pulling, running,
+ * vanishing (some coming back with stale leases), with a simulated sink that keeps the first
+ * result per task. Every task must end committed exactly once, and the invariants must hold
+ * after every step.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CommitItem } from '../../protocol/index.js';
+import type { Command } from '../../coordinator/index.js';
+import { agentInfo, BUILTIN, newScheduler, ofKind, pullParams, rng, spec, tasks } from '../helpers/sched.js';
+
+interface SimAgent {
+  id: string;
+  slots: number;
+  epoch: number;
+  seq: number;
+  alive: boolean;
+  /** Vanished but may come back (its leases become stale). */
+  gone: boolean;
+  parked: boolean;
+  /** Tasks it runs: id → (attempt, finish time). */
+  running: Map<string, { attempt: number; at: number }>;
+  lastBeat: number;
+}
+
+test('1,000 agents joining, pulling and vanishing: every task committed exactly once', () => {
+  const rand = rng(20261122);
+  const s = newScheduler({ agentTimeoutMs: 10_000, maxAttempts: 50, dispatchMs: 50 });
+  let now = 1_000_000;
+  const N = 30_000;
+  const sinkFirst = new Map<string, number>(); // task → commits written by the sink
+  const agents: SimAgent[] = [];
+  let pending: Command[] = [];
+
+  const apply = (cmds: Command[]): void => {
+    for (const c of cmds) pending.push(c);
+  };
+  const submitCmds = s.submit(spec('J'), tasks(N, (i) => 1 + (i % 97)), new Map(), BUILTIN, now);
+  apply(submitCmds);
+
+  const commitFrom = (a: SimAgent, ids: Array<[string, number]>): void => {
+    const items: CommitItem[] = [];
+    for (const [id, attempt] of ids) {
+      const prior = sinkFirst.get(id);
+      if (prior === undefined) {
+        sinkFirst.set(id, 1);
+        items.push([id, 'ok', attempt, a.id, 5, 1]);
+      } else {
+        items.push([id, 'ok', attempt, a.id, 0, 0]); // duplicate re-announced
+      }
+    }
+    if (items.length) apply(s.committed('J', items, now));
+  };
+
+  let steps = 0;
+  while (steps < 5000) {
+    steps++;
+    now += 50 + Math.floor(rand() * 100);
+    // Joins: up to 1,000 agents over the first part of the run.
+    if (agents.length < 1000 && rand() < 0.9) {
+      for (let k = 0; k < 5 && agents.length < 1000; k++) {
+        const id = `a${agents.length}`;
+        const slots = 1 + Math.floor(rand() * 8);
+        const { epoch, seq, commands } = s.hello(id, agentInfo({ slots }), [], now);
+        apply(commands);
+        agents.push({ id, slots, epoch, seq, alive: true, gone: false, parked: false, running: new Map(), lastBeat: now });
+      }
+    }
+    for (const a of agents) {
+      if (!a.alive) continue;
+      // Vanish (crash or partition) now and then.
+      if (rand() < 0.0015) {
+        a.alive = false;
+        a.gone = true;
+        a.parked = false;
+        continue;
+      }
+      // Finish tasks whose time has come.
+      const finished: Array<[string, number]> = [];
+      for (const [id, r] of a.running) {
+        if (r.at <= now) {
+          finished.push([id, r.attempt]);
+          a.running.delete(id);
+        }
+      }
+      commitFrom(a, finished);
+      if (now - a.lastBeat >= 2000) {
+        if (!s.heartbeat(a.id, a.epoch, a.running.size, 2 ** 34, false, now)) a.parked = false;
+        a.lastBeat = now;
+      }
+      const want = Math.max(0, a.slots * 2 - Math.ceil(a.running.size / 4));
+      if (!a.parked && want > 0) {
+        a.parked = true;
+        apply(s.pull(a.id, pullParams(a.epoch, a.seq, want), a, now));
+      }
+    }
+    // Some vanished agents come back: late results of stale leases reach the sink, then they rejoin.
+    for (const a of agents) {
+      if (!a.gone || rand() > 0.01) continue;
+      const late: Array<[string, number]> = [...a.running].map(([id, r]) => [id, r.attempt]);
+      a.running.clear();
+      commitFrom(a, late);
+      const { epoch, seq, commands } = s.hello(a.id, agentInfo({ slots: a.slots }), [], now);
+      apply(commands);
+      Object.assign(a, { epoch, seq, alive: true, gone: false, parked: false, lastBeat: now });
+    }
+    apply(s.tick(now));
+    // Deliver replies.
+    const cmds = pending;
+    pending = [];
+    for (const c of cmds) {
+      if (c.kind === 'reply-pull') {
+        const a = c.token as SimAgent;
+        if (!a.alive) continue; // lost on the way: the seq gap will show it
+        a.parked = false;
+        a.seq = c.seq;
+        for (const b of c.bundles) for (const t of b.tasks) a.running.set(t.id, { attempt: t.attempt, at: now + 20 + Math.floor(rand() * 400) });
+      } else if (c.kind === 'rejoin') {
+        const a = c.token as SimAgent;
+        const { epoch, seq, commands } = s.hello(a.id, agentInfo({ slots: a.slots }), [...a.running].map(([id, r]) => ['J', id, r.attempt]), now);
+        Object.assign(a, { epoch, seq, parked: false });
+        apply(commands);
+      } else if (c.kind === 'abort') {
+        const a = agents.find((x) => x.id === c.agent);
+        if (a) for (const id of c.tasks ?? [...a.running.keys()]) a.running.delete(id);
+      }
+    }
+    s.check();
+    if (s.jobState('J') === 'done') break;
+  }
+  assert.equal(s.jobState('J'), 'done', `job not done after ${steps} steps: ${JSON.stringify(s.status(now).jobs[0])}`);
+  assert.equal(sinkFirst.size, N);
+  for (const [id, n] of sinkFirst) assert.equal(n, 1, `task ${id} written ${n} times`);
+  const st = s.status(now).jobs[0]!;
+  assert.equal(st.done, N);
+  assert.equal(st.failed, 0);
+  assert.ok(st.retried > 0, 'some tasks were requeued after agent losses');
+});
+
+test('lost agents: leases expire after the timeout and tasks are requeued with attempt+1', () => {
+  const s = newScheduler({ agentTimeoutMs: 10_000 });
+  let now = 0;
+  s.submit(spec('J'), tasks(4), new Map(), BUILTIN, now);
+  const a = s.hello('a', agentInfo({ slots: 4 }), [], now);
+  const first = ofKind(s.pull('a', pullParams(a.epoch, a.seq, 4), 'tokA', now), 'reply-pull')[0]!;
+  const leased = first.bundles.flatMap((b) => b.tasks);
+  assert.ok(leased.length > 0);
+  assert.ok(leased.every((t) => t.attempt === 1));
+  now += 9_999;
+  s.tick(now);
+  s.check();
+  assert.equal(s.status(now).agents[0]!.state, 'active', 'not lost before the timeout');
+  now += 2;
+  const cmds = s.tick(now);
+  s.check();
+  assert.equal(s.status(now).agents[0]!.state, 'lost');
+  assert.ok(ofKind(cmds, 'log').some((l) => l.msg.includes('agent lost')));
+  const b = s.hello('b', agentInfo({ slots: 4 }), [], now);
+  const again = ofKind(s.pull('b', pullParams(b.epoch, b.seq, 4), 'tokB', now), 'reply-pull')[0]!.bundles.flatMap((x) => x.tasks);
+  for (const t of leased) assert.equal(again.find((x) => x.id === t.id)?.attempt, 2, `task ${t.id} back with attempt 2`);
+  // The lost agent's old epoch is refused: it must say hello again.
+  const stale = s.pull('a', pullParams(a.epoch, a.seq, 4), 'tokA2', now);
+  assert.equal(stale[0]!.kind, 'rejoin');
+});
+
+test('after --max-attempts losses a task becomes an error row, and its commit ends the job', () => {
+  const s = newScheduler({ agentTimeoutMs: 1000, maxAttempts: 2 });
+  let now = 0;
+  s.submit(spec('J'), tasks(1), new Map(), BUILTIN, now);
+  let errorRows: Array<Extract<Command, { kind: 'error-rows' }>> = [];
+  for (let i = 0; i < 2; i++) {
+    const a = s.hello(`a${i}`, agentInfo(), [], now);
+    const r = ofKind(s.pull(`a${i}`, pullParams(a.epoch, a.seq, 1), 't', now), 'reply-pull')[0]!;
+    assert.equal(r.bundles[0]!.tasks[0]!.final, i === 1, 'the last allowed attempt is marked final');
+    now += 1001;
+    errorRows = ofKind(s.tick(now), 'error-rows');
+    s.check();
+  }
+  assert.equal(errorRows.length, 1);
+  assert.equal(errorRows[0]!.rows[0]!.error.code, 'E_LOST');
+  const end = s.committed('J', [['t0', 'error', 2, 'coordinator', 0, 0]], now);
+  s.check();
+  assert.deepEqual(ofKind(end, 'job-ended').map((e) => e.state), ['done']);
+  assert.equal(s.status(now).jobs[0]!.failed, 1);
+});
