@@ -309,7 +309,7 @@ export class Agent {
         pullFailed = false;
       } catch (err) {
         this.reports = reports.concat(this.reports);
-        if (this.state === 'stopped') return;
+        if ((this.state as AgentState) === 'stopped') return;
         pullFailed = true;
         if (this.once.changed('pull', 'failing')) this.log.warn({ err: (err as Error).message }, 'pull failed; retrying');
         await sleep(backoff);
