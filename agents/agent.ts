@@ -12,6 +12,7 @@ import {
   type AgentInfo,
   type HeldTask,
   type JobInfo,
+  type ResultGroup,
   type TaskMsg,
   type TaskReport,
   type Subjects,
@@ -21,6 +22,7 @@ import { ErrorCode, ShoalError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import { OnceLog } from '../src/log.js';
 import { ResultSender, errorRow } from '../src/sink/index.js';
+import { GroupBuilder, taskText } from '../src/sink/groups.js';
 import { WorkerPool, type BundleEnd } from './pool.js';
 import type { BundleInput } from './worker-types.js';
 
@@ -45,7 +47,7 @@ export interface AgentOptions {
   handlerKinds: string[];
   recycleAfter: number;
   workerHeapMb: number;
-  /** Outbox size (results) above which the agent stops pulling. Default 65,536. */
+  /** Result groups (about one per bundle) waiting for the sink above which the agent stops pulling. Default 256. */
   outboxHighWater: number;
 }
 
@@ -60,7 +62,7 @@ export const DEFAULT_AGENT_OPTIONS: Omit<AgentOptions, 'workers' | 'memoryLimit'
   handlerKinds: [],
   recycleAfter: 0,
   workerHeapMb: 0,
-  outboxHighWater: 65_536,
+  outboxHighWater: 256,
 };
 
 interface LocalBundle {
@@ -159,7 +161,7 @@ export class Agent {
   private held(): HeldTask[] {
     const out: HeldTask[] = [];
     for (const b of [...this.queue, ...this.running]) for (const t of b.tasks) out.push([b.job, t.id, t.attempt]);
-    for (const r of this.sender.outbox.items()) out.push([r.job, r.id, r.attempt]);
+    for (const g of this.sender.outbox.items()) g.ids.forEach((id, i) => out.push([g.job, id, g.attempts[i]!]));
     return out;
   }
 
@@ -353,22 +355,10 @@ export class Agent {
     };
     switch (end.kind) {
       case 'done': {
-        const max = this.sender.maxText;
-        for (const r of end.out.results) {
-          accounted.add(r.id);
-          let text = r.text;
-          let status = r.status;
-          if (text.length > max) {
-            const now = Date.now();
-            text = errorRow(
-              { job: b.job, task: r.id, kind: b.info.kind, attempt: r.attempt, agent: this.id, host: this.info.host, worker: end.out.threadId, start: now, end: now },
-              { code: ErrorCode.TooLarge, message: `result of ${text.length} bytes exceeds the bus limit of ${max} bytes` },
-            );
-            status = 'error';
-          }
-          if (!b.cancelled) this.sender.outbox.push({ job: b.job, id: r.id, attempt: r.attempt, status, text, ms: r.ms, cost: r.cost });
-          this.done++;
-        }
+        const g = end.out.group;
+        for (const id of g.ids) accounted.add(id);
+        if (!b.cancelled) this.sender.push(g.text.length > this.sender.maxText ? this.withoutOversize(g, b, end.out.threadId) : g);
+        this.done += g.ids.length;
         for (const f of end.out.failures) {
           accounted.add(f.id);
           if (!b.cancelled) this.reports.push({ job: b.job, id: f.id, attempt: f.attempt, error: f.error });
@@ -388,8 +378,9 @@ export class Agent {
           else if (b.cancelled) continue;
           else if (t.final) {
             const now = Date.now();
-            const text = errorRow({ job: b.job, task: t.id, kind: b.info.kind, attempt: t.attempt, agent: this.id, host: this.info.host, worker: null, start: now, end: now }, end.error);
-            this.sender.outbox.push({ job: b.job, id: t.id, attempt: t.attempt, status: 'error', text, ms: 0, cost: t.cost });
+            const g = new GroupBuilder(b.job);
+            g.add(t.id, t.attempt, false, 0, errorRow({ job: b.job, task: t.id, kind: b.info.kind, attempt: t.attempt, agent: this.id, host: this.info.host, worker: null, start: now, end: now }, end.error));
+            this.sender.push(g.build());
           } else this.reports.push({ job: b.job, id: t.id, attempt: t.attempt, error: end.error });
         }
         break;
@@ -398,6 +389,23 @@ export class Agent {
     this.feed();
     this.poke();
     if (this.state === 'draining' && this.running.size === 0) this.graceDone?.();
+  }
+
+  /** Replaces the rows of tasks whose result alone is too large for the bus with an error row. */
+  private withoutOversize(g: ResultGroup, b: LocalBundle, worker: number): ResultGroup {
+    const max = this.sender.maxText;
+    const out = new GroupBuilder(g.job);
+    for (let i = 0; i < g.ids.length; i++) {
+      const text = taskText(g, i);
+      if (text.length <= max) {
+        out.add(g.ids[i]!, g.attempts[i]!, g.status[i] === 'o', g.ms[i]!, text);
+        continue;
+      }
+      const now = Date.now();
+      const head = { job: b.job, task: g.ids[i]!, kind: b.info.kind, attempt: g.attempts[i]!, agent: this.id, host: this.info.host, worker, start: now, end: now };
+      out.add(g.ids[i]!, g.attempts[i]!, false, g.ms[i]!, errorRow(head, { code: ErrorCode.TooLarge, message: `result of ${text.length} characters exceeds the bus limit of ${max}` }));
+    }
+    return out.build();
   }
 
   private onCmd(c: AgentCmd): void {

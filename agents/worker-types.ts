@@ -1,7 +1,7 @@
 /** What crosses between the agent and its piscina worker threads. */
-import type { TaskMsg } from '../protocol/index.js';
+import type { ResultGroup, TaskMsg } from '../protocol/index.js';
 
-export type { TaskMsg };
+export type { TaskMsg, ResultGroup };
 
 export interface WireErrorShape {
   code: string;
@@ -20,16 +20,6 @@ export interface BundleInput {
   flags: Int32Array;
 }
 
-export interface TaskResult {
-  id: string;
-  attempt: number;
-  status: 'ok' | 'error';
-  /** Rendered JSONL rows. */
-  text: string;
-  ms: number;
-  cost: number;
-}
-
 /** A retryable failure on a non-final attempt: the coordinator retries it elsewhere. */
 export interface TaskFailure {
   id: string;
@@ -38,7 +28,8 @@ export interface TaskFailure {
 }
 
 export interface BundleOutput {
-  results: TaskResult[];
+  /** Results of the tasks that ran to an end (ok or final error), rows rendered. */
+  group: ResultGroup;
   failures: TaskFailure[];
   threadId: number;
   /** Tasks this worker thread has run since it started (for --recycle-after). */

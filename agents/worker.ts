@@ -10,10 +10,11 @@
 import { threadId, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import type { TaskMsg, WireErrorShape } from './worker-types.js';
-import type { BundleInput, BundleOutput, TaskResult, TaskFailure } from './worker-types.js';
+import type { BundleInput, BundleOutput, TaskFailure } from './worker-types.js';
 import { getKind, type Kind, type RunOutput } from '../src/kinds/index.js';
 import { ErrorCode, toWireError } from '../src/errors.js';
 import { errorRow, okRow, toJson, type RowHead } from '../src/sink/rows.js';
+import { GroupBuilder } from '../src/sink/groups.js';
 
 const handlerPaths: string[] = (workerData as { handlers?: string[] } | undefined)?.handlers ?? [];
 let handlers: Promise<Map<string, Kind<any>>> | null = null;
@@ -49,7 +50,7 @@ function taskSignal(flags: Int32Array, i: number, n: number): AbortSignal {
 export default async function runBundle(input: BundleInput): Promise<BundleOutput> {
   const { job, kind: kindName, tasks, agent, host, flags, threads } = input;
   const n = tasks.length;
-  const results: TaskResult[] = [];
+  const results = new GroupBuilder(job);
   const failures: TaskFailure[] = [];
   const kind = await kindFor(kindName);
   let params: unknown = paramsCache.get(job);
@@ -76,7 +77,18 @@ export default async function runBundle(input: BundleInput): Promise<BundleOutpu
     else if (paramsError) error = { ...paramsError, retryable: false };
     else {
       try {
-        output = await kind.run(t.ref, params, { signal: taskSignal(flags, i, n), threads, attempt: t.attempt, job, task: t.id });
+        let signal: AbortSignal | null = null;
+        const ctx = {
+          // Built on first use: most tasks never look at it.
+          get signal(): AbortSignal {
+            return (signal ??= taskSignal(flags, i, n));
+          },
+          threads,
+          attempt: t.attempt,
+          job,
+          task: t.id,
+        };
+        output = await kind.run(t.ref, params, ctx);
       } catch (err) {
         error = toWireError(err);
       }
@@ -90,9 +102,9 @@ export default async function runBundle(input: BundleInput): Promise<BundleOutpu
     }
     const head: RowHead = { job, task: t.id, kind: kindName, attempt: t.attempt, agent, host, worker: threadId, start, end: Date.now() };
     const rendered = error ? { text: errorRow(head, error), status: 'error' as const } : render(head, output!);
-    results.push({ id: t.id, attempt: t.attempt, status: rendered.status, text: rendered.text, ms, cost: t.cost });
+    results.add(t.id, t.attempt, rendered.status === 'ok', ms, rendered.text);
   }
-  return { results, failures, threadId, tasksRun };
+  return { group: results.build(), failures, threadId, tasksRun };
 }
 
 /** Renders a task's output into its rows. */

@@ -14,7 +14,6 @@ import {
   versionMismatchMessage,
   type CtlRequest,
   type JobSpec,
-  type ResultMsg,
   type Subjects,
   type JobStatus,
   type SchemaName,
@@ -24,6 +23,7 @@ import type { Logger } from '../src/log.js';
 import { OnceLog } from '../src/log.js';
 import { errorRow, defaultOutPath, jobFilePathFor, ResultSender } from '../src/sink/index.js';
 import { scanJournal } from '../src/sink/journal.js';
+import { GroupBuilder } from '../src/sink/groups.js';
 import { Scheduler, type Command, type SchedulerOptions } from './scheduler.js';
 import { describeChange, expandJob, fingerprint, JobRegistry, kindOf, readJobRecord, writeJobRecord, type JobRecord } from './jobs.js';
 
@@ -78,7 +78,8 @@ export class Coordinator {
       if (!ok && this.once.changed(`hb:${hb.agent}`, String(hb.epoch))) this.log.debug({ agent: hb.agent }, 'heartbeat from an agent that must rejoin');
     });
     this.serve(this.subj.committed, 'Committed', (m, c) => {
-      this.run(this.scheduler.committed(c.job, c.items, Date.now()));
+      const now = Date.now();
+      for (const g of c.groups) this.run(this.scheduler.committed(g, now));
       m.respond(encode({ kind: 'ok', v: PROTOCOL_VERSION, seq: c.seq }));
     });
     this.timer = setInterval(() => this.run(this.scheduler.tick(Date.now())), this.opts.tickMs);
@@ -254,11 +255,11 @@ export class Coordinator {
         case 'error-rows': {
           const rec = this.records.get(c.job);
           const now = Date.now();
+          const g = new GroupBuilder(c.job);
           for (const r of c.rows) {
-            const text = errorRow({ job: c.job, task: r.id, kind: rec?.kind ?? 'unknown', attempt: r.attempt, agent: 'coordinator', host: this.host, worker: null, start: now, end: now }, r.error);
-            const msg: ResultMsg = { job: c.job, id: r.id, attempt: r.attempt, status: 'error', text, ms: 0, cost: 0 };
-            this.errors.outbox.push(msg);
+            g.add(r.id, r.attempt, false, 0, errorRow({ job: c.job, task: r.id, kind: rec?.kind ?? 'unknown', attempt: r.attempt, agent: 'coordinator', host: this.host, worker: null, start: now, end: now }, r.error));
           }
+          this.errors.push(g.build());
           break;
         }
         case 'job-ended':

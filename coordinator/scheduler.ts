@@ -7,7 +7,7 @@
  * Commands: reply to a pull, abort tasks on an agent, drain an agent, write error rows,
  * a job ended, log lines.
  */
-import type { AgentInfo, Bundle, HeldTask, JobInfo, JobSpec, JobState, JobStatus, AgentStatus, TaskReport, CommitItem } from '../protocol/index.js';
+import type { AgentInfo, Bundle, HeldTask, JobInfo, JobSpec, JobState, JobStatus, AgentStatus, TaskReport, CommitGroup } from '../protocol/index.js';
 import type { WireError } from '../src/errors.js';
 import { ErrorCode } from '../src/errors.js';
 import { moveTask, holders, type Task, type TaskState } from './task-state.js';
@@ -138,6 +138,9 @@ export interface PullParams {
   waitMs: number;
   reports: TaskReport[];
 }
+
+const DONE_OK: TaskState = { s: 'done', status: 'ok' };
+const DONE_ERROR: TaskState = { s: 'done', status: 'error' };
 
 /** Fixed per-task overhead assumed when sizing bundles (framework time not in `ms`). */
 const TASK_OVERHEAD_S = 5e-6;
@@ -346,43 +349,52 @@ export class Scheduler {
   }
 
   /** The sink committed rows for these tasks (first result wins; later copies were dropped). */
-  committed(jobName: string, items: CommitItem[], now: number): Command[] {
+  committed(g: CommitGroup, now: number): Command[] {
     const ev = ++this.event;
     const out: Command[] = [];
-    const job = this.jobs.get(jobName);
+    const job = this.jobs.get(g.job);
     if (!job) return out;
+    const from = g.from;
     let sumMs = 0;
     let sumCost = 0;
     let measured = 0;
-    for (const [id, status, , agentId, ms] of items) {
-      const t = job.tasks.get(id);
+    let committed = 0;
+    for (let i = 0; i < g.ids.length; i++) {
+      const t = job.tasks.get(g.ids[i]!);
       if (!t) continue;
       const st = t.state;
       if (st.s === 'done' || st.s === 'cancelled') continue;
       if (st.s === 'leased') {
-        for (const h of holders(st)) {
-          const holder = this.agents.get(h);
-          holder?.leases.delete(t);
-          if (h !== agentId && holder && holder.state !== 'lost') {
-            out.push({ kind: 'abort', agent: h, job: jobName, tasks: [id], reason: 'another copy was committed first' });
-          }
+        this.agents.get(st.agent)?.leases.delete(t);
+        if (st.agent !== from) this.abortCopy(st.agent, t, out);
+        if (st.copy) {
+          this.agents.get(st.copy.agent)?.leases.delete(t);
+          if (st.copy.agent !== from) this.abortCopy(st.copy.agent, t, out);
         }
       } else if (st.s === 'queued') {
         job.queuedCost -= t.cost;
       }
-      this.setState(job, t, { s: 'done', status }, ev);
+      const status = g.status.charCodeAt(i) === 101 /* e */ ? 'error' : 'ok';
+      this.setState(job, t, status === 'ok' ? DONE_OK : DONE_ERROR, ev);
+      committed++;
       if (status === 'error') job.errors++;
-      const a = this.agents.get(agentId);
-      if (a) a.done++;
+      const ms = g.ms[i]!;
       if (status === 'ok' && ms > 0) {
         sumMs += ms;
         sumCost += t.cost;
         measured++;
       }
     }
+    const a = this.agents.get(from);
+    if (a) a.done += committed;
     if (measured > 0) job.throughput.add(sumMs / 1000, sumCost, measured);
     this.maybeEnd(job, now, out);
     return out;
+  }
+
+  private abortCopy(agentId: string, t: Task, out: Command[]): void {
+    const holder = this.agents.get(agentId);
+    if (holder && holder.state !== 'lost') out.push({ kind: 'abort', agent: agentId, job: t.job, tasks: [t.id], reason: 'another copy was committed first' });
   }
 
   /** Stops dispatch of the job at once and aborts its running tasks everywhere. */

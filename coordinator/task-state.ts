@@ -52,8 +52,8 @@ export interface Task {
   state: TaskState;
   /** The agent of the last failed attempt, to prefer another one next time. */
   avoid: string | null;
-  /** Recent moves, oldest first: "from>to@event". Capped. */
-  readonly history: string[];
+  /** Recent moves, oldest first, as [from, to, event] triples flattened. Capped. */
+  readonly history: Array<string | number>;
 }
 
 const HISTORY = 6;
@@ -66,7 +66,7 @@ export class IllegalTransitionError extends Error {
     readonly event: number,
   ) {
     super(
-      `illegal transition of task ${task.job}/${task.id}: ${task.state.s} → ${to} (event ${event}); recent: ${task.history.join(', ') || 'none'}`,
+      `illegal transition of task ${task.job}/${task.id}: ${task.state.s} → ${to} (event ${event}); recent: ${formatHistory(task.history) || 'none'}`,
     );
     this.name = 'IllegalTransitionError';
   }
@@ -76,9 +76,17 @@ export class IllegalTransitionError extends Error {
 export function moveTask(task: Task, next: TaskState, event: number): void {
   const from = task.state.s;
   if (!TRANSITIONS[from].includes(next.s)) throw new IllegalTransitionError(task, next.s, event);
-  if (task.history.length >= HISTORY) task.history.shift();
-  task.history.push(`${from}>${next.s}@${event}`);
+  const h = task.history;
+  if (h.length >= HISTORY * 3) h.splice(0, 3);
+  h.push(from, next.s, event);
   task.state = next;
+}
+
+/** "queued>leased@12, leased>done@40" from the flattened history. */
+export function formatHistory(h: ReadonlyArray<string | number>): string {
+  const parts: string[] = [];
+  for (let i = 0; i + 2 < h.length; i += 3) parts.push(`${h[i]}>${h[i + 1]}@${h[i + 2]}`);
+  return parts.join(', ');
 }
 
 /** The agents currently holding a lease (or copy) on the task. */

@@ -49,7 +49,7 @@ export function decode<N extends SchemaName>(name: N, data: Uint8Array): Decoded
   } catch (err) {
     return { ok: false, reason: 'garbage', detail: `undecodable msgpack (${(err as Error).message})` };
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || !isPlainObject(value)) {
     return { ok: false, reason: 'shape', detail: `expected a map, got ${describe(value)}` };
   }
   const rec = value as Record<string, unknown>;
@@ -69,6 +69,11 @@ export function decode<N extends SchemaName>(name: N, data: Uint8Array): Decoded
 /** The error reply every request handler sends for a rejected or failed request. */
 export function errorReply(code: string, message: string): ErrorReply {
   return { kind: 'error', v: PROTOCOL_VERSION, code, message };
+}
+
+function isPlainObject(v: object): boolean {
+  const p = Object.getPrototypeOf(v);
+  return p === Object.prototype || p === null;
 }
 
 function describe(v: unknown): string {

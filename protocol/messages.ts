@@ -166,25 +166,30 @@ export type AgentCmd = Static<typeof AgentCmdSchema>;
 
 // ───────────────────────── Agent/Coordinator → Sink ─────────────────────────
 
-export const ResultMsgSchema = Type.Object({
+/**
+ * The results of some tasks of one job, in columns (one entry per task) so a batch of
+ * thousands of tasks is a handful of arrays, not thousands of objects. `text` holds every
+ * task's rendered JSONL lines back to back; task i's lines end at character `ends[i]`.
+ * `status[i]` is 'o' (ok) or 'e' (error).
+ */
+export const ResultGroupSchema = Type.Object({
   job: Id,
-  id: Id,
-  attempt: Count,
-  status: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
-  /** The task's rendered JSONL lines, each ending in "\n". */
-  text: Type.String({ minLength: 2 }),
-  /** Milliseconds the task ran (for throughput measurement). */
-  ms: Num,
-  cost: Num,
+  ids: Type.Array(Id),
+  attempts: Type.Array(Count),
+  status: Type.String({ pattern: '^[oe]*$' }),
+  /** Milliseconds each task ran (for throughput measurement). */
+  ms: Type.Array(Num),
+  ends: Type.Array(Count),
+  text: Type.String(),
 });
-export type ResultMsg = Static<typeof ResultMsgSchema>;
+export type ResultGroup = Static<typeof ResultGroupSchema>;
 
 export const ResultBatchSchema = Type.Object({
   kind: Type.Literal('results'),
   v: V,
   from: Id,
   seq: Count,
-  results: Type.Array(ResultMsgSchema),
+  groups: Type.Array(ResultGroupSchema),
 });
 export type ResultBatch = Static<typeof ResultBatchSchema>;
 
@@ -216,23 +221,24 @@ export type SinkCtlReply = Static<typeof SinkCtlReplySchema>;
 
 // ───────────────────────── Sink → Coordinator ─────────────────────────
 
-/** [task id, status, attempt, agent, ms, cost] */
-export const CommitItemSchema = Type.Tuple([
-  Id,
-  Type.Union([Type.Literal('ok'), Type.Literal('error')]),
-  Count,
-  Type.String(),
-  Num,
-  Num,
-]);
-export type CommitItem = Static<typeof CommitItemSchema>;
+/** Tasks of one job committed from one sender's results (columns, as in ResultGroup). */
+export const CommitGroupSchema = Type.Object({
+  job: Id,
+  /** The agent whose result was kept (or, for re-announced duplicates, who sent the copy). */
+  from: Type.String(),
+  ids: Type.Array(Id),
+  status: Type.String({ pattern: '^[oe]*$' }),
+  attempts: Type.Array(Count),
+  /** Task run time; 0 for re-announced duplicates. */
+  ms: Type.Array(Num),
+});
+export type CommitGroup = Static<typeof CommitGroupSchema>;
 
 export const CommittedSchema = Type.Object({
   kind: Type.Literal('committed'),
   v: V,
   seq: Count,
-  job: Id,
-  items: Type.Array(CommitItemSchema),
+  groups: Type.Array(CommitGroupSchema),
 });
 export type Committed = Static<typeof CommittedSchema>;
 export const OkReplySchema = Type.Union([Type.Object({ kind: Type.Literal('ok'), v: V, seq: Count }), ErrorReplySchema]);

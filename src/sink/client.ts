@@ -3,12 +3,13 @@
  * acknowledges. Agents use it for their results, the coordinator for its own error rows.
  */
 import type { Bus } from '../bus/index.js';
-import { decode, encode, PROTOCOL_VERSION, type ResultMsg, type Subjects } from '../../protocol/index.js';
+import { decode, encode, PROTOCOL_VERSION, type ResultGroup, type Subjects } from '../../protocol/index.js';
 import { Outbox } from '../outbox.js';
+import { splitGroup } from './groups.js';
 import type { Logger } from '../log.js';
 
 export class ResultSender {
-  readonly outbox: Outbox<ResultMsg>;
+  readonly outbox: Outbox<ResultGroup>;
   private seq = 0;
 
   constructor(
@@ -19,18 +20,18 @@ export class ResultSender {
     opts: { highWater?: number; timeoutMs?: number } = {},
   ) {
     const timeoutMs = opts.timeoutMs ?? 15_000;
-    this.outbox = new Outbox<ResultMsg>({
+    this.outbox = new Outbox<ResultGroup>({
       send: async (batch) => {
         const seq = ++this.seq;
-        const reply = await this.bus.request(this.subj.results, encode({ kind: 'results', v: PROTOCOL_VERSION, from: this.from, seq, results: batch }), { timeoutMs });
+        const reply = await this.bus.request(this.subj.results, encode({ kind: 'results', v: PROTOCOL_VERSION, from: this.from, seq, groups: batch }), { timeoutMs });
         const d = decode('AckReply', reply);
         if (!d.ok) throw new Error(`the sink answered with a bad ack: ${d.detail}`);
         if (d.msg.kind === 'error') throw new Error(`the sink refused results: ${d.msg.message}`);
       },
-      sizeOf: (r) => r.text.length + r.id.length + r.job.length + 48,
+      sizeOf: (g) => g.text.length + g.ids.length * 48 + 64,
       maxBatchBytes: Math.max(4096, Math.floor(bus.maxPayload * 0.8)),
-      maxBatchItems: 8192,
-      highWater: opts.highWater ?? 65_536,
+      maxBatchItems: 1024,
+      highWater: opts.highWater ?? 1024,
       onState: (s, err) =>
         s === 'failing'
           ? log.warn({ err: (err as Error)?.message }, 'sending results to the sink is failing; they are kept and retried')
@@ -38,8 +39,14 @@ export class ResultSender {
     });
   }
 
-  /** The largest rendered text one result may carry. */
+  /** The largest rendered text one result group may carry. */
   get maxText(): number {
-    return Math.floor(this.bus.maxPayload * 0.8) - 1024;
+    return Math.floor(this.bus.maxPayload * 0.7) - 1024;
+  }
+
+  /** Queues a group, split so each piece fits on the bus. */
+  push(g: ResultGroup): void {
+    if (g.ids.length === 0) return;
+    for (const piece of splitGroup(g, this.maxText)) this.outbox.push(piece);
   }
 }

@@ -11,8 +11,8 @@ import {
   errorReply,
   PROTOCOL_VERSION,
   versionMismatchMessage,
-  type CommitItem,
-  type ResultMsg,
+  type CommitGroup,
+  type ResultGroup,
   type SinkCtl,
   type Subjects,
   type OkReply,
@@ -25,7 +25,8 @@ import { getKind } from '../kinds/index.js';
 import type { Row } from '../kinds/types.js';
 import { JobWriter } from './writer.js';
 import { readRows } from './journal.js';
-import { errorRow, looksLikeRows } from './rows.js';
+import { errorRow } from './rows.js';
+import { GroupBuilder, groupIsWellFormed, taskText } from './groups.js';
 import { summaryPathFor } from './paths.js';
 
 export interface SinkOptions {
@@ -47,7 +48,7 @@ export class Sink {
   private readonly jobs = new Map<string, OpenJob>();
   /** Jobs closed (done or cancelled): late results are acknowledged and dropped. */
   private readonly closedJobs = new Set<string>();
-  private readonly notices: Outbox<{ job: string; item: CommitItem }>;
+  private readonly notices: Outbox<CommitGroup>;
   private readonly subs: Array<{ unsubscribe(): void }> = [];
   private readonly once = new OnceLog();
   private noticeSeq = 0;
@@ -64,10 +65,10 @@ export class Sink {
     this.opts = { ...DEFAULT_SINK_OPTIONS, ...opts };
     this.notices = new Outbox({
       send: (batch) => this.notify(batch),
-      sizeOf: (x) => 40 + x.item[0].length + x.item[3].length,
-      maxBatchBytes: Math.min(256 * 1024, Math.floor(bus.maxPayload / 2)),
-      maxBatchItems: 8192,
-      highWater: 1 << 20,
+      sizeOf: (g) => 64 + g.ids.length * 48,
+      maxBatchBytes: Math.min(512 * 1024, Math.floor(bus.maxPayload / 2)),
+      maxBatchItems: 256,
+      highWater: 1 << 16,
       onState: (s, err) =>
         s === 'failing'
           ? this.log.warn({ err: (err as Error)?.message }, 'commit notices to the coordinator are failing; retrying')
@@ -105,49 +106,63 @@ export class Sink {
     if (!d.ok) return this.reject(m, this.subj.results, d.reason, d.detail, d.version);
     const batch = d.msg;
     this.stats.batches++;
-    // Group per job so each job's file gets one write.
-    for (const r of batch.results) {
-      if (!this.jobs.has(r.job) && !this.closedJobs.has(r.job)) {
+    for (const g of batch.groups) {
+      if (!this.jobs.has(g.job) && !this.closedJobs.has(g.job)) {
         // Not opened yet (coordinator restarting): the sender keeps the batch and tries again.
-        m.respond(encode(errorReply(ErrorCode.NotFound, `job ${r.job} is not open in the sink yet`)));
+        m.respond(encode(errorReply(ErrorCode.NotFound, `job ${g.job} is not open in the sink yet`)));
         return;
       }
     }
-    const texts = new Map<string, { text: string[]; rows: number; items: CommitItem[] }>();
     let written = 0;
     let duplicates = 0;
-    for (const r of batch.results) {
-      const job = this.jobs.get(r.job);
+    for (const raw of batch.groups) {
+      const job = this.jobs.get(raw.job);
       if (!job) {
-        this.stats.dropped++;
+        this.stats.dropped += raw.ids.length;
         continue;
       }
-      const prior = job.writer.done.get(r.id);
-      let g = texts.get(r.job);
-      if (!g) texts.set(r.job, (g = { text: [], rows: 0, items: [] }));
-      if (prior !== undefined) {
-        duplicates++;
+      const g = groupIsWellFormed(raw) ? raw : this.malformed(raw, batch.from, job.kind);
+      const done = job.writer.done;
+      const fresh: number[] = [];
+      const dups: number[] = [];
+      for (let i = 0; i < g.ids.length; i++) {
+        const id = g.ids[i]!;
+        if (done.has(id)) dups.push(i);
+        else {
+          const ok = g.status.charCodeAt(i) === 111; /* o */
+          done.set(id, ok ? 'ok' : 'error');
+          ok ? job.writer.okTasks++ : job.writer.errorTasks++;
+          fresh.push(i);
+        }
+      }
+      if (fresh.length > 0) {
+        const text = dups.length === 0 ? g.text : fresh.map((i) => taskText(g, i)).join('');
+        job.writer.append(text, countLines(text));
+        this.notices.push(commitGroup(g, batch.from, fresh, null));
+      }
+      if (dups.length > 0) {
         // Re-announce: the first notice may have been lost.
-        g.items.push([r.id, prior, r.attempt, batch.from, 0, 0]);
-        continue;
+        this.notices.push(commitGroup(g, batch.from, dups, done));
       }
-      const text = checkedText(r, batch.from);
-      const status = text === r.text ? r.status : 'error';
-      job.writer.done.set(r.id, status);
-      status === 'ok' ? job.writer.okTasks++ : job.writer.errorTasks++;
-      g.text.push(text);
-      g.rows += countLines(text);
-      g.items.push([r.id, status, r.attempt, batch.from, r.ms, r.cost]);
-      written++;
-    }
-    for (const [jobName, g] of texts) {
-      const job = this.jobs.get(jobName)!;
-      if (g.text.length > 0) job.writer.append(g.text.join(''), g.rows);
-      for (const item of g.items) this.notices.push({ job: jobName, item });
+      written += fresh.length;
+      duplicates += dups.length;
     }
     this.stats.written += written;
     this.stats.duplicates += duplicates;
     m.respond(encode({ kind: 'ack', v: PROTOCOL_VERSION, seq: batch.seq, written, duplicates }));
+  }
+
+  /** Replaces a malformed group's rows with error rows, so its tasks end instead of hanging. */
+  private malformed(g: ResultGroup, from: string, kind: string): ResultGroup {
+    if (this.once.changed(`malformed:${from}`, 'yes')) this.log.warn({ agent: from, job: g.job }, 'an agent sent malformed rows; recording error rows instead');
+    const b = new GroupBuilder(g.job);
+    const now = Date.now();
+    const n = Math.min(g.ids.length, g.attempts.length);
+    for (let i = 0; i < n; i++) {
+      const head = { job: g.job, task: g.ids[i]!, kind, attempt: g.attempts[i]!, agent: from, host: '', worker: null, start: now, end: now };
+      b.add(g.ids[i]!, g.attempts[i]!, false, 0, errorRow(head, { code: ErrorCode.Internal, message: `agent ${from} sent malformed rows for this task` }));
+    }
+    return b.build();
   }
 
   private async onCtl(m: BusMsg): Promise<void> {
@@ -217,25 +232,13 @@ export class Sink {
     }
   }
 
-  private async notify(batch: Array<{ job: string; item: CommitItem }>): Promise<void> {
-    const byJob = new Map<string, CommitItem[]>();
-    for (const { job, item } of batch) {
-      let l = byJob.get(job);
-      if (!l) byJob.set(job, (l = []));
-      l.push(item);
-    }
-    await Promise.all(
-      [...byJob].map(async ([job, items]) => {
-        const seq = ++this.noticeSeq;
-        const reply = await this.bus.request(this.subj.committed, encode({ kind: 'committed', v: PROTOCOL_VERSION, seq, job, items }), {
-          timeoutMs: this.opts.notifyTimeoutMs,
-        });
-        const d = decode('OkReply', reply);
-        if (!d.ok) throw new Error(`coordinator answered a commit notice with a bad reply: ${d.detail}`);
-        const r: OkReply = d.msg;
-        if (r.kind === 'error') throw new Error(`coordinator refused a commit notice: ${r.message}`);
-      }),
-    );
+  private async notify(groups: CommitGroup[]): Promise<void> {
+    const seq = ++this.noticeSeq;
+    const reply = await this.bus.request(this.subj.committed, encode({ kind: 'committed', v: PROTOCOL_VERSION, seq, groups }), { timeoutMs: this.opts.notifyTimeoutMs });
+    const d = decode('OkReply', reply);
+    if (!d.ok) throw new Error(`coordinator answered a commit notice with a bad reply: ${d.detail}`);
+    const r: OkReply = d.msg;
+    if (r.kind === 'error') throw new Error(`coordinator refused a commit notice: ${r.message}`);
   }
 
   /** Waits until every commit notice is acknowledged (or the time is up). */
@@ -253,15 +256,12 @@ export class Sink {
   }
 }
 
-/** The text to write for a result: its own rows, or an error row when they are malformed. */
-function checkedText(r: ResultMsg, from: string): string {
-  const prefix = `{"job":${JSON.stringify(r.job)},"task":${JSON.stringify(r.id)},`;
-  if (looksLikeRows(r.text) && r.text.startsWith(prefix)) return r.text;
-  const now = Date.now();
-  return errorRow(
-    { job: r.job, task: r.id, kind: 'unknown', attempt: r.attempt, agent: from, host: '', worker: null, start: now, end: now },
-    { code: ErrorCode.Internal, message: `agent ${from} sent malformed rows for this task` },
-  );
+/** The commit notice for tasks `idx` of group `g`; with `done`, the statuses already committed (re-announcement). */
+function commitGroup(g: ResultGroup, from: string, idx: number[], done: Map<string, 'ok' | 'error'> | null): CommitGroup {
+  if (!done && idx.length === g.ids.length) return { job: g.job, from, ids: g.ids, status: g.status, attempts: g.attempts, ms: g.ms };
+  let status = '';
+  for (const i of idx) status += done ? (done.get(g.ids[i]!) === 'ok' ? 'o' : 'e') : g.status[i];
+  return { job: g.job, from, ids: idx.map((i) => g.ids[i]!), status, attempts: idx.map((i) => g.attempts[i]!), ms: done ? idx.map(() => 0) : idx.map((i) => g.ms[i]!) };
 }
 
 function countLines(text: string): number {

@@ -1,5 +1,5 @@
 /** Builders for driving the scheduling core in unit tests (no bus, simulated clock). */
-import type { AgentInfo, Bundle, JobSpec } from '../../protocol/index.js';
+import type { AgentInfo, Bundle, CommitGroup, JobSpec } from '../../protocol/index.js';
 import { Scheduler, type Command, type JobOptions, type NewTask, type PullParams, type SchedulerOptions } from '../../coordinator/index.js';
 
 export function agentInfo(o: { slots?: number; memoryGB?: number; host?: string; allowCommand?: boolean; kinds?: string[] } = {}): AgentInfo {
@@ -56,5 +56,18 @@ export function rng(seed: number): () => number {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A commit notice for tasks of one job from one agent: items are [id, status, attempt, agent, ms]. */
+export function commit(job: string, items: Array<[string, 'ok' | 'error', number, string, number, ...unknown[]]>): CommitGroup {
+  const from = items[0]?.[3] ?? 'x';
+  return {
+    job,
+    from,
+    ids: items.map((i) => i[0]),
+    status: items.map((i) => (i[1] === 'ok' ? 'o' : 'e')).join(''),
+    attempts: items.map((i) => i[2]),
+    ms: items.map((i) => i[4]),
   };
 }

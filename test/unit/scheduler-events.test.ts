@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { moveTask, IllegalTransitionError, TRANSITIONS, type Task } from '../../coordinator/index.js';
-import { agentInfo, BUILTIN, newScheduler, ofKind, pullParams, replies, spec, taskIds, tasks } from '../helpers/sched.js';
+import { agentInfo, BUILTIN, commit, newScheduler, ofKind, pullParams, replies, spec, taskIds, tasks } from '../helpers/sched.js';
 
 test('largest tasks are dispatched first', () => {
   const s = newScheduler();
@@ -88,7 +88,7 @@ test('cancel stops dispatch at once and aborts the job on every agent holding it
   const after = replies(s.pull('a', pullParams(a.epoch, a.seq + 1, 5), 'pa2', 2))[0]!;
   assert.ok(after.bundles.every((b) => b.job === 'K'), 'only the other job is dispatched');
   // A late commit of a cancelled task changes nothing.
-  s.committed('J', [['t0', 'ok', 1, 'a', 1, 1]], 3);
+  s.committed(commit('J', [['t0', 'ok', 1, 'a', 1, 1]]), 3);
   s.check();
   assert.equal(s.jobState('J'), 'cancelled');
 });
@@ -102,7 +102,7 @@ test('the first committed copy wins and the other holder is told to abort', () =
   // Teach the job its speed with a finished sibling? Single task: give it a measurement via another job.
   s.submit(spec('M'), tasks(1, () => 10), new Map(), BUILTIN, 0);
   const rb = replies(s.pull('b', pullParams(b.epoch, b.seq, 1), 'pb', 0))[0]!;
-  s.committed('M', [[rb.bundles[0]!.tasks[0]!.id, 'ok', 1, 'b', 100, 10]], 100);
+  s.committed(commit('M', [[rb.bundles[0]!.tasks[0]!.id, 'ok', 1, 'b', 100, 10]]), 100);
   // Job J has no measurement of its own, so no speculation yet; measure it through M's kind? Each job measures itself:
   // park b and let time pass far beyond any estimate.
   s.pull('b', pullParams(b.epoch, rb.seq, 1, { waitMs: 60_000 }), 'pb2', 100);
@@ -115,13 +115,13 @@ test('the first committed copy wins and the other holder is told to abort', () =
   const b2 = s2.hello('b', agentInfo({ slots: 1 }), [], 0);
   const ra = replies(s2.pull('a', pullParams(a2.epoch, a2.seq, 2), 'pa', 0))[0]!;
   const [t0, t1] = taskIds(ra.bundles);
-  s2.committed('J', [[t0!, 'ok', 1, 'a', 100, 10]], 100);
+  s2.committed(commit('J', [[t0!, 'ok', 1, 'a', 100, 10]]), 100);
   s2.pull('b', pullParams(b2.epoch, b2.seq, 1, { waitMs: 60_000 }), 'pb', 100);
   spec2 = replies(s2.tick(1000));
   assert.deepEqual(taskIds(spec2[0]!.bundles), [t1], 'the straggler is copied to the idle agent');
   assert.equal(s2.status(1000).jobs[0]!.speculated, 1);
   s2.check();
-  const win = s2.committed('J', [[t1!, 'ok', 1, 'b', 50, 10]], 1100);
+  const win = s2.committed(commit('J', [[t1!, 'ok', 1, 'b', 50, 10]]), 1100);
   assert.deepEqual(ofKind(win, 'abort').map((c) => [c.agent, c.tasks]), [['a', [t1]]]);
   assert.equal(s2.jobState('J'), 'done');
   s2.check();

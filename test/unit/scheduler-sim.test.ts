@@ -6,9 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CommitItem } from '../../protocol/index.js';
 import type { Command } from '../../coordinator/index.js';
-import { agentInfo, BUILTIN, newScheduler, ofKind, pullParams, rng, spec, tasks } from '../helpers/sched.js';
+import { agentInfo, BUILTIN, commit, newScheduler, ofKind, pullParams, rng, spec, tasks } from '../helpers/sched.js';
 
 interface SimAgent {
   id: string;
@@ -40,17 +39,17 @@ test('1,000 agents joining, pulling and vanishing: every task committed exactly 
   apply(submitCmds);
 
   const commitFrom = (a: SimAgent, ids: Array<[string, number]>): void => {
-    const items: CommitItem[] = [];
+    const items: Array<[string, 'ok' | 'error', number, string, number]> = [];
     for (const [id, attempt] of ids) {
       const prior = sinkFirst.get(id);
       if (prior === undefined) {
         sinkFirst.set(id, 1);
-        items.push([id, 'ok', attempt, a.id, 5, 1]);
+        items.push([id, 'ok', attempt, a.id, 5]);
       } else {
-        items.push([id, 'ok', attempt, a.id, 0, 0]); // duplicate re-announced
+        items.push([id, 'ok', attempt, a.id, 0]); // duplicate re-announced
       }
     }
-    if (items.length) apply(s.committed('J', items, now));
+    if (items.length) apply(s.committed(commit('J', items), now));
   };
 
   let steps = 0;
@@ -179,7 +178,7 @@ test('after --max-attempts losses a task becomes an error row, and its commit en
   }
   assert.equal(errorRows.length, 1);
   assert.equal(errorRows[0]!.rows[0]!.error.code, 'E_LOST');
-  const end = s.committed('J', [['t0', 'error', 2, 'coordinator', 0, 0]], now);
+  const end = s.committed(commit('J', [['t0', 'error', 2, 'coordinator', 0, 0]]), now);
   s.check();
   assert.deepEqual(ofKind(end, 'job-ended').map((e) => e.state), ['done']);
   assert.equal(s.status(now).jobs[0]!.failed, 1);

@@ -1,0 +1,74 @@
+/**
+ * Result groups: the results of several tasks of one job in columns (see ResultGroup in
+ * protocol/messages.ts). Helpers to build, check, slice and split them.
+ */
+import type { ResultGroup } from '../../protocol/index.js';
+
+/** Builds a group from per-task parts. */
+export class GroupBuilder {
+  private readonly ids: string[] = [];
+  private readonly attempts: number[] = [];
+  private status = '';
+  private readonly ms: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly parts: string[] = [];
+  private length = 0;
+  constructor(readonly job: string) {}
+
+  add(id: string, attempt: number, ok: boolean, ms: number, text: string): void {
+    this.ids.push(id);
+    this.attempts.push(attempt);
+    this.status += ok ? 'o' : 'e';
+    this.ms.push(ms);
+    this.parts.push(text);
+    this.length += text.length;
+    this.ends.push(this.length);
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  build(): ResultGroup {
+    return { job: this.job, ids: this.ids, attempts: this.attempts, status: this.status, ms: this.ms, ends: this.ends, text: this.parts.join('') };
+  }
+}
+
+/** Task i's text. */
+export function taskText(g: ResultGroup, i: number): string {
+  return g.text.slice(i === 0 ? 0 : g.ends[i - 1]!, g.ends[i]!);
+}
+
+/** Whether the columns agree and every task's text is whole JSON lines. */
+export function groupIsWellFormed(g: ResultGroup): boolean {
+  const n = g.ids.length;
+  if (g.attempts.length !== n || g.status.length !== n || g.ms.length !== n || g.ends.length !== n) return false;
+  let start = 0;
+  for (let i = 0; i < n; i++) {
+    const end = g.ends[i]!;
+    if (end <= start + 1 || end > g.text.length) return false;
+    if (g.text.charCodeAt(start) !== 123 /* { */ || g.text.charCodeAt(end - 1) !== 10 /* \n */ || g.text.charCodeAt(end - 2) !== 125 /* } */) return false;
+    start = end;
+  }
+  return start === g.text.length;
+}
+
+/** Splits a group so that no piece's text exceeds `maxChars` (a single task may still). */
+export function splitGroup(g: ResultGroup, maxChars: number): ResultGroup[] {
+  if (g.text.length <= maxChars) return [g];
+  const out: ResultGroup[] = [];
+  let b = new GroupBuilder(g.job);
+  let chars = 0;
+  for (let i = 0; i < g.ids.length; i++) {
+    const t = taskText(g, i);
+    if (b.size > 0 && chars + t.length > maxChars) {
+      out.push(b.build());
+      b = new GroupBuilder(g.job);
+      chars = 0;
+    }
+    b.add(g.ids[i]!, g.attempts[i]!, g.status[i] === 'o', g.ms[i]!, t);
+    chars += t.length;
+  }
+  if (b.size > 0) out.push(b.build());
+  return out;
+}
