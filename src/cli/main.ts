@@ -29,6 +29,13 @@ Exit codes: 0 done, 1 done with failed tasks, 2 usage or input error, 3 cancelle
 }
 
 async function main(): Promise<void> {
+  // A closed pipe (`shoal status | head -1`) ends output quietly instead of crashing.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(process.argv);
