@@ -113,7 +113,9 @@ export class Coordinator {
           await handle(m, d.msg);
         } catch (err) {
           const w = toWireError(err);
-          this.log.error({ subject: m.subject, err: w.message, stack: (err as Error)?.stack }, 'handler failed');
+          // A refused request (bad input, unknown job) is the requester's problem; anything else is ours.
+          if (err instanceof ShoalError && err.code !== ErrorCode.Internal) this.log.warn({ subject: m.subject, code: w.code, err: w.message }, 'request refused');
+          else this.log.error({ subject: m.subject, err: w.message, stack: (err as Error)?.stack }, 'handler failed');
           if (m.reply) m.respond(encode(errorReply(w.code, w.message)));
         }
       }
@@ -227,7 +229,7 @@ export class Coordinator {
       if (this.opts.persist) this.registry.save(rec);
       else persistBesideOutput(rec);
       this.expanding.delete(rec.job);
-      this.run(this.scheduler.submit(spec, tasks, journal.done, { ...opts, granularity: rec.granularity ?? 'auto' }, Date.now()));
+      this.run(this.scheduler.submit(spec, tasks, journal.done, { ...opts, granularity: rec.granularity ?? 'auto', ...(rec.speculate !== undefined ? { speculate: rec.speculate } : {}) }, Date.now()));
       let alreadyDone = 0;
       for (const t of tasks) if (journal.done.has(t.id)) alreadyDone++;
       return { job: rec.job, tasks: tasks.length, alreadyDone, out: rec.out };

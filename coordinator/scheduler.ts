@@ -69,6 +69,8 @@ export type Granularity = 'auto' | number;
 
 export interface JobOptions {
   granularity: Granularity;
+  /** Second copies of stragglers for this job (default: the scheduler's option). */
+  speculate?: boolean;
   /** Kinds only agents started with --allow-command may run. */
   needsCommand: boolean;
   /** Whether the kind is built in (any agent) or comes from handler modules (agents that list it). */
@@ -758,6 +760,7 @@ export class Scheduler {
       if (t.avoid === a.id && !soleAgent) return 'skip';
       const r = this.fits(job, t, a, memory - mem, ev, out);
       if (r === 'never') return 'gone';
+      if (r === 'yes' && endsBefore(a, t, spc, now)) return 'skip';
       if (r === 'no') return 'skip';
       if (t.threads > 1) return tasks.length > 0 ? 'stop' : 'take';
       if (tasks.length > 0 && (seconds + t.cost * spc > budget.seconds || bytes + t.bytes > byteRoom)) return 'stop';
@@ -828,6 +831,7 @@ export class Scheduler {
   /** Second copies of stragglers when a job's queue is empty and some agent is idle. */
   private speculate(now: number, ev: number, out: Command[]): void {
     for (const job of this.running) {
+      if (job.opts.speculate === false) continue;
       if (job.counts.queued > 0 || job.counts.leased === 0) continue;
       const spc = job.throughput.secondsPerCost();
       if (spc === null) continue;
@@ -887,6 +891,13 @@ export class Scheduler {
     );
     out.push({ kind: 'job-ended', job: job.name, state });
   }
+}
+
+/** Whether the agent's allocation (Slurm walltime) ends before the task is expected to finish. */
+function endsBefore(a: Agent, t: Task, spc: number, now: number): boolean {
+  const end = a.info.slurm?.endTime;
+  if (end === undefined || spc <= 0) return false;
+  return now + t.cost * spc * 1000 > end;
 }
 
 function log(level: 'info' | 'warn' | 'debug', msg: string, fields: Record<string, unknown>): Command {

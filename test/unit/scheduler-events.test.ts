@@ -191,3 +191,33 @@ test('an illegal transition throws naming the task, both states and its history'
   );
   assert.deepEqual(TRANSITIONS.done, []);
 });
+
+test('a task expected to outlast an agent\'s Slurm walltime goes to another agent', () => {
+  const s = newScheduler();
+  s.submit(spec('J'), tasks(3, (i) => (i === 0 ? 100 : 1)), new Map(), { ...BUILTIN, granularity: 1 }, 0);
+  const m = s.hello('m', agentInfo({ slots: 1 }), [], 0);
+  // Measure the job: 1 cost unit = 1 s.
+  const first = replies(s.pull('m', pullParams(m.epoch, m.seq, 1), 'pm', 0))[0]!;
+  const id = taskIds(first.bundles)[0]!;
+  assert.equal(id, 't0', 'largest first');
+  s.committed(commit('J', [[id, 'ok', 1, 'm', 100_000]]), 1000);
+  s.submit(spec('K'), tasks(2, (i) => (i === 0 ? 100 : 1)), new Map(), { ...BUILTIN, granularity: 1 }, 1000);
+  s.committed(commit('K', []), 1000);
+  const short = s.hello('short', { ...agentInfo({ slots: 1 }), slurm: { endTime: 1000 + 50_000 } }, [], 1000);
+  const r = replies(s.pull('short', pullParams(short.epoch, short.seq, 1), 'ps', 1000))[0]!;
+  // t1 of J (1 s) fits the 50 s left; nothing of 100 s is handed to it.
+  for (const b of r.bundles) for (const t of b.tasks) assert.ok(t.cost < 50, `task ${b.job}/${t.id} of cost ${t.cost} does not fit 50 s`);
+  s.check();
+});
+
+test('--no-speculate: a job can opt out of speculative copies', () => {
+  const s = newScheduler({ speculate: true, speculateFactor: 2 });
+  s.submit(spec('J'), tasks(2, () => 10), new Map(), { ...BUILTIN, granularity: 1, speculate: false }, 0);
+  const a = s.hello('a', agentInfo({ slots: 2 }), [], 0);
+  const b = s.hello('b', agentInfo({ slots: 1 }), [], 0);
+  const ra = replies(s.pull('a', pullParams(a.epoch, a.seq, 2), 'pa', 0))[0]!;
+  s.committed(commit('J', [[taskIds(ra.bundles)[0]!, 'ok', 1, 'a', 100]]), 100);
+  s.pull('b', pullParams(b.epoch, b.seq, 1, { waitMs: 60_000 }), 'pb', 100);
+  assert.equal(replies(s.tick(1000)).length, 0);
+  assert.equal(s.status(1000).jobs[0]!.speculated, 0);
+});
