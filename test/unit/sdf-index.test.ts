@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { indexSdf, readSdfRanges, type SdfRange, type SdfRecordInfo } from '../../src/io/sdf.js';
+import { fixture } from '../helpers/paths.js';
+
+const expected = JSON.parse(readFileSync(fixture('conformers', 'expected.json'), 'utf8')) as {
+  molecules: Record<string, { heavy_atoms: number; n_ref: number; n_gen: number }>;
+};
+const range = (r: SdfRecordInfo): SdfRange => [r.offset, r.length, r.line, r.record];
+
+const scratch = mkdtempSync(join(tmpdir(), 'shoal-sdf-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+function scratchFile(name: string, text: string): string {
+  const path = join(scratch, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('indexSdf', () => {
+  it('finds every record of an LF file with its bytes, title, line and atom counts', async () => {
+    const file = fixture('conformers', 'ref.sdf');
+    const idx = await indexSdf(file);
+    const total = Object.values(expected.molecules).reduce((s, m) => s + m.n_ref, 0);
+    assert.equal(idx.records.length, total);
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const texts = readSdfRanges(file, idx.records.map(range));
+    let end = 0;
+    idx.records.forEach((r, k) => {
+      assert.equal(r.record, k + 1);
+      assert.equal(r.offset, end, 'records are contiguous');
+      end = r.offset + r.length;
+      assert.ok(texts[k]!.startsWith(`${r.title}\n`));
+      assert.ok(texts[k]!.endsWith('$$$$\n'));
+      assert.equal(lines[r.line - 1], r.title);
+      assert.equal(r.heavy, expected.molecules[r.title]!.heavy_atoms);
+      assert.ok(r.atoms > r.heavy, 'reference records carry explicit hydrogens');
+    });
+    assert.equal(end, idx.size);
+  });
+
+  it('reads CRLF files and reports the same structure', async () => {
+    const file = fixture('conformers', 'gen.sdf');
+    const idx = await indexSdf(file);
+    assert.equal(idx.records.length, Object.values(expected.molecules).reduce((s, m) => s + m.n_gen, 0));
+    const texts = readSdfRanges(file, idx.records.map(range));
+    const lines = readFileSync(file, 'utf8').split('\r\n');
+    for (const [k, r] of idx.records.entries()) {
+      assert.ok(!r.title.endsWith('\r'));
+      assert.ok(texts[k]!.startsWith(`${r.title}\r\n`));
+      assert.ok(texts[k]!.endsWith('$$$$\r\n'));
+      assert.equal(lines[r.line - 1], r.title);
+      assert.equal(r.heavy, expected.molecules[r.title]!.heavy_atoms);
+    }
+  });
+
+  it('gives the same index whatever the chunk size (lines split across reads)', async () => {
+    for (const name of ['ref.sdf', 'gen.sdf']) {
+      const file = fixture('conformers', name);
+      const whole = await indexSdf(file, { keyTag: 'mol_id' });
+      for (const chunkSize of [7, 64, 4099]) {
+        assert.deepEqual(await indexSdf(file, { keyTag: 'mol_id', chunkSize }), whole, `${name}, chunks of ${chunkSize}`);
+      }
+    }
+  });
+
+  it('records the value of the key tag', async () => {
+    const idx = await indexSdf(fixture('conformers', 'tagged_gen.sdf'), { keyTag: 'mol_id' });
+    for (const r of idx.records) {
+      assert.match(r.title, /^gen conformer \d+ of /);
+      assert.equal(r.title.endsWith(` of ${r.tag}`), true);
+    }
+    const untagged = await indexSdf(fixture('conformers', 'tagged_gen.sdf'), { keyTag: 'no_such_tag' });
+    assert.ok(untagged.records.every((r) => r.tag === undefined));
+  });
+
+  it('returns no records for an empty file and ignores trailing blank lines', async () => {
+    assert.equal((await indexSdf(fixture('conformers', 'empty.sdf'))).records.length, 0);
+    const one = readFileSync(fixture('conformers', 'ref.sdf'), 'utf8').split('$$$$\n')[0] + '$$$$\n';
+    assert.equal((await indexSdf(scratchFile('blank-tail.sdf', `${one}\n\n  \n`))).records.length, 1);
+  });
+
+  it('keeps a last record that lacks $$$$ so that parsing can say what is wrong', async () => {
+    const one = readFileSync(fixture('conformers', 'ref.sdf'), 'utf8').split('$$$$\n')[0]!;
+    const idx = await indexSdf(scratchFile('no-terminator.sdf', `${one}$$$$\n${one}`));
+    assert.equal(idx.records.length, 2);
+    assert.equal(idx.records[1]!.offset + idx.records[1]!.length, idx.size);
+  });
+
+  it('rejects a missing file with an InputError naming it', async () => {
+    await assert.rejects(indexSdf(join(scratch, 'nope.sdf')), (err: Error & { code?: string }) => err.code === 'E_INPUT' && err.message.includes('nope.sdf'));
+  });
+});
