@@ -1,0 +1,154 @@
+/**
+ * One conformers task in a worker: read the task's records by byte range, keep heavy atoms,
+ * check every conformer against the molecule's topology record, compute the RMSD block and its
+ * minima, and the molecule's metrics when the task covers all of it.
+ */
+import { statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { ErrorCode, InputError, ShoalError } from '../../errors.js';
+import { readSdfMolecules, type SdfRange } from '../../io/sdf.js';
+import type { RunContext, RunOutput } from '../types.js';
+import { checkSameAtoms, toHeavy, type ConformerOrigin, type HeavyMolecule } from './heavy.js';
+import { blockMinima, moleculeMetrics, type MoleculeMetrics } from './metrics.js';
+import type { ConformersParams } from './params.js';
+import { bestRmsdRows, prepareConformers, preparePairings, type ConformerSet, type PreparedPairings } from './rmsd-qcp.js';
+import { selfMappings, type Mappings, type SymmetryMode } from './symmetry.js';
+import { checkTaskRef } from './task-ref.js';
+
+/** The `value` of a conformers row. */
+export interface ConformersValue {
+  key: string;
+  n_ref: number;
+  n_gen: number;
+  heavy_atoms: number;
+  /** Reference rows covered, `[first, last)`; only on a block of a split molecule. */
+  rows?: [number, number];
+  /** Atom mappings tried per pair (1 without symmetry) and whether the cap cut the search. */
+  symmetry: { mode: SymmetryMode; mappings: number; capped: boolean };
+  /** Per threshold; only when the task covers the whole molecule. */
+  metrics?: MoleculeMetrics;
+  /** Min RMSD over generated conformers, per reference row of this task. */
+  row_min: number[];
+  /** Min RMSD over this task's reference rows, per generated conformer. */
+  col_min: number[];
+  /** RMSD matrix rows × n_gen (Å, 6 decimals), with `--matrix`. */
+  matrix?: number[][];
+}
+
+/** Conformers of one side as coordinates, each record checked against the topology. */
+function loadSide(file: string, ranges: readonly SdfRange[], topo: HeavyMolecule, topoAt: ConformerOrigin): Float64Array {
+  const name = basename(file);
+  const mols = readSdfMolecules(file, ranges, name);
+  const coords = new Float64Array(mols.length * 3 * topo.n);
+  mols.forEach((m, k) => {
+    const heavy = toHeavy(m);
+    const [, , line, record] = ranges[k]!;
+    checkSameAtoms(heavy, { file: name, record, line }, topo, topoAt);
+    coords.set(heavy.coords, k * 3 * topo.n);
+  });
+  return coords;
+}
+
+/**
+ * A few recent results per worker thread, so that consecutive blocks of one molecule on the
+ * same worker parse the generated records and enumerate the symmetry mappings only once.
+ * Entries are keyed by file and record offsets, which the job's fingerprint pins down.
+ */
+class Recent<T> {
+  private readonly entries = new Map<string, T>();
+  constructor(private readonly max: number) {}
+  get(key: string, make: () => T): T {
+    const hit = this.entries.get(key);
+    if (hit !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit;
+    }
+    const value = make();
+    this.entries.set(key, value);
+    while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+    return value;
+  }
+}
+
+const recentTopologies = new Recent<{ topo: HeavyMolecule; maps: Map<string, { maps: Mappings; pairings: PreparedPairings }> }>(2);
+const recentGenSets = new Recent<ConformerSet>(2);
+
+/** Identifies records: the job, the file as it is now (size, mtime) and the records' offsets. */
+function rangesKey(job: string, file: string, ranges: readonly SdfRange[]): string {
+  let stamp = '';
+  try {
+    const st = statSync(file);
+    stamp = `${st.size}/${st.mtimeMs}`;
+  } catch {
+    // Unreadable: reading the records will say so.
+  }
+  return `${job}|${file}|${stamp}|${ranges.map((r) => r[0]).join(',')}`;
+}
+
+function checkAbort(signal: AbortSignal, task: string): void {
+  if (signal.aborted) throw new ShoalError(ErrorCode.Aborted, `task ${task} aborted`);
+}
+
+/** Runs one task (see the kind's `run`). */
+export async function runConformers(rawRef: unknown, p: ConformersParams, ctx: RunContext): Promise<RunOutput> {
+  const ref = checkTaskRef(rawRef);
+  if (ref.error !== undefined) throw new InputError(ref.error);
+  const refFiles = ref.ref!;
+  const genFiles = ref.gen!;
+  const [first, last] = ref.rows!;
+  const nRef = ref.nRef!;
+  const refName = basename(refFiles.file);
+
+  const topoKey = rangesKey(ctx.job, refFiles.file, [ref.topo!]);
+  const cached = recentTopologies.get(topoKey, () => {
+    const [topoMol] = readSdfMolecules(refFiles.file, [ref.topo!], refName);
+    return { topo: toHeavy(topoMol!), maps: new Map<string, { maps: Mappings; pairings: PreparedPairings }>() };
+  });
+  const topo = cached.topo;
+  const topoAt: ConformerOrigin = { file: refName, record: ref.topo![3], line: ref.topo![2] };
+  if (topo.n === 0) throw new InputError(`${refName} record '${topo.title}' #${topoAt.record} (line ${topoAt.line}): no heavy atoms`);
+  checkAbort(ctx.signal, ctx.task);
+
+  const refSet: ConformerSet = prepareConformers(loadSide(refFiles.file, refFiles.ranges, topo, topoAt), topo.n);
+  const genSet = recentGenSets.get(`${topoKey}|${rangesKey(ctx.job, genFiles.file, genFiles.ranges)}`, () =>
+    prepareConformers(loadSide(genFiles.file, genFiles.ranges, topo, topoAt), topo.n),
+  );
+  checkAbort(ctx.signal, ctx.task);
+
+  const mapsKey = `${p.symmetry}|${p.maxMatches}`;
+  let symmetry = cached.maps.get(mapsKey);
+  if (symmetry === undefined) {
+    const found = selfMappings(topo, p.symmetry, p.maxMatches);
+    cached.maps.set(mapsKey, (symmetry = { maps: found, pairings: preparePairings(found) }));
+  }
+  const { maps, pairings } = symmetry;
+  const rows = last - first;
+  const cols = genSet.count;
+  const matrix = new Float64Array(rows * cols);
+  // Row by row so that a cancelled task stops within one row's work.
+  for (let i = 0; i < rows; i++) {
+    checkAbort(ctx.signal, ctx.task);
+    bestRmsdRows(refSet, genSet, pairings, i, i + 1, matrix.subarray(i * cols, (i + 1) * cols));
+  }
+  const { rowMin, colMin } = blockMinima(matrix, rows, cols);
+
+  const value: ConformersValue = {
+    key: ref.key,
+    n_ref: nRef,
+    n_gen: cols,
+    heavy_atoms: topo.n,
+    symmetry: { mode: p.symmetry, mappings: maps.count, capped: maps.capped },
+    row_min: Array.from(rowMin),
+    col_min: Array.from(colMin),
+  };
+  if (ref.block !== undefined) value.rows = [first, last];
+  if (first === 0 && last === nRef) value.metrics = moleculeMetrics(rowMin, colMin, p.thresholds);
+  if (p.matrix) {
+    value.matrix = [];
+    for (let i = 0; i < rows; i++) {
+      value.matrix.push(Array.from(matrix.subarray(i * cols, (i + 1) * cols), (v) => Math.round(v * 1e6) / 1e6));
+    }
+  }
+  return { value };
+}

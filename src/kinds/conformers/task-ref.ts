@@ -1,0 +1,68 @@
+/**
+ * What a conformers task carries: references into the two SD files, never coordinates.
+ */
+import { ErrorCode, ShoalError } from '../../errors.js';
+import type { SdfRange } from '../../io/sdf.js';
+
+/** Records of one file that a task reads. */
+export interface FileRecords {
+  /** Absolute path. */
+  file: string;
+  /** `[offset, length, line, record]` per record, in file order. */
+  ranges: SdfRange[];
+}
+
+/** The `ref` of a conformers TaskSpec. */
+export interface ConformersTaskRef {
+  /** The molecule key (title line or SD tag value). */
+  key: string;
+  /**
+   * Set when the key cannot be evaluated at all (present in one file only, records without a
+   * key): running the task throws an InputError with this message, so it becomes an error row.
+   */
+  error?: string;
+  /** This task's reference records (rows `rows[0]` to `rows[1] - 1` of the molecule). */
+  ref?: FileRecords;
+  /** The molecule's first reference record: the topology every conformer must agree with. */
+  topo?: SdfRange;
+  /** All generated records of the molecule. */
+  gen?: FileRecords;
+  /** Reference rows covered, `[first, last)`. */
+  rows?: [number, number];
+  /** Reference conformers of the whole molecule. */
+  nRef?: number;
+  /** Block number when the molecule is split (absent: the task covers the whole molecule). */
+  block?: number;
+}
+
+function isRange(v: unknown): v is SdfRange {
+  return Array.isArray(v) && v.length === 4 && v.every((x) => Number.isSafeInteger(x) && (x as number) >= 0);
+}
+
+function isFileRecords(v: unknown): v is FileRecords {
+  if (typeof v !== 'object' || v === null) return false;
+  const f = v as Record<string, unknown>;
+  return typeof f.file === 'string' && Array.isArray(f.ranges) && f.ranges.every(isRange);
+}
+
+/** Checks a task ref's shape (it crossed the wire); a bad one is a bug, not bad user input. */
+export function checkTaskRef(raw: unknown): ConformersTaskRef {
+  const bad = (what: string): never => {
+    throw new ShoalError(ErrorCode.Internal, `conformers task ref: ${what}`);
+  };
+  if (typeof raw !== 'object' || raw === null) return bad('not an object');
+  const r = raw as Record<string, unknown>;
+  if (typeof r.key !== 'string') bad('key must be a string');
+  if (r.error !== undefined) {
+    if (typeof r.error !== 'string') bad('error must be a string');
+    return { key: r.key as string, error: r.error as string };
+  }
+  if (!isFileRecords(r.ref) || !isFileRecords(r.gen)) bad('ref and gen must be {file, ranges}');
+  if (!isRange(r.topo)) bad('topo must be a record range');
+  const rows = r.rows;
+  if (!Array.isArray(rows) || rows.length !== 2 || !rows.every((x) => Number.isSafeInteger(x)) || rows[0] >= rows[1]) bad('rows must be [first, last) with first < last');
+  if (!Number.isSafeInteger(r.nRef) || (rows as number[])[1]! > (r.nRef as number)) bad('nRef must cover rows');
+  if ((r.ref as FileRecords).ranges.length !== (rows as number[])[1]! - (rows as number[])[0]!) bad('ref ranges must match rows');
+  if (r.block !== undefined && !Number.isSafeInteger(r.block)) bad('block must be an integer');
+  return raw as ConformersTaskRef;
+}
