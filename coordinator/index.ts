@@ -2,4 +2,4 @@
 export { Scheduler, DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions, type Command, type NewTask, type JobOptions, type PullParams } from './scheduler.js';
 export { Coordinator, DEFAULT_COORDINATOR_OPTIONS, type CoordinatorOptions } from './actor.js';
 export { fingerprint, readJobRecord, type JobRecord } from './jobs.js';
-export { TRANSITIONS, IllegalTransitionError, moveTask, type TaskState, type Task } from './task-state.js';
+export { TRANSITIONS, IllegalTransitionError, moveTask, TransitionLog, type TaskState, type Task } from './task-state.js';

@@ -10,7 +10,7 @@
 import type { AgentInfo, Bundle, HeldTask, JobInfo, JobSpec, JobState, JobStatus, AgentStatus, TaskReport, CommitGroup } from '../protocol/index.js';
 import type { WireError } from '../src/errors.js';
 import { ErrorCode } from '../src/errors.js';
-import { moveTask, holders, type Task, type TaskState } from './task-state.js';
+import { moveTask, holders, QUEUED, TransitionLog, type Task, type TaskState } from './task-state.js';
 import { Throughput } from './throughput.js';
 
 /** Scheduler options; every field has a default in DEFAULT_SCHEDULER_OPTIONS. */
@@ -160,6 +160,10 @@ export class Scheduler {
   private event = 0;
   private activeSlots = 0;
   private lastSample = 0;
+  /** Recent task moves, for the message of an illegal one. */
+  private readonly transitions = new TransitionLog();
+  /** Agents whose pull is parked, waiting for work. */
+  private readonly parked = new Set<Agent>();
 
   constructor(opts: Partial<SchedulerOptions> = {}) {
     this.opts = { ...DEFAULT_SCHEDULER_OPTIONS, ...opts };
@@ -206,9 +210,8 @@ export class Scheduler {
         bytes: t.bytes ?? 64,
         ref: t.ref,
         attempt: 1,
-        state: prior ? { s: 'done', status: prior } : { s: 'queued' },
+        state: prior ? (prior === 'ok' ? DONE_OK : DONE_ERROR) : QUEUED,
         avoid: null,
-        history: [],
       };
       job.tasks.set(t.id, task);
       job.counts[task.state.s]++;
@@ -247,7 +250,7 @@ export class Scheduler {
       a.lastSeen = now;
       a.dispatches.clear();
       a.knows.clear();
-      a.pull = null;
+      this.unpark(a);
     } else {
       a = {
         id,
@@ -328,6 +331,7 @@ export class Scheduler {
     for (const r of p.reports) this.report(a, r, now, ev, out);
     if (a.pull) out.push({ kind: 'reply-pull', token: a.pull.token, agent: id, seq: a.seq, jobs: [], bundles: [] });
     a.pull = { token, want: p.want, freeSlots: p.freeSlots, memory: p.memory, until: now + Math.min(p.waitMs, this.opts.maxPullWaitMs) };
+    this.parked.add(a);
     if (a.state === 'draining' || p.want === 0) {
       if (p.waitMs === 0 || p.want === 0) this.answer(a, [], [], out);
       this.wake(now, out);
@@ -357,6 +361,9 @@ export class Scheduler {
     const job = this.jobs.get(g.job);
     if (!job) return out;
     const from = g.from;
+    // Consecutive tasks usually share their holder: look it up once per run of them.
+    let holderId = '';
+    let holder: Agent | undefined;
     let sumMs = 0;
     let sumCost = 0;
     let measured = 0;
@@ -367,7 +374,11 @@ export class Scheduler {
       const st = t.state;
       if (st.s === 'done' || st.s === 'cancelled') continue;
       if (st.s === 'leased') {
-        this.agents.get(st.agent)?.leases.delete(t);
+        if (st.agent !== holderId) {
+          holderId = st.agent;
+          holder = this.agents.get(holderId);
+        }
+        holder?.leases.delete(t);
         if (st.agent !== from) this.abortCopy(st.agent, t, out);
         if (st.copy) {
           this.agents.get(st.copy.agent)?.leases.delete(t);
@@ -581,7 +592,7 @@ export class Scheduler {
 
   private setState(job: Job, t: Task, next: TaskState, ev: number): void {
     job.counts[t.state.s]--;
-    moveTask(t, next, ev);
+    moveTask(t, next, ev, this.transitions);
     job.counts[next.s]++;
   }
 
@@ -635,7 +646,7 @@ export class Scheduler {
       this.fail(job, t, err, ev, out);
       return;
     }
-    this.setState(job, t, { s: 'queued' }, ev);
+    this.setState(job, t, QUEUED, ev);
     job.retry.push(t);
     job.queuedCost += t.cost;
   }
@@ -652,7 +663,7 @@ export class Scheduler {
     const n = a.leases.size;
     for (const t of [...a.leases]) this.unlease(t, a, 'lost', now, ev, out);
     a.dispatches.clear();
-    if (a.pull) a.pull = null;
+    this.unpark(a);
     out.push(log('warn', 'agent lost; its tasks requeued', { agent: a.id, host: a.info.host, silentMs: now - a.lastSeen, requeued: n, event: ev }));
     this.wake(now, out);
   }
@@ -661,14 +672,19 @@ export class Scheduler {
   private answer(a: Agent, jobs: JobInfo[], bundles: Bundle[], out: Command[]): void {
     if (!a.pull) return;
     out.push({ kind: 'reply-pull', token: a.pull.token, agent: a.id, seq: a.seq, jobs, bundles });
+    this.unpark(a);
+  }
+
+  private unpark(a: Agent): void {
     a.pull = null;
+    this.parked.delete(a);
   }
 
   /** Serves parked pulls while there is work. */
   private wake(now: number, out: Command[]): void {
     if (!this.running.some((j) => j.counts.queued > 0)) return;
     const ev = this.event;
-    for (const a of this.agents.values()) {
+    for (const a of [...this.parked]) {
       if (a.pull && a.state === 'active') this.serve(a, now, ev, out);
     }
   }

@@ -37,6 +37,17 @@ export const TRANSITIONS: Readonly<Record<TaskStateName, readonly TaskStateName[
   cancelled: [],
 };
 
+/** TRANSITIONS as a lookup table (from → to → allowed), for the hot path. */
+const ALLOWED: Readonly<Record<TaskStateName, Readonly<Record<TaskStateName, boolean>>>> = Object.fromEntries(
+  (Object.keys(TRANSITIONS) as TaskStateName[]).map((from) => [
+    from,
+    Object.fromEntries((Object.keys(TRANSITIONS) as TaskStateName[]).map((to) => [to, TRANSITIONS[from].includes(to)])),
+  ]),
+) as Record<TaskStateName, Record<TaskStateName, boolean>>;
+
+/** The one `queued` state object (it carries no data). */
+export const QUEUED: TaskState = Object.freeze({ s: 'queued' });
+
 /** A task as the scheduler holds it. */
 export interface Task {
   readonly job: string;
@@ -52,11 +63,42 @@ export interface Task {
   state: TaskState;
   /** The agent of the last failed attempt, to prefer another one next time. */
   avoid: string | null;
-  /** Recent moves, oldest first, as [from, to, event] triples flattened. Capped. */
-  readonly history: Array<string | number>;
 }
 
-const HISTORY = 6;
+/**
+ * The most recent moves of all tasks in a fixed ring (cheaper than a history per task; an
+ * illegal move shows the task's moves that are still in the ring).
+ */
+export class TransitionLog {
+  private readonly tasks: Array<Task | null>;
+  private readonly from: TaskStateName[];
+  private readonly to: TaskStateName[];
+  private readonly events: Float64Array;
+  private next = 0;
+  constructor(readonly size = 8192) {
+    this.tasks = new Array<Task | null>(size).fill(null);
+    this.from = new Array<TaskStateName>(size).fill('queued');
+    this.to = new Array<TaskStateName>(size).fill('queued');
+    this.events = new Float64Array(size);
+  }
+  record(t: Task, from: TaskStateName, to: TaskStateName, event: number): void {
+    const i = this.next;
+    this.tasks[i] = t;
+    this.from[i] = from;
+    this.to[i] = to;
+    this.events[i] = event;
+    this.next = i + 1 === this.size ? 0 : i + 1;
+  }
+  /** "queued>leased@12, leased>done@40": the task's moves still in the ring, oldest first. */
+  historyOf(t: Task, max = 8): string {
+    const out: string[] = [];
+    for (let k = 1; k <= this.size && out.length < max; k++) {
+      const i = (this.next - k + this.size) % this.size;
+      if (this.tasks[i] === t) out.unshift(`${this.from[i]}>${this.to[i]}@${this.events[i]}`);
+    }
+    return out.join(', ');
+  }
+}
 
 export class IllegalTransitionError extends Error {
   readonly code = 'E_INTERNAL';
@@ -64,29 +106,19 @@ export class IllegalTransitionError extends Error {
     readonly task: Task,
     readonly to: TaskStateName,
     readonly event: number,
+    history: string,
   ) {
-    super(
-      `illegal transition of task ${task.job}/${task.id}: ${task.state.s} → ${to} (event ${event}); recent: ${formatHistory(task.history) || 'none'}`,
-    );
+    super(`illegal transition of task ${task.job}/${task.id}: ${task.state.s} → ${to} (event ${event}); recent: ${history || 'none'}`);
     this.name = 'IllegalTransitionError';
   }
 }
 
-/** Moves a task to a new state if the table allows it; records the move in its history. */
-export function moveTask(task: Task, next: TaskState, event: number): void {
+/** Moves a task to a new state if the table allows it; records the move in `log`. */
+export function moveTask(task: Task, next: TaskState, event: number, log: TransitionLog): void {
   const from = task.state.s;
-  if (!TRANSITIONS[from].includes(next.s)) throw new IllegalTransitionError(task, next.s, event);
-  const h = task.history;
-  if (h.length >= HISTORY * 3) h.splice(0, 3);
-  h.push(from, next.s, event);
+  if (!ALLOWED[from][next.s]) throw new IllegalTransitionError(task, next.s, event, log.historyOf(task));
+  log.record(task, from, next.s, event);
   task.state = next;
-}
-
-/** "queued>leased@12, leased>done@40" from the flattened history. */
-export function formatHistory(h: ReadonlyArray<string | number>): string {
-  const parts: string[] = [];
-  for (let i = 0; i + 2 < h.length; i += 3) parts.push(`${h[i]}>${h[i + 1]}@${h[i + 2]}`);
-  return parts.join(', ');
 }
 
 /** The agents currently holding a lease (or copy) on the task. */

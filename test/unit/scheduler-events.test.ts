@@ -1,7 +1,7 @@
 /** The scheduling core event by event: what each event returns, and the invariants after it. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { moveTask, IllegalTransitionError, TRANSITIONS, type Task } from '../../coordinator/index.js';
+import { moveTask, IllegalTransitionError, TRANSITIONS, TransitionLog, type Task } from '../../coordinator/index.js';
 import { agentInfo, BUILTIN, commit, newScheduler, ofKind, pullParams, replies, spec, taskIds, tasks } from '../helpers/sched.js';
 
 test('largest tasks are dispatched first', () => {
@@ -183,10 +183,11 @@ test('an agent that comes back (restart of the coordinator or a rejoin) keeps th
 });
 
 test('an illegal transition throws naming the task, both states and its history', () => {
-  const t: Task = { job: 'J', id: 'x', cost: 1, memory: 0, threads: 1, bytes: 1, ref: null, attempt: 1, state: { s: 'queued' }, avoid: null, history: [] };
-  moveTask(t, { s: 'done', status: 'ok' }, 7);
+  const t: Task = { job: 'J', id: 'x', cost: 1, memory: 0, threads: 1, bytes: 1, ref: null, attempt: 1, state: { s: 'queued' }, avoid: null };
+  const log = new TransitionLog(4);
+  moveTask(t, { s: 'done', status: 'ok' }, 7, log);
   assert.throws(
-    () => moveTask(t, { s: 'queued' }, 8),
+    () => moveTask(t, { s: 'queued' }, 8, log),
     (err: unknown) => err instanceof IllegalTransitionError && /J\/x: done → queued/.test(err.message) && /queued>done@7/.test(err.message),
   );
   assert.deepEqual(TRANSITIONS.done, []);
