@@ -20,7 +20,7 @@ import {
 } from '../protocol/index.js';
 import { ErrorCode, ShoalError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
-import { OnceLog } from '../src/log.js';
+import { DropLog, OnceLog } from '../src/log.js';
 import { ResultSender, errorRow } from '../src/sink/index.js';
 import { GroupBuilder, taskText } from '../src/sink/groups.js';
 import { WorkerPool, type BundleEnd } from './pool.js';
@@ -85,6 +85,7 @@ export class Agent {
   private readonly pool: WorkerPool;
   private readonly sender: ResultSender;
   private readonly once = new OnceLog();
+  private readonly drops: DropLog;
   private readonly jobs = new Map<string, JobInfo>();
   private queue: LocalBundle[] = [];
   private readonly running = new Set<LocalBundle>();
@@ -120,6 +121,7 @@ export class Agent {
     this.pool = new WorkerPool({ workers: this.opts.workers, recycleAfter: this.opts.recycleAfter, workerHeapMb: this.opts.workerHeapMb, handlers: this.opts.handlers });
     this.sender = new ResultSender(bus, subj, this.id, log, { highWater: this.opts.outboxHighWater });
     this.finished = new Promise((r) => (this.exited = r));
+    this.drops = new DropLog(log);
   }
 
   /** Starts pulling; returns at once (await `finished` for the end). */
@@ -131,7 +133,7 @@ export class Agent {
       for await (const m of sub) {
         const d = decode('AgentCmd', m.data);
         if (!d.ok) {
-          if (this.once.changed('bad-cmd', d.detail)) this.log.warn({ reason: d.reason, detail: d.detail }, 'dropped a bad command');
+          this.drops.dropped(m.subject, d.reason, d.detail);
           continue;
         }
         this.onCmd(d.msg);

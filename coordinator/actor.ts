@@ -20,7 +20,7 @@ import {
 } from '../protocol/index.js';
 import { ErrorCode, ShoalError, toWireError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
-import { OnceLog } from '../src/log.js';
+import { DropLog, OnceLog } from '../src/log.js';
 import { errorRow, defaultOutPath, jobFilePathFor, ResultSender } from '../src/sink/index.js';
 import { scanJournal } from '../src/sink/journal.js';
 import { GroupBuilder } from '../src/sink/groups.js';
@@ -51,6 +51,7 @@ export class Coordinator {
   private readonly records = new Map<string, JobRecord>();
   private readonly expanding = new Map<string, JobRecord>();
   private readonly once = new OnceLog();
+  private readonly drops: DropLog;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly host = hostname();
@@ -66,6 +67,7 @@ export class Coordinator {
     this.scheduler = new Scheduler({ ...this.opts.scheduler, maxDispatchBytes });
     this.errors = new ResultSender(bus, subj, 'coordinator', log.child({ component: 'coordinator-rows' }));
     this.registry = new JobRegistry(this.opts.outDir);
+    this.drops = new DropLog(log);
   }
 
   /** Subscribes, resumes unfinished jobs from the registry and starts the clock. */
@@ -104,7 +106,7 @@ export class Coordinator {
       for await (const m of sub) {
         const d = decode(schema, m.data);
         if (!d.ok) {
-          if (this.once.changed(`bad:${subject}:${d.reason}`, d.detail)) this.log.warn({ subject: m.subject, reason: d.reason, detail: d.detail }, 'dropped a bad message');
+          this.drops.dropped(m.subject, d.reason, d.detail);
           if (d.reason === 'version' && m.reply) m.respond(encode(errorReply(ErrorCode.Protocol, versionMismatchMessage(d.version, 'peer'))));
           else if (m.reply && d.reason === 'shape' && subject === this.subj.ctlAll) m.respond(encode(errorReply(ErrorCode.Usage, d.detail)));
           continue;

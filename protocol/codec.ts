@@ -6,7 +6,7 @@
  * Records (`useRecords`) are defined inline in each message, so repeated task and result
  * shapes cost their keys once per batch and no structure state is shared between peers.
  */
-import { Packr } from 'msgpackr';
+import { Packr, C1 } from 'msgpackr';
 import type { Static } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { Schemas, type SchemaName, type ErrorReply } from './messages.js';
@@ -49,11 +49,16 @@ export function decode<N extends SchemaName>(name: N, data: Uint8Array): Decoded
   } catch (err) {
     return { ok: false, reason: 'garbage', detail: `undecodable msgpack (${(err as Error).message})` };
   }
+  // 0xC1 is never used by msgpack; msgpackr decodes it to a sentinel.
+  if (value === C1) return { ok: false, reason: 'garbage', detail: 'undecodable msgpack (reserved byte 0xC1)' };
   if (value === null || typeof value !== 'object' || Array.isArray(value) || !isPlainObject(value)) {
     return { ok: false, reason: 'shape', detail: `expected a map, got ${describe(value)}` };
   }
   const rec = value as Record<string, unknown>;
   const kind = typeof rec.kind === 'string' ? rec.kind.slice(0, 64) : undefined;
+  if (typeof rec.v !== 'number' || !Number.isInteger(rec.v) || rec.v < 0) {
+    return { ok: false, reason: 'shape', detail: 'no valid protocol version (v)', kind };
+  }
   if (rec.v !== PROTOCOL_VERSION) {
     return { ok: false, reason: 'version', detail: `protocol version ${String(rec.v)}`, version: rec.v, kind };
   }

@@ -35,3 +35,30 @@ export class OnceLog {
     return true;
   }
 }
+
+/**
+ * Bad inbound messages: the first of each (subject, reason) is logged with its detail, later
+ * ones are counted and summed up at most once a minute, so garbage cannot flood the log.
+ */
+export class DropLog {
+  private readonly seen = new Map<string, { count: number; lastReport: number }>();
+  constructor(
+    private readonly log: Logger,
+    private readonly intervalMs = 60_000,
+  ) {}
+  dropped(subject: string, reason: string, detail: string, now = Date.now()): void {
+    const key = `${subject}\u0000${reason}`;
+    const s = this.seen.get(key);
+    if (!s) {
+      this.seen.set(key, { count: 0, lastReport: now });
+      this.log.warn({ subject, reason, detail }, 'dropped a bad message');
+      return;
+    }
+    s.count++;
+    if (now - s.lastReport >= this.intervalMs) {
+      this.log.warn({ subject, reason, count: s.count, detail }, 'dropped more bad messages');
+      s.count = 0;
+      s.lastReport = now;
+    }
+  }
+}

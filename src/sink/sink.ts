@@ -19,7 +19,7 @@ import {
 } from '../../protocol/index.js';
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import { OnceLog } from '../log.js';
+import { DropLog, OnceLog } from '../log.js';
 import { Outbox } from '../outbox.js';
 import { getKind } from '../kinds/index.js';
 import type { Row } from '../kinds/types.js';
@@ -51,6 +51,7 @@ export class Sink {
   private readonly notices: Outbox<CommitGroup>;
   private readonly subs: Array<{ unsubscribe(): void }> = [];
   private readonly once = new OnceLog();
+  private readonly drops: DropLog;
   private noticeSeq = 0;
   private readonly opts: SinkOptions;
   /** Counters for tests and status. */
@@ -63,6 +64,7 @@ export class Sink {
     opts: Partial<SinkOptions> = {},
   ) {
     this.opts = { ...DEFAULT_SINK_OPTIONS, ...opts };
+    this.drops = new DropLog(log);
     this.notices = new Outbox({
       send: (batch) => this.notify(batch),
       sizeOf: (g) => 64 + g.ids.length * 48,
@@ -97,7 +99,7 @@ export class Sink {
 
   private reject(m: BusMsg, subject: string, reason: string, detail: string, version?: unknown): void {
     this.stats.rejected++;
-    if (this.once.changed(`${subject}:${reason}`, detail)) this.log.warn({ subject, reason, detail }, 'dropped a bad message');
+    this.drops.dropped(subject, reason, detail);
     if (reason === 'version') m.respond(encode(errorReply(ErrorCode.Protocol, versionMismatchMessage(version, 'sender'))));
   }
 

@@ -15,8 +15,12 @@ export interface SpinParams {
   skew: boolean;
   /** Per-task multipliers of `ms` (e.g. rows per molecule); overrides `tasks`. */
   sizes: number[] | null;
-  /** Make every task whose index is listed throw (for fault tests). */
+  /** Tasks (by number) that throw, for fault tests. */
   failTasks: number[];
+  /** Tasks that kill their worker thread, for fault tests. */
+  crashTasks: number[];
+  /** Tasks that allocate until their worker thread hits its heap limit, for fault tests. */
+  hogTasks: number[];
 }
 
 export interface SpinRef {
@@ -76,18 +80,29 @@ export const spinKind: Kind<SpinParams> = {
       .option('--ms <ms>', 'milliseconds of busy CPU per task (0 = no-op)', '0')
       .option('--skew', 'heavy-tailed durations with the same mean')
       .option('--sizes <file>', 'JSON array of per-task multipliers of --ms (overrides --tasks)')
-      .option('--fail-tasks <list>', 'comma list of task numbers that throw (fault tests)');
+      .option('--fail-tasks <list>', 'comma list of task numbers that throw (fault tests)')
+      .option('--crash-tasks <list>', 'comma list of task numbers that kill their worker thread (fault tests)')
+      .option('--hog-tasks <list>', 'comma list of task numbers that exhaust their worker heap (fault tests)');
   },
 
   params(o): SpinParams {
     const sizes = o.sizes ? loadSizes(resolve(String(o.sizes))) : null;
-    const failTasks = o.failTasks
-      ? String(o.failTasks)
-          .split(',')
-          .filter(Boolean)
-          .map((x) => positiveInt('--fail-tasks', x))
-      : [];
-    return { tasks: sizes ? sizes.length : positiveInt('--tasks', o.tasks ?? 1000, 1), ms: checkNumber('--ms', o.ms ?? 0), skew: !!o.skew, sizes, failTasks };
+    const list = (name: string, v: unknown): number[] =>
+      v
+        ? String(v)
+            .split(',')
+            .filter(Boolean)
+            .map((x) => positiveInt(name, x))
+        : [];
+    return {
+      tasks: sizes ? sizes.length : positiveInt('--tasks', o.tasks ?? 1000, 1),
+      ms: checkNumber('--ms', o.ms ?? 0),
+      skew: !!o.skew,
+      sizes,
+      failTasks: list('--fail-tasks', o.failTasks),
+      crashTasks: list('--crash-tasks', o.crashTasks),
+      hogTasks: list('--hog-tasks', o.hogTasks),
+    };
   },
 
   checkParams(raw: unknown): SpinParams {
@@ -101,6 +116,8 @@ export const spinKind: Kind<SpinParams> = {
       skew: !!p.skew,
       sizes,
       failTasks: Array.isArray(p.failTasks) ? p.failTasks.map((x) => positiveInt('spin params: failTasks', x)) : [],
+      crashTasks: Array.isArray(p.crashTasks) ? p.crashTasks.map((x) => positiveInt('spin params: crashTasks', x)) : [],
+      hogTasks: Array.isArray(p.hogTasks) ? p.hogTasks.map((x) => positiveInt('spin params: hogTasks', x)) : [],
     };
   },
 
@@ -124,6 +141,11 @@ export const spinKind: Kind<SpinParams> = {
     const r = ref as SpinRef;
     if (!r || typeof r.ms !== 'number' || typeof r.i !== 'number') throw new InputError(`spin task ${ctx.task}: malformed ref`);
     if (p.failTasks.includes(r.i)) throw new ShoalError(ErrorCode.Task, `spin task ${r.i} fails on purpose (--fail-tasks)`, { retryable: true });
+    if (p.crashTasks.includes(r.i)) process.exit(70); // in a worker thread this ends the thread only
+    if (p.hogTasks.includes(r.i)) {
+      const hoard: number[][] = [];
+      for (;;) hoard.push(new Array(1 << 20).fill(r.i));
+    }
     if (r.ms > 0) {
       const end = performance.now() + r.ms;
       let n = 0;
