@@ -1,0 +1,276 @@
+/**
+ * The shoal CLI as separate OS processes, for integration tests.
+ *
+ *   const coord = spawnShoal(['coordinator', '--nats', url, '--ns', ns, '--out-dir', dir]);
+ *   await coord.waitForLog('coordinator ready');
+ *   const r = await runShoal(['status', '--json', '--nats', url, '--ns', ns]);
+ *   after(killLeftovers);   // SIGKILL whatever a test file left running
+ *
+ * Every process started here is also SIGKILLed when the test process exits, so a failing
+ * test never leaves a coordinator or an agent behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { cliPath } from './paths.js';
+
+/** One pino JSON line from a process's stderr. */
+export interface LogLine {
+  level?: number;
+  msg?: string;
+  [field: string]: unknown;
+}
+
+/** A log `msg` (exact), a RegExp tested against `msg`, or a predicate on the parsed line. */
+export type LogMatch = string | RegExp | ((line: LogLine) => boolean);
+
+export interface Exited {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface SpawnOptions {
+  /** Added to the environment (which is the test's, minus every SHOAL_* variable). */
+  env?: Record<string, string | undefined>;
+  /** Working directory; default the OS temp dir, so nothing lands in the repository. */
+  cwd?: string;
+  /** A test context: the process is SIGKILLed when that test ends. */
+  t?: { after(fn: () => unknown): void };
+}
+
+export interface ShoalProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly args: readonly string[];
+  /** Everything written to stdout so far. */
+  readonly stdout: string;
+  /** Everything written to stderr so far. */
+  readonly stderr: string;
+  /** The stderr lines that parsed as JSON (pino), in order. */
+  readonly logs: readonly LogLine[];
+  /** True until the process has exited. */
+  readonly alive: boolean;
+  /** Resolves (never rejects) when the process has exited. */
+  readonly exited: Promise<Exited>;
+  /** Sends a signal (default SIGTERM); a no-op once the process has exited. */
+  kill(signal?: NodeJS.Signals): void;
+  /** Resolves with the first log line (already seen or still to come) that matches. */
+  waitForLog(match: LogMatch, timeoutMs?: number): Promise<LogLine>;
+  /** The command and the tail of its output, for failure messages. */
+  describe(): string;
+}
+
+const live = new Set<ShoalProcess>();
+let exitHook = false;
+function killOnExit(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const p of live) p.kill('SIGKILL');
+  });
+}
+
+function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SHOAL_')) env[k] = v;
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+function matcher(m: LogMatch): (l: LogLine) => boolean {
+  if (typeof m === 'string') return (l) => l.msg === m;
+  if (m instanceof RegExp) return (l) => typeof l.msg === 'string' && m.test(l.msg);
+  return m;
+}
+
+function label(m: LogMatch): string {
+  return typeof m === 'function' ? 'a log line matching the predicate' : `log msg ${typeof m === 'string' ? `'${m}'` : String(m)}`;
+}
+
+const tail = (s: string, n = 2000): string => (s.length > n ? `…${s.slice(-n)}` : s);
+
+/** Starts `node dist/src/cli/main.js ...args`. */
+export function spawnShoal(args: readonly string[], opts: SpawnOptions = {}): ShoalProcess {
+  killOnExit();
+  const child = spawn(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? tmpdir(), env: baseEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let partial = '';
+  const logs: LogLine[] = [];
+  const waiters = new Set<{ test: (l: LogLine) => boolean; resolve: (l: LogLine) => void }>();
+  let status: Exited | null = null;
+  const onExit = new Set<() => void>();
+
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    partial += d;
+    let nl: number;
+    while ((nl = partial.indexOf('\n')) !== -1) {
+      const text = partial.slice(0, nl);
+      partial = partial.slice(nl + 1);
+      if (!text.startsWith('{')) continue;
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        continue;
+      }
+      logs.push(line);
+      for (const w of [...waiters]) {
+        if (w.test(line)) {
+          waiters.delete(w);
+          w.resolve(line);
+        }
+      }
+    }
+  });
+
+  const exited = new Promise<Exited>((resolve) => {
+    // 'close' (not 'exit'): stdout and stderr are complete by then.
+    child.once('close', (code, signal) => {
+      status = { code, signal };
+      live.delete(proc);
+      for (const f of onExit) f();
+      resolve(status);
+    });
+    child.once('error', (err) => {
+      stderr += `\n[spawn error] ${err.message}\n`;
+    });
+  });
+
+  const proc: ShoalProcess = {
+    child,
+    pid: child.pid ?? -1,
+    args,
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    logs,
+    get alive() {
+      return status === null;
+    },
+    exited,
+    kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (status === null && child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    waitForLog(match: LogMatch, timeoutMs = 20_000) {
+      const test = matcher(match);
+      const seen = logs.find(test);
+      if (seen) return Promise.resolve(seen);
+      return new Promise<LogLine>((resolve, reject) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          waiters.delete(w);
+          onExit.delete(gone);
+        };
+        const w = {
+          test,
+          resolve: (l: LogLine) => {
+            done();
+            resolve(l);
+          },
+        };
+        const gone = (): void => {
+          done();
+          reject(new Error(`shoal ${args[0]} exited (${JSON.stringify(status)}) before ${label(match)}\n${proc.describe()}`));
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`no ${label(match)} within ${timeoutMs} ms\n${proc.describe()}`));
+        }, timeoutMs);
+        waiters.add(w);
+        if (status !== null) gone();
+        else onExit.add(gone);
+      });
+    },
+    describe() {
+      return `$ shoal ${args.join(' ')}  (pid ${child.pid})\n--- stdout\n${tail(stdout)}\n--- stderr\n${tail(stderr)}`;
+    },
+  };
+  live.add(proc);
+  opts.t?.after(() => killAndWait(proc));
+  return proc;
+}
+
+export interface RunResult extends Exited {
+  stdout: string;
+  stderr: string;
+  /** The command and its output, for failure messages. */
+  describe(): string;
+}
+
+/** Runs a short command to its end (SIGKILLed after `timeoutMs`, which fails the caller). */
+export async function runShoal(args: readonly string[], opts: SpawnOptions & { timeoutMs?: number } = {}): Promise<RunResult> {
+  const p = spawnShoal(args, opts);
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    p.kill('SIGKILL');
+  }, timeoutMs);
+  const e = await p.exited;
+  clearTimeout(timer);
+  if (timedOut) throw new Error(`shoal ${args.join(' ')} did not end within ${timeoutMs} ms\n${p.describe()}`);
+  return { ...e, stdout: p.stdout, stderr: p.stderr, describe: () => p.describe() };
+}
+
+/** Runs a command that prints one JSON document (`--json`) and parses it; a non-zero exit throws. */
+export async function shoalJson<T = any>(args: readonly string[], opts: SpawnOptions & { timeoutMs?: number } = {}): Promise<T> {
+  const r = await runShoal(args, opts);
+  if (r.code !== 0) throw new Error(`exit ${r.code ?? r.signal}\n${r.describe()}`);
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch (err) {
+    throw new Error(`stdout is not one JSON document (${(err as Error).message})\n${r.describe()}`);
+  }
+}
+
+/** The fields of `status --json` a test looks at. */
+export interface JobStatusJson {
+  job: string;
+  kind: string;
+  state: string;
+  total: number;
+  done: number;
+  failed: number;
+  running: number;
+  queued: number;
+  out: string;
+  [field: string]: unknown;
+}
+
+/** `shoal status JOB --json`: the job's entry. */
+export async function jobStatus(url: string, ns: string, job: string): Promise<JobStatusJson> {
+  const st = await shoalJson<{ kind: string; jobs: JobStatusJson[] }>(['status', job, '--json', '--nats', url, '--ns', ns]);
+  const j = st.jobs.find((x) => x.job === job);
+  if (!j) throw new Error(`status --json has no job '${job}': ${JSON.stringify(st)}`);
+  return j;
+}
+
+/** Polls `status JOB --json` until the job has ended; returns its final status. */
+export async function waitForJobEnd(url: string, ns: string, job: string, o: { timeoutMs?: number; intervalMs?: number } = {}): Promise<JobStatusJson> {
+  const deadline = Date.now() + (o.timeoutMs ?? 45_000);
+  for (;;) {
+    const j = await jobStatus(url, ns, job);
+    if (j.state !== 'running' && j.state !== 'expanding') return j;
+    if (Date.now() > deadline) throw new Error(`job ${job} still ${j.state} (${j.done}/${j.total}) after ${o.timeoutMs ?? 45_000} ms`);
+    await new Promise((r) => setTimeout(r, o.intervalMs ?? 500));
+  }
+}
+
+async function killAndWait(p: ShoalProcess): Promise<void> {
+  if (!p.alive) return;
+  p.kill('SIGKILL');
+  await p.exited;
+}
+
+/** SIGKILLs every process still running and waits for them (use in `after`). */
+export async function killLeftovers(): Promise<void> {
+  await Promise.all([...live].map(killAndWait));
+}

@@ -1,0 +1,204 @@
+/**
+ * The protocol gate on a live deployment (DESIGN §3): a peer with another protocol version
+ * is refused with a message naming both versions and nothing else happens; garbage on
+ * every subject of the namespace is logged and dropped while a job runs, and no actor
+ * crashes or writes a wrong row.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { NatsBus } from '../../src/bus/index.js';
+import { CTL_VERBS, decode, encode, PROTOCOL_VERSION, subjects, type Subjects } from '../../protocol/index.js';
+import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
+import { jobStatus, killLeftovers, runShoal, spawnShoal, waitForJobEnd, type ShoalProcess } from '../helpers/shoal.js';
+
+let nats: TestNats;
+let tmp: string;
+let bus: NatsBus;
+
+before(async () => {
+  nats = await startTestNats();
+  tmp = mkdtempSync(join(tmpdir(), 'shoal-guard-'));
+  bus = await NatsBus.connect({ url: nats.url, name: 'shoal-test protocol-guard' });
+});
+
+after(async () => {
+  await bus?.close();
+  await killLeftovers();
+  await nats?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+const OTHER = 99;
+const info = {
+  host: 'elsewhere',
+  pid: 1,
+  slots: 4,
+  cpus: { logical: 4, physical: 4, usable: 4 },
+  memory: { total: 8e9, available: 8e9, limit: 8e9 },
+  spot: false,
+  allowCommand: false,
+  kinds: [],
+};
+
+/** A deterministic PRNG so a failure can be replayed. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('protocol guard', () => {
+  const ns = uniqueNs('guard');
+  const subj: Subjects = subjects(ns);
+  const conn = ['--nats', '', '--ns', ns];
+  let out: string;
+  let coord: ShoalProcess;
+
+  before(async () => {
+    conn[1] = nats.url;
+    out = join(tmp, 'out');
+    coord = spawnShoal(['coordinator', ...conn, '--out-dir', out]);
+    await coord.waitForLog('coordinator ready');
+  });
+
+  it('a hello of another protocol version is refused with E_PROTOCOL naming both versions, and the agent is not admitted', async () => {
+    const hello = { kind: 'hello', v: OTHER, agent: 'elsewhere-1', info, held: [] };
+    const raw = await bus.request(subj.hello, encode(hello), { timeoutMs: 10_000 });
+    const d = decode('HelloReply', raw);
+    assert.ok(d.ok, `the refusal itself is a valid reply: ${d.ok ? '' : d.detail}`);
+    assert.equal(d.msg.kind, 'error');
+    if (d.msg.kind !== 'error') return;
+    assert.equal(d.msg.code, 'E_PROTOCOL');
+    assert.match(d.msg.message, new RegExp(`\\b${OTHER}\\b`));
+    assert.match(d.msg.message, new RegExp(`\\b${PROTOCOL_VERSION}\\b`));
+
+    // Nothing else happened: the coordinator knows no agent.
+    const st = await runShoal(['status', '--json', ...conn]);
+    assert.equal(st.code, 0, st.describe());
+    assert.deepEqual(JSON.parse(st.stdout).agents, [], 'the refused agent must not be listed');
+  });
+
+  it('a control request of another protocol version is refused with E_PROTOCOL naming both versions', async () => {
+    for (const req of [
+      { kind: 'status', v: OTHER },
+      { kind: 'submit', v: OTHER, spec: { job: 'never', kind: 'spin', params: { tasks: 5, ms: 0 } } },
+    ]) {
+      const raw = await bus.request(subj.ctl(req.kind as 'status' | 'submit'), encode(req), { timeoutMs: 10_000 });
+      const d = decode('CtlReply', raw);
+      assert.ok(d.ok, d.ok ? '' : d.detail);
+      assert.equal(d.msg.kind, 'error', `${req.kind}: ${JSON.stringify(d.msg)}`);
+      if (d.msg.kind !== 'error') return;
+      assert.equal(d.msg.code, 'E_PROTOCOL');
+      assert.match(d.msg.message, new RegExp(`\\b${OTHER}\\b`));
+      assert.match(d.msg.message, new RegExp(`\\b${PROTOCOL_VERSION}\\b`));
+    }
+    // The submit of another version did not create a job.
+    const st = await runShoal(['status', 'never', '--json', ...conn]);
+    assert.notEqual(st.code, 0, `job 'never' must not exist: ${st.describe()}`);
+  });
+
+  it('garbage on every subject of the namespace while a job runs: the job completes with one row per task and every actor survives', async (t) => {
+    const agent = spawnShoal(['agent', ...conn, '--workers', '1'], { t });
+    const agentId = (await agent.waitForLog('joined the coordinator')).agent as string;
+    assert.equal(typeof agentId, 'string');
+
+    const tasks = 600;
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '10', ...conn, '--job', 'G1']);
+    assert.equal(sub.code, 0, sub.describe());
+
+    // What goes on each subject: random bytes, msgpack's reserved byte, truncated msgpack,
+    // valid msgpack of wrong shapes, and well-formed messages of another version (which
+    // would cancel, drain, commit or write rows if they were obeyed).
+    const committedG1 = { job: 'G1', from: agentId, ids: ['spin_000', 'spin_001'], status: 'oo', attempts: [1, 1], ms: [1, 1] };
+    const fakeRow = '{"job":"G1","task":"spin_000","kind":"spin","status":"error","error":{"code":"E_FAKE","message":"forged"}}\n';
+    const valid: Record<string, object[]> = {
+      [subj.ctl('submit')]: [{ kind: 'submit', v: 1, spec: { job: 'G1', kind: 'spin', params: { tasks: 1, ms: 0 } } }],
+      [subj.ctl('status')]: [{ kind: 'status', v: 1, job: 'G1' }],
+      [subj.ctl('cancel')]: [{ kind: 'cancel', v: 1, job: 'G1' }],
+      [subj.ctl('drain')]: [{ kind: 'drain', v: 1, agent: agentId, graceMs: 0 }],
+      [subj.hello]: [{ kind: 'hello', v: 1, agent: agentId, info, held: [] }],
+      [subj.pull]: [{ kind: 'pull', v: 1, agent: agentId, epoch: 99, seq: 0, want: 64, freeSlots: 4, memory: 1e9, waitMs: 0, reports: [{ job: 'G1', id: 'spin_002', attempt: 1, error: { code: 'E_FAKE', message: 'forged' } }] }],
+      [subj.heartbeat]: [{ kind: 'heartbeat', v: 1, agent: agentId, epoch: 99, busySlots: 0, memory: 0, state: 'draining', done: 0 }],
+      [subj.agentCmd(agentId)]: [{ kind: 'drain', v: 1, graceMs: 0 }, { kind: 'abort', v: 1, job: 'G1', reason: 'forged' }],
+      [subj.results]: [{ kind: 'results', v: 1, from: 'forger', seq: 1, groups: [{ job: 'G1', ids: ['spin_000'], attempts: [1], status: 'e', ms: [0], ends: [fakeRow.length], text: fakeRow }] }],
+      [subj.sinkCtl]: [{ kind: 'close', v: 1, job: 'G1', state: 'cancelled' }],
+      [subj.committed]: [{ kind: 'committed', v: 1, seq: 1, groups: [committedG1] }],
+      [subj.events]: [{ kind: 'job-ended', v: 1, job: 'G1', state: 'cancelled' }],
+    };
+    // Every subject of the namespace is covered (subjects(ns) is the list of them).
+    assert.deepEqual(
+      Object.keys(valid).sort(),
+      [...CTL_VERBS.map((verb) => subj.ctl(verb)), subj.hello, subj.pull, subj.heartbeat, subj.agentCmd(agentId), subj.results, subj.sinkCtl, subj.committed, subj.events].sort(),
+    );
+
+    const rand = rng(0x6a7ba6e);
+    const randomBytes = (): Uint8Array => Uint8Array.from({ length: 1 + Math.floor(rand() * 80) }, () => Math.floor(rand() * 256));
+    const garbageFor = (subject: string): Uint8Array[] => {
+      const msgs: Uint8Array[] = [randomBytes(), randomBytes(), randomBytes(), Uint8Array.of(0xc1)];
+      for (const m of valid[subject]!) {
+        const bad = encode(m);
+        msgs.push(bad.subarray(0, Math.max(1, bad.length >> 1))); // truncated
+        msgs.push(encode({ ...m, v: 2 }), encode({ ...m, v: OTHER })); // another version
+        // Right kind, one field of the wrong type at a time; then a kind that is not a string.
+        for (const [f, x] of Object.entries(m)) if (f !== 'kind' && f !== 'v') msgs.push(encode({ ...m, [f]: typeof x === 'string' ? 12345 : 'wrong' }));
+        msgs.push(encode({ ...m, kind: 42 }));
+      }
+      msgs.push(encode([1, 2, 3]), encode('just a string' as unknown as object), encode({ kind: 'nonsense', v: 1, x: new Array(50).fill('y') }));
+      return msgs;
+    };
+
+    let sent = 0;
+    const replies: Array<Promise<unknown>> = [];
+    for (let round = 0; round < 3; round++) {
+      for (const subject of Object.keys(valid)) {
+        for (const data of garbageFor(subject)) {
+          bus.publish(subject, data);
+          sent++;
+        }
+        // The same as requests too, so every reply path sees garbage (answers are not asserted here).
+        if (round === 0) for (const data of garbageFor(subject).slice(0, 4)) replies.push(bus.request(subject, data, { timeoutMs: 500 }).catch(() => undefined));
+      }
+      await bus.flush();
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    await Promise.all(replies);
+    assert.ok(sent >= 200, `sent ${sent} garbage messages`);
+
+    const mid = await jobStatus(nats.url, ns, 'G1');
+    assert.equal(mid.state, 'running', `precondition: the garbage arrived while G1 ran (${mid.done}/${mid.total})`);
+
+    const final = await waitForJobEnd(nats.url, ns, 'G1');
+    assert.equal(final.state, 'done', JSON.stringify(final));
+    assert.equal(final.done, tasks);
+    assert.equal(final.failed, 0);
+    assertOneRowPerTask(readRows(join(out, 'G1.jsonl')), spinIds(tasks), { status: 'ok', job: 'G1' });
+
+    assert.ok(coord.alive, `the coordinator died:\n${coord.describe()}`);
+    assert.ok(agent.alive, `the agent died:\n${agent.describe()}`);
+    process.kill(coord.pid, 0);
+    process.kill(agent.pid, 0);
+    assert.ok(!agent.logs.some((l) => l.msg === 'draining'), `the agent obeyed a forged drain:\n${agent.describe()}`);
+
+    const warned = coord.logs.filter((l) => l.msg === 'dropped a bad message');
+    assert.ok(warned.length > 0, `no 'dropped a bad message' warning:\n${coord.describe()}`);
+    const where = new Set(warned.map((l) => l.subject as string));
+    for (const s of [subj.ctl('status'), subj.hello, subj.pull, subj.heartbeat, subj.committed, subj.results, subj.sinkCtl]) {
+      assert.ok(where.has(s), `no warning names ${s}; warned about: ${[...where].join(', ')}`);
+    }
+    assert.ok(agent.logs.some((l) => l.msg === 'dropped a bad message'), `the agent did not log the bad commands:\n${agent.describe()}`);
+
+    // Both still work: a new job runs to the end.
+    const again = await runShoal(['submit', 'spin', '--tasks', '50', '--ms', '0', ...conn, '--wait', '--job', 'G2']);
+    assert.equal(again.code, 0, again.describe());
+    assertOneRowPerTask(readRows(join(out, 'G2.jsonl')), spinIds(50), { status: 'ok', job: 'G2' });
+  });
+});
