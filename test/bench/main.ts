@@ -6,13 +6,16 @@
  *   npm run bench -- w0           only the named ones
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { cliPath, repoRoot } from '../helpers/paths.js';
 import { startNatsServer } from '../../src/nats-server.js';
 import { Scheduler, type NewTask } from '../../coordinator/index.js';
 import type { AgentInfo } from '../../protocol/index.js';
+import { rmsdMatrix } from '../../src/kinds/conformers/index.js';
+import { readRows } from '../../src/sink/journal.js';
+import { writeSyntheticSet } from './synthetic-sdf.js';
 
 export interface BenchRow {
   workload: string;
@@ -23,13 +26,14 @@ export interface BenchRow {
   note?: string;
 }
 
-function shoal(args: string[], env: NodeJS.ProcessEnv = {}): { done: Promise<{ code: number | null; stdout: string; stderr: string }>; kill(): void } {
+function shoal(args: string[], env: NodeJS.ProcessEnv = {}): { pid: number; done: Promise<{ code: number | null; stdout: string; stderr: string }>; kill(): void } {
   const child = spawn(process.execPath, [cliPath, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20000)));
   return {
+    pid: child.pid ?? 0,
     done: new Promise((r) => child.on('exit', (code) => r({ code, stdout, stderr }))),
     kill: () => child.kill('SIGTERM'),
   };
@@ -48,10 +52,58 @@ function fromFinal(workload: string, mode: string, st: FinalStatus, note?: strin
   return { workload, mode, tasks: st.done, seconds: +seconds.toFixed(3), tasksPerSecond: Math.round(st.done / seconds), ...(note ? { note } : {}) };
 }
 
-async function embedded(workload: string, kindArgs: string[], dir: string): Promise<BenchRow> {
-  const r = await shoal(['run', ...kindArgs, '--workers', '2', '--out', join(dir, `${workload}-embedded.jsonl`), '--json']).done;
+let lastPid = 0;
+
+async function embedded(workload: string, kindArgs: string[], dir: string, out = join(dir, `${workload}-embedded.jsonl`), workers = 2): Promise<BenchRow> {
+  const p = shoal(['run', ...kindArgs, '--workers', String(workers), '--out', out, '--json']);
+  lastPid = p.pid;
+  const r = await p.done;
   if (r.code !== 0) throw new Error(`${workload} embedded failed (${r.code}): ${r.stderr}`);
-  return fromFinal(workload, 'embedded, 1 agent × 2 workers', JSON.parse(r.stdout.trim().split('\n').pop()!));
+  return fromFinal(workload, `embedded, 1 agent × ${workers} workers`, JSON.parse(r.stdout.trim().split('\n').pop()!));
+}
+
+/** Runs `fn` (which starts one shoal process) and samples that process's peak RSS (VmHWM). */
+async function withPeakRss(fn: () => Promise<BenchRow>): Promise<{ row: BenchRow; peakRss: number }> {
+  let peak = 0;
+  const timer = setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${lastPid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+    } catch {
+      // The process has not started or has ended.
+    }
+  }, 50);
+  try {
+    const row = await fn();
+    return { row, peakRss: peak };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Seconds of task time in a JSONL file (sum of end - start). */
+async function busySeconds(path: string): Promise<number> {
+  let ms = 0;
+  for await (const r of readRows(path)) ms += Number(r.end) - Number(r.start);
+  return ms / 1000;
+}
+
+function rmsdKernel(): BenchRow {
+  const atoms = 30;
+  const n = 300;
+  const rand = (): number => Math.random() * 10 - 5;
+  const a = Float64Array.from({ length: n * atoms * 3 }, rand);
+  const b = Float64Array.from({ length: n * atoms * 3 }, rand);
+  const out = new Float64Array(n * n);
+  rmsdMatrix(a, b, atoms, out); // warm up
+  const t0 = performance.now();
+  let pairs = 0;
+  while (performance.now() - t0 < 2000) {
+    rmsdMatrix(a, b, atoms, out);
+    pairs += n * n;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { workload: 'rmsd', mode: 'QCP kernel, 30 heavy atoms, 1 thread', tasks: pairs, seconds: +seconds.toFixed(3), tasksPerSecond: Math.round(pairs / seconds), note: `${(pairs / seconds / 1e6).toFixed(2)} M superpositions/s` };
 }
 
 async function overNats(workload: string, kindArgs: string[], dir: string, agents: number): Promise<BenchRow> {
@@ -127,6 +179,33 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
   },
   /** The scheduling core alone: 10,000 simulated agents × 32 slots, task transitions per second. */
   scale: async () => [coreScale()],
+  /** The RMSD kernel: superpositions per second for 30 heavy atoms on one thread. */
+  rmsd: async () => [rmsdKernel()],
+  /** conformers on 1,000 synthetic molecules with the heavy-tailed sizes (106,778 reference conformers). */
+  conf: async (dir) => {
+    const refCounts = sizes();
+    const set = await writeSyntheticSet(join(dir, 'conf-ref.sdf'), join(dir, 'conf-gen.sdf'), refCounts, (_k, n) => n, 16);
+    const out = join(dir, 'conf.jsonl');
+    const row = await embedded('conf', ['conformers', '--ref', set.refPath, '--gen', set.genPath], dir, out);
+    const busy = await busySeconds(out);
+    const ideal = busy / 2;
+    return [{ ...row, note: `makespan/ideal ${(row.seconds / ideal).toFixed(3)} (ideal = busy ${busy.toFixed(1)} s / 2 cores)` }];
+  },
+  /** Peak RSS of an agent with 2 and with 8 workers evaluating a 1 GB reference SDF. */
+  memory: async (dir) => {
+    const refCounts = Array.from({ length: 1000 }, () => 900);
+    const set = await writeSyntheticSet(join(dir, 'mem-ref.sdf'), join(dir, 'mem-gen.sdf'), refCounts, () => 4, 16);
+    const size = statSync(set.refPath).size;
+    const rows: BenchRow[] = [];
+    for (const workers of [2, 8]) {
+      const out = join(dir, `mem-${workers}.jsonl`);
+      const { row, peakRss } = await withPeakRss(() => embedded('memory', ['conformers', '--ref', set.refPath, '--gen', set.genPath], dir, out, workers));
+      rows.push({ ...row, mode: `embedded, ${workers} workers, ${(size / 2 ** 30).toFixed(2)} GB SDF`, note: `peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB` });
+    }
+    const [a, b] = rows.map((r) => Number(/peak RSS (\d+)/.exec(r.note ?? '')![1]));
+    rows[1] = { ...rows[1]!, note: `${rows[1]!.note}, ${((b! / a! - 1) * 100).toFixed(0)}% over 2 workers` };
+    return rows;
+  },
 };
 
 function coreScale(): BenchRow {

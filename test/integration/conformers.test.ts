@@ -1,0 +1,70 @@
+/**
+ * The conformers kind over a real nats-server: one agent and two agents give identical
+ * output (order aside), and split and unsplit runs identical summaries, end to end.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { readRows, type Row } from '../helpers/rows.js';
+import { killLeftovers, runShoal, spawnShoal } from '../helpers/shoal.js';
+import { repoRoot } from '../helpers/paths.js';
+
+const REF = join(repoRoot, 'examples', 'conformers', 'ref.sdf');
+const GEN = join(repoRoot, 'examples', 'conformers', 'gen.sdf');
+
+let nats: TestNats;
+let tmp: string;
+
+before(async () => {
+  nats = await startTestNats();
+  tmp = mkdtempSync(join(tmpdir(), 'shoal-conformers-'));
+});
+
+after(async () => {
+  await killLeftovers();
+  await nats?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+/** The part of a row that must not depend on where or when it ran. */
+function essence(rows: Row[]): Array<[string, string, unknown]> {
+  return rows.map((r) => [r.task, r.status, r.value ?? r.error] as [string, string, unknown]).sort((a, b) => a[0].localeCompare(b[0]));
+}
+
+function summaryFigures(path: string): unknown {
+  const s = JSON.parse(readFileSync(path, 'utf8'));
+  return { molecules: s.molecules, dataset: s.dataset, evaluated: s.evaluated, failed: s.failed };
+}
+
+describe('conformers over NATS', () => {
+  const ns = uniqueNs('conf');
+  const conn = (): string[] => ['--nats', nats.url, '--ns', ns];
+  const args = ['conformers', '--ref', REF, '--gen', GEN, '--symmetry', '--block-rows', '4'];
+
+  it('one agent and two agents give identical rows and summaries', async () => {
+    const out = join(tmp, 'out');
+    const coord = spawnShoal(['coordinator', ...conn(), '--out-dir', out]);
+    await coord.waitForLog('coordinator ready');
+    const a1 = spawnShoal(['agent', ...conn(), '--workers', '1']);
+    await a1.waitForLog('joined the coordinator');
+    const one = await runShoal(['submit', ...args, ...conn(), '--job', 'one', '--wait']);
+    assert.equal(one.code, 0, one.describe());
+    const a2 = spawnShoal(['agent', ...conn(), '--workers', '1']);
+    await a2.waitForLog('joined the coordinator');
+    const two = await runShoal(['submit', ...args, ...conn(), '--job', 'two', '--wait']);
+    assert.equal(two.code, 0, two.describe());
+    const rowsOne = readRows(join(out, 'one.jsonl'));
+    const rowsTwo = readRows(join(out, 'two.jsonl'));
+    assert.ok(rowsOne.length > 12, `blocks of 4 reference rows give more tasks than molecules (${rowsOne.length})`);
+    assert.deepEqual(essence(rowsTwo), essence(rowsOne));
+    assert.equal(new Set(rowsTwo.map((r) => r.agent)).size, 2, 'both agents ran tasks of the second job');
+    assert.deepEqual(summaryFigures(join(out, 'two.summary.json')), summaryFigures(join(out, 'one.summary.json')));
+    // Unsplit (the default granularity) gives the same dataset figures.
+    const whole = await runShoal(['submit', 'conformers', '--ref', REF, '--gen', GEN, '--symmetry', ...conn(), '--job', 'whole', '--wait']);
+    assert.equal(whole.code, 0, whole.describe());
+    assert.deepEqual(summaryFigures(join(out, 'whole.summary.json')), summaryFigures(join(out, 'one.summary.json')));
+  });
+});
