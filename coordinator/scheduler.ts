@@ -844,39 +844,44 @@ export class Scheduler {
     return 'no';
   }
 
-  /** Second copies of stragglers when a job's queue is empty and some agent is idle. */
+  /**
+   * Second copies of stragglers when a job's queue is empty and some agent is idle. Only
+   * leased tasks are looked at (through the agents' lease sets), never the whole job.
+   */
   private speculate(now: number, ev: number, out: Command[]): void {
+    let idle: Agent[] | null = null;
     for (const job of this.running) {
-      if (job.opts.speculate === false) continue;
-      if (job.counts.queued > 0 || job.counts.leased === 0) continue;
+      if (job.opts.speculate === false || job.counts.queued > 0 || job.counts.leased === 0) continue;
       const spc = job.throughput.secondsPerCost();
       if (spc === null) continue;
-      for (const a of this.agents.values()) {
-        const p = a.pull;
-        if (!p || a.state !== 'active' || a.busy > 0 || !this.mayRun(a, job)) continue;
-        let best: Task | null = null;
-        let bestLate = 0;
-        for (const t of job.tasks.values()) {
+      idle ??= [...this.parked].filter((a) => a.state === 'active' && a.busy === 0);
+      if (idle.length === 0) return;
+      const late: Array<[number, Task]> = [];
+      for (const b of this.agents.values()) {
+        if (b.state === 'lost') continue;
+        for (const t of b.leases) {
           const st = t.state;
-          if (st.s !== 'leased' || st.copy || st.agent === a.id || t.threads > a.info.slots) continue;
-          const expected = Math.max(t.cost * spc * 1000, 200);
-          const late = (now - st.since) / expected;
-          if (late > this.opts.speculateFactor && late > bestLate) {
-            best = t;
-            bestLate = late;
-          }
+          if (t.job !== job.name || st.s !== 'leased' || st.copy || st.agent !== b.id) continue;
+          const lateness = (now - st.since) / Math.max(t.cost * spc * 1000, 200);
+          if (lateness > this.opts.speculateFactor) late.push([lateness, t]);
         }
-        if (!best) continue;
-        const st = best.state as Extract<TaskState, { s: 'leased' }>;
+      }
+      late.sort((x, y) => y[0] - x[0]);
+      for (const [lateness, t] of late) {
+        const st = t.state as Extract<TaskState, { s: 'leased' }>;
+        const i = idle.findIndex((a) => a.pull && a.id !== st.agent && t.threads <= a.info.slots && this.mayRun(a, job));
+        if (i < 0) continue;
+        const a = idle.splice(i, 1)[0]!;
         const seq = ++a.seq;
-        this.setState(job, best, { ...st, copy: { agent: a.id, since: now, dispatch: seq } }, ev);
-        a.leases.add(best);
-        a.dispatches.set(seq, [best]);
+        this.setState(job, t, { ...st, copy: { agent: a.id, since: now, dispatch: seq } }, ev);
+        a.leases.add(t);
+        a.dispatches.set(seq, [t]);
         job.speculated++;
         const jobs = a.knows.has(job.name) ? [] : [job.info];
         a.knows.add(job.name);
-        out.push(log('info', 'speculative copy of a straggler', { job: job.name, task: best.id, agent: a.id, runningOn: st.agent, lateness: +bestLate.toFixed(1), event: ev }));
-        this.answer(a, jobs, [{ job: job.name, threads: best.threads, tasks: [{ id: best.id, attempt: best.attempt, cost: best.cost, final: best.attempt >= job.maxAttempts, ref: best.ref }] }], out);
+        out.push(log('info', 'speculative copy of a straggler', { job: job.name, task: t.id, agent: a.id, runningOn: st.agent, lateness: +lateness.toFixed(1), event: ev }));
+        this.answer(a, jobs, [{ job: job.name, threads: t.threads, tasks: [{ id: t.id, attempt: t.attempt, cost: t.cost, final: t.attempt >= job.maxAttempts, ref: t.ref }] }], out);
+        if (idle.length === 0) return;
       }
     }
   }

@@ -23,9 +23,9 @@ interface SimAgent {
   lastBeat: number;
 }
 
-test('1,000 agents joining, pulling and vanishing: every task committed exactly once', () => {
-  const rand = rng(20261122);
-  const s = newScheduler({ agentTimeoutMs: 10_000, maxAttempts: 50, dispatchMs: 50 });
+function simulate(o: { speculate: boolean; taskMs: [number, number]; seed: number }): { steps: number; status: ReturnType<ReturnType<typeof newScheduler>['status']>['jobs'][number] } {
+  const rand = rng(o.seed);
+  const s = newScheduler({ agentTimeoutMs: 10_000, maxAttempts: 50, dispatchMs: 50, speculate: o.speculate, speculateFactor: 3 });
   let now = 1_000_000;
   const N = 30_000;
   const sinkFirst = new Map<string, number>(); // task → commits written by the sink
@@ -114,7 +114,7 @@ test('1,000 agents joining, pulling and vanishing: every task committed exactly 
         if (!a.alive) continue; // lost on the way: the seq gap will show it
         a.parked = false;
         a.seq = c.seq;
-        for (const b of c.bundles) for (const t of b.tasks) a.running.set(t.id, { attempt: t.attempt, at: now + 20 + Math.floor(rand() * 400) });
+        for (const b of c.bundles) for (const t of b.tasks) a.running.set(t.id, { attempt: t.attempt, at: now + o.taskMs[0] + Math.floor(rand() * (o.taskMs[1] - o.taskMs[0])) });
       } else if (c.kind === 'rejoin') {
         const a = c.token as SimAgent;
         const { epoch, seq, commands } = s.hello(a.id, agentInfo({ slots: a.slots }), [...a.running].map(([id, r]) => ['J', id, r.attempt]), now);
@@ -134,7 +134,17 @@ test('1,000 agents joining, pulling and vanishing: every task committed exactly 
   const st = s.status(now).jobs[0]!;
   assert.equal(st.done, N);
   assert.equal(st.failed, 0);
-  assert.ok(st.retried > 0, 'some tasks were requeued after agent losses');
+  return { steps, status: st };
+}
+
+test('1,000 agents joining, pulling and vanishing: every task committed exactly once', () => {
+  const { steps, status } = simulate({ speculate: false, taskMs: [20, 420], seed: 20261122 });
+  assert.ok(status.retried > 0, `some tasks were requeued after agent losses: ${JSON.stringify(status)} after ${steps} steps`);
+});
+
+test('the same with speculative copies of stragglers: still exactly once', () => {
+  const { steps, status } = simulate({ speculate: true, taskMs: [200, 3200], seed: 7 });
+  assert.ok(status.speculated > 0, `some stragglers were copied: ${JSON.stringify(status)} after ${steps} steps`);
 });
 
 test('lost agents: leases expire after the timeout and tasks are requeued with attempt+1', () => {
