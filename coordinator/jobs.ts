@@ -25,6 +25,9 @@ export interface JobRecord {
   maxAttempts?: number;
   granularity?: 'auto' | number;
   speculate?: boolean;
+  /** Slots the job was first expanded for; every resume expands for the same, so task ids stay. */
+  expandSlots?: number;
+  expandMaxAgentSlots?: number;
   submittedAt: number;
 }
 
@@ -122,10 +125,10 @@ export function kindOf(spec: JobSpec): { kind: Kind<any> | null; opts: Omit<JobO
  * Expands a job into scheduler tasks. Handler kinds (not built in) take an explicit task
  * list in their params: `{ tasks: [{id, cost?, ref}] }` or `{ inputs: [...] }` lines.
  */
-export async function expandJob(spec: JobSpec, kind: Kind<any> | null, slots: number, info: (msg: string, f?: Record<string, unknown>) => void): Promise<NewTask[]> {
+export async function expandJob(spec: JobSpec, kind: Kind<any> | null, cap: { slots: number; maxAgentSlots: number }, info: (msg: string, f?: Record<string, unknown>) => void): Promise<NewTask[]> {
   if (!kind) return expandHandlerJob(spec);
   const params = kind.checkParams(spec.params);
-  const specs = await kind.expand(params, { slots, job: spec.job, info });
+  const specs = await kind.expand(params, { slots: cap.slots, maxAgentSlots: cap.maxAgentSlots, job: spec.job, info });
   const seen = new Set<string>();
   const out: NewTask[] = new Array(specs.length);
   for (let i = 0; i < specs.length; i++) {

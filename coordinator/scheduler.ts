@@ -494,6 +494,13 @@ export class Scheduler {
     return this.jobs.get(name)?.state ?? null;
   }
 
+  /** Slots of active agents: in all, and of the largest one. */
+  capacity(): { slots: number; maxAgentSlots: number } {
+    let max = 0;
+    for (const a of this.agents.values()) if (a.state === 'active') max = Math.max(max, a.info.slots);
+    return { slots: this.activeSlots, maxAgentSlots: max };
+  }
+
   jobNames(): string[] {
     return [...this.jobs.keys()];
   }
@@ -790,7 +797,8 @@ export class Scheduler {
       seconds += t.cost * spc + TASK_OVERHEAD_S;
       bytes += t.bytes;
       mem += t.memory;
-      threads = t.threads;
+      // A task asking for more threads than the agent has runs with what it has.
+      threads = Math.min(t.threads, a.info.slots);
       return t.threads > 1 || tasks.length >= budget.maxTasks;
     };
     // Requeued tasks first (they have waited longest), then the largest-first queue.
@@ -825,19 +833,11 @@ export class Scheduler {
    * ('never': it is failed here with an error row saying why).
    */
   private fits(job: Job, t: Task, a: Agent, memory: number, ev: number, out: Command[]): 'yes' | 'no' | 'never' {
-    if (t.threads <= a.info.slots && (t.memory <= memory || t.memory === 0)) return 'yes';
-    let maxSlots = 0;
+    if (t.memory <= memory || t.memory === 0) return 'yes';
     let maxMem = 0;
-    for (const b of this.agents.values()) {
-      if (b.state === 'lost') continue;
-      maxSlots = Math.max(maxSlots, b.info.slots);
-      maxMem = Math.max(maxMem, b.info.memory.limit);
-    }
-    if (t.threads > maxSlots || t.memory > maxMem) {
-      const why =
-        t.threads > maxSlots
-          ? `task needs ${t.threads} slots; the largest agent has ${maxSlots}`
-          : `task needs ${(t.memory / 2 ** 20).toFixed(0)} MiB of memory; the largest agent allows ${(maxMem / 2 ** 20).toFixed(0)} MiB`;
+    for (const b of this.agents.values()) if (b.state !== 'lost') maxMem = Math.max(maxMem, b.info.memory.limit);
+    if (t.memory > maxMem) {
+      const why = `task needs ${(t.memory / 2 ** 20).toFixed(0)} MiB of memory; the largest agent allows ${(maxMem / 2 ** 20).toFixed(0)} MiB`;
       this.fail(job, t, { code: ErrorCode.Unschedulable, message: why }, ev, out);
       return 'never';
     }
@@ -869,7 +869,7 @@ export class Scheduler {
       late.sort((x, y) => y[0] - x[0]);
       for (const [lateness, t] of late) {
         const st = t.state as Extract<TaskState, { s: 'leased' }>;
-        const i = idle.findIndex((a) => a.pull && a.id !== st.agent && t.threads <= a.info.slots && this.mayRun(a, job));
+        const i = idle.findIndex((a) => a.pull && a.id !== st.agent && this.mayRun(a, job));
         if (i < 0) continue;
         const a = idle.splice(i, 1)[0]!;
         const seq = ++a.seq;
@@ -880,7 +880,7 @@ export class Scheduler {
         const jobs = a.knows.has(job.name) ? [] : [job.info];
         a.knows.add(job.name);
         out.push(log('info', 'speculative copy of a straggler', { job: job.name, task: t.id, agent: a.id, runningOn: st.agent, lateness: +lateness.toFixed(1), event: ev }));
-        this.answer(a, jobs, [{ job: job.name, threads: t.threads, tasks: [{ id: t.id, attempt: t.attempt, cost: t.cost, final: t.attempt >= job.maxAttempts, ref: t.ref }] }], out);
+        this.answer(a, jobs, [{ job: job.name, threads: Math.min(t.threads, a.info.slots), tasks: [{ id: t.id, attempt: t.attempt, cost: t.cost, final: t.attempt >= job.maxAttempts, ref: t.ref }] }], out);
         if (idle.length === 0) return;
       }
     }

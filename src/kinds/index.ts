@@ -5,12 +5,14 @@
 import type { Kind } from './types.js';
 import { spinKind } from './spin/index.js';
 import { conformersKind } from './conformers/index.js';
+import { framesKind } from './frames/index.js';
 
 export type { Kind, TaskSpec, RunContext, RunOutput, Row, ExpandContext, RecordOutput } from './types.js';
 
 const BUILTIN: ReadonlyMap<string, Kind<any>> = new Map<string, Kind<any>>([
   [spinKind.name, spinKind],
   [conformersKind.name, conformersKind],
+  [framesKind.name, framesKind],
 ]);
 
 /** Kinds only agents started with --allow-command may run. */

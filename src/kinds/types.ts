@@ -23,8 +23,14 @@ export interface TaskSpec {
 
 /** Facts the coordinator gives to expand. */
 export interface ExpandContext {
-  /** Total worker slots currently known (0 when no agent has joined yet). */
+  /**
+   * Total worker slots to plan for: the active agents' slots when the job was first
+   * expanded, kept for every resume of the job so that automatic chunking (and so task ids)
+   * does not change. 0 when no agent had joined.
+   */
   slots: number;
+  /** Slots of the largest agent (0 when unknown): a task asking for more threads runs with this many. */
+  maxAgentSlots?: number;
   /** The job name, for messages. */
   job: string;
   /** Write one operator-level message (info). */
