@@ -199,6 +199,7 @@ export class Coordinator {
     }
     if (state !== null) this.scheduler.forget(spec.job);
     const rec: JobRecord = {
+      ...(prior?.expandSlots !== undefined ? { expandSlots: prior.expandSlots, expandMaxAgentSlots: prior.expandMaxAgentSlots ?? 0 } : {}),
       job: spec.job,
       kind: spec.kind,
       params: spec.params,
@@ -225,8 +226,11 @@ export class Coordinator {
       if (opened.msg.kind === 'error') throw new ShoalError(opened.msg.code as ErrorCode, opened.msg.message);
       const journal = await scanJournal(rec.out, rec.job, false);
       const { kind, opts } = kindOf(spec);
-      const slots = this.scheduler.status(Date.now()).agents.reduce((s, a) => s + (a.state === 'active' ? a.slots : 0), 0);
-      const tasks = await expandJob(spec, kind, slots, (msg, f) => this.log.info({ job: rec.job, ...f }, msg));
+      // The first expansion fixes the slot count for every later one (task ids are the journal).
+      const cap = this.scheduler.capacity();
+      rec.expandSlots ??= cap.slots;
+      rec.expandMaxAgentSlots ??= cap.maxAgentSlots;
+      const tasks = await expandJob(spec, kind, { slots: rec.expandSlots, maxAgentSlots: rec.expandMaxAgentSlots }, (msg, f) => this.log.info({ job: rec.job, ...f }, msg));
       this.records.set(rec.job, rec);
       if (this.opts.persist) this.registry.save(rec);
       else persistBesideOutput(rec);
