@@ -16,6 +16,7 @@ import type { AgentInfo } from '../../protocol/index.js';
 import { rmsdMatrix } from '../../src/kinds/conformers/index.js';
 import { readRows } from '../../src/sink/journal.js';
 import { writeSyntheticSet } from './synthetic-sdf.js';
+import { benchCat, benchFrames, benchZeno, writeSyntheticTrajectory } from '../../src/kinds/frames/bench.js';
 
 export interface BenchRow {
   workload: string;
@@ -191,6 +192,31 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
     const ideal = busy / 2;
     return [{ ...row, note: `makespan/ideal ${(row.seconds / ideal).toFixed(3)} (ideal = busy ${busy.toFixed(1)} s / 2 cores)` }];
   },
+  /** rg+cog+rmsd on a 10,000-atom, 2,000-frame DCD on one thread, against `cat` of the same file. */
+  frames: async (dir) => {
+    const traj = writeSyntheticTrajectory(dir, 10_000, 2_000);
+    const cat = await benchCat(traj.dcd);
+    const f = await benchFrames(traj);
+    return [
+      {
+        workload: 'frames',
+        mode: `rg,cog,rmsd, 1 thread, ${(traj.bytes / 1e6).toFixed(0)} MB DCD`,
+        tasks: f.frames,
+        seconds: +f.seconds.toFixed(3),
+        tasksPerSecond: Math.round(f.framesPerSecond),
+        note: `${f.megabytesPerSecond.toFixed(0)} MB/s read; cat ${cat.megabytesPerSecond.toFixed(0)} MB/s`,
+      },
+    ];
+  },
+  /** zeno walks/s per thread on one 10,000-atom frame, and the speed-up of 2 threads over 1. */
+  zeno: async (dir) => {
+    const traj = writeSyntheticTrajectory(dir, 10_000, 2);
+    await benchZeno(traj, 20_000, 2); // warm up (starts the helper thread)
+    const one = await benchZeno(traj, 400_000, 1);
+    const two = await benchZeno(traj, 400_000, 2);
+    const row = (z: typeof one, note: string): BenchRow => ({ workload: 'zeno', mode: `1 frame of ${z.atoms} atoms, ${z.threads} thread${z.threads > 1 ? 's' : ''}`, tasks: z.walks, seconds: +z.seconds.toFixed(3), tasksPerSecond: Math.round(z.walksPerSecond), note });
+    return [row(one, `${Math.round(one.walksPerSecondPerThread)} walks/s per thread`), row(two, `speed-up ${(two.walksPerSecond / one.walksPerSecond).toFixed(2)}x over 1 thread; same capacitance: ${one.capacitance === two.capacitance}`)];
+  },
   /** Peak RSS of an agent with 2 and with 8 workers evaluating a 1 GB reference SDF. */
   memory: async (dir) => {
     const refCounts = Array.from({ length: 1000 }, () => 900);
@@ -248,7 +274,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const head = ['workload', 'mode', 'tasks', 'seconds', 'tasks/s', 'note'];
+  const head = ['workload', 'mode', 'items', 'seconds', 'items/s', 'note'];
   const cells = [head, ...rows.map((r) => [r.workload, r.mode, String(r.tasks), r.seconds.toFixed(2), String(r.tasksPerSecond), r.note ?? ''])];
   const w = head.map((_, i) => Math.max(...cells.map((c) => c[i]!.length)));
   for (const c of cells) console.log(c.map((x, i) => x.padEnd(w[i]!)).join('  '));
