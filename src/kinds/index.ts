@@ -4,6 +4,7 @@
  */
 import type { Kind } from './types.js';
 import { spinKind } from './spin/index.js';
+import { commandKind } from './command/index.js';
 import { conformersKind } from './conformers/index.js';
 import { framesKind } from './frames/index.js';
 
@@ -13,6 +14,7 @@ const BUILTIN: ReadonlyMap<string, Kind<any>> = new Map<string, Kind<any>>([
   [spinKind.name, spinKind],
   [conformersKind.name, conformersKind],
   [framesKind.name, framesKind],
+  [commandKind.name, commandKind],
 ]);
 
 /** Kinds only agents started with --allow-command may run. */

@@ -1,0 +1,32 @@
+/**
+ * The `command` kind: one external program run per line of a list file, in its own process
+ * group, capturing exit code, stdout (parsed when it is JSON) and the end of stderr. Agents
+ * run it only when started with --allow-command (see COMMAND_KINDS).
+ */
+import type { Kind } from '../types.js';
+import { expandCommand } from './expand.js';
+import { addCommandOptions, checkCommandParams, commandParams, type CommandParams } from './params.js';
+import { runCommand } from './run.js';
+import { describeCommandSummary, summarizeCommand } from './summarize.js';
+
+export const commandKind: Kind<CommandParams> = {
+  name: 'command',
+  description: 'run an external program once per line of --args FILE (argv template after --)',
+  addOptions: addCommandOptions,
+  params: commandParams,
+  checkParams: checkCommandParams,
+  inputs: (p) => [p.argsFile],
+  expand: expandCommand,
+  run: runCommand,
+  summarize: summarizeCommand,
+  describeSummary: describeCommandSummary,
+};
+
+export type { CommandParams } from './params.js';
+export type { CommandRef } from './expand.js';
+export type { CommandValue } from './run.js';
+export type { CommandSummary } from './summarize.js';
+export { expandArgv, hasPlaceholder } from './template.js';
+export { commandTaskId } from './expand.js';
+export { parseStdout, taskEnv, failureMessage } from './run.js';
+export { runInGroup, signalOfStatus, type ProcessOptions, type ProcessResult } from './process.js';

@@ -1,0 +1,111 @@
+/** Running one command task inside a worker thread, and what its row records. */
+import { statSync } from 'node:fs';
+import { ErrorCode, InputError, ShoalError } from '../../errors.js';
+import type { RunContext, RunOutput } from '../types.js';
+import type { CommandRef } from './expand.js';
+import type { CommandParams } from './params.js';
+import { runInGroup, type ProcessResult } from './process.js';
+import { expandArgv } from './template.js';
+
+/** The `value` of an ok row. */
+export interface CommandValue {
+  /** The line of the --args file. */
+  input: string;
+  /** Always 0 in an ok row. */
+  exit: number;
+  /** Wall-clock duration in ms. */
+  ms: number;
+  /** stdout parsed as JSON when it is JSON, else its text (cut at --max-stdout). */
+  stdout: unknown;
+  /** Present (true) when stdout was longer than --max-stdout (then it is never parsed). */
+  stdoutTruncated?: true;
+  /** The end of stderr (--stderr-tail bytes). */
+  stderr: string;
+}
+
+/** stdout as JSON when the whole (trimmed) text is one JSON document, else the text. */
+export function parseStdout(text: string, truncated: boolean): unknown {
+  if (truncated) return text;
+  const t = text.trim();
+  if (t === '') return text;
+  try {
+    return JSON.parse(t);
+  } catch {
+    return text;
+  }
+}
+
+/** The environment of a task: the agent's, plus what tells the program where it stands. */
+export function taskEnv(base: NodeJS.ProcessEnv, ctx: Pick<RunContext, 'job' | 'task' | 'attempt' | 'threads'>): NodeJS.ProcessEnv {
+  return {
+    ...base,
+    SHOAL_TASK_ID: ctx.task,
+    SHOAL_JOB: ctx.job,
+    SHOAL_ATTEMPT: String(ctx.attempt),
+    SHOAL_THREADS: String(ctx.threads),
+    // Threaded libraries (OpenMP, and BLAS builds that follow it) would otherwise start one
+    // thread per core in every task: the two-level oversubscription trap.
+    OMP_NUM_THREADS: String(ctx.threads),
+  };
+}
+
+function quoteArgv(argv: readonly string[]): string {
+  const s = argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+}
+
+function stderrNote(r: ProcessResult): string {
+  const tail = r.stderr.trim();
+  return tail === '' ? 'stderr empty' : `stderr tail: ${tail}`;
+}
+
+/** Why a task failed, in the one line its error row carries: what happened, stderr's end, the command. */
+export function failureMessage(argv: readonly string[], r: ProcessResult, p: Pick<CommandParams, 'timeoutMs' | 'killGraceMs'>): string {
+  const how =
+    r.killed === 'timeout'
+      ? `timed out after ${p.timeoutMs / 1000}s (process group killed: SIGTERM, then SIGKILL after ${p.killGraceMs / 1000}s if still running)`
+      : r.exit === null
+        ? `killed by ${r.signal ?? 'a signal'}`
+        : `exited with code ${r.exit}${r.signal ? ` (${r.signal})` : ''}`;
+  return `${how}; ${stderrNote(r)}; command: ${quoteArgv(argv)}`;
+}
+
+export async function runCommand(ref: unknown, p: CommandParams, ctx: RunContext): Promise<RunOutput> {
+  const r = ref as CommandRef;
+  if (!r || typeof r.line !== 'string' || typeof r.n !== 'number') throw new InputError(`command task ${ctx.task}: malformed ref`);
+  const argv = expandArgv(p.template, r.line, r.n);
+  const final = (code: ErrorCode, msg: string): ShoalError => new ShoalError(code, msg, { retryable: p.retryFailed });
+  let cwdOk = false;
+  try {
+    cwdOk = statSync(p.cwd).isDirectory();
+  } catch {
+    cwdOk = false;
+  }
+  if (!cwdOk) throw final(ErrorCode.Input, `--cwd ${p.cwd} is not a directory on this agent`);
+  let res: ProcessResult;
+  try {
+    res = await runInGroup({
+      argv,
+      cwd: p.cwd,
+      env: taskEnv(process.env, ctx),
+      timeoutMs: p.timeoutMs,
+      killGraceMs: p.killGraceMs,
+      maxStdout: p.maxStdout,
+      stderrTail: p.stderrTail,
+      aborted: () => ctx.signal.aborted,
+    });
+  } catch (err) {
+    throw final(ErrorCode.Exit, `cannot start ${quoteArgv(argv)}: ${(err as Error).message}`);
+  }
+  if (res.killed === 'aborted') throw new ShoalError(ErrorCode.Aborted, 'aborted', { retryable: false });
+  if (res.killed === 'timeout' || res.exit !== 0) throw final(ErrorCode.Exit, failureMessage(argv, res, p));
+  const value: CommandValue = {
+    input: r.line,
+    exit: 0,
+    ms: res.ms,
+    stdout: parseStdout(res.stdout, res.stdoutTruncated),
+    ...(res.stdoutTruncated ? { stdoutTruncated: true as const } : {}),
+    stderr: res.stderr,
+  };
+  return { value };
+}

@@ -1,0 +1,156 @@
+/**
+ * The command kind without a coordinator: the argv template, the option parsing (the words
+ * after `--` become the template), params from the wire, expansion of the list file, and
+ * what one task's row records (JSON stdout, a failure with its exit code and stderr tail).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Command } from 'commander';
+import { commandKind, expandArgv, parseStdout, type CommandParams, type CommandRef } from '../../src/kinds/command/index.js';
+import { ShoalError } from '../../src/errors.js';
+import type { RunContext } from '../../src/kinds/index.js';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'shoal-command-kind-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Parses `args` as `command <args>` the way `shoal run command` does, and returns the params. */
+function parse(args: string[]): CommandParams {
+  const program = new Command().exitOverride();
+  const sub = program.command('command');
+  commandKind.addOptions(sub);
+  let params: CommandParams | null = null;
+  sub.exitOverride().action((opts: Record<string, unknown>) => {
+    params = commandKind.params(opts);
+  });
+  program.parse(['command', ...args], { from: 'user' });
+  assert.ok(params, 'the action ran');
+  return params;
+}
+
+function ctx(task = 'line_1', attempt = 1): RunContext {
+  return { signal: new AbortController().signal, threads: 3, attempt, job: 'J', task };
+}
+
+function params(over: Partial<CommandParams> = {}): CommandParams {
+  return { argsFile: join(dir, 'list.txt'), template: ['true'], cwd: dir, timeoutMs: 0, killGraceMs: 1000, retryFailed: false, threads: 1, memory: 0, maxStdout: 65536, stderrTail: 4096, ...over };
+}
+
+describe('argv template', () => {
+  it('replaces {} {#} {.} {/} {//} {/.} inside arguments', () => {
+    assert.deepEqual(expandArgv(['prog', '--in', '{}', '--out', '{.}.json', '-n', '{#}'], 'data/mol_7.sdf', 12), ['prog', '--in', 'data/mol_7.sdf', '--out', 'data/mol_7.json', '-n', '12']);
+    assert.deepEqual(expandArgv(['{/}', '{//}', '{/.}', 'x{}y{}'], 'a/b/c.tar.gz', 1), ['c.tar.gz', 'a/b', 'c.tar', 'xa/b/c.tar.gzya/b/c.tar.gz']);
+  });
+
+  it('{.} leaves dotted directories and dotfiles alone; {//} of a bare name is .', () => {
+    assert.deepEqual(expandArgv(['{.}', '{//}'], 'run.d/input', 1), ['run.d/input', 'run.d']);
+    assert.deepEqual(expandArgv(['{.}', '{//}'], '.hidden', 1), ['.hidden', '.']);
+  });
+
+  it('appends the line when the template has no placeholder', () => {
+    assert.deepEqual(expandArgv(['wc', '-l'], 'f.txt', 3), ['wc', '-l', 'f.txt']);
+  });
+});
+
+describe('options', () => {
+  it('takes everything after -- as the template, options included', () => {
+    writeFileSync(join(dir, 'list.txt'), 'a\n');
+    const p = parse(['--args', join(dir, 'list.txt'), '--timeout', '2.5', '--threads', '4', '--', 'prog', '--in', '{}', '-h', '--args', 'x']);
+    assert.deepEqual(p.template, ['prog', '--in', '{}', '-h', '--args', 'x']);
+    assert.equal(p.timeoutMs, 2500);
+    assert.equal(p.threads, 4);
+    assert.equal(p.argsFile, join(dir, 'list.txt'));
+    assert.equal(p.retryFailed, false);
+  });
+
+  it('refuses a missing --args, a missing program and bad numbers, naming the option', () => {
+    writeFileSync(join(dir, 'list.txt'), 'a\n');
+    const code = (args: string[]): string => {
+      try {
+        parse(args);
+      } catch (err) {
+        assert.ok(err instanceof ShoalError, String(err));
+        return `${err.code} ${err.message}`;
+      }
+      return 'no error';
+    };
+    assert.match(code(['--', 'prog']), /^E_USAGE .*--args/);
+    assert.match(code(['--args', join(dir, 'list.txt')]), /^E_USAGE .*program/);
+    assert.match(code(['--args', join(dir, 'nope.txt'), '--', 'prog']), /^E_INPUT .*nope\.txt/);
+    assert.match(code(['--args', join(dir, 'list.txt'), '--timeout', 'soon', '--', 'prog']), /^E_USAGE .*--timeout/);
+    assert.match(code(['--args', join(dir, 'list.txt'), '--threads', '0', '--', 'prog']), /^E_USAGE .*--threads/);
+  });
+
+  it('checkParams rejects wire params that are not what params() makes', () => {
+    assert.deepEqual(commandKind.checkParams(params()), params());
+    for (const bad of [null, { ...params(), template: [] }, { ...params(), cwd: 'relative' }, { ...params(), threads: 0 }, { ...params(), timeoutMs: -1 }]) {
+      assert.throws(() => commandKind.checkParams(bad), (e: unknown) => e instanceof ShoalError && e.code === 'E_INPUT');
+    }
+  });
+});
+
+describe('expand', () => {
+  it('makes one task per non-blank line, id from the line number, with threads and memory', async () => {
+    writeFileSync(join(dir, 'list.txt'), 'a.sdf\r\n\nb.sdf\n  \n' + 'x\n'.repeat(8));
+    const tasks = await commandKind.expand(params({ threads: 2, memory: 1024 }), { slots: 1, job: 'J', info: () => undefined });
+    assert.equal(tasks.length, 10);
+    assert.deepEqual(tasks[0], { id: 'line_01', cost: 1, threads: 2, memory: 1024, ref: { n: 1, line: 'a.sdf' } satisfies CommandRef });
+    assert.deepEqual(tasks[1]!.ref, { n: 3, line: 'b.sdf' });
+    assert.equal(tasks.at(-1)!.id, 'line_12');
+  });
+
+  it('refuses a list with no line', async () => {
+    writeFileSync(join(dir, 'empty.txt'), '\n \n');
+    await assert.rejects(commandKind.expand(params({ argsFile: join(dir, 'empty.txt') }), { slots: 1, job: 'J', info: () => undefined }), (e: unknown) => e instanceof ShoalError && e.code === 'E_INPUT');
+  });
+});
+
+describe('run', () => {
+  it('records exit 0, the duration, stdout parsed as JSON, the end of stderr; the task sees its environment and cwd', async () => {
+    const script = 'printf \'{"in":"%s","n":%s,"task":"%s","job":"%s","attempt":%s,"threads":%s,"omp":%s,"cwd":"%s"}\' "$1" "$2" "$SHOAL_TASK_ID" "$SHOAL_JOB" "$SHOAL_ATTEMPT" "$SHOAL_THREADS" "$OMP_NUM_THREADS" "$PWD"; echo warming up >&2';
+    const out = await commandKind.run({ n: 5, line: 'mol 5.sdf' }, params({ template: ['sh', '-c', script, 'sh', '{}', '{#}'] }), ctx('line_5', 2));
+    assert.ok('value' in out);
+    const v = out.value as { input: string; exit: number; ms: number; stdout: Record<string, unknown>; stderr: string };
+    assert.equal(v.input, 'mol 5.sdf');
+    assert.equal(v.exit, 0);
+    assert.ok(v.ms > 0);
+    assert.deepEqual(v.stdout, { in: 'mol 5.sdf', n: 5, task: 'line_5', job: 'J', attempt: 2, threads: 3, omp: 3, cwd: dir });
+    assert.equal(v.stderr, 'warming up\n');
+  });
+
+  it('keeps non-JSON stdout as text, and cuts long stdout without parsing it', async () => {
+    const text = await commandKind.run({ n: 1, line: 'x' }, params({ template: ['echo', 'hello {}'] }), ctx());
+    assert.equal((text as { value: { stdout: unknown } }).value.stdout, 'hello x\n');
+    const long = await commandKind.run({ n: 1, line: 'x' }, params({ template: ['sh', '-c', 'printf "[%s" 1; i=0; while [ $i -lt 300 ]; do printf ",1"; i=$((i+1)); done; printf "]"'], maxStdout: 100 }), ctx());
+    const v = (long as { value: { stdout: unknown; stdoutTruncated?: boolean } }).value;
+    assert.equal(typeof v.stdout, 'string');
+    assert.equal((v.stdout as string).length, 100);
+    assert.equal(v.stdoutTruncated, true);
+    assert.deepEqual(parseStdout('  {"a":1}\n', false), { a: 1 });
+    assert.equal(parseStdout('{"a":1}\n{"a":2}\n', false), '{"a":1}\n{"a":2}\n');
+  });
+
+  it('a non-zero exit is a final E_EXIT error with the exit code and the stderr tail; retryable only with retryFailed', async () => {
+    const failing = ['sh', '-c', 'i=0; while [ $i -lt 50 ]; do echo "noise line $i" >&2; i=$((i+1)); done; echo "bad input: $1" >&2; exit 7', 'sh', '{}'];
+    for (const retryFailed of [false, true]) {
+      await assert.rejects(commandKind.run({ n: 1, line: 'mol_9' }, params({ template: failing, stderrTail: 64, retryFailed }), ctx()), (e: unknown) => {
+        assert.ok(e instanceof ShoalError);
+        assert.equal(e.code, 'E_EXIT');
+        assert.equal(e.retryable, retryFailed);
+        assert.match(e.message, /exited with code 7/);
+        assert.match(e.message, /bad input: mol_9/);
+        assert.doesNotMatch(e.message, /noise line 1\b/, 'only the tail of stderr');
+        return true;
+      });
+    }
+  });
+
+  it('a program that does not exist is an E_EXIT error (127) naming it', async () => {
+    await assert.rejects(commandKind.run({ n: 1, line: 'x' }, params({ template: ['./no-such-program-here', '{}'] }), ctx()), (e: unknown) => e instanceof ShoalError && e.code === 'E_EXIT' && /code 127/.test(e.message) && /no-such-program-here/.test(e.message));
+  });
+});
