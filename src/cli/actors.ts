@@ -3,6 +3,7 @@
  * agent with its probe. Shared by `run` (all in one process) and the per-role commands.
  */
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Bus } from '../bus/index.js';
 import type { Subjects } from '../../protocol/index.js';
 import type { Logger } from '../log.js';
@@ -10,6 +11,7 @@ import { Sink } from '../sink/index.js';
 import { Coordinator } from '../../coordinator/index.js';
 import { Agent, availableMemory, probeNode, type NodeProbe } from '../../agents/index.js';
 import { UsageError } from '../errors.js';
+import { loadHandlerModules, WORKER_ADAPTER } from '../kinds/handlers/index.js';
 
 export interface CoordinatorCliOptions {
   outDir: string;
@@ -77,8 +79,17 @@ export function resolveWorkers(asked: number | undefined, probe: NodeProbe, stri
   return asked;
 }
 
-/** Probes the node and builds an agent (not started). */
-export async function createAgent(bus: Bus, subj: Subjects, log: Logger, o: AgentCliOptions, handlerKinds: string[] = []): Promise<Agent> {
+/**
+ * Probes the node and builds an agent (not started). Handler modules are imported here once,
+ * in the main thread, to check them and learn the kind names the agent offers; a module that
+ * throws while loading is a UsageError naming it (exit code 2).
+ */
+export async function createAgent(bus: Bus, subj: Subjects, log: Logger, o: AgentCliOptions): Promise<Agent> {
+  const loaded = await loadHandlerModules(o.handlers ?? []);
+  const handlerKinds = loaded.flatMap((h) => h.kinds);
+  for (const h of loaded) log.info({ module: h.path, kinds: h.kinds }, 'handler module loaded');
+  // The workers load the same modules; the adapter (last) wraps simple { name, run } kinds.
+  const handlers = loaded.length > 0 ? [...loaded.map((h) => h.path), fileURLToPath(WORKER_ADAPTER)] : [];
   const probe = await probeNode();
   const asked = o.workers !== undefined ? positive('--workers', o.workers, 1, { integer: true, min: 1 }) : undefined;
   const workers = resolveWorkers(asked, probe, !!o.strictAffinity, log);
@@ -101,7 +112,7 @@ export async function createAgent(bus: Bus, subj: Subjects, log: Logger, o: Agen
     allowCommand: !!o.allowCommand,
     graceMs: positive('--grace', o.grace, 30) * 1000,
     minFreeMemory: positive('--min-free-memory', o.minFreeMemory, 0) * GB,
-    handlers: (o.handlers ?? []).map((h) => resolve(h)),
+    handlers,
     handlerKinds,
     recycleAfter: positive('--recycle-after', o.recycleAfter, 0, { integer: true }),
     workerHeapMb: positive('--worker-heap', o.workerHeap, 0, { integer: true }),

@@ -9,6 +9,7 @@ import { addJobOptions, buildSpec } from '../job-spec.js';
 import { exitForJob, Exit } from '../exit.js';
 import { report } from './run.js';
 import { positive } from '../actors.js';
+import { remoteHandlerKind } from '../../kinds/handlers/index.js';
 
 const connOpts = (c: Command): Command => c.option('--nats <url>', 'NATS server URL (or SHOAL_NATS)').option('--ns <ns>', 'namespace (default: SHOAL_NS or "default")');
 
@@ -29,26 +30,19 @@ export function registerControl(program: Command, kinds: Kind<any>[] = builtinKi
     connOpts(addJobOptions(sub))
       .option('--wait', 'wait for the job to end; exit 0 done, 1 with failed tasks, 3 cancelled')
       .option('--json', 'machine-readable output')
-      .action(async (opts) => {
-        const out = new Output(!!opts.json);
-        const spec = buildSpec(kind, opts);
-        process.exitCode = await withClient(opts, async (c) => {
-          const r = await c.submit(spec);
-          if (!opts.wait) {
-            out.data(r);
-            out.line(r.job);
-            if (r.alreadyDone > 0) out.note(`resuming: ${r.alreadyDone} of ${r.tasks} tasks already done`);
-            return Exit.Done;
-          }
-          out.note(`submitted ${r.job} (${r.tasks} tasks${r.alreadyDone ? `, ${r.alreadyDone} already done` : ''})`);
-          const progress = out.progress();
-          const final = await c.waitFor(r.job, (j) => progress.update(j));
-          progress.stop();
-          report(out, kind, final);
-          return exitForJob(final.state, final.failed);
-        });
-      });
+      .action((opts) => submitJob(kind, opts));
   }
+
+  // Any other name is a kind from the agents' --handlers modules (commander's default subcommand).
+  const handler = submit
+    .command('handler-kind <name>', { isDefault: true, hidden: true })
+    .description("a kind from the agents' --handlers modules: one task per line of --inputs");
+  remoteHandlerKind('handler').addOptions(handler);
+  connOpts(addJobOptions(handler))
+    .option('--wait', 'wait for the job to end; exit 0 done, 1 with failed tasks, 3 cancelled')
+    .option('--json', 'machine-readable output')
+    .action((name: string, opts) => submitJob(remoteHandlerKind(name), opts));
+  submit.addHelpText('after', "\nKinds from handler modules (shoal agent --handlers FILE):\n  shoal submit <name> --params '{\"k\":1}' --inputs lines.txt --nats URL [--wait]");
 
   connOpts(program.command('status [job]').description('where jobs stand (done, failed, running, queued, rate, ETA) and the agents'))
     .option('--watch', 'keep refreshing until the job ends (or Ctrl-C)')
@@ -93,6 +87,27 @@ export function registerControl(program: Command, kinds: Kind<any>[] = builtinKi
       });
       process.exitCode = Exit.Done;
     });
+}
+
+/** `submit <kind>`: sends the spec; with --wait follows the job to its end. */
+async function submitJob(kind: Kind<any>, opts: Record<string, any>): Promise<void> {
+  const out = new Output(!!opts.json);
+  const spec = buildSpec(kind, opts);
+  process.exitCode = await withClient(opts, async (c) => {
+    const r = await c.submit(spec);
+    if (!opts.wait) {
+      out.data(r);
+      out.line(r.job);
+      if (r.alreadyDone > 0) out.note(`resuming: ${r.alreadyDone} of ${r.tasks} tasks already done`);
+      return Exit.Done;
+    }
+    out.note(`submitted ${r.job} (${r.tasks} tasks${r.alreadyDone ? `, ${r.alreadyDone} already done` : ''})`);
+    const progress = out.progress();
+    const final = await c.waitFor(r.job, (j) => progress.update(j));
+    progress.stop();
+    report(out, kind, final);
+    return exitForJob(final.state, final.failed);
+  });
 }
 
 /** The human status: one table of jobs, one of agents. */

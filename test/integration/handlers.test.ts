@@ -1,0 +1,128 @@
+/**
+ * Handler modules end to end over a real nats-server: an agent started with
+ * `--handlers examples/handlers/word-stats.mjs` offers the module's kinds, `shoal submit
+ * <name> --params JSON --inputs FILE` runs one task per line there (params reach the tasks,
+ * a final error from the module is an error row), an agent without the module runs none
+ * and status says why; and a module that throws while loading stops the agent with exit
+ * code 2 and a message naming the module.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { repoRoot } from '../helpers/paths.js';
+import { assertOneRowPerTask, readRows } from '../helpers/rows.js';
+import { jobStatus, killLeftovers, runShoal, spawnShoal, type ShoalProcess } from '../helpers/shoal.js';
+
+const EXAMPLE = join(repoRoot, 'examples', 'handlers', 'word-stats.mjs');
+
+let nats: TestNats;
+let tmp: string;
+
+before(async () => {
+  nats = await startTestNats();
+  tmp = mkdtempSync(join(tmpdir(), 'shoal-handlers-'));
+});
+
+after(async () => {
+  await killLeftovers();
+  await nats?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('handler modules', () => {
+  const ns = uniqueNs('handlers');
+  const conn = (): string[] => ['--nats', nats.url, '--ns', ns];
+  let out: string;
+  let withModule: ShoalProcess;
+  let idWith: string;
+  let idWithout: string;
+
+  before(async () => {
+    out = join(tmp, 'out');
+    const coord = spawnShoal(['coordinator', ...conn(), '--out-dir', out]);
+    await coord.waitForLog('coordinator ready');
+    const without = spawnShoal(['agent', ...conn(), '--workers', '1']);
+    idWithout = (await without.waitForLog('joined the coordinator')).agent as string;
+    withModule = spawnShoal(['agent', ...conn(), '--workers', '1', '--handlers', EXAMPLE]);
+    const loaded = await withModule.waitForLog('handler module loaded');
+    assert.deepEqual(loaded.kinds, ['word-stats', 'sha256']);
+    idWith = (await withModule.waitForLog('joined the coordinator')).agent as string;
+  });
+
+  it('submit <name> --params --inputs runs one task per line on the agent that has the module', async () => {
+    const files: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const name = `doc${i}.txt`;
+      files.push(name);
+      writeFileSync(join(tmp, name), `${'alpha '.repeat(i + 3)}beta beta gamma\nsecond line\n`);
+    }
+    const inputs = join(tmp, 'inputs.txt');
+    writeFileSync(inputs, [...files, 'missing.txt'].join('\n') + '\n');
+    const r = await runShoal(['submit', 'word-stats', ...conn(), '--job', 'H1', '--inputs', inputs, '--params', JSON.stringify({ dir: tmp, top: 2 }), '--wait']);
+    assert.equal(r.code, 1, `one input is missing: done with a failed task\n${r.describe()}`);
+
+    const rows = readRows(join(out, 'H1.jsonl'));
+    const ids = Array.from({ length: 31 }, (_, i) => `task_${String(i).padStart(2, '0')}`);
+    assertOneRowPerTask(rows, ids, { job: 'H1' });
+    assert.ok(rows.every((row) => row.agent === idWith && row.kind === 'word-stats'), 'only the agent with the module ran them');
+    for (let i = 0; i < 30; i++) {
+      const row = rows.find((x) => x.task === ids[i])!;
+      assert.equal(row.status, 'ok', JSON.stringify(row));
+      assert.deepEqual(row.value, { file: `doc${i}.txt`, lines: 2, words: i + 3 + 3 + 2, distinct: 5, top: [['alpha', i + 3], ['beta', 2]] });
+    }
+    const missing = rows.find((x) => x.task === 'task_30')!;
+    assert.equal(missing.status, 'error');
+    assert.deepEqual(missing.error, { code: 'E_INPUT', message: `${join(tmp, 'missing.txt')}: no such file` });
+    assert.equal(missing.attempt, 1, 'a final error from the module is not retried');
+
+    const j = await jobStatus(nats.url, ns, 'H1');
+    assert.ok((j.notes as string[]).some((n) => n.includes(`agent ${idWithout} has no handler for kind 'word-stats'`)), `notes: ${JSON.stringify(j.notes)}`);
+  });
+
+  it('a second kind of the same module runs too', async () => {
+    const inputs = join(tmp, 'one.txt');
+    writeFileSync(join(tmp, 'hello.txt'), 'hello\n');
+    writeFileSync(inputs, 'hello.txt\n');
+    const r = await runShoal(['submit', 'sha256', ...conn(), '--job', 'H2', '--inputs', inputs, '--params', JSON.stringify({ dir: tmp }), '--wait']);
+    assert.equal(r.code, 0, r.describe());
+    const [row] = readRows(join(out, 'H2.jsonl'));
+    assert.deepEqual(row!.value, { file: 'hello.txt', bytes: 6, sha256: '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03' });
+  });
+
+  it('submit without --inputs, or with --params that is not a JSON object, exits 2 naming the option', async () => {
+    const a = await runShoal(['submit', 'word-stats', ...conn()]);
+    assert.equal(a.code, 2, a.describe());
+    assert.match(a.stderr, /--inputs/);
+    const b = await runShoal(['submit', 'word-stats', ...conn(), '--inputs', join(tmp, 'one.txt'), '--params', '[1,2]']);
+    assert.equal(b.code, 2, b.describe());
+    assert.match(b.stderr, /--params must be a JSON object/);
+  });
+
+  it('a module that throws while loading stops the agent with exit code 2, naming the module', async () => {
+    const bad = join(tmp, 'broken-kinds.mjs');
+    writeFileSync(bad, "export const kinds = [{ name: 'x', run() {} }];\nthrow new Error('cannot find the force field');\n");
+    const r = await runShoal(['agent', ...conn(), '--workers', '1', '--handlers', bad], { timeoutMs: 20_000 });
+    assert.equal(r.code, 2, r.describe());
+    assert.match(r.stderr, new RegExp(`--handlers ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the module failed to load: cannot find the force field`));
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'one line, no stack trace');
+  });
+
+  it('a module without kinds, or one that reuses a built-in name, is refused the same way', async () => {
+    const empty = join(tmp, 'empty-kinds.mjs');
+    writeFileSync(empty, 'export const answer = 42;\n');
+    const clash = join(tmp, 'clash-kinds.mjs');
+    writeFileSync(clash, "export default { name: 'spin', run() { return 1; } };\n");
+    for (const [file, msg] of [
+      [empty, /exports no kinds/],
+      [clash, /kind 'spin' is built into shoal/],
+    ] as const) {
+      const r = await runShoal(['agent', ...conn(), '--workers', '1', '--handlers', file], { timeoutMs: 20_000 });
+      assert.equal(r.code, 2, r.describe());
+      assert.match(r.stderr, msg);
+      assert.ok(r.stderr.includes(file), r.describe());
+    }
+  });
+});
