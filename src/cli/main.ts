@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerRun } from './commands/run.js';
 import { registerDaemons } from './commands/daemons.js';
 import { registerControl } from './commands/control.js';
+import { registerReport } from './commands/report.js';
 import { exitFor } from './exit.js';
 
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ Exit codes: 0 done, 1 done with failed tasks, 2 usage or input error, 3 cancelle
   registerRun(program);
   registerDaemons(program);
   registerControl(program);
+  registerReport(program);
   return program;
 }
 

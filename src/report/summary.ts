@@ -1,0 +1,78 @@
+/** The text summary `shoal report` prints, and the figures it is made of. */
+import type { ReportData } from './scan.js';
+
+export interface ReportSummary {
+  file: string;
+  rows: number;
+  badLines: number;
+  tasks: number;
+  ok: number;
+  error: number;
+  retried: number;
+  jobs: string[];
+  kinds: string[];
+  spanS: number;
+  busyS: number;
+  lanes: number;
+  /** Busy worker time over the worker time of the lanes while they were alive (0..1). */
+  utilization: number;
+  errorsByCode: Record<string, number>;
+  slowest: Array<{ task: string; ms: number; agent: string; worker: number | null; status: string }>;
+  agents: Array<{ agent: string; host: string; lanes: number; tasks: number; ok: number; error: number; retried: number; busyS: number; utilization: number }>;
+}
+
+export function summarize(d: ReportData): ReportSummary {
+  const capacity = d.util.capacity.reduce((s, x) => s + x, 0);
+  return {
+    file: d.file,
+    rows: d.rows,
+    badLines: d.badLines,
+    tasks: d.tasks,
+    ok: d.ok,
+    error: d.error,
+    retried: d.retried,
+    jobs: d.jobs,
+    kinds: d.kinds,
+    spanS: (d.t1 - d.t0) / 1000,
+    busyS: d.busyMs / 1000,
+    lanes: d.lanes.length,
+    utilization: capacity > 0 ? Math.min(1, d.busyMs / capacity) : 0,
+    errorsByCode: d.errorsByCode,
+    slowest: d.slowest.slice(0, 10).map((t) => ({ task: t.task, ms: t.ms, agent: t.agent, worker: t.worker, status: t.status })),
+    agents: d.agents.map((a) => {
+      const alive = d.lanes.filter((l) => l.agent === a.agent).reduce((s, l) => s + (l.last - l.first), 0);
+      return { agent: a.agent, host: a.host, lanes: a.lanes, tasks: a.tasks, ok: a.ok, error: a.error, retried: a.retried, busyS: a.busyMs / 1000, utilization: alive > 0 ? Math.min(1, a.busyMs / alive) : 0 };
+    }),
+  };
+}
+
+const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+const pct = (x: number): string => `${(100 * x).toFixed(0)}%`;
+const secs = (s: number): string => (s >= 100 ? `${s.toFixed(0)}s` : s >= 1 ? `${s.toFixed(1)}s` : `${(s * 1000).toFixed(0)}ms`);
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+}
+
+/** The lines printed on stdout. */
+export function summaryLines(s: ReportSummary): string[] {
+  const lines = [
+    `${s.file}: ${s.tasks} tasks (${s.ok} ok, ${s.error} failed, ${s.retried} retried) in ${s.rows} rows${s.badLines ? `, ${s.badLines} unreadable lines skipped` : ''}`,
+    `jobs: ${s.jobs.join(', ') || '-'}   kinds: ${s.kinds.join(', ') || '-'}`,
+    `span ${secs(s.spanS)}, ${plural(s.agents.length, 'agent')}, ${plural(s.lanes, 'worker lane')}, busy ${secs(s.busyS)}: utilization ${pct(s.utilization)}`,
+  ];
+  const codes = Object.entries(s.errorsByCode).sort((a, b) => b[1] - a[1]);
+  if (codes.length > 0) lines.push(`errors: ${codes.map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  if (s.slowest.length > 0) lines.push(`slowest: ${s.slowest.slice(0, 5).map((t) => `${t.task} ${secs(t.ms / 1000)}`).join(', ')}`);
+  if (s.agents.length > 0) {
+    lines.push('');
+    lines.push(
+      ...table([
+        ['AGENT', 'HOST', 'LANES', 'TASKS', 'OK', 'FAILED', 'RETRIED', 'BUSY', 'UTIL'],
+        ...s.agents.map((a) => [a.agent, a.host, String(a.lanes), String(a.tasks), String(a.ok), String(a.error), String(a.retried), secs(a.busyS), pct(a.utilization)]),
+      ]),
+    );
+  }
+  return lines;
+}
