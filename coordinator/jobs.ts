@@ -118,7 +118,9 @@ export class JobRegistry {
 /** Resolves the kind of a spec; unknown kinds are handler kinds (agents that list them run them). */
 export function kindOf(spec: JobSpec): { kind: Kind<any> | null; opts: Omit<JobOptions, 'granularity'> } {
   const kind = getKind(spec.kind) ?? null;
-  return { kind, opts: { needsCommand: COMMAND_KINDS.has(spec.kind), builtin: kind !== null } };
+  const command = COMMAND_KINDS.has(spec.kind);
+  // Two copies of an external program may overwrite each other's files: no speculation for them.
+  return { kind, opts: { needsCommand: command, builtin: kind !== null, ...(command ? { speculate: false } : {}) } };
 }
 
 /**

@@ -632,6 +632,11 @@ export class Scheduler {
     const st = t.state;
     if (st.s !== 'leased') return;
     a.leases.delete(t);
+    // A failure or a loss uses up an attempt even when another copy keeps running.
+    if (why !== 'handback') {
+      t.attempt++;
+      job.retried++;
+    }
     if (st.copy) {
       // The other copy keeps running: the task stays leased to it alone.
       const other = st.agent === a.id ? st.copy : { agent: st.agent, since: st.since, dispatch: st.dispatch };
@@ -639,10 +644,6 @@ export class Scheduler {
         this.setState(job, t, { s: 'leased', agent: other.agent, since: other.since, dispatch: other.dispatch, copy: null }, ev);
         return;
       }
-    }
-    if (why !== 'handback') {
-      t.attempt++;
-      job.retried++;
     }
     if (t.attempt > job.maxAttempts) {
       const err: WireError =
@@ -869,7 +870,7 @@ export class Scheduler {
       late.sort((x, y) => y[0] - x[0]);
       for (const [lateness, t] of late) {
         const st = t.state as Extract<TaskState, { s: 'leased' }>;
-        const i = idle.findIndex((a) => a.pull && a.id !== st.agent && this.mayRun(a, job));
+        const i = idle.findIndex((a) => a.pull && a.id !== st.agent && a.id !== t.avoid && this.mayRun(a, job));
         if (i < 0) continue;
         const a = idle.splice(i, 1)[0]!;
         const seq = ++a.seq;

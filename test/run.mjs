@@ -17,6 +17,8 @@ const walk = (dir) => {
   }
 };
 for (const g of groups) walk(join(root, 'dist', 'test', g));
+// Examples carry their own tests (e.g. the handler module beside its test).
+if (groups.includes('unit')) walk(join(root, 'dist', 'examples'));
 if (files.length === 0) {
   console.error(`no compiled test files under dist/test/{${groups.join(',')}}: run 'npm run build' first`);
   process.exit(1);

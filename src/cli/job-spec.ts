@@ -43,7 +43,9 @@ export function buildSpec(kind: Kind<any>, opts: Record<string, unknown>): JobSp
   if (!job && out && existsSync(jobFilePathFor(out))) job = readJobRecord(jobFilePathFor(out))?.job;
   job ??= newJobName(kind.name);
   if (!JOB_RE.test(job)) throw new UsageError(`--job '${job}' is not a valid name: use letters, digits, '.', '_' or '-' (at most 128)`);
-  const spec: JobSpec = { job, kind: kind.name, params, granularity: granularity(opts.granularity as string | undefined), speculate: opts.speculate !== false };
+  const spec: JobSpec = { job, kind: kind.name, params, granularity: granularity(opts.granularity as string | undefined) };
+  // Only an explicit --no-speculate is recorded; otherwise the kind's default applies.
+  if (opts.speculate === false) spec.speculate = false;
   if (out) spec.out = out;
   if (opts.maxAttempts !== undefined) spec.maxAttempts = positive('--max-attempts', String(opts.maxAttempts), 3, { integer: true, min: 1 });
   return spec;

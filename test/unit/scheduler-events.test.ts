@@ -222,3 +222,25 @@ test('--no-speculate: a job can opt out of speculative copies', () => {
   assert.equal(replies(s.tick(1000)).length, 0);
   assert.equal(s.status(1000).jobs[0]!.speculated, 0);
 });
+
+test('a failure of one copy of a speculated task uses up an attempt; the other copy keeps it leased', () => {
+  const s = newScheduler({ speculate: true, speculateFactor: 2, maxAttempts: 2 });
+  s.submit(spec('J'), tasks(2, () => 10), new Map(), { ...BUILTIN, granularity: 1 }, 0);
+  const a = s.hello('a', agentInfo({ slots: 2 }), [], 0);
+  const b = s.hello('b', agentInfo({ slots: 1 }), [], 0);
+  const ra = replies(s.pull('a', pullParams(a.epoch, a.seq, 2), 'pa', 0))[0]!;
+  const [t0, t1] = taskIds(ra.bundles);
+  s.committed(commit('J', [[t0!, 'ok', 1, 'a', 100]]), 100);
+  s.pull('b', pullParams(b.epoch, b.seq, 1, { waitMs: 60_000 }), 'pb', 100);
+  const copy = replies(s.tick(1000))[0]!;
+  assert.deepEqual(taskIds(copy.bundles), [t1]);
+  // a's copy fails: b's copy goes on, and the attempt is used up.
+  s.pull('a', pullParams(a.epoch, ra.seq, 1, { waitMs: 0, reports: [{ job: 'J', id: t1!, attempt: 1, error: { code: 'E_TASK', message: 'boom' } }] }), 'pa2', 1100);
+  s.check();
+  assert.equal(s.status(1100).jobs[0]!.running, 1);
+  assert.equal(s.status(1100).jobs[0]!.retried, 1);
+  // b's copy fails too: out of attempts, the task becomes an error row.
+  const end = s.pull('b', pullParams(b.epoch, copy.seq, 0, { waitMs: 0, reports: [{ job: 'J', id: t1!, attempt: 1, error: { code: 'E_TASK', message: 'boom again' } }] }), 'pb2', 1200);
+  s.check();
+  assert.deepEqual(ofKind(end, 'error-rows').flatMap((e) => e.rows.map((r) => [r.id, r.error.message])), [[t1, 'boom again']]);
+});

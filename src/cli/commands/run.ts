@@ -49,7 +49,15 @@ async function runJob(kind: Kind<any>, opts: Record<string, any>): Promise<ExitC
   const conn = await connectBus(opts, `shoal-run ${spec.job}`, { embedded: true });
   const actors = await startCoordinator(conn.bus, conn.subj, log, { outDir, agentTimeout: opts.agentTimeout, persist: !!opts.nats });
   const workers = opts.workers === undefined ? undefined : String(opts.workers);
-  const agent = workers === '0' ? null : await createAgent(conn.bus, conn.subj, log, { workers, memory: opts.memory, allowCommand: kind.name === 'command' || !!opts.allowCommand });
+  let agent: Awaited<ReturnType<typeof createAgent>> | null = null;
+  try {
+    if (workers !== '0') agent = await createAgent(conn.bus, conn.subj, log, { workers, memory: opts.memory, allowCommand: kind.name === 'command' || !!opts.allowCommand });
+  } catch (err) {
+    // A bad agent option: stop what was started so the process can exit with the error.
+    await actors.stop();
+    await conn.bus.close();
+    throw err;
+  }
   agent?.start();
   const client = new CtlClient(conn.bus, conn.subj, conn.ns);
   const progress = out.progress();
