@@ -78,6 +78,9 @@ interface LocalBundle {
 
 type AgentState = 'starting' | 'active' | 'draining' | 'stopped';
 
+/** Per-task flag (see worker.ts): handed back by a drain, already reported. */
+const HANDED_BACK = 2;
+
 export class Agent {
   readonly id: string;
   private state: AgentState = 'starting';
@@ -124,6 +127,35 @@ export class Agent {
     this.drops = new DropLog(log);
   }
 
+  /** Requests in flight that a reconnect abandons (see acrossReconnect). */
+  private readonly onReconnect = new Set<() => void>();
+
+  /**
+   * Fails `p` when the connection comes back before it settles: a request sent before an
+   * outage gets no answer (the coordinator may even have declared this agent lost), and
+   * waiting for its timeout would idle the agent for many seconds. A dispatch that still
+   * arrives on the old request is lost on purpose; the coordinator requeues it (seq gap).
+   */
+  private acrossReconnect<T>(p: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const abandon = (): void => {
+        this.onReconnect.delete(abandon);
+        reject(new Error('the NATS connection was re-established before an answer came; asking again'));
+      };
+      this.onReconnect.add(abandon);
+      p.then(
+        (v) => {
+          this.onReconnect.delete(abandon);
+          resolve(v);
+        },
+        (err: unknown) => {
+          this.onReconnect.delete(abandon);
+          reject(err);
+        },
+      );
+    });
+  }
+
   /** Starts pulling; returns at once (await `finished` for the end). */
   start(): void {
     this.state = 'active';
@@ -143,7 +175,8 @@ export class Agent {
       if (s.type === 'disconnected') this.log.warn({ server: s.server }, 'lost the NATS connection; reconnecting');
       else if (s.type === 'reconnected') {
         this.log.info({ server: s.server }, 'NATS connection back');
-        this.sender.outbox.kick();
+        for (const abandon of [...this.onReconnect]) abandon();
+        this.sender.outbox.resend();
         this.poke();
       }
     });
@@ -170,7 +203,7 @@ export class Agent {
   private async hello(): Promise<void> {
     for (let delay = 200; this.state === 'active' || this.state === 'draining'; delay = Math.min(delay * 2, 5000)) {
       try {
-        const reply = await this.bus.request(this.subj.hello, encode({ kind: 'hello', v: PROTOCOL_VERSION, agent: this.id, info: this.agentInfo(), held: this.held() }), { timeoutMs: 10_000 });
+        const reply = await this.acrossReconnect(this.bus.request(this.subj.hello, encode({ kind: 'hello', v: PROTOCOL_VERSION, agent: this.id, info: this.agentInfo(), held: this.held() }), { timeoutMs: 10_000 }));
         const d = decode('HelloReply', reply);
         if (!d.ok) {
           if (d.reason === 'version') throw new ShoalError(ErrorCode.Protocol, `the coordinator speaks shoal protocol ${String(d.version)}, this agent speaks ${PROTOCOL_VERSION}`);
@@ -282,10 +315,12 @@ export class Agent {
       this.reports = [];
       const waitMs = want > 0 ? this.opts.pullWaitMs : 0;
       try {
-        const reply = await this.bus.request(
-          this.subj.pull,
-          encode({ kind: 'pull', v: PROTOCOL_VERSION, agent: this.id, epoch: this.epoch, seq: this.seq, want, freeSlots: this.slots - this.busySlots, memory: this.memoryForTasks(), waitMs, reports }),
-          { timeoutMs: waitMs + 10_000 },
+        const reply = await this.acrossReconnect(
+          this.bus.request(
+            this.subj.pull,
+            encode({ kind: 'pull', v: PROTOCOL_VERSION, agent: this.id, epoch: this.epoch, seq: this.seq, want, freeSlots: this.slots - this.busySlots, memory: this.memoryForTasks(), waitMs, reports }),
+            { timeoutMs: waitMs + 10_000 },
+          ),
         );
         backoff = 100;
         const d = decode('PullReply', reply);
@@ -461,6 +496,15 @@ export class Agent {
     this.log.info({ running: this.running.size, queued: this.queue.length, graceS: graceMs / 1000 }, 'draining');
     for (const b of this.queue) for (const t of b.tasks) this.reports.push({ job: b.job, id: t.id, attempt: t.attempt });
     this.queue = [];
+    // Tasks of running bundles that have not started are unstarted leases too: hand them back
+    // now, not after the bundle's running task (the worker skips a flagged task).
+    for (const b of this.running) {
+      const n = b.tasks.length;
+      for (let i = Atomics.load(b.flags, n) + 1; i < n; i++) {
+        const t = b.tasks[i]!;
+        if (Atomics.compareExchange(b.flags, i, 0, HANDED_BACK) === 0) this.reports.push({ job: b.job, id: t.id, attempt: t.attempt });
+      }
+    }
     this.heartbeat();
     void this.sendReports();
     void (async () => {

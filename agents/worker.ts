@@ -3,7 +3,8 @@
  * task's rendered rows (JSON text is produced here, in parallel, not in the single writer).
  *
  * A shared Int32Array links the bundle to the agent while it runs:
- *   flags[i]      (i < n) 1 = task i was aborted (skip it, or make its signal fire)
+ *   flags[i]      (i < n) 1 = task i was aborted, 2 = handed back by a drain (either way: skip
+ *                 it, or make its signal fire, and return no result for it)
  *   flags[n]      index of the task running now (so a crash can be pinned on it)
  *   flags[n + 1]  1 = the whole bundle is aborted
  */

@@ -92,6 +92,20 @@ export class Outbox<T> {
     this.pump();
   }
 
+  /**
+   * Sends again at once what is in flight. After a reconnect the acks of batches sent on the
+   * old connection may never come, and waiting for their timeout would stall the sender;
+   * whatever those sends do later is ignored (the receiver drops the copies it already has).
+   */
+  resend(): void {
+    if (this.inFlight.size > 0) {
+      const again = [...this.inFlight].flat();
+      this.inFlight.clear();
+      this.queue = again.concat(this.queue);
+    }
+    this.kick();
+  }
+
   /** Waits until everything is acknowledged, at most `timeoutMs`. True when empty. */
   async drain(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
@@ -126,7 +140,7 @@ export class Outbox<T> {
       this.inFlight.add(batch);
       this.o.send(batch).then(
         () => {
-          this.inFlight.delete(batch);
+          if (!this.inFlight.delete(batch)) return; // abandoned by resend()
           if (this.failures > 0) {
             this.failures = 0;
             this.o.onState?.('ok');
@@ -135,7 +149,7 @@ export class Outbox<T> {
           this.pump();
         },
         (err: unknown) => {
-          this.inFlight.delete(batch);
+          if (!this.inFlight.delete(batch)) return; // abandoned by resend(): already queued again
           // Put it back in front and wait before trying again.
           this.queue = batch.concat(this.queue);
           if (this.failures++ === 0) this.o.onState?.('failing', err);

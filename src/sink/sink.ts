@@ -81,6 +81,10 @@ export class Sink {
   start(): void {
     this.loop(this.subj.results, (m) => this.onResults(m));
     this.loop(this.subj.sinkCtl, (m) => this.onCtl(m));
+    // Notices sent before an outage may never be answered: send them again at once.
+    this.bus.onStatus((s) => {
+      if (s.type === 'reconnected') this.notices.resend();
+    });
   }
 
   private loop(subject: string, handle: (m: BusMsg) => Promise<void> | void): void {
