@@ -84,6 +84,13 @@ export class Coordinator {
       for (const g of c.groups) this.run(this.scheduler.committed(g, now));
       m.respond(encode({ kind: 'ok', v: PROTOCOL_VERSION, seq: c.seq }));
     });
+    this.bus.onStatus((s) => {
+      if (s.type === 'disconnected') this.log.warn({ server: s.server }, 'lost the NATS connection; reconnecting');
+      else if (s.type === 'reconnected') {
+        this.log.info({ server: s.server }, 'NATS connection back');
+        this.errors.outbox.resend();
+      }
+    });
     this.timer = setInterval(() => this.run(this.scheduler.tick(Date.now())), this.opts.tickMs);
     if (this.opts.persist) {
       const unfinished = this.registry.unfinished((f, err) => this.log.error({ file: f, err: err.message }, 'skipping an unreadable job record'));
@@ -215,22 +222,23 @@ export class Coordinator {
     return this.admit(rec);
   }
 
-  /** Opens the output (repairing it), reads what is done, expands and schedules. */
+  /** Expands, opens the output (repairing it), reads what is done and schedules. */
   private async admit(rec: JobRecord): Promise<{ job: string; tasks: number; alreadyDone: number; out: string }> {
     const spec: JobSpec = { job: rec.job, kind: rec.kind, params: rec.params, out: rec.out };
     if (rec.maxAttempts !== undefined) spec.maxAttempts = rec.maxAttempts;
     this.expanding.set(rec.job, rec);
     try {
-      const opened = decode('SinkCtlReply', await this.bus.request(this.subj.sinkCtl, encode({ kind: 'open', v: PROTOCOL_VERSION, job: rec.job, jobKind: rec.kind, params: rec.params, out: rec.out }), { timeoutMs: 60_000 }));
-      if (!opened.ok) throw new ShoalError(ErrorCode.Internal, `sink answered badly: ${opened.detail}`);
-      if (opened.msg.kind === 'error') throw new ShoalError(opened.msg.code as ErrorCode, opened.msg.message);
-      const journal = await scanJournal(rec.out, rec.job, false);
       const { kind, opts } = kindOf(spec);
       // The first expansion fixes the slot count for every later one (task ids are the journal).
       const cap = this.scheduler.capacity();
       rec.expandSlots ??= cap.slots;
       rec.expandMaxAgentSlots ??= cap.maxAgentSlots;
       const tasks = await expandJob(spec, kind, { slots: rec.expandSlots, maxAgentSlots: rec.expandMaxAgentSlots }, (msg, f) => this.log.info({ job: rec.job, ...f }, msg));
+      // Expanded first: a job refused here leaves no output file and no open writer behind.
+      const opened = decode('SinkCtlReply', await this.bus.request(this.subj.sinkCtl, encode({ kind: 'open', v: PROTOCOL_VERSION, job: rec.job, jobKind: rec.kind, params: rec.params, out: rec.out }), { timeoutMs: 60_000 }));
+      if (!opened.ok) throw new ShoalError(ErrorCode.Internal, `sink answered badly: ${opened.detail}`);
+      if (opened.msg.kind === 'error') throw new ShoalError(opened.msg.code as ErrorCode, opened.msg.message);
+      const journal = await scanJournal(rec.out, rec.job, false);
       this.records.set(rec.job, rec);
       if (this.opts.persist) this.registry.save(rec);
       else persistBesideOutput(rec);
