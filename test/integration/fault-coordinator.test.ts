@@ -1,0 +1,93 @@
+/**
+ * Coordinator crash: SIGKILL the coordinator (and the sink in its process) mid-job, start it
+ * again with the same --out-dir. It finds the job in its registry, rebuilds the done set from
+ * the JSONL, the agents introduce themselves again (with the tasks they still hold), and the
+ * job ends with one row per task. Tasks run twice are at most those in flight at the kill.
+ *
+ * How "in flight at the kill" is measured exactly: the agents are frozen (SIGSTOP) a moment
+ * before the kill, so the coordinator's lease count read then cannot change before it dies;
+ * they are thawed (SIGCONT) right after. Executions are the agents' own counts of tasks run
+ * to a result, logged when they stop.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
+import { killLeftovers, runShoal } from '../helpers/shoal.js';
+import { connArgs, Control, killHard, logsOf, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until } from '../helpers/faults.js';
+
+let nats: TestNats;
+let tmp: string;
+let ctl: Control | undefined;
+
+before(async () => {
+  nats = await startTestNats();
+  tmp = mkdtempSync(join(tmpdir(), 'shoal-fault-coord-'));
+});
+
+after(async () => {
+  await ctl?.close();
+  await killLeftovers();
+  await nats?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('coordinator crash', () => {
+  it('SIGKILL mid-job and restart on the same --out-dir: the job resumes from the JSONL and ends with one row per task', async (t) => {
+    const ns = uniqueNs('coord');
+    const out = join(tmp, 'out');
+    const first = await startCoordinator(nats.url, ns, out);
+    const a = await startAgent(nats.url, ns, ['--workers', '1']);
+    const b = await startAgent(nats.url, ns, ['--workers', '1']);
+    ctl = await Control.connect(nats.url, ns);
+
+    const tasks = 600;
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '20', '--no-speculate', ...connArgs(nats.url, ns), '--job', 'K1']);
+    assert.equal(sub.code, 0, sub.describe());
+    const file = join(out, 'K1.jsonl');
+    await until('progress before the crash', () => rowsSoFar(file).length >= 100, 30_000);
+
+    // Freeze the agents, let what is on the wire land, read the leases, kill, thaw.
+    for (const p of [a.proc, b.proc]) process.kill(p.pid, 'SIGSTOP');
+    let inFlight: number;
+    try {
+      await sleep(300);
+      const atKill = await ctl.job('K1');
+      assert.equal(atKill.state, 'running', `precondition: K1 still running (${atKill.done}/${atKill.total})`);
+      inFlight = atKill.running;
+      await killHard(first);
+    } finally {
+      for (const p of [a.proc, b.proc]) process.kill(p.pid, 'SIGCONT');
+    }
+    const committedAtKill = new Set(rowsSoFar(file).map((r) => r.task)).size;
+    assert.ok(committedAtKill < tasks, 'precondition: tasks were left at the kill');
+
+    // The agents notice (their pulls fail) and keep their results while nobody answers.
+    await until('agent A noticing', () => logsOf(a.proc, 'pull failed; retrying').length > 0, 20_000);
+    const second = await startCoordinator(nats.url, ns, out);
+    await second.waitForLog((l) => l.msg === 'resuming job after restart' && l.job === 'K1');
+    const resumed = await second.waitForLog((l) => l.msg === 'job submitted' && l.job === 'K1');
+    assert.equal(resumed.alreadyDone, committedAtKill, 'the done set is what the JSONL held at the kill');
+    for (const ag of [a, b]) {
+      await second.waitForLog((l) => l.msg === 'agent joined' && l.agent === ag.id);
+      await ag.proc.waitForLog('the coordinator asks this agent to join again');
+    }
+
+    const final = await ctl.waitEnd('K1');
+    assert.equal(final.state, 'done', JSON.stringify(final));
+    assert.equal(final.done, tasks);
+    assert.equal(final.failed, 0);
+    assertOneRowPerTask(readRows(file), spinIds(tasks), { status: 'ok', job: 'K1' });
+    for (const ag of [a, b]) assert.equal(logsOf(ag.proc, 'joined the coordinator').length, 2, ag.proc.describe());
+
+    const ran = (await stopAgent(a.proc)) + (await stopAgent(b.proc));
+    const rerun = ran - tasks;
+    t.diagnostic(`${inFlight} tasks in flight at the kill, ${committedAtKill} committed, ${rerun} run twice`);
+    assert.ok(rerun >= 0, `the agents ran ${ran} tasks for ${tasks} rows`);
+    assert.ok(rerun <= inFlight, `${rerun} tasks ran twice, more than the ${inFlight} in flight at the kill`);
+    assert.ok(second.alive, second.describe());
+  });
+});
