@@ -1,0 +1,146 @@
+/**
+ * Drain (DESIGN §5): `shoal drain AGENT`, or SIGTERM on the agent as Slurm sends before
+ * preemption. The agent stops pulling, lets the task it is running finish within --grace,
+ * hands every unstarted lease back at once (another agent runs them at attempt 1: a hand-back
+ * costs no attempt, while a lease recovered by --agent-timeout would cost one), flushes its
+ * outbox and exits 0. The end of the grace period, or a second SIGTERM, aborts what still
+ * runs and hands it back too.
+ *
+ * The coordinator's --agent-timeout is 60 s here, far longer than any of these jobs: only a
+ * hand-back can get their tasks to another agent.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
+import { killLeftovers, runShoal, type ShoalProcess } from '../helpers/shoal.js';
+import { connArgs, Control, executions, logsOf, logTime, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, within } from '../helpers/faults.js';
+
+let nats: TestNats;
+let tmp: string;
+let ctl: Control;
+let coord: ShoalProcess;
+const ns = uniqueNs('drain');
+let out: string;
+const conn = (): string[] => connArgs(nats.url, ns);
+
+before(async () => {
+  nats = await startTestNats();
+  tmp = mkdtempSync(join(tmpdir(), 'shoal-fault-drain-'));
+  out = join(tmp, 'out');
+  coord = await startCoordinator(nats.url, ns, out, ['--agent-timeout', '60']);
+  ctl = await Control.connect(nats.url, ns);
+});
+
+after(async () => {
+  await ctl?.close();
+  await killLeftovers();
+  await nats?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+async function submit(job: string, args: string[]): Promise<void> {
+  const r = await runShoal(['submit', 'spin', ...args, '--no-speculate', ...conn(), '--job', job]);
+  assert.equal(r.code, 0, r.describe());
+}
+
+/** The drained agent exits 0 on its own. */
+async function exitsZero(p: ShoalProcess): Promise<void> {
+  const e = await within(p.exited, 20_000);
+  assert.deepEqual(e, { code: 0, signal: null }, `the agent did not exit 0 by itself:\n${p.describe()}`);
+}
+
+/** Nobody was declared lost while the job ran: its tasks moved by hand-back only. */
+function noLoss(job: string): void {
+  const end = coord.logs.findIndex((l) => l.msg === 'job done' && l.job === job);
+  assert.ok(end >= 0, `job ${job} did not end:\n${coord.describe()}`);
+  const lost = coord.logs.slice(0, end).filter((l) => l.msg === 'agent lost; its tasks requeued');
+  assert.deepEqual(lost, [], 'no agent was lost before the job ended');
+}
+
+describe('drain', () => {
+  it('shoal drain AGENT: the running task finishes, unstarted leases go back at once and run elsewhere at attempt 1, exit 0', async (t) => {
+    const a = await startAgent(nats.url, ns, ['--workers', '1', '--grace', '20'], { t });
+    const b = await startAgent(nats.url, ns, ['--workers', '1'], { t });
+    // Bundles of 3 tasks of 500 ms: when A drains it runs one task of a bundle, two of that
+    // bundle have not started, and a prefetched bundle of three waits.
+    const tasks = 24;
+    await submit('D1', ['--tasks', String(tasks), '--ms', '500', '--granularity', '3']);
+    const file = join(out, 'D1.jsonl');
+    await until('a first bundle of A done', () => rowsSoFar(file).some((r) => r.agent === a.id), 20_000);
+    await sleep(250); // A's next bundle is running now
+
+    const r = await runShoal(['drain', a.id, ...conn()]);
+    assert.equal(r.code, 0, r.describe());
+    assert.match(r.stdout, new RegExp(`agent ${a.id} draining`));
+    const draining = await a.proc.waitForLog('draining');
+    assert.equal(draining.running, 1, 'A was running a bundle when it drained');
+    await exitsZero(a.proc);
+
+    const final = await ctl.waitEnd('D1');
+    assert.equal(final.state, 'done', JSON.stringify(final));
+    const rows = readRows(file);
+    assertOneRowPerTask(rows, spinIds(tasks), { status: 'ok', job: 'D1' });
+    const drainedAt = logTime(draining);
+    const ofA = rows.filter((x) => x.agent === a.id);
+    assert.deepEqual(
+      ofA.filter((x) => (x.start as number) > drainedAt).map((x) => x.task),
+      [],
+      'no task started on A after it began draining',
+    );
+    assert.equal(ofA.filter((x) => (x.start as number) <= drainedAt && (x.end as number) > drainedAt).length, 1, 'the task running at the drain finished on A');
+    assert.equal(executions(a.proc), ofA.length, 'every result of A reached the output (outbox flushed)');
+    assert.deepEqual(
+      rows.filter((x) => x.attempt !== 1).map((x) => `${x.task}@${x.attempt}`),
+      [],
+      'handed-back tasks cost no attempt',
+    );
+    noLoss('D1');
+    await stopAgent(b.proc);
+  });
+
+  it('SIGTERM with a task longer than --grace: the grace period ends, the task is aborted and handed back, exit 0', async (t) => {
+    const c = await startAgent(nats.url, ns, ['--workers', '1', '--grace', '1'], { t });
+    await submit('D2', ['--tasks', '2', '--ms', '4000', '--granularity', '1']);
+    await until('C running a task of D2', async () => (await ctl.agent(c.id))?.busy === 1, 10_000);
+    c.proc.kill('SIGTERM');
+    await c.proc.waitForLog('draining');
+    await c.proc.waitForLog('grace period over: aborting running tasks and handing them back');
+    await exitsZero(c.proc);
+    assert.equal(executions(c.proc), 0, 'C finished no task');
+
+    const e = await startAgent(nats.url, ns, ['--workers', '2'], { t });
+    const final = await ctl.waitEnd('D2');
+    assert.equal(final.state, 'done', JSON.stringify(final));
+    const rows = readRows(join(out, 'D2.jsonl'));
+    assertOneRowPerTask(rows, spinIds(2), { status: 'ok', job: 'D2' });
+    assert.ok(rows.every((x) => x.agent === e.id && x.attempt === 1), `rows: ${JSON.stringify(rows.map((x) => [x.task, x.agent, x.attempt]))}`);
+    noLoss('D2');
+    await stopAgent(e.proc);
+  });
+
+  it('a second SIGTERM aborts the running task at once and hands it back, exit 0', async (t) => {
+    const f = await startAgent(nats.url, ns, ['--workers', '1', '--grace', '600'], { t });
+    await submit('D3', ['--tasks', '2', '--ms', '4000', '--granularity', '1']);
+    await until('F running a task of D3', async () => (await ctl.agent(f.id))?.busy === 1, 10_000);
+    f.proc.kill('SIGTERM');
+    await f.proc.waitForLog('draining');
+    f.proc.kill('SIGTERM');
+    await f.proc.waitForLog('drain again: aborting running tasks now');
+    await exitsZero(f.proc); // long before its 600 s of grace
+    assert.equal(executions(f.proc), 0, 'F finished no task');
+
+    const g = await startAgent(nats.url, ns, ['--workers', '2'], { t });
+    const final = await ctl.waitEnd('D3');
+    assert.equal(final.state, 'done', JSON.stringify(final));
+    const rows = readRows(join(out, 'D3.jsonl'));
+    assertOneRowPerTask(rows, spinIds(2), { status: 'ok', job: 'D3' });
+    assert.ok(rows.every((x) => x.agent === g.id && x.attempt === 1), `rows: ${JSON.stringify(rows.map((x) => [x.task, x.agent, x.attempt]))}`);
+    noLoss('D3');
+    assert.equal(logsOf(f.proc, 'agent stopped').length, 1);
+    await stopAgent(g.proc);
+  });
+});

@@ -1,0 +1,105 @@
+/**
+ * Memory guard: an agent stops pulling while available memory is below --min-free-memory
+ * and pulls again when it recovers, logging each change once. The pressure is real: a side
+ * process allocates and touches several GB, so the kernel's MemAvailable drops below a
+ * threshold set just under what was available when the agent started.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
+import { killLeftovers, runShoal } from '../helpers/shoal.js';
+import { connArgs, Control, logsOf, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until } from '../helpers/faults.js';
+
+const GiB = 2 ** 30;
+
+let nats: TestNats;
+let tmp: string;
+let ctl: Control | undefined;
+let hog: ChildProcess | null = null;
+
+before(async () => {
+  nats = await startTestNats();
+  tmp = mkdtempSync(join(tmpdir(), 'shoal-fault-memory-'));
+});
+
+after(async () => {
+  hog?.kill('SIGKILL');
+  await ctl?.close();
+  await killLeftovers();
+  await nats?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+/** MemAvailable from /proc/meminfo, in bytes. */
+function memAvailable(): number {
+  const m = /^MemAvailable:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+  assert.ok(m, 'no MemAvailable in /proc/meminfo');
+  return Number(m[1]) * 1024;
+}
+
+/**
+ * A process that allocates `bytes` in 256 MiB buffers, writes every page, says 'ready' and
+ * holds them until it is killed or its stdin closes (so it never outlives the test).
+ */
+function allocate(bytes: number): Promise<ChildProcess> {
+  const chunks = Math.ceil(bytes / (256 * 2 ** 20));
+  const code = `const keep = []; for (let i = 0; i < ${chunks}; i++) keep.push(Buffer.alloc(256 * 2 ** 20, i + 1)); console.log('ready'); process.stdin.resume().on('end', () => process.exit(0));`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['pipe', 'pipe', 'inherit'] });
+  process.once('exit', () => child.kill('SIGKILL'));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (c) => reject(new Error(`the allocating process exited (${c}) before it was ready`)));
+    child.stdout!.once('data', () => resolve(child));
+  });
+}
+
+describe('memory guard', () => {
+  it('below --min-free-memory the agent stops pulling; when memory recovers it pulls again; each change logged once', async () => {
+    const ns = uniqueNs('memory');
+    const out = join(tmp, 'out');
+    await startCoordinator(nats.url, ns, out);
+    // Just under what is available now: a few GB taken by another process push it below.
+    const threshold = memAvailable() - 1.5 * GiB;
+    assert.ok(threshold > 2 * GiB, `precondition: this test needs some 6 GB of available memory (has ${(memAvailable() / GiB).toFixed(1)} GB)`);
+    const m = await startAgent(nats.url, ns, ['--workers', '1', '--min-free-memory', (threshold / GiB).toFixed(3)]);
+    ctl = await Control.connect(nats.url, ns);
+
+    const tasks = 400;
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '20', '--no-speculate', ...connArgs(nats.url, ns), '--job', 'M1']);
+    assert.equal(sub.code, 0, sub.describe());
+    const file = join(out, 'M1.jsonl');
+    await until('progress', () => rowsSoFar(file).length >= 20, 20_000);
+
+    hog = await allocate(4 * GiB);
+    await m.proc.waitForLog('free memory below --min-free-memory: not pulling', 15_000);
+    // What the agent held when it paused finishes; then nothing moves while memory is short.
+    let settled = -1;
+    await until('the agent to finish what it held', async () => {
+      const n = rowsSoFar(file).length;
+      const same = n === settled;
+      settled = n;
+      return same;
+    }, 15_000, 1500);
+    await sleep(3000);
+    const stalled = await ctl.job('M1');
+    assert.equal(stalled.state, 'running');
+    assert.equal(rowsSoFar(file).length, settled, 'no task ran while memory was short');
+    assert.equal(stalled.done, settled);
+    assert.ok(stalled.queued > 0, `work was waiting (${JSON.stringify(stalled)})`);
+
+    hog.kill('SIGKILL');
+    hog = null;
+    await m.proc.waitForLog('free memory recovered: pulling again', 15_000);
+    const final = await ctl.waitEnd('M1');
+    assert.equal(final.state, 'done', JSON.stringify(final));
+    assertOneRowPerTask(readRows(file), spinIds(tasks), { status: 'ok', job: 'M1' });
+
+    assert.equal(logsOf(m.proc, 'free memory below --min-free-memory: not pulling').length, 1, m.proc.describe());
+    assert.equal(logsOf(m.proc, 'free memory recovered: pulling again').length, 1, m.proc.describe());
+    assert.equal(await stopAgent(m.proc), tasks);
+  });
+});
