@@ -162,6 +162,8 @@ export class Scheduler {
   private lastSample = 0;
   /** Recent task moves, for the message of an illegal one. */
   private readonly transitions = new TransitionLog();
+  /** Tasks agents hold for jobs not loaded yet (job → task → holder). */
+  private readonly heldEarly = new Map<string, Map<string, { agent: string; attempt: number }>>();
   /** Agents whose pull is parked, waiting for work. */
   private readonly parked = new Set<Agent>();
 
@@ -223,6 +225,7 @@ export class Scheduler {
     }
     job.order.sort((a, b) => b.cost - a.cost);
     job.samples[0] = [now, job.counts.done];
+    this.adoptEarly(job, now, ev);
     this.jobs.set(job.name, job);
     this.running.push(job);
     out.push(log('info', 'job submitted', { job: job.name, kind: spec.kind, tasks: tasks.length, alreadyDone: job.counts.done, event: ev }));
@@ -274,8 +277,15 @@ export class Scheduler {
     let adopted = 0;
     for (const [jobName, taskId, attempt] of held) {
       const job = this.jobs.get(jobName);
-      const t = job?.tasks.get(taskId);
-      if (!job || !t) continue;
+      if (!job) {
+        // A job not loaded yet (a coordinator restarting): adopt the task when it is.
+        let m = this.heldEarly.get(jobName);
+        if (!m) this.heldEarly.set(jobName, (m = new Map()));
+        m.set(taskId, { agent: id, attempt });
+        continue;
+      }
+      const t = job.tasks.get(taskId);
+      if (!t) continue;
       if (t.state.s === 'done' || t.state.s === 'cancelled') {
         out.push({ kind: 'abort', agent: id, job: jobName, tasks: [taskId], reason: 'already committed' });
       } else if (t.state.s === 'queued') {
@@ -472,6 +482,22 @@ export class Scheduler {
     }
     if (this.opts.speculate) this.speculate(now, ev, out);
     return out;
+  }
+
+  /** Leases to their agents the tasks they said they held before the job was loaded. */
+  private adoptEarly(job: Job, now: number, ev: number): void {
+    const early = this.heldEarly.get(job.name);
+    if (!early) return;
+    this.heldEarly.delete(job.name);
+    for (const [taskId, h] of early) {
+      const t = job.tasks.get(taskId);
+      const a = this.agents.get(h.agent);
+      if (!t || !a || a.state !== 'active' || t.state.s !== 'queued') continue;
+      this.setState(job, t, { s: 'leased', agent: a.id, since: now, dispatch: 0, copy: null }, ev);
+      job.queuedCost -= t.cost;
+      t.attempt = Math.max(t.attempt, h.attempt);
+      a.leases.add(t);
+    }
   }
 
   /** Drops an ended job (before it is submitted again under the same name). */

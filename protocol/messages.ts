@@ -246,8 +246,11 @@ export type OkReply = Static<typeof OkReplySchema>;
 
 // ───────────────────────── Operator (CLI) → Coordinator ─────────────────────────
 
+/** Job names become file names: letters, digits, '.', '_', '-'; not starting with a dot. */
+export const JobNameSchema = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' });
+
 export const JobSpecSchema = Type.Object({
-  job: Id,
+  job: JobNameSchema,
   kind: Id,
   params: Type.Unknown(),
   /** Absolute path of the output JSONL; absent: `<out-dir>/<job>.jsonl` on the coordinator. */

@@ -15,15 +15,26 @@ export class CtlClient {
     private readonly ns: string,
   ) {}
 
-  private async ask<K extends CtlReply['kind']>(req: CtlRequest, expect: K, timeoutMs: number): Promise<Reply<K>> {
+  /**
+   * One request. Idempotent ones (`retry`) are asked once more after a short pause when
+   * nobody answers: a request sent during a broker blip can be lost on the way.
+   */
+  private async ask<K extends CtlReply['kind']>(req: CtlRequest, expect: K, timeoutMs: number, retry = false): Promise<Reply<K>> {
     let raw: Uint8Array;
-    try {
-      raw = await this.bus.request(this.subj.ctl(req.kind), encode(req), { timeoutMs });
-    } catch (err) {
-      if (err instanceof ShoalError && err.code === ErrorCode.Timeout) {
-        throw new ShoalError(ErrorCode.Bus, `no coordinator answers in namespace '${this.ns}' (${err.message})`, { retryable: true, cause: err });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        raw = await this.bus.request(this.subj.ctl(req.kind), encode(req), { timeoutMs });
+        break;
+      } catch (err) {
+        if (err instanceof ShoalError && err.code === ErrorCode.Timeout) {
+          if (retry && attempt === 0) {
+            await new Promise((r) => setTimeout(r, 500));
+            continue;
+          }
+          throw new ShoalError(ErrorCode.Bus, `no coordinator answers in namespace '${this.ns}' (${err.message})`, { retryable: true, cause: err });
+        }
+        throw err;
       }
-      throw err;
     }
     const d = decode('CtlReply', raw);
     if (!d.ok) {
@@ -41,11 +52,11 @@ export class CtlClient {
   }
 
   status(job?: string): Promise<Reply<'status'>> {
-    return this.ask({ kind: 'status', v: PROTOCOL_VERSION, ...(job ? { job } : {}) }, 'status', 10_000);
+    return this.ask({ kind: 'status', v: PROTOCOL_VERSION, ...(job ? { job } : {}) }, 'status', 10_000, true);
   }
 
   cancel(job: string): Promise<Reply<'cancelled'>> {
-    return this.ask({ kind: 'cancel', v: PROTOCOL_VERSION, job }, 'cancelled', 10_000);
+    return this.ask({ kind: 'cancel', v: PROTOCOL_VERSION, job }, 'cancelled', 10_000, true);
   }
 
   drain(agent: string, graceMs?: number): Promise<Reply<'draining'>> {

@@ -244,3 +244,14 @@ test('a failure of one copy of a speculated task uses up an attempt; the other c
   s.check();
   assert.deepEqual(ofKind(end, 'error-rows').flatMap((e) => e.rows.map((r) => [r.id, r.error.message])), [[t1, 'boom again']]);
 });
+
+test('tasks an agent holds for a job the coordinator has not loaded yet are adopted when it is', () => {
+  const s = newScheduler();
+  const a = s.hello('a', agentInfo(), [['J', 't1', 2]], 0);
+  s.submit(spec('J'), tasks(3), new Map(), BUILTIN, 10);
+  s.check();
+  const st = s.status(10).jobs[0]!;
+  assert.equal(st.running, 1, 'the held task is leased to its agent, not queued again');
+  const r = replies(s.pull('a', pullParams(a.epoch, a.seq, 3), 'p', 20))[0]!;
+  assert.deepEqual(taskIds(r.bundles).sort(), ['t0', 't2']);
+});
