@@ -314,6 +314,7 @@ export class Agent {
       const reports = this.reports;
       this.reports = [];
       const waitMs = want > 0 ? this.opts.pullWaitMs : 0;
+      this.pullParked = waitMs > 0;
       try {
         const reply = await this.acrossReconnect(
           this.bus.request(
@@ -322,6 +323,7 @@ export class Agent {
             { timeoutMs: waitMs + 10_000 },
           ),
         );
+        this.pullParked = false;
         backoff = 100;
         const d = decode('PullReply', reply);
         if (!d.ok) throw new Error(`bad pull reply: ${d.detail}`);
@@ -347,6 +349,7 @@ export class Agent {
         if (r.kind !== 'error' && this.once.changed('pull', 'ok') && pullFailed) this.log.info('pulls work again');
         pullFailed = false;
       } catch (err) {
+        this.pullParked = false;
         this.reports = reports.concat(this.reports);
         if ((this.state as AgentState) === 'stopped') return;
         pullFailed = true;
@@ -425,6 +428,9 @@ export class Agent {
     }
     this.feed();
     this.poke();
+    // A pull waiting at the coordinator would carry failures only when it returns (up to
+    // pullWaitMs later, long enough to look like a straggler): report them now.
+    if (this.reports.length > 0 && this.pullParked && this.state === 'active') void this.sendReports();
     if (this.state === 'draining' && this.running.size === 0) this.graceDone?.();
   }
 
@@ -479,6 +485,8 @@ export class Agent {
   }
 
   private graceDone: (() => void) | null = null;
+  /** A pull with waitMs > 0 is in flight (it may sit at the coordinator until work comes). */
+  private pullParked = false;
 
   /**
    * Stops pulling, hands unstarted work back at once, lets running tasks finish within the
