@@ -118,7 +118,7 @@ export class Agent {
     private readonly memoryProbe: () => Promise<number>,
   ) {
     this.opts = { ...DEFAULT_AGENT_OPTIONS, ...opts };
-    if (this.opts.prefetch < 0) this.opts.prefetch = this.opts.workers;
+    if (this.opts.prefetch < 0) this.opts.prefetch = 2 * this.opts.workers;
     this.id = `${info.host}-${info.pid}`;
     this.freeMemory = info.memory.available;
     this.pool = new WorkerPool({ workers: this.opts.workers, recycleAfter: this.opts.recycleAfter, workerHeapMb: this.opts.workerHeapMb, handlers: this.opts.handlers });
