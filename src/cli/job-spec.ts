@@ -17,7 +17,8 @@ export function addJobOptions(cmd: Command): Command {
     .option('--out <file>', 'output JSONL file (default: <out-dir>/<job>.jsonl)')
     .option('--max-attempts <n>', 'attempts per task before it becomes an error row (default: the coordinator\'s, 3)')
     .option('--granularity <g>', "'auto' (adaptive batching), 'task' (one task per dispatch) or N tasks per dispatch", 'auto')
-    .option('--no-speculate', 'never run a second copy of a straggling task');
+    .option('--speculate <on|off>', 'run a second copy of a straggling task when slots are idle (never for command tasks)', 'on')
+    .option('--no-speculate', "the same as '--speculate off'");
 }
 
 const JOB_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -44,8 +45,10 @@ export function buildSpec(kind: Kind<any>, opts: Record<string, unknown>): JobSp
   job ??= newJobName(kind.name);
   if (!JOB_RE.test(job)) throw new UsageError(`--job '${job}' is not a valid name: use letters, digits, '.', '_' or '-' (at most 128)`);
   const spec: JobSpec = { job, kind: kind.name, params, granularity: granularity(opts.granularity as string | undefined) };
-  // Only an explicit --no-speculate is recorded; otherwise the kind's default applies.
-  if (opts.speculate === false) spec.speculate = false;
+  // Only an explicit 'off' is recorded; otherwise the kind's default applies.
+  const speculate = opts.speculate === false ? 'off' : String(opts.speculate ?? 'on');
+  if (speculate !== 'on' && speculate !== 'off') throw new UsageError(`--speculate must be 'on' or 'off', got '${speculate}'`);
+  if (speculate === 'off') spec.speculate = false;
   if (out) spec.out = out;
   if (opts.maxAttempts !== undefined) spec.maxAttempts = positive('--max-attempts', String(opts.maxAttempts), 3, { integer: true, min: 1 });
   return spec;

@@ -115,8 +115,8 @@ export function printStatus(out: Output, jobs: JobStatus[], agents: AgentStatus[
   if (jobs.length === 0) out.line('no jobs');
   else
     out.table(
-      ['JOB', 'KIND', 'STATE', 'DONE', 'FAILED', 'RUNNING', 'QUEUED', 'RATE/s', 'ETA'],
-      jobs.map((j) => [j.job, j.kind, j.state, `${j.done}/${j.total}`, j.failed, j.running, j.queued, formatRate(j.rate), j.state === 'running' ? (j.etaS === null ? '?' : formatDuration(j.etaS)) : '-']),
+      ['JOB', 'KIND', 'STATE', 'DONE', 'FAILED', 'RUNNING', 'QUEUED', 'RETRIED', 'SPECULATED', 'RATE/s', 'ETA'],
+      jobs.map((j) => [j.job, j.kind, j.state, `${j.done}/${j.total}`, j.failed, j.running, j.queued, j.retried, j.speculated, formatRate(j.rate), j.state === 'running' ? (j.etaS === null ? '?' : formatDuration(j.etaS)) : '-']),
     );
   for (const j of jobs) for (const n of j.notes) out.line(`note (${j.job}): ${n}`);
   out.line('');
