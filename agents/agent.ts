@@ -214,6 +214,8 @@ export class Agent {
           throw new Error(d.msg.message);
         }
         const w: Welcome = d.msg;
+        // Stopped while the hello was on its way: starting heartbeats now would keep the process alive.
+        if ((this.state as AgentState) === 'stopped') return;
         this.epoch = w.epoch;
         this.seq = w.seq;
         this.welcomed = true;
@@ -526,8 +528,11 @@ export class Agent {
         });
       }
       if (this.graceTimer) clearTimeout(this.graceTimer);
-      await this.sendReports();
-      const flushed = await this.sender.outbox.drain(30_000);
+      // After the grace period, at most ten more seconds to hand back and flush, so a drain
+      // with the broker gone still ends before Slurm's KillWait.
+      const deadline = Date.now() + 10_000;
+      await this.sendReports(deadline);
+      const flushed = await this.sender.outbox.drain(Math.max(0, deadline - Date.now()));
       if (!flushed) this.log.error({ pending: this.sender.outbox.pending }, 'could not deliver every result before exiting');
       await this.stop(0, 'drained');
     })();
@@ -542,12 +547,12 @@ export class Agent {
   }
 
   /** Sends pending reports (hand-backs, failures) with a pull that asks for nothing. */
-  private async sendReports(): Promise<void> {
-    for (let attempt = 0; attempt < 20 && this.reports.length > 0 && this.welcomed; attempt++) {
+  private async sendReports(deadline = Date.now() + 10_000): Promise<void> {
+    for (let attempt = 0; attempt < 20 && this.reports.length > 0 && this.welcomed && Date.now() < deadline; attempt++) {
       const reports = this.reports;
       this.reports = [];
       try {
-        await this.bus.request(this.subj.pull, encode({ kind: 'pull', v: PROTOCOL_VERSION, agent: this.id, epoch: this.epoch, seq: this.seq, want: 0, freeSlots: 0, memory: 0, waitMs: 0, reports }), { timeoutMs: 5000 });
+        await this.bus.request(this.subj.pull, encode({ kind: 'pull', v: PROTOCOL_VERSION, agent: this.id, epoch: this.epoch, seq: this.seq, want: 0, freeSlots: 0, memory: 0, waitMs: 0, reports }), { timeoutMs: Math.max(500, Math.min(5000, deadline - Date.now())) });
         return;
       } catch {
         this.reports = reports.concat(this.reports);

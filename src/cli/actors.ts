@@ -97,6 +97,8 @@ export async function createAgent(bus: Bus, subj: Subjects, log: Logger, o: Agen
   let limit = probe.memory.total;
   if (probe.memory.cgroupLimit !== null) limit = Math.min(limit, probe.memory.cgroupLimit);
   if (probe.slurm?.memPerNode) limit = Math.min(limit, probe.slurm.memPerNode);
+  // Under DefMemPerCPU Slurm sets only the memory per CPU.
+  else if (probe.slurm?.memPerCpu && probe.slurm.cpusOnNode) limit = Math.min(limit, probe.slurm.memPerCpu * probe.slurm.cpusOnNode);
   if (o.memory !== undefined) limit = Math.min(limit, positive('--memory', o.memory, 0, { min: 0.001 }) * GB);
   const info = {
     host: probe.slurm?.node ?? probe.host,

@@ -1,17 +1,106 @@
 /** `shoal coordinator` and `shoal agent`: the long-running roles of a distributed run. */
 import { Command } from 'commander';
+import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
-import { createLogger } from '../../log.js';
+import type { Agent } from '../../../agents/index.js';
+import { probeNode } from '../../../agents/index.js';
+import { createLogger, type Logger } from '../../log.js';
 import { startNatsServer, type NatsServerHandle } from '../../nats-server.js';
 import { UsageError } from '../../errors.js';
 import { connectBus } from '../connect.js';
-import { createAgent, startCoordinator, positive } from '../actors.js';
+import { loadHandlerModules } from '../../kinds/handlers/index.js';
+import { createAgent, startCoordinator, positive, resolveWorkers } from '../actors.js';
 import { Exit } from '../exit.js';
 
 function parseListen(v: string): { host: string; port: number } {
   const m = /^(.*):(\d+)$/.exec(v);
   if (!m) throw new UsageError(`--listen must be HOST:PORT, got '${v}'`);
   return { host: m[1] || '0.0.0.0', port: positive('--listen port', m[2], 4222, { integer: true, min: 1 }) };
+}
+
+/**
+ * A Slurm time as `squeue -o %e` prints it (`2025-11-22T14:03:00`, local time) in epoch ms,
+ * or null for `Unknown`, `N/A`, `NONE` and anything else that is not a time.
+ */
+export function parseSlurmTime(text: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/.exec(text.trim());
+  if (!m) return null;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const t = new Date(y, mo - 1, d, h, mi, s).getTime();
+  return Number.isFinite(t) ? t : null;
+}
+
+/** Asks Slurm once when job `jobId` ends (`squeue -h -j ID -o %e`); null when unknown or squeue is missing. */
+function squeueEndTime(jobId: string, log: Logger): Promise<number | null> {
+  return new Promise((done) => {
+    execFile('squeue', ['-h', '-j', jobId, '-o', '%e'], { timeout: 10_000 }, (err, stdout) => {
+      if (err) {
+        log.debug({ err: err.message }, 'squeue did not tell the job end time');
+        return done(null);
+      }
+      done(parseSlurmTime(stdout.split('\n')[0] ?? ''));
+    });
+  });
+}
+
+/**
+ * The Slurm job's end (epoch ms): SLURM_JOB_END_TIME when Slurm sets it, else squeue's
+ * answer, which is then written to SLURM_JOB_END_TIME so the probe (and the agent's hello,
+ * which tells the coordinator the remaining time) sees the same value. Null outside Slurm
+ * or when the job has no time limit.
+ */
+export async function slurmJobEnd(env: NodeJS.ProcessEnv, log: Logger): Promise<number | null> {
+  if (!env.SLURM_JOB_ID) return null;
+  const given = Number.parseInt(env.SLURM_JOB_END_TIME ?? '', 10);
+  if (Number.isFinite(given) && given > 0) return given * 1000;
+  const end = await squeueEndTime(env.SLURM_JOB_ID, log);
+  if (end !== null) env.SLURM_JOB_END_TIME = String(Math.floor(end / 1000));
+  return end;
+}
+
+/** Longest delay setTimeout takes (about 24.8 days); longer waits are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Drains the agent `beforeS` seconds before the Slurm walltime ends, so running tasks finish
+ * and the rest is handed back before Slurm kills the job. Returns a function that disarms it.
+ */
+export function armWalltimeDrain(agent: Pick<Agent, 'drain'>, endMs: number, beforeS: number, log: Logger, now: () => number = Date.now): () => void {
+  const at = endMs - beforeS * 1000;
+  let timer: NodeJS.Timeout | null = null;
+  const fire = (): void => {
+    const left = at - now();
+    if (left > 0) {
+      timer = setTimeout(fire, Math.min(left, MAX_TIMER_MS));
+      timer.unref();
+      return;
+    }
+    timer = null;
+    log.info({ endsInS: Math.round((endMs - now()) / 1000), drainBeforeS: beforeS }, 'the Slurm job ends soon: draining');
+    void agent.drain();
+  };
+  if (at <= now()) {
+    log.warn({ endsInS: Math.round((endMs - now()) / 1000), drainBeforeS: beforeS }, 'the Slurm job ends within --drain-before: draining at once (lower --drain-before for short jobs)');
+  } else {
+    log.info({ end: new Date(endMs).toISOString(), drainAt: new Date(at).toISOString(), drainBeforeS: beforeS }, 'will drain before the Slurm walltime ends');
+  }
+  fire();
+  return () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+  };
+}
+
+/**
+ * After an orderly stop the process should exit by itself; if a stray timer or socket keeps
+ * it alive, exit anyway after `ms` (a batch script waiting on us must not hang).
+ */
+function exitSoon(code: number, log: Logger, ms = 5000): void {
+  process.exitCode = code;
+  setTimeout(() => {
+    log.warn({ code }, 'still running after an orderly stop: exiting');
+    process.exit(code);
+  }, ms).unref();
 }
 
 export function registerDaemons(program: Command): void {
@@ -36,24 +125,29 @@ export function registerDaemons(program: Command): void {
         server = await startNatsServer({ host: l.host, port: l.port, ...(opts.natsConfig ? { config: resolve(opts.natsConfig) } : {}) });
         opts.nats = server.url;
         log.info({ url: server.url, pid: server.child.pid }, 'nats-server started');
-        server.child.once('exit', (code) => log.warn({ code }, 'nats-server exited'));
       }
       try {
         const conn = await connectBus(opts, 'shoal-coordinator', { retryMs: 10_000 });
         const actors = await startCoordinator(conn.bus, conn.subj, log, { outDir: opts.outDir, agentTimeout: opts.agentTimeout, maxAttempts: opts.maxAttempts, persist: true });
         log.info({ ns: conn.ns, outDir: resolve(opts.outDir), nats: opts.nats }, 'coordinator ready');
-        await new Promise<void>((done) => {
-          const stop = (): void => done();
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
+        // Without its broker nothing can reach the coordinator: stop (exit 4) rather than
+        // hang, so a batch script sees it and a restart resumes from the journal.
+        const brokerLost = await new Promise<boolean>((done) => {
+          process.once('SIGINT', () => done(false));
+          process.once('SIGTERM', () => done(false));
+          server?.child.once('exit', (code, signal) => {
+            log.error({ code, signal }, 'the spawned nats-server exited: stopping');
+            done(true);
+          });
         });
+        if (brokerLost) process.exitCode = Exit.Bus;
         log.info('coordinator stopping');
         await actors.stop();
         await conn.bus.close();
       } finally {
         await server?.stop();
       }
-      process.exitCode = Exit.Done;
+      exitSoon(typeof process.exitCode === 'number' ? process.exitCode : Exit.Done, log);
     });
 
   program
@@ -71,12 +165,31 @@ export function registerDaemons(program: Command): void {
     .option('--handlers <module...>', 'modules exporting extra kinds to run in the workers')
     .option('--recycle-after <n>', 'replace a worker thread after it ran N tasks (0 = never)', '0')
     .option('--worker-heap <mb>', 'heap limit per worker thread; a task over it is retried elsewhere (0 = default)', '0')
+    .option('--drain-before <s>', 'under Slurm, drain this many seconds before the job\'s walltime ends (0 = never)', '120')
     .option('--connect-timeout <s>', 'keep trying to reach the NATS server this long at start', '60')
     .option('--log-level <level>', 'log level on stderr', 'info')
     .action(async (opts) => {
       const log = createLogger(opts.logLevel, { role: 'agent' });
-      const conn = await connectBus(opts, `shoal-agent ${process.pid}`, { retryMs: positive('--connect-timeout', opts.connectTimeout, 60) * 1000 });
-      const agent = await createAgent(conn.bus, conn.subj, log, opts);
+      const drainBefore = positive('--drain-before', opts.drainBefore, 120);
+      const retryMs = positive('--connect-timeout', opts.connectTimeout, 60) * 1000;
+      // Refuse a wrong core count before waiting on the network (createAgent checks it again).
+      if (opts.strictAffinity && opts.workers !== undefined) {
+        resolveWorkers(positive('--workers', opts.workers, 1, { integer: true, min: 1 }), await probeNode(), true, log);
+      }
+      // A handler module that cannot load is refused before waiting on the network.
+      await loadHandlerModules(opts.handlers ?? []);
+      const endMs = drainBefore > 0 ? await slurmJobEnd(process.env, log) : null;
+      const conn = await connectBus(opts, `shoal-agent ${process.pid}`, { retryMs });
+      let agent: Awaited<ReturnType<typeof createAgent>>;
+      try {
+        agent = await createAgent(conn.bus, conn.subj, log, opts);
+      } catch (err) {
+        await conn.bus.close();
+        throw err;
+      }
+      if (endMs !== null && drainBefore * 1000 < positive('--grace', opts.grace, 30) * 1000) {
+        log.warn({ drainBeforeS: drainBefore, graceS: Number(opts.grace) }, '--drain-before is shorter than --grace: Slurm may kill running tasks before their grace period ends');
+      }
       let signals = 0;
       const onSignal = (sig: string): void => {
         signals++;
@@ -86,8 +199,10 @@ export function registerDaemons(program: Command): void {
       process.on('SIGTERM', () => onSignal('SIGTERM'));
       process.on('SIGINT', () => onSignal('SIGINT'));
       agent.start();
+      const disarm = endMs !== null ? armWalltimeDrain(agent, endMs, drainBefore, log) : () => undefined;
       const code = await agent.finished;
+      disarm();
       await conn.bus.close();
-      process.exitCode = code;
+      exitSoon(code, log);
     });
 }
