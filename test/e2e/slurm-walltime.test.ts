@@ -1,0 +1,98 @@
+/**
+ * `shoal agent --drain-before S`: under Slurm, the agent drains by itself S seconds before the
+ * job's walltime ends. The end time comes from SLURM_JOB_END_TIME or, where Slurm does not set
+ * it (22.05), from `squeue -o %e` (that path runs on a real cluster in slurm.test.ts). Here:
+ * the parsing, the timer, and real agent processes given SLURM_JOB_END_TIME; no Slurm needed.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { armWalltimeDrain, parseSlurmTime } from '../../src/cli/commands/daemons.js';
+import { silentLogger } from '../../src/log.js';
+import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { killLeftovers, spawnShoal, type ShoalProcess } from '../helpers/shoal.js';
+
+describe('parseSlurmTime (squeue -o %e)', () => {
+  it('reads a local date-time', () => {
+    assert.equal(parseSlurmTime('2025-11-22T14:03:09\n'), new Date(2025, 10, 22, 14, 3, 9).getTime());
+  });
+  it('gives null for jobs without a time limit and for anything else', () => {
+    for (const s of ['NONE', 'Unknown', 'N/A', '', 'INVALID', '2025-11-22 14:03:09']) assert.equal(parseSlurmTime(s), null, s);
+  });
+});
+
+describe('armWalltimeDrain', () => {
+  const agent = (): { drain(): Promise<number>; calls: number } => {
+    const a = { calls: 0, drain: async () => (a.calls++, 0) };
+    return a;
+  };
+
+  it('drains at once when the walltime ends within --drain-before', () => {
+    const a = agent();
+    const disarm = armWalltimeDrain(a, 1_000_000 + 60_000, 120, silentLogger(), () => 1_000_000);
+    assert.equal(a.calls, 1);
+    disarm();
+  });
+
+  it('waits while the drain point is ahead, and disarms', () => {
+    const a = agent();
+    const disarm = armWalltimeDrain(a, Date.now() + 3_600_000, 120, silentLogger());
+    assert.equal(a.calls, 0);
+    disarm();
+  });
+});
+
+describe('agent under a Slurm walltime (SLURM_JOB_END_TIME)', () => {
+  let nats: TestNats;
+  let tmp: string;
+  let coord: ShoalProcess;
+  const ns = uniqueNs('walltime');
+  const conn = (): string[] => ['--nats', nats.url, '--ns', ns];
+  const slurmEnv = (endInS: number): Record<string, string> => ({
+    SLURM_JOB_ID: '777',
+    SLURMD_NODENAME: 'wall1',
+    SLURM_CPUS_ON_NODE: '1',
+    SLURM_JOB_END_TIME: String(Math.floor(Date.now() / 1000) + endInS),
+  });
+
+  before(async () => {
+    nats = await startTestNats();
+    tmp = mkdtempSync(join(tmpdir(), 'shoal-walltime-'));
+    coord = spawnShoal(['coordinator', ...conn(), '--out-dir', join(tmp, 'out')]);
+    await coord.waitForLog('coordinator ready');
+  });
+
+  after(async () => {
+    await killLeftovers();
+    await nats?.stop();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('joins, then drains by itself --drain-before seconds before the end, and exits 0', async (t) => {
+    // Ends in 2 min 3 s; --drain-before 2 min: a few seconds of work, then the drain.
+    const a = spawnShoal(['agent', ...conn(), '--drain-before', '120', '--grace', '5'], { env: slurmEnv(123), t });
+    const armed = await a.waitForLog('will drain before the Slurm walltime ends');
+    assert.equal(armed.drainBeforeS, 120);
+    await a.waitForLog('joined the coordinator');
+    await a.waitForLog('the Slurm job ends soon: draining', 30_000);
+    assert.deepEqual(await a.exited, { code: 0, signal: null }, a.describe());
+    assert.equal(a.logs.find((l) => l.msg === 'agent stopped')?.why, 'drained', a.describe());
+  });
+
+  it('drains at once, with a warning that says what to change, when less than --drain-before is left', async (t) => {
+    const a = spawnShoal(['agent', ...conn(), '--drain-before', '120'], { env: slurmEnv(60), t });
+    const warn = await a.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('lower --drain-before'));
+    assert.equal(warn.level, 40);
+    assert.deepEqual(await a.exited, { code: 0, signal: null }, a.describe());
+  });
+
+  it('--drain-before 0 never drains on its own', async (t) => {
+    const a = spawnShoal(['agent', ...conn(), '--drain-before', '0'], { env: slurmEnv(60), t });
+    await a.waitForLog('joined the coordinator');
+    assert.ok(!a.logs.some((l) => l.msg === 'will drain before the Slurm walltime ends' || l.msg === 'draining'), a.describe());
+    a.kill('SIGTERM');
+    assert.deepEqual(await a.exited, { code: 0, signal: null }, a.describe());
+  });
+});
