@@ -23,5 +23,7 @@ if (files.length === 0) {
   console.error(`no compiled test files under dist/test/{${groups.join(',')}}: run 'npm run build' first`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-timeout=600000', ...files], { stdio: 'inherit' });
+// One file at a time: fault tests kill processes, cut links and eat memory, and must not
+// share the 2-core machine with each other.
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=600000', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
