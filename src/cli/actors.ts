@@ -16,6 +16,8 @@ import { loadHandlerModules, WORKER_ADAPTER } from '../kinds/handlers/index.js';
 export interface CoordinatorCliOptions {
   outDir: string;
   agentTimeout?: string;
+  /** Target work per dispatch bundle, ms (default 50). */
+  dispatchMs?: string;
   maxAttempts?: string;
   persist: boolean;
 }
@@ -39,6 +41,7 @@ export async function startCoordinator(bus: Bus, subj: Subjects, log: Logger, o:
     persist: o.persist,
     scheduler: {
       agentTimeoutMs: positive('--agent-timeout', o.agentTimeout, 10, { min: 0.1 }) * 1000,
+      dispatchMs: positive('--dispatch-ms', o.dispatchMs, 50, { min: 1 }),
       maxAttempts: positive('--max-attempts', o.maxAttempts, 3, { integer: true, min: 1 }),
     },
   });
@@ -58,6 +61,8 @@ export interface AgentCliOptions {
   memory?: string;
   spot?: boolean;
   strictAffinity?: boolean;
+  /** Run --workers threads even when fewer CPUs are usable (benchmarks, I/O-bound kinds). */
+  oversubscribe?: boolean;
   allowCommand?: boolean;
   grace?: string;
   minFreeMemory?: string;
@@ -67,10 +72,14 @@ export interface AgentCliOptions {
 }
 
 /** How many workers to run: asked for, or the usable CPUs (under Slurm, no more than it allocated). */
-export function resolveWorkers(asked: number | undefined, probe: NodeProbe, strict: boolean, log: Logger): number {
+export function resolveWorkers(asked: number | undefined, probe: NodeProbe, strict: boolean, log: Logger, oversubscribe = false): number {
   let usable = probe.cpus.usable;
   if (probe.slurm?.cpusOnNode) usable = Math.min(usable, probe.slurm.cpusOnNode);
   if (asked === undefined) return Math.max(1, usable);
+  if (asked > usable && oversubscribe && !strict) {
+    log.warn({ asked, usable }, `running ${asked} workers on ${usable} usable CPUs (--oversubscribe)`);
+    return asked;
+  }
   if (asked > usable) {
     if (strict) throw new UsageError(`--strict-affinity: asked for ${asked} workers but this process may use only ${usable} CPUs (affinity/Slurm allocation)`);
     log.warn({ asked, usable }, `asked for ${asked} workers but only ${usable} CPUs are usable; using ${usable}`);
@@ -92,7 +101,7 @@ export async function createAgent(bus: Bus, subj: Subjects, log: Logger, o: Agen
   const handlers = loaded.length > 0 ? [...loaded.map((h) => h.path), fileURLToPath(WORKER_ADAPTER)] : [];
   const probe = await probeNode();
   const asked = o.workers !== undefined ? positive('--workers', o.workers, 1, { integer: true, min: 1 }) : undefined;
-  const workers = resolveWorkers(asked, probe, !!o.strictAffinity, log);
+  const workers = resolveWorkers(asked, probe, !!o.strictAffinity, log, !!o.oversubscribe);
   const GB = 2 ** 30;
   let limit = probe.memory.total;
   if (probe.memory.cgroupLimit !== null) limit = Math.min(limit, probe.memory.cgroupLimit);

@@ -56,7 +56,7 @@ function fromFinal(workload: string, mode: string, st: FinalStatus, note?: strin
 let lastPid = 0;
 
 async function embedded(workload: string, kindArgs: string[], dir: string, out = join(dir, `${workload}-embedded.jsonl`), workers = 2): Promise<BenchRow> {
-  const p = shoal(['run', ...kindArgs, '--workers', String(workers), '--out', out, '--json']);
+  const p = shoal(['run', ...kindArgs, '--workers', String(workers), '--oversubscribe', '--out', out, '--json']);
   lastPid = p.pid;
   const r = await p.done;
   if (r.code !== 0) throw new Error(`${workload} embedded failed (${r.code}): ${r.stderr}`);
@@ -170,12 +170,17 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
     writeFileSync(molFile, JSON.stringify(mols));
     const out: BenchRow[] = [];
     const perRow = Array.from({ length: 20_000 }, () => 1);
-    const r1 = await overNats('w2', ['spin', '--tasks', '20000', '--ms', '1'], dir, 1);
-    out.push(withBound({ ...r1, mode: `${r1.mode}, row tasks, auto` }, perRow, 2));
-    const r2 = await overNats('w2', ['spin', '--sizes', molFile, '--ms', '1'], dir, 1);
-    out.push(withBound({ ...r2, mode: `${r2.mode}, molecule tasks, auto` }, mols, 2));
-    const r3 = await overNats('w2', ['spin', '--tasks', '20000', '--ms', '1', '--granularity', 'task'], dir, 1);
-    out.push(withBound({ ...r3, mode: `${r3.mode}, row tasks, one per dispatch` }, perRow, 2));
+    const cases: Array<[string, string[], number[]]> = [
+      ['row tasks, auto', ['spin', '--tasks', '20000', '--ms', '1'], perRow],
+      ['molecule tasks, auto', ['spin', '--sizes', molFile, '--ms', '1'], mols],
+      ['row tasks, one per dispatch', ['spin', '--tasks', '20000', '--ms', '1', '--granularity', 'task'], perRow],
+    ];
+    for (const [label, args, ms] of cases) {
+      for (const run of [() => embedded('w2', args, dir), () => overNats('w2', args, dir, 1), () => overNats('w2', args, dir, 2)]) {
+        const r = await run();
+        out.push(withBound({ ...r, mode: `${r.mode}, ${label}` }, ms, 2));
+      }
+    }
     return out;
   },
   /** The scheduling core alone: 10,000 simulated agents × 32 slots, task transitions per second. */

@@ -114,6 +114,7 @@ export function registerDaemons(program: Command): void {
     .option('--ns <ns>', 'namespace (default: SHOAL_NS or "default")')
     .option('--out-dir <dir>', 'where job outputs, summaries and the job registry go', 'shoal-out')
     .option('--agent-timeout <s>', 'seconds of silence before an agent is lost and its tasks requeued', '10')
+    .option('--dispatch-ms <ms>', 'work per dispatch bundle, from measured task times (smaller: better balance; larger: less messaging)', '50')
     .option('--max-attempts <n>', 'attempts per task before it becomes an error row', '3')
     .option('--log-level <level>', 'log level on stderr', 'info')
     .action(async (opts) => {
@@ -128,7 +129,7 @@ export function registerDaemons(program: Command): void {
       }
       try {
         const conn = await connectBus(opts, 'shoal-coordinator', { retryMs: 10_000 });
-        const actors = await startCoordinator(conn.bus, conn.subj, log, { outDir: opts.outDir, agentTimeout: opts.agentTimeout, maxAttempts: opts.maxAttempts, persist: true });
+        const actors = await startCoordinator(conn.bus, conn.subj, log, { outDir: opts.outDir, agentTimeout: opts.agentTimeout, maxAttempts: opts.maxAttempts, dispatchMs: opts.dispatchMs, persist: true });
         log.info({ ns: conn.ns, outDir: resolve(opts.outDir), nats: opts.nats }, 'coordinator ready');
         // Without its broker nothing can reach the coordinator: stop (exit 4) rather than
         // hang, so a batch script sees it and a restart resumes from the journal.
@@ -159,6 +160,7 @@ export function registerDaemons(program: Command): void {
     .option('--memory <gb>', 'memory tasks may use, GB (default: the least of node, cgroup and Slurm)')
     .option('--spot', 'this agent may vanish (preemptible); it joins running jobs')
     .option('--strict-affinity', 'refuse to start when fewer CPUs are usable than --workers asks for')
+    .option('--oversubscribe', 'run --workers threads even when fewer CPUs are usable (I/O-bound work, benchmarks)')
     .option('--allow-command', 'run command tasks (external programs)')
     .option('--grace <s>', 'on drain or SIGTERM, seconds running tasks get to finish', '30')
     .option('--min-free-memory <gb>', 'stop pulling while available memory is below this', '0')

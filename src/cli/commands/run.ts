@@ -31,6 +31,8 @@ export function registerRun(program: Command, kinds: Kind<any>[] = builtinKinds(
       .option('--nats <url>', 'run over this NATS server so other agents can join (default: in-process bus)')
       .option('--ns <ns>', 'namespace on the NATS server (default: SHOAL_NS or "default")')
       .option('--agent-timeout <s>', 'seconds of silence before an agent is lost', '10')
+      .option('--dispatch-ms <ms>', 'work per dispatch bundle, from measured task times', '50')
+      .option('--oversubscribe', 'run --workers threads even when fewer CPUs are usable')
       .option('--memory <gb>', 'memory the local agent may use (GB)')
       .option('--allow-command', 'let the local agent run command tasks')
       .option('--json', 'print the final status as JSON')
@@ -47,11 +49,11 @@ async function runJob(kind: Kind<any>, opts: Record<string, any>): Promise<ExitC
   const spec = buildSpec(kind, opts);
   const outDir = spec.out ? dirname(spec.out) : resolve(opts.outDir ?? 'shoal-out');
   const conn = await connectBus(opts, `shoal-run ${spec.job}`, { embedded: true });
-  const actors = await startCoordinator(conn.bus, conn.subj, log, { outDir, agentTimeout: opts.agentTimeout, persist: !!opts.nats });
+  const actors = await startCoordinator(conn.bus, conn.subj, log, { outDir, agentTimeout: opts.agentTimeout, dispatchMs: opts.dispatchMs, persist: !!opts.nats });
   const workers = opts.workers === undefined ? undefined : String(opts.workers);
   let agent: Awaited<ReturnType<typeof createAgent>> | null = null;
   try {
-    if (workers !== '0') agent = await createAgent(conn.bus, conn.subj, log, { workers, memory: opts.memory, allowCommand: kind.name === 'command' || !!opts.allowCommand });
+    if (workers !== '0') agent = await createAgent(conn.bus, conn.subj, log, { workers, memory: opts.memory, oversubscribe: !!opts.oversubscribe, allowCommand: kind.name === 'command' || !!opts.allowCommand });
   } catch (err) {
     // A bad agent option: stop what was started so the process can exit with the error.
     await actors.stop();
