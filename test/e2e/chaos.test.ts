@@ -115,12 +115,22 @@ describe('chaos', () => {
     const atKill = await ctl.job('X1');
     const crashedAt = Date.now();
     await killHard(coord);
+    // Nothing writes the output while no sink runs: this is what the restart must find.
+    const atCrash = new Set(rowsSoFar(file).map((r) => r.task)).size;
     coord = await startCoordinator(nats.url, ns, out, ['--agent-timeout', '3']);
     const resumed = await coord.waitForLog((l) => l.msg === 'job submitted' && l.job === 'X1');
     const m = rowsSoFar(file).length;
     await grows(m);
     report.push({ fault: 'coordinator SIGKILL', at: `${before.length}/${tasks}`, touched: atKill.running, ...damage(before), recoverS: (Date.now() - crashedAt) / 1000 });
-    assert.equal(resumed.alreadyDone, new Set(rowsSoFar(file).slice(0, m).map((r) => r.task)).size, 'the restarted coordinator counted what the JSONL held');
+    // The agents resend held results as soon as the new sink opens the output, so the count
+    // may include a few of those: at least what the file held at the crash, at most what it
+    // held when the resume was logged.
+    const atResume = new Set(rowsSoFar(file).slice(0, m).map((r) => r.task)).size;
+    const counted = Number(resumed.alreadyDone);
+    assert.ok(
+      counted >= atCrash && counted <= atResume,
+      `the restarted coordinator counted ${counted} done tasks; the JSONL held ${atCrash} at the crash and ${atResume} at the resume`,
+    );
 
     const final = await ctl.waitEnd('X1', 120_000);
     const rows = readRows(file);
