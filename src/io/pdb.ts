@@ -9,8 +9,8 @@
 import { InputError } from '../errors.js';
 import { elementBySymbol, guessElementFromAtomName } from './elements.js';
 import {
-  closeQuietly, openForRead, parseNumber, rangeOf, readRange, scanLines, startsWith, where,
-  type FrameReader, type FrameSpan,
+  closeQuietly, openForRead, parseNumber, scanLines, startsWith, where,
+  SpanFrameReader, type FrameSpan,
 } from './traj-file.js';
 
 /** One atom of a topology. */
@@ -158,34 +158,15 @@ export function parsePdbFrame(buf: Buffer, out: Float64Array, nAtoms: number, pa
 }
 
 /** Random access to the frames of a PDB trajectory through byte ranges from its index. */
-export class PdbReader implements FrameReader {
+export class PdbReader extends SpanFrameReader {
   readonly format = 'pdb' as const;
-  private fd: number | undefined;
-  private buf: Buffer = Buffer.allocUnsafe(0);
-
-  private constructor(readonly path: string, readonly nAtoms: number, private readonly spans: readonly FrameSpan[], fd: number) {
-    this.fd = fd;
-  }
 
   /** Opens `path`; `spans` say where the frames this reader may read are. */
   static open(path: string, nAtoms: number, spans: readonly FrameSpan[]): PdbReader {
-    return new PdbReader(path, nAtoms, spans, openForRead(path));
+    return new PdbReader(path, nAtoms, spans);
   }
 
-  readFrame(frame: number, out: Float64Array): void {
-    if (this.fd === undefined) throw new Error(`${where(this.path)}: reader is closed`);
-    const range = rangeOf(this.spans, frame);
-    if (range === undefined) throw new InputError(`${where(this.path, frame)}: frame not in this task's index`);
-    if (this.buf.length < range[1] - range[0]) this.buf = Buffer.allocUnsafeSlow(range[1] - range[0]);
-    const bytes = readRange(this.fd, range[0], range[1], this.buf);
-    if (bytes.length < range[1] - range[0]) {
-      throw new InputError(`${where(this.path, frame)}: file is shorter than when it was indexed`);
-    }
+  protected parse(bytes: Buffer, out: Float64Array, frame: number): void {
     parsePdbFrame(bytes, out, this.nAtoms, this.path, frame);
-  }
-
-  close(): void {
-    if (this.fd !== undefined) closeQuietly(this.fd);
-    this.fd = undefined;
   }
 }

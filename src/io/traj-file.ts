@@ -147,6 +147,44 @@ export function rangeOf(spans: readonly FrameSpan[], frame: number): [number, nu
   return undefined;
 }
 
+/**
+ * A reader of a text trajectory (multi-model PDB, multi-frame XYZ) that reads a frame's byte
+ * range from the task's spans and hands the bytes to the format's parser.
+ */
+export abstract class SpanFrameReader implements FrameReader {
+  abstract readonly format: TrajFormat;
+  private fd: number | undefined;
+  private buf: Buffer = Buffer.allocUnsafe(0);
+
+  protected constructor(
+    readonly path: string,
+    readonly nAtoms: number,
+    private readonly spans: readonly FrameSpan[],
+  ) {
+    this.fd = openForRead(path);
+  }
+
+  /** Parses one frame's bytes into `out` (3 × nAtoms), throwing InputError naming file and frame. */
+  protected abstract parse(bytes: Buffer, out: Float64Array, frame: number): void;
+
+  readFrame(frame: number, out: Float64Array): void {
+    if (this.fd === undefined) throw new Error(`${where(this.path)}: reader is closed`);
+    const range = rangeOf(this.spans, frame);
+    if (range === undefined) throw new InputError(`${where(this.path, frame)}: frame not in this task's index`);
+    if (this.buf.length < range[1] - range[0]) this.buf = Buffer.allocUnsafeSlow(range[1] - range[0]);
+    const bytes = readRange(this.fd, range[0], range[1], this.buf);
+    if (bytes.length < range[1] - range[0]) {
+      throw new InputError(`${where(this.path, frame)}: file is shorter than when it was indexed`);
+    }
+    this.parse(bytes, out, frame);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeQuietly(this.fd);
+    this.fd = undefined;
+  }
+}
+
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 /**

@@ -5,8 +5,8 @@
 import { InputError } from '../errors.js';
 import { elementFromToken } from './elements.js';
 import {
-  closeQuietly, fileSize, openForRead, parseNumber, rangeOf, readRange, scanLines, where,
-  type FrameReader, type FrameSpan,
+  closeQuietly, fileSize, openForRead, parseNumber, readRange, scanLines, where,
+  SpanFrameReader, type FrameSpan,
 } from './traj-file.js';
 
 /** Byte ranges of every frame of an XYZ file, found in one streaming pass. */
@@ -160,34 +160,15 @@ export function readXyzElements(path: string, nAtoms: number, start: number, end
 }
 
 /** Random access to the frames of an XYZ file through byte ranges from its index. */
-export class XyzReader implements FrameReader {
+export class XyzReader extends SpanFrameReader {
   readonly format = 'xyz' as const;
-  private fd: number | undefined;
-  private buf: Buffer = Buffer.allocUnsafe(0);
-
-  private constructor(readonly path: string, readonly nAtoms: number, private readonly spans: readonly FrameSpan[], fd: number) {
-    this.fd = fd;
-  }
 
   /** Opens `path`; `spans` say where the frames this reader may read are. */
   static open(path: string, nAtoms: number, spans: readonly FrameSpan[]): XyzReader {
-    return new XyzReader(path, nAtoms, spans, openForRead(path));
+    return new XyzReader(path, nAtoms, spans);
   }
 
-  readFrame(frame: number, out: Float64Array): void {
-    if (this.fd === undefined) throw new Error(`${where(this.path)}: reader is closed`);
-    const range = rangeOf(this.spans, frame);
-    if (range === undefined) throw new InputError(`${where(this.path, frame)}: frame not in this task's index`);
-    if (this.buf.length < range[1] - range[0]) this.buf = Buffer.allocUnsafeSlow(range[1] - range[0]);
-    const bytes = readRange(this.fd, range[0], range[1], this.buf);
-    if (bytes.length < range[1] - range[0]) {
-      throw new InputError(`${where(this.path, frame)}: file is shorter than when it was indexed`);
-    }
+  protected parse(bytes: Buffer, out: Float64Array, frame: number): void {
     parseXyzFrame(bytes, out, this.nAtoms, this.path, frame);
-  }
-
-  close(): void {
-    if (this.fd !== undefined) closeQuietly(this.fd);
-    this.fd = undefined;
   }
 }
