@@ -6,6 +6,7 @@
  *
  * A task with several rows (a frame chunk: `index`/`of`) is one bar; its rows are counted.
  */
+import { mulberry32 } from '../random.js';
 import { TimeBins } from './bins.js';
 
 export interface ScanOptions {
@@ -118,17 +119,6 @@ interface RawRow {
   error?: { code?: unknown; message?: unknown };
 }
 
-/** A deterministic PRNG (mulberry32), so the same file gives the same sample. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Keeps the `size` largest items by `key` (a min-heap). */
 class TopK<T> {
@@ -174,7 +164,7 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
 /** Streams `rows` (parsed JSONL objects) into the report's figures. */
 export async function scanRows(rows: AsyncIterable<Record<string, unknown>>, file: string, opts: Partial<ScanOptions> = {}, badLines: () => number = () => 0): Promise<ReportData> {
   const o = { ...DEFAULT_SCAN_OPTIONS, ...opts };
-  const random = rng(0x5eed);
+  const random = mulberry32(0x5eed); // the same file gives the same sample
   const lanes = new Map<string, LaneTotals & { index: number }>();
   const agents = new Map<string, AgentTotals & { laneSet: Set<string> }>();
   const kinds = new Map<string, number>();

@@ -47,17 +47,6 @@ export function newScheduler(o: Partial<SchedulerOptions> = {}): Scheduler {
   return new Scheduler({ speculate: false, ...o });
 }
 
-/** A small deterministic PRNG (mulberry32) so simulations replay exactly. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A commit notice for tasks of one job from one agent: items are [id, status, attempt, agent, ms]. */
 export function commit(job: string, items: Array<[string, 'ok' | 'error', number, string, number, ...unknown[]]>): CommitGroup {
@@ -71,3 +60,6 @@ export function commit(job: string, items: Array<[string, 'ok' | 'error', number
     ms: items.map((i) => i[4]),
   };
 }
+
+/** A deterministic PRNG so simulations replay exactly. */
+export { mulberry32 as rng } from '../../src/random.js';

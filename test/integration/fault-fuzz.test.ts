@@ -23,6 +23,7 @@ import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
 import { killLeftovers, runShoal, type ShoalProcess } from '../helpers/shoal.js';
 import { connArgs, Control, logsOf, sleep, startAgent, startCoordinator, stopAgent } from '../helpers/faults.js';
+import { mulberry32 as prng } from '../../src/random.js';
 
 let nats: TestNats;
 let tmp: string;
@@ -42,17 +43,6 @@ after(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-/** A seeded PRNG (mulberry32), so a failure can be replayed with the same seed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = 0x5eed_f022;
 const FOREIGN_VERSIONS = [0, 2, 99, 2 ** 31, PROTOCOL_VERSION + 1];

@@ -14,6 +14,7 @@ import { CTL_VERBS, decode, encode, PROTOCOL_VERSION, subjects, type Subjects } 
 import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
 import { jobStatus, killLeftovers, runShoal, spawnShoal, waitForJobEnd, type ShoalProcess } from '../helpers/shoal.js';
+import { mulberry32 as rng } from '../../src/random.js';
 
 let nats: TestNats;
 let tmp: string;
@@ -44,17 +45,6 @@ const info = {
   kinds: [],
 };
 
-/** A deterministic PRNG so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('protocol guard', () => {
   const ns = uniqueNs('guard');

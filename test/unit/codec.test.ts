@@ -19,6 +19,7 @@ import {
   versionMismatchMessage,
   type SchemaName,
 } from '../../protocol/index.js';
+import { mulberry32 as rng } from '../../src/random.js';
 
 const v = PROTOCOL_VERSION;
 
@@ -166,17 +167,6 @@ const samples: { [N in SchemaName]: Array<Record<string, unknown>> } = {
 const plain = (x: unknown): unknown => JSON.parse(JSON.stringify(x));
 const schemaNames = Object.keys(Schemas) as SchemaName[];
 
-/** A small deterministic PRNG, so a fuzz failure can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function rejected(name: SchemaName, data: Uint8Array): { reason: string; detail: string; version?: unknown; kind?: string } {
   const d = decode(name, data);
