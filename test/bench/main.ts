@@ -115,6 +115,13 @@ async function overNats(workload: string, kindArgs: string[], dir: string, agent
   const workers = String(Math.max(1, 2 / agents));
   const ags = Array.from({ length: agents }, () => shoal(['agent', ...common, '--workers', workers, '--log-level', 'warn']));
   try {
+    // Wait until the coordinator answers and every agent has joined.
+    for (let i = 0; ; i++) {
+      const st = await shoal(['status', ...common, '--json']).done;
+      if (st.code === 0 && (JSON.parse(st.stdout) as { agents: unknown[] }).agents.length === agents) break;
+      if (i > 100) throw new Error(`the coordinator or agents did not come up: ${st.stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const r = await shoal(['submit', ...kindArgs, ...common, '--job', `${workload}-nats${agents}`, '--wait', '--json']).done;
     if (r.code !== 0) throw new Error(`${workload} over NATS failed (${r.code}): ${r.stderr}`);
     return fromFinal(workload, `NATS, ${agents} agent${agents > 1 ? 's' : ''} × ${workers} workers`, JSON.parse(r.stdout.trim().split('\n').pop()!));
