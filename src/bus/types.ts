@@ -56,13 +56,16 @@ export interface Bus {
 
 /** A bus failure. `retryable` says whether trying again later may help. */
 export class BusError extends ShoalError {
-  constructor(code: ErrorCode, message: string, opts: { retryable: boolean; cause?: unknown }) {
+  /** The request reached nobody (so it certainly was not acted upon). */
+  readonly noResponders: boolean;
+  constructor(code: ErrorCode, message: string, opts: { retryable: boolean; cause?: unknown; noResponders?: boolean }) {
     super(code, message, opts);
     this.name = 'BusError';
+    this.noResponders = opts.noResponders ?? false;
   }
 }
 
 export function timeoutError(subject: string, ms: number, noResponders = false): BusError {
   const what = noResponders ? 'nobody is listening' : `no answer within ${ms} ms`;
-  return new BusError(ErrorCode.Timeout, `request on ${subject}: ${what}`, { retryable: true });
+  return new BusError(ErrorCode.Timeout, `request on ${subject}: ${what}`, { retryable: true, noResponders });
 }

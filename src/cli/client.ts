@@ -2,7 +2,7 @@
  * The operator's side of the control protocol: submit, status, cancel, drain, and waiting
  * for a job to end. Used by the CLI commands and by the embedded `run`.
  */
-import type { Bus } from '../bus/index.js';
+import { BusError, type Bus } from '../bus/index.js';
 import { decode, encode, PROTOCOL_VERSION, type CtlReply, type CtlRequest, type JobSpec, type JobStatus, type AgentStatus, type Subjects } from '../../protocol/index.js';
 import { ErrorCode, ShoalError } from '../errors.js';
 
@@ -27,7 +27,10 @@ export class CtlClient {
         break;
       } catch (err) {
         if (err instanceof ShoalError && err.code === ErrorCode.Timeout) {
-          if (retry && attempt === 0) {
+          // Nobody listening (a coordinator still starting): nothing was done, so any request
+          // may be asked again for a few seconds. A timeout only for idempotent ones, once.
+          const nobody = err instanceof BusError && err.noResponders;
+          if ((nobody && attempt < 10) || (retry && attempt === 0)) {
             await new Promise((r) => setTimeout(r, 500));
             continue;
           }
