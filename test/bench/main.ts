@@ -107,7 +107,7 @@ function rmsdKernel(): BenchRow {
   return { workload: 'rmsd', mode: 'QCP kernel, 30 heavy atoms, 1 thread', tasks: pairs, seconds: +seconds.toFixed(3), tasksPerSecond: Math.round(pairs / seconds), note: `${(pairs / seconds / 1e6).toFixed(2)} M superpositions/s` };
 }
 
-async function overNats(workload: string, kindArgs: string[], dir: string, agents: number): Promise<BenchRow> {
+async function overNats(workload: string, kindArgs: string[], dir: string, agents: number, tag = ''): Promise<BenchRow> {
   const server = await startNatsServer();
   const ns = `bench${Date.now().toString(36)}`;
   const common = ['--nats', server.url, '--ns', ns];
@@ -122,7 +122,7 @@ async function overNats(workload: string, kindArgs: string[], dir: string, agent
       if (i > 100) throw new Error(`the coordinator or agents did not come up: ${st.stderr}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const r = await shoal(['submit', ...kindArgs, ...common, '--job', `${workload}-nats${agents}`, '--wait', '--json']).done;
+    const r = await shoal(['submit', ...kindArgs, ...common, '--job', `${workload}${tag}-nats${agents}`, '--wait', '--json']).done;
     if (r.code !== 0) throw new Error(`${workload} over NATS failed (${r.code}): ${r.stderr}`);
     return fromFinal(workload, `NATS, ${agents} agent${agents > 1 ? 's' : ''} × ${workers} workers`, JSON.parse(r.stdout.trim().split('\n').pop()!));
   } finally {
@@ -182,8 +182,8 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
       ['molecule tasks, auto', ['spin', '--sizes', molFile, '--ms', '1'], mols],
       ['row tasks, one per dispatch', ['spin', '--tasks', '20000', '--ms', '1', '--granularity', 'task'], perRow],
     ];
-    for (const [label, args, ms] of cases) {
-      for (const run of [() => embedded('w2', args, dir), () => overNats('w2', args, dir, 1), () => overNats('w2', args, dir, 2)]) {
+    for (const [k, [label, args, ms]] of cases.entries()) {
+      for (const run of [() => embedded('w2', args, dir, join(dir, `w2-${k}-embedded.jsonl`)), () => overNats('w2', args, dir, 1, `-${k}`), () => overNats('w2', args, dir, 2, `-${k}`)]) {
         const r = await run();
         out.push(withBound({ ...r, mode: `${r.mode}, ${label}` }, ms, 2));
       }
