@@ -382,7 +382,7 @@ export class Scheduler {
       const t = job.tasks.get(g.ids[i]!);
       if (!t) continue;
       const st = t.state;
-      if (st.s === 'done' || st.s === 'cancelled') continue;
+      if (st.s === 'done') continue;
       if (st.s === 'leased') {
         if (st.agent !== holderId) {
           holderId = st.agent;

@@ -27,14 +27,15 @@ export interface Copy {
 
 export type TaskStateName = TaskState['s'];
 
-/** The allowed moves. `done` and `cancelled` are final. */
+/** The allowed moves. `done` is final. */
 export const TRANSITIONS: Readonly<Record<TaskStateName, readonly TaskStateName[]>> = {
   queued: ['leased', 'done', 'failing', 'cancelled'],
   // leased → leased: the speculative copy is added or dropped, or the lease moves to the copy.
   leased: ['queued', 'leased', 'done', 'failing', 'cancelled'],
   failing: ['done', 'cancelled'],
   done: [],
-  cancelled: [],
+  // A result that finished before the cancel and arrives after it is still written: done.
+  cancelled: ['done'],
 };
 
 /** TRANSITIONS as a lookup table (from → to → allowed), for the hot path. */

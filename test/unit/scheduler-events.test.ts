@@ -87,10 +87,14 @@ test('cancel stops dispatch at once and aborts the job on every agent holding it
   assert.deepEqual(ofKind(cmds, 'job-ended').map((c) => c.state), ['cancelled']);
   const after = replies(s.pull('a', pullParams(a.epoch, a.seq + 1, 5), 'pa2', 2))[0]!;
   assert.ok(after.bundles.every((b) => b.job === 'K'), 'only the other job is dispatched');
-  // A late commit of a cancelled task changes nothing.
+  // A result that finished before the cancel and lands after it is in the output: it counts
+  // as done (status agrees with the rows), and the job stays cancelled.
+  const doneBefore = s.status(3, 'J').jobs[0]!.done;
   s.committed(commit('J', [['t0', 'ok', 1, 'a', 1, 1]]), 3);
+  s.committed(commit('J', [['t0', 'ok', 1, 'b', 1, 1]]), 3); // a duplicate changes nothing
   s.check();
   assert.equal(s.jobState('J'), 'cancelled');
+  assert.equal(s.status(3, 'J').jobs[0]!.done, doneBefore + 1);
 });
 
 test('the first committed copy wins and the other holder is told to abort', () => {
