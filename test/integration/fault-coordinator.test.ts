@@ -70,7 +70,12 @@ describe('coordinator crash', () => {
     const second = await startCoordinator(nats.url, ns, out);
     await second.waitForLog((l) => l.msg === 'resuming job after restart' && l.job === 'K1');
     const resumed = await second.waitForLog((l) => l.msg === 'job submitted' && l.job === 'K1');
-    assert.equal(resumed.alreadyDone, committedAtKill, 'the done set is what the JSONL held at the kill');
+    // Agents resend the results they hold as soon as the new sink opens the output, so a few may
+    // be written before the done set is read: at least what the JSONL held at the kill, at most
+    // what it holds now.
+    const counted = Number(resumed.alreadyDone);
+    const now = new Set(rowsSoFar(file).map((r) => r.task)).size;
+    assert.ok(counted >= committedAtKill && counted <= now, `the done set (${counted}) lies between the JSONL at the kill (${committedAtKill}) and now (${now})`);
     for (const ag of [a, b]) {
       await second.waitForLog((l) => l.msg === 'agent joined' && l.agent === ag.id);
       await ag.proc.waitForLog('the coordinator asks this agent to join again');
