@@ -10,15 +10,12 @@
  *   assert.equal(await stopAgent(a.proc), ...);   // SIGTERM; tasks the agent ran
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { NatsBus } from '../../src/bus/index.js';
 import { CtlClient } from '../../src/cli/client.js';
 import { subjects, type JobStatus, type AgentStatus } from '../../protocol/index.js';
 import { ErrorCode } from '../../src/errors.js';
-import { cliPath } from './paths.js';
-import { spawnShoal, type Exited, type LogLine, type LogMatch, type ShoalProcess, type SpawnOptions } from './shoal.js';
+import { spawnShoal, type Exited, type LogLine, type ShoalProcess, type SpawnOptions } from './shoal.js';
 import type { Row } from './rows.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -182,88 +179,7 @@ export class Control {
   }
 }
 
-/**
- * Like spawnShoal, for a shoal command run through a wrapper (`nsenter ... --`): the
- * wrapper must exec the command so that signals reach shoal itself.
- */
+/** spawnShoal through a wrapper (`nsenter ... --`) that execs shoal, so signals reach it. */
 export function spawnWrapped(wrapper: readonly string[], args: readonly string[], o: { env?: Record<string, string> } = {}): ShoalProcess {
-  const argv = [...wrapper, process.execPath, cliPath, ...args];
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SHOAL_')) env[k] = v;
-  Object.assign(env, o.env);
-  const child = spawn(argv[0]!, argv.slice(1), { cwd: tmpdir(), env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let partial = '';
-  let status: Exited | null = null;
-  const logs: LogLine[] = [];
-  const waiters = new Set<(l: LogLine | null) => void>();
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-    partial += d;
-    for (let nl = partial.indexOf('\n'); nl !== -1; nl = partial.indexOf('\n')) {
-      const text = partial.slice(0, nl);
-      partial = partial.slice(nl + 1);
-      if (!text.startsWith('{')) continue;
-      try {
-        logs.push(JSON.parse(text) as LogLine);
-      } catch {
-        continue;
-      }
-      for (const w of [...waiters]) w(logs.at(-1)!);
-    }
-  });
-  const exited = new Promise<Exited>((resolve) => {
-    child.once('close', (code, signal) => {
-      status = { code, signal };
-      for (const w of [...waiters]) w(null);
-      resolve(status);
-    });
-  });
-  process.once('exit', () => child.kill('SIGKILL'));
-  const tail = (s: string): string => (s.length > 2000 ? `…${s.slice(-2000)}` : s);
-  const proc: ShoalProcess = {
-    child,
-    pid: child.pid ?? -1,
-    args,
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-    logs,
-    get alive() {
-      return status === null;
-    },
-    exited,
-    kill(signal: NodeJS.Signals = 'SIGTERM') {
-      if (status === null) child.kill(signal);
-    },
-    waitForLog(match: LogMatch, timeoutMs = 20_000) {
-      const test = typeof match === 'string' ? (l: LogLine) => l.msg === match : match instanceof RegExp ? (l: LogLine) => typeof l.msg === 'string' && match.test(l.msg) : match;
-      const seen = logs.find(test);
-      if (seen) return Promise.resolve(seen);
-      return new Promise<LogLine>((resolve, reject) => {
-        const w = (l: LogLine | null): void => {
-          if (l && !test(l)) return;
-          clearTimeout(timer);
-          waiters.delete(w);
-          if (l) resolve(l);
-          else reject(new Error(`shoal ${args[0]} exited (${JSON.stringify(status)}) before the awaited log line\n${proc.describe()}`));
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(w);
-          reject(new Error(`no awaited log line within ${timeoutMs} ms\n${proc.describe()}`));
-        }, timeoutMs);
-        if (status !== null) w(null);
-        else waiters.add(w);
-      });
-    },
-    describe() {
-      return `$ ${wrapper.join(' ')} shoal ${args.join(' ')}  (pid ${child.pid})\n--- stdout\n${tail(stdout)}\n--- stderr\n${tail(stderr)}`;
-    },
-  };
-  return proc;
+  return spawnShoal(args, { ...o, wrapper });
 }

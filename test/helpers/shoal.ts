@@ -35,6 +35,8 @@ export interface SpawnOptions {
   cwd?: string;
   /** A test context: the process is SIGKILLed when that test ends. */
   t?: { after(fn: () => unknown): void };
+  /** A command that runs shoal (`nsenter ... --`); it must exec it, so signals reach shoal. */
+  wrapper?: readonly string[];
 }
 
 export interface ShoalProcess {
@@ -94,7 +96,8 @@ const tail = (s: string, n = 2000): string => (s.length > n ? `…${s.slice(-n)}
 /** Starts `node dist/src/cli/main.js ...args`. */
 export function spawnShoal(args: readonly string[], opts: SpawnOptions = {}): ShoalProcess {
   killOnExit();
-  const child = spawn(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? tmpdir(), env: baseEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [...(opts.wrapper ?? []), process.execPath, cliPath, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd ?? tmpdir(), env: baseEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let partial = '';
