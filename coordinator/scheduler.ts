@@ -7,7 +7,7 @@
  * Commands: reply to a pull, abort tasks on an agent, drain an agent, write error rows,
  * a job ended, log lines.
  */
-import type { AgentInfo, Bundle, HeldTask, JobInfo, JobSpec, JobState, JobStatus, AgentStatus, TaskReport, CommitGroup } from '../protocol/index.js';
+import type { AgentInfo, Bundle, HeldTask, JobInfo, JobSpec, JobState, JobStatus, AgentStatus, TaskReport, CommitGroup, TaskMsg } from '../protocol/index.js';
 import type { WireError } from '../src/errors.js';
 import { ErrorCode } from '../src/errors.js';
 import { moveTask, holders, QUEUED, TransitionLog, type Task, type TaskState } from './task-state.js';
@@ -741,7 +741,7 @@ export class Scheduler {
       while (bundles.length < p.want && bytes < this.opts.maxDispatchBytes) {
         const b = this.bundle(job, a, seq, now, memory, this.opts.maxDispatchBytes - bytes, ev, out);
         if (!b) break;
-        bundles.push({ job: job.name, threads: b.threads, tasks: b.tasks.map((t) => ({ id: t.id, attempt: t.attempt, cost: t.cost, final: t.attempt >= job.maxAttempts, ref: t.ref })) });
+        bundles.push({ job: job.name, threads: b.threads, tasks: b.tasks.map((t) => taskMsg(t, job)) });
         for (const t of b.tasks) taken.push(t);
         bytes += b.bytes;
         memory -= b.memory;
@@ -907,7 +907,7 @@ export class Scheduler {
         const jobs = a.knows.has(job.name) ? [] : [job.info];
         a.knows.add(job.name);
         out.push(log('info', 'speculative copy of a straggler', { job: job.name, task: t.id, agent: a.id, runningOn: st.agent, lateness: +lateness.toFixed(1), event: ev }));
-        this.answer(a, jobs, [{ job: job.name, threads: Math.min(t.threads, a.info.slots), tasks: [{ id: t.id, attempt: t.attempt, cost: t.cost, final: t.attempt >= job.maxAttempts, ref: t.ref }] }], out);
+        this.answer(a, jobs, [{ job: job.name, threads: Math.min(t.threads, a.info.slots), tasks: [taskMsg(t, job)] }], out);
         if (idle.length === 0) return;
       }
     }
@@ -939,6 +939,11 @@ export class Scheduler {
     );
     out.push({ kind: 'job-ended', job: job.name, state });
   }
+}
+
+/** A task as an agent receives it; its last allowed attempt is marked final. */
+function taskMsg(t: Task, job: Job): TaskMsg {
+  return { id: t.id, attempt: t.attempt, cost: t.cost, final: t.attempt >= job.maxAttempts, ref: t.ref };
 }
 
 /** Whether the agent's allocation (Slurm walltime) ends before the task is expected to finish. */

@@ -2,6 +2,6 @@
 export { Sink, DEFAULT_SINK_OPTIONS, type SinkOptions } from './sink.js';
 export { JobWriter } from './writer.js';
 export { scanJournal, readRows, type JournalScan } from './journal.js';
-export { okRow, errorRow, toJson, looksLikeRows, type RowHead } from './rows.js';
+export { okRow, errorRow, toJson, type RowHead } from './rows.js';
 export { summaryPathFor, jobFilePathFor, defaultOutPath } from './paths.js';
 export { ResultSender } from './client.js';

@@ -52,8 +52,3 @@ export function errorRow(h: RowHead, error: WireError, index?: { index: number; 
   const e = `{"code":${JSON.stringify(error.code)},"message":${JSON.stringify(error.message)}}`;
   return `${headPrefix(h)},"status":"error"${headSuffix(h)}${idx},"error":${e}}\n`;
 }
-
-/** Cheap sanity check of rendered text from a peer: whole lines of JSON objects. */
-export function looksLikeRows(text: string): boolean {
-  return text.length >= 2 && text.charCodeAt(0) === 123 /* { */ && text.endsWith('}\n');
-}

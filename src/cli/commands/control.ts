@@ -1,6 +1,6 @@
 /** `shoal submit`, `status`, `cancel`, `drain`: the operator's commands against a running coordinator. */
 import { Command } from 'commander';
-import { builtinKinds, getKind, type Kind } from '../../kinds/index.js';
+import { builtinKinds, type Kind } from '../../kinds/index.js';
 import type { AgentStatus, JobStatus } from '../../../protocol/index.js';
 import { CtlClient } from '../client.js';
 import { connectBus, type Conn } from '../connect.js';
@@ -128,4 +128,3 @@ export function printStatus(out: Output, jobs: JobStatus[], agents: AgentStatus[
     );
 }
 
-export { getKind };
