@@ -151,8 +151,9 @@ export class Coordinator {
       case 'status': {
         const now = Date.now();
         const st = this.scheduler.status(now, req.job);
-        // A job counts as ended once its output is closed and its summary written.
-        for (const j of st.jobs) if (j.state !== 'running' && !this.finished.has(j.job)) j.state = 'running';
+        // A finished job counts as done once its output is closed and its summary written
+        // (so `--wait` returns with the summary there); a cancel shows at once.
+        for (const j of st.jobs) if (j.state !== 'running' && j.state !== 'cancelled' && !this.finished.has(j.job)) j.state = 'running';
         for (const rec of this.expanding.values()) if (!req.job || req.job === rec.job) st.jobs.push(expandingStatus(rec));
         if (req.job && st.jobs.length === 0) {
           m.respond(encode(errorReply(ErrorCode.NotFound, `no job named '${req.job}' (known: ${this.scheduler.jobNames().join(', ') || 'none'})`)));
