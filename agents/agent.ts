@@ -414,7 +414,7 @@ export class Agent {
         break;
       case 'died': {
         const culprit = b.tasks[end.runningIndex];
-        this.log.warn({ job: b.job, task: culprit?.id, err: end.error.message }, 'a worker thread died; replaced');
+        this.log.warn({ job: b.job, task: culprit?.id, attempt: culprit?.attempt, err: end.error.message }, 'a worker thread died; replaced');
         for (const t of b.tasks) {
           if (t !== culprit) handBack(t);
           else if (b.cancelled) continue;
@@ -552,7 +552,7 @@ export class Agent {
       const reports = this.reports;
       this.reports = [];
       try {
-        await this.bus.request(this.subj.pull, encode({ kind: 'pull', v: PROTOCOL_VERSION, agent: this.id, epoch: this.epoch, seq: this.seq, want: 0, freeSlots: 0, memory: 0, waitMs: 0, reports }), { timeoutMs: Math.max(500, Math.min(5000, deadline - Date.now())) });
+        await this.bus.request(this.subj.pull, encode({ kind: 'pull', v: PROTOCOL_VERSION, agent: this.id, epoch: this.epoch, seq: this.seq, want: 0, freeSlots: 0, memory: 0, waitMs: 0, reports, reportsOnly: true }), { timeoutMs: Math.max(500, Math.min(5000, deadline - Date.now())) });
         return;
       } catch {
         this.reports = reports.concat(this.reports);

@@ -139,6 +139,8 @@ export interface PullParams {
   memory: number;
   waitMs: number;
   reports: TaskReport[];
+  /** Reports sent beside a parked pull (see the Pull message): no seq check, no new parking. */
+  reportsOnly?: boolean;
 }
 
 const DONE_OK: TaskState = { s: 'done', status: 'ok' };
@@ -325,6 +327,12 @@ export class Scheduler {
       return out;
     }
     a.lastSeen = now;
+    if (p.reportsOnly) {
+      for (const r of p.reports) this.report(a, r, now, ev, out);
+      out.push({ kind: 'reply-pull', token, agent: id, seq: a.seq, jobs: [], bundles: [] });
+      this.wake(now, out);
+      return out;
+    }
     a.memory = p.memory;
     // Dispatches the agent never received (its seq is behind) go back to the queue.
     for (const [seq, tasks] of a.dispatches) {

@@ -79,6 +79,12 @@ export const PullSchema = Type.Object({
   /** How long the coordinator may hold the request when there is no work. */
   waitMs: Count,
   reports: Type.Array(TaskReportSchema),
+  /**
+   * Set when the agent sends reports while another pull of its own is still waiting: its `seq`
+   * may lag a dispatch already on its way, so the coordinator must not judge lost dispatches by
+   * it, and the waiting pull stays parked.
+   */
+  reportsOnly: Type.Optional(Type.Boolean()),
 });
 export type Pull = Static<typeof PullSchema>;
 

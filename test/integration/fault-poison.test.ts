@@ -35,7 +35,7 @@ describe('poison tasks', () => {
     const ns = uniqueNs('poison');
     const out = join(tmp, 'out');
     const coord = await startCoordinator(nats.url, ns, out, ['--max-attempts', '3']);
-    const agents = [];
+    const agents: Awaited<ReturnType<typeof startAgent>>[] = [];
     for (let i = 0; i < 3; i++) agents.push(await startAgent(nats.url, ns, ['--workers', '1', '--worker-heap', '64']));
     ctl = await Control.connect(nats.url, ns);
 
@@ -81,7 +81,12 @@ describe('poison tasks', () => {
 
     // Two tasks killed a thread three times each; every death was logged and the thread replaced.
     const deaths = agents.flatMap((a) => logsOf(a.proc, 'a worker thread died; replaced'));
-    assert.equal(deaths.length, 6, `thread deaths: ${JSON.stringify(deaths.map((d) => [d.task, d.err]))}`);
+    const story = (id: string): string =>
+      [coord, ...agents.map((a) => a.proc)]
+        .flatMap((p) => p.logs.filter((l) => l.task === id || (Array.isArray(l.tasks) && l.tasks.includes(id))))
+        .map((l) => JSON.stringify(l))
+        .join('\n');
+    assert.equal(deaths.length, 6, `thread deaths: ${JSON.stringify(deaths.map((d) => [d.task, d.err]))}\n${story(ids[hog]!)}\n${story(ids[crash]!)}`);
     assert.equal(deaths.filter((d) => d.task === ids[crash]).length, 3);
     assert.equal(deaths.filter((d) => d.task === ids[hog]).length, 3);
 

@@ -75,6 +75,33 @@ test('a dispatch the agent never received (seq gap) is requeued at its next pull
   assert.deepEqual(taskIds(replies(cmds)[0]!.bundles).sort(), ['t0', 't1']);
 });
 
+test('reports sent beside a pull carry a seq that may lag a dispatch on its way: no requeue, the parked pull stays', () => {
+  const s = newScheduler();
+  s.submit(spec('J'), tasks(3, () => 1, () => ({})), new Map(), { ...BUILTIN, granularity: 1 }, 0);
+  const a = s.hello('a', agentInfo({ slots: 2 }), [], 0);
+  const first = replies(s.pull('a', pullParams(a.epoch, a.seq, 1), 'p1', 0))[0]!;
+  const [t0] = taskIds(first.bundles);
+  // The agent parks a pull; the coordinator answers it with a dispatch (seq + 2) ...
+  const second = replies(s.pull('a', pullParams(a.epoch, first.seq, 1, { waitMs: 1000 }), 'p2', 1))[0]!;
+  assert.equal(second.seq, first.seq + 1);
+  const inFlight = taskIds(second.bundles);
+  // ... and before that reply arrives, a thread dies: the agent sends the failure beside the pull
+  // it believes parked, still at the old seq.
+  const fail = { job: 'J', id: t0!, attempt: 1, error: { code: 'E_WORKER', message: 'died' } };
+  const cmds = s.pull('a', pullParams(a.epoch, first.seq, 0, { waitMs: 0, reports: [fail], reportsOnly: true }), 'r1', 2);
+  s.check();
+  assert.ok(!ofKind(cmds, 'log').some((l) => l.msg.includes('dispatch lost')), 'the dispatch on its way is not taken for lost');
+  const answered = replies(cmds);
+  assert.deepEqual(answered.map((r) => [r.token, r.bundles.length]), [['r1', 0]], 'only the reports message is answered');
+  const st = s.status(2).jobs[0]!;
+  assert.equal(st.retried, 1, 'the failure counted');
+  // The tasks of the dispatch on its way stay leased to the agent; the next real pull acknowledges them.
+  const next = s.pull('a', pullParams(a.epoch, second.seq, 1, { waitMs: 0 }), 'p3', 3);
+  s.check();
+  assert.ok(!ofKind(next, 'log').some((l) => l.msg.includes('dispatch lost')));
+  assert.ok(!taskIds(replies(next)[0]!.bundles).some((id) => inFlight.includes(id)), 'tasks on their way are not dispatched twice');
+});
+
 test('cancel stops dispatch at once and aborts the job on every agent holding it', () => {
   const s = newScheduler();
   s.submit(spec('J'), tasks(10), new Map(), { ...BUILTIN, granularity: 1 }, 0);
