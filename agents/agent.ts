@@ -47,6 +47,8 @@ export interface AgentOptions {
   handlerKinds: string[];
   recycleAfter: number;
   workerHeapMb: number;
+  /** MB of parsed inputs kept for the workers to share (0 = off). Default 256. */
+  inputCacheMb: number;
   /** Result groups (about one per bundle) waiting for the sink above which the agent stops pulling. Default 256. */
   outboxHighWater: number;
 }
@@ -62,6 +64,7 @@ export const DEFAULT_AGENT_OPTIONS: Omit<AgentOptions, 'workers' | 'memoryLimit'
   handlerKinds: [],
   recycleAfter: 0,
   workerHeapMb: 0,
+  inputCacheMb: 256,
   outboxHighWater: 256,
 };
 
@@ -121,7 +124,7 @@ export class Agent {
     if (this.opts.prefetch < 0) this.opts.prefetch = 2 * this.opts.workers;
     this.id = `${info.host}-${info.pid}`;
     this.freeMemory = info.memory.available;
-    this.pool = new WorkerPool({ workers: this.opts.workers, recycleAfter: this.opts.recycleAfter, workerHeapMb: this.opts.workerHeapMb, handlers: this.opts.handlers });
+    this.pool = new WorkerPool({ workers: this.opts.workers, recycleAfter: this.opts.recycleAfter, workerHeapMb: this.opts.workerHeapMb, handlers: this.opts.handlers, inputCacheMb: this.opts.inputCacheMb });
     this.sender = new ResultSender(bus, subj, this.id, log, { highWater: this.opts.outboxHighWater });
     this.finished = new Promise((r) => (this.exited = r));
     this.drops = new DropLog(log);

@@ -7,7 +7,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { getKind } from '../src/kinds/index.js';
+import { InputStore } from './input-store.js';
 import type { BundleInput, BundleOutput } from './worker-types.js';
 
 export interface PoolOptions {
@@ -19,6 +22,11 @@ export interface PoolOptions {
   workerHeapMb: number;
   /** Handler modules (absolute paths) each worker loads. */
   handlers: string[];
+  /**
+   * MB of parsed inputs the agent keeps for its workers to share (0 = no sharing: each worker
+   * parses and caches its own).
+   */
+  inputCacheMb: number;
 }
 
 export type BundleEnd =
@@ -36,6 +44,8 @@ export class WorkerPool {
   private closed = false;
   /** Threads replaced so far (recycled or died), for logs and tests. */
   replaced = 0;
+  /** Parsed inputs shared by the workers; null when sharing is off. */
+  readonly inputs: InputStore | null;
 
   constructor(private readonly opts: PoolOptions) {
     this.piscina = new Piscina<BundleInput, BundleOutput>({
@@ -51,6 +61,7 @@ export class WorkerPool {
     });
     // A dying thread emits 'error' on the pool as well as rejecting its task; the task path handles it.
     this.piscina.on('error', () => undefined);
+    this.inputs = opts.inputCacheMb > 0 ? new InputStore(opts.inputCacheMb * 2 ** 20) : null;
   }
 
   get workers(): number {
@@ -61,8 +72,14 @@ export class WorkerPool {
   async run(input: BundleInput, signal: AbortSignal): Promise<BundleEnd> {
     const n = input.tasks.length;
     Atomics.store(input.flags, n, -1);
+    // Kinds that share parsed inputs get a line to the store for the bundle's lifetime.
+    const line = this.inputs && getKind(input.kind)?.sharesInputs ? new MessageChannel() : null;
+    if (line) {
+      this.inputs!.attach(line.port1);
+      input = { ...input, inputs: line.port2 };
+    }
     try {
-      const out = await this.piscina.run(input, { signal });
+      const out = await this.piscina.run(input, line ? { signal, transferList: [line.port2] } : { signal });
       if (this.opts.recycleAfter > 0 && out.tasksRun >= this.opts.recycleAfter) this.recycle(out.threadId);
       return { kind: 'done', out };
     } catch (err) {
@@ -78,6 +95,11 @@ export class WorkerPool {
           : { code: 'E_WORKER', message: `worker thread died: ${e.message}` },
         runningIndex: Atomics.load(input.flags, n),
       };
+    } finally {
+      if (line) {
+        this.inputs!.detach(line.port1, true);
+        line.port1.close();
+      }
     }
   }
 

@@ -1,4 +1,5 @@
 /** What crosses between the agent and its piscina worker threads. */
+import type { MessagePort } from 'node:worker_threads';
 import type { ResultGroup, TaskMsg } from '../protocol/index.js';
 
 export type { TaskMsg, ResultGroup };
@@ -18,6 +19,8 @@ export interface BundleInput {
   host: string;
   /** Shared with the agent: see worker.ts for the layout. Length tasks.length + 2. */
   flags: Int32Array;
+  /** The bundle's line to the agent's input store (kinds that share parsed inputs; see input-store.ts). */
+  inputs?: MessagePort;
 }
 
 /** A retryable failure on a non-final attempt: the coordinator retries it elsewhere. */

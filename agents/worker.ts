@@ -16,6 +16,7 @@ import { getKind, type Kind, type RunOutput } from '../src/kinds/index.js';
 import { ErrorCode, toWireError } from '../src/errors.js';
 import { errorRow, okRow, toJson, type RowHead } from '../src/sink/rows.js';
 import { GroupBuilder } from '../src/sink/groups.js';
+import { PortInputs, threadInputs } from '../src/kinds/inputs.js';
 
 const handlerPaths: string[] = (workerData as { handlers?: string[] } | undefined)?.handlers ?? [];
 let handlers: Promise<Map<string, Kind<any>>> | null = null;
@@ -65,9 +66,17 @@ export default async function runBundle(input: BundleInput): Promise<BundleOutpu
       paramsError = toWireError(err);
     }
   }
-  for (let i = 0; i < n; i++) {
-    if (Atomics.load(flags, n + 1) !== 0) break;
-    if (Atomics.load(flags, i) !== 0) continue;
+  const inputs = input.inputs ? new PortInputs(input.inputs) : threadInputs;
+  try {
+    for (let i = 0; i < n; i++) await runOne(i);
+  } finally {
+    if (inputs instanceof PortInputs) inputs.close();
+  }
+  return { group: results.build(), failures, threadId, tasksRun };
+
+  async function runOne(i: number): Promise<void> {
+    if (Atomics.load(flags, n + 1) !== 0) return;
+    if (Atomics.load(flags, i) !== 0) return;
     Atomics.store(flags, n, i);
     const t: TaskMsg = tasks[i]!;
     const start = Date.now();
@@ -88,6 +97,7 @@ export default async function runBundle(input: BundleInput): Promise<BundleOutpu
           attempt: t.attempt,
           job,
           task: t.id,
+          inputs,
         };
         output = await kind.run(t.ref, params, ctx);
       } catch (err) {
@@ -96,16 +106,15 @@ export default async function runBundle(input: BundleInput): Promise<BundleOutpu
     }
     tasksRun++;
     const ms = performance.now() - t0;
-    if (Atomics.load(flags, i) !== 0 || Atomics.load(flags, n + 1) !== 0) continue; // aborted: no result
+    if (Atomics.load(flags, i) !== 0 || Atomics.load(flags, n + 1) !== 0) return; // aborted: no result
     if (error && error.retryable && !t.final) {
       failures.push({ id: t.id, attempt: t.attempt, error: { code: error.code, message: error.message } });
-      continue;
+      return;
     }
     const head: RowHead = { job, task: t.id, kind: kindName, attempt: t.attempt, agent, host, worker: threadId, start, end: Date.now() };
     const rendered = error ? { text: errorRow(head, error), status: 'error' as const } : render(head, output!);
     results.add(t.id, t.attempt, rendered.status === 'ok', ms, rendered.text);
   }
-  return { group: results.build(), failures, threadId, tasksRun };
 }
 
 /** Renders a task's output into its rows. */

@@ -69,6 +69,7 @@ export interface AgentCliOptions {
   handlers?: string[];
   recycleAfter?: string;
   workerHeap?: string;
+  inputCache?: string;
 }
 
 /** How many workers to run: asked for, or the usable CPUs (under Slurm, no more than it allocated). */
@@ -127,5 +128,6 @@ export async function createAgent(bus: Bus, subj: Subjects, log: Logger, o: Agen
     handlerKinds,
     recycleAfter: positive('--recycle-after', o.recycleAfter, 0, { integer: true }),
     workerHeapMb: positive('--worker-heap', o.workerHeap, 0, { integer: true }),
+    inputCacheMb: positive('--input-cache', o.inputCache, 256),
   }, availableMemory);
 }

@@ -6,6 +6,7 @@
  * start anything at import time and must keep heavy work inside its functions.
  */
 import type { Command } from 'commander';
+import type { InputCache } from './inputs.js';
 
 /** One unit of scheduling as the kind describes it. */
 export interface TaskSpec {
@@ -48,6 +49,11 @@ export interface RunContext {
   /** The job name and task id, for messages. */
   job: string;
   task: string;
+  /**
+   * Parsed inputs shared with the agent's other workers (kinds with `sharesInputs`); absent
+   * outside a pool, where `threadInputs` serves.
+   */
+  inputs?: InputCache;
 }
 
 /** One output record of a multi-record task (e.g. one frame of a frame chunk). */
@@ -85,6 +91,8 @@ export interface Kind<P = unknown> {
   readonly name: string;
   /** One line for `--help`. */
   readonly description: string;
+  /** Its tasks get `ctx.inputs` backed by the agent's store of shared parsed inputs. */
+  readonly sharesInputs?: boolean;
   /** Adds the kind's options to a commander command (`run <kind>` and `submit <kind>`). */
   addOptions(cmd: Command): void;
   /**

@@ -33,6 +33,7 @@ export function registerRun(program: Command, kinds: Kind<any>[] = builtinKinds(
       .option('--agent-timeout <s>', 'seconds of silence before an agent is lost', '10')
       .option('--dispatch-ms <ms>', 'work per dispatch bundle, from measured task times', '50')
       .option('--oversubscribe', 'run --workers threads even when fewer CPUs are usable')
+      .option('--input-cache <mb>', 'parsed inputs the local agent keeps once for all its workers to share (0 = each worker parses its own)', '256')
       .option('--memory <gb>', 'memory the local agent may use (GB)')
       .option('--allow-command', 'let the local agent run command tasks')
       .option('--json', 'print the final status as JSON')
@@ -53,7 +54,7 @@ async function runJob(kind: Kind<any>, opts: Record<string, any>): Promise<ExitC
   const workers = opts.workers === undefined ? undefined : String(opts.workers);
   let agent: Awaited<ReturnType<typeof createAgent>> | null = null;
   try {
-    if (workers !== '0') agent = await createAgent(conn.bus, conn.subj, log, { workers, memory: opts.memory, oversubscribe: !!opts.oversubscribe, allowCommand: kind.name === 'command' || !!opts.allowCommand });
+    if (workers !== '0') agent = await createAgent(conn.bus, conn.subj, log, { workers, memory: opts.memory, oversubscribe: !!opts.oversubscribe, inputCache: opts.inputCache, allowCommand: kind.name === 'command' || !!opts.allowCommand });
   } catch (err) {
     // A bad agent option: stop what was started so the process can exit with the error.
     await actors.stop();

@@ -12,6 +12,7 @@ import { describeConformersSummary, summarizeConformers } from './summarize.js';
 export const conformersKind: Kind<ConformersParams> = {
   name: 'conformers',
   description: 'evaluate generated conformer ensembles against references (RMSD, COV/AMR)',
+  sharesInputs: true,
   addOptions: addConformersOptions,
   params: conformersParams,
   checkParams: checkConformersParams,

@@ -6,13 +6,14 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ErrorCode, InputError, ShoalError } from '../../errors.js';
-import { readSdfMolecules, type SdfRange } from '../../io/sdf.js';
+import { forEachSdfMolecule, readSdfMolecules, type SdfRange } from '../../io/sdf.js';
+import { threadInputs } from '../inputs.js';
 import type { RunContext, RunOutput } from '../types.js';
 import { checkSameAtoms, toHeavy, type ConformerOrigin, type HeavyMolecule } from './heavy.js';
 import { blockMinima, moleculeMetrics, type MoleculeMetrics } from './metrics.js';
 import type { ConformersParams } from './params.js';
-import { bestRmsdRows, prepareConformers, preparePairings, type ConformerSet, type PreparedPairings } from './rmsd-qcp.js';
-import { selfMappings, type Mappings, type SymmetryMode } from './symmetry.js';
+import { bestRmsdRows, prepareConformers, preparePairings, type ConformerSet } from './rmsd-qcp.js';
+import { selfMappings, type SymmetryMode } from './symmetry.js';
 import { checkTaskRef } from './task-ref.js';
 
 /** The `value` of a conformers row. */
@@ -38,9 +39,8 @@ export interface ConformersValue {
 /** Conformers of one side as coordinates, each record checked against the topology. */
 function loadSide(file: string, ranges: readonly SdfRange[], topo: HeavyMolecule, topoAt: ConformerOrigin): Float64Array {
   const name = basename(file);
-  const mols = readSdfMolecules(file, ranges, name);
-  const coords = new Float64Array(mols.length * 3 * topo.n);
-  mols.forEach((m, k) => {
+  const coords = new Float64Array(ranges.length * 3 * topo.n);
+  forEachSdfMolecule(file, ranges, name, (m, k) => {
     const heavy = toHeavy(m);
     const [, , line, record] = ranges[k]!;
     checkSameAtoms(heavy, { file: name, record, line }, topo, topoAt);
@@ -48,31 +48,6 @@ function loadSide(file: string, ranges: readonly SdfRange[], topo: HeavyMolecule
   });
   return coords;
 }
-
-/**
- * A few recent results per worker thread, so that consecutive blocks of one molecule on the
- * same worker parse the generated records and enumerate the symmetry mappings only once.
- * Entries are keyed by file and record offsets, which the job's fingerprint pins down.
- */
-class Recent<T> {
-  private readonly entries = new Map<string, T>();
-  constructor(private readonly max: number) {}
-  get(key: string, make: () => T): T {
-    const hit = this.entries.get(key);
-    if (hit !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-      return hit;
-    }
-    const value = make();
-    this.entries.set(key, value);
-    while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
-    return value;
-  }
-}
-
-const recentTopologies = new Recent<{ topo: HeavyMolecule; maps: Map<string, { maps: Mappings; pairings: PreparedPairings }> }>(2);
-const recentGenSets = new Recent<ConformerSet>(2);
 
 /** Identifies records: the job, the file as it is now (size, mtime) and the records' offsets. */
 function rangesKey(job: string, file: string, ranges: readonly SdfRange[]): string {
@@ -100,29 +75,28 @@ export async function runConformers(rawRef: unknown, p: ConformersParams, ctx: R
   const nRef = ref.nRef!;
   const refName = basename(refFiles.file);
 
+  // The molecule's topology, symmetry mappings and generated conformers are the same for every
+  // block of a split molecule: built once per agent and shared by its workers (ctx.inputs).
+  const inputs = ctx.inputs ?? threadInputs;
   const topoKey = rangesKey(ctx.job, refFiles.file, [ref.topo!]);
-  const cached = recentTopologies.get(topoKey, () => {
+  const topo = await inputs.get(`topo|${topoKey}`, () => {
     const [topoMol] = readSdfMolecules(refFiles.file, [ref.topo!], refName);
-    return { topo: toHeavy(topoMol!), maps: new Map<string, { maps: Mappings; pairings: PreparedPairings }>() };
+    return toHeavy(topoMol!);
   });
-  const topo = cached.topo;
   const topoAt: ConformerOrigin = { file: refName, record: ref.topo![3], line: ref.topo![2] };
   if (topo.n === 0) throw new InputError(`${refName} record '${topo.title}' #${topoAt.record} (line ${topoAt.line}): no heavy atoms`);
   checkAbort(ctx.signal, ctx.task);
 
   const refSet: ConformerSet = prepareConformers(loadSide(refFiles.file, refFiles.ranges, topo, topoAt), topo.n);
-  const genSet = recentGenSets.get(`${topoKey}|${rangesKey(ctx.job, genFiles.file, genFiles.ranges)}`, () =>
+  const genSet = await inputs.get(`gen|${topoKey}|${rangesKey(ctx.job, genFiles.file, genFiles.ranges)}`, () =>
     prepareConformers(loadSide(genFiles.file, genFiles.ranges, topo, topoAt), topo.n),
   );
   checkAbort(ctx.signal, ctx.task);
 
-  const mapsKey = `${p.symmetry}|${p.maxMatches}`;
-  let symmetry = cached.maps.get(mapsKey);
-  if (symmetry === undefined) {
+  const { maps, pairings } = await inputs.get(`sym|${topoKey}|${p.symmetry}|${p.maxMatches}`, () => {
     const found = selfMappings(topo, p.symmetry, p.maxMatches);
-    cached.maps.set(mapsKey, (symmetry = { maps: found, pairings: preparePairings(found) }));
-  }
-  const { maps, pairings } = symmetry;
+    return { maps: found, pairings: preparePairings(found) };
+  });
   const rows = last - first;
   const cols = genSet.count;
   const matrix = new Float64Array(rows * cols);
