@@ -229,19 +229,38 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
     const row = (z: typeof one, note: string): BenchRow => ({ workload: 'zeno', mode: `1 frame of ${z.atoms} atoms, ${z.threads} thread${z.threads > 1 ? 's' : ''}`, tasks: z.walks, seconds: +z.seconds.toFixed(3), tasksPerSecond: Math.round(z.walksPerSecond), note });
     return [row(one, `${Math.round(one.walksPerSecondPerThread)} walks/s per thread`), row(two, `speed-up ${(two.walksPerSecond / one.walksPerSecond).toFixed(2)}x over 1 thread; same capacitance: ${one.capacitance === two.capacitance}`)];
   },
-  /** Peak RSS of an agent with 2 and with 8 workers evaluating a 1 GB reference SDF. */
+  /**
+   * Peak RSS of an agent with 2 and with 8 workers on a 1 GB generated-conformers SDF: a few
+   * large molecules split into blocks, every block needing its molecule's generated conformers
+   * (node-level sharing on, and off for comparison); and on a 1 GB reference SDF of many small
+   * molecules, where each task's records are its own.
+   */
   memory: async (dir) => {
-    const refCounts = Array.from({ length: 1000 }, () => 900);
-    const set = await writeSyntheticSet(join(dir, 'mem-ref.sdf'), join(dir, 'mem-gen.sdf'), refCounts, () => 4, 16);
-    const size = statSync(set.refPath).size;
     const rows: BenchRow[] = [];
-    for (const workers of [2, 8]) {
-      const out = join(dir, `mem-${workers}.jsonl`);
-      const { row, peakRss } = await withPeakRss(() => embedded('memory', ['conformers', '--ref', set.refPath, '--gen', set.genPath], dir, out, workers));
-      rows.push({ ...row, mode: `embedded, ${workers} workers, ${(size / 2 ** 30).toFixed(2)} GB SDF`, note: `peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB` });
-    }
-    const [a, b] = rows.map((r) => Number(/peak RSS (\d+)/.exec(r.note ?? '')![1]));
-    rows[1] = { ...rows[1]!, note: `${rows[1]!.note}, ${((b! / a! - 1) * 100).toFixed(0)}% over 2 workers` };
+    const peakMb = async (label: string, kindArgs: string[], workers: number, note = ''): Promise<number> => {
+      const out = join(dir, `mem-${rows.length}.jsonl`);
+      const { row, peakRss } = await withPeakRss(() => embedded('memory', kindArgs, dir, out, workers));
+      const mb = Math.round(peakRss / 2 ** 20);
+      rows.push({ ...row, mode: `embedded, ${workers} workers, ${label}`, note: `peak RSS ${mb} MB${note}` });
+      return mb;
+    };
+    const split = await writeSyntheticSet(join(dir, 'mem-ref.sdf'), join(dir, 'mem-gen.sdf'), Array.from({ length: 12 }, () => 48), () => 25_000, 40);
+    const splitArgs = ['conformers', '--ref', split.refPath, '--gen', split.genPath, '--block-rows', '6'];
+    const splitLabel = `${(statSync(split.genPath).size / 2 ** 30).toFixed(2)} GB gen SDF, 12 molecules in blocks`;
+    const two = await peakMb(`${splitLabel}, shared`, [...splitArgs, '--input-cache', '256'], 2);
+    const eight = await peakMb(`${splitLabel}, shared`, [...splitArgs, '--input-cache', '256'], 8);
+    rows[rows.length - 1]!.note += `, ${((eight / two - 1) * 100).toFixed(0)}% over 2 workers`;
+    const alone = await peakMb(`${splitLabel}, not shared`, [...splitArgs, '--input-cache', '0'], 8);
+    rows[rows.length - 1]!.note += `, ${((alone / two - 1) * 100).toFixed(0)}% over 2 shared`;
+    rmSync(split.refPath);
+    rmSync(split.genPath);
+
+    const many = await writeSyntheticSet(join(dir, 'mem-ref.sdf'), join(dir, 'mem-gen.sdf'), Array.from({ length: 1000 }, () => 900), () => 4, 16);
+    const manyArgs = ['conformers', '--ref', many.refPath, '--gen', many.genPath];
+    const manyLabel = `${(statSync(many.refPath).size / 2 ** 30).toFixed(2)} GB ref SDF, 1,000 molecules`;
+    const twoMany = await peakMb(manyLabel, manyArgs, 2);
+    const eightMany = await peakMb(manyLabel, manyArgs, 8);
+    rows[rows.length - 1]!.note += `, ${((eightMany / twoMany - 1) * 100).toFixed(0)}% over 2 workers`;
     return rows;
   },
 };
