@@ -27,11 +27,14 @@ export interface ConformerSet {
   g: Float64Array;
 }
 
-/** Centres each conformer of `coords` (count × n × 3) at its centroid and computes G. */
-export function prepareConformers(coords: Float64Array, n: number): ConformerSet {
+/**
+ * Centres each conformer of `coords` (count × n × 3) at its centroid and computes G. With
+ * `inPlace`, `coords` itself is centred and becomes the set's `xyz` (no second copy).
+ */
+export function prepareConformers(coords: Float64Array, n: number, inPlace = false): ConformerSet {
   const count = n === 0 ? 0 : coords.length / (3 * n);
   if (!Number.isInteger(count)) throw new RangeError(`coordinate array of length ${coords.length} is not a whole number of ${n}-atom conformers`);
-  const xyz = new Float64Array(coords.length);
+  const xyz = inPlace ? coords : new Float64Array(coords.length);
   const g = new Float64Array(count);
   for (let c = 0; c < count; c++) {
     const base = 3 * n * c;

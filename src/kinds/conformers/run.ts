@@ -36,10 +36,14 @@ export interface ConformersValue {
   matrix?: number[][];
 }
 
-/** Conformers of one side as coordinates, each record checked against the topology. */
-function loadSide(file: string, ranges: readonly SdfRange[], topo: HeavyMolecule, topoAt: ConformerOrigin): Float64Array {
+/**
+ * Conformers of one side as coordinates, each record checked against the topology; in shared
+ * memory with `shared` (so that sharing them with other workers copies nothing).
+ */
+function loadSide(file: string, ranges: readonly SdfRange[], topo: HeavyMolecule, topoAt: ConformerOrigin, shared = false): Float64Array {
   const name = basename(file);
-  const coords = new Float64Array(ranges.length * 3 * topo.n);
+  const length = ranges.length * 3 * topo.n;
+  const coords = shared ? new Float64Array(new SharedArrayBuffer(8 * length)) : new Float64Array(length);
   forEachSdfMolecule(file, ranges, name, (m, k) => {
     const heavy = toHeavy(m);
     const [, , line, record] = ranges[k]!;
@@ -89,7 +93,7 @@ export async function runConformers(rawRef: unknown, p: ConformersParams, ctx: R
 
   const refSet: ConformerSet = prepareConformers(loadSide(refFiles.file, refFiles.ranges, topo, topoAt), topo.n);
   const genSet = await inputs.get(`gen|${topoKey}|${rangesKey(ctx.job, genFiles.file, genFiles.ranges)}`, () =>
-    prepareConformers(loadSide(genFiles.file, genFiles.ranges, topo, topoAt), topo.n),
+    prepareConformers(loadSide(genFiles.file, genFiles.ranges, topo, topoAt, true), topo.n, true),
   );
   checkAbort(ctx.signal, ctx.task);
 
