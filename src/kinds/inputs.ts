@@ -1,5 +1,5 @@
 /**
- * Parsed inputs shared by the worker threads of one agent (DESIGN §4, node-level sharing).
+ * Parsed inputs shared by the worker threads of one agent (node-level sharing).
  *
  * When several tasks on an agent need the same parsed input (the generated conformers of a
  * molecule split into blocks, a molecule's topology and symmetry mappings), the first worker to
