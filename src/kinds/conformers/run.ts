@@ -53,16 +53,14 @@ function loadSide(file: string, ranges: readonly SdfRange[], topo: HeavyMolecule
   return coords;
 }
 
-/** Identifies records: the job, the file as it is now (size, mtime) and the records' offsets. */
-function rangesKey(job: string, file: string, ranges: readonly SdfRange[]): string {
-  let stamp = '';
+/** A file as it is now (path, size, mtime): a key part that changes when the file does. */
+function fileStamp(file: string): string {
   try {
     const st = statSync(file);
-    stamp = `${st.size}/${st.mtimeMs}`;
+    return `${file}|${st.size}/${st.mtimeMs}`;
   } catch {
-    // Unreadable: reading the records will say so.
+    return file; // Unreadable: reading the records will say so.
   }
-  return `${job}|${file}|${stamp}|${ranges.map((r) => r[0]).join(',')}`;
 }
 
 function checkAbort(signal: AbortSignal, task: string): void {
@@ -82,8 +80,10 @@ export async function runConformers(rawRef: unknown, p: ConformersParams, ctx: R
   // The molecule's topology, symmetry mappings and generated conformers are the same for every
   // block of a split molecule: built once per agent and shared by its workers (ctx.inputs).
   const inputs = ctx.inputs ?? threadInputs;
-  const topoKey = rangesKey(ctx.job, refFiles.file, [ref.topo!]);
-  const topo = await inputs.get(`topo|${topoKey}`, () => {
+  // Within a job a molecule key names one topology record and one set of generated records;
+  // the files' stamps keep a job re-run on changed files from finding the old inputs.
+  const molecule = `${ctx.job}|${ref.key}|${fileStamp(refFiles.file)}|${fileStamp(genFiles.file)}`;
+  const topo = await inputs.get(`topo|${molecule}`, () => {
     const [topoMol] = readSdfMolecules(refFiles.file, [ref.topo!], refName);
     return toHeavy(topoMol!);
   });
@@ -92,12 +92,10 @@ export async function runConformers(rawRef: unknown, p: ConformersParams, ctx: R
   checkAbort(ctx.signal, ctx.task);
 
   const refSet: ConformerSet = prepareConformers(loadSide(refFiles.file, refFiles.ranges, topo, topoAt), topo.n);
-  const genSet = await inputs.get(`gen|${topoKey}|${rangesKey(ctx.job, genFiles.file, genFiles.ranges)}`, () =>
-    prepareConformers(loadSide(genFiles.file, genFiles.ranges, topo, topoAt, true), topo.n, true),
-  );
+  const genSet = await inputs.get(`gen|${molecule}`, () => prepareConformers(loadSide(genFiles.file, genFiles.ranges, topo, topoAt, true), topo.n, true));
   checkAbort(ctx.signal, ctx.task);
 
-  const { maps, pairings } = await inputs.get(`sym|${topoKey}|${p.symmetry}|${p.maxMatches}`, () => {
+  const { maps, pairings } = await inputs.get(`sym|${molecule}|${p.symmetry}|${p.maxMatches}`, () => {
     const found = selfMappings(topo, p.symmetry, p.maxMatches);
     return { maps: found, pairings: preparePairings(found) };
   });
