@@ -81,9 +81,10 @@ export class WorkerPool {
     const n = input.tasks.length;
     Atomics.store(input.flags, n, -1);
     // Kinds that share parsed inputs get a line to the store for the bundle's lifetime.
-    const line = this.inputs && getKind(input.kind)?.sharesInputs ? new MessageChannel() : null;
-    if (line) {
-      this.inputs!.attach(line.port1);
+    const store = getKind(input.kind)?.sharesInputs ? this.inputs : null;
+    const line = store ? new MessageChannel() : null;
+    if (store && line) {
+      store.attach(line.port1);
       input = { ...input, inputs: line.port2 };
     }
     try {
@@ -104,8 +105,8 @@ export class WorkerPool {
         runningIndex: Atomics.load(input.flags, n),
       };
     } finally {
-      if (line) {
-        this.inputs!.detach(line.port1, true);
+      if (store && line) {
+        store.detach(line.port1, true);
         line.port1.close();
       }
     }
