@@ -237,21 +237,21 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
    */
   memory: async (dir) => {
     const rows: BenchRow[] = [];
-    const peakMb = async (label: string, kindArgs: string[], workers: number, note = ''): Promise<number> => {
+    /** One run's row; with `over`, its peak is also given relative to that earlier run's. */
+    const peakMb = async (label: string, kindArgs: string[], workers: number, over?: { mb: number; what: string }): Promise<number> => {
       const out = join(dir, `mem-${rows.length}.jsonl`);
       const { row, peakRss } = await withPeakRss(() => embedded('memory', kindArgs, dir, out, workers));
       const mb = Math.round(peakRss / 2 ** 20);
-      rows.push({ ...row, mode: `embedded, ${workers} workers, ${label}`, note: `peak RSS ${mb} MB${note}` });
+      const rel = over ? `, ${((mb / over.mb - 1) * 100).toFixed(0)}% over ${over.what}` : '';
+      rows.push({ ...row, mode: `embedded, ${workers} workers, ${label}`, note: `peak RSS ${mb} MB${rel}` });
       return mb;
     };
     const split = await writeSyntheticSet(join(dir, 'mem-ref.sdf'), join(dir, 'mem-gen.sdf'), Array.from({ length: 12 }, () => 48), () => 25_000, 40);
     const splitArgs = ['conformers', '--ref', split.refPath, '--gen', split.genPath, '--block-rows', '6'];
     const splitLabel = `${(statSync(split.genPath).size / 2 ** 30).toFixed(2)} GB gen SDF, 12 molecules in blocks`;
     const two = await peakMb(`${splitLabel}, shared`, [...splitArgs, '--input-cache', '256'], 2);
-    const eight = await peakMb(`${splitLabel}, shared`, [...splitArgs, '--input-cache', '256'], 8);
-    rows[rows.length - 1]!.note += `, ${((eight / two - 1) * 100).toFixed(0)}% over 2 workers`;
-    const alone = await peakMb(`${splitLabel}, not shared`, [...splitArgs, '--input-cache', '0'], 8);
-    rows[rows.length - 1]!.note += `, ${((alone / two - 1) * 100).toFixed(0)}% over 2 shared`;
+    await peakMb(`${splitLabel}, shared`, [...splitArgs, '--input-cache', '256'], 8, { mb: two, what: '2 workers' });
+    await peakMb(`${splitLabel}, not shared`, [...splitArgs, '--input-cache', '0'], 8, { mb: two, what: '2 shared' });
     rmSync(split.refPath);
     rmSync(split.genPath);
 
@@ -259,8 +259,7 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
     const manyArgs = ['conformers', '--ref', many.refPath, '--gen', many.genPath];
     const manyLabel = `${(statSync(many.refPath).size / 2 ** 30).toFixed(2)} GB ref SDF, 1,000 molecules`;
     const twoMany = await peakMb(manyLabel, manyArgs, 2);
-    const eightMany = await peakMb(manyLabel, manyArgs, 8);
-    rows[rows.length - 1]!.note += `, ${((eightMany / twoMany - 1) * 100).toFixed(0)}% over 2 workers`;
+    await peakMb(manyLabel, manyArgs, 8, { mb: twoMany, what: '2 workers' });
     return rows;
   },
 };
