@@ -1,43 +1,28 @@
 /** The text summary `shoal report` prints, and the figures it is made of. */
 import type { ReportData } from './scan.js';
 
-export interface ReportSummary {
-  file: string;
-  rows: number;
-  badLines: number;
-  tasks: number;
-  ok: number;
-  error: number;
-  retried: number;
-  jobs: string[];
-  kinds: string[];
+/** Counts carried over from the scan as they are. */
+type ScanCounts = Pick<ReportData, 'file' | 'rows' | 'badLines' | 'tasks' | 'ok' | 'error' | 'retried' | 'jobs' | 'kinds' | 'errorsByCode'>;
+
+export interface ReportSummary extends ScanCounts {
   spanS: number;
   busyS: number;
   lanes: number;
   /** Busy worker time over the worker time of the lanes while they were alive (0..1). */
   utilization: number;
-  errorsByCode: Record<string, number>;
   slowest: Array<{ task: string; ms: number; agent: string; worker: number | null; status: string }>;
   agents: Array<{ agent: string; host: string; lanes: number; tasks: number; ok: number; error: number; retried: number; busyS: number; utilization: number }>;
 }
 
 export function summarize(d: ReportData): ReportSummary {
   const capacity = d.util.capacity.reduce((s, x) => s + x, 0);
+  const { file, rows, badLines, tasks, ok, error, retried, jobs, kinds, errorsByCode } = d;
   return {
-    file: d.file,
-    rows: d.rows,
-    badLines: d.badLines,
-    tasks: d.tasks,
-    ok: d.ok,
-    error: d.error,
-    retried: d.retried,
-    jobs: d.jobs,
-    kinds: d.kinds,
+    file, rows, badLines, tasks, ok, error, retried, jobs, kinds, errorsByCode,
     spanS: (d.t1 - d.t0) / 1000,
     busyS: d.busyMs / 1000,
     lanes: d.lanes.length,
     utilization: capacity > 0 ? Math.min(1, d.busyMs / capacity) : 0,
-    errorsByCode: d.errorsByCode,
     slowest: d.slowest.slice(0, 10).map((t) => ({ task: t.task, ms: t.ms, agent: t.agent, worker: t.worker, status: t.status })),
     agents: d.agents.map((a) => {
       const alive = d.lanes.filter((l) => l.agent === a.agent).reduce((s, l) => s + (l.last - l.first), 0);
