@@ -4,17 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import type { Row as KindRow } from '../../src/kinds/types.js';
 
-/** One JSONL row (DESIGN §4); only the fields tests look at are typed. */
-export interface Row {
-  job: string;
-  task: string;
-  kind: string;
-  status: 'ok' | 'error';
-  attempt: number;
+/** One JSONL row (DESIGN §4) as the kinds see it, plus where it ran. */
+export interface Row extends KindRow {
   agent: string;
   host: string;
-  [field: string]: unknown;
 }
 
 /** Reads a JSONL file; a line that is not JSON fails with its line number. */
