@@ -110,7 +110,10 @@ export class PortInputs implements InputCache {
    */
   private readonly mine = new Map<string, unknown>();
 
-  constructor(private readonly port: MessagePort) {
+  constructor(
+    private readonly port: MessagePort,
+    private readonly patienceMs = STORE_PATIENCE_MS,
+  ) {
     port.on('message', (r: InputReply) => {
       const done = this.waiting.get(r.id);
       this.waiting.delete(r.id);
@@ -125,7 +128,7 @@ export class PortInputs implements InputCache {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
         resolve(null);
-      }, STORE_PATIENCE_MS);
+      }, this.patienceMs);
       this.waiting.set(id, (r) => {
         clearTimeout(timer);
         resolve(r);

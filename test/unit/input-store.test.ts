@@ -89,6 +89,20 @@ test('a builder that fails hands the build to a waiter; one whose bundle ends do
   for (const x of [a, b, c]) x.end();
 });
 
+test('a store that never answers: the worker builds the input itself after its patience, and puts nothing', async () => {
+  const line = new MessageChannel();
+  const seen: unknown[] = [];
+  line.port1.on('message', (m) => seen.push(m));
+  const inputs = new PortInputs(line.port2, 50);
+  const k = key('silent');
+  const v = await inputs.get(k, () => ({ v: new Int16Array([3]) }));
+  assert.deepEqual([...v.v], [3]);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(seen, [{ op: 'get', id: 1, key: k }], 'asked once; no put for a build the store did not hand out');
+  inputs.close();
+  line.port1.close();
+});
+
 test('the store keeps at most its byte budget, least recently used out first', async () => {
   const store = new InputStore(100);
   const a = client(store);
