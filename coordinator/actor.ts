@@ -25,7 +25,7 @@ import { errorRow, defaultOutPath, jobFilePathFor, ResultSender } from '../src/s
 import { scanJournal } from '../src/sink/journal.js';
 import { GroupBuilder } from '../src/sink/groups.js';
 import { Scheduler, type Command, type SchedulerOptions } from './scheduler.js';
-import { describeChange, expandJob, fingerprint, JobRegistry, kindOf, readJobRecord, writeJobRecord, type JobRecord } from './jobs.js';
+import { describeChange, expandJob, fingerprint, JobRegistry, kindOf, readJobRecord, splitterFor, writeJobRecord, type JobRecord } from './jobs.js';
 
 export interface CoordinatorOptions {
   /** Where job outputs go by default, and the job registry. */
@@ -244,10 +244,12 @@ export class Coordinator {
       if (this.opts.persist) this.registry.save(rec);
       else persistBesideOutput(rec);
       this.expanding.delete(rec.job);
-      this.run(this.scheduler.submit(spec, tasks, journal.done, { ...opts, granularity: rec.granularity ?? 'auto', ...(rec.speculate !== undefined ? { speculate: rec.speculate } : {}) }, Date.now()));
-      let alreadyDone = 0;
-      for (const t of tasks) if (journal.done.has(t.id)) alreadyDone++;
-      return { job: rec.job, tasks: tasks.length, alreadyDone, out: rec.out };
+      const split = splitterFor(spec, kind);
+      const jobOpts = { ...opts, granularity: rec.granularity ?? 'auto', ...(rec.speculate !== undefined ? { speculate: rec.speculate } : {}), ...(split ? { split } : {}), ...(kind?.secondsPerCost ? { secondsPerCost: kind.secondsPerCost } : {}) };
+      this.run(this.scheduler.submit(spec, tasks, journal.done, jobOpts, Date.now()));
+      // Counted by the scheduler: a resumed job's split tasks are done as halves.
+      const st = this.scheduler.status(Date.now(), rec.job).jobs[0];
+      return { job: rec.job, tasks: st?.total ?? tasks.length, alreadyDone: st?.done ?? 0, out: rec.out };
     } finally {
       this.expanding.delete(rec.job);
     }

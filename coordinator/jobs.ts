@@ -136,10 +136,32 @@ export async function expandJob(spec: JobSpec, kind: Kind<any> | null, cap: { sl
   for (let i = 0; i < specs.length; i++) {
     const t = specs[i]!;
     if (seen.has(t.id)) throw new ShoalError(ErrorCode.Internal, `kind ${kind.name} produced task id '${t.id}' twice`);
+    // '/' names the halves of a split task (see splitterFor).
+    if (kind.split && t.id.includes('/')) throw new ShoalError(ErrorCode.Internal, `kind ${kind.name} produced task id '${t.id}' with a '/'`);
     seen.add(t.id);
     out[i] = { id: t.id, cost: t.cost, memory: t.memory ?? 0, threads: t.threads ?? 1, bytes: encodedSize(t.id, t.ref), ref: t.ref };
   }
   return out;
+}
+
+/**
+ * The job's split function for the scheduler (kinds that can split a task), or undefined. The
+ * halves of task `x` are `x/0` and `x/1`, so a resumed job knows from the ids in its output
+ * which tasks were split.
+ */
+export function splitterFor(spec: JobSpec, kind: Kind<any> | null): JobOptions['split'] {
+  if (!kind?.split) return undefined;
+  const split = kind.split.bind(kind);
+  const params = kind.checkParams(spec.params);
+  return (t: NewTask): [NewTask, NewTask] | null => {
+    const halves = split({ id: t.id, cost: t.cost, memory: t.memory ?? 0, threads: t.threads ?? 1, ref: t.ref }, params);
+    if (halves === null) return null;
+    return [0, 1].map((k) => {
+      const h = halves[k]!;
+      const id = `${t.id}/${k}`;
+      return { id, cost: h.cost, memory: h.memory ?? 0, threads: h.threads ?? 1, bytes: encodedSize(id, h.ref), ref: h.ref };
+    }) as [NewTask, NewTask];
+  };
 }
 
 function encodedSize(id: string, ref: unknown): number {

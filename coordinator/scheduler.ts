@@ -31,6 +31,12 @@ export interface SchedulerOptions {
   speculate: boolean;
   /** A task is a straggler when it has run this many times its expected duration. Default 3. */
   speculateFactor: number;
+  /**
+   * A splittable task is split while dispatching when it exceeds a fair share (1/slots) of its
+   * job's queued work and is expected to run at least this many seconds (so each half runs a
+   * second or more). 0 = never split. Default 2.
+   */
+  splitMinS: number;
 }
 
 export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
@@ -42,6 +48,7 @@ export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
   maxPullWaitMs: 5_000,
   speculate: true,
   speculateFactor: 3,
+  splitMinS: 2,
 };
 
 /** A task as a kind's expand gives it, plus its encoded size. */
@@ -75,6 +82,13 @@ export interface JobOptions {
   needsCommand: boolean;
   /** Whether the kind is built in (any agent) or comes from handler modules (agents that list it). */
   builtin: boolean;
+  /**
+   * Splits a task that has not started into two (ids `<id>/0` and `<id>/1`) doing exactly its
+   * work, or returns null; absent for kinds that cannot split. Deterministic (see submit).
+   */
+  split?: (t: NewTask) => [NewTask, NewTask] | null;
+  /** The kind's rough seconds per cost unit, used until the job's first results are measured. */
+  secondsPerCost?: number;
 }
 
 interface Job {
@@ -93,6 +107,8 @@ interface Job {
   errors: number;
   retried: number;
   speculated: number;
+  /** Tasks split in two while dispatching. */
+  splits: number;
   queuedCost: number;
   readonly throughput: Throughput;
   readonly startedAt: number;
@@ -148,8 +164,8 @@ const DONE_ERROR: TaskState = { s: 'done', status: 'error' };
 
 /** Fixed per-task overhead assumed when sizing bundles (framework time not in `ms`). */
 const TASK_OVERHEAD_S = 5e-6;
-/** Bundle size while a job has no measurement yet. */
-const INITIAL_BUNDLE_TASKS = 4;
+/** Bundle size while a job has neither a measurement nor its kind's estimate of speed. */
+const INITIAL_BUNDLE_TASKS = 1;
 /** How far past the queue head one pull looks for a task that fits the agent. */
 const MAX_SCAN = 512;
 
@@ -194,6 +210,7 @@ export class Scheduler {
       errors: 0,
       retried: 0,
       speculated: 0,
+      splits: 0,
       queuedCost: 0,
       throughput: new Throughput(),
       startedAt: now,
@@ -202,21 +219,18 @@ export class Scheduler {
       info: { job: spec.job, kind: spec.kind, params: spec.params },
       samples: [[now, 0]],
     };
-    for (const t of tasks) {
+    // Tasks split before the job stopped: their halves' ids are in the output (or held by agents).
+    const wasSplit = splitParents([done.keys(), this.heldEarly.get(spec.job)?.keys() ?? []]);
+    const add = (t: NewTask): void => {
+      const halves = wasSplit.has(t.id) && !done.has(t.id) ? jobOpts.split?.(t) : null;
+      if (halves) {
+        job.splits++;
+        for (const h of halves) add(h);
+        return;
+      }
       if (job.tasks.has(t.id)) throw new Error(`job ${spec.job}: task id ${t.id} is not unique`);
       const prior = done.get(t.id);
-      const task: Task = {
-        job: spec.job,
-        id: t.id,
-        cost: Math.max(t.cost, 1e-9),
-        memory: t.memory ?? 0,
-        threads: Math.max(1, t.threads ?? 1),
-        bytes: t.bytes ?? 64,
-        ref: t.ref,
-        attempt: 1,
-        state: prior ? (prior === 'ok' ? DONE_OK : DONE_ERROR) : QUEUED,
-        avoid: null,
-      };
+      const task = newTask(spec.job, t, prior ? (prior === 'ok' ? DONE_OK : DONE_ERROR) : QUEUED);
       job.tasks.set(t.id, task);
       job.counts[task.state.s]++;
       if (prior === 'error') job.errors++;
@@ -224,13 +238,14 @@ export class Scheduler {
         job.order.push(task);
         job.queuedCost += task.cost;
       }
-    }
+    };
+    for (const t of tasks) add(t);
     job.order.sort((a, b) => b.cost - a.cost);
     job.samples[0] = [now, job.counts.done];
     this.adoptEarly(job, now, ev);
     this.jobs.set(job.name, job);
     this.running.push(job);
-    out.push(log('info', 'job submitted', { job: job.name, kind: spec.kind, tasks: tasks.length, alreadyDone: job.counts.done, event: ev }));
+    out.push(log('info', 'job submitted', { job: job.name, kind: spec.kind, tasks: job.tasks.size, resplit: job.splits, alreadyDone: job.counts.done, event: ev }));
     this.maybeEnd(job, now, out);
     this.wake(now, out);
     return out;
@@ -286,7 +301,7 @@ export class Scheduler {
         m.set(taskId, { agent: id, attempt });
         continue;
       }
-      const t = job.tasks.get(taskId);
+      const t = job.tasks.get(taskId) ?? this.materialize(job, taskId, ev, out);
       if (!t) continue;
       if (t.state.s === 'done' || t.state.s === 'cancelled') {
         out.push({ kind: 'abort', agent: id, job: jobName, tasks: [taskId], reason: 'already committed' });
@@ -387,7 +402,7 @@ export class Scheduler {
     let measured = 0;
     let committed = 0;
     for (let i = 0; i < g.ids.length; i++) {
-      const t = job.tasks.get(g.ids[i]!);
+      const t = job.tasks.get(g.ids[i]!) ?? this.materialize(job, g.ids[i]!, ev, out);
       if (!t) continue;
       const st = t.state;
       if (st.s === 'done') continue;
@@ -557,6 +572,7 @@ export class Scheduler {
         queued: job.counts.queued,
         retried: job.retried,
         speculated: job.speculated,
+        split: job.splits,
         rate,
         etaS: job.state !== 'running' ? 0 : rate > 0 ? remaining / rate : null,
         startedAt: job.startedAt,
@@ -746,9 +762,15 @@ export class Scheduler {
       if (job.counts.queued === 0) continue;
       if (!this.mayRun(a, job)) continue;
       const before = bundles.length;
+      // Long bundles (or ones of unknown length) fill the agent's free slots and at most one
+      // more: prefetching them would hoard work that another agent, or a split, does sooner.
+      const long = this.opts.dispatchMs / 500;
+      let heavy = false;
       while (bundles.length < p.want && bytes < this.opts.maxDispatchBytes) {
+        if (heavy && bundles.length >= Math.max(1, p.freeSlots)) break;
         const b = this.bundle(job, a, seq, now, memory, this.opts.maxDispatchBytes - bytes, ev, out);
         if (!b) break;
+        heavy = b.seconds === null || b.seconds > long;
         bundles.push({ job: job.name, threads: b.threads, tasks: b.tasks.map((t) => taskMsg(t, job)) });
         for (const t of b.tasks) taken.push(t);
         bytes += b.bytes;
@@ -782,7 +804,7 @@ export class Scheduler {
   private bundleBudget(job: Job): { seconds: number; maxTasks: number } {
     if (typeof job.opts.granularity === 'number') return { seconds: Infinity, maxTasks: job.opts.granularity };
     const slots = Math.max(1, this.activeSlots);
-    const spc = job.throughput.secondsPerCost();
+    const spc = secondsPerCost(job);
     if (spc === null) return { seconds: Infinity, maxTasks: INITIAL_BUNDLE_TASKS };
     const fairSeconds = (job.queuedCost * spc + job.counts.queued * TASK_OVERHEAD_S) / (2 * slots);
     return { seconds: Math.min(this.opts.dispatchMs / 1000, fairSeconds), maxTasks: this.opts.maxBundleTasks };
@@ -801,9 +823,10 @@ export class Scheduler {
     byteRoom: number,
     ev: number,
     out: Command[],
-  ): { tasks: Task[]; threads: number; bytes: number; memory: number } | null {
+  ): { tasks: Task[]; threads: number; bytes: number; memory: number; seconds: number | null } | null {
     const budget = this.bundleBudget(job);
-    const spc = job.throughput.secondsPerCost() ?? 0;
+    const known = secondsPerCost(job);
+    const spc = known ?? 0;
     const soleAgent = this.activeSlots <= a.info.slots;
     const tasks: Task[] = [];
     let seconds = 0;
@@ -852,6 +875,7 @@ export class Scheduler {
     }
     retry.length = keep;
     for (let i = job.qpos; !full && i < job.order.length && scanned < MAX_SCAN + budget.maxTasks; i++) {
+      if (job.opts.split && spc > 0 && budget.seconds !== Infinity) while (this.splitAt(job, i, spc, ev, out));
       const t = job.order[i]!;
       const verdict = consider(t);
       if (verdict === 'stop') break;
@@ -860,7 +884,67 @@ export class Scheduler {
       if (verdict === 'take') full = take(t);
     }
     if (tasks.length === 0) return null;
-    return { tasks, threads, bytes, memory: mem };
+    return { tasks, threads, bytes, memory: mem, seconds: known === null ? null : seconds };
+  }
+
+  /**
+   * Splits the task at `job.order[i]` when it has never been leased and would exceed a fair
+   * share of the job's queued work (on the slots there are now) by a margin worth a split;
+   * its halves take its place in the largest-first order. Returns whether it split.
+   */
+  private splitAt(job: Job, i: number, spc: number, ev: number, out: Command[]): boolean {
+    const t = job.order[i]!;
+    if (t.state.s !== 'queued' || t.started || t.threads > 1) return false;
+    const seconds = t.cost * spc;
+    if (this.opts.splitMinS <= 0 || seconds < this.opts.splitMinS || t.cost <= job.queuedCost / Math.max(1, this.activeSlots)) return false;
+    const halves = this.splitTask(job, t, ev, out);
+    if (!halves) return false;
+    job.order.splice(i, 1);
+    for (const h of halves) insertByCost(job.order, h, i);
+    return true;
+  }
+
+  /** Replaces queued task `t` by its two halves (not yet placed in the queue), or returns null. */
+  private splitTask(job: Job, t: Task, ev: number, out: Command[]): [Task, Task] | null {
+    const specs = job.opts.split?.({ id: t.id, cost: t.cost, memory: t.memory, threads: t.threads, bytes: t.bytes, ref: t.ref });
+    if (!specs) return null;
+    job.tasks.delete(t.id);
+    job.counts.queued--;
+    job.queuedCost -= t.cost;
+    const halves = specs.map((h) => {
+      const task = newTask(job.name, h, QUEUED);
+      if (job.tasks.has(task.id)) throw new Error(`job ${job.name}: split task id ${task.id} is not unique`);
+      job.tasks.set(task.id, task);
+      job.counts.queued++;
+      job.queuedCost += task.cost;
+      return task;
+    }) as [Task, Task];
+    job.splits++;
+    out.push(log('debug', 'task split', { job: job.name, task: t.id, cost: t.cost, halves: [halves[0].cost, halves[1].cost], queuedCost: job.queuedCost, slots: this.activeSlots, event: ev }));
+    return halves;
+  }
+
+  /**
+   * The task `id` names when it is a half (of a half...) of a queued task that never started:
+   * an agent or the output knows of a split this coordinator has not made (it restarted). The
+   * task is split down to it here. Null when there is no such task to split.
+   */
+  private materialize(job: Job, id: string, ev: number, out: Command[]): Task | null {
+    if (!job.opts.split || !id.includes('/')) return null;
+    const parts = id.split('/');
+    let k = parts.length - 1;
+    let t: Task | undefined;
+    while (k > 0 && !(t = job.tasks.get(parts.slice(0, k).join('/')))) k--;
+    for (; t && k < parts.length; k++) {
+      const i = job.order.indexOf(t, job.qpos);
+      if (t.state.s !== 'queued' || t.started || i < 0) return null;
+      const halves = this.splitTask(job, t, ev, out);
+      if (!halves) return null;
+      job.order.splice(i, 1);
+      for (const h of halves) insertByCost(job.order, h, job.qpos);
+      t = halves[Number(parts[k])];
+    }
+    return t && t.id === id ? t : null;
   }
 
   /**
@@ -947,6 +1031,50 @@ export class Scheduler {
     );
     out.push({ kind: 'job-ended', job: job.name, state });
   }
+}
+
+function newTask(job: string, t: NewTask, state: TaskState): Task {
+  return {
+    job,
+    id: t.id,
+    cost: Math.max(t.cost, 1e-9),
+    memory: t.memory ?? 0,
+    threads: Math.max(1, t.threads ?? 1),
+    bytes: t.bytes ?? 64,
+    ref: t.ref,
+    attempt: 1,
+    state,
+    avoid: null,
+    started: false,
+  };
+}
+
+/** Every id that some id in `ids` is a split half of (`a` and `a/1` for `a/1/0`). */
+function splitParents(sources: Iterable<string>[]): Set<string> {
+  const out = new Set<string>();
+  for (const ids of sources) {
+    for (const id of ids) {
+      for (let j = id.indexOf('/'); j > 0; j = id.indexOf('/', j + 1)) out.add(id.slice(0, j));
+    }
+  }
+  return out;
+}
+
+/** Inserts `t` into `order` (largest cost first) at or after index `from`. */
+function insertByCost(order: Task[], t: Task, from: number): void {
+  let lo = from;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (order[mid]!.cost >= t.cost) lo = mid + 1;
+    else hi = mid;
+  }
+  order.splice(lo, 0, t);
+}
+
+/** Measured seconds per cost unit of the job's tasks, else its kind's estimate, else null. */
+function secondsPerCost(job: Job): number | null {
+  return job.throughput.secondsPerCost() ?? job.opts.secondsPerCost ?? null;
 }
 
 /** A task as an agent receives it; its last allowed attempt is marked final. */

@@ -64,6 +64,8 @@ export interface Task {
   state: TaskState;
   /** The agent of the last failed attempt, to prefer another one next time. */
   avoid: string | null;
+  /** It has been leased at least once (so it may be running somewhere: never split it). */
+  started: boolean;
 }
 
 /**
@@ -120,6 +122,7 @@ export function moveTask(task: Task, next: TaskState, event: number, log: Transi
   if (!ALLOWED[from][next.s]) throw new IllegalTransitionError(task, next.s, event, log.historyOf(task));
   log.record(task, from, next.s, event);
   task.state = next;
+  if (next.s === 'leased') task.started = true;
 }
 
 /** The agents currently holding a lease (or copy) on the task. */

@@ -297,6 +297,8 @@ export const JobStatusSchema = Type.Object({
   queued: Count,
   retried: Count,
   speculated: Count,
+  /** Tasks split in two while dispatching (each split adds one to total). */
+  split: Type.Optional(Count),
   /** Committed tasks per second over the recent window. */
   rate: Num,
   /** Seconds until done at the recent rate; null when unknown. */

@@ -39,7 +39,7 @@ function jobLines(j: JobStatus, width: number): string[] {
   const lines = [
     `${j.job}  ${j.kind}  ${j.state}`,
     `  ${bar(frac, size)} ${pct}  ${j.done}/${j.total}  ${formatRate(j.rate)}/s  ETA ${eta(j)}`,
-    `  running ${j.running}  queued ${j.queued}  failed ${j.failed}  retried ${j.retried}${j.speculated ? `  speculated ${j.speculated}` : ''}`,
+    `  running ${j.running}  queued ${j.queued}  failed ${j.failed}  retried ${j.retried}${j.speculated ? `  speculated ${j.speculated}` : ''}${j.split ? `  split ${j.split}` : ''}`,
   ];
   for (const n of j.notes) lines.push(`  note: ${n}`);
   return lines;

@@ -8,7 +8,7 @@ import { commandKind } from './command/index.js';
 import { conformersKind } from './conformers/index.js';
 import { framesKind } from './frames/index.js';
 
-export type { Kind, TaskSpec, RunContext, RunOutput, Row, ExpandContext, RecordOutput } from './types.js';
+export type { Kind, TaskSpec, RunContext, RunOutput, Row, ExpandContext, RecordOutput, TaskHalf } from './types.js';
 
 const BUILTIN: ReadonlyMap<string, Kind<any>> = new Map<string, Kind<any>>([
   [spinKind.name, spinKind],

@@ -22,6 +22,9 @@ export interface TaskSpec {
   ref: unknown;
 }
 
+/** One of the two tasks a split gives: a TaskSpec whose id the coordinator assigns. */
+export type TaskHalf = Omit<TaskSpec, 'id'>;
+
 /** Facts the coordinator gives to expand. */
 export interface ExpandContext {
   /**
@@ -91,6 +94,11 @@ export interface Kind<P = unknown> {
   readonly name: string;
   /** One line for `--help`. */
   readonly description: string;
+  /**
+   * Rough seconds of one worker per unit of `cost` on a current core. The coordinator sizes
+   * the first dispatches with it and replaces it with measurements as results arrive.
+   */
+  readonly secondsPerCost?: number;
   /** Its tasks get `ctx.inputs` backed by the agent's store of shared parsed inputs. */
   readonly sharesInputs?: boolean;
   /** Adds the kind's options to a commander command (`run <kind>` and `submit <kind>`). */
@@ -111,6 +119,15 @@ export interface Kind<P = unknown> {
    * retryable=false) for a final error row; anything else thrown is retried elsewhere.
    */
   run(ref: unknown, params: P, ctx: RunContext): Promise<RunOutput>;
+  /**
+   * Optional: two tasks that together do exactly the work of `task`, which has not started
+   * (e.g. the two halves of a molecule's reference rows), or null when it is too small to
+   * split. The coordinator calls it while dispatching, for a task that would exceed a fair
+   * share of what is left of its job (more agents joined, or the tail of the run). Must be
+   * deterministic: a resumed job splits again to find the halves its output already holds.
+   * The halves' ids are the coordinator's (`<id>/0`, `<id>/1`).
+   */
+  split?(task: TaskSpec, params: P): [TaskHalf, TaskHalf] | null;
   /** Dataset-level figures from the job's rows (streamed); written to `<job>.summary.json`. */
   summarize(rows: AsyncIterable<Row>, params: P): Promise<Record<string, unknown>>;
   /** Optional: a few lines for `shoal run` to print at the end from the summary. */

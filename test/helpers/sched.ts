@@ -63,3 +63,8 @@ export function commit(job: string, items: Array<[string, 'ok' | 'error', number
 
 /** A deterministic PRNG so simulations replay exactly. */
 export { mulberry32 as rng } from '../../src/random.js';
+
+/** A job's split function that halves a task's cost down to `min` (ids `<id>/0`, `<id>/1`, like the coordinator's). */
+export function halving(min = 1): NonNullable<JobOptions['split']> {
+  return (t) => (t.cost / 2 < min ? null : [0, 1].map((k) => ({ id: `${t.id}/${k}`, cost: t.cost / 2, ref: { of: t.id, half: k } })) as [NewTask, NewTask]);
+}

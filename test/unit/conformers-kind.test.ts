@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { toWireError } from '../../src/errors.js';
 import { conformersKind, type ConformersParams, type ConformersSummary, type ConformersValue } from '../../src/kinds/conformers/index.js';
-import { autoBlockRows, blockTaskId, MIN_BLOCK_ROWS, MIN_SPLIT_COST, moleculeTaskId } from '../../src/kinds/conformers/expand.js';
+import { autoBlockRows, blockTaskId, MIN_BLOCK_ROWS, MIN_SPLIT_COST, moleculeTaskId, splitConformersTask } from '../../src/kinds/conformers/expand.js';
 import type { Row, TaskSpec } from '../../src/kinds/types.js';
 import { fixture } from '../helpers/paths.js';
 
@@ -121,6 +121,28 @@ describe('conformers kind, end to end', () => {
       assert.equal(block.row_min.length, 2);
       assert.equal(block.col_min.length, block.n_gen);
     }
+  });
+
+  it('gives the same summary when the coordinator splits tasks in halves while dispatching', async () => {
+    const p = params({ symmetry: true, blockRows: '0' });
+    const whole = await job(p);
+    // Halves of halves down to single rows, named as the coordinator names them.
+    const halve = (t: TaskSpec): TaskSpec[] => {
+      const h = splitConformersTask(t, 1);
+      return h === null ? [t] : h.flatMap((x, k) => halve({ ...x, id: `${t.id}/${k}` }));
+    };
+    const tasks = whole.tasks.flatMap(halve);
+    const ib = tasks.filter((t) => t.id.startsWith('mol_ibuprofen/'));
+    assert.deepEqual(ib.map((t) => t.id), ['mol_ibuprofen/0/0/0', 'mol_ibuprofen/0/0/1', 'mol_ibuprofen/0/1', 'mol_ibuprofen/1/0', 'mol_ibuprofen/1/1']);
+    assert.equal(ib.reduce((s, t) => s + t.cost, 0), whole.tasks.find((t) => t.id === 'mol_ibuprofen')!.cost);
+    const rows = await runAll(p, tasks);
+    assert.deepEqual((rows.find((r) => r.task === 'mol_ibuprofen/0/1')!.value as ConformersValue).rows, [2, 3]);
+    const summary = (await conformersKind.summarize(stream(rows), p)) as ConformersSummary;
+    assert.deepEqual(summary, whole.summary);
+    // Blocks split further, and tasks too small or in error, as the kind's own split sees them.
+    const blocks = await expand(params({ blockRows: '2' }));
+    assert.equal(splitConformersTask(blocks.find((t) => t.id === blockTaskId('ibuprofen', 0))!, 1)!.length, 2);
+    assert.equal(conformersKind.split!(whole.tasks.find((t) => t.id === 'mol_ibuprofen')!, p), null, 'five rows are too few to split for real');
   });
 
   it('estimates cost and memory per task', async () => {

@@ -17,7 +17,7 @@ test('a pull with no work is parked and answered when work arrives, or empty whe
   const s = newScheduler();
   const a = s.hello('a', agentInfo(), [], 0);
   assert.equal(replies(s.pull('a', pullParams(a.epoch, a.seq, 2, { waitMs: 1000 }), 'p1', 0)).length, 0);
-  const sub = replies(s.submit(spec('J'), tasks(3), new Map(), BUILTIN, 10));
+  const sub = replies(s.submit(spec('J'), tasks(2), new Map(), BUILTIN, 10));
   assert.equal(sub.length, 1);
   assert.equal(sub[0]!.token, 'p1');
   assert.ok(sub[0]!.bundles.length > 0);
@@ -214,7 +214,7 @@ test('an agent that comes back (restart of the coordinator or a rejoin) keeps th
 });
 
 test('an illegal transition throws naming the task, both states and its history', () => {
-  const t: Task = { job: 'J', id: 'x', cost: 1, memory: 0, threads: 1, bytes: 1, ref: null, attempt: 1, state: { s: 'queued' }, avoid: null };
+  const t: Task = { job: 'J', id: 'x', cost: 1, memory: 0, threads: 1, bytes: 1, ref: null, attempt: 1, state: { s: 'queued' }, avoid: null, started: false };
   const log = new TransitionLog(4);
   moveTask(t, { s: 'done', status: 'ok' }, 7, log);
   assert.throws(
@@ -285,4 +285,23 @@ test('tasks an agent holds for a job the coordinator has not loaded yet are adop
   assert.equal(st.running, 1, 'the held task is leased to its agent, not queued again');
   const r = replies(s.pull('a', pullParams(a.epoch, a.seq, 3), 'p', 20))[0]!;
   assert.deepEqual(taskIds(r.bundles).sort(), ['t0', 't2']);
+});
+
+test('long tasks are not prefetched beyond the free slots; short ones are, sized from the kind\'s speed until measured', () => {
+  // The kind says 1 ms per cost unit: 0.5 s tasks are long, 1 ms tasks are short.
+  for (const [cost, bundles, perBundle] of [[500, 1, 1], [1, 3, 50]] as const) {
+    const s = newScheduler();
+    s.submit(spec('J'), tasks(1000, () => cost), new Map(), { ...BUILTIN, secondsPerCost: 1e-3 }, 0);
+    const a = s.hello('a', agentInfo({ slots: 1 }), [], 0);
+    const r = replies(s.pull('a', pullParams(a.epoch, a.seq, 3, { freeSlots: 1 }), 'pa', 0))[0]!;
+    assert.equal(r.bundles.length, bundles, `cost ${cost}`);
+    assert.ok(r.bundles.every((b) => Math.abs(b.tasks.length - perBundle) <= 1), `cost ${cost}: ${r.bundles.map((b) => b.tasks.length)}`);
+    s.check();
+  }
+  // Without a measurement or an estimate: one task per bundle, free slots only.
+  const s = newScheduler();
+  s.submit(spec('J'), tasks(10), new Map(), BUILTIN, 0);
+  const a = s.hello('a', agentInfo({ slots: 2 }), [], 0);
+  const r = replies(s.pull('a', pullParams(a.epoch, a.seq, 6, { freeSlots: 2 }), 'pa', 0))[0]!;
+  assert.deepEqual(r.bundles.map((b) => b.tasks.length), [1, 1]);
 });

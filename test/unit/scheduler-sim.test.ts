@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Command } from '../../coordinator/index.js';
-import { agentInfo, BUILTIN, commit, newScheduler, ofKind, pullParams, rng, spec, tasks } from '../helpers/sched.js';
+import { agentInfo, BUILTIN, commit, halving, newScheduler, ofKind, pullParams, rng, spec, tasks } from '../helpers/sched.js';
 
 interface SimAgent {
   id: string;
@@ -23,7 +23,12 @@ interface SimAgent {
   lastBeat: number;
 }
 
-function simulate(o: { speculate: boolean; taskMs: [number, number]; seed: number }): { steps: number; status: ReturnType<ReturnType<typeof newScheduler>['status']>['jobs'][number] } {
+/**
+ * With `split`, tasks may be split while dispatching; commits then report a time in proportion
+ * to the task's cost (so the scheduler measures seconds per cost unit) and the check is that the
+ * committed pieces of every task cover its cost exactly once.
+ */
+function simulate(o: { speculate: boolean; taskMs: [number, number]; seed: number; split?: boolean }): { steps: number; status: ReturnType<ReturnType<typeof newScheduler>['status']>['jobs'][number] } {
   const rand = rng(o.seed);
   const s = newScheduler({ agentTimeoutMs: 10_000, maxAttempts: 50, dispatchMs: 50, speculate: o.speculate, speculateFactor: 3 });
   let now = 1_000_000;
@@ -35,7 +40,9 @@ function simulate(o: { speculate: boolean; taskMs: [number, number]; seed: numbe
   const apply = (cmds: Command[]): void => {
     for (const c of cmds) pending.push(c);
   };
-  const submitCmds = s.submit(spec('J'), tasks(N, (i) => 1 + (i % 97)), new Map(), BUILTIN, now);
+  const cost = (i: number): number => 1 + (i % 97);
+  const costOf = new Map<string, number>();
+  const submitCmds = s.submit(spec('J'), tasks(N, cost), new Map(), o.split ? { ...BUILTIN, split: halving(0.25) } : BUILTIN, now);
   apply(submitCmds);
 
   const commitFrom = (a: SimAgent, ids: Array<[string, number]>): void => {
@@ -44,7 +51,7 @@ function simulate(o: { speculate: boolean; taskMs: [number, number]; seed: numbe
       const prior = sinkFirst.get(id);
       if (prior === undefined) {
         sinkFirst.set(id, 1);
-        items.push([id, 'ok', attempt, a.id, 5]);
+        items.push([id, 'ok', attempt, a.id, o.split ? costOf.get(id)! * 1000 : 5]);
       } else {
         items.push([id, 'ok', attempt, a.id, 0]); // duplicate re-announced
       }
@@ -114,7 +121,12 @@ function simulate(o: { speculate: boolean; taskMs: [number, number]; seed: numbe
         if (!a.alive) continue; // lost on the way: the seq gap will show it
         a.parked = false;
         a.seq = c.seq;
-        for (const b of c.bundles) for (const t of b.tasks) a.running.set(t.id, { attempt: t.attempt, at: now + o.taskMs[0] + Math.floor(rand() * (o.taskMs[1] - o.taskMs[0])) });
+        for (const b of c.bundles) {
+          for (const t of b.tasks) {
+            costOf.set(t.id, t.cost);
+            a.running.set(t.id, { attempt: t.attempt, at: now + o.taskMs[0] + Math.floor(rand() * (o.taskMs[1] - o.taskMs[0])) });
+          }
+        }
       } else if (c.kind === 'rejoin') {
         const a = c.token as SimAgent;
         const { epoch, seq, commands } = s.hello(a.id, agentInfo({ slots: a.slots }), [...a.running].map(([id, r]) => ['J', id, r.attempt]), now);
@@ -129,10 +141,23 @@ function simulate(o: { speculate: boolean; taskMs: [number, number]; seed: numbe
     if (s.jobState('J') === 'done') break;
   }
   assert.equal(s.jobState('J'), 'done', `job not done after ${steps} steps: ${JSON.stringify(s.status(now).jobs[0])}`);
-  assert.equal(sinkFirst.size, N);
   for (const [id, n] of sinkFirst) assert.equal(n, 1, `task ${id} written ${n} times`);
   const st = s.status(now).jobs[0]!;
-  assert.equal(st.done, N);
+  if (o.split) {
+    // The committed pieces of each task cover its cost, and none is a piece of another.
+    const covered = new Map<string, number>();
+    for (const id of sinkFirst.keys()) {
+      for (let j = id.indexOf('/'); j > 0; j = id.indexOf('/', j + 1)) assert.ok(!sinkFirst.has(id.slice(0, j)), `${id} and ${id.slice(0, j)} both committed`);
+      const root = id.split('/')[0]!;
+      covered.set(root, (covered.get(root) ?? 0) + costOf.get(id)!);
+    }
+    assert.equal(covered.size, N);
+    for (const [root, c] of covered) assert.ok(Math.abs(c - cost(Number(root.slice(1)))) < 1e-9, `${root}: pieces cover ${c} of ${cost(Number(root.slice(1)))}`);
+    assert.equal(st.done, N + st.split!);
+  } else {
+    assert.equal(sinkFirst.size, N);
+    assert.equal(st.done, N);
+  }
   assert.equal(st.failed, 0);
   return { steps, status: st };
 }
@@ -145,6 +170,11 @@ test('1,000 agents joining, pulling and vanishing: every task committed exactly 
 test('the same with speculative copies of stragglers: still exactly once', () => {
   const { steps, status } = simulate({ speculate: true, taskMs: [200, 3200], seed: 7 });
   assert.ok(status.speculated > 0, `some stragglers were copied: ${JSON.stringify(status)} after ${steps} steps`);
+});
+
+test('the same with tasks split while dispatching: every task covered exactly once by its committed pieces', () => {
+  const { steps, status } = simulate({ speculate: true, taskMs: [200, 3200], seed: 11, split: true });
+  assert.ok(status.split! > 10, `some tasks were split: ${JSON.stringify(status)} after ${steps} steps`);
 });
 
 test('lost agents: leases expire after the timeout and tasks are requeued with attempt+1', () => {

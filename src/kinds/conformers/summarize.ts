@@ -45,8 +45,10 @@ interface Accumulator {
   inconsistent?: string;
 }
 
-/** The molecule id of a task id: `mol_<key>` without a `#b<k>` block suffix. */
-function moleculeOf(task: string): string {
+/** The molecule id of a task id: `mol_<key>` without a `#b<k>` block suffix or `/0`, `/1` halves. */
+function moleculeOf(id: string): string {
+  const slash = id.indexOf('/');
+  const task = slash > 0 ? id.slice(0, slash) : id;
   const hash = task.lastIndexOf('#b');
   return hash > 0 && /^\d+$/.test(task.slice(hash + 2)) ? task.slice(0, hash) : task;
 }

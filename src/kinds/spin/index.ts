@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError, UsageError, ShoalError, ErrorCode } from '../../errors.js';
-import type { Kind, TaskSpec } from '../types.js';
+import type { Kind, TaskHalf, TaskSpec } from '../types.js';
 
 export interface SpinParams {
   tasks: number;
@@ -21,6 +21,8 @@ export interface SpinParams {
   crashTasks: number[];
   /** Tasks that allocate until their worker thread hits its heap limit, for fault tests. */
   hogTasks: number[];
+  /** The coordinator may split a task into halves of its time (like a molecule's rows). */
+  splittable: boolean;
 }
 
 export interface SpinRef {
@@ -73,6 +75,8 @@ function loadSizes(file: string): number[] {
 export const spinKind: Kind<SpinParams> = {
   name: 'spin',
   description: 'busy CPU for --ms milliseconds per task (tests and benchmarks)',
+  // cost = ms + 0.01
+  secondsPerCost: 1e-3,
 
   addOptions(cmd: Command): void {
     cmd
@@ -82,7 +86,8 @@ export const spinKind: Kind<SpinParams> = {
       .option('--sizes <file>', 'JSON array of per-task multipliers of --ms (overrides --tasks)')
       .option('--fail-tasks <list>', 'comma list of task numbers that throw (fault tests)')
       .option('--crash-tasks <list>', 'comma list of task numbers that kill their worker thread (fault tests)')
-      .option('--hog-tasks <list>', 'comma list of task numbers that exhaust their worker heap (fault tests)');
+      .option('--hog-tasks <list>', 'comma list of task numbers that exhaust their worker heap (fault tests)')
+      .option('--splittable', 'let the coordinator split long tasks into halves of their time while dispatching');
   },
 
   params(o): SpinParams {
@@ -102,6 +107,7 @@ export const spinKind: Kind<SpinParams> = {
       failTasks: list('--fail-tasks', o.failTasks),
       crashTasks: list('--crash-tasks', o.crashTasks),
       hogTasks: list('--hog-tasks', o.hogTasks),
+      splittable: !!o.splittable,
     };
   },
 
@@ -118,6 +124,7 @@ export const spinKind: Kind<SpinParams> = {
       failTasks: Array.isArray(p.failTasks) ? p.failTasks.map((x) => positiveInt('spin params: failTasks', x)) : [],
       crashTasks: Array.isArray(p.crashTasks) ? p.crashTasks.map((x) => positiveInt('spin params: crashTasks', x)) : [],
       hogTasks: Array.isArray(p.hogTasks) ? p.hogTasks.map((x) => positiveInt('spin params: hogTasks', x)) : [],
+      splittable: !!p.splittable,
     };
   },
 
@@ -135,6 +142,15 @@ export const spinKind: Kind<SpinParams> = {
       out[i] = { id: `spin_${String(i).padStart(width, '0')}`, cost: ms + 0.01, ref: { ms, i } satisfies SpinRef };
     }
     return out;
+  },
+
+  split(task, p) {
+    const r = task.ref as SpinRef;
+    // Halves of at least a millisecond; the same task number, so fault options still apply.
+    if (!p.splittable || !(r.ms >= 2)) return null;
+    const half = (ms: number): TaskHalf => ({ cost: ms + 0.01, ref: { ms, i: r.i } satisfies SpinRef });
+    const first = +(r.ms / 2).toFixed(3);
+    return [half(first), half(+(r.ms - first).toFixed(3))];
   },
 
   async run(ref, p, ctx) {
