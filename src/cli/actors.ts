@@ -8,7 +8,7 @@ import type { Bus } from '../bus/index.js';
 import type { Subjects } from '../../protocol/index.js';
 import type { Logger } from '../log.js';
 import { Sink } from '../sink/index.js';
-import { Coordinator } from '../../coordinator/index.js';
+import { Coordinator, DEFAULT_SCHEDULER_OPTIONS } from '../../coordinator/index.js';
 import { Agent, availableMemory, probeNode, type NodeProbe } from '../../agents/index.js';
 import { UsageError } from '../errors.js';
 import { loadHandlerModules, WORKER_ADAPTER } from '../kinds/handlers/index.js';
@@ -19,6 +19,8 @@ export interface CoordinatorCliOptions {
   /** Target work per dispatch bundle, ms (default 50). */
   dispatchMs?: string;
   maxAttempts?: string;
+  /** Seconds a task must be expected to run before it may be split while dispatching (default 2; 0 = never split). */
+  splitMinS?: string;
   persist: boolean;
 }
 
@@ -43,6 +45,7 @@ export async function startCoordinator(bus: Bus, subj: Subjects, log: Logger, o:
       agentTimeoutMs: positive('--agent-timeout', o.agentTimeout, 10, { min: 0.1 }) * 1000,
       dispatchMs: positive('--dispatch-ms', o.dispatchMs, 50, { min: 1 }),
       maxAttempts: positive('--max-attempts', o.maxAttempts, 3, { integer: true, min: 1 }),
+      splitMinS: positive('--split-min-s', o.splitMinS, DEFAULT_SCHEDULER_OPTIONS.splitMinS),
     },
   });
   await coordinator.start();

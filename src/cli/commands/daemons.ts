@@ -116,6 +116,7 @@ export function registerDaemons(program: Command): void {
     .option('--agent-timeout <s>', 'seconds of silence before an agent is lost and its tasks requeued', '10')
     .option('--dispatch-ms <ms>', 'work per dispatch bundle, from measured task times (smaller: better balance; larger: less messaging)', '50')
     .option('--max-attempts <n>', 'attempts per task before it becomes an error row', '3')
+    .option('--split-min-s <s>', 'split a splittable task while dispatching (when it exceeds a fair share of the work left) only if it is expected to run this long; 0 = never split', '2')
     .option('--log-level <level>', 'log level on stderr', 'info')
     .action(async (opts) => {
       const log = createLogger(opts.logLevel, { role: 'coordinator' });
@@ -129,7 +130,7 @@ export function registerDaemons(program: Command): void {
       }
       try {
         const conn = await connectBus(opts, 'shoal-coordinator', { retryMs: 10_000 });
-        const actors = await startCoordinator(conn.bus, conn.subj, log, { outDir: opts.outDir, agentTimeout: opts.agentTimeout, maxAttempts: opts.maxAttempts, dispatchMs: opts.dispatchMs, persist: true });
+        const actors = await startCoordinator(conn.bus, conn.subj, log, { outDir: opts.outDir, agentTimeout: opts.agentTimeout, maxAttempts: opts.maxAttempts, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, persist: true });
         log.info({ ns: conn.ns, outDir: resolve(opts.outDir), nats: opts.nats }, 'coordinator ready');
         // Without its broker nothing can reach the coordinator: stop (exit 4) rather than
         // hang, so a batch script sees it and a restart resumes from the journal.

@@ -32,6 +32,7 @@ export function registerRun(program: Command, kinds: Kind<any>[] = builtinKinds(
       .option('--ns <ns>', 'namespace on the NATS server (default: SHOAL_NS or "default")')
       .option('--agent-timeout <s>', 'seconds of silence before an agent is lost', '10')
       .option('--dispatch-ms <ms>', 'work per dispatch bundle, from measured task times', '50')
+      .option('--split-min-s <s>', 'split a splittable task while dispatching (when it exceeds a fair share of the work left) only if it is expected to run this long; 0 = never split', '2')
       .option('--oversubscribe', 'run --workers threads even when fewer CPUs are usable')
       .option('--input-cache <mb>', 'parsed inputs the local agent keeps once for all its workers to share (0 = each worker parses its own)', '256')
       .option('--memory <gb>', 'memory the local agent may use (GB)')
@@ -50,7 +51,7 @@ async function runJob(kind: Kind<any>, opts: Record<string, any>): Promise<ExitC
   const spec = buildSpec(kind, opts);
   const outDir = spec.out ? dirname(spec.out) : resolve(opts.outDir ?? 'shoal-out');
   const conn = await connectBus(opts, `shoal-run ${spec.job}`, { embedded: true });
-  const actors = await startCoordinator(conn.bus, conn.subj, log, { outDir, agentTimeout: opts.agentTimeout, dispatchMs: opts.dispatchMs, persist: !!opts.nats });
+  const actors = await startCoordinator(conn.bus, conn.subj, log, { outDir, agentTimeout: opts.agentTimeout, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, persist: !!opts.nats });
   const workers = opts.workers === undefined ? undefined : String(opts.workers);
   let agent: Awaited<ReturnType<typeof createAgent>> | null = null;
   try {
