@@ -757,20 +757,24 @@ export class Scheduler {
     const seq = a.seq + 1;
     let bytes = 0;
     let memory = p.memory;
+    let slots = 0;
     for (const job of this.running) {
       if (bundles.length >= p.want || bytes >= this.opts.maxDispatchBytes) break;
       if (job.counts.queued === 0) continue;
       if (!this.mayRun(a, job)) continue;
       const before = bundles.length;
-      // Long bundles (or ones of unknown length) fill the agent's free slots and at most one
-      // more: prefetching them would hoard work that another agent, or a split, does sooner.
+      // Long bundles (or ones of unknown length) only fill the agent's free slots: prefetching
+      // them would hoard work that another agent, or a split, would do sooner.
       const long = this.opts.dispatchMs / 500;
-      let heavy = false;
+      const spc = secondsPerCost(job);
+      const next = nextQueued(job);
+      let heavy = spc === null || (next !== undefined && next.cost * spc > long);
       while (bundles.length < p.want && bytes < this.opts.maxDispatchBytes) {
-        if (heavy && bundles.length >= Math.max(1, p.freeSlots)) break;
+        if (heavy && slots >= p.freeSlots) break;
         const b = this.bundle(job, a, seq, now, memory, this.opts.maxDispatchBytes - bytes, ev, out);
         if (!b) break;
         heavy = b.seconds === null || b.seconds > long;
+        slots += b.threads;
         bundles.push({ job: job.name, threads: b.threads, tasks: b.tasks.map((t) => taskMsg(t, job)) });
         for (const t of b.tasks) taken.push(t);
         bytes += b.bytes;
@@ -1070,6 +1074,13 @@ function insertByCost(order: Task[], t: Task, from: number): void {
     else hi = mid;
   }
   order.splice(lo, 0, t);
+}
+
+/** The task the job's next bundle starts with, about (the first queued retry, else queue head). */
+function nextQueued(job: Job): Task | undefined {
+  for (const t of job.retry) if (t.state.s === 'queued') return t;
+  for (let i = job.qpos; i < job.order.length; i++) if (job.order[i]!.state.s === 'queued') return job.order[i];
+  return undefined;
 }
 
 /** Measured seconds per cost unit of the job's tasks, else its kind's estimate, else null. */

@@ -296,6 +296,9 @@ test('long tasks are not prefetched beyond the free slots; short ones are, sized
     const r = replies(s.pull('a', pullParams(a.epoch, a.seq, 3, { freeSlots: 1 }), 'pa', 0))[0]!;
     assert.equal(r.bundles.length, bundles, `cost ${cost}`);
     assert.ok(r.bundles.every((b) => Math.abs(b.tasks.length - perBundle) <= 1), `cost ${cost}: ${r.bundles.map((b) => b.tasks.length)}`);
+    // Its slot busy, it asks again: long tasks wait (the pull is parked), short ones are prefetched.
+    const again = replies(s.pull('a', pullParams(a.epoch, r.seq, 2, { freeSlots: 0 }), 'pa2', 1));
+    assert.equal(again.length, cost === 500 ? 0 : 1, `cost ${cost}`);
     s.check();
   }
   // Without a measurement or an estimate: one task per bundle, free slots only.
