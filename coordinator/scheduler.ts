@@ -435,6 +435,12 @@ export class Scheduler {
     if (a) a.done += committed;
     if (measured > 0) job.throughput.add(sumMs / 1000, sumCost, measured);
     this.maybeEnd(job, now, out);
+    // A pull parked while the agent's slots were busy said it had no free slot; its leases now
+    // say a slot is free (long tasks, one per slot), so serve it rather than wait for its expiry.
+    if (a?.pull && a.state === 'active' && committed > 0 && a.info.slots - a.leases.size > a.pull.freeSlots) {
+      a.pull.freeSlots = a.info.slots - a.leases.size;
+      this.serve(a, now, ev, out);
+    }
     return out;
   }
 

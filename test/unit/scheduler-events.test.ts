@@ -308,3 +308,15 @@ test('long tasks are not prefetched beyond the free slots; short ones are, sized
   const r = replies(s.pull('a', pullParams(a.epoch, a.seq, 6, { freeSlots: 2 }), 'pa', 0))[0]!;
   assert.deepEqual(r.bundles.map((b) => b.tasks.length), [1, 1]);
 });
+
+test('a pull parked while the agent was busy with long tasks is served when one of them commits', () => {
+  const s = newScheduler();
+  s.submit(spec('J'), tasks(3, () => 500), new Map(), { ...BUILTIN, secondsPerCost: 1e-3 }, 0);
+  const a = s.hello('a', agentInfo({ slots: 1 }), [], 0);
+  const r = replies(s.pull('a', pullParams(a.epoch, a.seq, 3, { freeSlots: 1 }), 'pa', 0))[0]!;
+  assert.equal(taskIds(r.bundles).length, 1);
+  assert.equal(replies(s.pull('a', pullParams(a.epoch, r.seq, 2, { freeSlots: 0 }), 'pa2', 1)).length, 0);
+  const served = replies(s.committed(commit('J', [[taskIds(r.bundles)[0]!, 'ok', 1, 'a', 500]]), 500));
+  assert.deepEqual(served.map((x) => [x.token, taskIds(x.bundles).length]), [['pa2', 1]]);
+  s.check();
+});
