@@ -12,7 +12,22 @@
  * {@link toShared} moves into shared memory). Outside an agent's pool (tests, the coordinator)
  * kinds get a per-thread cache with the same interface.
  */
+import { statSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
+
+/**
+ * A file as it is now (path, size, mtime), for input keys: a job re-run on a changed file must
+ * not find the inputs parsed from the old one. An unreadable file gives its path (reading it
+ * will say what is wrong).
+ */
+export function fileStamp(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${file}|${st.size}/${st.mtimeMs}`;
+  } catch {
+    return file;
+  }
+}
 
 /** What a task uses to get a parsed input by key, building it at most once per agent. */
 export interface InputCache {

@@ -168,7 +168,7 @@ export function registerDaemons(program: Command): void {
     .option('--handlers <module...>', 'modules exporting extra kinds to run in the workers')
     .option('--recycle-after <n>', 'replace a worker thread after it ran N tasks (0 = never)', '0')
     .option('--worker-heap <mb>', 'heap limit per worker thread; a task over it is retried elsewhere (0 = default)', '0')
-    .option('--input-cache <mb>', 'parsed inputs (topologies, generated conformers) kept once for all workers to share (0 = each worker parses its own)', '256')
+    .option('--input-cache <mb>', 'parsed inputs (molecule topologies and conformers, trajectory atoms) kept once for all workers to share (0 = each worker parses its own)', '256')
     .option('--drain-before <s>', 'under Slurm, drain this many seconds before the job\'s walltime ends (0 = never)', '120')
     .option('--connect-timeout <s>', 'keep trying to reach the NATS server this long at start', '60')
     .option('--log-level <level>', 'log level on stderr', 'info')

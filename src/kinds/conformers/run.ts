@@ -3,11 +3,10 @@
  * check every conformer against the molecule's topology record, compute the RMSD block and its
  * minima, and the molecule's metrics when the task covers all of it.
  */
-import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ErrorCode, InputError, ShoalError } from '../../errors.js';
 import { forEachSdfMolecule, readSdfMolecules, type SdfRange } from '../../io/sdf.js';
-import { threadInputs } from '../inputs.js';
+import { fileStamp, threadInputs } from '../inputs.js';
 import type { RunContext, RunOutput } from '../types.js';
 import { checkSameAtoms, toHeavy, type ConformerOrigin, type HeavyMolecule } from './heavy.js';
 import { blockMinima, moleculeMetrics, type MoleculeMetrics } from './metrics.js';
@@ -51,16 +50,6 @@ function loadSide(file: string, ranges: readonly SdfRange[], topo: HeavyMolecule
     coords.set(heavy.coords, k * 3 * topo.n);
   });
   return coords;
-}
-
-/** A file as it is now (path, size, mtime): a key part that changes when the file does. */
-function fileStamp(file: string): string {
-  try {
-    const st = statSync(file);
-    return `${file}|${st.size}/${st.mtimeMs}`;
-  } catch {
-    return file; // Unreadable: reading the records will say so.
-  }
 }
 
 function checkAbort(signal: AbortSignal, task: string): void {

@@ -1,10 +1,13 @@
 /**
  * Per-atom facts the analyses need: elements (from the topology PDB, or from the trajectory
  * itself for PDB and XYZ), masses, zeno radii and the heavy-atom selection. Checked once at
- * expand, so a job whose atoms lack what its analyses need is refused before it starts; cached
- * per worker thread at run time (a chunk of frames should not re-read the topology).
+ * expand, so a job whose atoms lack what its analyses need is refused before it starts; at run
+ * time built once per agent and shared by its workers (see run.ts), so a chunk of frames does
+ * not re-read the topology.
+ *
+ * An AtomInfo is plain data (numbers, strings, typed arrays) so that it can live in the agent's
+ * input store: per-atom facts are typed arrays (shared memory there), not per-atom strings.
  */
-import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { InputError } from '../../errors.js';
 import { elementBySymbol } from '../../io/elements.js';
@@ -19,24 +22,66 @@ export interface AtomInfo {
   /** Where the elements came from (topology or trajectory). */
   source: string;
   n: number;
-  elements: (string | undefined)[];
+  /** The distinct element symbols, as the file gives them. */
+  symbols: string[];
+  /** Per atom: its symbol's index in `symbols`, -1 when the file does not tell. */
+  element: Int16Array;
   /** Masses by element, null when some element is unknown. */
   masses: Float64Array | null;
   totalMass: number;
   /** Indexes of all atoms, and of the atoms that are not hydrogen. */
   all: Int32Array;
   heavy: Int32Array;
-  /** `atom 17 (CA ALA 3)` for messages. */
-  label(i: number): string;
+  /**
+   * What messages call each atom (`CA ALA 3`), UTF-8: atom i's text ends at `labelEnds[i]`
+   * and starts where atom i − 1's ends (0 for atom 0). See {@link atomLabel}.
+   */
+  labelText: Uint8Array;
+  labelEnds: Int32Array;
+}
+
+/** `atom 17 (CA ALA 3)`, for messages. */
+export function atomLabel(info: AtomInfo, i: number): string {
+  const start = i === 0 ? 0 : info.labelEnds[i - 1]!;
+  const end = info.labelEnds[i]!;
+  const bytes = info.labelText;
+  // Buffer.from(buffer, ...) views the memory (shared or not) without copying it.
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('utf8');
+  return `atom ${i + 1} (${text})`;
+}
+
+/** Packs per-atom labels into UTF-8 text and end offsets. */
+function packLabels(labels: string[]): { labelText: Uint8Array; labelEnds: Int32Array } {
+  const labelEnds = new Int32Array(labels.length);
+  let total = 0;
+  for (let i = 0; i < labels.length; i++) labelEnds[i] = total += Buffer.byteLength(labels[i]!, 'utf8');
+  const labelText = new Uint8Array(total);
+  const encoder = new TextEncoder();
+  for (let i = 0, at = 0; i < labels.length; i++) at += encoder.encodeInto(labels[i]!, labelText.subarray(at)).written;
+  return { labelText, labelEnds };
 }
 
 function build(source: string, elements: (string | undefined)[], names: string[], residues: string[]): AtomInfo {
   const n = elements.length;
+  const symbols: string[] = [];
+  const codes = new Map<string, number>();
+  const element = new Int16Array(n);
   let masses: Float64Array | null = new Float64Array(n);
   let totalMass = 0;
   const heavy: number[] = [];
   for (let i = 0; i < n; i++) {
-    const el = elements[i] === undefined ? undefined : elementBySymbol(elements[i]!);
+    const sym = elements[i];
+    let k = -1;
+    if (sym !== undefined) {
+      k = codes.get(sym) ?? -1;
+      if (k < 0) {
+        k = symbols.push(sym) - 1;
+        if (k > 0x7fff) throw new RangeError(`${source}: more than ${0x7fff + 1} distinct element symbols`);
+        codes.set(sym, k);
+      }
+    }
+    element[i] = k;
+    const el = sym === undefined ? undefined : elementBySymbol(sym);
     if (el === undefined) masses = null;
     else if (masses !== null) {
       masses[i] = el.mass;
@@ -47,12 +92,13 @@ function build(source: string, elements: (string | undefined)[], names: string[]
   return {
     source,
     n,
-    elements,
+    symbols,
+    element,
     masses,
     totalMass,
     all: Int32Array.from({ length: n }, (_, i) => i),
     heavy: Int32Array.from(heavy),
-    label: (i) => `atom ${i + 1} (${[names[i], residues[i]].filter((s) => s).join(' ')})`,
+    ...packLabels(names.map((name, i) => [name, residues[i]].filter((s) => s).join(' '))),
   };
 }
 
@@ -83,15 +129,16 @@ export function loadAtoms(params: FramesParams, nAtoms: number, spans: readonly 
 
 /** The zeno radius of every atom (overrides first, then the element's default). */
 export function atomRadii(info: AtomInfo, overrides: Record<string, number>): Float64Array {
+  const bySymbol = info.symbols.map((sym) => overrides[sym] ?? elementBySymbol(sym)?.radius ?? undefined);
   const radii = new Float64Array(info.n);
   for (let i = 0; i < info.n; i++) {
-    const sym = info.elements[i];
-    const r = sym === undefined ? undefined : (overrides[sym] ?? elementBySymbol(sym)?.radius ?? undefined);
+    const k = info.element[i]!;
+    const r = k < 0 ? undefined : bySymbol[k];
     if (r === undefined || r === null) {
       throw new InputError(
-        sym === undefined
-          ? `${info.source} ${info.label(i)}: unknown element, so no zeno radius`
-          : `${info.source} ${info.label(i)}: no default radius for ${sym}; give one with --radii ${sym}=R`,
+        k < 0
+          ? `${info.source} ${atomLabel(info, i)}: unknown element, so no zeno radius`
+          : `${info.source} ${atomLabel(info, i)}: no default radius for ${info.symbols[k]}; give one with --radii ${info.symbols[k]}=R`,
       );
     }
     radii[i] = r;
@@ -103,31 +150,15 @@ export function atomRadii(info: AtomInfo, overrides: Record<string, number>): Fl
 export function checkAtoms(info: AtomInfo, params: FramesParams): void {
   const needsElements = params.analyses.some((a) => NEEDS_MASSES.has(a)) || (params.analyses.includes('rmsd') && params.select === 'heavy');
   if (needsElements) {
-    const i = info.elements.findIndex((e) => e === undefined || elementBySymbol(e) === undefined);
+    const known = info.symbols.map((sym) => elementBySymbol(sym) !== undefined);
+    const i = info.element.findIndex((k) => k < 0 || !known[k]);
     if (i >= 0) {
       const why = params.analyses.some((a) => NEEDS_MASSES.has(a)) ? `${params.analyses.filter((a) => NEEDS_MASSES.has(a)).join(' and ')} need masses` : '--select heavy needs elements';
-      throw new InputError(`${info.source} ${info.label(i)}: unknown element; ${why}`);
+      throw new InputError(`${info.source} ${atomLabel(info, i)}: unknown element; ${why}`);
     }
   }
   if (params.analyses.includes('rmsd') && params.select === 'heavy' && info.heavy.length === 0) {
     throw new InputError(`${info.source}: no heavy atoms to superpose (--select heavy)`);
   }
   if (params.analyses.includes('zeno')) atomRadii(info, params.radii);
-}
-
-const cache = new Map<string, AtomInfo>();
-const CACHE_MAX = 8;
-
-/** loadAtoms, cached per thread by file identity (path, size, mtime). */
-export function cachedAtoms(params: FramesParams, nAtoms: number, spans: readonly FrameSpan[]): AtomInfo {
-  const file = params.top ?? params.traj;
-  const st = statSync(file);
-  const key = `${file}\0${st.size}\0${st.mtimeMs}\0${nAtoms}`;
-  let info = cache.get(key);
-  if (info === undefined) {
-    info = loadAtoms(params, nAtoms, spans);
-    if (cache.size >= CACHE_MAX) cache.clear();
-    cache.set(key, info);
-  }
-  return info;
 }

@@ -4,14 +4,14 @@
  * record with `error` and the others go on. zeno runs each frame's walks on ctx.threads
  * threads.
  */
-import { statSync } from 'node:fs';
 import { ErrorCode, InputError, ShoalError } from '../../errors.js';
 import type { FrameReader } from '../../io/traj-file.js';
+import { fileStamp, threadInputs, type InputCache } from '../inputs.js';
 import type { RecordOutput, RunContext, RunOutput } from '../types.js';
 import {
   centreOfGeometry, centreOfMass, radiusOfGyration, radiusOfGyrationMass, type Vec3,
 } from './analyses.js';
-import { atomRadii, cachedAtoms, checkAtoms, type AtomInfo } from './atoms.js';
+import { atomRadii, checkAtoms, loadAtoms, type AtomInfo } from './atoms.js';
 import type { FramesParams } from './params.js';
 import { checkFramesRef, openTrajectory, type FramesRef } from './source.js';
 import { prepareReference, superposedRmsd, type SuperposeReference } from './superpose.js';
@@ -28,14 +28,14 @@ export interface FrameValue {
   zeno?: ZenoResult;
 }
 
-const references = new Map<string, SuperposeReference>();
 
-/** The superposition reference, cached per thread by (trajectory identity, frame, selection). */
-function referenceFor(params: FramesParams, reader: FrameReader, atoms: AtomInfo): SuperposeReference {
-  const st = statSync(params.traj);
-  const key = `${params.traj}\0${st.size}\0${st.mtimeMs}\0${params.refFrame}\0${params.select}`;
-  let ref = references.get(key);
-  if (ref === undefined) {
+/**
+ * The superposition reference: read from the task's reader and prepared by the first task on
+ * the agent that needs it (`atomsKey` names the atoms whose selection it uses).
+ */
+function referenceFor(inputs: InputCache, atomsKey: string, params: FramesParams, reader: FrameReader, atoms: AtomInfo): Promise<SuperposeReference> {
+  const key = `frames-ref\0${atomsKey}\0${fileStamp(params.traj)}\0${params.refFrame}\0${params.select}`;
+  return inputs.get(key, () => {
     const xyz = new Float64Array(3 * atoms.n);
     try {
       reader.readFrame(params.refFrame, xyz);
@@ -43,11 +43,8 @@ function referenceFor(params: FramesParams, reader: FrameReader, atoms: AtomInfo
       if (err instanceof InputError) throw new InputError(`reference frame unreadable: ${err.message}`, err);
       throw err;
     }
-    ref = prepareReference(xyz, params.select === 'heavy' ? atoms.heavy : atoms.all);
-    if (references.size >= 8) references.clear();
-    references.set(key, ref);
-  }
-  return ref;
+    return prepareReference(xyz, params.select === 'heavy' ? atoms.heavy : atoms.all);
+  });
 }
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -109,7 +106,12 @@ function aborted(ctx: RunContext): ShoalError {
 /** The frames kind's run. */
 export async function runFrames(rawRef: unknown, params: FramesParams, ctx: RunContext): Promise<RunOutput> {
   const ref: FramesRef = checkFramesRef(rawRef, params);
-  const atoms = cachedAtoms(params, ref.atoms, ref.spans ?? []);
+  // The atoms and the rmsd reference are the same for every chunk of the trajectory: built
+  // once per agent and shared by its workers (ctx.inputs), or once per thread without a store.
+  const inputs = ctx.inputs ?? threadInputs;
+  // The job and the files' stamps keep a re-run on changed files from finding the old inputs.
+  const atomsKey = `frames-atoms\0${ctx.job}\0${fileStamp(params.top ?? params.traj)}\0${ref.atoms}`;
+  const atoms = await inputs.get(atomsKey, () => loadAtoms(params, ref.atoms, ref.spans ?? []));
   if (atoms.n !== ref.atoms) {
     throw new InputError(`atom counts differ: ${atoms.source} has ${atoms.n} atoms, the trajectory ${ref.atoms}`);
   }
@@ -119,7 +121,7 @@ export async function runFrames(rawRef: unknown, params: FramesParams, ctx: RunC
     const fc: FrameContext = {
       params,
       atoms,
-      reference: params.analyses.includes('rmsd') ? referenceFor(params, reader, atoms) : null,
+      reference: params.analyses.includes('rmsd') ? await referenceFor(inputs, atomsKey, params, reader, atoms) : null,
       radii: params.analyses.includes('zeno') ? atomRadii(atoms, params.radii) : null,
       ctx,
     };
