@@ -107,12 +107,13 @@ function rmsdKernel(): BenchRow {
   return { workload: 'rmsd', mode: 'QCP kernel, 30 heavy atoms, 1 thread', tasks: pairs, seconds: +seconds.toFixed(3), tasksPerSecond: Math.round(pairs / seconds), note: `${(pairs / seconds / 1e6).toFixed(2)} M superpositions/s` };
 }
 
-async function overNats(workload: string, kindArgs: string[], dir: string, agents: number, tag = ''): Promise<BenchRow> {
+/** `late`: one more agent of as many workers joins this many ms after the job is submitted. */
+async function overNats(workload: string, kindArgs: string[], dir: string, agents: number, tag = '', late?: number): Promise<BenchRow> {
   const server = await startNatsServer();
   const ns = `bench${Date.now().toString(36)}`;
   const common = ['--nats', server.url, '--ns', ns];
   const coord = shoal(['coordinator', ...common, '--out-dir', dir, '--log-level', 'warn']);
-  const workers = String(Math.max(1, 2 / agents));
+  const workers = String(Math.max(1, 2 / (agents + (late === undefined ? 0 : 1))));
   const ags = Array.from({ length: agents }, () => shoal(['agent', ...common, '--workers', workers, '--log-level', 'warn']));
   try {
     // Wait until the coordinator answers and every agent has joined.
@@ -122,9 +123,15 @@ async function overNats(workload: string, kindArgs: string[], dir: string, agent
       if (i > 100) throw new Error(`the coordinator or agents did not come up: ${st.stderr}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const r = await shoal(['submit', ...kindArgs, ...common, '--job', `${workload}${tag}-nats${agents}`, '--wait', '--json']).done;
+    const submitted = shoal(['submit', ...kindArgs, ...common, '--job', `${workload}${tag}-nats${agents}`, '--wait', '--json']).done;
+    if (late !== undefined) {
+      await new Promise((r) => setTimeout(r, late));
+      ags.push(shoal(['agent', ...common, '--workers', workers, '--log-level', 'warn']));
+    }
+    const r = await submitted;
     if (r.code !== 0) throw new Error(`${workload} over NATS failed (${r.code}): ${r.stderr}`);
-    return fromFinal(workload, `NATS, ${agents} agent${agents > 1 ? 's' : ''} × ${workers} workers`, JSON.parse(r.stdout.trim().split('\n').pop()!));
+    const joined = late === undefined ? '' : `, 1 more after ${late / 1000} s`;
+    return fromFinal(workload, `NATS, ${agents} agent${agents > 1 ? 's' : ''} × ${workers} workers${joined}`, JSON.parse(r.stdout.trim().split('\n').pop()!));
   } finally {
     for (const a of ags) a.kill();
     coord.kill();
@@ -187,6 +194,21 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
         const r = await run();
         out.push(withBound({ ...r, mode: `${r.mode}, ${label}` }, ms, 2));
       }
+    }
+    return out;
+  },
+  /**
+   * A spot agent joining a running job: 6 tasks of 3 s on one 1-worker agent, a second joins
+   * after 3 s. Without splitting the last task runs alone (12 s); split at the tail, the run
+   * can end at the bound (18 s of work + 3 s before the join) / 2 slots = 10.5 s.
+   */
+  spot: async (dir) => {
+    const out: BenchRow[] = [];
+    for (const split of [false, true]) {
+      const args = ['spin', '--tasks', '6', '--ms', '3000', ...(split ? ['--splittable'] : [])];
+      const r = await overNats('spot', args, dir, 1, split ? '-split' : '', 3000);
+      const bound = (18 + 3) / 2;
+      out.push({ ...r, mode: `${r.mode}, ${split ? 'splittable' : 'not splittable'}`, note: `makespan/bound ${(r.seconds / bound).toFixed(3)} (bound ${bound} s)` });
     }
     return out;
   },
