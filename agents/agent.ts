@@ -95,7 +95,10 @@ export class Agent {
   private readonly jobs = new Map<string, JobInfo>();
   private queue: LocalBundle[] = [];
   private readonly running = new Set<LocalBundle>();
+  /** Threads of the bundles in the pool (running, or held by a thread as its next; may exceed slots). */
   private busySlots = 0;
+  /** Bundles of more than one thread in the pool. */
+  private multiRunning = 0;
   private reports: TaskReport[] = [];
   private epoch = 0;
   private seq = 0;
@@ -249,7 +252,7 @@ export class Agent {
     try {
       this.bus.publish(
         this.subj.heartbeat,
-        encode({ kind: 'heartbeat', v: PROTOCOL_VERSION, agent: this.id, epoch: this.epoch, busySlots: this.busySlots, memory: this.memoryForTasks(), state: this.state === 'draining' ? 'draining' : this.memoryPaused ? 'paused' : 'active', done: this.done }),
+        encode({ kind: 'heartbeat', v: PROTOCOL_VERSION, agent: this.id, epoch: this.epoch, busySlots: Math.min(this.slots, this.busySlots), memory: this.memoryForTasks(), state: this.state === 'draining' ? 'draining' : this.memoryPaused ? 'paused' : 'active', done: this.done }),
       );
     } catch {
       // Disconnected: the next one will do.
@@ -324,7 +327,7 @@ export class Agent {
         const reply = await this.acrossReconnect(
           this.bus.request(
             this.subj.pull,
-            encode({ kind: 'pull', v: PROTOCOL_VERSION, agent: this.id, epoch: this.epoch, seq: this.seq, want, freeSlots: this.slots - this.busySlots, memory: this.memoryForTasks(), waitMs, reports }),
+            encode({ kind: 'pull', v: PROTOCOL_VERSION, agent: this.id, epoch: this.epoch, seq: this.seq, want, freeSlots: Math.max(0, this.slots - this.busySlots), memory: this.memoryForTasks(), waitMs, reports }),
             { timeoutMs: waitMs + 10_000 },
           ),
         );
@@ -378,11 +381,17 @@ export class Agent {
     this.feed();
   }
 
-  /** Starts queued bundles while slots are free. */
+  /**
+   * Starts queued bundles while slots are free. Single-thread bundles go to the pool up to
+   * its depth per slot (a thread holds its next bundle, see pool.ts); a bundle of more threads
+   * waits for its slots, and nothing is added beside one.
+   */
   private feed(): void {
     while (this.queue.length > 0 && this.state !== 'stopped') {
       const b = this.queue[0]!;
-      if (this.busySlots + b.threads > this.slots) break;
+      const pipelined = b.threads === 1 && this.multiRunning === 0;
+      if (this.busySlots + b.threads > (pipelined ? this.slots * this.pool.depth : this.slots)) break;
+      if (b.threads > 1) this.multiRunning++;
       this.queue.shift();
       this.busySlots += b.threads;
       this.running.add(b);
@@ -393,33 +402,33 @@ export class Agent {
 
   private finish(b: LocalBundle, end: BundleEnd): void {
     this.busySlots -= b.threads;
+    if (b.threads > 1) this.multiRunning--;
     this.running.delete(b);
-    const accounted = new Set<string>();
-    const handBack = (t: TaskMsg): void => {
-      if (!b.cancelled && Atomics.load(b.flags, b.tasks.indexOf(t)) === 0) this.reports.push({ job: b.job, id: t.id, attempt: t.attempt });
+    const handBack = (t: TaskMsg, i: number): void => {
+      if (!b.cancelled && Atomics.load(b.flags, i) === 0) this.reports.push({ job: b.job, id: t.id, attempt: t.attempt });
     };
     switch (end.kind) {
       case 'done': {
         const g = end.out.group;
-        for (const id of g.ids) accounted.add(id);
         if (!b.cancelled) this.sender.push(g.text.length > this.sender.maxText ? this.withoutOversize(g, b, end.out.threadId) : g);
         this.done += g.ids.length;
-        for (const f of end.out.failures) {
-          accounted.add(f.id);
-          if (!b.cancelled) this.reports.push({ job: b.job, id: f.id, attempt: f.attempt, error: f.error });
-        }
-        for (const t of b.tasks) if (!accounted.has(t.id)) handBack(t);
+        for (const f of end.out.failures) if (!b.cancelled) this.reports.push({ job: b.job, id: f.id, attempt: f.attempt, error: f.error });
+        // The worker answers each task at most once: when the counts add up, none is left over.
+        if (g.ids.length + end.out.failures.length === b.tasks.length) break;
+        const accounted = new Set<string>(g.ids);
+        for (const f of end.out.failures) accounted.add(f.id);
+        b.tasks.forEach((t, i) => accounted.has(t.id) || handBack(t, i));
         break;
       }
       case 'aborted':
       case 'requeue':
-        for (const t of b.tasks) handBack(t);
+        b.tasks.forEach(handBack);
         break;
       case 'died': {
         const culprit = b.tasks[end.runningIndex];
         this.log.warn({ job: b.job, task: culprit?.id, attempt: culprit?.attempt, err: end.error.message }, 'a worker thread died; replaced');
-        for (const t of b.tasks) {
-          if (t !== culprit) handBack(t);
+        for (const [i, t] of b.tasks.entries()) {
+          if (t !== culprit) handBack(t, i);
           else if (b.cancelled) continue;
           else if (t.final) {
             const now = Date.now();
@@ -584,7 +593,7 @@ export class Agent {
 
   /** For status and tests. */
   get stats(): { done: number; busy: number; queued: number; outbox: number; replaced: number } {
-    return { done: this.done, busy: this.busySlots, queued: this.queue.length, outbox: this.sender.outbox.pending, replaced: this.pool.replaced };
+    return { done: this.done, busy: Math.min(this.slots, this.busySlots), queued: this.queue.length, outbox: this.sender.outbox.pending, replaced: this.pool.replaced };
   }
 }
 

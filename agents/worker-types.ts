@@ -21,6 +21,41 @@ export interface BundleInput {
   flags: Int32Array;
   /** The bundle's line to the agent's input store (kinds that share parsed inputs; see input-store.ts). */
   inputs?: MessagePort;
+  /**
+   * Set by the pool: the id of the thread running the bundle while it runs (0 before and
+   * after; -1 = the pool is killing that thread). See WorkerPool.kill.
+   */
+  thread?: Int32Array;
+}
+
+/**
+ * What the pool posts to a worker thread: a BundleInput with its tasks in columns (a
+ * structured clone of four arrays costs less than half that of as many small objects, on
+ * the agent's main thread, which every task passes through).
+ */
+export interface WorkerInput extends Omit<BundleInput, 'tasks'> {
+  ids: string[];
+  attempts: number[];
+  finals: boolean[];
+  refs: unknown[];
+}
+
+/** Puts a bundle's tasks in columns for the worker thread. */
+export function toWorkerInput(input: BundleInput): WorkerInput {
+  const { tasks, ...rest } = input;
+  const n = tasks.length;
+  const ids = new Array<string>(n);
+  const attempts = new Array<number>(n);
+  const finals = new Array<boolean>(n);
+  const refs = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) {
+    const t = tasks[i]!;
+    ids[i] = t.id;
+    attempts[i] = t.attempt;
+    finals[i] = t.final;
+    refs[i] = t.ref;
+  }
+  return { ...rest, ids, attempts, finals, refs };
 }
 
 /** A retryable failure on a non-final attempt: the coordinator retries it elsewhere. */

@@ -5,13 +5,17 @@
  * A shared Int32Array links the bundle to the agent while it runs:
  *   flags[i]      (i < n) 1 = task i was aborted, 2 = handed back by a drain (either way: skip
  *                 it, or make its signal fire, and return no result for it)
- *   flags[n]      index of the task running now (so a crash can be pinned on it)
+ *   flags[n]      index of the task running now (so a crash can be pinned on it); -1 = none
+ *                 began, n = the bundle has ended (a death after that is not its doing)
  *   flags[n + 1]  1 = the whole bundle is aborted
+ *
+ * A thread may hold a second bundle while it runs one (WorkerPool's PIPELINE); it begins it
+ * when the first ends, without waiting for the main thread.
  */
 import { threadId, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import type { TaskMsg, WireErrorShape } from './worker-types.js';
-import type { BundleInput, BundleOutput, TaskFailure } from './worker-types.js';
+import type { WireErrorShape } from './worker-types.js';
+import type { WorkerInput, BundleOutput, TaskFailure } from './worker-types.js';
 import { getKind, type Kind, type RunOutput } from '../src/kinds/index.js';
 import { ErrorCode, toWireError } from '../src/errors.js';
 import { errorRow, okRow, toJson, type RowHead } from '../src/sink/rows.js';
@@ -42,16 +46,44 @@ async function kindFor(name: string): Promise<Kind<any> | undefined> {
   return getKind(name) ?? (handlerPaths.length > 0 ? (await loadHandlers()).get(name) : undefined);
 }
 
-/** A signal whose `aborted` also reads the shared flag (the event loop is busy while a task computes). */
-function taskSignal(flags: Int32Array, i: number, n: number): AbortSignal {
+/**
+ * The tasks' signal, one per bundle: its `aborted` reads the shared flags of the task running
+ * now (flags[n]) and of the bundle, since the event loop is busy while a task computes.
+ */
+function bundleSignal(flags: Int32Array, n: number): AbortSignal {
   const ac = new AbortController();
-  Object.defineProperty(ac.signal, 'aborted', { get: () => Atomics.load(flags, i) !== 0 || Atomics.load(flags, n + 1) !== 0 });
+  Object.defineProperty(ac.signal, 'aborted', {
+    get: () => {
+      const i = Atomics.load(flags, n);
+      return (i >= 0 && Atomics.load(flags, i) !== 0) || Atomics.load(flags, n + 1) !== 0;
+    },
+  });
   return ac.signal;
 }
 
-export default async function runBundle(input: BundleInput): Promise<BundleOutput> {
-  const { job, kind: kindName, tasks, agent, host, flags, threads } = input;
-  const n = tasks.length;
+/** The bundles this thread holds run one after the other (the pool hands it the next early). */
+let previous: Promise<unknown> = Promise.resolve();
+
+export default function runBundle(input: WorkerInput): Promise<BundleOutput> {
+  const p = previous.then(() => runAlone(input));
+  previous = p.catch(() => undefined);
+  return p;
+}
+
+async function runAlone(input: WorkerInput): Promise<BundleOutput> {
+  const cell = input.thread;
+  if (cell) Atomics.store(cell, 0, threadId);
+  try {
+    return await runBundleNow(input);
+  } finally {
+    // The pool took the cell to kill this thread for an abort: begin nothing else meanwhile.
+    if (cell && Atomics.compareExchange(cell, 0, threadId, 0) !== threadId) await new Promise(() => undefined);
+  }
+}
+
+async function runBundleNow(input: WorkerInput): Promise<BundleOutput> {
+  const { job, kind: kindName, ids, attempts, finals, refs, agent, host, flags, threads } = input;
+  const n = ids.length;
   const results = new GroupBuilder(job);
   const failures: TaskFailure[] = [];
   const kind = await kindFor(kindName);
@@ -67,9 +99,11 @@ export default async function runBundle(input: BundleInput): Promise<BundleOutpu
     }
   }
   const inputs = input.inputs ? new PortInputs(input.inputs) : threadInputs;
+  let signal: AbortSignal | null = null;
   try {
     for (let i = 0; i < n; i++) await runOne(i);
   } finally {
+    Atomics.store(flags, n, n);
     if (inputs instanceof PortInputs) inputs.close();
   }
   return { group: results.build(), failures, threadId, tasksRun };
@@ -78,7 +112,8 @@ export default async function runBundle(input: BundleInput): Promise<BundleOutpu
     if (Atomics.load(flags, n + 1) !== 0) return;
     if (Atomics.load(flags, i) !== 0) return;
     Atomics.store(flags, n, i);
-    const t: TaskMsg = tasks[i]!;
+    const id = ids[i]!;
+    const attempt = attempts[i]!;
     const start = Date.now();
     const t0 = performance.now();
     let output: RunOutput | null = null;
@@ -87,19 +122,18 @@ export default async function runBundle(input: BundleInput): Promise<BundleOutpu
     else if (paramsError) error = { ...paramsError, retryable: false };
     else {
       try {
-        let signal: AbortSignal | null = null;
         const ctx = {
           // Built on first use: most tasks never look at it.
           get signal(): AbortSignal {
-            return (signal ??= taskSignal(flags, i, n));
+            return (signal ??= bundleSignal(flags, n));
           },
           threads,
-          attempt: t.attempt,
+          attempt,
           job,
-          task: t.id,
+          task: id,
           inputs,
         };
-        output = await kind.run(t.ref, params, ctx);
+        output = await kind.run(refs[i], params, ctx);
       } catch (err) {
         error = toWireError(err);
       }
@@ -107,13 +141,13 @@ export default async function runBundle(input: BundleInput): Promise<BundleOutpu
     tasksRun++;
     const ms = performance.now() - t0;
     if (Atomics.load(flags, i) !== 0 || Atomics.load(flags, n + 1) !== 0) return; // aborted: no result
-    if (error && error.retryable && !t.final) {
-      failures.push({ id: t.id, attempt: t.attempt, error: { code: error.code, message: error.message } });
+    if (error && error.retryable && !finals[i]) {
+      failures.push({ id, attempt, error: { code: error.code, message: error.message } });
       return;
     }
-    const head: RowHead = { job, task: t.id, kind: kindName, attempt: t.attempt, agent, host, worker: threadId, start, end: Date.now() };
+    const head: RowHead = { job, task: id, kind: kindName, attempt, agent, host, worker: threadId, start, end: Date.now() };
     const rendered = error ? { text: errorRow(head, error), status: 'error' as const } : render(head, output!);
-    results.add(t.id, t.attempt, rendered.status === 'ok', ms, rendered.text);
+    results.add(id, attempt, rendered.status === 'ok', ms, rendered.text);
   }
 }
 

@@ -21,13 +21,33 @@ export interface RowHead {
   end: number;
 }
 
+/**
+ * JSON of a string that is usually the same as last time (job, kind, agent, host: the same
+ * for every task of a bundle), so a worker serialises it once per bundle, not once per row.
+ */
+class LastJson {
+  private last: string | null = null;
+  private json = '';
+  of(s: string): string {
+    if (s !== this.last) {
+      this.json = JSON.stringify(s);
+      this.last = s;
+    }
+    return this.json;
+  }
+}
+const jobJson = new LastJson();
+const kindJson = new LastJson();
+const agentJson = new LastJson();
+const hostJson = new LastJson();
+
 /** The part of a row up to (excluding) `status`, computed once per task. */
 function headPrefix(h: RowHead): string {
-  return `{"job":${JSON.stringify(h.job)},"task":${JSON.stringify(h.task)},"kind":${JSON.stringify(h.kind)}`;
+  return `{"job":${jobJson.of(h.job)},"task":${JSON.stringify(h.task)},"kind":${kindJson.of(h.kind)}`;
 }
 
 function headSuffix(h: RowHead): string {
-  return `,"attempt":${h.attempt},"agent":${JSON.stringify(h.agent)},"host":${JSON.stringify(h.host)},"worker":${h.worker === null ? 'null' : h.worker},"start":${h.start},"end":${h.end}`;
+  return `,"attempt":${h.attempt},"agent":${agentJson.of(h.agent)},"host":${hostJson.of(h.host)},"worker":${h.worker === null ? 'null' : h.worker},"start":${h.start},"end":${h.end}`;
 }
 
 /** Serialises a value, or returns null when it cannot be (cycles, BigInt...). */

@@ -17,6 +17,7 @@ import { rmsdMatrix } from '../../src/kinds/conformers/index.js';
 import { readRows } from '../../src/sink/journal.js';
 import { writeSyntheticSet } from './synthetic-sdf.js';
 import { benchCat, benchFrames, benchZeno, writeSyntheticTrajectory } from '../../src/kinds/frames/bench.js';
+import type { ThreadCpu } from './thread-cpu.js';
 
 export interface BenchRow {
   workload: string;
@@ -25,6 +26,8 @@ export interface BenchRow {
   seconds: number;
   tasksPerSecond: number;
   note?: string;
+  /** CPU per thread of an embedded run (Linux), over the time the workers ran tasks. */
+  threadCpu?: ThreadCpu;
 }
 
 function shoal(args: string[], env: NodeJS.ProcessEnv = {}): { pid: number; done: Promise<{ code: number | null; stdout: string; stderr: string }>; kill(): void } {
@@ -56,11 +59,26 @@ function fromFinal(workload: string, mode: string, st: FinalStatus, note?: strin
 let lastPid = 0;
 
 async function embedded(workload: string, kindArgs: string[], dir: string, out = join(dir, `${workload}-embedded.jsonl`), workers = 2): Promise<BenchRow> {
-  const p = shoal(['run', ...kindArgs, '--workers', String(workers), '--oversubscribe', '--out', out, '--json']);
+  // Per-thread CPU (thread-cpu.ts): how much of the cores the main thread takes from the workers.
+  const cpuFile = `${out}.cpu.json`;
+  const env = { THREAD_CPU_OUT: cpuFile, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${new URL('./thread-cpu.js', import.meta.url).href}`.trim() };
+  const p = shoal(['run', ...kindArgs, '--workers', String(workers), '--oversubscribe', '--out', out, '--json'], env);
   lastPid = p.pid;
   const r = await p.done;
   if (r.code !== 0) throw new Error(`${workload} embedded failed (${r.code}): ${r.stderr}`);
-  return fromFinal(workload, `embedded, 1 agent × ${workers} workers`, JSON.parse(r.stdout.trim().split('\n').pop()!));
+  const row = fromFinal(workload, `embedded, 1 agent × ${workers} workers`, JSON.parse(r.stdout.trim().split('\n').pop()!));
+  try {
+    return { ...row, threadCpu: JSON.parse(readFileSync(cpuFile, 'utf8')) as ThreadCpu };
+  } catch {
+    return row; // not Linux, or the workers never ran
+  }
+}
+
+/** The note column: the row's note and, for embedded runs, the main thread's CPU per item. */
+function noteOf(r: BenchRow): string {
+  const c = r.threadCpu;
+  const cpu = c ? `main thread ${((c.mainMs * 1000) / r.tasks).toFixed(1)} µs/item (${(c.mainMs / 1000 / c.wallS * 100).toFixed(1)}% of a core), helpers ${(c.otherMs / 1000 / c.wallS * 100).toFixed(1)}%` : '';
+  return [r.note, cpu].filter(Boolean).join('; ');
 }
 
 /** Runs `fn` (which starts one shoal process) and samples that process's peak RSS (VmHWM). */
@@ -327,7 +345,7 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   const head = ['workload', 'mode', 'items', 'seconds', 'items/s', 'note'];
-  const cells = [head, ...rows.map((r) => [r.workload, r.mode, String(r.tasks), r.seconds.toFixed(2), String(r.tasksPerSecond), r.note ?? ''])];
+  const cells = [head, ...rows.map((r) => [r.workload, r.mode, String(r.tasks), r.seconds.toFixed(2), String(r.tasksPerSecond), noteOf(r)])];
   const w = head.map((_, i) => Math.max(...cells.map((c) => c[i]!.length)));
   for (const c of cells) console.log(c.map((x, i) => x.padEnd(w[i]!)).join('  '));
   const outDir = join(repoRoot, 'bench-results');
