@@ -907,15 +907,15 @@ export class Scheduler {
     if (t.state.s !== 'queued' || t.started || t.threads > 1) return false;
     const seconds = t.cost * spc;
     if (this.opts.splitMinS <= 0 || seconds < this.opts.splitMinS || t.cost <= job.queuedCost / Math.max(1, this.activeSlots)) return false;
-    const halves = this.splitTask(job, t, ev, out);
-    if (!halves) return false;
-    job.order.splice(i, 1);
-    for (const h of halves) insertByCost(job.order, h, i);
-    return true;
+    return this.splitTask(job, i, ev, out) !== null;
   }
 
-  /** Replaces queued task `t` by its two halves (not yet placed in the queue), or returns null. */
-  private splitTask(job: Job, t: Task, ev: number, out: Command[]): [Task, Task] | null {
+  /**
+   * Replaces the queued task at `job.order[i]` by its two halves, placed in the largest-first
+   * order (after i: they cost less than it). Null when its kind does not split it.
+   */
+  private splitTask(job: Job, i: number, ev: number, out: Command[]): [Task, Task] | null {
+    const t = job.order[i]!;
     const specs = job.opts.split?.({ id: t.id, cost: t.cost, memory: t.memory, threads: t.threads, bytes: t.bytes, ref: t.ref });
     if (!specs) return null;
     job.tasks.delete(t.id);
@@ -929,6 +929,8 @@ export class Scheduler {
       job.queuedCost += task.cost;
       return task;
     }) as [Task, Task];
+    job.order.splice(i, 1);
+    for (const h of halves) insertByCost(job.order, h, i);
     job.splits++;
     out.push(log('debug', 'task split', { job: job.name, task: t.id, cost: t.cost, halves: [halves[0].cost, halves[1].cost], queuedCost: job.queuedCost, slots: this.activeSlots, event: ev }));
     return halves;
@@ -948,11 +950,8 @@ export class Scheduler {
     for (; t && k < parts.length; k++) {
       const i = job.order.indexOf(t, job.qpos);
       if (t.state.s !== 'queued' || t.started || i < 0) return null;
-      const halves = this.splitTask(job, t, ev, out);
-      if (!halves) return null;
-      job.order.splice(i, 1);
-      for (const h of halves) insertByCost(job.order, h, job.qpos);
-      t = halves[Number(parts[k])];
+      t = this.splitTask(job, i, ev, out)?.[Number(parts[k])];
+      if (!t) return null;
     }
     return t && t.id === id ? t : null;
   }
