@@ -17,30 +17,14 @@
  * to the first result committed after it (for the agent: the first requeued task).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { describe, it } from 'node:test';
+import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds, type Row } from '../helpers/rows.js';
-import { killLeftovers, runShoal, type ShoalProcess } from '../helpers/shoal.js';
-import { connArgs, Control, killHard, logsOf, lostAndDuplicated, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until } from '../helpers/faults.js';
+import { runShoal, type ShoalProcess } from '../helpers/shoal.js';
+import { connArgs, killHard, logsOf, lostAndDuplicated, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, faultSuite } from '../helpers/faults.js';
 
-let nats: TestNats;
-let tmp: string;
-let ctl: Control | undefined;
-
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-chaos-'));
-});
-
-after(async () => {
-  await ctl?.close();
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+const suite = faultSuite('shoal-chaos-');
 
 interface FaultRow {
   fault: string;
@@ -61,17 +45,17 @@ function table(rows: FaultRow[]): string[] {
 describe('chaos', () => {
   it('one job through agent loss, broker restart and coordinator restart: one row per task, nothing lost, nothing doubled', async (t) => {
     const ns = uniqueNs('chaos');
-    const out = join(tmp, 'out');
+    const out = join(suite.tmp, 'out');
     const tasks = 3000;
     const ids = spinIds(tasks);
     const file = join(out, 'X1.jsonl');
-    let coord: ShoalProcess = await startCoordinator(nats.url, ns, out, ['--agent-timeout', '3']);
-    const a = await startAgent(nats.url, ns, ['--workers', '1']);
-    const b = await startAgent(nats.url, ns, ['--workers', '1']);
-    const c = await startAgent(nats.url, ns, ['--workers', '1']);
-    ctl = await Control.connect(nats.url, ns);
+    let coord: ShoalProcess = await startCoordinator(suite.nats.url, ns, out, ['--agent-timeout', '3']);
+    const a = await startAgent(suite.nats.url, ns, ['--workers', '1']);
+    const b = await startAgent(suite.nats.url, ns, ['--workers', '1']);
+    const c = await startAgent(suite.nats.url, ns, ['--workers', '1']);
+    const ctl = await suite.control(ns);
     const started = Date.now();
-    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '10', '--no-speculate', ...connArgs(nats.url, ns), '--job', 'X1']);
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '10', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'X1']);
     assert.equal(sub.code, 0, sub.describe());
 
     const report: FaultRow[] = [];
@@ -101,9 +85,9 @@ describe('chaos', () => {
     before = await reach(0.35);
     const stoppedAt = Date.now();
     const linesBefore = coord.logs.length;
-    await nats.stop();
+    await suite.nats.stop();
     await sleep(5000);
-    await nats.restart();
+    await suite.nats.restart();
     const n = rowsSoFar(file).length;
     await grows(n);
     // Silent for longer than --agent-timeout, the agents were lost: their leases were requeued.
@@ -117,7 +101,7 @@ describe('chaos', () => {
     await killHard(coord);
     // Nothing writes the output while no sink runs: this is what the restart must find.
     const atCrash = new Set(rowsSoFar(file).map((r) => r.task)).size;
-    coord = await startCoordinator(nats.url, ns, out, ['--agent-timeout', '3']);
+    coord = await startCoordinator(suite.nats.url, ns, out, ['--agent-timeout', '3']);
     const resumed = await coord.waitForLog((l) => l.msg === 'job submitted' && l.job === 'X1');
     const m = rowsSoFar(file).length;
     await grows(m);

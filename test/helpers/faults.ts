@@ -3,20 +3,64 @@
  * a coordinator and agents as real processes, a control client in the test process (fast
  * enough to poll without starting a CLI process each time), what each agent ran, polling.
  *
- *   const coord = await startCoordinator(nats.url, ns, outDir, ['--agent-timeout', '2']);
- *   const a = await startAgent(nats.url, ns, ['--workers', '1']);
- *   const ctl = await Control.connect(nats.url, ns);
+ *   const suite = faultSuite('shoal-fault-x-');      // nats-server, temp dir, clean-up
+ *   const coord = await startCoordinator(suite.nats.url, ns, outDir, ['--agent-timeout', '2']);
+ *   const a = await startAgent(suite.nats.url, ns, ['--workers', '1']);
+ *   const ctl = await suite.control(ns);
  *   await ctl.waitEnd('J1');
  *   assert.equal(await stopAgent(a.proc), ...);   // SIGTERM; tasks the agent ran
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { NatsBus } from '../../src/bus/index.js';
 import { CtlClient } from '../../src/cli/client.js';
 import { subjects, type JobStatus, type AgentStatus } from '../../protocol/index.js';
 import { ErrorCode } from '../../src/errors.js';
-import { spawnShoal, type Exited, type LogLine, type ShoalProcess, type SpawnOptions } from './shoal.js';
+import { killLeftovers, spawnShoal, type Exited, type LogLine, type ShoalProcess, type SpawnOptions } from './shoal.js';
+import { startTestNats, type TestNats } from './nats.js';
 import type { Row } from './rows.js';
+
+/** What a fault suite's tests share; `nats` and `tmp` are set once its `before` hook has run. */
+export interface FaultSuite {
+  nats: TestNats;
+  tmp: string;
+  /** A control client on the suite's server, closed after the suite. */
+  control(ns: string): Promise<Control>;
+}
+
+/**
+ * Registers a suite's hooks: a nats-server and a temp dir (named `prefix`...) before it, then
+ * `o.setup`; after it, `o.cleanup` first, then its control clients closed, leftover shoal
+ * processes killed, the server stopped and the dir removed.
+ */
+export function faultSuite(prefix: string, o: { setup?: (s: FaultSuite) => Promise<void>; cleanup?: () => unknown } = {}): FaultSuite {
+  const controls: Control[] = [];
+  const suite: FaultSuite = {
+    nats: undefined as unknown as TestNats,
+    tmp: '',
+    async control(ns) {
+      const c = await Control.connect(suite.nats.url, ns);
+      controls.push(c);
+      return c;
+    },
+  };
+  before(async () => {
+    suite.nats = await startTestNats();
+    suite.tmp = mkdtempSync(join(tmpdir(), prefix));
+    await o.setup?.(suite);
+  });
+  after(async () => {
+    await o.cleanup?.();
+    for (const c of controls) await c.close();
+    await killLeftovers();
+    await suite.nats?.stop();
+    if (suite.tmp) rmSync(suite.tmp, { recursive: true, force: true });
+  });
+  return suite;
+}
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

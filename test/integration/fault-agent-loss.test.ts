@@ -4,42 +4,26 @@
  * and the job ends with exactly one row per task.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { describe, it } from 'node:test';
+import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { killLeftovers, runShoal } from '../helpers/shoal.js';
-import { connArgs, Control, killHard, logsOf, rowsSoFar, startAgent, startCoordinator, stopAgent, until } from '../helpers/faults.js';
+import { runShoal } from '../helpers/shoal.js';
+import { connArgs, killHard, logsOf, rowsSoFar, startAgent, startCoordinator, stopAgent, until, faultSuite } from '../helpers/faults.js';
 
-let nats: TestNats;
-let tmp: string;
-let ctl: Control | undefined;
-
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-fault-loss-'));
-});
-
-after(async () => {
-  await ctl?.close();
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+const suite = faultSuite('shoal-fault-loss-');
 
 describe('agent loss', () => {
   it('an agent SIGKILLed mid-job: its leases are requeued after --agent-timeout and the job ends with one row per task', async () => {
     const ns = uniqueNs('loss');
-    const out = join(tmp, 'out');
-    const coord = await startCoordinator(nats.url, ns, out, ['--agent-timeout', '2']);
-    const a = await startAgent(nats.url, ns, ['--workers', '1']);
-    const b = await startAgent(nats.url, ns, ['--workers', '1']);
-    ctl = await Control.connect(nats.url, ns);
+    const out = join(suite.tmp, 'out');
+    const coord = await startCoordinator(suite.nats.url, ns, out, ['--agent-timeout', '2']);
+    const a = await startAgent(suite.nats.url, ns, ['--workers', '1']);
+    const b = await startAgent(suite.nats.url, ns, ['--workers', '1']);
+    const ctl = await suite.control(ns);
 
     const tasks = 300;
-    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '30', '--no-speculate', ...connArgs(nats.url, ns), '--job', 'L1']);
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '30', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'L1']);
     assert.equal(sub.code, 0, sub.describe());
 
     // Kill B once it has results in the output and so surely holds leases of a running job.

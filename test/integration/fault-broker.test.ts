@@ -6,30 +6,14 @@
  * nothing lost and nothing doubled.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { describe, it } from 'node:test';
+import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { killLeftovers, runShoal, type ShoalProcess } from '../helpers/shoal.js';
-import { connArgs, Control, logsOf, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until } from '../helpers/faults.js';
+import { runShoal, type ShoalProcess } from '../helpers/shoal.js';
+import { connArgs, logsOf, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, faultSuite } from '../helpers/faults.js';
 
-let nats: TestNats;
-let tmp: string;
-let ctl: Control | undefined;
-
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-fault-broker-'));
-});
-
-after(async () => {
-  await ctl?.close();
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+const suite = faultSuite('shoal-fault-broker-');
 
 /** The process logged the loss of its connection once, and its return once, in that order. */
 function reconnectedOnce(p: ShoalProcess, who: string): void {
@@ -43,26 +27,26 @@ function reconnectedOnce(p: ShoalProcess, who: string): void {
 describe('broker restart', () => {
   it('nats-server down for 5 s mid-job: every actor reconnects, agents rejoin, outboxes resend, one row per task', async () => {
     const ns = uniqueNs('broker');
-    const out = join(tmp, 'out');
-    const coord = await startCoordinator(nats.url, ns, out, ['--agent-timeout', '3']);
-    const a = await startAgent(nats.url, ns, ['--workers', '1']);
-    const b = await startAgent(nats.url, ns, ['--workers', '1']);
+    const out = join(suite.tmp, 'out');
+    const coord = await startCoordinator(suite.nats.url, ns, out, ['--agent-timeout', '3']);
+    const a = await startAgent(suite.nats.url, ns, ['--workers', '1']);
+    const b = await startAgent(suite.nats.url, ns, ['--workers', '1']);
 
     const tasks = 500;
-    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '25', '--no-speculate', ...connArgs(nats.url, ns), '--job', 'B1']);
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '25', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'B1']);
     assert.equal(sub.code, 0, sub.describe());
     const file = join(out, 'B1.jsonl');
     await until('progress before the outage', () => rowsSoFar(file).length >= 60, 30_000);
 
-    const pidBefore = nats.pid;
-    await nats.stop();
+    const pidBefore = suite.nats.pid;
+    await suite.nats.stop();
     const atStop = rowsSoFar(file).length;
     await sleep(5000);
-    await nats.restart();
-    assert.notEqual(nats.pid, pidBefore, 'a new nats-server process');
+    await suite.nats.restart();
+    assert.notEqual(suite.nats.pid, pidBefore, 'a new nats-server process');
     assert.ok(atStop < tasks, `precondition: the job was still running when the broker stopped (${atStop} rows)`);
 
-    ctl = await Control.connect(nats.url, ns);
+    const ctl = await suite.control(ns);
     const final = await ctl.waitEnd('B1');
     assert.equal(final.state, 'done', JSON.stringify(final));
     assert.equal(final.done, tasks);

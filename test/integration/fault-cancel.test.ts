@@ -5,36 +5,26 @@
  * written stay; other jobs are untouched.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { describe, it } from 'node:test';
+import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { killLeftovers, runShoal, spawnShoal, type ShoalProcess } from '../helpers/shoal.js';
-import { connArgs, Control, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, within } from '../helpers/faults.js';
+import { runShoal, spawnShoal, type ShoalProcess } from '../helpers/shoal.js';
+import { connArgs, Control, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, within, faultSuite } from '../helpers/faults.js';
 
-let nats: TestNats;
-let tmp: string;
 let ctl: Control;
 let coord: ShoalProcess;
 const ns = uniqueNs('cancel');
 let out: string;
-const conn = (): string[] => connArgs(nats.url, ns);
+const conn = (): string[] => connArgs(suite.nats.url, ns);
 
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-fault-cancel-'));
-  out = join(tmp, 'out');
-  coord = await startCoordinator(nats.url, ns, out);
-  ctl = await Control.connect(nats.url, ns);
-});
-
-after(async () => {
-  await ctl?.close();
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+const suite = faultSuite('shoal-fault-cancel-', {
+  setup: async () => {
+    out = join(suite.tmp, 'out');
+    coord = await startCoordinator(suite.nats.url, ns, out);
+    ctl = await suite.control(ns);
+  },
 });
 
 /** `shoal cancel JOB`; returns the time the acknowledgement was in hand. */
@@ -47,8 +37,8 @@ async function cancel(job: string): Promise<number> {
 
 describe('cancel', () => {
   it('long tasks running on two agents are aborted and their slots freed; submit --wait exits 3; a job alongside completes', async (t) => {
-    const a = await startAgent(nats.url, ns, ['--workers', '1'], { t });
-    const b = await startAgent(nats.url, ns, ['--workers', '1'], { t });
+    const a = await startAgent(suite.nats.url, ns, ['--workers', '1'], { t });
+    const b = await startAgent(suite.nats.url, ns, ['--workers', '1'], { t });
     const waiter = spawnShoal(['submit', 'spin', '--tasks', '20', '--ms', '20000', '--no-speculate', ...conn(), '--job', 'C1', '--wait'], { t });
     await until('both agents running C1', async () => {
       const st = await ctl.status();
@@ -84,8 +74,8 @@ describe('cancel', () => {
   });
 
   it('short tasks: no task of the job starts after the cancel is acknowledged; rows already written stay', async (t) => {
-    const a = await startAgent(nats.url, ns, ['--workers', '1'], { t });
-    const b = await startAgent(nats.url, ns, ['--workers', '1'], { t });
+    const a = await startAgent(suite.nats.url, ns, ['--workers', '1'], { t });
+    const b = await startAgent(suite.nats.url, ns, ['--workers', '1'], { t });
     const tasks = 4000;
     const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '5', '--no-speculate', ...conn(), '--job', 'C3']);
     assert.equal(sub.code, 0, sub.describe());

@@ -10,42 +10,26 @@
  * to a result, logged when they stop.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { describe, it } from 'node:test';
+import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { killLeftovers, runShoal } from '../helpers/shoal.js';
-import { connArgs, Control, killHard, logsOf, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until } from '../helpers/faults.js';
+import { runShoal } from '../helpers/shoal.js';
+import { connArgs, killHard, logsOf, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, faultSuite } from '../helpers/faults.js';
 
-let nats: TestNats;
-let tmp: string;
-let ctl: Control | undefined;
-
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-fault-coord-'));
-});
-
-after(async () => {
-  await ctl?.close();
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+const suite = faultSuite('shoal-fault-coord-');
 
 describe('coordinator crash', () => {
   it('SIGKILL mid-job and restart on the same --out-dir: the job resumes from the JSONL and ends with one row per task', async (t) => {
     const ns = uniqueNs('coord');
-    const out = join(tmp, 'out');
-    const first = await startCoordinator(nats.url, ns, out);
-    const a = await startAgent(nats.url, ns, ['--workers', '1']);
-    const b = await startAgent(nats.url, ns, ['--workers', '1']);
-    ctl = await Control.connect(nats.url, ns);
+    const out = join(suite.tmp, 'out');
+    const first = await startCoordinator(suite.nats.url, ns, out);
+    const a = await startAgent(suite.nats.url, ns, ['--workers', '1']);
+    const b = await startAgent(suite.nats.url, ns, ['--workers', '1']);
+    const ctl = await suite.control(ns);
 
     const tasks = 600;
-    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '20', '--no-speculate', ...connArgs(nats.url, ns), '--job', 'K1']);
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '20', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'K1']);
     assert.equal(sub.code, 0, sub.describe());
     const file = join(out, 'K1.jsonl');
     await until('progress before the crash', () => rowsSoFar(file).length >= 100, 30_000);
@@ -67,7 +51,7 @@ describe('coordinator crash', () => {
 
     // The agents notice (their pulls fail) and keep their results while nobody answers.
     await until('agent A noticing', () => logsOf(a.proc, 'pull failed; retrying').length > 0, 20_000);
-    const second = await startCoordinator(nats.url, ns, out);
+    const second = await startCoordinator(suite.nats.url, ns, out);
     await second.waitForLog((l) => l.msg === 'resuming job after restart' && l.job === 'K1');
     const resumed = await second.waitForLog((l) => l.msg === 'job submitted' && l.job === 'K1');
     // Agents resend the results they hold as soon as the new sink opens the output, so a few may

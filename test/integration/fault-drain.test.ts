@@ -10,36 +10,25 @@
  * hand-back can get their tasks to another agent.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { describe, it } from 'node:test';
+import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { killLeftovers, runShoal, type ShoalProcess } from '../helpers/shoal.js';
-import { connArgs, Control, executions, logsOf, logTime, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, within } from '../helpers/faults.js';
+import { runShoal, type ShoalProcess } from '../helpers/shoal.js';
+import { connArgs, Control, executions, logsOf, logTime, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, within, faultSuite } from '../helpers/faults.js';
 
-let nats: TestNats;
-let tmp: string;
 let ctl: Control;
 let coord: ShoalProcess;
 const ns = uniqueNs('drain');
 let out: string;
-const conn = (): string[] => connArgs(nats.url, ns);
+const conn = (): string[] => connArgs(suite.nats.url, ns);
 
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-fault-drain-'));
-  out = join(tmp, 'out');
-  coord = await startCoordinator(nats.url, ns, out, ['--agent-timeout', '60']);
-  ctl = await Control.connect(nats.url, ns);
-});
-
-after(async () => {
-  await ctl?.close();
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+const suite = faultSuite('shoal-fault-drain-', {
+  setup: async () => {
+    out = join(suite.tmp, 'out');
+    coord = await startCoordinator(suite.nats.url, ns, out, ['--agent-timeout', '60']);
+    ctl = await suite.control(ns);
+  },
 });
 
 async function submit(job: string, args: string[]): Promise<void> {
@@ -63,8 +52,8 @@ function noLoss(job: string): void {
 
 describe('drain', () => {
   it('shoal drain AGENT: the running task finishes, unstarted leases go back at once and run elsewhere at attempt 1, exit 0', async (t) => {
-    const a = await startAgent(nats.url, ns, ['--workers', '1', '--grace', '20'], { t });
-    const b = await startAgent(nats.url, ns, ['--workers', '1'], { t });
+    const a = await startAgent(suite.nats.url, ns, ['--workers', '1', '--grace', '20'], { t });
+    const b = await startAgent(suite.nats.url, ns, ['--workers', '1'], { t });
     // Bundles of 3 tasks of 500 ms: when A drains it runs one task of a bundle, two of that
     // bundle have not started, and a prefetched bundle of three waits.
     const tasks = 24;
@@ -103,7 +92,7 @@ describe('drain', () => {
   });
 
   it('SIGTERM with a task longer than --grace: the grace period ends, the task is aborted and handed back, exit 0', async (t) => {
-    const c = await startAgent(nats.url, ns, ['--workers', '1', '--grace', '1'], { t });
+    const c = await startAgent(suite.nats.url, ns, ['--workers', '1', '--grace', '1'], { t });
     await submit('D2', ['--tasks', '2', '--ms', '4000', '--granularity', '1']);
     await until('C running a task of D2', async () => (await ctl.agent(c.id))?.busy === 1, 10_000);
     c.proc.kill('SIGTERM');
@@ -112,7 +101,7 @@ describe('drain', () => {
     await exitsZero(c.proc);
     assert.equal(executions(c.proc), 0, 'C finished no task');
 
-    const e = await startAgent(nats.url, ns, ['--workers', '2'], { t });
+    const e = await startAgent(suite.nats.url, ns, ['--workers', '2'], { t });
     const final = await ctl.waitEnd('D2');
     assert.equal(final.state, 'done', JSON.stringify(final));
     const rows = readRows(join(out, 'D2.jsonl'));
@@ -123,7 +112,7 @@ describe('drain', () => {
   });
 
   it('a second SIGTERM aborts the running task at once and hands it back, exit 0', async (t) => {
-    const f = await startAgent(nats.url, ns, ['--workers', '1', '--grace', '600'], { t });
+    const f = await startAgent(suite.nats.url, ns, ['--workers', '1', '--grace', '600'], { t });
     await submit('D3', ['--tasks', '2', '--ms', '4000', '--granularity', '1']);
     await until('F running a task of D3', async () => (await ctl.agent(f.id))?.busy === 1, 10_000);
     f.proc.kill('SIGTERM');
@@ -133,7 +122,7 @@ describe('drain', () => {
     await exitsZero(f.proc); // long before its 600 s of grace
     assert.equal(executions(f.proc), 0, 'F finished no task');
 
-    const g = await startAgent(nats.url, ns, ['--workers', '2'], { t });
+    const g = await startAgent(suite.nats.url, ns, ['--workers', '2'], { t });
     const final = await ctl.waitEnd('D3');
     assert.equal(final.state, 'done', JSON.stringify(final));
     const rows = readRows(join(out, 'D3.jsonl'));

@@ -13,36 +13,24 @@
  * about the running job.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { NatsBus } from '../../src/bus/index.js';
 import { CTL_VERBS, encode, PROTOCOL_VERSION, subjects, type Subjects } from '../../protocol/index.js';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { killLeftovers, runShoal, type ShoalProcess } from '../helpers/shoal.js';
-import { connArgs, Control, logsOf, sleep, startAgent, startCoordinator, stopAgent } from '../helpers/faults.js';
+import { runShoal, type ShoalProcess } from '../helpers/shoal.js';
+import { connArgs, logsOf, sleep, startAgent, startCoordinator, stopAgent, faultSuite } from '../helpers/faults.js';
 import { mulberry32 as prng } from '../../src/random.js';
 
-let nats: TestNats;
-let tmp: string;
 let bus: NatsBus | undefined;
-let ctl: Control | undefined;
 
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-fault-fuzz-'));
+const suite = faultSuite('shoal-fault-fuzz-', {
+  cleanup: async () => {
+    await bus?.close();
+  },
 });
-
-after(async () => {
-  await bus?.close();
-  await ctl?.close();
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
-
 
 const SEED = 0x5eed_f022;
 const FOREIGN_VERSIONS = [0, 2, 99, 2 ** 31, PROTOCOL_VERSION + 1];
@@ -197,15 +185,15 @@ describe('hostile bus', () => {
   it('10,000+ random and mutated messages on every subject while a job runs: the job completes, no actor crashes', async (t) => {
     const ns = uniqueNs('fuzz');
     const subj: Subjects = subjects(ns);
-    const out = join(tmp, 'out');
-    const coord = await startCoordinator(nats.url, ns, out);
-    const a = await startAgent(nats.url, ns, ['--workers', '1']);
-    const b = await startAgent(nats.url, ns, ['--workers', '1']);
-    bus = await NatsBus.connect({ url: nats.url, name: 'shoal-test fuzzer' });
-    ctl = await Control.connect(nats.url, ns);
+    const out = join(suite.tmp, 'out');
+    const coord = await startCoordinator(suite.nats.url, ns, out);
+    const a = await startAgent(suite.nats.url, ns, ['--workers', '1']);
+    const b = await startAgent(suite.nats.url, ns, ['--workers', '1']);
+    bus = await NatsBus.connect({ url: suite.nats.url, name: 'shoal-test fuzzer' });
+    const ctl = await suite.control(ns);
 
     const tasks = 1500;
-    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '8', '--no-speculate', ...connArgs(nats.url, ns), '--job', 'F1']);
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '8', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'F1']);
     assert.equal(sub.code, 0, sub.describe());
 
     const info = { host: 'zz', pid: 1, slots: 1, cpus: { logical: 1, physical: 1, usable: 1 }, memory: { total: 1e9, available: 1e9, limit: 1e9 }, spot: false, allowCommand: false, kinds: [] };
@@ -227,7 +215,7 @@ describe('hostile bus', () => {
       [subj.agentCmd('zz-decoy-agent'), [{ kind: 'abort', v: V, job: 'zz-decoy', reason: 'decoy' }], [{ kind: 'drain', v: 99 }]],
       [subj.results, [{ kind: 'results', v: V, from: 'zz-decoy-agent', seq: 1, groups: [group('zz-decoy', row.replace('F1', 'zz-decoy'))] }], [{ kind: 'results', v: 99, from: a.id, seq: 1, groups: [group('F1', row)] }]],
       // An 'open' of the current version creates files where it says: never mutated.
-      [subj.sinkCtl, [{ kind: 'close', v: V, job: 'zz-decoy', state: 'cancelled' }], [{ kind: 'close', v: 99, job: 'F1', state: 'cancelled' }, { kind: 'open', v: 99, job: 'F1', jobKind: 'spin', params: {}, out: join(tmp, 'forged.jsonl') }]],
+      [subj.sinkCtl, [{ kind: 'close', v: V, job: 'zz-decoy', state: 'cancelled' }], [{ kind: 'close', v: 99, job: 'F1', state: 'cancelled' }, { kind: 'open', v: 99, job: 'F1', jobKind: 'spin', params: {}, out: join(suite.tmp, 'forged.jsonl') }]],
       [subj.committed, [{ kind: 'committed', v: V, seq: 1, groups: [{ job: 'zz-decoy', from: 'zz', ids: ['zz-task'], status: 'o', attempts: [1], ms: [1] }] }], [{ kind: 'committed', v: 99, seq: 1, groups: [{ job: 'F1', from: a.id, ids: ['spin_0000'], status: 'e', attempts: [1], ms: [1] }] }]],
       [subj.events, [{ kind: 'job-ended', v: V, job: 'zz-decoy', state: 'cancelled' }], [{ kind: 'job-ended', v: 99, job: 'F1', state: 'cancelled' }]],
       [`${subj.prefix}.ctl.bogus`, [{ kind: 'status', v: V }], [{ kind: 'status', v: 99 }]],

@@ -6,33 +6,22 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { describe, it } from 'node:test';
+import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { killLeftovers, runShoal } from '../helpers/shoal.js';
-import { connArgs, Control, logsOf, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until } from '../helpers/faults.js';
+import { runShoal } from '../helpers/shoal.js';
+import { connArgs, logsOf, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, faultSuite } from '../helpers/faults.js';
 
 const GiB = 2 ** 30;
 
-let nats: TestNats;
-let tmp: string;
-let ctl: Control | undefined;
 let hog: ChildProcess | null = null;
 
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-fault-memory-'));
-});
-
-after(async () => {
-  hog?.kill('SIGKILL');
-  await ctl?.close();
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+const suite = faultSuite('shoal-fault-memory-', {
+  cleanup: async () => {
+    hog?.kill('SIGKILL');
+  },
 });
 
 /** MemAvailable from /proc/meminfo, in bytes. */
@@ -60,16 +49,16 @@ function allocate(bytes: number): Promise<ChildProcess> {
 describe('memory guard', () => {
   it('below --min-free-memory the agent stops pulling; when memory recovers it pulls again; each change logged once', async () => {
     const ns = uniqueNs('memory');
-    const out = join(tmp, 'out');
-    await startCoordinator(nats.url, ns, out);
+    const out = join(suite.tmp, 'out');
+    await startCoordinator(suite.nats.url, ns, out);
     // Just under what is available now: a few GB taken by another process push it below.
     const threshold = memAvailable() - 1.5 * GiB;
     assert.ok(threshold > 2 * GiB, `precondition: this test needs some 6 GB of available memory (has ${(memAvailable() / GiB).toFixed(1)} GB)`);
-    const m = await startAgent(nats.url, ns, ['--workers', '1', '--min-free-memory', (threshold / GiB).toFixed(3)]);
-    ctl = await Control.connect(nats.url, ns);
+    const m = await startAgent(suite.nats.url, ns, ['--workers', '1', '--min-free-memory', (threshold / GiB).toFixed(3)]);
+    const ctl = await suite.control(ns);
 
     const tasks = 400;
-    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '20', '--no-speculate', ...connArgs(nats.url, ns), '--job', 'M1']);
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '20', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'M1']);
     assert.equal(sub.code, 0, sub.describe());
     const file = join(out, 'M1.jsonl');
     await until('progress', () => rowsSoFar(file).length >= 20, 20_000);

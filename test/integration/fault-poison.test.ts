@@ -5,39 +5,23 @@
  * their dead threads and every other task finishes.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { describe, it } from 'node:test';
+import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { killLeftovers, runShoal } from '../helpers/shoal.js';
-import { connArgs, Control, logsOf, startAgent, startCoordinator, stopAgent } from '../helpers/faults.js';
+import { runShoal } from '../helpers/shoal.js';
+import { connArgs, logsOf, startAgent, startCoordinator, stopAgent, faultSuite } from '../helpers/faults.js';
 
-let nats: TestNats;
-let tmp: string;
-let ctl: Control | undefined;
-
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-fault-poison-'));
-});
-
-after(async () => {
-  await ctl?.close();
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+const suite = faultSuite('shoal-fault-poison-');
 
 describe('poison tasks', () => {
   it('throw, thread crash and heap exhaustion: retried on other agents up to --max-attempts, then error rows; the rest finishes', async () => {
     const ns = uniqueNs('poison');
-    const out = join(tmp, 'out');
-    const coord = await startCoordinator(nats.url, ns, out, ['--max-attempts', '3']);
+    const out = join(suite.tmp, 'out');
+    const coord = await startCoordinator(suite.nats.url, ns, out, ['--max-attempts', '3']);
     const agents: Awaited<ReturnType<typeof startAgent>>[] = [];
-    for (let i = 0; i < 3; i++) agents.push(await startAgent(nats.url, ns, ['--workers', '1', '--worker-heap', '64']));
-    ctl = await Control.connect(nats.url, ns);
+    for (let i = 0; i < 3; i++) agents.push(await startAgent(suite.nats.url, ns, ['--workers', '1', '--worker-heap', '64']));
+    const ctl = await suite.control(ns);
 
     const tasks = 60;
     const ids = spinIds(tasks);
@@ -45,7 +29,7 @@ describe('poison tasks', () => {
     const sub = await runShoal([
       'submit', 'spin', '--tasks', String(tasks), '--ms', '20', '--no-speculate',
       '--fail-tasks', String(fail), '--crash-tasks', String(crash), '--hog-tasks', String(hog),
-      ...connArgs(nats.url, ns), '--job', 'P1', '--wait',
+      ...connArgs(suite.nats.url, ns), '--job', 'P1', '--wait',
     ], { timeoutMs: 80_000 });
     assert.equal(sub.code, 1, `submit --wait exits 1: done with failed tasks\n${sub.describe()}`);
 
@@ -91,7 +75,7 @@ describe('poison tasks', () => {
     assert.equal(deaths.filter((d) => d.task === ids[hog]).length, 3);
 
     // The pools still work: a second job runs on every agent (each has its one thread back).
-    const again = await runShoal(['submit', 'spin', '--tasks', '300', '--ms', '10', ...connArgs(nats.url, ns), '--job', 'P2', '--wait']);
+    const again = await runShoal(['submit', 'spin', '--tasks', '300', '--ms', '10', ...connArgs(suite.nats.url, ns), '--job', 'P2', '--wait']);
     assert.equal(again.code, 0, again.describe());
     const rows2 = readRows(join(out, 'P2.jsonl'));
     assertOneRowPerTask(rows2, spinIds(300), { status: 'ok', job: 'P2' });

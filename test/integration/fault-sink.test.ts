@@ -5,35 +5,24 @@
  * copy from another agent) writes nothing new.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { NatsBus } from '../../src/bus/index.js';
 import { decode, encode, PROTOCOL_VERSION, subjects, type Ack, type ResultGroup } from '../../protocol/index.js';
 import { errorRow, okRow, type RowHead } from '../../src/sink/index.js';
 import { GroupBuilder } from '../../src/sink/groups.js';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { killLeftovers, runShoal, spawnShoal, type RunResult, type ShoalProcess } from '../helpers/shoal.js';
-import { connArgs, Control, killHard, rowsSoFar, startAgent, startCoordinator, stopAgent, until } from '../helpers/faults.js';
+import { runShoal, spawnShoal, type RunResult, type ShoalProcess } from '../helpers/shoal.js';
+import { Control, connArgs, killHard, rowsSoFar, startAgent, startCoordinator, stopAgent, until, faultSuite } from '../helpers/faults.js';
 
-let nats: TestNats;
-let tmp: string;
-let ctl: Control | undefined;
 let bus: NatsBus | undefined;
 
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-fault-sink-'));
-});
-
-after(async () => {
-  await ctl?.close();
-  await bus?.close();
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+const suite = faultSuite('shoal-fault-sink-', {
+  cleanup: async () => {
+    await bus?.close();
+  },
 });
 
 /** The pino lines a `shoal run` printed on stderr. */
@@ -52,7 +41,7 @@ function repairedBytes(r: RunResult): number {
 
 describe('sink: torn tail and replay', () => {
   it('a torn last line is cut on the next run; only its task runs again; the rest of the file is kept byte for byte', async () => {
-    const file = join(tmp, 'torn', 'S1.jsonl');
+    const file = join(suite.tmp, 'torn', 'S1.jsonl');
     const cmd = ['run', 'spin', '--tasks', '200', '--ms', '0', '--workers', '1', '--job', 'S1', '--out', file];
     const r1 = await runShoal(cmd);
     assert.equal(r1.code, 0, r1.describe());
@@ -89,7 +78,7 @@ describe('sink: torn tail and replay', () => {
   });
 
   it('a run SIGKILLed mid-job with a half-written row at the end resumes to one row per task', async () => {
-    const file = join(tmp, 'killed', 'S2.jsonl');
+    const file = join(suite.tmp, 'killed', 'S2.jsonl');
     const tasks = 3000;
     const cmd = ['run', 'spin', '--tasks', String(tasks), '--ms', '2', '--workers', '1', '--job', 'S2', '--out', file];
     const p = spawnShoal(cmd);
@@ -115,12 +104,13 @@ describe('sink: torn tail and replay', () => {
     const subj = subjects(ns);
     let out: string;
     let coord: ShoalProcess;
+    let ctl: Control;
 
     before(async () => {
-      out = join(tmp, 'live');
-      coord = await startCoordinator(nats.url, ns, out);
-      ctl = await Control.connect(nats.url, ns);
-      bus = await NatsBus.connect({ url: nats.url, name: 'shoal-test replayer' });
+      out = join(suite.tmp, 'live');
+      coord = await startCoordinator(suite.nats.url, ns, out);
+      ctl = await suite.control(ns);
+      bus = await NatsBus.connect({ url: suite.nats.url, name: 'shoal-test replayer' });
     });
 
     const head = (job: string, task: string, agent: string): RowHead => ({ job, task, kind: 'spin', attempt: 1, agent, host: 'replay', worker: 0, start: Date.now(), end: Date.now() });
@@ -135,7 +125,7 @@ describe('sink: torn tail and replay', () => {
 
     it('the same result batch sent twice, and a late copy from another agent, are acked and write nothing', async () => {
       // No agent yet: the job is open in the sink and its tasks wait in the queue.
-      const sub = await runShoal(['submit', 'spin', '--tasks', '50', '--ms', '0', ...connArgs(nats.url, ns), '--job', 'S3']);
+      const sub = await runShoal(['submit', 'spin', '--tasks', '50', '--ms', '0', ...connArgs(suite.nats.url, ns), '--job', 'S3']);
       assert.equal(sub.code, 0, sub.describe());
       const file = join(out, 'S3.jsonl');
       const ids = spinIds(50).slice(0, 10);
@@ -155,7 +145,7 @@ describe('sink: torn tail and replay', () => {
 
       // The scheduler counts the replayed tasks as done: an agent runs only the other 40.
       await until('10 of S3 committed', async () => (await ctl!.job('S3')).done === 10);
-      const a = await startAgent(nats.url, ns, ['--workers', '1']);
+      const a = await startAgent(suite.nats.url, ns, ['--workers', '1']);
       const final = await ctl!.waitEnd('S3');
       assert.equal(final.state, 'done');
       const rows = readRows(file);
@@ -172,13 +162,13 @@ describe('sink: torn tail and replay', () => {
       const partial = okRow(h('spin_02'), '{"r":0}', { index: 0, of: 3 }) + okRow(h('spin_02'), '{"r":1}', { index: 1, of: 3 }) + '{"job":"S4","task":"spin_02","kind":"sp';
       writeFileSync(file, complete + partial);
 
-      const sub = await runShoal(['submit', 'spin', '--tasks', '20', '--ms', '0', ...connArgs(nats.url, ns), '--job', 'S4', '--out', file]);
+      const sub = await runShoal(['submit', 'spin', '--tasks', '20', '--ms', '0', ...connArgs(suite.nats.url, ns), '--job', 'S4', '--out', file]);
       assert.equal(sub.code, 0, sub.describe());
       const repaired = await coord.waitForLog((l) => l.msg === 'repaired a torn tail of the output' && l.job === 'S4');
       assert.equal(repaired.bytes, Buffer.byteLength(partial));
       const opened = await coord.waitForLog((l) => l.msg === 'output opened' && l.job === 'S4');
       assert.equal(opened.tasks, 2, 'two complete tasks on disk');
-      const a = await startAgent(nats.url, ns, ['--workers', '1']);
+      const a = await startAgent(suite.nats.url, ns, ['--workers', '1']);
       const final = await ctl!.waitEnd('S4');
       assert.equal(final.state, 'done');
       const text = readFileSync(file, 'utf8');

@@ -5,45 +5,30 @@
  * again finds its halves in the output (nothing runs twice).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { describe, it } from 'node:test';
+import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows } from '../helpers/rows.js';
-import { killLeftovers, runShoal } from '../helpers/shoal.js';
-import { connArgs, Control, startAgent, startCoordinator, stopAgent } from '../helpers/faults.js';
+import { runShoal } from '../helpers/shoal.js';
+import { connArgs, startAgent, startCoordinator, stopAgent, faultSuite } from '../helpers/faults.js';
 
-let nats: TestNats;
-let tmp: string;
-let ctl: Control | undefined;
-
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-split-'));
-});
-
-after(async () => {
-  await ctl?.close();
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+const suite = faultSuite('shoal-split-');
 
 describe('splitting while dispatching', () => {
   it('runs a task over a fair share as two halves, one row each, and a resubmit finds them', async () => {
     const ns = uniqueNs('split');
-    const out = join(tmp, 'out');
-    const coord = await startCoordinator(nats.url, ns, out, ['--split-min-s', '0.3']);
-    const a = await startAgent(nats.url, ns, ['--workers', '1']);
-    const b = await startAgent(nats.url, ns, ['--workers', '1']);
-    ctl = await Control.connect(nats.url, ns);
+    const out = join(suite.tmp, 'out');
+    const coord = await startCoordinator(suite.nats.url, ns, out, ['--split-min-s', '0.3']);
+    const a = await startAgent(suite.nats.url, ns, ['--workers', '1']);
+    const b = await startAgent(suite.nats.url, ns, ['--workers', '1']);
+    const ctl = await suite.control(ns);
 
     // spin_0 runs 1.2 s, the others 0.15 s: 1.8 s on 2 slots is 0.9 s each, so spin_0 is split
     // in two 0.6 s halves (not further: 0.6 s is under a fair share).
-    const sizes = join(tmp, 'sizes.json');
+    const sizes = join(suite.tmp, 'sizes.json');
     writeFileSync(sizes, JSON.stringify([8, 1, 1, 1, 1]));
-    const job = ['spin', '--sizes', sizes, '--ms', '150', '--splittable', '--no-speculate', ...connArgs(nats.url, ns), '--job', 'S1'];
+    const job = ['spin', '--sizes', sizes, '--ms', '150', '--splittable', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'S1'];
     const sub = await runShoal(['submit', ...job]);
     assert.equal(sub.code, 0, sub.describe());
     const final = await ctl.waitEnd('S1');
