@@ -10,6 +10,7 @@
  * test never leaves a coordinator or an agent behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { cliPath } from './paths.js';
 
@@ -276,4 +277,14 @@ async function killAndWait(p: ShoalProcess): Promise<void> {
 /** SIGKILLs every process still running and waits for them (use in `after`). */
 export async function killLeftovers(): Promise<void> {
   await Promise.all([...live].map(killAndWait));
+}
+
+/** Whether a pid is a live process: a zombie is dead (it only waits to be reaped, and `kill -0` succeeds on it). */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
 }

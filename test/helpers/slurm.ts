@@ -18,6 +18,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/nats-server.js';
 import { createHostNet, netnsUnavailable, type HostNet } from './netns.js';
+import { alive } from './shoal.js';
 
 /** Debian packages the cluster needs (plugins come with slurm-wlm-basic-plugins, a dependency). */
 export const SLURM_PACKAGES = ['slurmctld', 'slurmd', 'slurm-client', 'munge'] as const;
@@ -74,15 +75,6 @@ export interface SlurmCluster {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Alive and not a zombie (PID 1 may reap late, and `kill -0` succeeds on zombies). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 function readPid(file: string): number | null {
   try {

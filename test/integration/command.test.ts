@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, type Row } from '../helpers/rows.js';
-import { jobStatus, killLeftovers, runShoal, shoalJson, spawnShoal, waitForJobEnd, type ShoalProcess } from '../helpers/shoal.js';
+import { jobStatus, killLeftovers, runShoal, shoalJson, spawnShoal, waitForJobEnd, type ShoalProcess, alive } from '../helpers/shoal.js';
 
 let nats: TestNats;
 let tmp: string;
@@ -28,15 +28,6 @@ after(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Whether a pid is a live process (a zombie is dead: it only waits to be reaped). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** Polls until `pred` holds; fails with `what` after `ms` (a liveness bound, not a timing claim). */
 async function until(pred: () => boolean | Promise<boolean>, what: () => string, ms = 20_000): Promise<void> {

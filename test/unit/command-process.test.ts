@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { after, before, describe, it } from 'node:test';
 import { runInGroup, signalOfStatus, type ProcessOptions } from '../../src/kinds/command/index.js';
+import { alive } from '../helpers/shoal.js';
 
 let dir: string;
 before(() => {
@@ -22,15 +23,6 @@ function opts(argv: string[], over: Partial<ProcessOptions> = {}): ProcessOption
   return { argv, cwd: dir, env: process.env, timeoutMs: 0, killGraceMs: 2000, maxStdout: 1 << 16, stderrTail: 1 << 12, aborted: () => false, ...over };
 }
 
-/** Whether a pid is a live process (a zombie is dead: it only waits to be reaped). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** Polls until `pred` holds; fails with `what` after `ms` (a liveness bound, not a timing claim). */
 async function until(pred: () => boolean, what: string, ms = 10_000): Promise<void> {
