@@ -1,7 +1,21 @@
 /** The sink: the single JSONL writer, its journal and row rendering. */
 export { Sink, DEFAULT_SINK_OPTIONS, type SinkOptions } from './sink.js';
 export { JobWriter } from './writer.js';
-export { scanJournal, readRows, type JournalScan } from './journal.js';
+export {
+  scanJournal,
+  scanOutput,
+  readRows,
+  formatProblems,
+  problemPhrases,
+  hasProblems,
+  MAX_LINE_NUMBERS,
+  type JournalScan,
+  type LineProblem,
+  type OutputProblems,
+  type ScanOptions,
+  type Segment,
+  type SegmentVerdict,
+} from './journal.js';
 export { okRow, errorRow, toJson, type RowHead } from './rows.js';
 export { summaryPathFor, jobFilePathFor, defaultOutPath } from './paths.js';
 export { ResultSender } from './client.js';

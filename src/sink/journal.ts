@@ -2,101 +2,75 @@
  * The output file is the journal: on start it is scanned to rebuild the set of committed
  * tasks, and a torn tail (a crash mid-write) is cut back to the last complete task.
  *
- * A torn tail is either a last line without its newline, or the rows of a multi-record
- * task fewer than its `of` says; both are removed so the task runs again.
+ * The same scan tells everything else that is wrong with an output, line by line, so that
+ * `shoal verify`, `shoal repair` and the sink agree on what a row is:
+ *
+ * - a *row* is a JSON object with string `job`, `task` and `kind` and `status` "ok" or
+ *   "error"; a row of a multi-record task also has a number `index` and an integer `of`
+ *   >= 1. A task's rows are consecutive and form a complete set when `of` rows with the same
+ *   `of` and distinct indices follow each other. `index` is the record's own number (the
+ *   frames kind writes the frame number: 100..106 with `of` 7), not its position in the
+ *   set, and handler kinds may emit records in any order, so no order is required; a
+ *   repeated index means the task's rows started over;
+ * - *foreign*: a complete line that is not a row, or a row of another job;
+ * - *duplicate*: a row, or a complete record set, of a task already complete earlier;
+ * - *incomplete*: rows of a multi-record task that do not form a complete set and are
+ *   followed by other lines;
+ * - the *torn tail*: the unfinished rows at the very end (a last line without its newline,
+ *   record sets not complete yet). Only this is repaired on resume: the task runs again.
  */
-import { createReadStream, existsSync, ftruncateSync, openSync, closeSync, fstatSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, ftruncateSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { scanOutput, type JournalScan, type LineProblem, type OutputProblems } from './scan.js';
 
-export interface JournalScan {
-  /** Committed tasks and whether their (first) row is ok or error. */
-  done: Map<string, 'ok' | 'error'>;
-  /** Complete rows kept. */
-  rows: number;
-  /** Bytes cut from the end (0 when the file was clean). */
-  repairedBytes: number;
-  /** Lines that are not rows of this job (unparseable or another job): counted, kept, ignored. */
-  foreign: number;
-}
-
-interface LineInfo {
-  task: string;
-  status: 'ok' | 'error';
-  of: number | null;
-}
-
-function parseLine(line: string, job: string): LineInfo | null {
-  try {
-    const r = JSON.parse(line) as { job?: unknown; task?: unknown; status?: unknown; of?: unknown };
-    if (r.job !== job || typeof r.task !== 'string' || (r.status !== 'ok' && r.status !== 'error')) return null;
-    return { task: r.task, status: r.status, of: typeof r.of === 'number' ? r.of : null };
-  } catch {
-    return null;
-  }
-}
+export { scanOutput, MAX_LINE_NUMBERS, type JournalScan, type LineProblem, type OutputProblems, type ScanOptions, type Segment, type SegmentVerdict } from './scan.js';
 
 /**
  * Scans `path` for rows of `job`; with `repair`, truncates a torn tail. A missing file is
- * an empty journal.
+ * an empty journal. Foreign, duplicate and incomplete lines are reported, never touched.
  */
 export async function scanJournal(path: string, job: string, repair: boolean): Promise<JournalScan> {
-  const scan: JournalScan = { done: new Map(), rows: 0, repairedBytes: 0, foreign: 0 };
-  if (!existsSync(path)) return scan;
-  const size = fstatOf(path);
-  // Everything before `safeEnd` is whole: lines of complete tasks and foreign lines.
-  let safeEnd = 0;
-  let offset = 0;
-  let group: { task: string; status: 'ok' | 'error'; of: number; count: number } | null = null;
-  const commit = (task: string, status: 'ok' | 'error', rows: number, end: number): void => {
-    if (!scan.done.has(task)) scan.done.set(task, status);
-    scan.rows += rows;
-    safeEnd = end;
-  };
-  const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-  for await (const line of rl) {
-    const end = offset + Buffer.byteLength(line) + 1;
-    if (end > size) break; // the last line has no newline: torn
-    offset = end;
-    const info = parseLine(line, job);
-    if (!info) {
-      group = null;
-      scan.foreign++;
-      safeEnd = end;
-      continue;
+  const scan = await scanOutput(path, { job });
+  if (repair && scan.repairedBytes > 0) {
+    const fd = openSync(path, 'r+');
+    try {
+      ftruncateSync(fd, scan.size - scan.repairedBytes);
+    } finally {
+      closeSync(fd);
     }
-    if (info.of === null) {
-      group = null;
-      commit(info.task, info.status, 1, end);
-      continue;
-    }
-    if (group && group.task === info.task) group.count++;
-    else group = { task: info.task, status: info.status, of: info.of, count: 1 };
-    if (group.count >= group.of) {
-      commit(group.task, group.status, group.count, end);
-      group = null;
-    }
-  }
-  if (safeEnd < size) {
-    if (repair) {
-      const fd = openSync(path, 'r+');
-      try {
-        ftruncateSync(fd, safeEnd);
-      } finally {
-        closeSync(fd);
-      }
-    }
-    scan.repairedBytes = size - safeEnd;
   }
   return scan;
 }
 
-function fstatOf(path: string): number {
-  const fd = openSync(path, 'r');
-  try {
-    return fstatSync(fd).size;
-  } finally {
-    closeSync(fd);
-  }
+/** True when there are foreign, duplicate or incomplete lines (a torn tail is not a problem: resuming cuts it). */
+export function hasProblems(p: OutputProblems): boolean {
+  return p.foreign.count + p.duplicates.count + p.incomplete.count > 0;
+}
+
+function where(p: LineProblem): string {
+  if (p.count === 1) return `(line ${p.lines[0]})`;
+  return `(first at lines ${p.lines.join(', ')})`;
+}
+
+/** One phrase per kind of problem, e.g. `1 duplicate row (line 40)`; empty when there are none. */
+export function problemPhrases(p: OutputProblems, job: string | null): string[] {
+  const parts: string[] = [];
+  const of = job === null ? '' : ` of job ${job}`;
+  const { foreign, duplicates, incomplete } = p;
+  if (foreign.count > 0) parts.push(`${foreign.count} ${foreign.count === 1 ? `line that is not a row${of}` : `lines that are not rows${of}`} ${where(foreign)}`);
+  if (duplicates.count > 0) parts.push(`${duplicates.count} duplicate ${duplicates.count === 1 ? 'row' : 'rows'} ${where(duplicates)}`);
+  if (incomplete.count > 0) parts.push(`${incomplete.count} ${incomplete.count === 1 ? 'row of an incomplete record set' : 'rows of incomplete record sets'} ${where(incomplete)}`);
+  return parts;
+}
+
+/**
+ * The problems as one line, for messages:
+ * `2 lines that are not rows of job J (first at lines 3, 9), 1 duplicate row (line 40)`;
+ * 'no problems' when there are none.
+ */
+export function formatProblems(p: OutputProblems, job: string | null): string {
+  const parts = problemPhrases(p, job);
+  return parts.length > 0 ? parts.join(', ') : 'no problems';
 }
 
 /** Streams the parsed rows of a JSONL file (for summaries and reports); bad lines are skipped and counted. */
