@@ -16,6 +16,8 @@ export {
   type Segment,
   type SegmentVerdict,
 } from './journal.js';
+export { verifyOutput, resolveJob, type VerifyReport, type OutputCheckOptions, type JobSource } from './verify.js';
+export { repairOutput, type RepairReport } from './repair.js';
 export { okRow, errorRow, toJson, type RowHead } from './rows.js';
 export { summaryPathFor, jobFilePathFor, defaultOutPath } from './paths.js';
 export { ResultSender } from './client.js';
