@@ -5,6 +5,7 @@ import { registerRun } from './commands/run.js';
 import { registerDaemons } from './commands/daemons.js';
 import { registerControl } from './commands/control.js';
 import { registerReport } from './commands/report.js';
+import { registerOutput } from './commands/output.js';
 import { exitFor } from './exit.js';
 
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ Exit codes: 0 done, 1 done with failed tasks, 2 usage or input error, 3 cancelle
   registerDaemons(program);
   registerControl(program);
   registerReport(program);
+  registerOutput(program);
   return program;
 }
 
