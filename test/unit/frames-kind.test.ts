@@ -231,6 +231,8 @@ test('summarize: mean, std, min, max per quantity and component; failures listed
   const { rows } = await runJob(p);
   const s = await framesKind.summarize(stream(rows), p);
   assert.deepEqual(s.frames, { total: 12, ok: 8, failed: 4 });
+  // frames_5-9 has two failed frames, frames_10-11 two: both chunks failed.
+  assert.deepEqual(s.chunks, { total: 3, ok: 1, failed: 2 });
   const ok = rows.filter((r) => r.status === 'ok').map((r) => r.value as FrameValue);
   const stats = (xs: number[]) => {
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -254,7 +256,7 @@ test('summarize: mean, std, min, max per quantity and component; failures listed
   assert.deepEqual(failures.map((f) => f.frames[0]), [8, 9, 10, 11]);
   assert.ok(failures.every((f) => f.code === 'E_INPUT'));
   const lines = framesKind.describeSummary!(s);
-  assert.ok(lines[0]!.includes('8 ok, 4 failed'), lines.join('\n'));
+  assert.ok(lines[0]!.includes('8 ok, 4 failed (in 2 of 3 chunks)'), lines.join('\n'));
 });
 
 test('summarize: a task that failed as a whole counts all its frames', async () => {
@@ -265,6 +267,7 @@ test('summarize: a task that failed as a whole counts all its frames', async () 
   ];
   const s = await framesKind.summarize(stream(rows), params({}));
   assert.deepEqual(s.frames, { total: 7, ok: 2, failed: 5 });
+  assert.deepEqual(s.chunks, { total: 2, ok: 1, failed: 1 });
   assert.deepEqual(s.rg, { mean: 3, std: 1, min: 2, max: 4, n: 2 });
   assert.deepEqual((s.failures as { frames: number[] }[])[0]!.frames, [5, 9]);
 });
