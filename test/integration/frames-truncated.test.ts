@@ -29,9 +29,8 @@ after(async () => {
 
 describe('frames with missing or unreadable frames', () => {
   it('run frames on a DCD cut short: exit 2, one line naming both counts, no rows', async () => {
-    const dir = join(tmp, 'cut');
     const cut = cutDcd(EX('traj.dcd'), join(mkdtempSync(join(tmp, 'in-')), 'truncated.dcd'), 7, 1000);
-    const out = join(dir, 'out.jsonl');
+    const out = join(tmp, 'cut.jsonl');
     const r = await runShoal(['run', 'frames', '--traj', cut.path, '--top', EX('top.pdb'), '--analyses', 'rg', '--out', out], { cwd: tmp });
     assert.equal(r.code, 2, r.describe());
     const want = `truncated.dcd: the header promises 60 frames but the file holds 7 (${cut.bytes} bytes, ${cut.frameBytes} bytes per frame)`;
@@ -40,6 +39,7 @@ describe('frames with missing or unreadable frames', () => {
     assert.deepEqual(lines, [`shoal: ${want}`], r.describe());
     assert.ok(!/\n\s+at /.test(r.stderr), `no stack trace:\n${r.stderr}`);
     assert.ok(!existsSync(out) || readFileSync(out, 'utf8') === '', `no rows in ${out}`);
+    assert.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('cut.') && f !== 'cut.jsonl'), [], 'no job record or summary');
     assert.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('shoal-out')), [], 'no default output dir either');
   });
 
