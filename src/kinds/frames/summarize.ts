@@ -50,7 +50,7 @@ export async function summarizeFrames(rows: AsyncIterable<Row>): Promise<Record<
   let walks = 0;
   let mcVariance = 0; // Σ capacitance_err², for the Monte-Carlo error of the mean
   const failures: FrameFailure[] = [];
-  // Task → whether any of its rows is an error (a few thousand chunks at most).
+  // Task → whether any of its rows is an error: one entry per chunk, far fewer than rows.
   const taskFailed = new Map<string, boolean>();
   const scalar = (key: string, v: unknown): void => {
     if (!isNum(v)) return;
