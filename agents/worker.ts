@@ -151,27 +151,30 @@ async function runBundleNow(input: WorkerInput): Promise<BundleOutput> {
   }
 }
 
-/** Renders a task's output into its rows. */
-function render(head: RowHead, out: RunOutput): { text: string; status: 'ok' | 'error' } {
+/**
+ * Renders a task's output into its rows. A multi-record task is an error when any of its
+ * records is: a chunk with one unreadable frame has failed, whatever the others did.
+ */
+export function render(head: RowHead, out: RunOutput): { text: string; status: 'ok' | 'error' } {
   if ('records' in out) {
     const of = out.records.length;
     if (of === 0) return { text: errorRow(head, { code: ErrorCode.Internal, message: 'the task produced no records' }), status: 'error' };
     let text = '';
-    let anyOk = false;
+    let anyError = false;
     for (const r of out.records) {
       const idx = { index: r.index, of };
       if (r.error) {
         text += errorRow(head, r.error, idx);
+        anyError = true;
         continue;
       }
       const json = toJson(r.value);
-      if (json === null) text += errorRow(head, { code: ErrorCode.Task, message: `record ${r.index}: value is not JSON-serialisable` }, idx);
-      else {
-        text += okRow(head, json, idx);
-        anyOk = true;
-      }
+      if (json === null) {
+        text += errorRow(head, { code: ErrorCode.Task, message: `record ${r.index}: value is not JSON-serialisable` }, idx);
+        anyError = true;
+      } else text += okRow(head, json, idx);
     }
-    return { text, status: anyOk ? 'ok' : 'error' };
+    return { text, status: anyError ? 'error' : 'ok' };
   }
   const json = toJson(out.value);
   if (json === null) return { text: errorRow(head, { code: ErrorCode.Task, message: 'the value is not JSON-serialisable' }), status: 'error' };

@@ -33,6 +33,8 @@ export const ErrorCode = {
   Exit: 'E_EXIT',
   /** An unknown job, agent or kind. */
   NotFound: 'E_NOT_FOUND',
+  /** Another process owns the resource (an out dir or output file in use), or took it over from us. */
+  Refused: 'E_REFUSED',
   /** Something that should not happen: a bug. */
   Internal: 'E_INTERNAL',
 } as const;

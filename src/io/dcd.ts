@@ -110,6 +110,21 @@ export function readDcdHeader(fd: number, path: string): DcdHeader {
   };
 }
 
+/**
+ * Refuses a DCD whose header promises more frames than the file holds (a copy cut short, a
+ * run that died): each missing frame could only become an error row. A partial last frame
+ * counts as missing. A file holding more frames than the header says (a trajectory still
+ * being written, or a writer that left NSET at 0) passes. Throws InputError naming the file
+ * and both counts.
+ */
+export function checkDcdFrames(h: DcdHeader, path: string): void {
+  if (h.framesInFile >= h.nsetHeader) return;
+  throw new InputError(
+    `${where(path)}: the header promises ${h.nsetHeader} frames but the file holds ${h.framesInFile} ` +
+      `(${h.fileBytes} bytes, ${h.frameBytes} bytes per frame)`,
+  );
+}
+
 /** Random access to the frames of a DCD: one `readSync` of one frame's bytes per frame. */
 export class DcdReader implements FrameReader {
   readonly format = 'dcd' as const;

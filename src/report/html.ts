@@ -79,6 +79,7 @@ export function renderHtml(d: ReportData, s: ReportSummary): string {
 ${card('tasks', String(d.tasks))}
 ${card('ok', String(d.ok))}
 ${card('failed', String(d.error), d.error > 0)}
+${card('failed records', String(d.failedRecords), d.failedRecords > 0)}
 ${card('retried', String(d.retried), d.retried > 0)}
 ${card('span', dur(d.t1 - d.t0))}
 ${card('busy worker time', dur(d.busyMs))}
@@ -112,10 +113,10 @@ ${table('slowest', taskCols, d.slowest, 'no tasks')}
 <section>
 <h2>Retries and errors</h2>
 <div class="two">
-<div><h3>Errors by code</h3>${table<[string, number]>('error-codes', [{ head: 'code', cell: (r) => r[0] }, { head: 'tasks', num: true, cell: (r) => r[1] }], codes, 'no errors')}</div>
+<div><h3>Error rows by code</h3>${table<[string, number]>('error-codes', [{ head: 'code', cell: (r) => r[0] }, { head: 'rows', num: true, cell: (r) => r[1] }], codes, 'no errors')}</div>
 <div><h3>Tasks by attempt</h3>${table<[string, number]>('attempts', [{ head: 'attempt', num: true, cell: (r) => r[0] }, { head: 'tasks', num: true, cell: (r) => r[1] }], attempts, 'no tasks')}</div>
 </div>
-${fold(`Errors${d.error > d.errors.length ? ` (first ${d.errors.length} of ${d.error})` : ` (${d.errors.length})`}`, d.errors.length, table<ErrorExample>('errors', [taskCols[0]!, { head: 'code', cell: (t) => t.code }, { head: 'message', cls: 'msg', cell: (t) => t.message }, taskCols[3]!, taskCols[6]!], d.errors, 'no errors'))}
+${fold(`Failed tasks${d.error > d.errors.length ? ` (first ${d.errors.length} of ${d.error})` : ` (${d.errors.length})`}, ${d.failedRecords} failed records`, d.errors.length, table<ErrorExample>('errors', [taskCols[0]!, { head: 'failed records', num: true, cell: (t) => `${t.failedRecords} of ${t.records}` }, { head: 'code', cell: (t) => t.code }, { head: 'first error', cls: 'msg', cell: (t) => t.message }, taskCols[3]!, taskCols[6]!], d.errors, 'no errors'))}
 ${fold(`Retried tasks${d.retried > d.retries.length ? ` (first ${d.retries.length} of ${d.retried})` : ` (${d.retries.length})`}`, d.retries.length, table('retries', taskCols, d.retries, 'no task needed a second attempt'))}
 </section>
 
@@ -130,6 +131,7 @@ ${table(
     { head: 'tasks', num: true, cell: (a) => a.tasks },
     { head: 'ok', num: true, cell: (a) => a.ok },
     { head: 'failed', num: true, cell: (a) => a.error },
+    { head: 'failed records', num: true, cell: (a) => a.failedRecords },
     { head: 'retried', num: true, cell: (a) => a.retried },
     { head: 'busy', num: true, cell: (a) => dur(a.busyS * 1000) },
     { head: 'utilization', num: true, cell: (a) => pct(a.utilization) },

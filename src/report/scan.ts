@@ -4,7 +4,8 @@
  * bounded, uniform sample of task bars for the timeline. Rows are never held: a file of any
  * size is read in constant memory (up to the bar cap).
  *
- * A task with several rows (a frame chunk: `index`/`of`) is one bar; its rows are counted.
+ * A task with several rows (a frame chunk: `index`/`of`) is one bar; its rows are counted,
+ * and it has failed when any of its rows is an error (its failed rows are counted too).
  */
 import { mulberry32 } from '../random.js';
 import { TimeBins } from './bins.js';
@@ -39,6 +40,8 @@ export interface AgentTotals {
   tasks: number;
   ok: number;
   error: number;
+  /** Error rows of this agent's tasks (a failed frame chunk counts each failed frame). */
+  failedRecords: number;
   retried: number;
   busyMs: number;
   first: number;
@@ -57,9 +60,13 @@ export interface TaskBrief {
   ms: number;
 }
 
+/** A failed task, with its first error row's code and message. */
 export interface ErrorExample extends TaskBrief {
   code: string;
   message: string;
+  /** The task's rows, and how many of them are errors (1 and 1 for a single-row task). */
+  records: number;
+  failedRecords: number;
 }
 
 /** Columnar bars: index i is one task. `start` is ms after `t0`. */
@@ -81,7 +88,10 @@ export interface ReportData {
   badLines: number;
   tasks: number;
   ok: number;
+  /** Failed tasks: tasks with at least one error row. */
   error: number;
+  /** Error rows: a frame chunk with 53 unreadable frames is one failed task and 53 failed records. */
+  failedRecords: number;
   /** Tasks whose row has attempt > 1. */
   retried: number;
   /** Tasks per final attempt number. */
@@ -100,6 +110,7 @@ export interface ReportData {
   /** Per bin: busy worker-ms, and worker-ms of lanes alive (first..last task). */
   util: { from: number; width: number; busy: number[]; capacity: number[] };
   slowest: TaskBrief[];
+  /** Error rows per error code. */
   errorsByCode: Record<string, number>;
   errors: ErrorExample[];
   retries: TaskBrief[];
@@ -161,6 +172,24 @@ class TopK<T> {
 const str = (v: unknown, d = ''): string => (typeof v === 'string' ? v : d);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
+/** One task's rows (a multi-record task writes them together), gathered before it is counted. */
+interface TaskRows {
+  key: string;
+  job: string;
+  task: string;
+  kind: string;
+  agent: string;
+  host: string;
+  worker: number | null;
+  attempt: number;
+  start: number;
+  end: number;
+  records: number;
+  failedRecords: number;
+  /** The first error row's error. */
+  error: { code: string; message: string } | null;
+}
+
 /** Streams `rows` (parsed JSONL objects) into the report's figures. */
 export async function scanRows(rows: AsyncIterable<Record<string, unknown>>, file: string, opts: Partial<ScanOptions> = {}, badLines: () => number = () => 0): Promise<ReportData> {
   const o = { ...DEFAULT_SCAN_OPTIONS, ...opts };
@@ -181,11 +210,12 @@ export async function scanRows(rows: AsyncIterable<Record<string, unknown>>, fil
   let tasks = 0;
   let ok = 0;
   let error = 0;
+  let failedRecords = 0;
   let retried = 0;
   let busyMs = 0;
   let t0 = Infinity;
   let t1 = -Infinity;
-  let last = '';
+  let current: TaskRows | null = null;
 
   for await (const raw of rows) {
     const r = raw as RawRow;
@@ -196,21 +226,35 @@ export async function scanRows(rows: AsyncIterable<Record<string, unknown>>, fil
     rowsSeen++;
     const job = str(r.job);
     const attempt = num(r.attempt) ?? 1;
-    // The rows of one multi-record task are written together: one bar for them.
+    // The rows of one multi-record task are written together: one task, one bar for them.
     const key = `${job}\u0000${task}\u0000${attempt}\u0000${start}`;
-    if (key === last) continue;
-    last = key;
+    if (current === null || key !== current.key) {
+      if (current !== null) addTask(current);
+      current = {
+        key, job, task, kind: str(r.kind, '?'), agent: str(r.agent, '?'), host: str(r.host, '?'), worker: num(r.worker),
+        attempt, start, end, records: 0, failedRecords: 0, error: null,
+      };
+    }
+    current.records++;
+    if (r.status === 'error') {
+      current.failedRecords++;
+      failedRecords++;
+      const code = str(r.error?.code, 'E_UNKNOWN');
+      errorsByCode[code] = (errorsByCode[code] ?? 0) + 1;
+      current.error ??= { code, message: str(r.error?.message).slice(0, 500) };
+    }
+  }
+  if (current !== null) addTask(current);
 
+  /** Counts one task: failed when any of its rows is an error. */
+  function addTask(g: TaskRows): void {
+    const { job, task, kind, agent, host, worker, attempt, start, end } = g;
     tasks++;
     jobs.add(job);
-    const status = r.status;
+    const status = g.failedRecords > 0 ? 'error' : 'ok';
     if (status === 'ok') ok++;
     else error++;
-    const kind = str(r.kind, '?');
     if (!kinds.has(kind)) kinds.set(kind, kinds.size);
-    const agent = str(r.agent, '?');
-    const host = str(r.host, '?');
-    const worker = num(r.worker);
     const ms = Math.max(0, end - start);
     busyMs += ms;
     t0 = Math.min(t0, start);
@@ -230,13 +274,14 @@ export async function scanRows(rows: AsyncIterable<Record<string, unknown>>, fil
 
     let a = agents.get(agent);
     if (!a) {
-      a = { agent, host, lanes: 0, tasks: 0, ok: 0, error: 0, retried: 0, busyMs: 0, first: start, last: end, laneSet: new Set() };
+      a = { agent, host, lanes: 0, tasks: 0, ok: 0, error: 0, failedRecords: 0, retried: 0, busyMs: 0, first: start, last: end, laneSet: new Set() };
       agents.set(agent, a);
     }
     a.laneSet.add(laneKey);
     a.tasks++;
     if (status === 'ok') a.ok++;
     else a.error++;
+    a.failedRecords += g.failedRecords;
     if (attempt > 1) a.retried++;
     a.busyMs += ms;
     a.first = Math.min(a.first, start);
@@ -249,17 +294,15 @@ export async function scanRows(rows: AsyncIterable<Record<string, unknown>>, fil
       retried++;
       if (retries.length < o.examples) retries.push(brief());
     }
-    if (status === 'error') {
-      const code = str(r.error?.code, 'E_UNKNOWN');
-      errorsByCode[code] = (errorsByCode[code] ?? 0) + 1;
-      if (errors.length < o.examples) errors.push({ ...brief(), code, message: str(r.error?.message).slice(0, 500) });
+    if (g.error !== null && errors.length < o.examples) {
+      errors.push({ ...brief(), ...g.error, records: g.records, failedRecords: g.failedRecords });
     }
 
     // Reservoir sample of bars (algorithm R).
     let slot = bars.task.length;
     if (slot >= o.maxBars) {
       const j = Math.floor(random() * tasks);
-      if (j >= o.maxBars) continue;
+      if (j >= o.maxBars) return;
       slot = j;
     }
     bars.lane[slot] = lane.index;
@@ -297,6 +340,7 @@ export async function scanRows(rows: AsyncIterable<Record<string, unknown>>, fil
     tasks,
     ok,
     error,
+    failedRecords,
     retried,
     attempts,
     jobs: [...jobs],

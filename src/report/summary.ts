@@ -2,7 +2,7 @@
 import type { ReportData } from './scan.js';
 
 /** Counts carried over from the scan as they are. */
-type ScanCounts = Pick<ReportData, 'file' | 'rows' | 'badLines' | 'tasks' | 'ok' | 'error' | 'retried' | 'jobs' | 'kinds' | 'errorsByCode'>;
+type ScanCounts = Pick<ReportData, 'file' | 'rows' | 'badLines' | 'tasks' | 'ok' | 'error' | 'failedRecords' | 'retried' | 'jobs' | 'kinds' | 'errorsByCode'>;
 
 export interface ReportSummary extends ScanCounts {
   spanS: number;
@@ -11,14 +11,15 @@ export interface ReportSummary extends ScanCounts {
   /** Busy worker time over the worker time of the lanes while they were alive (0..1). */
   utilization: number;
   slowest: Array<{ task: string; ms: number; agent: string; worker: number | null; status: string }>;
-  agents: Array<{ agent: string; host: string; lanes: number; tasks: number; ok: number; error: number; retried: number; busyS: number; utilization: number }>;
+  agents: Array<{ agent: string; host: string; lanes: number; tasks: number; ok: number; error: number; failedRecords: number; retried: number; busyS: number; utilization: number }>;
 }
 
+/** The report's figures for `--json` and the printed lines. */
 export function summarize(d: ReportData): ReportSummary {
   const capacity = d.util.capacity.reduce((s, x) => s + x, 0);
-  const { file, rows, badLines, tasks, ok, error, retried, jobs, kinds, errorsByCode } = d;
+  const { file, rows, badLines, tasks, ok, error, failedRecords, retried, jobs, kinds, errorsByCode } = d;
   return {
-    file, rows, badLines, tasks, ok, error, retried, jobs, kinds, errorsByCode,
+    file, rows, badLines, tasks, ok, error, failedRecords, retried, jobs, kinds, errorsByCode,
     spanS: (d.t1 - d.t0) / 1000,
     busyS: d.busyMs / 1000,
     lanes: d.lanes.length,
@@ -26,7 +27,7 @@ export function summarize(d: ReportData): ReportSummary {
     slowest: d.slowest.slice(0, 10).map((t) => ({ task: t.task, ms: t.ms, agent: t.agent, worker: t.worker, status: t.status })),
     agents: d.agents.map((a) => {
       const alive = d.lanes.filter((l) => l.agent === a.agent).reduce((s, l) => s + (l.last - l.first), 0);
-      return { agent: a.agent, host: a.host, lanes: a.lanes, tasks: a.tasks, ok: a.ok, error: a.error, retried: a.retried, busyS: a.busyMs / 1000, utilization: alive > 0 ? Math.min(1, a.busyMs / alive) : 0 };
+      return { agent: a.agent, host: a.host, lanes: a.lanes, tasks: a.tasks, ok: a.ok, error: a.error, failedRecords: a.failedRecords, retried: a.retried, busyS: a.busyMs / 1000, utilization: alive > 0 ? Math.min(1, a.busyMs / alive) : 0 };
     }),
   };
 }
@@ -43,19 +44,19 @@ function table(rows: string[][]): string[] {
 /** The lines printed on stdout. */
 export function summaryLines(s: ReportSummary): string[] {
   const lines = [
-    `${s.file}: ${s.tasks} tasks (${s.ok} ok, ${s.error} failed, ${s.retried} retried) in ${s.rows} rows${s.badLines ? `, ${s.badLines} unreadable lines skipped` : ''}`,
+    `${s.file}: ${s.tasks} tasks (${s.ok} ok, ${s.error} failed, ${s.failedRecords} failed records, ${s.retried} retried) in ${s.rows} rows${s.badLines ? `, ${s.badLines} unreadable lines skipped` : ''}`,
     `jobs: ${s.jobs.join(', ') || '-'}   kinds: ${s.kinds.join(', ') || '-'}`,
     `span ${secs(s.spanS)}, ${plural(s.agents.length, 'agent')}, ${plural(s.lanes, 'worker lane')}, busy ${secs(s.busyS)}: utilization ${pct(s.utilization)}`,
   ];
   const codes = Object.entries(s.errorsByCode).sort((a, b) => b[1] - a[1]);
-  if (codes.length > 0) lines.push(`errors: ${codes.map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  if (codes.length > 0) lines.push(`error rows: ${codes.map(([c, n]) => `${c} ${n}`).join(', ')}`);
   if (s.slowest.length > 0) lines.push(`slowest: ${s.slowest.slice(0, 5).map((t) => `${t.task} ${secs(t.ms / 1000)}`).join(', ')}`);
   if (s.agents.length > 0) {
     lines.push('');
     lines.push(
       ...table([
-        ['AGENT', 'HOST', 'LANES', 'TASKS', 'OK', 'FAILED', 'RETRIED', 'BUSY', 'UTIL'],
-        ...s.agents.map((a) => [a.agent, a.host, String(a.lanes), String(a.tasks), String(a.ok), String(a.error), String(a.retried), secs(a.busyS), pct(a.utilization)]),
+        ['AGENT', 'HOST', 'LANES', 'TASKS', 'OK', 'FAILED', 'FAILED RECORDS', 'RETRIED', 'BUSY', 'UTIL'],
+        ...s.agents.map((a) => [a.agent, a.host, String(a.lanes), String(a.tasks), String(a.ok), String(a.error), String(a.failedRecords), String(a.retried), secs(a.busyS), pct(a.utilization)]),
       ]),
     );
   }

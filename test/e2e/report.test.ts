@@ -78,7 +78,7 @@ describe('shoal report --html in headless Chromium', () => {
     const html = join(tmp, 'report.html');
     const rep = await runShoal(['report', out, '--html', html]);
     assert.equal(rep.code, 0, rep.describe());
-    assert.match(rep.stdout, /300 tasks \(300 ok, 0 failed, 0 retried\) in 300 rows/);
+    assert.match(rep.stdout, /300 tasks \(300 ok, 0 failed, 0 failed records, 0 retried\) in 300 rows/);
     assert.match(rep.stdout, new RegExp(`1 agent, ${lanes.length} worker lanes?`));
     assert.match(rep.stdout, /AGENT\s+HOST\s+LANES\s+TASKS/);
     const json = await runShoal(['report', out, '--json']);

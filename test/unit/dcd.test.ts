@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DcdReader } from '../../src/io/dcd.js';
+import { checkDcdFrames, DcdReader } from '../../src/io/dcd.js';
 import { InputError } from '../../src/errors.js';
+import { cutDcd, dcdLayout, withNset } from '../helpers/dcd.js';
 import { fixture } from '../helpers/paths.js';
 
 const F = (name: string): string => fixture('frames', name);
@@ -100,6 +101,33 @@ test('truncated DCD: complete frames read, the rest fail naming file and frame',
   }
   for (let f = 8; f < N_FRAMES; f++) inputError(() => r.readFrame(f, xyz), `truncated.dcd frame ${f}`, 'truncated');
   r.close();
+});
+
+test('checkDcdFrames: fewer frames than the header promises is refused with both counts; more is accepted', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shoal-dcd-'));
+  for (const name of ['traj.dcd', 'traj-be.dcd', 'traj-xplor-be.dcd']) {
+    checkDcdFrames(dcdLayout(F(name)), F(name)); // intact: accepted
+    // 5 complete frames and half of the 6th: the partial frame counts as missing.
+    const cut = cutDcd(F(name), join(dir, `cut-${name}`), 5, 200);
+    const h = dcdLayout(cut.path);
+    assert.equal(h.nsetHeader, N_FRAMES);
+    inputError(
+      () => checkDcdFrames(h, cut.path),
+      `cut-${name}: the header promises ${N_FRAMES} frames but the file holds 5 (${cut.bytes} bytes, ${cut.frameBytes} bytes per frame)`,
+    );
+    // Exactly at a frame boundary, one frame short.
+    const short = cutDcd(F(name), join(dir, `short-${name}`), N_FRAMES - 1);
+    inputError(() => checkDcdFrames(dcdLayout(short.path), short.path), `promises ${N_FRAMES} frames`, `holds ${N_FRAMES - 1} (`);
+    // The header says fewer than the file holds (still being written), or 0: accepted.
+    for (const nset of [N_FRAMES - 4, 0]) {
+      const growing = withNset(F(name), join(dir, `nset${nset}-${name}`), nset);
+      const g = dcdLayout(growing);
+      assert.equal(g.nsetHeader, nset);
+      checkDcdFrames(g, growing);
+    }
+  }
+  // The committed truncated fixture (12 promised, 8 held).
+  inputError(() => checkDcdFrames(dcdLayout(F('truncated.dcd')), F('truncated.dcd')), 'truncated.dcd', 'promises 12 frames', 'holds 8');
 });
 
 test('wrong magic is refused naming the file', () => {

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { framesKind, shutdownZenoHelpers, type FramesParams, type FrameValue } from '../../src/kinds/frames/index.js';
 import type { RecordOutput, Row, TaskSpec } from '../../src/kinds/types.js';
+import { cutDcd, dcdLayout, withNset } from '../helpers/dcd.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
 
 after(() => shutdownZenoHelpers());
@@ -26,14 +27,17 @@ function expandCtx(slots = 2): { slots: number; job: string; info: (m: string) =
 
 const runCtx = (task: string, threads = 1, signal = new AbortController().signal) => ({ signal, threads, attempt: 1, job: 'test', task });
 
-/** Expands and runs a whole job (each task with its reserved threads); records by frame, and rows. */
-async function runJob(p: FramesParams, slots = 2): Promise<{ tasks: TaskSpec[]; records: RecordOutput[]; rows: Row[]; messages: string[] }> {
+/**
+ * Expands and runs a whole job (each task with its reserved threads); records by frame, and
+ * rows. `runWith` runs the tasks on other params (a file that changed after submit).
+ */
+async function runJob(p: FramesParams, slots = 2, runWith = p): Promise<{ tasks: TaskSpec[]; records: RecordOutput[]; rows: Row[]; messages: string[] }> {
   const ctx = expandCtx(slots);
   const tasks = await framesKind.expand(p, ctx);
   const records: RecordOutput[] = [];
   const rows: Row[] = [];
   for (const t of tasks) {
-    const out = await framesKind.run(t.ref, p, runCtx(t.id, t.threads ?? 1));
+    const out = await framesKind.run(t.ref, runWith, runCtx(t.id, t.threads ?? 1));
     assert.ok('records' in out);
     for (const r of out.records) {
       records.push(r);
@@ -152,7 +156,31 @@ test('expand refuses missing files, wrong magic, empty XYZ, a reference frame ou
   await assert.rejects(framesKind.expand(params({ traj: F('badmagic.dcd') }), expandCtx()), code('E_INPUT', 'badmagic.dcd'));
   await assert.rejects(framesKind.expand(params({ traj: F('empty.xyz'), top: undefined }), expandCtx()), code('E_INPUT', 'empty.xyz'));
   await assert.rejects(framesKind.expand(params({ analyses: 'rmsd', refFrame: '12' }), expandCtx()), code('E_INPUT', '--ref-frame 12', '12 frames'));
-  await assert.rejects(framesKind.expand(params({ traj: F('truncated.dcd'), analyses: 'rmsd', refFrame: '9' }), expandCtx()), code('E_INPUT', 'truncated.dcd frame 9'));
+  // A corrupt record marker in the reference frame: the rmsd job is refused at expand.
+  const corrupt = join(tmp(), 'corrupt.dcd');
+  const bytes = Buffer.from(readFileSync(F('traj-nocell.dcd')));
+  const { headerBytes, frameBytes } = dcdLayout(F('traj-nocell.dcd'));
+  bytes.writeInt32LE(999, headerBytes + 9 * frameBytes);
+  writeFileSync(corrupt, bytes);
+  await assert.rejects(framesKind.expand(params({ traj: corrupt, analyses: 'rmsd', refFrame: '9' }), expandCtx()), code('E_INPUT', 'reference frame unreadable', 'corrupt.dcd frame 9'));
+});
+
+test('expand refuses a DCD holding fewer frames than its header promises, naming both counts', async () => {
+  // The committed fixture: the header promises 12 frames, the file holds 8.
+  await assert.rejects(framesKind.expand(params({ traj: F('truncated.dcd') }), expandCtx()), code('E_INPUT', 'truncated.dcd', 'promises 12 frames', 'holds 8'));
+  // A copy of the example cut inside frame 7 (of 60): the partial frame is missing too.
+  const dir = tmp();
+  const ex = (name: string): string => join(repoRoot, 'examples', 'frames', name);
+  const cut = cutDcd(ex('traj.dcd'), join(dir, 'traj.dcd'), 7, 100);
+  assert.equal(cut.promised, 60);
+  await assert.rejects(
+    framesKind.expand(framesKind.params({ traj: cut.path, top: ex('top.pdb') }), expandCtx()),
+    code('E_INPUT', `traj.dcd: the header promises 60 frames but the file holds 7 (${cut.bytes} bytes, ${cut.frameBytes} bytes per frame)`),
+  );
+  // More frames than the header says (still being written): accepted, every frame in a task.
+  const growing = withNset(ex('traj.dcd'), join(dir, 'growing.dcd'), 50);
+  const tasks = await framesKind.expand(framesKind.params({ traj: growing, top: ex('top.pdb'), chunk: '60' }), expandCtx());
+  assert.deepEqual(tasks.map((t) => t.id), ['frames_0-59']);
 });
 
 test('expand refuses atoms without the element an analysis needs; --radii fills a missing radius', async () => {
@@ -172,9 +200,10 @@ test('expand refuses atoms without the element an analysis needs; --radii fills 
   assert.ok(v.com![0] < 1.5, 'iron is much heavier than carbon');
 });
 
-test('run: a truncated DCD gives its complete frames and error records for the rest', async () => {
+test('run: a DCD cut short after submit gives its complete frames and error records for the rest', async () => {
   const good = await runJob(params({ analyses: 'rg,cog,rmsd', chunk: '5' }));
-  const { records } = await runJob(params({ traj: F('truncated.dcd'), analyses: 'rg,cog,rmsd', chunk: '5' }));
+  const p = params({ analyses: 'rg,cog,rmsd', chunk: '5' });
+  const { records } = await runJob(p, 2, { ...p, traj: F('truncated.dcd') });
   assert.deepEqual(records.map((r) => r.index), [...Array(12).keys()]);
   for (let f = 0; f < 8; f++) assert.deepEqual(records[f], good.records[f]);
   for (let f = 8; f < 12; f++) {
@@ -227,10 +256,13 @@ test('run: an aborted task stops with E_ABORTED; a malformed ref is E_INPUT', as
 });
 
 test('summarize: mean, std, min, max per quantity and component; failures listed', async () => {
-  const p = params({ traj: F('truncated.dcd'), analyses: 'rg,cog,rmsd,zeno', walks: '3000', chunk: '5' });
-  const { rows } = await runJob(p);
+  // Expanded on the whole file, run after it was cut to 8 frames: frames 8-11 fail.
+  const p = params({ analyses: 'rg,cog,rmsd,zeno', walks: '3000', chunk: '5' });
+  const { rows } = await runJob(p, 2, { ...p, traj: F('truncated.dcd') });
   const s = await framesKind.summarize(stream(rows), p);
   assert.deepEqual(s.frames, { total: 12, ok: 8, failed: 4 });
+  // frames_5-9 has two failed frames, frames_10-11 two: both chunks failed.
+  assert.deepEqual(s.chunks, { total: 3, ok: 1, failed: 2 });
   const ok = rows.filter((r) => r.status === 'ok').map((r) => r.value as FrameValue);
   const stats = (xs: number[]) => {
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -254,7 +286,7 @@ test('summarize: mean, std, min, max per quantity and component; failures listed
   assert.deepEqual(failures.map((f) => f.frames[0]), [8, 9, 10, 11]);
   assert.ok(failures.every((f) => f.code === 'E_INPUT'));
   const lines = framesKind.describeSummary!(s);
-  assert.ok(lines[0]!.includes('8 ok, 4 failed'), lines.join('\n'));
+  assert.ok(lines[0]!.includes('8 ok, 4 failed (in 2 of 3 chunks)'), lines.join('\n'));
 });
 
 test('summarize: a task that failed as a whole counts all its frames', async () => {
@@ -265,6 +297,7 @@ test('summarize: a task that failed as a whole counts all its frames', async () 
   ];
   const s = await framesKind.summarize(stream(rows), params({}));
   assert.deepEqual(s.frames, { total: 7, ok: 2, failed: 5 });
+  assert.deepEqual(s.chunks, { total: 2, ok: 1, failed: 1 });
   assert.deepEqual(s.rg, { mean: 3, std: 1, min: 2, max: 4, n: 2 });
   assert.deepEqual((s.failures as { frames: number[] }[])[0]!.frames, [5, 9]);
 });

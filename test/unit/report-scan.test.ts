@@ -135,9 +135,63 @@ describe('scanRows', () => {
     const laneTime = 400 + 50 + 0 + 200;
     assert.ok(Math.abs(s.utilization - d.busyMs / laneTime) < 1e-9, `utilization ${s.utilization}`);
     const text = summaryLines(s).join('\n');
-    assert.match(text, /5 tasks \(3 ok, 2 failed, 2 retried\)/);
+    assert.match(text, /5 tasks \(3 ok, 2 failed, 2 failed records, 2 retried\)/);
     assert.match(text, /E_EXIT 1/);
     assert.match(text, /n2-2/);
+  });
+
+  it('counts a multi-record task with any error row as failed, and its failed records', async () => {
+    const err = (index: number, code = 'E_INPUT'): R => ({
+      task: 'frames_0-3', agent: 'n1-1', start: t, end: t + 50, kind: 'frames', index, of: 4, status: 'error',
+      error: { code, message: `traj.dcd frame ${index}: truncated file` },
+    });
+    const chunk = (task: string, index: number, start: number): R => ({ task, agent: 'n1-1', start, end: start + 50, kind: 'frames', index, of: 2 });
+    const crafted = [
+      // The first row is ok: the task must still end up failed.
+      row({ task: 'frames_0-3', agent: 'n1-1', start: t, end: t + 50, kind: 'frames', index: 0, of: 4 }),
+      row(err(1)),
+      row({ task: 'frames_0-3', agent: 'n1-1', start: t, end: t + 50, kind: 'frames', index: 2, of: 4 }),
+      row(err(3, 'E_TASK')),
+      row(chunk('frames_4-5', 4, t + 60)),
+      row(chunk('frames_4-5', 5, t + 60)),
+      // A single-row task that failed as a whole.
+      row({ task: 'frames_6-7', agent: 'n2-2', start: t + 70, end: t + 80, kind: 'frames', status: 'error', attempt: 3, error: { code: 'E_LOST', message: 'agent lost' } }),
+    ];
+    const d = await scanRows(iter(crafted), 'x.jsonl');
+    assert.equal(d.rows, 7);
+    assert.equal(d.tasks, 3);
+    assert.equal(d.ok, 1);
+    assert.equal(d.error, 2);
+    assert.equal(d.failedRecords, 3);
+    assert.deepEqual(d.errorsByCode, { E_INPUT: 1, E_TASK: 1, E_LOST: 1 });
+    assert.deepEqual(
+      d.errors.map((e) => [e.task, e.code, e.failedRecords, e.records, e.message]),
+      [
+        ['frames_0-3', 'E_INPUT', 2, 4, 'traj.dcd frame 1: truncated file'],
+        ['frames_6-7', 'E_LOST', 1, 1, 'agent lost'],
+      ],
+    );
+    assert.deepEqual(
+      d.agents.map((a) => [a.agent, a.tasks, a.ok, a.error, a.failedRecords]),
+      [
+        ['n1-1', 2, 1, 1, 2],
+        ['n2-2', 1, 0, 1, 1],
+      ],
+    );
+    assert.equal(d.bars.status[d.bars.task.indexOf('frames_0-3')], 1, 'the failed chunk is drawn as an error');
+    assert.equal(d.bars.status[d.bars.task.indexOf('frames_4-5')], 0);
+    assert.equal(d.slowest.find((b) => b.task === 'frames_0-3')?.status, 'error');
+
+    const s = summarize(d);
+    assert.equal(s.failedRecords, 3);
+    assert.deepEqual(JSON.parse(JSON.stringify(s)).agents.map((a: { failedRecords: number }) => a.failedRecords), [2, 1]);
+    const text = summaryLines(s).join('\n');
+    assert.match(text, /3 tasks \(1 ok, 2 failed, 3 failed records, 1 retried\) in 7 rows/);
+    assert.match(text, /FAILED\s+FAILED RECORDS/);
+    const html = renderHtml(d, s);
+    assert.match(html, /<b>2<\/b><span>failed<\/span>/);
+    assert.match(html, /<b>3<\/b><span>failed records<\/span>/);
+    assert.match(html, /<td>frames_0-3<\/td><td class="num">2 of 4<\/td>/);
   });
 
   it('keeps at most maxBars bars, a sample of every task, and still counts them all', async () => {

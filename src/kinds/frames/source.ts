@@ -4,7 +4,7 @@
  * and opening a reader for a task.
  */
 import { InputError } from '../../errors.js';
-import { DcdReader } from '../../io/dcd.js';
+import { checkDcdFrames, DcdReader } from '../../io/dcd.js';
 import { indexPdbFrames, PdbReader, readPdbTopology } from '../../io/pdb.js';
 import { where, type FrameReader, type FrameSpan } from '../../io/traj-file.js';
 import { indexXyzFrames, XyzReader } from '../../io/xyz.js';
@@ -16,7 +16,7 @@ export interface TrajectoryLayout {
   nAtoms: number;
   /** PDB/XYZ: byte ranges of every frame (2 per frame); null for DCD. */
   ranges: number[] | null;
-  /** Something an operator should know (a truncated file...). */
+  /** Something an operator should know (a DCD still being written...). */
   notes: string[];
 }
 
@@ -39,10 +39,12 @@ export function inspectTrajectory(params: FramesParams): TrajectoryLayout {
       const r = DcdReader.open(params.traj);
       try {
         const h = r.header;
+        // Frames the file does not hold would each be an error row: refuse the job instead.
+        checkDcdFrames(h, params.traj);
         if (h.framesInFile < h.nFrames) {
           notes.push(
-            `${where(params.traj)}: header promises ${h.nFrames} frames but the file holds ${h.framesInFile} complete frames; ` +
-              `frames ${h.framesInFile}-${h.nFrames - 1} will be error rows`,
+            `${where(params.traj)}: the header says ${h.nsetHeader} frames, the file holds ${h.framesInFile} and part of ` +
+              `frame ${h.framesInFile} (still being written?); that frame is an error row unless complete when its task runs`,
           );
         } else if (h.nsetHeader !== h.nFrames) {
           notes.push(`${where(params.traj)}: header says ${h.nsetHeader} frames, the file holds ${h.nFrames}; using ${h.nFrames}`);

@@ -1,7 +1,8 @@
 /**
  * Dataset figures from the job's rows, in one streaming pass: per quantity the mean, standard
  * deviation (population, ddof = 0, as numpy.std), minimum and maximum over frames (vectors per
- * component), the frames that worked and failed, and the first failures.
+ * component), the frames that worked and failed, the chunks (tasks) that failed: those with
+ * any failed frame, and the first failures.
  */
 import type { Row } from '../types.js';
 import { parseFramesTaskId } from './expand.js';
@@ -49,6 +50,8 @@ export async function summarizeFrames(rows: AsyncIterable<Row>): Promise<Record<
   let walks = 0;
   let mcVariance = 0; // Σ capacitance_err², for the Monte-Carlo error of the mean
   const failures: FrameFailure[] = [];
+  // Task → whether any of its rows is an error: one entry per chunk, far fewer than rows.
+  const taskFailed = new Map<string, boolean>();
   const scalar = (key: string, v: unknown): void => {
     if (!isNum(v)) return;
     let s = scalars.get(key);
@@ -56,7 +59,9 @@ export async function summarizeFrames(rows: AsyncIterable<Row>): Promise<Record<
     s.add(v);
   };
   for await (const row of rows) {
-    if (row.status !== 'ok' || row.error !== undefined) {
+    const bad = row.status !== 'ok' || row.error !== undefined;
+    taskFailed.set(row.task, bad || taskFailed.get(row.task) === true);
+    if (bad) {
       const range = row.index !== undefined ? ([row.index, row.index] as [number, number]) : parseFramesTaskId(row.task);
       const frames = range ?? [-1, -1];
       failed += range === undefined ? 1 : range[1] - range[0] + 1;
@@ -84,7 +89,14 @@ export async function summarizeFrames(rows: AsyncIterable<Row>): Promise<Record<
     }
   }
 
-  const out: Record<string, unknown> = { frames: { total: ok + failed, ok, failed } };
+  let failedTasks = 0;
+  for (const f of taskFailed.values()) if (f) failedTasks++;
+  const out: Record<string, unknown> = {
+    // Frames are the records: `failed` counts error rows, and all frames of a task that failed whole.
+    frames: { total: ok + failed, ok, failed },
+    // Tasks are chunks of frames; `tasks` is the sink's own block of the summary file.
+    chunks: { total: taskFailed.size, ok: taskFailed.size - failedTasks, failed: failedTasks },
+  };
   for (const key of ['rg', 'rg_mass', 'rmsd']) {
     const s = scalars.get(key);
     if (s !== undefined) out[key] = { ...s.result(), n: s.n };
@@ -119,7 +131,9 @@ const fmt = (x: unknown): string => (isNum(x) ? x.toFixed(3) : '?');
 export function describeFramesSummary(summary: Record<string, unknown>): string[] {
   const lines: string[] = [];
   const frames = summary.frames as { ok?: number; failed?: number } | undefined;
-  lines.push(`frames: ${frames?.ok ?? 0} ok, ${frames?.failed ?? 0} failed`);
+  const chunks = summary.chunks as { total?: number; failed?: number } | undefined;
+  const inChunks = chunks?.failed ? ` (in ${chunks.failed} of ${chunks.total ?? '?'} chunks)` : '';
+  lines.push(`frames: ${frames?.ok ?? 0} ok, ${frames?.failed ?? 0} failed${inChunks}`);
   for (const key of ['rg', 'rg_mass', 'rmsd']) {
     const s = summary[key] as { mean?: number; std?: number; min?: number; max?: number } | undefined;
     if (s !== undefined) lines.push(`${key}: ${fmt(s.mean)} ± ${fmt(s.std)} Å (min ${fmt(s.min)}, max ${fmt(s.max)})`);
