@@ -7,6 +7,7 @@ import type { Bus } from '../src/bus/index.js';
 import {
   decode,
   encode,
+  ANONYMOUS,
   PROTOCOL_VERSION,
   type AgentCmd,
   type AgentInfo,
@@ -25,6 +26,7 @@ import { ResultSender, errorRow } from '../src/sink/index.js';
 import { GroupBuilder, taskText } from '../src/sink/groups.js';
 import { WorkerPool, type BundleEnd } from './pool.js';
 import type { BundleInput } from './worker-types.js';
+import { CoordinatorWatch } from './coordinators.js';
 
 /** Agent options; defaults in DEFAULT_AGENT_OPTIONS. */
 export interface AgentOptions {
@@ -51,6 +53,11 @@ export interface AgentOptions {
   inputCacheMb: number;
   /** Result groups (about one per bundle) waiting for the sink above which the agent stops pulling. Default 256. */
   outboxHighWater: number;
+  /**
+   * The name NATS permissions grant this agent to speak under (its NATS user): it is part of
+   * its id and of the subjects it sends on. Default ANONYMOUS (no NATS user).
+   */
+  principal: string;
 }
 
 export const DEFAULT_AGENT_OPTIONS: Omit<AgentOptions, 'workers' | 'memoryLimit'> = {
@@ -66,6 +73,7 @@ export const DEFAULT_AGENT_OPTIONS: Omit<AgentOptions, 'workers' | 'memoryLimit'
   workerHeapMb: 0,
   inputCacheMb: 256,
   outboxHighWater: 256,
+  principal: ANONYMOUS,
 };
 
 interface LocalBundle {
@@ -103,6 +111,9 @@ export class Agent {
   private epoch = 0;
   private seq = 0;
   private welcomed = false;
+  private readonly coordinators = new CoordinatorWatch();
+  private lastRejoin = 0;
+  private rejoinDelay = 0;
   private wake: (() => void) | null = null;
   private freeMemory: number;
   private memoryPaused = false;
@@ -125,7 +136,7 @@ export class Agent {
   ) {
     this.opts = { ...DEFAULT_AGENT_OPTIONS, ...opts };
     if (this.opts.prefetch < 0) this.opts.prefetch = 2 * this.opts.workers;
-    this.id = `${info.host}-${info.pid}`;
+    this.id = `${info.host}-${info.pid}${this.opts.principal === ANONYMOUS ? '' : `@${this.opts.principal}`}`;
     this.freeMemory = info.memory.available;
     this.pool = new WorkerPool({ workers: this.opts.workers, recycleAfter: this.opts.recycleAfter, workerHeapMb: this.opts.workerHeapMb, handlers: this.opts.handlers, inputCacheMb: this.opts.inputCacheMb });
     this.sender = new ResultSender(bus, subj, this.id, log, { highWater: this.opts.outboxHighWater });
@@ -209,7 +220,7 @@ export class Agent {
   private async hello(): Promise<void> {
     for (let delay = 200; this.state === 'active' || this.state === 'draining'; delay = Math.min(delay * 2, 5000)) {
       try {
-        const reply = await this.acrossReconnect(this.bus.request(this.subj.hello, encode({ kind: 'hello', v: PROTOCOL_VERSION, agent: this.id, info: this.agentInfo(), held: this.held() }), { timeoutMs: 10_000 }));
+        const reply = await this.acrossReconnect(this.bus.request(this.subj.hello(this.opts.principal), encode({ kind: 'hello', v: PROTOCOL_VERSION, agent: this.id, info: this.agentInfo(), held: this.held() }), { timeoutMs: 10_000 }));
         const d = decode('HelloReply', reply);
         if (!d.ok) {
           if (d.reason === 'version') throw new ShoalError(ErrorCode.Protocol, `the coordinator speaks shoal protocol ${String(d.version)}, this agent speaks ${PROTOCOL_VERSION}`);
@@ -222,6 +233,12 @@ export class Agent {
         const w: Welcome = d.msg;
         // Stopped while the hello was on its way: starting heartbeats now would keep the process alive.
         if ((this.state as AgentState) === 'stopped') return;
+        const conflict = this.coordinators.welcomed(w.coordinator, Date.now());
+        if (conflict) {
+          this.log.fatal({ ns: this.subj.prefix }, conflict);
+          void this.stop(2, conflict);
+          return;
+        }
         this.epoch = w.epoch;
         this.seq = w.seq;
         this.welcomed = true;
@@ -251,7 +268,7 @@ export class Agent {
     if (!this.welcomed || this.state === 'stopped') return;
     try {
       this.bus.publish(
-        this.subj.heartbeat,
+        this.subj.heartbeat(this.opts.principal),
         encode({ kind: 'heartbeat', v: PROTOCOL_VERSION, agent: this.id, epoch: this.epoch, busySlots: Math.min(this.slots, this.busySlots), memory: this.memoryForTasks(), state: this.state === 'draining' ? 'draining' : this.memoryPaused ? 'paused' : 'active', done: this.done }),
       );
     } catch {
@@ -326,7 +343,7 @@ export class Agent {
       try {
         const reply = await this.acrossReconnect(
           this.bus.request(
-            this.subj.pull,
+            this.subj.pull(this.opts.principal),
             encode({ kind: 'pull', v: PROTOCOL_VERSION, agent: this.id, epoch: this.epoch, seq: this.seq, want, freeSlots: Math.max(0, this.slots - this.busySlots), memory: this.memoryForTasks(), waitMs, reports }),
             { timeoutMs: waitMs + 10_000 },
           ),
@@ -342,11 +359,17 @@ export class Agent {
             for (const j of r.jobs) this.jobs.set(j.job, j);
             this.accept(r.bundles);
             break;
-          case 'rejoin':
+          case 'rejoin': {
             this.log.info({ reason: r.reason }, 'the coordinator asks this agent to join again');
             this.welcomed = false;
+            // Asked again and again (a coordinator in trouble): join again no faster than this.
+            const now = Date.now();
+            this.rejoinDelay = now - this.lastRejoin < 2000 ? Math.min(5000, Math.max(100, this.rejoinDelay * 2)) : 0;
+            this.lastRejoin = now;
+            if (this.rejoinDelay > 0) await sleep(this.rejoinDelay);
             // Reports made under the old epoch: the hello's held list supersedes them.
             break;
+          }
           case 'error':
             if (this.once.changed('pull-error', r.code)) this.log.warn({ code: r.code, err: r.message }, 'the coordinator refused a pull');
             this.reports = reports.concat(this.reports);
@@ -564,7 +587,7 @@ export class Agent {
       const reports = this.reports;
       this.reports = [];
       try {
-        await this.bus.request(this.subj.pull, encode({ kind: 'pull', v: PROTOCOL_VERSION, agent: this.id, epoch: this.epoch, seq: this.seq, want: 0, freeSlots: 0, memory: 0, waitMs: 0, reports, reportsOnly: true }), { timeoutMs: Math.max(500, Math.min(5000, deadline - Date.now())) });
+        await this.bus.request(this.subj.pull(this.opts.principal), encode({ kind: 'pull', v: PROTOCOL_VERSION, agent: this.id, epoch: this.epoch, seq: this.seq, want: 0, freeSlots: 0, memory: 0, waitMs: 0, reports, reportsOnly: true }), { timeoutMs: Math.max(500, Math.min(5000, deadline - Date.now())) });
         return;
       } catch {
         this.reports = reports.concat(this.reports);

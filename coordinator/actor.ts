@@ -1,6 +1,8 @@
 /**
  * The coordinator's actor shell: turns bus messages into scheduler events, carries out the
- * commands the scheduler returns, and keeps time (the only place with timers).
+ * commands the scheduler returns, and keeps time (the only place with timers). It hosts the
+ * sink: results reach the sink over the bus, while opening and closing outputs, the
+ * coordinator's own error rows and the commit notices are calls inside this process.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -10,26 +12,38 @@ import {
   decode,
   encode,
   errorReply,
+  principalOfSubject,
   PROTOCOL_VERSION,
+  speaksFor,
   versionMismatchMessage,
-  type CtlRequest,
-  type JobSpec,
-  type Subjects,
-  type JobStatus,
+  type CommitGroup,
+  type CoordinatorId,
+  type Heartbeat,
+  type Hello,
+  type Pull,
+  type ResultGroup,
   type SchemaName,
+  type Subjects,
 } from '../protocol/index.js';
 import { ErrorCode, ShoalError, toWireError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import { DropLog, OnceLog } from '../src/log.js';
-import { errorRow, defaultOutPath, jobFilePathFor, ResultSender } from '../src/sink/index.js';
-import { scanJournal } from '../src/sink/journal.js';
+import { Outbox } from '../src/outbox.js';
+import { COORDINATOR_SENDER, errorRow, Sink, type SinkHost, type SinkOptions } from '../src/sink/index.js';
 import { GroupBuilder } from '../src/sink/groups.js';
 import { Scheduler, type Command, type SchedulerOptions } from './scheduler.js';
-import { describeChange, expandJob, fingerprint, JobRegistry, kindOf, readJobRecord, splitterFor, writeJobRecord, type JobRecord } from './jobs.js';
+import { NamespaceClaim } from './claim.js';
+import { Admission } from './admission.js';
+import { ctlReply } from './control.js';
+import { acquireOwnerLock, type OwnerLock } from '../src/owner-lock.js';
+import type { Static } from '@sinclair/typebox';
+import type { Schemas } from '../protocol/index.js';
 
 export interface CoordinatorOptions {
-  /** Where job outputs go by default, and the job registry. */
+  /** Where job outputs go (every output a job names must be inside it), and the job registry. */
   outDir: string;
+  /** The namespace, for messages that name it. Default 'default'. */
+  ns: string;
   /** Agents heartbeat this often (ms); told to them in the welcome. Default 2000. */
   heartbeatMs: number;
   /** Scheduler clock resolution (ms). Default 200. */
@@ -37,22 +51,30 @@ export interface CoordinatorOptions {
   /** Keep a registry of jobs in the out dir so a restart resumes them. Default true. */
   persist: boolean;
   scheduler: Partial<SchedulerOptions>;
+  sink: Partial<SinkOptions>;
+  /** Another coordinator turned out to own the namespace after this one started: it must stop. */
+  onConflict(message: string): void;
 }
 
-export const DEFAULT_COORDINATOR_OPTIONS: Omit<CoordinatorOptions, 'outDir'> = { heartbeatMs: 2000, tickMs: 200, persist: true, scheduler: {} };
+export const DEFAULT_COORDINATOR_OPTIONS: Omit<CoordinatorOptions, 'outDir' | 'onConflict'> = { ns: 'default', heartbeatMs: 2000, tickMs: 200, persist: true, scheduler: {}, sink: {} };
 
-export class Coordinator {
+type Msg<N extends SchemaName> = Static<(typeof Schemas)[N]>;
+
+export class Coordinator implements SinkHost {
   readonly scheduler: Scheduler;
+  readonly sink: Sink;
+  readonly admission: Admission;
+  /** Who this coordinator is (welcomes and namespace claims name it). */
+  readonly me: CoordinatorId;
   private readonly opts: CoordinatorOptions;
-  private readonly boot = randomBytes(6).toString('hex');
   private readonly subs: Array<{ unsubscribe(): void }> = [];
-  private readonly errors: ResultSender;
-  private readonly registry: JobRegistry;
-  private readonly records = new Map<string, JobRecord>();
-  private readonly expanding = new Map<string, JobRecord>();
+  /** The coordinator's own error rows (tasks out of attempts), on their way to the sink. */
+  private readonly errors: Outbox<ResultGroup>;
+  private readonly claim: NamespaceClaim;
   private readonly once = new OnceLog();
   private readonly drops: DropLog;
   private timer: NodeJS.Timeout | null = null;
+  private dirLock: OwnerLock | null = null;
   private stopped = false;
   private readonly host = hostname();
 
@@ -62,60 +84,85 @@ export class Coordinator {
     private readonly log: Logger,
     opts: Partial<CoordinatorOptions> & { outDir: string },
   ) {
-    this.opts = { ...DEFAULT_COORDINATOR_OPTIONS, ...opts, outDir: resolve(opts.outDir) };
+    this.opts = { ...DEFAULT_COORDINATOR_OPTIONS, onConflict: () => undefined, ...opts, outDir: resolve(opts.outDir) };
     const maxDispatchBytes = Math.min(this.opts.scheduler.maxDispatchBytes ?? 512 * 1024, Math.floor(bus.maxPayload / 2));
     this.scheduler = new Scheduler({ ...this.opts.scheduler, maxDispatchBytes });
-    this.errors = new ResultSender(bus, subj, 'coordinator', log.child({ component: 'coordinator-rows' }));
-    this.registry = new JobRegistry(this.opts.outDir);
+    this.me = { boot: randomBytes(6).toString('hex'), host: this.host, pid: process.pid, since: Date.now(), outDir: this.opts.outDir };
+    this.sink = new Sink(bus, subj, log.child({ component: 'sink' }), this, this.opts.sink);
+    this.errors = new Outbox<ResultGroup>({
+      send: async (batch) => void (await this.sink.write(batch, COORDINATOR_SENDER)),
+      sizeOf: (g) => g.text.length,
+      highWater: 1 << 16,
+    });
+    this.admission = new Admission({ outDir: this.opts.outDir, persist: this.opts.persist, scheduler: this.scheduler, sink: this.sink, log, run: (c) => this.run(c), publish: (s, m) => this.publish(s, m), subj });
+    this.claim = new NamespaceClaim(bus, subj, this.opts.ns, this.me, log, (message) => {
+      this.log.fatal({ ns: this.opts.ns }, message);
+      this.opts.onConflict(message);
+    });
     this.drops = new DropLog(log);
   }
 
-  /** Subscribes, resumes unfinished jobs from the registry and starts the clock. */
+  /**
+   * Claims the namespace and (with a registry) locks the out dir, subscribes, resumes
+   * unfinished jobs from the registry and starts the clock. Refuses (E_REFUSED, naming the
+   * owner) when another coordinator has either.
+   */
   async start(): Promise<void> {
-    this.serve(this.subj.ctlAll, 'CtlRequest', (m, req) => this.onCtl(m, req));
-    this.serve(this.subj.hello, 'Hello', (m, h) => this.onHello(m, h));
-    this.serve(this.subj.pull, 'Pull', (m, p) => this.onPull(m, p));
-    this.serve(this.subj.heartbeat, 'Heartbeat', (_m, hb) => {
-      const ok = this.scheduler.heartbeat(hb.agent, hb.epoch, hb.busySlots, hb.memory, hb.state === 'draining', Date.now());
-      if (!ok && this.once.changed(`hb:${hb.agent}`, String(hb.epoch))) this.log.debug({ agent: hb.agent }, 'heartbeat from an agent that must rejoin');
-    });
-    this.serve(this.subj.committed, 'Committed', (m, c) => {
-      const now = Date.now();
-      for (const g of c.groups) this.run(this.scheduler.committed(g, now));
-      m.respond(encode({ kind: 'ok', v: PROTOCOL_VERSION, seq: c.seq }));
-    });
-    this.bus.onStatus((s) => {
-      if (s.type === 'disconnected') this.log.warn({ server: s.server }, 'lost the NATS connection; reconnecting');
-      else if (s.type === 'reconnected') {
-        this.log.info({ server: s.server }, 'NATS connection back');
-        this.errors.outbox.resend();
-      }
-    });
-    this.timer = setInterval(() => this.run(this.scheduler.tick(Date.now())), this.opts.tickMs);
+    await this.claim.take();
     if (this.opts.persist) {
-      const unfinished = this.registry.unfinished((f, err) => this.log.error({ file: f, err: err.message }, 'skipping an unreadable job record'));
-      for (const rec of unfinished) {
-        this.log.info({ job: rec.job, out: rec.out }, 'resuming job after restart');
-        try {
-          await this.admit(rec);
-        } catch (err) {
-          this.log.error({ job: rec.job, err: toWireError(err).message }, 'cannot resume job');
-        }
+      try {
+        this.dirLock = await acquireOwnerLock(this.opts.outDir, {
+          kind: 'dir',
+          role: 'coordinator',
+          detail: `namespace ${this.opts.ns}`,
+          log: this.log,
+          onLost: (err) => {
+            this.log.fatal({ outDir: this.opts.outDir }, err.message);
+            this.opts.onConflict(err.message);
+          },
+        });
+      } catch (err) {
+        this.claim.close();
+        throw err;
       }
     }
+    const unfinished = this.admission.unfinished();
+    // Agents may say hello before these are loaded: keep what they hold of them.
+    this.scheduler.expect(unfinished.map((r) => r.job));
+    this.sink.start();
+    this.serve(this.subj.ctlAll, 'CtlRequest', async (m, req) => m.respond(encode(await ctlReply(this, req))));
+    this.serve(this.subj.helloAll, 'Hello', (m, h) => this.agentSpeaks(m, h.agent) && this.onHello(m, h));
+    this.serve(this.subj.pullAll, 'Pull', (m, p) => this.agentSpeaks(m, p.agent) && this.onPull(m, p));
+    this.serve(this.subj.heartbeatAll, 'Heartbeat', (m, hb) => this.agentSpeaks(m, hb.agent) && this.onHeartbeat(hb));
+    // Peers of protocol 1 still send here: the decoder refuses them naming both versions.
+    for (const [subject, schema] of [[this.subj.legacy.hello, 'Hello'], [this.subj.legacy.pull, 'Pull'], [this.subj.legacy.results, 'ResultBatch']] as const) {
+      this.serve(subject, schema, (m) => m.respond(encode(errorReply(ErrorCode.Refused, `${subject} is not a subject of protocol ${PROTOCOL_VERSION}`))));
+    }
+    this.bus.onStatus((s) => {
+      if (s.type === 'disconnected') this.log.warn({ server: s.server }, 'lost the NATS connection; reconnecting');
+      else if (s.type === 'reconnected') this.log.info({ server: s.server }, 'NATS connection back');
+    });
+    this.timer = setInterval(() => this.run(this.scheduler.tick(Date.now())), this.opts.tickMs);
+    await this.admission.resume(unfinished);
   }
 
-  /** Subscribes to a subject, decodes and validates each message, and never lets a handler crash the loop. */
-  private serve<N extends SchemaName>(subject: string, schema: N, handle: (m: BusMsg, msg: any) => unknown): void {
+  /**
+   * Subscribes to a subject, decodes and validates each message, and never lets a handler
+   * crash the loop. A request that fails validation gets a refusal, not silence.
+   */
+  private serve<N extends SchemaName>(subject: string, schema: N, handle: (m: BusMsg, msg: Msg<N>) => unknown): void {
     const sub = this.bus.subscribe(subject);
     this.subs.push(sub);
     void (async () => {
       for await (const m of sub) {
         const d = decode(schema, m.data);
         if (!d.ok) {
-          this.drops.dropped(m.subject, d.reason, d.detail);
-          if (d.reason === 'version' && m.reply) m.respond(encode(errorReply(ErrorCode.Protocol, versionMismatchMessage(d.version, 'peer'))));
-          else if (m.reply && d.reason === 'shape' && subject === this.subj.ctlAll) m.respond(encode(errorReply(ErrorCode.Usage, d.detail)));
+          // Keyed by the subscription, not the subject: subjects carry senders' names.
+          this.drops.dropped(subject, d.reason, d.detail);
+          if (m.reply) {
+            const reply = d.reason === 'version' ? errorReply(ErrorCode.Protocol, versionMismatchMessage(d.version, 'peer')) : errorReply(subject === this.subj.ctlAll ? ErrorCode.Usage : ErrorCode.Input, d.detail);
+            m.respond(encode(reply));
+          }
           continue;
         }
         try {
@@ -131,132 +178,54 @@ export class Coordinator {
     })();
   }
 
-  private onHello(m: BusMsg, h: { agent: string; info: any; held: any[] }): void {
-    const { epoch, seq, commands } = this.scheduler.hello(h.agent, h.info, h.held, Date.now());
-    m.respond(encode({ kind: 'welcome', v: PROTOCOL_VERSION, agent: h.agent, epoch, boot: this.boot, heartbeatMs: this.opts.heartbeatMs, seq }));
-    this.run(commands);
+  /** Whether a message on an agent subject speaks for an agent of the subject's principal; refuses it when not. */
+  private agentSpeaks(m: BusMsg, agent: string): boolean {
+    const principal = principalOfSubject(m.subject, this.subj.prefix);
+    if (principal !== null && speaksFor(principal, agent)) return true;
+    if (this.once.changed(`impostor:${principal}`, agent)) this.log.warn({ principal, agent }, 'a message that speaks for another agent refused');
+    if (m.reply) m.respond(encode(errorReply(ErrorCode.Refused, `principal '${principal}' may not speak for agent '${agent}'`)));
+    return false;
   }
 
-  private onPull(m: BusMsg, p: { agent: string } & Parameters<Scheduler['pull']>[1]): void {
+  private onHello(m: BusMsg, h: Hello): void {
+    const now = Date.now();
+    const refused = this.scheduler.refusesHello(h.agent, now);
+    if (refused !== null) {
+      if (this.once.changed('hello-refused', 'yes')) this.log.warn({ agent: h.agent, why: refused }, 'hello refused');
+      m.respond(encode(errorReply(ErrorCode.Refused, refused)));
+      return;
+    }
+    const r = this.scheduler.hello(h.agent, h.info, h.held, now);
+    m.respond(encode({ kind: 'welcome', v: PROTOCOL_VERSION, agent: h.agent, epoch: r.epoch, boot: this.me.boot, heartbeatMs: this.opts.heartbeatMs, seq: r.seq, coordinator: this.me }));
+    this.run(r.commands);
+  }
+
+  private onPull(m: BusMsg, p: Pull): void {
     this.run(this.scheduler.pull(p.agent, p, m, Date.now()));
   }
 
-  private async onCtl(m: BusMsg, req: CtlRequest): Promise<void> {
-    switch (req.kind) {
-      case 'submit': {
-        const r = await this.submit(req.spec);
-        m.respond(encode({ kind: 'submitted', v: PROTOCOL_VERSION, ...r }));
-        return;
-      }
-      case 'status': {
-        const now = Date.now();
-        const st = this.scheduler.status(now, req.job);
-        // A finished job counts as done once its output is closed and its summary written
-        // (so `--wait` returns with the summary there); a cancel shows at once.
-        for (const j of st.jobs) if (j.state !== 'running' && j.state !== 'cancelled' && !this.finished.has(j.job)) j.state = 'running';
-        for (const rec of this.expanding.values()) if (!req.job || req.job === rec.job) st.jobs.push(expandingStatus(rec));
-        if (req.job && st.jobs.length === 0) {
-          m.respond(encode(errorReply(ErrorCode.NotFound, `no job named '${req.job}' (known: ${this.scheduler.jobNames().join(', ') || 'none'})`)));
-          return;
-        }
-        m.respond(encode({ kind: 'status', v: PROTOCOL_VERSION, now, ...st }));
-        return;
-      }
-      case 'cancel': {
-        const state = this.scheduler.jobState(req.job);
-        if (state === null) {
-          m.respond(encode(errorReply(ErrorCode.NotFound, `no job named '${req.job}'`)));
-          return;
-        }
-        this.run(this.scheduler.cancel(req.job, Date.now()));
-        m.respond(encode({ kind: 'cancelled', v: PROTOCOL_VERSION, job: req.job, state: this.scheduler.jobState(req.job)! }));
-        return;
-      }
-      case 'drain': {
-        const cmds = this.scheduler.drain(req.agent, req.graceMs ?? null, Date.now());
-        if (cmds.length === 0) {
-          m.respond(encode(errorReply(ErrorCode.NotFound, `no active agent named '${req.agent}'`)));
-          return;
-        }
-        this.run(cmds);
-        m.respond(encode({ kind: 'draining', v: PROTOCOL_VERSION, agent: req.agent }));
-        return;
-      }
-    }
+  private onHeartbeat(hb: Heartbeat): void {
+    const ok = this.scheduler.heartbeat(hb.agent, hb.epoch, hb.busySlots, hb.memory, hb.state === 'draining', Date.now());
+    if (!ok && this.once.changed(`hb:${hb.agent}`, String(hb.epoch))) this.log.debug({ agent: hb.agent }, 'heartbeat from an agent that must rejoin');
   }
 
-  /** Validates, fingerprints, opens the output and hands the job to the scheduler. */
-  async submit(spec: JobSpec): Promise<{ job: string; tasks: number; alreadyDone: number; out: string }> {
-    const { kind } = kindOf(spec);
-    if (kind) kind.checkParams(spec.params);
-    const state = this.scheduler.jobState(spec.job);
-    if (state === 'running' || this.expanding.has(spec.job)) throw new ShoalError(ErrorCode.Usage, `job '${spec.job}' is already running`);
-    const out = resolve(spec.out ?? defaultOutPath(this.opts.outDir, spec.job));
-    const fp = fingerprint(spec.kind, spec.params, kind ? kind.inputs(kind.checkParams(spec.params)) : []);
-    const prior = readJobRecord(jobFilePathFor(out));
-    if (prior) {
-      if (prior.job !== spec.job) {
-        throw new ShoalError(ErrorCode.Fingerprint, `output ${out} belongs to job '${prior.job}', not '${spec.job}': resume it with --job ${prior.job}, or choose another --out`);
-      }
-      if (prior.fingerprint !== fp.hash) {
-        throw new ShoalError(
-          ErrorCode.Fingerprint,
-          `refusing to resume job '${spec.job}' into ${out}: ${describeChange(prior, spec.kind, spec.params, fp.inputs)}. Use another --out (or --job), or remove the old output to start over`,
-        );
-      }
-    }
-    if (state !== null) this.scheduler.forget(spec.job);
-    const rec: JobRecord = {
-      ...(prior?.expandSlots !== undefined ? { expandSlots: prior.expandSlots, expandMaxAgentSlots: prior.expandMaxAgentSlots ?? 0 } : {}),
-      job: spec.job,
-      kind: spec.kind,
-      params: spec.params,
-      out,
-      fingerprint: fp.hash,
-      inputs: fp.inputs,
-      state: 'running',
-      submittedAt: Date.now(),
-      ...(spec.maxAttempts !== undefined ? { maxAttempts: spec.maxAttempts } : {}),
-      ...(spec.granularity !== undefined ? { granularity: spec.granularity } : {}),
-      ...(spec.speculate !== undefined ? { speculate: spec.speculate } : {}),
-    };
-    return this.admit(rec);
+  // ───────────── SinkHost: the sink asks and tells, inside this process ─────────────
+
+  mayWrite(job: string, task: string, agent: string): boolean {
+    return agent === COORDINATOR_SENDER ? this.scheduler.isFailing(job, task) : this.scheduler.wasLeasedTo(job, task, agent);
   }
 
-  /** Expands, opens the output (repairing it), reads what is done and schedules. */
-  private async admit(rec: JobRecord): Promise<{ job: string; tasks: number; alreadyDone: number; out: string }> {
-    const spec: JobSpec = { job: rec.job, kind: rec.kind, params: rec.params, out: rec.out };
-    if (rec.maxAttempts !== undefined) spec.maxAttempts = rec.maxAttempts;
-    this.expanding.set(rec.job, rec);
-    try {
-      const { kind, opts } = kindOf(spec);
-      // The first expansion fixes the slot count for every later one (task ids are the journal).
-      const cap = this.scheduler.capacity();
-      rec.expandSlots ??= cap.slots;
-      rec.expandMaxAgentSlots ??= cap.maxAgentSlots;
-      const tasks = await expandJob(spec, kind, { slots: rec.expandSlots, maxAgentSlots: rec.expandMaxAgentSlots }, (msg, f) => this.log.info({ job: rec.job, ...f }, msg));
-      // Expanded first: a job refused here leaves no output file and no open writer behind.
-      const opened = decode('SinkCtlReply', await this.bus.request(this.subj.sinkCtl, encode({ kind: 'open', v: PROTOCOL_VERSION, job: rec.job, jobKind: rec.kind, params: rec.params, out: rec.out }), { timeoutMs: 60_000 }));
-      if (!opened.ok) throw new ShoalError(ErrorCode.Internal, `sink answered badly: ${opened.detail}`);
-      if (opened.msg.kind === 'error') throw new ShoalError(opened.msg.code as ErrorCode, opened.msg.message);
-      const journal = await scanJournal(rec.out, rec.job, false);
-      this.records.set(rec.job, rec);
-      if (this.opts.persist) this.registry.save(rec);
-      else persistBesideOutput(rec);
-      this.expanding.delete(rec.job);
-      const split = splitterFor(spec, kind);
-      const jobOpts = { ...opts, granularity: rec.granularity ?? 'auto', ...(rec.speculate !== undefined ? { speculate: rec.speculate } : {}), ...(split ? { split } : {}), ...(kind?.secondsPerCost ? { secondsPerCost: kind.secondsPerCost } : {}) };
-      this.run(this.scheduler.submit(spec, tasks, journal.done, jobOpts, Date.now()));
-      // Counted by the scheduler: a resumed job's split tasks are done as halves.
-      const st = this.scheduler.status(Date.now(), rec.job).jobs[0];
-      return { job: rec.job, tasks: st?.total ?? tasks.length, alreadyDone: st?.done ?? 0, out: rec.out };
-    } finally {
-      this.expanding.delete(rec.job);
-    }
+  committed(groups: CommitGroup[]): void {
+    const now = Date.now();
+    for (const g of groups) this.run(this.scheduler.committed(g, now));
+  }
+
+  stalled(job: string, reason: string | null): void {
+    this.run(this.scheduler.stall(job, reason, Date.now()));
   }
 
   /** Carries out the scheduler's commands. */
-  private run(cmds: Command[]): void {
+  run(cmds: Command[]): void {
     for (const c of cmds) {
       switch (c.kind) {
         case 'reply-pull':
@@ -272,21 +241,23 @@ export class Coordinator {
           this.publish(this.subj.agentCmd(c.agent), { kind: 'drain', v: PROTOCOL_VERSION, ...(c.graceMs !== null ? { graceMs: c.graceMs } : {}) });
           break;
         case 'error-rows': {
-          const rec = this.records.get(c.job);
+          const kind = this.admission.kindOf(c.job);
           const now = Date.now();
           const g = new GroupBuilder(c.job);
           for (const r of c.rows) {
-            g.add(r.id, r.attempt, false, 0, errorRow({ job: c.job, task: r.id, kind: rec?.kind ?? 'unknown', attempt: r.attempt, agent: 'coordinator', host: this.host, worker: null, start: now, end: now }, r.error));
+            g.add(r.id, r.attempt, false, 0, errorRow({ job: c.job, task: r.id, kind, attempt: r.attempt, agent: COORDINATOR_SENDER, host: this.host, worker: null, start: now, end: now }, r.error));
           }
           this.errors.push(g.build());
           break;
         }
         case 'job-ended':
-          void this.finish(c.job, c.state);
+          void this.admission.finish(c.job, c.state);
           break;
         case 'log':
           this.log[c.level](c.fields, c.msg);
           break;
+        default:
+          assertNever(c);
       }
     }
   }
@@ -299,68 +270,21 @@ export class Coordinator {
     }
   }
 
-  /** Closes the job's output (the sink writes the summary), records the end, tells listeners. */
-  private async finish(job: string, state: JobStatus['state']): Promise<void> {
-    const rec = this.records.get(job);
-    let summary: string | null = null;
-    for (let attempt = 0; attempt < 5 && !this.stopped; attempt++) {
-      try {
-        const r = decode('SinkCtlReply', await this.bus.request(this.subj.sinkCtl, encode({ kind: 'close', v: PROTOCOL_VERSION, job, state }), { timeoutMs: 120_000 }));
-        if (r.ok && r.msg.kind === 'closed') summary = r.msg.summary;
-        break;
-      } catch (err) {
-        this.log.warn({ job, err: (err as Error).message }, 'closing the output failed; retrying');
-        await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
-      }
-    }
-    if (rec) {
-      rec.state = state;
-      try {
-        if (this.opts.persist) this.registry.save(rec);
-        else persistBesideOutput(rec);
-      } catch (err) {
-        this.log.error({ job, err: (err as Error).message }, 'cannot record the job end');
-      }
-    }
-    this.finished.set(job, { state, summary });
-    this.publish(this.subj.events, { kind: 'job-ended', v: PROTOCOL_VERSION, job, state });
-  }
-
-  /** Jobs whose end has been fully recorded (output closed, summary written). */
-  readonly finished = new Map<string, { state: JobStatus['state']; summary: string | null }>();
-
-  /** Stops timers and subscriptions. Idempotent. */
+  /** Stops timers and subscriptions, delivers the last error rows and closes every output. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     for (const s of this.subs.splice(0)) s.unsubscribe();
-    await this.errors.outbox.drain(2000);
-    this.errors.outbox.close();
+    this.claim.close();
+    this.admission.stop();
+    await this.errors.drain(2000);
+    this.errors.close();
+    await this.sink.stop();
+    await this.dirLock?.release();
   }
 }
 
-function persistBesideOutput(rec: JobRecord): void {
-  writeJobRecord(jobFilePathFor(rec.out), rec);
-}
-
-function expandingStatus(rec: JobRecord): JobStatus {
-  return {
-    job: rec.job,
-    kind: rec.kind,
-    state: 'expanding',
-    total: 0,
-    done: 0,
-    failed: 0,
-    running: 0,
-    queued: 0,
-    retried: 0,
-    speculated: 0,
-    rate: 0,
-    etaS: null,
-    startedAt: rec.submittedAt,
-    endedAt: null,
-    out: rec.out,
-    notes: [],
-  };
+function assertNever(x: never): never {
+  throw new Error(`unexpected command ${JSON.stringify(x)}`);
 }

@@ -4,7 +4,8 @@
  * jobs again.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import writeFileAtomic from 'write-file-atomic';
 import { join } from 'node:path';
 import { encode, type JobSpec, type JobState } from '../protocol/index.js';
 import { ErrorCode, InputError, ShoalError } from '../src/errors.js';
@@ -81,10 +82,9 @@ export function readJobRecord(path: string): JobRecord | null {
   }
 }
 
+/** Writes a job record durably (temp file, fsync, rename; the temp file is removed on failure). */
 export function writeJobRecord(path: string, rec: JobRecord): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, JSON.stringify(rec, null, 2) + '\n');
-  renameSync(tmp, path);
+  writeFileAtomic.sync(path, JSON.stringify(rec, null, 2) + '\n', { fsync: true });
 }
 
 /** The coordinator's registry of jobs (so a restart finds jobs whose output lives elsewhere). */

@@ -10,7 +10,7 @@
 import type { AgentInfo, Bundle, HeldTask, JobInfo, JobSpec, JobState, JobStatus, AgentStatus, TaskReport, CommitGroup, TaskMsg } from '../protocol/index.js';
 import type { WireError } from '../src/errors.js';
 import { ErrorCode } from '../src/errors.js';
-import { moveTask, holders, QUEUED, TransitionLog, type Task, type TaskState } from './task-state.js';
+import { moveTask, holders, QUEUED, TransitionLog, wasLeasedTo, type Task, type TaskState } from './task-state.js';
 import { Throughput } from './throughput.js';
 
 /** Scheduler options; every field has a default in DEFAULT_SCHEDULER_OPTIONS. */
@@ -37,6 +37,20 @@ export interface SchedulerOptions {
    * second or more). 0 = never split. Default 2.
    */
   splitMinS: number;
+  /**
+   * A gap between two ticks longer than this means the coordinator itself was paused or
+   * blocked: every agent's last sign of life moves on by the gap before anyone is judged
+   * lost (they could not be heard meanwhile). Default 1,000 ms.
+   */
+  tickGapMs: number;
+  /** A lost agent is forgotten (no longer listed) this long after it was lost; it may join again. Default 300,000 ms. */
+  lostRetentionMs: number;
+  /** Most agents known at once, lost ones included; a hello beyond that is refused. Default 100,000. */
+  maxAgents: number;
+  /** Most tasks agents may say they hold for jobs a restarted coordinator has not loaded yet. Default 1,000,000. */
+  maxHeldEarly: number;
+  /** Bundles one pull may take, per slot of the agent (its free slots plus prefetch). Default 3. */
+  maxBundlesPerSlot: number;
 }
 
 export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
@@ -49,6 +63,11 @@ export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
   speculate: true,
   speculateFactor: 3,
   splitMinS: 2,
+  tickGapMs: 1_000,
+  lostRetentionMs: 300_000,
+  maxAgents: 100_000,
+  maxHeldEarly: 1_000_000,
+  maxBundlesPerSlot: 3,
 };
 
 /** A task as a kind's expand gives it, plus its encoded size. */
@@ -89,6 +108,12 @@ export interface JobOptions {
   split?: (t: NewTask) => [NewTask, NewTask] | null;
   /** The kind's rough seconds per cost unit, used until the job's first results are measured. */
   secondsPerCost?: number;
+  /**
+   * The job continues earlier work (a coordinator restart, or a job submitted again into its
+   * output): tasks agents say they hold are adopted. A fresh job adopts nothing an agent
+   * claims unless it was leased to that agent.
+   */
+  adoptHeld?: boolean;
 }
 
 interface Job {
@@ -105,6 +130,10 @@ interface Job {
   retry: Task[];
   readonly counts: Record<TaskState['s'], number>;
   errors: number;
+  /** Error rows among the records of committed tasks. */
+  errorRecords: number;
+  /** Why the job's output cannot be written now (dispatch waits); null while it can. */
+  stalled: string | null;
   retried: number;
   speculated: number;
   /** Tasks split in two while dispatching. */
@@ -135,6 +164,8 @@ interface Agent {
   epoch: number;
   state: AgentState;
   lastSeen: number;
+  /** When it was declared lost (0 while it is not). */
+  lostAt: number;
   readonly leases: Set<Task>;
   /** Dispatch seq → its tasks, until the agent confirms receipt with a later pull. */
   readonly dispatches: Map<number, Task[]>;
@@ -184,6 +215,12 @@ export class Scheduler {
   private readonly heldEarly = new Map<string, Map<string, { agent: string; attempt: number }>>();
   /** Agents whose pull is parked, waiting for work. */
   private readonly parked = new Set<Agent>();
+  /** Jobs a restarted coordinator is loading: only their held tasks are kept in heldEarly. */
+  private readonly expected = new Set<string>();
+  private heldEarlyCount = 0;
+  private lastTick = 0;
+  /** No speculative copies before this time (right after the coordinator was paused). */
+  private speculateAfter = 0;
 
   constructor(opts: Partial<SchedulerOptions> = {}) {
     this.opts = { ...DEFAULT_SCHEDULER_OPTIONS, ...opts };
@@ -208,6 +245,8 @@ export class Scheduler {
       retry: [],
       counts: { queued: 0, leased: 0, failing: 0, done: 0, cancelled: 0 },
       errors: 0,
+      errorRecords: 0,
+      stalled: null,
       retried: 0,
       speculated: 0,
       splits: 0,
@@ -251,14 +290,24 @@ export class Scheduler {
     return out;
   }
 
+  /**
+   * Why a hello from agent `id` must be refused (null: it may join): the coordinator knows
+   * `maxAgents` agents already, lost ones forgotten first to make room.
+   */
+  refusesHello(id: string, now: number): string | null {
+    if (this.agents.has(id) || this.agents.size < this.opts.maxAgents) return null;
+    this.prune(now, true);
+    return this.agents.size < this.opts.maxAgents ? null : `the coordinator knows ${this.agents.size} agents, its limit: agent ${id} is refused`;
+  }
+
   /** An agent introduces itself (first time, or again after a restart or a loss). */
   hello(id: string, info: AgentInfo, held: HeldTask[], now: number): { epoch: number; seq: number; commands: Command[] } {
+    let a = this.agents.get(id);
     const ev = ++this.event;
     const out: Command[] = [];
     const epoch = this.nextEpoch++;
-    let a = this.agents.get(id);
-    const heldKeys = new Set(held.map(([job, task]) => `${job}\u0000${task}`));
     if (a) {
+      const heldKeys = new Set(held.map(([job, task]) => `${job}\u0000${task}`));
       // A known agent again: leases it no longer holds were lost on the way.
       if (a.state === 'active') this.activeSlots -= a.info.slots;
       for (const t of [...a.leases]) {
@@ -268,6 +317,7 @@ export class Scheduler {
       a.epoch = epoch;
       a.state = 'active';
       a.lastSeen = now;
+      a.lostAt = 0;
       a.dispatches.clear();
       a.knows.clear();
       this.unpark(a);
@@ -278,6 +328,7 @@ export class Scheduler {
         epoch,
         state: 'active',
         lastSeen: now,
+        lostAt: 0,
         leases: new Set(),
         dispatches: new Map(),
         seq: 0,
@@ -290,31 +341,7 @@ export class Scheduler {
       this.agents.set(id, a);
     }
     this.activeSlots += info.slots;
-    // Tasks it still holds: keep them leased to it where nobody else has them.
-    let adopted = 0;
-    for (const [jobName, taskId, attempt] of held) {
-      const job = this.jobs.get(jobName);
-      if (!job) {
-        // A job not loaded yet (a coordinator restarting): adopt the task when it is.
-        let m = this.heldEarly.get(jobName);
-        if (!m) this.heldEarly.set(jobName, (m = new Map()));
-        m.set(taskId, { agent: id, attempt });
-        continue;
-      }
-      const t = job.tasks.get(taskId) ?? this.materialize(job, taskId, ev, out);
-      if (!t) continue;
-      if (t.state.s === 'done' || t.state.s === 'cancelled') {
-        out.push({ kind: 'abort', agent: id, job: jobName, tasks: [taskId], reason: 'already committed' });
-      } else if (t.state.s === 'queued') {
-        this.setState(job, t, { s: 'leased', agent: id, since: now, dispatch: 0, copy: null }, ev);
-        job.queuedCost -= t.cost;
-        t.attempt = Math.max(t.attempt, attempt);
-        a.leases.add(t);
-        adopted++;
-      } else if (t.state.s === 'leased' && t.state.agent === id) {
-        adopted++;
-      }
-    }
+    const adopted = this.adoptHeld(a, held, now, ev, out);
     out.push(
       log('info', 'agent joined', {
         agent: id,
@@ -332,6 +359,60 @@ export class Scheduler {
     return { epoch, seq: a.seq, commands: out };
   }
 
+  /**
+   * Tasks an agent says it still holds. Kept leased to it where that is believable: the task
+   * was leased to it in this coordinator's life, or its job continues earlier work and nobody
+   * here has run the task yet. Held tasks of a job being loaded after a restart wait in
+   * heldEarly (bounded); other claims are told to stop. Returns how many were adopted.
+   */
+  private adoptHeld(a: Agent, held: HeldTask[], now: number, ev: number, out: Command[]): number {
+    let adopted = 0;
+    let unknown = 0;
+    const refused = new Map<string, string[]>();
+    for (const [jobName, taskId, attempt] of held) {
+      const job = this.jobs.get(jobName);
+      if (!job) {
+        if (!this.expected.has(jobName)) {
+          unknown++;
+          continue;
+        }
+        let m = this.heldEarly.get(jobName);
+        if (!m) this.heldEarly.set(jobName, (m = new Map()));
+        if (!m.has(taskId)) {
+          if (this.heldEarlyCount >= this.opts.maxHeldEarly) {
+            unknown++;
+            continue;
+          }
+          this.heldEarlyCount++;
+        }
+        m.set(taskId, { agent: a.id, attempt });
+        continue;
+      }
+      const t = job.tasks.get(taskId) ?? (job.opts.adoptHeld ? this.materialize(job, taskId, ev, out) : null);
+      const mine = t !== null && t !== undefined && wasLeasedTo(t, a.id);
+      if (!t || (!mine && !job.opts.adoptHeld)) {
+        if (job.state === 'running') push(refused, jobName, taskId);
+        continue;
+      }
+      if (t.state.s === 'done' || t.state.s === 'cancelled') {
+        out.push({ kind: 'abort', agent: a.id, job: jobName, tasks: [taskId], reason: 'already committed' });
+      } else if (t.state.s === 'queued' && (mine || !t.started)) {
+        this.setState(job, t, { s: 'leased', agent: a.id, since: now, dispatch: 0, copy: null }, ev);
+        job.queuedCost -= t.cost;
+        t.attempt = Math.max(t.attempt, attempt);
+        a.leases.add(t);
+        adopted++;
+      } else if (t.state.s === 'leased' && holders(t.state).includes(a.id)) {
+        adopted++;
+      }
+    }
+    for (const [job, tasks] of refused) out.push({ kind: 'abort', agent: a.id, job, tasks, reason: 'not leased to this agent' });
+    if (unknown > 0 || refused.size > 0) {
+      out.push(log('warn', 'an agent holds tasks this coordinator did not lease to it; ignored', { agent: a.id, unknownJobs: unknown, notLeased: [...refused.values()].reduce((n, x) => n + x.length, 0), event: ev }));
+    }
+    return adopted;
+  }
+
   /** An agent asks for work (and reports failures and hand-backs). */
   pull(id: string, p: PullParams, token: unknown, now: number): Command[] {
     const ev = ++this.event;
@@ -342,13 +423,17 @@ export class Scheduler {
       return out;
     }
     a.lastSeen = now;
+    // What an agent asks for is bounded by what it said it has, whatever it asks.
+    const want = Math.min(p.want, a.info.slots * this.opts.maxBundlesPerSlot);
+    const freeSlots = Math.min(p.freeSlots, a.info.slots);
+    const memory = Math.min(p.memory, a.info.memory.limit);
     if (p.reportsOnly) {
       for (const r of p.reports) this.report(a, r, now, ev, out);
       out.push({ kind: 'reply-pull', token, agent: id, seq: a.seq, jobs: [], bundles: [] });
       this.wake(now, out);
       return out;
     }
-    a.memory = p.memory;
+    a.memory = memory;
     // Dispatches the agent never received (its seq is behind) go back to the queue.
     for (const [seq, tasks] of a.dispatches) {
       if (seq <= p.seq) {
@@ -363,10 +448,10 @@ export class Scheduler {
     }
     for (const r of p.reports) this.report(a, r, now, ev, out);
     if (a.pull) out.push({ kind: 'reply-pull', token: a.pull.token, agent: id, seq: a.seq, jobs: [], bundles: [] });
-    a.pull = { token, want: p.want, freeSlots: p.freeSlots, memory: p.memory, until: now + Math.min(p.waitMs, this.opts.maxPullWaitMs) };
+    a.pull = { token, want, freeSlots, memory, until: now + Math.min(p.waitMs, this.opts.maxPullWaitMs) };
     this.parked.add(a);
-    if (a.state === 'draining' || p.want === 0) {
-      if (p.waitMs === 0 || p.want === 0) this.answer(a, [], [], out);
+    if (a.state === 'draining' || want === 0) {
+      if (p.waitMs === 0 || want === 0) this.answer(a, [], [], out);
       this.wake(now, out);
       return out;
     }
@@ -381,8 +466,8 @@ export class Scheduler {
     const a = this.agents.get(id);
     if (!a || a.state === 'lost' || a.epoch !== epoch) return false;
     a.lastSeen = now;
-    a.busy = busy;
-    a.memory = memory;
+    a.busy = Math.min(busy, a.info.slots);
+    a.memory = Math.min(memory, a.info.memory.limit);
     if (draining && a.state === 'active') this.setDraining(a);
     return true;
   }
@@ -431,6 +516,7 @@ export class Scheduler {
         measured++;
       }
     }
+    job.errorRecords += g.errorRecords;
     const a = this.agents.get(from);
     if (a) a.done += committed;
     if (measured > 0) job.throughput.add(sumMs / 1000, sumCost, measured);
@@ -494,6 +580,15 @@ export class Scheduler {
   tick(now: number): Command[] {
     const ev = ++this.event;
     const out: Command[] = [];
+    const gap = this.lastTick > 0 ? now - this.lastTick : 0;
+    this.lastTick = now;
+    if (gap > this.opts.tickGapMs) {
+      // Paused (SIGSTOP, swapping) or blocked: the agents' messages could not be heard meanwhile.
+      for (const a of this.agents.values()) if (a.state !== 'lost') a.lastSeen = Math.min(now, a.lastSeen + gap);
+      this.speculateAfter = now + this.opts.agentTimeoutMs;
+      out.push(log('warn', 'the coordinator was paused or blocked; agents get the time back before anyone is judged lost', { gapMs: gap, event: ev }));
+    }
+    this.prune(now, false);
     for (const a of this.agents.values()) {
       if (a.state === 'lost') continue;
       if (now - a.lastSeen > this.opts.agentTimeoutMs) {
@@ -509,15 +604,50 @@ export class Scheduler {
         if (job.samples.length > 30) job.samples.shift();
       }
     }
-    if (this.opts.speculate) this.speculate(now, ev, out);
+    if (this.opts.speculate && now >= this.speculateAfter) this.speculate(now, ev, out);
     return out;
+  }
+
+  /** Forgets agents lost longer than lostRetentionMs (with `all`, every lost agent: room for a new one). */
+  private prune(now: number, all: boolean): void {
+    for (const a of this.agents.values()) {
+      if (a.state === 'lost' && (all || now - a.lostAt > this.opts.lostRetentionMs)) this.agents.delete(a.id);
+    }
+  }
+
+  /**
+   * A job's output cannot be written (`reason`) or can again (null). While stalled the job
+   * gets no dispatches; its running tasks finish and their results wait with the agents.
+   */
+  stall(jobName: string, reason: string | null, now: number): Command[] {
+    const out: Command[] = [];
+    const job = this.jobs.get(jobName);
+    if (!job || job.stalled === reason) return out;
+    job.stalled = reason;
+    out.push(log('debug', reason ? 'job stalled: its output cannot be written' : 'job continues: its output can be written again', { job: jobName, reason, event: this.event }));
+    if (!reason) this.wake(now, out);
+    return out;
+  }
+
+  /** Jobs a restarting coordinator is about to load: agents' held tasks of these are kept until they are. */
+  expect(jobNames: Iterable<string>): void {
+    for (const j of jobNames) this.expected.add(j);
+  }
+
+  /** A job expected after a restart that will not be loaded: drop what agents said they hold of it. */
+  unexpect(jobName: string): void {
+    this.expected.delete(jobName);
+    this.heldEarlyCount -= this.heldEarly.get(jobName)?.size ?? 0;
+    this.heldEarly.delete(jobName);
   }
 
   /** Leases to their agents the tasks they said they held before the job was loaded. */
   private adoptEarly(job: Job, now: number, ev: number): void {
+    this.expected.delete(job.name);
     const early = this.heldEarly.get(job.name);
     if (!early) return;
     this.heldEarly.delete(job.name);
+    this.heldEarlyCount -= early.size;
     for (const [taskId, h] of early) {
       const t = job.tasks.get(taskId);
       const a = this.agents.get(h.agent);
@@ -539,6 +669,17 @@ export class Scheduler {
   }
 
   // ───────────────────────────── queries ─────────────────────────────
+
+  /** Whether agent `agent` holds or held the task's lease (or it was adopted from it) in this life. */
+  wasLeasedTo(jobName: string, taskId: string, agent: string): boolean {
+    const t = this.jobs.get(jobName)?.tasks.get(taskId);
+    return t !== undefined && wasLeasedTo(t, agent);
+  }
+
+  /** Whether the task is out of attempts (or unschedulable) and waits for the coordinator's error row. */
+  isFailing(jobName: string, taskId: string): boolean {
+    return this.jobs.get(jobName)?.tasks.get(taskId)?.state.s === 'failing';
+  }
 
   isKnown(id: string, epoch: number): boolean {
     const a = this.agents.get(id);
@@ -570,7 +711,7 @@ export class Scheduler {
       jobs.push({
         job: job.name,
         kind: job.spec.kind,
-        state: job.state,
+        state: job.state === 'running' && job.stalled !== null ? 'stalled' : job.state,
         total: job.tasks.size,
         done: job.counts.done,
         failed: job.errors,
@@ -585,6 +726,8 @@ export class Scheduler {
         endedAt: job.endedAt,
         out: job.spec.out ?? '',
         notes: [...job.notes],
+        failedRecords: job.errorRecords,
+        ...(job.stalled !== null && job.state === 'running' ? { stalled: job.stalled } : {}),
       });
     }
     const agents: AgentStatus[] = [];
@@ -621,6 +764,7 @@ export class Scheduler {
             const a = this.agents.get(h);
             if (!a || a.state === 'lost') throw new Error(`invariant: task ${job.name}/${t.id} leased to lost or unknown agent ${h}`);
             if (!a.leases.has(t)) throw new Error(`invariant: agent ${h} does not list its lease on ${job.name}/${t.id}`);
+            if (!wasLeasedTo(t, h)) throw new Error(`invariant: task ${job.name}/${t.id} is leased to ${h} but does not list it among its lessees`);
           }
         }
         if (t.attempt > job.maxAttempts && t.state.s !== 'done' && t.state.s !== 'failing' && t.state.s !== 'cancelled') {
@@ -724,6 +868,7 @@ export class Scheduler {
   private lose(a: Agent, now: number, ev: number, out: Command[]): void {
     if (a.state === 'active') this.activeSlots -= a.info.slots;
     a.state = 'lost';
+    a.lostAt = now;
     const n = a.leases.size;
     for (const t of [...a.leases]) this.unlease(t, a, 'lost', now, ev, out);
     a.dispatches.clear();
@@ -746,7 +891,7 @@ export class Scheduler {
 
   /** Serves parked pulls while there is work. */
   private wake(now: number, out: Command[]): void {
-    if (!this.running.some((j) => j.counts.queued > 0)) return;
+    if (!this.running.some((j) => j.counts.queued > 0 && j.stalled === null)) return;
     const ev = this.event;
     for (const a of [...this.parked]) {
       if (a.pull && a.state === 'active') this.serve(a, now, ev, out);
@@ -766,7 +911,7 @@ export class Scheduler {
     let slots = 0;
     for (const job of this.running) {
       if (bundles.length >= p.want || bytes >= this.opts.maxDispatchBytes) break;
-      if (job.counts.queued === 0) continue;
+      if (job.counts.queued === 0 || job.stalled !== null) continue;
       if (!this.mayRun(a, job)) continue;
       const before = bundles.length;
       // Long bundles (or ones of unknown length) only fill the agent's free slots: prefetching
@@ -979,7 +1124,7 @@ export class Scheduler {
   private speculate(now: number, ev: number, out: Command[]): void {
     let idle: Agent[] | null = null;
     for (const job of this.running) {
-      if (job.opts.speculate === false || job.counts.queued > 0 || job.counts.leased === 0) continue;
+      if (job.opts.speculate === false || job.stalled !== null || job.counts.queued > 0 || job.counts.leased === 0) continue;
       const spc = job.throughput.secondsPerCost();
       if (spc === null) continue;
       idle ??= [...this.parked].filter((a) => a.state === 'active' && a.busy === 0);
@@ -1055,6 +1200,7 @@ function newTask(job: string, t: NewTask, state: TaskState): Task {
     state,
     avoid: null,
     started: false,
+    lessees: null,
   };
 }
 
@@ -1103,6 +1249,12 @@ function endsBefore(a: Agent, t: Task, spc: number, now: number): boolean {
   const end = a.info.slurm?.endTime;
   if (end === undefined || spc <= 0) return false;
   return now + t.cost * spc * 1000 > end;
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const xs = m.get(k);
+  if (xs) xs.push(v);
+  else m.set(k, [v]);
 }
 
 function log(level: 'info' | 'warn' | 'debug', msg: string, fields: Record<string, unknown>): Command {

@@ -66,6 +66,11 @@ export interface Task {
   avoid: string | null;
   /** It has been leased at least once (so it may be running somewhere: never split it). */
   started: boolean;
+  /**
+   * Every agent it was leased to (or adopted from) in this coordinator's life: the agents
+   * whose results for it the sink believes. One id, or several after requeues and copies.
+   */
+  lessees: string | string[] | null;
 }
 
 /**
@@ -122,7 +127,25 @@ export function moveTask(task: Task, next: TaskState, event: number, log: Transi
   if (!ALLOWED[from][next.s]) throw new IllegalTransitionError(task, next.s, event, log.historyOf(task));
   log.record(task, from, next.s, event);
   task.state = next;
-  if (next.s === 'leased') task.started = true;
+  if (next.s === 'leased') {
+    task.started = true;
+    addLessee(task, next.agent);
+    if (next.copy) addLessee(task, next.copy.agent);
+  }
+}
+
+function addLessee(t: Task, agent: string): void {
+  const l = t.lessees;
+  if (l === null) t.lessees = agent;
+  else if (typeof l === 'string') {
+    if (l !== agent) t.lessees = [l, agent];
+  } else if (!l.includes(agent)) l.push(agent);
+}
+
+/** Whether the task was leased to (or adopted from) `agent` in this coordinator's life. */
+export function wasLeasedTo(t: Task, agent: string): boolean {
+  const l = t.lessees;
+  return l === agent || (Array.isArray(l) && l.includes(agent));
 }
 
 /** The agents currently holding a lease (or copy) on the task. */

@@ -49,7 +49,8 @@ export const HelloSchema = Type.Object({
   v: V,
   agent: Id,
   info: AgentInfoSchema,
-  held: Type.Array(HeldTaskSchema),
+  /** Bounded so a hello cannot grow the coordinator without limit (max_payload bounds it further). */
+  held: Type.Array(HeldTaskSchema, { maxItems: 1 << 20 }),
 });
 export type Hello = Static<typeof HelloSchema>;
 
@@ -102,6 +103,23 @@ export type Heartbeat = Static<typeof HeartbeatSchema>;
 
 // ───────────────────────── Coordinator → Agent ─────────────────────────
 
+/** Who a coordinator is: told in welcomes and namespace claims, so a conflict names both. */
+export const CoordinatorIdSchema = Type.Object({
+  /** Changes when the coordinator restarts. */
+  boot: Id,
+  host: Type.String({ maxLength: 256 }),
+  pid: Count,
+  /** Epoch ms when it started. */
+  since: Num,
+  outDir: Type.String({ maxLength: 4096 }),
+});
+export type CoordinatorId = Static<typeof CoordinatorIdSchema>;
+
+/** One line naming a coordinator (for refusals that name the other one): pid, host, since when, out dir. */
+export function describeCoordinator(c: CoordinatorId): string {
+  return `pid ${c.pid} on ${c.host} since ${new Date(c.since).toISOString()} (out dir ${c.outDir})`;
+}
+
 export const WelcomeSchema = Type.Object({
   kind: Type.Literal('welcome'),
   v: V,
@@ -112,6 +130,7 @@ export const WelcomeSchema = Type.Object({
   heartbeatMs: Count,
   /** The dispatch sequence number the agent continues from. */
   seq: Count,
+  coordinator: CoordinatorIdSchema,
 });
 export type Welcome = Static<typeof WelcomeSchema>;
 
@@ -170,7 +189,7 @@ export const AgentCmdSchema = Type.Union([
 ]);
 export type AgentCmd = Static<typeof AgentCmdSchema>;
 
-// ───────────────────────── Agent/Coordinator → Sink ─────────────────────────
+// ───────────────────────── Agent → Sink ─────────────────────────
 
 /**
  * The results of some tasks of one job, in columns (one entry per task) so a batch of
@@ -199,56 +218,56 @@ export const ResultBatchSchema = Type.Object({
 });
 export type ResultBatch = Static<typeof ResultBatchSchema>;
 
-export const AckSchema = Type.Object({ kind: Type.Literal('ack'), v: V, seq: Count, written: Count, duplicates: Count });
+/**
+ * The most characters one task's rows may take: what fits in one result batch on a bus of
+ * `maxPayload` bytes with room for the batch's other fields. Agents turn a larger result into
+ * an E_TOO_LARGE error row; the sink refuses one that is larger anyway.
+ */
+export function maxResultText(maxPayload: number): number {
+  return Math.floor(maxPayload * 0.7) - 1024;
+}
+
+export const AckSchema = Type.Object({
+  kind: Type.Literal('ack'),
+  v: V,
+  seq: Count,
+  written: Count,
+  duplicates: Count,
+  /** Tasks the sender holds no lease on (or of jobs already closed): dropped, not written. */
+  refused: Count,
+});
 export type Ack = Static<typeof AckSchema>;
 export const AckReplySchema = Type.Union([AckSchema, ErrorReplySchema]);
 export type AckReply = Static<typeof AckReplySchema>;
 
-export const SinkCtlSchema = Type.Union([
-  Type.Object({
-    kind: Type.Literal('open'),
-    v: V,
-    job: Id,
-    jobKind: Id,
-    params: Type.Unknown(),
-    /** Absolute path of the JSONL file. */
-    out: Type.String({ minLength: 1 }),
-  }),
-  Type.Object({ kind: Type.Literal('close'), v: V, job: Id, state: Type.String() }),
-]);
-export type SinkCtl = Static<typeof SinkCtlSchema>;
+// ───────────────────────── Sink → Coordinator (in process) ─────────────────────────
 
-export const SinkCtlReplySchema = Type.Union([
-  Type.Object({ kind: Type.Literal('opened'), v: V, job: Id, rows: Count, tasks: Count, repaired: Count }),
-  Type.Object({ kind: Type.Literal('closed'), v: V, job: Id, summary: Type.Union([Type.String(), Type.Null()]) }),
-  ErrorReplySchema,
-]);
-export type SinkCtlReply = Static<typeof SinkCtlReplySchema>;
+/**
+ * Tasks of one job the sink committed (durably written) from one sender's results, in
+ * columns as in ResultGroup. The sink lives in the coordinator's process and hands these to
+ * it directly: they never cross the bus.
+ */
+export interface CommitGroup {
+  job: string;
+  /** The agent whose result was kept. */
+  from: string;
+  ids: string[];
+  /** 'o' or 'e' per task: 'e' when any of its records is an error row. */
+  status: string;
+  attempts: number[];
+  /** Task run time. */
+  ms: number[];
+  /** Error records among the tasks' rows (a multi-record task may have several). */
+  errorRecords: number;
+}
 
-// ───────────────────────── Sink → Coordinator ─────────────────────────
+// ───────────────────────── Coordinator ↔ Coordinator ─────────────────────────
 
-/** Tasks of one job committed from one sender's results (columns, as in ResultGroup). */
-export const CommitGroupSchema = Type.Object({
-  job: Id,
-  /** The agent whose result was kept (or, for re-announced duplicates, who sent the copy). */
-  from: Type.String(),
-  ids: Type.Array(Id),
-  status: Type.String({ pattern: '^[oe]*$' }),
-  attempts: Type.Array(Count),
-  /** Task run time; 0 for re-announced duplicates. */
-  ms: Type.Array(Num),
-});
-export type CommitGroup = Static<typeof CommitGroupSchema>;
-
-export const CommittedSchema = Type.Object({
-  kind: Type.Literal('committed'),
-  v: V,
-  seq: Count,
-  groups: Type.Array(CommitGroupSchema),
-});
-export type Committed = Static<typeof CommittedSchema>;
-export const OkReplySchema = Type.Union([Type.Object({ kind: Type.Literal('ok'), v: V, seq: Count }), ErrorReplySchema]);
-export type OkReply = Static<typeof OkReplySchema>;
+/** A coordinator starting on a namespace asks who owns it; the owner answers with `owner`. */
+export const OwnerClaimSchema = Type.Object({ kind: Type.Literal('claim'), v: V, claimant: CoordinatorIdSchema });
+export type OwnerClaim = Static<typeof OwnerClaimSchema>;
+export const OwnerReplySchema = Type.Union([Type.Object({ kind: Type.Literal('owner'), v: V, owner: CoordinatorIdSchema }), ErrorReplySchema]);
+export type OwnerReply = Static<typeof OwnerReplySchema>;
 
 // ───────────────────────── Operator (CLI) → Coordinator ─────────────────────────
 
@@ -259,8 +278,13 @@ export const JobSpecSchema = Type.Object({
   job: JobNameSchema,
   kind: Id,
   params: Type.Unknown(),
-  /** Absolute path of the output JSONL; absent: `<out-dir>/<job>.jsonl` on the coordinator. */
+  /**
+   * The output JSONL, inside the coordinator's out dir (a relative path is taken from there);
+   * absent: `<out-dir>/<job>.jsonl`.
+   */
   out: Type.Optional(Type.String()),
+  /** Write to an existing file that does not look like a shoal output (its first line is not a row). */
+  force: Type.Optional(Type.Boolean()),
   maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
   /** `auto`, or a fixed number of tasks per dispatch bundle (1 = one task at a time). */
   granularity: Type.Optional(Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 100000 })])),
@@ -280,6 +304,8 @@ export type CtlRequest = Static<typeof CtlRequestSchema>;
 export const JobStateSchema = Type.Union([
   Type.Literal('expanding'),
   Type.Literal('running'),
+  /** Its output cannot be written (disk full, read-only, I/O error): dispatch waits, results wait in the agents' outboxes. */
+  Type.Literal('stalled'),
   Type.Literal('done'),
   Type.Literal('failed'),
   Type.Literal('cancelled'),
@@ -308,6 +334,10 @@ export const JobStatusSchema = Type.Object({
   out: Type.String(),
   /** Why some tasks cannot run (e.g. no agent allows command tasks). */
   notes: Type.Array(Type.String()),
+  /** Error rows among the records of committed tasks (a multi-record task counts each). */
+  failedRecords: Type.Optional(Count),
+  /** While stalled: why the output cannot be written. */
+  stalled: Type.Optional(Type.String()),
 });
 export type JobStatus = Static<typeof JobStatusSchema>;
 
@@ -352,10 +382,8 @@ export const Schemas = {
   AgentCmd: AgentCmdSchema,
   ResultBatch: ResultBatchSchema,
   AckReply: AckReplySchema,
-  SinkCtl: SinkCtlSchema,
-  SinkCtlReply: SinkCtlReplySchema,
-  Committed: CommittedSchema,
-  OkReply: OkReplySchema,
+  OwnerClaim: OwnerClaimSchema,
+  OwnerReply: OwnerReplySchema,
   CtlRequest: CtlRequestSchema,
   CtlReply: CtlReplySchema,
   Event: EventSchema,

@@ -3,7 +3,7 @@
  * another major are refused with a message naming both. Bump the major for any change an
  * older peer would misread.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** The refusal text both sides print, naming both versions. */
 export function versionMismatchMessage(theirs: unknown, role: string): string {

@@ -33,7 +33,12 @@ export const ErrorCode = {
   Exit: 'E_EXIT',
   /** An unknown job, agent or kind. */
   NotFound: 'E_NOT_FOUND',
-  /** Another process owns the resource (an out dir or output file in use), or took it over from us. */
+  /** An output cannot be written now (disk full, read-only, I/O error); try again later. */
+  Stalled: 'E_STALLED',
+  /**
+   * Refused on purpose: another owner holds the output or namespace, a sender speaks for an
+   * agent that is not its own, a limit is reached.
+   */
   Refused: 'E_REFUSED',
   /** Something that should not happen: a bug. */
   Internal: 'E_INTERNAL',

@@ -28,10 +28,14 @@ export function silentLogger(): Logger {
  */
 export class OnceLog {
   private readonly states = new Map<string, string>();
+  /** Keys remembered at most (the oldest is forgotten first): senders cannot grow it without bound. */
+  constructor(private readonly maxKeys = 4096) {}
   /** Returns true (and records it) when `key` moves to a new `state`. */
   changed(key: string, state: string): boolean {
     if (this.states.get(key) === state) return false;
+    this.states.delete(key);
     this.states.set(key, state);
+    if (this.states.size > this.maxKeys) this.states.delete(this.states.keys().next().value!);
     return true;
   }
 }

@@ -3,10 +3,13 @@
 # another, not even replies on _INBOX), and in each account one user per role with exactly
 # the subjects that role needs (protocol/subjects.ts):
 #
-#   coordinator  the coordinator and its sink: serves ctl, hello, pull, heartbeat, results,
-#                sink.ctl, committed; publishes agent commands, sink.ctl, committed, events
-#   agent        publishes hello, pull, heartbeat and result batches; hears its commands.
-#                It cannot publish control subjects: no submit, status, cancel or drain.
+#   coordinator  the coordinator and its sink: serves ctl, owner, hello, pull, heartbeat and
+#                results of every agent; publishes agent commands, owner claims and events
+#   agent        speaks only under its own name (its principal): publishes agent.<user>.hello,
+#                .pull, .heartbeat and sink.results.<user>; hears agent.<user>.cmd.*. It cannot
+#                speak for another agent user, nor publish control subjects (no submit,
+#                status, cancel or drain). `NS-agent` is one shared agent user; --agents N adds
+#                NS-agent-1 .. NS-agent-N, one per node, so no node can speak for another.
 #   operator     the CLI: publishes control requests (submit, status, cancel, drain) and
 #                hears events. Only an operator can cancel.
 #
@@ -14,9 +17,10 @@
 # requests answer through `allow_responses` (they may publish once to the reply subject of a
 # request they received, nowhere else on _INBOX).
 #
-# Usage: make-auth.sh [-o DIR] [--routes HOST:PORT,...] [NS ...]
+# Usage: make-auth.sh [-o DIR] [--agents N] [--routes HOST:PORT,...] [NS ...]
 #   Writes DIR/accounts.conf (included by shoal.conf and shoal-tls.conf) and, per namespace,
-#   DIR/creds/NS/{coordinator,agent,operator}.env holding SHOAL_NATS_USER/SHOAL_NATS_PASS.
+#   DIR/creds/NS/{coordinator,agent,operator}.env (and agent-1.env .. agent-N.env with
+#   --agents N) holding SHOAL_NATS_USER/SHOAL_NATS_PASS.
 #   Passwords already in DIR/creds are kept, so running it again with a new namespace adds
 #   that namespace without changing the others. Every namespace under DIR/creds/ is written
 #   to accounts.conf; to remove one, delete its creds folder and run the script again.
@@ -29,10 +33,11 @@ set -euo pipefail
 
 usage() { sed -n '2,/^set -e/p' "$0" | sed -e '/^set -e/d' -e 's/^# \{0,1\}//' >&2; exit 2; }
 
-out=. routes=''
+out=. routes='' agents=0
 while [ $# -gt 0 ]; do
   case "$1" in
     -o) [ $# -ge 2 ] || usage; out=$2; shift 2 ;;
+    --agents) [ $# -ge 2 ] && [[ $2 =~ ^[0-9]+$ ]] || { echo "make-auth.sh: --agents takes a number" >&2; exit 2; }; agents=$2; shift 2 ;;
     --routes) [ $# -ge 2 ] || usage; routes=$2; shift 2 ;;
     -h|--help) usage ;;
     --) shift; break ;;
@@ -62,31 +67,44 @@ write_creds() {
 
 for ns in "$@"; do
   for role in coordinator agent operator; do write_creds "$ns" "$role"; done
+  for ((i = 1; i <= agents; i++)); do write_creds "$ns" "agent-$i"; done
 done
 
 pass_of() { sed -n 's/^SHOAL_NATS_PASS=//p' "$out/creds/$1/$2.env"; }
 
+# One agent user: it may speak only under its own name (agent.<user>.*, sink.results.<user>).
+agent_user() {
+  local ns=$1 role=$2 p="shoal.$1" u="$1-$2"
+  cat <<CONF
+      {
+        user: "$u", password: "$(pass_of "$ns" "$role")"
+        permissions: {
+          publish: { allow: ["$p.agent.$u.hello", "$p.agent.$u.pull", "$p.agent.$u.heartbeat", "$p.sink.results.$u"] }
+          subscribe: { allow: ["$p.agent.$u.cmd.*", "_INBOX.>"] }
+        }
+      }
+CONF
+}
+
 # Writes one namespace's account. Subjects: see protocol/subjects.ts.
 account() {
-  local ns=$1 p="shoal.$1"
+  local ns=$1 p="shoal.$1" f
   cat <<CONF
   "shoal-$ns": {
     users: [
       {
         user: "$ns-coordinator", password: "$(pass_of "$ns" coordinator)"
         permissions: {
-          publish: { allow: ["$p.agent.*.cmd", "$p.sink.ctl", "$p.sink.committed", "$p.sink.results", "$p.events"] }
-          subscribe: { allow: ["$p.ctl.*", "$p.agent.hello", "$p.agent.pull", "$p.agent.heartbeat", "$p.sink.results", "$p.sink.ctl", "$p.sink.committed", "_INBOX.>"] }
+          publish: { allow: ["$p.agent.*.cmd.*", "$p.owner", "$p.events"] }
+          subscribe: { allow: ["$p.ctl.*", "$p.owner", "$p.agent.*.hello", "$p.agent.*.pull", "$p.agent.*.heartbeat", "$p.sink.results.*", "$p.agent.hello", "$p.agent.pull", "$p.sink.results", "_INBOX.>"] }
           allow_responses: true
         }
       }
-      {
-        user: "$ns-agent", password: "$(pass_of "$ns" agent)"
-        permissions: {
-          publish: { allow: ["$p.agent.hello", "$p.agent.pull", "$p.agent.heartbeat", "$p.sink.results"] }
-          subscribe: { allow: ["$p.agent.*.cmd", "_INBOX.>"] }
-        }
-      }
+CONF
+  for f in "$out/creds/$ns"/agent*.env; do
+    [ -f "$f" ] && agent_user "$ns" "$(basename "$f" .env)"
+  done
+  cat <<CONF
       {
         user: "$ns-operator", password: "$(pass_of "$ns" operator)"
         permissions: {

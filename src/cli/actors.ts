@@ -5,9 +5,8 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bus } from '../bus/index.js';
-import type { Subjects } from '../../protocol/index.js';
+import { ANONYMOUS, subjectToken, type Subjects } from '../../protocol/index.js';
 import type { Logger } from '../log.js';
-import { Sink } from '../sink/index.js';
 import { Coordinator, DEFAULT_SCHEDULER_OPTIONS } from '../../coordinator/index.js';
 import { Agent, availableMemory, probeNode, type NodeProbe } from '../../agents/index.js';
 import { UsageError } from '../errors.js';
@@ -16,12 +15,18 @@ import { loadHandlerModules, WORKER_ADAPTER } from '../kinds/handlers/index.js';
 export interface CoordinatorCliOptions {
   outDir: string;
   agentTimeout?: string;
+  /** Seconds a lost agent stays listed (and known) before it is forgotten (default 300). */
+  lostRetention?: string;
   /** Target work per dispatch bundle, ms (default 50). */
   dispatchMs?: string;
   maxAttempts?: string;
   /** Seconds a task must be expected to run before it may be split while dispatching (default 2; 0 = never split). */
   splitMinS?: string;
   persist: boolean;
+  /** The namespace (for messages). */
+  ns: string;
+  /** Another coordinator turned out to own the namespace after this one started. */
+  onConflict?: (message: string) => void;
 }
 
 export function positive(name: string, v: string | undefined, def: number, opts: { integer?: boolean; min?: number } = {}): number {
@@ -34,28 +39,30 @@ export function positive(name: string, v: string | undefined, def: number, opts:
   return n;
 }
 
-/** Starts the sink and the coordinator on the bus. */
-export async function startCoordinator(bus: Bus, subj: Subjects, log: Logger, o: CoordinatorCliOptions): Promise<{ coordinator: Coordinator; sink: Sink; stop(): Promise<void> }> {
-  const sink = new Sink(bus, subj, log.child({ component: 'sink' }));
-  sink.start();
+/** Starts the coordinator (and the sink it hosts) on the bus; refuses (E_REFUSED) when the namespace has an owner. */
+export async function startCoordinator(bus: Bus, subj: Subjects, log: Logger, o: CoordinatorCliOptions): Promise<{ coordinator: Coordinator; stop(): Promise<void> }> {
   const coordinator = new Coordinator(bus, subj, log.child({ component: 'coordinator' }), {
     outDir: resolve(o.outDir),
+    ns: o.ns,
     persist: o.persist,
+    onConflict: o.onConflict ?? (() => undefined),
     scheduler: {
       agentTimeoutMs: positive('--agent-timeout', o.agentTimeout, 10, { min: 0.1 }) * 1000,
+      lostRetentionMs: positive('--lost-retention', o.lostRetention, 300) * 1000,
       dispatchMs: positive('--dispatch-ms', o.dispatchMs, 50, { min: 1 }),
       maxAttempts: positive('--max-attempts', o.maxAttempts, 3, { integer: true, min: 1 }),
       splitMinS: positive('--split-min-s', o.splitMinS, DEFAULT_SCHEDULER_OPTIONS.splitMinS),
     },
   });
-  await coordinator.start();
+  try {
+    await coordinator.start();
+  } catch (err) {
+    await coordinator.stop();
+    throw err;
+  }
   return {
     coordinator,
-    sink,
-    async stop() {
-      await coordinator.stop();
-      await sink.stop();
-    },
+    stop: () => coordinator.stop(),
   };
 }
 
@@ -73,6 +80,16 @@ export interface AgentCliOptions {
   recycleAfter?: string;
   workerHeap?: string;
   inputCache?: string;
+}
+
+/**
+ * The principal an agent speaks under: SHOAL_PRINCIPAL, else its NATS user (SHOAL_NATS_USER),
+ * else the anonymous one. With a .creds file (whose user name the client cannot read) set
+ * SHOAL_PRINCIPAL to the name your NATS permissions grant it.
+ */
+export function principalFromEnv(env: NodeJS.ProcessEnv): string {
+  const p = env.SHOAL_PRINCIPAL || env.SHOAL_NATS_USER;
+  return p ? subjectToken(p) : ANONYMOUS;
 }
 
 /** How many workers to run: asked for, or the usable CPUs (under Slurm, no more than it allocated). */
@@ -122,6 +139,7 @@ export async function createAgent(bus: Bus, subj: Subjects, log: Logger, o: Agen
   };
   return new Agent(bus, subj, info, log.child({ component: 'agent' }), {
     workers,
+    principal: principalFromEnv(process.env),
     memoryLimit: limit,
     spot: !!o.spot,
     allowCommand: !!o.allowCommand,

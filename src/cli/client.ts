@@ -68,10 +68,12 @@ export class CtlClient {
 
   /**
    * Polls until the job has ended, calling `onProgress` with each status. Survives a
-   * coordinator restart or a broker outage (keeps asking).
+   * coordinator restart or a broker outage (keeps asking). With `stallLimitMs`, a job whose
+   * output stays unwritable that long ends the wait with a StalledError-coded ShoalError.
    */
-  async waitFor(job: string, onProgress: (j: JobStatus, agents: AgentStatus[]) => void, intervalMs = 250): Promise<JobStatus> {
+  async waitFor(job: string, onProgress: (j: JobStatus, agents: AgentStatus[]) => void, intervalMs = 250, o: { stallLimitMs?: number } = {}): Promise<JobStatus> {
     let failing = 0;
+    let stalledSince: number | null = null;
     for (;;) {
       try {
         const st = await this.status(job);
@@ -79,11 +81,15 @@ export class CtlClient {
         const j = st.jobs.find((x) => x.job === job);
         if (j) {
           onProgress(j, st.agents);
-          if (j.state !== 'running' && j.state !== 'expanding') return j;
+          if (j.state !== 'running' && j.state !== 'expanding' && j.state !== 'stalled') return j;
+          stalledSince = j.state === 'stalled' ? (stalledSince ?? Date.now()) : null;
+          if (stalledSince !== null && o.stallLimitMs !== undefined && Date.now() - stalledSince >= o.stallLimitMs) {
+            throw new ShoalError(ErrorCode.Stalled, `${j.stalled ?? 'the output cannot be written'}; stalled for ${Math.round((Date.now() - stalledSince) / 1000)} s, giving up. ${j.done} of ${j.total} tasks are written: make room and run the same command again to resume`);
+          }
         }
       } catch (err) {
         if (err instanceof ShoalError && err.code === ErrorCode.NotFound && ++failing > 40) throw err;
-        if (!(err instanceof ShoalError) || (err.code !== ErrorCode.Bus && err.code !== ErrorCode.Timeout && err.code !== ErrorCode.NotFound)) throw err;
+        if (!(err instanceof ShoalError) || err.code === ErrorCode.Stalled || (err.code !== ErrorCode.Bus && err.code !== ErrorCode.Timeout && err.code !== ErrorCode.NotFound)) throw err;
       }
       await new Promise((r) => setTimeout(r, intervalMs));
     }

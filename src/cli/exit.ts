@@ -7,6 +7,8 @@ export const Exit = {
   Usage: 2,
   Cancelled: 3,
   Bus: 4,
+  /** The output cannot be written (disk full, read-only, I/O error) and the wait for it was given up. */
+  Output: 5,
 } as const;
 export type ExitCode = (typeof Exit)[keyof typeof Exit];
 
@@ -30,6 +32,8 @@ export function exitFor(err: unknown): { code: ExitCode; message: string } {
       case ErrorCode.Timeout:
       case ErrorCode.Protocol:
         return { code: Exit.Bus, message: err.message };
+      case ErrorCode.Stalled:
+        return { code: Exit.Output, message: err.message };
       default:
         return { code: Exit.Usage, message: err.message };
     }

@@ -14,7 +14,8 @@ import { positive } from './actors.js';
 export function addJobOptions(cmd: Command): Command {
   return cmd
     .option('--job <name>', 'job name: the `job` of every row, the id for status/cancel, the output file name (default: kind + a short unique suffix)')
-    .option('--out <file>', 'output JSONL file (default: <out-dir>/<job>.jsonl)')
+    .option('--out <file>', "output JSONL file (default: <out-dir>/<job>.jsonl); submit: a path inside the coordinator's out dir, a relative one taken from there")
+    .option('--force', 'write to --out even when it is not empty and does not look like a shoal output')
     .option('--max-attempts <n>', 'attempts per task before it becomes an error row (default: the coordinator\'s, 3)')
     .option('--granularity <g>', "'auto' (adaptive batching), 'task' (one task per dispatch) or N tasks per dispatch", 'auto')
     .option('--speculate <on|off>', 'run a second copy of a straggling task when slots are idle (never for command tasks)', 'on')
@@ -35,13 +36,15 @@ function granularity(v: string | undefined): 'auto' | number {
 
 /**
  * Builds the spec. With `--out F` and no `--job`, a job already recorded beside F is
- * resumed under its own name (so re-running the same command resumes).
+ * resumed under its own name (so re-running the same command resumes). `remote`: the spec
+ * goes to a coordinator elsewhere, which takes a relative `--out` from its own out dir.
  */
-export function buildSpec(kind: Kind<any>, opts: Record<string, unknown>): JobSpec {
+export function buildSpec(kind: Kind<any>, opts: Record<string, unknown>, o: { remote?: boolean } = {}): JobSpec {
   const params = kind.params(opts);
-  const out = typeof opts.out === 'string' ? resolve(opts.out) : undefined;
+  const given = typeof opts.out === 'string' ? opts.out : undefined;
+  const out = given !== undefined && !o.remote ? resolve(given) : given;
   let job = typeof opts.job === 'string' ? opts.job : undefined;
-  if (!job && out && existsSync(jobFilePathFor(out))) job = readJobRecord(jobFilePathFor(out))?.job;
+  if (!job && out && !o.remote && existsSync(jobFilePathFor(out))) job = readJobRecord(jobFilePathFor(out))?.job;
   job ??= newJobName(kind.name);
   if (!JOB_RE.test(job)) throw new UsageError(`--job '${job}' is not a valid name: use letters, digits, '.', '_' or '-' (at most 128)`);
   const spec: JobSpec = { job, kind: kind.name, params, granularity: granularity(opts.granularity as string | undefined) };
@@ -50,6 +53,7 @@ export function buildSpec(kind: Kind<any>, opts: Record<string, unknown>): JobSp
   if (speculate !== 'on' && speculate !== 'off') throw new UsageError(`--speculate must be 'on' or 'off', got '${speculate}'`);
   if (speculate === 'off') spec.speculate = false;
   if (out) spec.out = out;
+  if (opts.force === true) spec.force = true;
   if (opts.maxAttempts !== undefined) spec.maxAttempts = positive('--max-attempts', String(opts.maxAttempts), 3, { integer: true, min: 1 });
   return spec;
 }

@@ -1,9 +1,10 @@
 /**
  * The sending side of the sink protocol: an outbox of results that resends until the sink
- * acknowledges. Agents use it for their results, the coordinator for its own error rows.
+ * acknowledges. Results go on the subject of the sender's principal (the part of its id after
+ * '@'), the only one the sink believes it on.
  */
 import type { Bus } from '../bus/index.js';
-import { decode, encode, PROTOCOL_VERSION, type ResultGroup, type Subjects } from '../../protocol/index.js';
+import { decode, encode, maxResultText, principalOf, PROTOCOL_VERSION, type ResultGroup, type Subjects } from '../../protocol/index.js';
 import { Outbox } from '../outbox.js';
 import { splitGroup } from './groups.js';
 import type { Logger } from '../log.js';
@@ -20,10 +21,11 @@ export class ResultSender {
     opts: { highWater?: number; timeoutMs?: number } = {},
   ) {
     const timeoutMs = opts.timeoutMs ?? 15_000;
+    const subject = this.subj.results(principalOf(from));
     this.outbox = new Outbox<ResultGroup>({
       send: async (batch) => {
         const seq = ++this.seq;
-        const reply = await this.bus.request(this.subj.results, encode({ kind: 'results', v: PROTOCOL_VERSION, from: this.from, seq, groups: batch }), { timeoutMs });
+        const reply = await this.bus.request(subject, encode({ kind: 'results', v: PROTOCOL_VERSION, from: this.from, seq, groups: batch }), { timeoutMs });
         const d = decode('AckReply', reply);
         if (!d.ok) throw new Error(`the sink answered with a bad ack: ${d.detail}`);
         if (d.msg.kind === 'error') throw new Error(`the sink refused results: ${d.msg.message}`);
@@ -41,7 +43,7 @@ export class ResultSender {
 
   /** The largest rendered text one result group may carry. */
   get maxText(): number {
-    return Math.floor(this.bus.maxPayload * 0.7) - 1024;
+    return maxResultText(this.bus.maxPayload);
   }
 
   /** Queues a group, split so each piece fits on the bus. */

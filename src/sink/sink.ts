@@ -1,283 +1,306 @@
 /**
- * The sink: the only writer of the output. Agents (and the coordinator, for its error rows)
- * send result batches; the sink keeps the first result per (job, task), appends its
- * pre-rendered rows, acks the sender and tells the coordinator what is committed.
+ * The sink: the only writer of the outputs. It lives in the coordinator's process: agents
+ * send result batches over the bus (the coordinator hands over its own error rows directly),
+ * the coordinator opens and closes jobs and hears what is committed through `SinkHost`.
+ *
+ * A result is written only when it comes from an agent that speaks for itself (the principal
+ * of the subject it came on, see protocol/subjects.ts) and that holds or held the task's
+ * lease; its rows must be whole rows of that job and task within the size limit. The first
+ * committed result per (job, task) wins; a task is committed, and its sender acknowledged,
+ * only once the fsync that covers its rows has returned (writer.ts).
  */
-import { writeFileSync, renameSync } from 'node:fs';
 import type { Bus, BusMsg } from '../bus/index.js';
 import {
   decode,
   encode,
   errorReply,
+  maxResultText,
+  principalOfSubject,
   PROTOCOL_VERSION,
+  speaksFor,
   versionMismatchMessage,
   type CommitGroup,
   type ResultGroup,
-  type SinkCtl,
   type Subjects,
-  type OkReply,
 } from '../../protocol/index.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, ShoalError, toWireError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { DropLog, OnceLog } from '../log.js';
-import { Outbox } from '../outbox.js';
-import { getKind } from '../kinds/index.js';
-import type { Row } from '../kinds/types.js';
-import { JobWriter } from './writer.js';
-import { readRows } from './journal.js';
 import { errorRow } from './rows.js';
-import { GroupBuilder, groupIsWellFormed, taskText } from './groups.js';
-import { summaryPathFor } from './paths.js';
+import { columnsAgree, taskText } from './groups.js';
+import { checkTaskRows } from './check.js';
+import { JobWriter, nodeOutputFs, type Entry, type OutputFs } from './writer.js';
+import { openOutput, writeSummary } from './open.js';
 
-export interface SinkOptions {
-  /** fsync at least this often while rows arrive (ms). Default 1000. */
-  fsyncMs: number;
-  /** Timeout of one commit notice to the coordinator (ms). Default 10,000. */
-  notifyTimeoutMs: number;
+/** The sender name of rows the coordinator writes itself (tasks out of attempts); never accepted from the bus. */
+export const COORDINATOR_SENDER = 'coordinator';
+
+/** What the sink needs from the coordinator that hosts it. */
+export interface SinkHost {
+  /** Whether `agent` holds or held the task's lease in this coordinator's life (or it was adopted from the agent). */
+  mayWrite(job: string, task: string, agent: string): boolean;
+  /** Tasks whose rows are now durable. */
+  committed(groups: CommitGroup[]): void;
+  /** A job's output cannot be written (the reason), or can again (null). */
+  stalled(job: string, reason: string | null): void;
 }
 
-export const DEFAULT_SINK_OPTIONS: SinkOptions = { fsyncMs: 1000, notifyTimeoutMs: 10_000 };
+export interface SinkOptions {
+  /** Characters of rows that may wait for one job's next fsync before senders are asked to come back later. Default 64 Mi. */
+  maxPendingChars: number;
+  /** The files (tests inject a failing one). */
+  fs: OutputFs;
+}
+
+export const DEFAULT_SINK_OPTIONS: SinkOptions = { maxPendingChars: 64 << 20, fs: nodeOutputFs };
+
+/** What the sink did with one batch. */
+export interface WriteResult {
+  written: number;
+  duplicates: number;
+  /** Tasks the sender holds no lease on (or of jobs already closed): dropped. */
+  refused: number;
+}
+
+export interface OpenRequest {
+  job: string;
+  kind: string;
+  params: unknown;
+  /** Absolute path of the JSONL. */
+  out: string;
+  /** Accept a non-empty file that does not look like a shoal output. */
+  force?: boolean;
+}
+
+/** An output opened: its rows, the tasks already committed in it (and their status), the torn bytes cut. */
+export interface Opened {
+  rows: number;
+  done: ReadonlyMap<string, 'ok' | 'error'>;
+  repaired: number;
+}
 
 interface OpenJob {
   writer: JobWriter;
   kind: string;
   params: unknown;
+  release(): Promise<void>;
 }
 
 export class Sink {
   private readonly jobs = new Map<string, OpenJob>();
   /** Jobs closed (done or cancelled): late results are acknowledged and dropped. */
   private readonly closedJobs = new Set<string>();
-  private readonly notices: Outbox<CommitGroup>;
   private readonly subs: Array<{ unsubscribe(): void }> = [];
   private readonly once = new OnceLog();
   private readonly drops: DropLog;
-  private noticeSeq = 0;
   private readonly opts: SinkOptions;
+  private readonly maxText: number;
   /** Counters for tests and status. */
-  readonly stats = { batches: 0, written: 0, duplicates: 0, dropped: 0, rejected: 0 };
+  readonly stats = { batches: 0, written: 0, duplicates: 0, refused: 0, rejected: 0 };
 
   constructor(
     private readonly bus: Bus,
     private readonly subj: Subjects,
     private readonly log: Logger,
+    private readonly host: SinkHost,
     opts: Partial<SinkOptions> = {},
   ) {
     this.opts = { ...DEFAULT_SINK_OPTIONS, ...opts };
     this.drops = new DropLog(log);
-    this.notices = new Outbox({
-      send: (batch) => this.notify(batch),
-      sizeOf: (g) => 64 + g.ids.length * 48,
-      maxBatchBytes: Math.min(512 * 1024, Math.floor(bus.maxPayload / 2)),
-      maxBatchItems: 256,
-      highWater: 1 << 16,
-      onState: (s, err) =>
-        s === 'failing'
-          ? this.log.warn({ err: (err as Error)?.message }, 'commit notices to the coordinator are failing; retrying')
-          : this.log.info('commit notices flow again'),
-    });
+    this.maxText = maxResultText(bus.maxPayload);
   }
 
   start(): void {
-    this.loop(this.subj.results, (m) => this.onResults(m));
-    this.loop(this.subj.sinkCtl, (m) => this.onCtl(m));
-    // Notices sent before an outage may never be answered: send them again at once.
-    this.bus.onStatus((s) => {
-      if (s.type === 'reconnected') this.notices.resend();
-    });
-  }
-
-  private loop(subject: string, handle: (m: BusMsg) => Promise<void> | void): void {
-    const sub = this.bus.subscribe(subject);
+    const sub = this.bus.subscribe(this.subj.resultsAll);
     this.subs.push(sub);
     void (async () => {
+      // Not awaited per message: batches that arrive while one is fsync'ed join the next commit.
       for await (const m of sub) {
         try {
-          await handle(m);
+          this.onResults(m);
         } catch (err) {
-          this.log.error({ err, subject }, 'sink handler failed');
+          this.log.error({ err: (err as Error).message, stack: (err as Error).stack, subject: m.subject }, 'sink handler failed');
+          if (m.reply) m.respond(encode(errorReply(ErrorCode.Internal, (err as Error).message)));
         }
       }
     })();
   }
 
-  private reject(m: BusMsg, subject: string, reason: string, detail: string, version?: unknown): void {
-    this.stats.rejected++;
-    this.drops.dropped(subject, reason, detail);
-    if (reason === 'version') m.respond(encode(errorReply(ErrorCode.Protocol, versionMismatchMessage(version, 'sender'))));
-  }
-
-  private async onResults(m: BusMsg): Promise<void> {
+  private onResults(m: BusMsg): void {
     const d = decode('ResultBatch', m.data);
-    if (!d.ok) return this.reject(m, this.subj.results, d.reason, d.detail, d.version);
+    if (!d.ok) {
+      this.stats.rejected++;
+      this.drops.dropped(this.subj.resultsAll, d.reason, d.detail);
+      const reply = d.reason === 'version' ? errorReply(ErrorCode.Protocol, versionMismatchMessage(d.version, 'sender')) : errorReply(ErrorCode.Input, d.detail);
+      m.respond(encode(reply));
+      return;
+    }
     const batch = d.msg;
     this.stats.batches++;
-    for (const g of batch.groups) {
+    const principal = principalOfSubject(m.subject, this.subj.prefix);
+    if (principal === null || batch.from === COORDINATOR_SENDER || !speaksFor(principal, batch.from)) {
+      this.stats.rejected++;
+      if (this.once.changed(`impostor:${principal}`, batch.from)) this.log.warn({ principal, agent: batch.from }, 'results that speak for another agent refused');
+      m.respond(encode(errorReply(ErrorCode.Refused, `principal '${principal}' may not send results for agent '${batch.from}'`)));
+      return;
+    }
+    this.write(batch.groups, batch.from).then(
+      (r) => m.respond(encode({ kind: 'ack', v: PROTOCOL_VERSION, seq: batch.seq, ...r })),
+      (err: unknown) => {
+        const w = toWireError(err);
+        m.respond(encode(errorReply(w.code, w.message)));
+      },
+    );
+  }
+
+  /**
+   * Writes the tasks of `groups` that `from` may write and that have no rows yet; resolves
+   * once they are durable. Rejects, writing nothing of the batch, when a job is not open yet
+   * (NotFound: the sender tries again), and with E_STALLED when a commit failed.
+   */
+  write(groups: readonly ResultGroup[], from: string): Promise<WriteResult> {
+    for (const g of groups) {
       if (!this.jobs.has(g.job) && !this.closedJobs.has(g.job)) {
-        // Not opened yet (coordinator restarting): the sender keeps the batch and tries again.
-        m.respond(encode(errorReply(ErrorCode.NotFound, `job ${g.job} is not open in the sink yet`)));
-        return;
+        // Not opened yet (a coordinator restarting): the sender keeps the batch and tries again.
+        return Promise.reject(new ShoalError(ErrorCode.NotFound, `job ${g.job} is not open in the sink yet`, { retryable: true }));
       }
     }
-    let written = 0;
-    let duplicates = 0;
-    for (const raw of batch.groups) {
-      const job = this.jobs.get(raw.job);
+    const r: WriteResult = { written: 0, duplicates: 0, refused: 0 };
+    const waits: Array<Promise<void>> = [];
+    for (const g of groups) {
+      const job = this.jobs.get(g.job);
       if (!job) {
-        this.stats.dropped += raw.ids.length;
+        r.refused += g.ids.length;
         continue;
       }
-      const g = groupIsWellFormed(raw) ? raw : this.malformed(raw, batch.from, job.kind);
-      const done = job.writer.done;
-      const fresh: number[] = [];
-      const dups: number[] = [];
-      for (let i = 0; i < g.ids.length; i++) {
+      const whole = columnsAgree(g);
+      const n = whole ? g.ids.length : Math.min(g.ids.length, g.attempts.length);
+      const fresh: Entry[] = [];
+      let refused = 0;
+      for (let i = 0; i < n; i++) {
         const id = g.ids[i]!;
-        if (done.has(id)) dups.push(i);
-        else {
-          const ok = g.status.charCodeAt(i) === 111; /* o */
-          done.set(id, ok ? 'ok' : 'error');
-          ok ? job.writer.okTasks++ : job.writer.errorTasks++;
-          fresh.push(i);
+        if (!this.host.mayWrite(g.job, id, from)) {
+          refused++;
+          continue;
         }
+        if (job.writer.has(id)) {
+          r.duplicates++;
+          const on = job.writer.inFlight(id);
+          if (on) waits.push(on);
+          continue;
+        }
+        fresh.push(whole ? this.entry(g, i, from, job) : this.replaced(g, i, from, job, 'the columns of its result group do not agree'));
+      }
+      if (refused > 0) {
+        r.refused += refused;
+        if (this.once.changed(`refused:${from}`, g.job)) this.log.warn({ agent: from, job: g.job, tasks: refused }, 'results for tasks the agent holds no lease on refused');
       }
       if (fresh.length > 0) {
-        const text = dups.length === 0 ? g.text : fresh.map((i) => taskText(g, i)).join('');
-        job.writer.append(text, countLines(text));
-        this.notices.push(commitGroup(g, batch.from, fresh, null));
+        const a = job.writer.add(fresh);
+        r.written += a.added;
+        r.duplicates += fresh.length - a.added;
+        waits.push(a.done);
       }
-      if (dups.length > 0) {
-        // Re-announce: the first notice may have been lost.
-        this.notices.push(commitGroup(g, batch.from, dups, done));
-      }
-      written += fresh.length;
-      duplicates += dups.length;
     }
-    this.stats.written += written;
-    this.stats.duplicates += duplicates;
-    m.respond(encode({ kind: 'ack', v: PROTOCOL_VERSION, seq: batch.seq, written, duplicates }));
+    this.stats.written += r.written;
+    this.stats.duplicates += r.duplicates;
+    this.stats.refused += r.refused;
+    return Promise.all(waits).then(() => r);
   }
 
-  /** Replaces a malformed group's rows with error rows, so its tasks end instead of hanging. */
-  private malformed(g: ResultGroup, from: string, kind: string): ResultGroup {
-    if (this.once.changed(`malformed:${from}`, 'yes')) this.log.warn({ agent: from, job: g.job }, 'an agent sent malformed rows; recording error rows instead');
-    const b = new GroupBuilder(g.job);
+  /** Task i of a well-formed group as an entry, its rows checked (replaced by an error row when they are not whole rows). */
+  private entry(g: ResultGroup, i: number, from: string, job: OpenJob): Entry {
+    const text = taskText(g, i);
+    const c = checkTaskRows(text, g.job, g.ids[i]!, this.maxText);
+    if (!c.ok) return this.replaced(g, i, from, job, c.why, c.tooLarge);
+    return { id: g.ids[i]!, from, attempt: g.attempts[i]!, ms: g.ms[i] ?? 0, error: c.errorRows > 0, errorRows: c.errorRows, rows: c.rows, text };
+  }
+
+  /** An error row in place of rows the sink will not write, so the task ends instead of hanging. */
+  private replaced(g: ResultGroup, i: number, from: string, job: OpenJob, why: string, tooLarge = false): Entry {
+    if (this.once.changed(`bad-rows:${from}`, g.job)) this.log.warn({ agent: from, job: g.job, task: g.ids[i], why }, 'an agent sent rows the sink will not write; an error row takes their place');
     const now = Date.now();
-    const n = Math.min(g.ids.length, g.attempts.length);
-    for (let i = 0; i < n; i++) {
-      const head = { job: g.job, task: g.ids[i]!, kind, attempt: g.attempts[i]!, agent: from, host: '', worker: null, start: now, end: now };
-      b.add(g.ids[i]!, g.attempts[i]!, false, 0, errorRow(head, { code: ErrorCode.Internal, message: `agent ${from} sent malformed rows for this task` }));
-    }
-    return b.build();
+    const head = { job: g.job, task: g.ids[i]!, kind: job.kind, attempt: g.attempts[i]!, agent: from, host: '', worker: null, start: now, end: now };
+    const error = tooLarge ? { code: ErrorCode.TooLarge, message: `result ${why}` } : { code: ErrorCode.Internal, message: `agent ${from} sent rows the sink refused: ${why}` };
+    return { id: g.ids[i]!, from, attempt: g.attempts[i]!, ms: 0, error: true, errorRows: 1, rows: 1, text: errorRow(head, error) };
   }
 
-  private async onCtl(m: BusMsg): Promise<void> {
-    const d = decode('SinkCtl', m.data);
-    if (!d.ok) return this.reject(m, this.subj.sinkCtl, d.reason, d.detail, d.version);
-    const c: SinkCtl = d.msg;
-    switch (c.kind) {
-      case 'open': {
-        let job = this.jobs.get(c.job);
-        let repaired = 0;
-        if (!job) {
-          try {
-            const o = await JobWriter.open(c.job, c.out, this.opts.fsyncMs);
-            job = { writer: o.writer, kind: c.jobKind, params: c.params };
-            repaired = o.repairedBytes;
-          } catch (err) {
-            m.respond(encode(errorReply(ErrorCode.Input, `cannot open output ${c.out}: ${(err as Error).message}`)));
-            return;
-          }
-          this.jobs.set(c.job, job);
-          this.closedJobs.delete(c.job);
-          if (repaired > 0) this.log.warn({ job: c.job, out: c.out, bytes: repaired }, 'repaired a torn tail of the output');
-          this.log.info({ job: c.job, out: c.out, rows: job.writer.rows, tasks: job.writer.done.size }, 'output opened');
-        }
-        m.respond(encode({ kind: 'opened', v: PROTOCOL_VERSION, job: c.job, rows: job.writer.rows, tasks: job.writer.done.size, repaired }));
-        return;
-      }
-      case 'close': {
-        const job = this.jobs.get(c.job);
-        if (!job) {
-          m.respond(encode({ kind: 'closed', v: PROTOCOL_VERSION, job: c.job, summary: null }));
-          return;
-        }
-        job.writer.close();
-        this.jobs.delete(c.job);
-        this.closedJobs.add(c.job);
-        const summary = await this.summarize(c.job, job, c.state);
-        m.respond(encode({ kind: 'closed', v: PROTOCOL_VERSION, job: c.job, summary }));
-        return;
-      }
+  /** Opens (creating, resuming, repairing a torn tail) a job's output. Throws a ShoalError naming the file on refusal. */
+  async open(req: OpenRequest): Promise<Opened> {
+    let job = this.jobs.get(req.job);
+    if (job) return { rows: job.writer.rows, done: job.writer.done, repaired: 0 };
+    const o = await openOutput(req, this.opts.fs, (lost) => this.lost(req.job, lost));
+    const writer = new JobWriter(req.job, req.out, o.file, o.size, o.done, {
+      durable: (entries) => this.host.committed(commitGroups(req.job, entries)),
+      stalled: (reason) => {
+        if (reason) this.log.error({ job: req.job, out: req.out, reason }, 'the output cannot be written: the job is stalled; results wait with the agents and the job continues by itself when writes succeed again');
+        else this.log.info({ job: req.job, out: req.out }, 'the output can be written again: the job continues');
+        this.host.stalled(req.job, reason);
+      },
+    }, this.opts.maxPendingChars);
+    writer.rows = o.rows;
+    job = { writer, kind: req.kind, params: req.params, release: o.release };
+    this.jobs.set(req.job, job);
+    this.closedJobs.delete(req.job);
+    if (o.repaired > 0) this.log.warn({ job: req.job, out: req.out, bytes: o.repaired }, 'repaired a torn tail of the output');
+    this.log.info({ job: req.job, out: req.out, rows: writer.rows, tasks: writer.done.size }, 'output opened');
+    return { rows: writer.rows, done: writer.done, repaired: o.repaired };
+  }
+
+  /** Another process took the output's lock: stop writing to it. */
+  private lost(job: string, err: Error): void {
+    this.log.fatal({ job, err: err.message }, 'lost the lock on the output to another owner: no more rows are written to it');
+    const j = this.jobs.get(job);
+    if (j) {
+      this.jobs.delete(job);
+      this.closedJobs.add(job);
+      void j.writer.close();
+      this.host.stalled(job, `another process took over the output ${j.writer.path}`);
     }
   }
 
-  /** Writes `<out>.summary.json`; returns its path (null when the kind's summary failed). */
-  private async summarize(jobName: string, job: OpenJob, state: string): Promise<string | null> {
-    const path = summaryPathFor(job.writer.path);
-    const base = { job: jobName, kind: job.kind, state, tasks: { ok: job.writer.okTasks, error: job.writer.errorTasks }, rows: job.writer.rows, output: job.writer.path };
-    let figures: Record<string, unknown> = {};
-    const kind = getKind(job.kind);
-    if (kind) {
-      try {
-        const params = kind.checkParams(job.params);
-        figures = await kind.summarize(rowsOf(job.writer.path, jobName), params);
-      } catch (err) {
-        this.log.error({ job: jobName, err }, 'summary failed');
-        figures = { summaryError: (err as Error).message };
-      }
-    }
+  /** Closes a job's output (waiting for rows on their way) and writes its summary; returns the summary's path (null if it failed). */
+  async close(job: string, state: string): Promise<string | null> {
+    const j = this.jobs.get(job);
+    if (!j) return null;
+    this.jobs.delete(job);
+    this.closedJobs.add(job);
+    await j.writer.close();
     try {
-      const tmp = `${path}.tmp`;
-      writeFileSync(tmp, JSON.stringify({ ...base, ...figures }, null, 2) + '\n');
-      renameSync(tmp, path);
-      return path;
-    } catch (err) {
-      this.log.error({ job: jobName, err, path }, 'cannot write the summary');
-      return null;
+      return await writeSummary(job, j.kind, j.params, state, j.writer, this.log);
+    } finally {
+      await j.release();
     }
   }
 
-  private async notify(groups: CommitGroup[]): Promise<void> {
-    const seq = ++this.noticeSeq;
-    const reply = await this.bus.request(this.subj.committed, encode({ kind: 'committed', v: PROTOCOL_VERSION, seq, groups }), { timeoutMs: this.opts.notifyTimeoutMs });
-    const d = decode('OkReply', reply);
-    if (!d.ok) throw new Error(`coordinator answered a commit notice with a bad reply: ${d.detail}`);
-    const r: OkReply = d.msg;
-    if (r.kind === 'error') throw new Error(`coordinator refused a commit notice: ${r.message}`);
-  }
-
-  /** Waits until every commit notice is acknowledged (or the time is up). */
-  flushNotices(timeoutMs: number): Promise<boolean> {
-    return this.notices.drain(timeoutMs);
+  /** The failed records of an open job so far (status). */
+  errorRecords(job: string): number | undefined {
+    return this.jobs.get(job)?.writer.errorRecords;
   }
 
   /** Closes every file and stops. Idempotent. */
   async stop(): Promise<void> {
     for (const s of this.subs.splice(0)) s.unsubscribe();
-    await this.notices.drain(2000);
-    this.notices.close();
-    for (const j of this.jobs.values()) j.writer.close();
+    const open = [...this.jobs.values()];
     this.jobs.clear();
+    for (const j of open) {
+      await j.writer.close();
+      await j.release();
+    }
   }
 }
 
-/** The commit notice for tasks `idx` of group `g`; with `done`, the statuses already committed (re-announcement). */
-function commitGroup(g: ResultGroup, from: string, idx: number[], done: Map<string, 'ok' | 'error'> | null): CommitGroup {
-  if (!done && idx.length === g.ids.length) return { job: g.job, from, ids: g.ids, status: g.status, attempts: g.attempts, ms: g.ms };
-  let status = '';
-  for (const i of idx) status += done ? (done.get(g.ids[i]!) === 'ok' ? 'o' : 'e') : g.status[i];
-  return { job: g.job, from, ids: idx.map((i) => g.ids[i]!), status, attempts: idx.map((i) => g.attempts[i]!), ms: done ? idx.map(() => 0) : idx.map((i) => g.ms[i]!) };
-}
-
-function countLines(text: string): number {
-  let n = 0;
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
-  return n;
-}
-
-async function* rowsOf(path: string, job: string): AsyncGenerator<Row> {
-  for await (const r of readRows(path)) {
-    if (r.job === job) yield r as Row;
+/** Commit notices for durable entries, one group per sender. */
+function commitGroups(job: string, entries: readonly Entry[]): CommitGroup[] {
+  const by = new Map<string, CommitGroup>();
+  for (const e of entries) {
+    let g = by.get(e.from);
+    if (!g) by.set(e.from, (g = { job, from: e.from, ids: [], status: '', attempts: [], ms: [], errorRecords: 0 }));
+    g.ids.push(e.id);
+    g.status += e.error ? 'e' : 'o';
+    g.attempts.push(e.attempt);
+    g.ms.push(e.ms);
+    g.errorRecords += e.errorRows;
   }
+  return [...by.values()];
 }

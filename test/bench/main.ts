@@ -323,7 +323,7 @@ function coreScale(): BenchRow {
         const ids = c.bundles.flatMap((b) => b.tasks.map((t) => t.id));
         if (ids.length === 0) continue;
         transitions += ids.length * 2;
-        s.committed({ job: 'J', from: a.id, ids, status: 'o'.repeat(ids.length), attempts: ids.map(() => 1), ms: ids.map(() => 1) }, now);
+        s.committed({ job: 'J', from: a.id, ids, status: 'o'.repeat(ids.length), attempts: ids.map(() => 1), ms: ids.map(() => 1), errorRecords: 0 }, now);
       }
     }
   }

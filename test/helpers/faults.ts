@@ -177,8 +177,9 @@ export class Control {
     readonly client: CtlClient,
   ) {}
 
-  static async connect(url: string, ns: string): Promise<Control> {
-    const bus = await NatsBus.connect({ url, name: 'shoal-test control', connectRetryMs: 10_000 });
+  /** `env`: NATS credentials (SHOAL_NATS_USER/PASS...) where the server wants them. */
+  static async connect(url: string, ns: string, env: NodeJS.ProcessEnv = {}): Promise<Control> {
+    const bus = await NatsBus.connect({ url, name: 'shoal-test control', connectRetryMs: 10_000, env });
     return new Control(bus, new CtlClient(bus, subjects(ns), ns));
   }
 

@@ -17,7 +17,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { NatsBus } from '../../src/bus/index.js';
-import { CTL_VERBS, encode, PROTOCOL_VERSION, subjects, type Subjects } from '../../protocol/index.js';
+import { ANONYMOUS, CTL_VERBS, encode, PROTOCOL_VERSION, subjects, type Subjects } from '../../protocol/index.js';
 import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
 import { runShoal, type ShoalProcess } from '../helpers/shoal.js';
@@ -33,7 +33,7 @@ const suite = faultSuite('shoal-fault-fuzz-', {
 });
 
 const SEED = 0x5eed_f022;
-const FOREIGN_VERSIONS = [0, 2, 99, 2 ** 31, PROTOCOL_VERSION + 1];
+const FOREIGN_VERSIONS = [0, PROTOCOL_VERSION - 1, 99, 2 ** 31, PROTOCOL_VERSION + 1];
 
 class Fuzzer {
   readonly rand = prng(SEED);
@@ -206,28 +206,33 @@ describe('hostile bus', () => {
       [subj.ctl('status'), [{ kind: 'status', v: V, job: 'F1' }, { kind: 'status', v: V }], [{ kind: 'status', v: 99, job: 'F1' }]],
       [subj.ctl('cancel'), [{ kind: 'cancel', v: V, job: 'zz-decoy' }], [{ kind: 'cancel', v: 99, job: 'F1' }]],
       [subj.ctl('drain'), [{ kind: 'drain', v: V, agent: 'zz-decoy-agent', graceMs: 0 }], [{ kind: 'drain', v: 99, agent: a.id, graceMs: 0 }]],
-      [subj.hello, [{ kind: 'hello', v: V, agent: 'zz-decoy-agent', info, held: [['zz-decoy', 'zz-task', 1]] }], [{ kind: 'hello', v: 99, agent: a.id, info, held: [] }]],
-      [subj.pull, [{ kind: 'pull', v: V, agent: 'zz-decoy-agent', epoch: 0, seq: 0, want: 8, freeSlots: 1, memory: 1e9, waitMs: 0, reports: [] }], [{ kind: 'pull', v: 99, agent: a.id, epoch: 1, seq: 0, want: 64, freeSlots: 1, memory: 1e9, waitMs: 0, reports: [{ job: 'F1', id: 'spin_0001', attempt: 1, error: { code: 'E_FAKE', message: 'forged' } }] }]],
-      [subj.heartbeat, [{ kind: 'heartbeat', v: V, agent: 'zz-decoy-agent', epoch: 0, busySlots: 0, memory: 0, state: 'active', done: 0 }], [{ kind: 'heartbeat', v: 99, agent: a.id, epoch: 1, busySlots: 0, memory: 0, state: 'draining', done: 0 }]],
+      [subj.hello(ANONYMOUS), [{ kind: 'hello', v: V, agent: 'zz-decoy-agent', info, held: [['zz-decoy', 'zz-task', 1]] }], [{ kind: 'hello', v: 99, agent: a.id, info, held: [] }]],
+      [subj.pull(ANONYMOUS), [{ kind: 'pull', v: V, agent: 'zz-decoy-agent', epoch: 0, seq: 0, want: 8, freeSlots: 1, memory: 1e9, waitMs: 0, reports: [] }], [{ kind: 'pull', v: 99, agent: a.id, epoch: 1, seq: 0, want: 64, freeSlots: 1, memory: 1e9, waitMs: 0, reports: [{ job: 'F1', id: 'spin_0001', attempt: 1, error: { code: 'E_FAKE', message: 'forged' } }] }]],
+      [subj.heartbeat(ANONYMOUS), [{ kind: 'heartbeat', v: V, agent: 'zz-decoy-agent', epoch: 0, busySlots: 0, memory: 0, state: 'active', done: 0 }], [{ kind: 'heartbeat', v: 99, agent: a.id, epoch: 1, busySlots: 0, memory: 0, state: 'draining', done: 0 }]],
       // The agents' command subjects: a well-formed drain would drain them, so no decoys here.
       [subj.agentCmd(a.id), [], [{ kind: 'drain', v: 99, graceMs: 0 }, { kind: 'abort', v: 99, job: 'F1', reason: 'forged' }]],
       [subj.agentCmd(b.id), [], [{ kind: 'drain', v: 99, graceMs: 0 }, { kind: 'abort', v: 99, job: 'F1', reason: 'forged' }]],
       [subj.agentCmd('zz-decoy-agent'), [{ kind: 'abort', v: V, job: 'zz-decoy', reason: 'decoy' }], [{ kind: 'drain', v: 99 }]],
-      [subj.results, [{ kind: 'results', v: V, from: 'zz-decoy-agent', seq: 1, groups: [group('zz-decoy', row.replace('F1', 'zz-decoy'))] }], [{ kind: 'results', v: 99, from: a.id, seq: 1, groups: [group('F1', row)] }]],
-      // An 'open' of the current version creates files where it says: never mutated.
-      [subj.sinkCtl, [{ kind: 'close', v: V, job: 'zz-decoy', state: 'cancelled' }], [{ kind: 'close', v: 99, job: 'F1', state: 'cancelled' }, { kind: 'open', v: 99, job: 'F1', jobKind: 'spin', params: {}, out: join(suite.tmp, 'forged.jsonl') }]],
-      [subj.committed, [{ kind: 'committed', v: V, seq: 1, groups: [{ job: 'zz-decoy', from: 'zz', ids: ['zz-task'], status: 'o', attempts: [1], ms: [1] }] }], [{ kind: 'committed', v: 99, seq: 1, groups: [{ job: 'F1', from: a.id, ids: ['spin_0000'], status: 'e', attempts: [1], ms: [1] }] }]],
+      [subj.results(ANONYMOUS), [{ kind: 'results', v: V, from: 'zz-decoy-agent', seq: 1, groups: [group('zz-decoy', row.replace('F1', 'zz-decoy'))] }], [{ kind: 'results', v: 99, from: a.id, seq: 1, groups: [group('F1', row)] }]],
+      // A claim of the current version that started earlier is an order to step back: never mutated.
+      [subj.owner, [], [{ kind: 'claim', v: 99, claimant: { boot: 'zz', host: 'zz', pid: 1, since: 0, outDir: '/' } }]],
+      // Protocol 1's subjects, where only refusals are answered.
+      [subj.legacy.hello, [{ kind: 'hello', v: V, agent: 'zz-decoy-agent', info, held: [] }], [{ kind: 'hello', v: 1, agent: a.id, info, held: [] }]],
+      [subj.legacy.pull, [{ kind: 'pull', v: V, agent: 'zz-decoy-agent', epoch: 0, seq: 0, want: 8, freeSlots: 1, memory: 1e9, waitMs: 0, reports: [] }], [{ kind: 'pull', v: 1, agent: a.id, epoch: 1, seq: 0, want: 64, freeSlots: 1, memory: 1e9, waitMs: 0, reports: [] }]],
+      [subj.legacy.results, [{ kind: 'results', v: V, from: 'zz-decoy-agent', seq: 1, groups: [] }], [{ kind: 'results', v: 1, from: a.id, seq: 1, groups: [group('F1', row)] }]],
       [subj.events, [{ kind: 'job-ended', v: V, job: 'zz-decoy', state: 'cancelled' }], [{ kind: 'job-ended', v: 99, job: 'F1', state: 'cancelled' }]],
       [`${subj.prefix}.ctl.bogus`, [{ kind: 'status', v: V }], [{ kind: 'status', v: 99 }]],
     ];
     // Every subject of the namespace is covered.
     const covered = new Set(plan.map(([s]) => s));
-    for (const s of [...CTL_VERBS.map((v) => subj.ctl(v)), subj.hello, subj.pull, subj.heartbeat, subj.agentCmd(a.id), subj.agentCmd(b.id), subj.results, subj.sinkCtl, subj.committed, subj.events]) {
+    const agentSubjects = [subj.hello(ANONYMOUS), subj.pull(ANONYMOUS), subj.heartbeat(ANONYMOUS), subj.results(ANONYMOUS)];
+    const legacy = [subj.legacy.hello, subj.legacy.pull, subj.legacy.results];
+    for (const s of [...CTL_VERBS.map((v) => subj.ctl(v)), ...agentSubjects, ...legacy, subj.owner, subj.agentCmd(a.id), subj.agentCmd(b.id), subj.events]) {
       assert.ok(covered.has(s), `the fuzz plan misses ${s}`);
     }
 
     const fz = new Fuzzer(bus.maxPayload);
-    const requestable = new Set([...CTL_VERBS.map((v) => subj.ctl(v)), subj.hello, subj.pull, subj.results, subj.sinkCtl, subj.committed]);
+    const requestable = new Set([...CTL_VERBS.map((v) => subj.ctl(v)), subj.hello(ANONYMOUS), subj.pull(ANONYMOUS), subj.results(ANONYMOUS), ...legacy, subj.owner]);
     let sent = 0;
     let oversize = 0;
     const replies: Array<Promise<unknown>> = [];
@@ -276,7 +281,7 @@ describe('hostile bus', () => {
     const dropLines = coord.logs.filter((l) => l.msg === 'dropped a bad message' || l.msg === 'dropped more bad messages').length;
     assert.ok(dropLines > 0 && dropLines <= 60, `the coordinator logged ${dropLines} lines about dropped messages`);
     // Refused submissions (decoys of an unknown kind) left no output behind.
-    assert.deepEqual(readdirSync(out).sort(), ['.shoal-jobs', 'F1.job.json', 'F1.jsonl', 'F1.summary.json']);
+    assert.deepEqual(readdirSync(out).filter((f) => !f.startsWith('.shoal.lock')).sort(), ['.shoal-jobs', 'F1.job.json', 'F1.jsonl', 'F1.summary.json']);
     await stopAgent(a.proc);
     await stopAgent(b.proc);
   });

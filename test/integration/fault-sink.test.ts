@@ -9,10 +9,11 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { NatsBus } from '../../src/bus/index.js';
-import { decode, encode, PROTOCOL_VERSION, subjects, type Ack, type ResultGroup } from '../../protocol/index.js';
+import { PROTOCOL_VERSION, subjects } from '../../protocol/index.js';
 import { errorRow, okRow, type RowHead } from '../../src/sink/index.js';
 import { GroupBuilder } from '../../src/sink/groups.js';
 import { uniqueNs } from '../helpers/nats.js';
+import { RawAgent } from '../helpers/raw-agent.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
 import { runShoal, spawnShoal, type RunResult, type ShoalProcess } from '../helpers/shoal.js';
 import { Control, connArgs, killHard, rowsSoFar, startAgent, startCoordinator, stopAgent, until, faultSuite } from '../helpers/faults.js';
@@ -108,50 +109,53 @@ describe('sink: torn tail and replay', () => {
 
     before(async () => {
       out = join(suite.tmp, 'live');
-      coord = await startCoordinator(suite.nats.url, ns, out);
+      coord = await startCoordinator(suite.nats.url, ns, out, ['--agent-timeout', '1']);
       ctl = await suite.control(ns);
       bus = await NatsBus.connect({ url: suite.nats.url, name: 'shoal-test replayer' });
     });
 
     const head = (job: string, task: string, agent: string): RowHead => ({ job, task, kind: 'spin', attempt: 1, agent, host: 'replay', worker: 0, start: Date.now(), end: Date.now() });
 
-    /** Sends one result batch as an agent would; returns the sink's ack. */
-    async function send(from: string, g: ResultGroup, seq: number): Promise<Ack> {
-      const raw = await bus!.request(subj.results, encode({ kind: 'results', v: PROTOCOL_VERSION, from, seq, groups: [g] }), { timeoutMs: 10_000 });
-      const d = decode('AckReply', raw);
-      assert.ok(d.ok && d.msg.kind === 'ack', `the sink acked: ${JSON.stringify(d)}`);
-      return d.msg as Ack;
-    }
-
-    it('the same result batch sent twice, and a late copy from another agent, are acked and write nothing', async () => {
-      // No agent yet: the job is open in the sink and its tasks wait in the queue.
+    it('the same result batch sent twice, and a late copy from an agent that held the lease too, are acked and write nothing', async () => {
+      // No real agent yet: the job is open in the sink and its tasks wait in the queue.
       const sub = await runShoal(['submit', 'spin', '--tasks', '50', '--ms', '0', ...connArgs(suite.nats.url, ns), '--job', 'S3']);
       assert.equal(sub.code, 0, sub.describe());
       const file = join(out, 'S3.jsonl');
-      const ids = spinIds(50).slice(0, 10);
-      const first = new GroupBuilder('S3');
-      for (const id of ids) first.add(id, 1, true, 1, okRow(head('S3', id, 'replayer-1'), '{"ms":0}'));
-      assert.deepEqual(await send('replayer-1', first.build(), 1), { kind: 'ack', v: PROTOCOL_VERSION, seq: 1, written: 10, duplicates: 0 });
-      await until('the 10 rows on disk', () => rowsSoFar(file).length === 10);
+      // Agent A is leased some tasks, then goes silent (cut off) and is declared lost.
+      const a = new RawAgent(bus!, subj, 'replayer-a');
+      assert.equal((await a.hello()).kind, 'welcome');
+      const ids = (await a.pull(1, { freeSlots: 1 })).map((t) => t.id);
+      assert.ok(ids.length > 0);
+      await until('replayer-a lost', async () => (await ctl.agent('replayer-a'))?.state === 'lost');
+      // Agent B gets the same tasks again and commits them.
+      const b = new RawAgent(bus!, subj, 'replayer-b');
+      assert.equal((await b.hello()).kind, 'welcome');
+      assert.deepEqual((await b.pull(1, { freeSlots: 1 })).map((t) => t.id).sort(), [...ids].sort());
+      const rows = b.rows('S3', ids);
+      assert.deepEqual(await b.send([rows]), { kind: 'ack', v: PROTOCOL_VERSION, seq: 1, written: ids.length, duplicates: 0, refused: 0 });
       const once = readFileSync(file, 'utf8');
+      assert.equal(rowsSoFar(file).length, ids.length, 'acknowledged rows are on disk');
 
-      // The outbox resends after a lost ack: the very same batch again.
-      assert.deepEqual(await send('replayer-1', first.build(), 2), { kind: 'ack', v: PROTOCOL_VERSION, seq: 2, written: 0, duplicates: 10 });
-      // A late result of the same tasks from another agent (say, one that was cut off).
+      // B's outbox resends after a lost ack: the very same batch again.
+      assert.deepEqual(await b.send([rows]), { kind: 'ack', v: PROTOCOL_VERSION, seq: 2, written: 0, duplicates: ids.length, refused: 0 });
+      // A comes back with its late results (error rows, even): duplicates.
       const late = new GroupBuilder('S3');
-      for (const id of ids) late.add(id, 2, false, 5, errorRow(head('S3', id, 'late-2'), { code: 'E_TASK', message: 'late copy' }));
-      assert.deepEqual(await send('late-2', late.build(), 1), { kind: 'ack', v: PROTOCOL_VERSION, seq: 1, written: 0, duplicates: 10 });
+      for (const id of ids) late.add(id, 1, false, 5, errorRow(head('S3', id, 'replayer-a'), { code: 'E_TASK', message: 'late copy' }));
+      assert.deepEqual(await a.send([late.build()]), { kind: 'ack', v: PROTOCOL_VERSION, seq: 1, written: 0, duplicates: ids.length, refused: 0 });
+      // An agent that never held these tasks: refused.
+      const c = new RawAgent(bus!, subj, 'replayer-c');
+      assert.deepEqual(await c.send([c.rows('S3', spinIds(50))]), { kind: 'ack', v: PROTOCOL_VERSION, seq: 1, written: 0, duplicates: 0, refused: 50 });
       assert.equal(readFileSync(file, 'utf8'), once, 'the replays wrote nothing');
 
-      // The scheduler counts the replayed tasks as done: an agent runs only the other 40.
-      await until('10 of S3 committed', async () => (await ctl!.job('S3')).done === 10);
-      const a = await startAgent(suite.nats.url, ns, ['--workers', '1']);
+      // The scheduler counts the replayed tasks as done: a real agent runs only the others.
+      await until(`${ids.length} of S3 committed`, async () => (await ctl!.job('S3')).done === ids.length);
+      const agent = await startAgent(suite.nats.url, ns, ['--workers', '1']);
       const final = await ctl!.waitEnd('S3');
       assert.equal(final.state, 'done');
-      const rows = readRows(file);
-      assertOneRowPerTask(rows, spinIds(50), { status: 'ok', job: 'S3' });
-      assert.ok(rows.slice(0, 10).every((r) => r.agent === 'replayer-1'), 'the first committed copy wins');
-      assert.equal(await stopAgent(a.proc), 40, 'the agent ran only the tasks not replayed');
+      const all = readRows(file);
+      assertOneRowPerTask(all, spinIds(50), { status: 'ok', job: 'S3' });
+      assert.ok(all.slice(0, ids.length).every((r) => r.agent === 'replayer-b'), 'the first committed copy wins');
+      assert.equal(await stopAgent(agent.proc), 50 - ids.length, 'the agent ran only the tasks not replayed');
     });
 
     it('an output ending in a partial multi-record task is cut back to the last complete task when the job opens', async () => {

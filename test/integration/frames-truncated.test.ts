@@ -53,12 +53,14 @@ describe('frames with missing or unreadable frames', () => {
     const out = join(tmp, 'corrupt.jsonl');
     const run = await runShoal(['run', 'frames', '--traj', traj, '--top', EX('top.pdb'), '--analyses', 'rg', '--chunk', '20', '--out', out], { cwd: tmp });
     assert.equal(run.code, 1, `done with failed tasks\n${run.describe()}`);
+    assert.match(run.stdout, /: 2 ok, 1 failed \(2 failed records\) of 3 tasks/, run.describe());
     const rows = readRows(out);
     assert.equal(rows.length, 60);
     assert.deepEqual(rows.filter((x) => x.status === 'error').map((x) => [x.task, x.index]), [['frames_0-19', 10], ['frames_0-19', 11]]);
     const summary = JSON.parse(readFileSync(join(tmp, 'corrupt.summary.json'), 'utf8')) as Record<string, unknown>;
     assert.deepEqual(summary.frames, { total: 60, ok: 58, failed: 2 }, JSON.stringify(summary));
     assert.deepEqual(summary.chunks, { total: 3, ok: 2, failed: 1 }, JSON.stringify(summary));
+    assert.deepEqual([summary.tasks, summary.records], [{ ok: 2, error: 1 }, { rows: 60, error: 2 }], JSON.stringify(summary));
 
     const html = join(tmp, 'corrupt.html');
     const rep = await runShoal(['report', out, '--html', html], { cwd: tmp });

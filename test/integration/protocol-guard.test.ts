@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { NatsBus } from '../../src/bus/index.js';
-import { CTL_VERBS, decode, encode, PROTOCOL_VERSION, subjects, type Subjects } from '../../protocol/index.js';
+import { ANONYMOUS, CTL_VERBS, decode, encode, PROTOCOL_VERSION, subjects, type Subjects } from '../../protocol/index.js';
 import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
 import { jobStatus, killLeftovers, runShoal, spawnShoal, waitForJobEnd, type ShoalProcess } from '../helpers/shoal.js';
@@ -62,7 +62,7 @@ describe('protocol guard', () => {
 
   it('a hello of another protocol version is refused with E_PROTOCOL naming both versions, and the agent is not admitted', async () => {
     const hello = { kind: 'hello', v: OTHER, agent: 'elsewhere-1', info, held: [] };
-    const raw = await bus.request(subj.hello, encode(hello), { timeoutMs: 10_000 });
+    const raw = await bus.request(subj.hello(ANONYMOUS), encode(hello), { timeoutMs: 10_000 });
     const d = decode('HelloReply', raw);
     assert.ok(d.ok, `the refusal itself is a valid reply: ${d.ok ? '' : d.detail}`);
     assert.equal(d.msg.kind, 'error');
@@ -106,28 +106,43 @@ describe('protocol guard', () => {
     assert.equal(sub.code, 0, sub.describe());
 
     // What goes on each subject: random bytes, msgpack's reserved byte, truncated msgpack,
-    // valid msgpack of wrong shapes, and well-formed messages of another version (which
-    // would cancel, drain, commit or write rows if they were obeyed).
-    const committedG1 = { job: 'G1', from: agentId, ids: ['spin_000', 'spin_001'], status: 'oo', attempts: [1, 1], ms: [1, 1] };
+    // valid msgpack of wrong shapes, and well-formed messages of other versions (which would
+    // cancel, drain or write rows if they were obeyed). The templates below are of the
+    // current version and are only ever sent broken or under another version.
+    const V = PROTOCOL_VERSION;
     const fakeRow = '{"job":"G1","task":"spin_000","kind":"spin","status":"error","error":{"code":"E_FAKE","message":"forged"}}\n';
     const valid: Record<string, object[]> = {
-      [subj.ctl('submit')]: [{ kind: 'submit', v: 1, spec: { job: 'G1', kind: 'spin', params: { tasks: 1, ms: 0 } } }],
-      [subj.ctl('status')]: [{ kind: 'status', v: 1, job: 'G1' }],
-      [subj.ctl('cancel')]: [{ kind: 'cancel', v: 1, job: 'G1' }],
-      [subj.ctl('drain')]: [{ kind: 'drain', v: 1, agent: agentId, graceMs: 0 }],
-      [subj.hello]: [{ kind: 'hello', v: 1, agent: agentId, info, held: [] }],
-      [subj.pull]: [{ kind: 'pull', v: 1, agent: agentId, epoch: 99, seq: 0, want: 64, freeSlots: 4, memory: 1e9, waitMs: 0, reports: [{ job: 'G1', id: 'spin_002', attempt: 1, error: { code: 'E_FAKE', message: 'forged' } }] }],
-      [subj.heartbeat]: [{ kind: 'heartbeat', v: 1, agent: agentId, epoch: 99, busySlots: 0, memory: 0, state: 'draining', done: 0 }],
-      [subj.agentCmd(agentId)]: [{ kind: 'drain', v: 1, graceMs: 0 }, { kind: 'abort', v: 1, job: 'G1', reason: 'forged' }],
-      [subj.results]: [{ kind: 'results', v: 1, from: 'forger', seq: 1, groups: [{ job: 'G1', ids: ['spin_000'], attempts: [1], status: 'e', ms: [0], ends: [fakeRow.length], text: fakeRow }] }],
-      [subj.sinkCtl]: [{ kind: 'close', v: 1, job: 'G1', state: 'cancelled' }],
-      [subj.committed]: [{ kind: 'committed', v: 1, seq: 1, groups: [committedG1] }],
-      [subj.events]: [{ kind: 'job-ended', v: 1, job: 'G1', state: 'cancelled' }],
+      [subj.ctl('submit')]: [{ kind: 'submit', v: V, spec: { job: 'G1', kind: 'spin', params: { tasks: 1, ms: 0 } } }],
+      [subj.ctl('status')]: [{ kind: 'status', v: V, job: 'G1' }],
+      [subj.ctl('cancel')]: [{ kind: 'cancel', v: V, job: 'G1' }],
+      [subj.ctl('drain')]: [{ kind: 'drain', v: V, agent: agentId, graceMs: 0 }],
+      [subj.owner]: [{ kind: 'claim', v: V, claimant: { boot: 'b', host: 'h', pid: 1, since: 0, outDir: '/' } }],
+      [subj.hello(ANONYMOUS)]: [{ kind: 'hello', v: V, agent: agentId, info, held: [] }],
+      [subj.pull(ANONYMOUS)]: [{ kind: 'pull', v: V, agent: agentId, epoch: 99, seq: 0, want: 64, freeSlots: 4, memory: 1e9, waitMs: 0, reports: [{ job: 'G1', id: 'spin_002', attempt: 1, error: { code: 'E_FAKE', message: 'forged' } }] }],
+      [subj.heartbeat(ANONYMOUS)]: [{ kind: 'heartbeat', v: V, agent: agentId, epoch: 99, busySlots: 0, memory: 0, state: 'draining', done: 0 }],
+      [subj.agentCmd(agentId)]: [{ kind: 'drain', v: V, graceMs: 0 }, { kind: 'abort', v: V, job: 'G1', reason: 'forged' }],
+      [subj.results(ANONYMOUS)]: [{ kind: 'results', v: V, from: 'forger', seq: 1, groups: [{ job: 'G1', ids: ['spin_000'], attempts: [1], status: 'e', ms: [0], ends: [fakeRow.length], text: fakeRow }] }],
+      [subj.legacy.hello]: [{ kind: 'hello', v: V, agent: agentId, info, held: [] }],
+      [subj.legacy.pull]: [{ kind: 'pull', v: V, agent: agentId, epoch: 99, seq: 0, want: 64, freeSlots: 4, memory: 1e9, waitMs: 0, reports: [] }],
+      [subj.legacy.results]: [{ kind: 'results', v: V, from: 'forger', seq: 1, groups: [] }],
+      [subj.events]: [{ kind: 'job-ended', v: V, job: 'G1', state: 'cancelled' }],
     };
     // Every subject of the namespace is covered (subjects(ns) is the list of them).
     assert.deepEqual(
       Object.keys(valid).sort(),
-      [...CTL_VERBS.map((verb) => subj.ctl(verb)), subj.hello, subj.pull, subj.heartbeat, subj.agentCmd(agentId), subj.results, subj.sinkCtl, subj.committed, subj.events].sort(),
+      [
+        ...CTL_VERBS.map((verb) => subj.ctl(verb)),
+        subj.owner,
+        subj.hello(ANONYMOUS),
+        subj.pull(ANONYMOUS),
+        subj.heartbeat(ANONYMOUS),
+        subj.agentCmd(agentId),
+        subj.results(ANONYMOUS),
+        subj.legacy.hello,
+        subj.legacy.pull,
+        subj.legacy.results,
+        subj.events,
+      ].sort(),
     );
 
     const rand = rng(0x6a7ba6e);
@@ -137,10 +152,13 @@ describe('protocol guard', () => {
       for (const m of valid[subject]!) {
         const bad = encode(m);
         msgs.push(bad.subarray(0, Math.max(1, bad.length >> 1))); // truncated
-        msgs.push(encode({ ...m, v: 2 }), encode({ ...m, v: OTHER })); // another version
+        msgs.push(encode({ ...m, v: V - 1 }), encode({ ...m, v: V + 1 }), encode({ ...m, v: OTHER })); // another version
         // Right kind, one field of the wrong type at a time; then a kind that is not a string.
         for (const [f, x] of Object.entries(m)) if (f !== 'kind' && f !== 'v') msgs.push(encode({ ...m, [f]: typeof x === 'string' ? 12345 : 'wrong' }));
         msgs.push(encode({ ...m, kind: 42 }));
+        // Bare current-version copies where the receiver must refuse them anyway: rows from an
+        // agent that holds no lease, and anything on protocol 1's subjects.
+        if (subject === subj.results(ANONYMOUS) || subject.endsWith('.agent.hello') || subject.endsWith('.agent.pull') || subject.endsWith('.sink.results')) msgs.push(encode(m));
       }
       msgs.push(encode([1, 2, 3]), encode('just a string' as unknown as object), encode({ kind: 'nonsense', v: 1, x: new Array(50).fill('y') }));
       return msgs;
@@ -181,7 +199,8 @@ describe('protocol guard', () => {
     const warned = coord.logs.filter((l) => l.msg === 'dropped a bad message');
     assert.ok(warned.length > 0, `no 'dropped a bad message' warning:\n${coord.describe()}`);
     const where = new Set(warned.map((l) => l.subject as string));
-    for (const s of [subj.ctl('status'), subj.hello, subj.pull, subj.heartbeat, subj.committed, subj.results, subj.sinkCtl]) {
+    // Named by the subscription (agents' subjects carry their principal, so one line per pattern).
+    for (const s of [subj.ctlAll, subj.helloAll, subj.pullAll, subj.heartbeatAll, subj.resultsAll, subj.legacy.hello, subj.owner]) {
       assert.ok(where.has(s), `no warning names ${s}; warned about: ${[...where].join(', ')}`);
     }
     assert.ok(agent.logs.some((l) => l.msg === 'dropped a bad message'), `the agent did not log the bad commands:\n${agent.describe()}`);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  ANONYMOUS,
   checkNamespace,
   CTL_VERBS,
   decode,
@@ -13,7 +14,10 @@ import {
   encode,
   errorReply,
   PROTOCOL_VERSION,
+  principalOf,
+  principalOfSubject,
   Schemas,
+  speaksFor,
   subjects,
   subjectToken,
   versionMismatchMessage,
@@ -67,7 +71,7 @@ const samples: { [N in SchemaName]: Array<Record<string, unknown>> } = {
     { kind: 'hello', v, agent: 'node12-4711', info, held: [['geom', 'mol_0007', 1]] },
     { kind: 'hello', v, agent: 'a-1', info: { ...withoutSlurm(info), kinds: [] }, held: [] },
   ],
-  HelloReply: [{ kind: 'welcome', v, agent: 'node12-4711', epoch: 3, boot: 'abc123', heartbeatMs: 2000, seq: 17 }, err],
+  HelloReply: [{ kind: 'welcome', v, agent: 'node12-4711', epoch: 3, boot: 'abc123', heartbeatMs: 2000, seq: 17, coordinator: { boot: 'abc123', host: 'head', pid: 42, since: 1763700000000, outDir: '/data/out' } }, err],
   Pull: [
     {
       kind: 'pull',
@@ -116,32 +120,12 @@ const samples: { [N in SchemaName]: Array<Record<string, unknown>> } = {
     },
     { kind: 'results', v, from: 'coordinator', seq: 0, groups: [] },
   ],
-  AckReply: [{ kind: 'ack', v, seq: 9, written: 1, duplicates: 0 }, err],
-  SinkCtl: [
-    { kind: 'open', v, job: 'geom', jobKind: 'conformers', params: { delta: 0.75 }, out: '/out/geom.jsonl' },
-    { kind: 'close', v, job: 'geom', state: 'done' },
-  ],
-  SinkCtlReply: [
-    { kind: 'opened', v, job: 'geom', rows: 10, tasks: 9, repaired: 0 },
-    { kind: 'closed', v, job: 'geom', summary: '/out/geom.summary.json' },
-    { kind: 'closed', v, job: 'geom', summary: null },
-    err,
-  ],
-  Committed: [
-    {
-      kind: 'committed',
-      v,
-      seq: 4,
-      groups: [
-        { job: 'geom', from: 'node12-4711', ids: ['mol_0007', 'mol_0031'], status: 'oe', attempts: [1, 3], ms: [3.25, 0] },
-        { job: 'other', from: 'coordinator', ids: [], status: '', attempts: [], ms: [] },
-      ],
-    },
-  ],
-  OkReply: [{ kind: 'ok', v, seq: 4 }, err],
+  AckReply: [{ kind: 'ack', v, seq: 9, written: 1, duplicates: 0, refused: 0 }, err],
+  OwnerClaim: [{ kind: 'claim', v, claimant: { boot: 'abc123', host: 'head', pid: 4711, since: 1763800000000, outDir: '/data/out' } }],
+  OwnerReply: [{ kind: 'owner', v, owner: { boot: 'def456', host: 'head', pid: 42, since: 1763700000000, outDir: '/data/out' } }, err],
   CtlRequest: [
     { kind: 'submit', v, spec: { job: 'geom', kind: 'conformers', params: { delta: 0.75 }, out: '/out/geom.jsonl', maxAttempts: 3, granularity: 'auto', speculate: false } },
-    { kind: 'submit', v, spec: { job: 'spin-1', kind: 'spin', params: { tasks: 10, ms: 1 }, granularity: 64 } },
+    { kind: 'submit', v, spec: { job: 'spin-1', kind: 'spin', params: { tasks: 10, ms: 1 }, granularity: 64, out: 'runs/spin-1.jsonl', force: true } },
     { kind: 'status', v, job: 'geom' },
     { kind: 'status', v },
     { kind: 'cancel', v, job: 'geom' },
@@ -286,7 +270,8 @@ describe('codec: shape', () => {
     ['a bundle without tasks', 'PullReply', { kind: 'dispatch', v, seq: 1, jobs: [], bundles: [{ job: 'j', threads: 1, tasks: [] }] }],
     ['a task with attempt 0', 'PullReply', { kind: 'dispatch', v, seq: 1, jobs: [], bundles: [{ job: 'j', threads: 1, tasks: [{ id: 't', attempt: 0, cost: 1, final: false, ref: 1 }] }] }],
     ['a result status letter other than o and e', 'ResultBatch', { kind: 'results', v, from: 'a', seq: 1, groups: [{ job: 'j', ids: ['t'], attempts: [1], status: 'x', ms: [0], ends: [2], text: '{}' }] }],
-    ['a committed group without ids', 'Committed', { kind: 'committed', v, seq: 1, groups: [{ job: 'j', from: 'a', status: 'o', attempts: [1], ms: [0] }] }],
+    ['a claim without its claimant', 'OwnerClaim', { kind: 'claim', v }],
+    ['a hello holding over a million tasks', 'Hello', { ...samples.Hello[0]!, held: Array.from({ length: (1 << 20) + 1 }, () => ['j', 't', 1]) }],
     ['a granularity of 0', 'CtlRequest', { kind: 'submit', v, spec: { job: 'j', kind: 'spin', params: {}, granularity: 0 } }],
   ];
   for (const [what, name, msg] of cases) {
@@ -314,7 +299,7 @@ describe('codec: shape', () => {
 
 describe('codec: version', () => {
   it('another protocol version is rejected before the shape check, echoing the version and kind', () => {
-    for (const other of [0, 2, 99]) {
+    for (const other of [0, PROTOCOL_VERSION - 1, PROTOCOL_VERSION + 1, 99]) {
       for (const name of schemaNames) {
         for (const msg of samples[name]) {
           const r = rejected(name, encode({ ...msg, v: other }));
@@ -325,7 +310,7 @@ describe('codec: version', () => {
       }
     }
     // Another version with an otherwise unknown shape: still a version refusal (the peer is told why).
-    const r = rejected('Hello', encode({ kind: 'hello', v: 2, something: 'new' }));
+    const r = rejected('Hello', encode({ kind: 'hello', v: PROTOCOL_VERSION + 1, something: 'new' }));
     assert.equal(r.reason, 'version');
   });
 
@@ -338,7 +323,7 @@ describe('codec: version', () => {
   it('errorReply is a valid reply of every request kind', () => {
     const e = errorReply('E_PROTOCOL', 'nope');
     assert.deepEqual(e, { kind: 'error', v, code: 'E_PROTOCOL', message: 'nope' });
-    for (const name of ['HelloReply', 'PullReply', 'AckReply', 'SinkCtlReply', 'OkReply', 'CtlReply'] as const) {
+    for (const name of ['HelloReply', 'PullReply', 'AckReply', 'OwnerReply', 'CtlReply'] as const) {
       const d = decode(name, encode(e));
       assert.ok(d.ok, name);
     }
@@ -352,7 +337,7 @@ describe('codec: version', () => {
 describe('subjects', () => {
   it('every subject of a namespace lives under shoal.<ns>. and is distinct', () => {
     const s = subjects('ns-1');
-    const all = [...CTL_VERBS.map((verb) => s.ctl(verb)), s.hello, s.pull, s.heartbeat, s.agentCmd('node12-4711'), s.results, s.sinkCtl, s.committed, s.events];
+    const all = [...CTL_VERBS.map((verb) => s.ctl(verb)), s.owner, s.hello('p'), s.pull('p'), s.heartbeat('p'), s.agentCmd('node12-4711@p'), s.results('p'), s.events, ...Object.values(s.legacy)];
     for (const x of all) assert.ok(x.startsWith('shoal.ns-1.'), x);
     assert.equal(new Set(all).size, all.length);
     assert.equal(s.ctlAll, 'shoal.ns-1.ctl.*');
@@ -367,6 +352,21 @@ describe('subjects', () => {
   it('agent ids become one safe subject token', () => {
     assert.equal(subjectToken('node12.cluster-4711'), 'node12_cluster-4711');
     assert.equal(subjectToken('a b*>.c'), 'a_b___c');
-    assert.equal(subjects('n').agentCmd('h.x-1'), 'shoal.n.agent.h_x-1.cmd');
+    assert.equal(subjects('n').agentCmd('h.x-1'), 'shoal.n.agent._.cmd.h_x-1');
+    assert.equal(subjects('n').agentCmd('h.x-1@chem-agent-2'), 'shoal.n.agent.chem-agent-2.cmd.h_x-1_chem-agent-2');
+  });
+
+  it('an agent id names its principal after its last @; a subject speaks only for ids of its principal', () => {
+    const s = subjects('n');
+    assert.equal(principalOf('node12-4711'), ANONYMOUS);
+    assert.equal(principalOf('node12-4711@chem-agent-3'), 'chem-agent-3');
+    assert.equal(principalOfSubject(s.hello('chem-agent-3'), s.prefix), 'chem-agent-3');
+    assert.equal(principalOfSubject(s.results('chem-agent-3'), s.prefix), 'chem-agent-3');
+    assert.equal(principalOfSubject(s.ctl('status'), s.prefix), null);
+    assert.ok(speaksFor('chem-agent-3', 'node12-4711@chem-agent-3'));
+    assert.ok(!speaksFor('chem-agent-4', 'node12-4711@chem-agent-3'));
+    assert.ok(!speaksFor('chem-agent-4', 'node12-4711'));
+    assert.ok(speaksFor(ANONYMOUS, 'node12-4711'));
+    assert.ok(!speaksFor(ANONYMOUS, 'node12-4711@chem-agent-3'));
   });
 });

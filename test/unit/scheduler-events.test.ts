@@ -65,7 +65,7 @@ test('a hand-back (drain) requeues without costing an attempt', () => {
 test('a dispatch the agent never received (seq gap) is requeued at its next pull', () => {
   const s = newScheduler();
   s.submit(spec('J'), tasks(2, () => 1, () => ({})), new Map(), { ...BUILTIN, granularity: 1 }, 0);
-  const a = s.hello('a', agentInfo({ slots: 1 }), [], 0);
+  const a = s.hello('a', agentInfo({ slots: 2 }), [], 0);
   const lost = replies(s.pull('a', pullParams(a.epoch, a.seq, 1), 'p1', 0))[0]!;
   assert.equal(lost.seq, a.seq + 1);
   // The agent pulls again still reporting the old seq: the reply was lost.
@@ -206,7 +206,8 @@ test('resume: tasks already in the output are not dispatched; a fully done job e
 
 test('an agent that comes back (restart of the coordinator or a rejoin) keeps the tasks it still holds', () => {
   const s = newScheduler();
-  s.submit(spec('J'), tasks(3), new Map(), BUILTIN, 0);
+  // A job loaded again after a restart: what agents say they hold of it is adopted.
+  s.submit(spec('J'), tasks(3), new Map(), { ...BUILTIN, adoptHeld: true }, 0);
   const cmds = s.hello('a', agentInfo(), [['J', 't1', 1], ['J', 'gone', 1]], 0).commands;
   s.check();
   assert.equal(s.status(0).jobs[0]!.running, 1);
@@ -214,7 +215,7 @@ test('an agent that comes back (restart of the coordinator or a rejoin) keeps th
 });
 
 test('an illegal transition throws naming the task, both states and its history', () => {
-  const t: Task = { job: 'J', id: 'x', cost: 1, memory: 0, threads: 1, bytes: 1, ref: null, attempt: 1, state: { s: 'queued' }, avoid: null, started: false };
+  const t: Task = { job: 'J', id: 'x', cost: 1, memory: 0, threads: 1, bytes: 1, ref: null, attempt: 1, state: { s: 'queued' }, avoid: null, started: false, lessees: null };
   const log = new TransitionLog(4);
   moveTask(t, { s: 'done', status: 'ok' }, 7, log);
   assert.throws(
@@ -278,8 +279,9 @@ test('a failure of one copy of a speculated task uses up an attempt; the other c
 
 test('tasks an agent holds for a job the coordinator has not loaded yet are adopted when it is', () => {
   const s = newScheduler();
+  s.expect(['J']);
   const a = s.hello('a', agentInfo(), [['J', 't1', 2]], 0);
-  s.submit(spec('J'), tasks(3), new Map(), BUILTIN, 10);
+  s.submit(spec('J'), tasks(3), new Map(), { ...BUILTIN, adoptHeld: true }, 10);
   s.check();
   const st = s.status(10).jobs[0]!;
   assert.equal(st.running, 1, 'the held task is leased to its agent, not queued again');

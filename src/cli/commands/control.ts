@@ -92,7 +92,7 @@ export function registerControl(program: Command, kinds: Kind<any>[] = builtinKi
 /** `submit <kind>`: sends the spec; with --wait follows the job to its end. */
 async function submitJob(kind: Kind<any>, opts: Record<string, any>): Promise<void> {
   const out = new Output(!!opts.json);
-  const spec = buildSpec(kind, opts);
+  const spec = buildSpec(kind, opts, { remote: true });
   process.exitCode = await withClient(opts, async (c) => {
     const r = await c.submit(spec);
     if (!opts.wait) {

@@ -114,6 +114,7 @@ export function registerDaemons(program: Command): void {
     .option('--ns <ns>', 'namespace (default: SHOAL_NS or "default")')
     .option('--out-dir <dir>', 'where job outputs, summaries and the job registry go', 'shoal-out')
     .option('--agent-timeout <s>', 'seconds of silence before an agent is lost and its tasks requeued', '10')
+    .option('--lost-retention <s>', 'seconds a lost agent stays listed in status before it is forgotten', '300')
     .option('--dispatch-ms <ms>', 'work per dispatch bundle, from measured task times (smaller: better balance; larger: less messaging)', '50')
     .option('--max-attempts <n>', 'attempts per task before it becomes an error row', '3')
     .option('--split-min-s <s>', 'split a splittable task while dispatching (when it exceeds a fair share of the work left) only if it is expected to run this long; 0 = never split', '2')
@@ -130,19 +131,29 @@ export function registerDaemons(program: Command): void {
       }
       try {
         const conn = await connectBus(opts, 'shoal-coordinator', { retryMs: 10_000 });
-        const actors = await startCoordinator(conn.bus, conn.subj, log, { outDir: opts.outDir, agentTimeout: opts.agentTimeout, maxAttempts: opts.maxAttempts, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, persist: true });
+        let conflict: (message: string) => void = () => undefined;
+        let actors: Awaited<ReturnType<typeof startCoordinator>>;
+        try {
+          actors = await startCoordinator(conn.bus, conn.subj, log, { outDir: opts.outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, lostRetention: opts.lostRetention, maxAttempts: opts.maxAttempts, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, persist: true, onConflict: (m) => conflict(m) });
+        } catch (err) {
+          await conn.bus.close();
+          throw err;
+        }
         log.info({ ns: conn.ns, outDir: resolve(opts.outDir), nats: opts.nats }, 'coordinator ready');
         // Without its broker nothing can reach the coordinator: stop (exit 4) rather than
-        // hang, so a batch script sees it and a restart resumes from the journal.
-        const brokerLost = await new Promise<boolean>((done) => {
-          process.once('SIGINT', () => done(false));
-          process.once('SIGTERM', () => done(false));
+        // hang, so a batch script sees it and a restart resumes from the journal. Another
+        // coordinator owning the namespace after all: stop (exit 2).
+        const why = await new Promise<'signal' | 'broker' | 'conflict'>((done) => {
+          process.once('SIGINT', () => done('signal'));
+          process.once('SIGTERM', () => done('signal'));
+          conflict = () => done('conflict');
           server?.child.once('exit', (code, signal) => {
             log.error({ code, signal }, 'the spawned nats-server exited: stopping');
-            done(true);
+            done('broker');
           });
         });
-        if (brokerLost) process.exitCode = Exit.Bus;
+        if (why === 'broker') process.exitCode = Exit.Bus;
+        if (why === 'conflict') process.exitCode = Exit.Usage;
         log.info('coordinator stopping');
         await actors.stop();
         await conn.bus.close();

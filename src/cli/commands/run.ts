@@ -13,7 +13,8 @@ import { CtlClient } from '../client.js';
 import { connectBus } from '../connect.js';
 import { Output, formatDuration, formatRate } from '../output.js';
 import { addJobOptions, buildSpec } from '../job-spec.js';
-import { createAgent, startCoordinator } from '../actors.js';
+import { createAgent, positive, startCoordinator } from '../actors.js';
+import { ErrorCode } from '../../errors.js';
 import { exitForJob, type ExitCode } from '../exit.js';
 import type { JobStatus } from '../../../protocol/index.js';
 
@@ -37,6 +38,7 @@ export function registerRun(program: Command, kinds: Kind<any>[] = builtinKinds(
       .option('--input-cache <mb>', 'parsed inputs the local agent keeps once for all its workers to share (0 = each worker parses its own)', '256')
       .option('--memory <gb>', 'memory the local agent may use (GB)')
       .option('--allow-command', 'let the local agent run command tasks')
+      .option('--stall-timeout <s>', 'give up (exit 5) when the output cannot be written (disk full, read-only) for this long', '120')
       .option('--json', 'print the final status as JSON')
       .option('--log-level <level>', 'log level on stderr', 'warn')
       .action(async (opts: Record<string, string | boolean | undefined>) => {
@@ -51,7 +53,15 @@ async function runJob(kind: Kind<any>, opts: Record<string, any>): Promise<ExitC
   const spec = buildSpec(kind, opts);
   const outDir = spec.out ? dirname(spec.out) : resolve(opts.outDir ?? 'shoal-out');
   const conn = await connectBus(opts, `shoal-run ${spec.job}`, { embedded: true });
-  const actors = await startCoordinator(conn.bus, conn.subj, log, { outDir, agentTimeout: opts.agentTimeout, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, persist: !!opts.nats });
+  // No registry: running the same command again is what resumes the job.
+  let actors: Awaited<ReturnType<typeof startCoordinator>>;
+  try {
+    actors = await startCoordinator(conn.bus, conn.subj, log, { outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, persist: false });
+  } catch (err) {
+    await conn.bus.close();
+    throw err;
+  }
+  const stallLimitMs = positive('--stall-timeout', opts.stallTimeout, 120, { min: 0.1 }) * 1000;
   const workers = opts.workers === undefined ? undefined : String(opts.workers);
   let agent: Awaited<ReturnType<typeof createAgent>> | null = null;
   try {
@@ -75,10 +85,24 @@ async function runJob(kind: Kind<any>, opts: Record<string, any>): Promise<ExitC
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let final: JobStatus;
+  let stalled = false;
   try {
     const sub = await client.submit(spec);
     if (sub.alreadyDone > 0) out.note(`resuming ${spec.job}: ${sub.alreadyDone} of ${sub.tasks} tasks already in ${sub.out}`);
-    final = await client.waitFor(spec.job, (j) => progress.update(j), 200);
+    final = await client.waitFor(
+      spec.job,
+      (j) => {
+        if (j.state === 'stalled' && !stalled) out.note(`\nthe job is stalled: ${j.stalled}; it continues when the output can be written (giving up after ${stallLimitMs / 1000} s)`);
+        stalled = j.state === 'stalled';
+        progress.update(j);
+      },
+      200,
+      { stallLimitMs },
+    );
+  } catch (err) {
+    // Given up on an output that cannot be written: stop the job (its rows so far stay) and say why.
+    if ((err as { code?: string }).code === ErrorCode.Stalled) await client.cancel(spec.job).catch(() => undefined);
+    throw err;
   } finally {
     progress.stop();
     process.off('SIGINT', onSignal);
@@ -105,7 +129,8 @@ export function report(out: Output, kind: Kind<any> | undefined, j: JobStatus): 
     }
   }
   out.data({ ...j, summary });
-  out.line(`job ${j.job} ${j.state}: ${ok} ok, ${j.failed} failed${j.state === 'cancelled' ? `, ${j.total - j.done} not run` : ''} of ${j.total} tasks in ${formatDuration(secs)} (${formatRate(j.done / secs)} tasks/s)`);
+  const records = j.failedRecords ? ` (${j.failedRecords} failed ${j.failedRecords === 1 ? 'record' : 'records'})` : '';
+  out.line(`job ${j.job} ${j.state}: ${ok} ok, ${j.failed} failed${records}${j.state === 'cancelled' ? `, ${j.total - j.done} not run` : ''} of ${j.total} tasks in ${formatDuration(secs)} (${formatRate(j.done / secs)} tasks/s)`);
   out.line(`output:  ${j.out}`);
   if (summary) {
     out.line(`summary: ${summaryPath}`);

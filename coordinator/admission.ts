@@ -1,0 +1,212 @@
+/**
+ * Jobs coming and going: a submission is checked (kind, parameters, where its output may
+ * go, whether it resumes an earlier run), expanded into tasks, given its output by the sink
+ * and handed to the scheduler; a job that ends has its output closed and its end recorded.
+ */
+import { existsSync, realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { PROTOCOL_VERSION, type JobSpec, type JobStatus, type Subjects } from '../protocol/index.js';
+import { ErrorCode, ShoalError, UsageError, toWireError } from '../src/errors.js';
+import type { Logger } from '../src/log.js';
+import { defaultOutPath, jobFilePathFor, type Sink } from '../src/sink/index.js';
+import type { Command, Scheduler } from './scheduler.js';
+import { describeChange, expandJob, fingerprint, JobRegistry, kindOf, readJobRecord, splitterFor, writeJobRecord, type JobRecord } from './jobs.js';
+
+export interface AdmissionDeps {
+  outDir: string;
+  persist: boolean;
+  scheduler: Scheduler;
+  sink: Sink;
+  log: Logger;
+  subj: Subjects;
+  run(cmds: Command[]): void;
+  publish(subject: string, msg: object): void;
+}
+
+export interface Submitted {
+  job: string;
+  tasks: number;
+  alreadyDone: number;
+  out: string;
+}
+
+export class Admission {
+  private readonly records = new Map<string, JobRecord>();
+  /** Jobs being expanded (not in the scheduler yet). */
+  readonly expanding = new Map<string, JobRecord>();
+  /** Jobs whose end has been fully recorded (output closed, summary written). */
+  readonly finished = new Map<string, { state: JobStatus['state']; summary: string | null }>();
+  private readonly registry: JobRegistry;
+  private stopped = false;
+
+  constructor(private readonly d: AdmissionDeps) {
+    this.registry = new JobRegistry(d.outDir);
+  }
+
+  /** Jobs of the registry that had not ended when the last coordinator stopped (none without persistence). */
+  unfinished(): JobRecord[] {
+    if (!this.d.persist) return [];
+    return this.registry.unfinished((f, err) => this.d.log.error({ file: f, err: err.message }, 'skipping an unreadable job record'));
+  }
+
+  /** Loads the unfinished jobs again, one after the other. */
+  async resume(recs: JobRecord[]): Promise<void> {
+    for (const rec of recs) {
+      this.d.log.info({ job: rec.job, out: rec.out }, 'resuming job after restart');
+      try {
+        this.confine(rec.out);
+        await this.admit(rec, true);
+      } catch (err) {
+        this.d.scheduler.unexpect(rec.job);
+        this.d.log.error({ job: rec.job, err: toWireError(err).message }, 'cannot resume job');
+      }
+    }
+  }
+
+  /** The kind of a job (for rows the coordinator writes). */
+  kindOf(job: string): string {
+    return this.records.get(job)?.kind ?? 'unknown';
+  }
+
+  /**
+   * Where a job's output goes: `<out-dir>/<job>.jsonl`, or the spec's `out` taken from the
+   * out dir. Nothing outside the out dir (symbolic links followed) is ever opened.
+   */
+  outPath(spec: JobSpec): string {
+    const out = spec.out ? resolve(this.d.outDir, spec.out) : defaultOutPath(this.d.outDir, spec.job);
+    this.confine(out, spec.out);
+    return out;
+  }
+
+  private confine(out: string, given = out): void {
+    const rel = relative(realish(this.d.outDir), realish(out));
+    if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) {
+      throw new UsageError(`--out ${given} is outside the coordinator's out dir ${this.d.outDir}: give a path inside it (a relative one is taken from there)`);
+    }
+  }
+
+  /** Validates, fingerprints, opens the output and hands the job to the scheduler. */
+  async submit(spec: JobSpec): Promise<Submitted> {
+    const { kind } = kindOf(spec);
+    if (kind) kind.checkParams(spec.params);
+    const state = this.d.scheduler.jobState(spec.job);
+    if (state === 'running' || this.expanding.has(spec.job)) throw new ShoalError(ErrorCode.Usage, `job '${spec.job}' is already running`);
+    const out = this.outPath(spec);
+    const fp = fingerprint(spec.kind, spec.params, kind ? kind.inputs(kind.checkParams(spec.params)) : []);
+    const prior = readJobRecord(jobFilePathFor(out));
+    if (prior) {
+      if (prior.job !== spec.job) {
+        throw new ShoalError(ErrorCode.Fingerprint, `output ${out} belongs to job '${prior.job}', not '${spec.job}': resume it with --job ${prior.job}, or choose another --out`);
+      }
+      if (prior.fingerprint !== fp.hash) {
+        throw new ShoalError(
+          ErrorCode.Fingerprint,
+          `refusing to resume job '${spec.job}' into ${out}: ${describeChange(prior, spec.kind, spec.params, fp.inputs)}. Use another --out (or --job), or remove the old output to start over`,
+        );
+      }
+    }
+    if (state !== null) this.d.scheduler.forget(spec.job);
+    const rec: JobRecord = {
+      ...(prior?.expandSlots !== undefined ? { expandSlots: prior.expandSlots, expandMaxAgentSlots: prior.expandMaxAgentSlots ?? 0 } : {}),
+      job: spec.job,
+      kind: spec.kind,
+      params: spec.params,
+      out,
+      fingerprint: fp.hash,
+      inputs: fp.inputs,
+      state: 'running',
+      submittedAt: Date.now(),
+      ...(spec.maxAttempts !== undefined ? { maxAttempts: spec.maxAttempts } : {}),
+      ...(spec.granularity !== undefined ? { granularity: spec.granularity } : {}),
+      ...(spec.speculate !== undefined ? { speculate: spec.speculate } : {}),
+    };
+    return this.admit(rec, prior !== null, spec.force === true);
+  }
+
+  /**
+   * Expands, opens the output (repairing a torn tail) and schedules. `resumed`: the job
+   * continues an earlier run, so the tasks agents say they hold are adopted.
+   */
+  private async admit(rec: JobRecord, resumed: boolean, force = false): Promise<Submitted> {
+    const spec: JobSpec = { job: rec.job, kind: rec.kind, params: rec.params, out: rec.out };
+    if (rec.maxAttempts !== undefined) spec.maxAttempts = rec.maxAttempts;
+    this.expanding.set(rec.job, rec);
+    try {
+      const { kind, opts } = kindOf(spec);
+      // The first expansion fixes the slot count for every later one (task ids are the journal).
+      const cap = this.d.scheduler.capacity();
+      rec.expandSlots ??= cap.slots;
+      rec.expandMaxAgentSlots ??= cap.maxAgentSlots;
+      const tasks = await expandJob(spec, kind, { slots: rec.expandSlots, maxAgentSlots: rec.expandMaxAgentSlots }, (msg, f) => this.d.log.info({ job: rec.job, ...f }, msg));
+      // Expanded first: a job refused here leaves no output file and no open writer behind.
+      const opened = await this.d.sink.open({ job: rec.job, kind: rec.kind, params: rec.params, out: rec.out, force });
+      this.records.set(rec.job, rec);
+      this.save(rec);
+      const split = splitterFor(spec, kind);
+      const jobOpts = {
+        ...opts,
+        granularity: rec.granularity ?? 'auto',
+        adoptHeld: resumed,
+        ...(rec.speculate !== undefined ? { speculate: rec.speculate } : {}),
+        ...(split ? { split } : {}),
+        ...(kind?.secondsPerCost ? { secondsPerCost: kind.secondsPerCost } : {}),
+      };
+      this.d.run(this.d.scheduler.submit(spec, tasks, opened.done, jobOpts, Date.now()));
+      // Counted by the scheduler: a resumed job's split tasks are done as halves.
+      const st = this.d.scheduler.status(Date.now(), rec.job).jobs[0];
+      return { job: rec.job, tasks: st?.total ?? tasks.length, alreadyDone: st?.done ?? 0, out: rec.out };
+    } finally {
+      this.expanding.delete(rec.job);
+    }
+  }
+
+  private save(rec: JobRecord): void {
+    if (this.d.persist) this.registry.save(rec);
+    else writeJobRecord(jobFilePathFor(rec.out), rec);
+  }
+
+  /** Closes the job's output (the sink writes the summary), records the end, tells listeners. */
+  async finish(job: string, state: JobStatus['state']): Promise<void> {
+    const rec = this.records.get(job);
+    const summary = await this.d.sink.close(job, state);
+    if (this.stopped) return;
+    if (rec) {
+      rec.state = state;
+      try {
+        this.save(rec);
+      } catch (err) {
+        this.d.log.error({ job, err: (err as Error).message }, 'cannot record the job end');
+      }
+    }
+    this.finished.set(job, { state, summary });
+    this.d.publish(this.d.subj.events, { kind: 'job-ended', v: PROTOCOL_VERSION, job, state });
+  }
+
+  /** Status of the jobs being expanded. */
+  expandingStatus(job?: string): JobStatus[] {
+    const out: JobStatus[] = [];
+    for (const rec of this.expanding.values()) {
+      if (job !== undefined && job !== rec.job) continue;
+      out.push({ job: rec.job, kind: rec.kind, state: 'expanding', total: 0, done: 0, failed: 0, running: 0, queued: 0, retried: 0, speculated: 0, rate: 0, etaS: null, startedAt: rec.submittedAt, endedAt: null, out: rec.out, notes: [] });
+    }
+    return out;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+}
+
+/** The real path of `p`: its nearest existing ancestor resolved (links followed), the rest as given. */
+function realish(p: string): string {
+  let head = resolve(p);
+  let tail = '';
+  while (!existsSync(head)) {
+    const up = dirname(head);
+    if (up === head) return resolve(p);
+    tail = tail ? join(basename(head), tail) : basename(head);
+    head = up;
+  }
+  const real = realpathSync(head);
+  return tail ? join(real, tail) : real;
+}
