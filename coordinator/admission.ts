@@ -147,6 +147,7 @@ export class Admission {
         ...opts,
         granularity: rec.granularity ?? 'auto',
         adoptHeld: resumed,
+        errorRecords: opened.errorRecords,
         ...(rec.speculate !== undefined ? { speculate: rec.speculate } : {}),
         ...(split ? { split } : {}),
         ...(kind?.secondsPerCost ? { secondsPerCost: kind.secondsPerCost } : {}),

@@ -114,6 +114,8 @@ export interface JobOptions {
    * claims unless it was leased to that agent.
    */
   adoptHeld?: boolean;
+  /** Error records already in the output (a resumed job), so status counts them too. */
+  errorRecords?: number;
 }
 
 interface Job {
@@ -245,7 +247,7 @@ export class Scheduler {
       retry: [],
       counts: { queued: 0, leased: 0, failing: 0, done: 0, cancelled: 0 },
       errors: 0,
-      errorRecords: 0,
+      errorRecords: jobOpts.errorRecords ?? 0,
       stalled: null,
       retried: 0,
       speculated: 0,
@@ -670,15 +672,20 @@ export class Scheduler {
 
   // ───────────────────────────── queries ─────────────────────────────
 
-  /** Whether agent `agent` holds or held the task's lease (or it was adopted from it) in this life. */
-  wasLeasedTo(jobName: string, taskId: string, agent: string): boolean {
-    const t = this.jobs.get(jobName)?.tasks.get(taskId);
-    return t !== undefined && wasLeasedTo(t, agent);
+  /** Which tasks of the job agent `agent` holds or held the lease of (or were adopted from it) in this life. */
+  leasedTo(jobName: string, agent: string): (taskId: string) => boolean {
+    const tasks = this.jobs.get(jobName)?.tasks;
+    if (!tasks) return () => false;
+    return (taskId) => {
+      const t = tasks.get(taskId);
+      return t !== undefined && wasLeasedTo(t, agent);
+    };
   }
 
-  /** Whether the task is out of attempts (or unschedulable) and waits for the coordinator's error row. */
-  isFailing(jobName: string, taskId: string): boolean {
-    return this.jobs.get(jobName)?.tasks.get(taskId)?.state.s === 'failing';
+  /** Which tasks of the job are out of attempts (or unschedulable) and wait for the coordinator's error row. */
+  failingOf(jobName: string): (taskId: string) => boolean {
+    const tasks = this.jobs.get(jobName)?.tasks;
+    return (taskId) => tasks?.get(taskId)?.state.s === 'failing';
   }
 
   isKnown(id: string, epoch: number): boolean {

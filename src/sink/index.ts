@@ -1,7 +1,7 @@
 /** The sink: the single JSONL writer, its journal and row rendering. */
 export { Sink, DEFAULT_SINK_OPTIONS, COORDINATOR_SENDER, type SinkOptions, type SinkHost, type OpenRequest, type WriteResult } from './sink.js';
-export { JobWriter, StalledError, nodeOutputFs, type OutputFs, type OutputFile, type Entry } from './writer.js';
-export { checkTaskRows } from './check.js';
+export { JobWriter, StalledError, nodeOutputFs, type OutputFs, type OutputFile } from './writer.js';
+export { checkTaskRows, type RowExpectation } from './check.js';
 export {
   scanJournal,
   scanOutput,

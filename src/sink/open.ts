@@ -18,6 +18,8 @@ export interface OpenedOutput {
   size: number;
   done: Map<string, 'ok' | 'error'>;
   rows: number;
+  /** Error rows among the committed tasks' rows. */
+  errorRows: number;
   /** Bytes of a torn tail cut off. */
   repaired: number;
   /** Gives up the output's lock. */
@@ -48,7 +50,7 @@ export async function openOutput(req: OpenRequest, fs: OutputFs, onLost: (err: E
       await file.truncate(size - scan.repairedBytes);
       repaired = scan.repairedBytes;
     }
-    return { file, size: size - repaired, done: scan.done, rows: scan.rows, repaired, release: () => lock.release() };
+    return { file, size: size - repaired, done: scan.done, rows: scan.rows, errorRows: scan.errorRows, repaired, release: () => lock.release() };
   } catch (err) {
     await lock.release();
     throw err;

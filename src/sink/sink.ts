@@ -28,8 +28,8 @@ import type { Logger } from '../log.js';
 import { DropLog, OnceLog } from '../log.js';
 import { errorRow } from './rows.js';
 import { columnsAgree, taskText } from './groups.js';
-import { checkTaskRows } from './check.js';
-import { JobWriter, nodeOutputFs, type Entry, type OutputFs } from './writer.js';
+import { checkTaskRows, type RowExpectation } from './check.js';
+import { JobWriter, nodeOutputFs, type OutputFs } from './writer.js';
 import { openOutput, writeSummary } from './open.js';
 
 /** The sender name of rows the coordinator writes itself (tasks out of attempts); never accepted from the bus. */
@@ -37,8 +37,11 @@ export const COORDINATOR_SENDER = 'coordinator';
 
 /** What the sink needs from the coordinator that hosts it. */
 export interface SinkHost {
-  /** Whether `agent` holds or held the task's lease in this coordinator's life (or it was adopted from the agent). */
-  mayWrite(job: string, task: string, agent: string): boolean;
+  /**
+   * Which tasks of `job` agent `agent` may write: those whose lease it holds or held in this
+   * coordinator's life (or that were adopted from it). Asked once per result group.
+   */
+  writable(job: string, agent: string): (task: string) => boolean;
   /** Tasks whose rows are now durable. */
   committed(groups: CommitGroup[]): void;
   /** A job's output cannot be written (the reason), or can again (null). */
@@ -50,9 +53,16 @@ export interface SinkOptions {
   maxPendingChars: number;
   /** The files (tests inject a failing one). */
   fs: OutputFs;
+  /**
+   * Whose rows are parsed to check they are JSON objects of their task: 'remote' (default)
+   * checks every row that came over a network; on the in-process bus the only agent is this
+   * process's own, which renders rows with the same code, so only their ids, lines and size
+   * are checked. 'always' checks those too.
+   */
+  checkRows: 'remote' | 'always';
 }
 
-export const DEFAULT_SINK_OPTIONS: SinkOptions = { maxPendingChars: 64 << 20, fs: nodeOutputFs };
+export const DEFAULT_SINK_OPTIONS: SinkOptions = { maxPendingChars: 64 << 20, fs: nodeOutputFs, checkRows: 'remote' };
 
 /** What the sink did with one batch. */
 export interface WriteResult {
@@ -75,8 +85,18 @@ export interface OpenRequest {
 /** An output opened: its rows, the tasks already committed in it (and their status), the torn bytes cut. */
 export interface Opened {
   rows: number;
+  /** Error rows among the rows already there. */
+  errorRecords: number;
   done: ReadonlyMap<string, 'ok' | 'error'>;
   repaired: number;
+}
+
+/** A task's rows as they will be written. */
+interface TaskRows {
+  /** The error row that replaces what the agent sent (null: written as sent). */
+  replacement: string | null;
+  rows: number;
+  errorRows: number;
 }
 
 interface OpenJob {
@@ -95,6 +115,7 @@ export class Sink {
   private readonly drops: DropLog;
   private readonly opts: SinkOptions;
   private readonly maxText: number;
+  private readonly parseRows: boolean;
   /** Counters for tests and status. */
   readonly stats = { batches: 0, written: 0, duplicates: 0, refused: 0, rejected: 0 };
 
@@ -108,6 +129,7 @@ export class Sink {
     this.opts = { ...DEFAULT_SINK_OPTIONS, ...opts };
     this.drops = new DropLog(log);
     this.maxText = maxResultText(bus.maxPayload);
+    this.parseRows = this.opts.checkRows === 'always' || bus.kind !== 'memory';
   }
 
   start(): void {
@@ -158,11 +180,11 @@ export class Sink {
    * once they are durable. Rejects, writing nothing of the batch, when a job is not open yet
    * (NotFound: the sender tries again), and with E_STALLED when a commit failed.
    */
-  write(groups: readonly ResultGroup[], from: string): Promise<WriteResult> {
+  async write(groups: readonly ResultGroup[], from: string): Promise<WriteResult> {
     for (const g of groups) {
       if (!this.jobs.has(g.job) && !this.closedJobs.has(g.job)) {
         // Not opened yet (a coordinator restarting): the sender keeps the batch and tries again.
-        return Promise.reject(new ShoalError(ErrorCode.NotFound, `job ${g.job} is not open in the sink yet`, { retryable: true }));
+        throw new ShoalError(ErrorCode.NotFound, `job ${g.job} is not open in the sink yet`, { retryable: true });
       }
     }
     const r: WriteResult = { written: 0, duplicates: 0, refused: 0 };
@@ -173,65 +195,92 @@ export class Sink {
         r.refused += g.ids.length;
         continue;
       }
+      if (!job.writer.accepting) throw job.writer.refusal();
       const whole = columnsAgree(g);
       const n = whole ? g.ids.length : Math.min(g.ids.length, g.attempts.length);
-      const fresh: Entry[] = [];
+      const mayWrite = this.host.writable(g.job, from);
+      const expect: RowExpectation = { job: g.job, agent: from };
+      const kept: number[] = [];
+      // Texts and statuses only where they differ from what was sent (null: none do so far).
+      let replaced: Map<number, string> | null = null;
+      let statusAsSent = true;
+      let rows = 0;
+      let errorRecords = 0;
+      // The group goes as it is (its text and columns) when every task of it is written as sent: the usual case.
+      let asSent = whole;
+      let duplicates = 0;
       let refused = 0;
       for (let i = 0; i < n; i++) {
         const id = g.ids[i]!;
-        if (!this.host.mayWrite(g.job, id, from)) {
+        if (!mayWrite(id)) {
           refused++;
+          asSent = false;
           continue;
         }
-        if (job.writer.has(id)) {
-          r.duplicates++;
-          const on = job.writer.inFlight(id);
-          if (on) waits.push(on);
+        const t = whole ? this.checked(g, i, from, job, expect) : this.replaced(g, i, from, job, 'the columns of its result group do not agree');
+        const error = t.errorRows > 0;
+        if (!job.writer.claim(id, error ? 'error' : 'ok')) {
+          duplicates++;
+          asSent = false;
           continue;
         }
-        fresh.push(whole ? this.entry(g, i, from, job) : this.replaced(g, i, from, job, 'the columns of its result group do not agree'));
+        kept.push(i);
+        rows += t.rows;
+        errorRecords += t.errorRows;
+        if (error !== (g.status.charCodeAt(i) === 101 /* e */)) statusAsSent = false;
+        if (t.replacement !== null) {
+          (replaced ??= new Map()).set(i, t.replacement);
+          asSent = false;
+        }
       }
       if (refused > 0) {
         r.refused += refused;
         if (this.once.changed(`refused:${from}`, g.job)) this.log.warn({ agent: from, job: g.job, tasks: refused }, 'results for tasks the agent holds no lease on refused');
       }
-      if (fresh.length > 0) {
-        const a = job.writer.add(fresh);
-        r.written += a.added;
-        r.duplicates += fresh.length - a.added;
-        waits.push(a.done);
-      }
+      // A duplicate of a task still on its way is answered once that task is durable.
+      if (duplicates > 0) waits.push(job.writer.settled());
+      r.duplicates += duplicates;
+      if (kept.length === 0) continue;
+      r.written += kept.length;
+      const status = asSent && statusAsSent ? g.status : kept.map((i) => (job.writer.statusOf(g.ids[i]!) === 'error' ? 'e' : 'o')).join('');
+      const cg: CommitGroup = asSent
+        ? { job: g.job, from, ids: g.ids, status, attempts: g.attempts, ms: g.ms, errorRecords }
+        : { job: g.job, from, ids: kept.map((i) => g.ids[i]!), status, attempts: kept.map((i) => g.attempts[i]!), ms: kept.map((i) => g.ms[i] ?? 0), errorRecords };
+      const text = asSent ? g.text : kept.map((i) => replaced?.get(i) ?? taskText(g, i)).join('');
+      waits.push(job.writer.push(text, cg, rows));
     }
     this.stats.written += r.written;
     this.stats.duplicates += r.duplicates;
     this.stats.refused += r.refused;
-    return Promise.all(waits).then(() => r);
+    await Promise.all(waits);
+    return r;
   }
 
-  /** Task i of a well-formed group as an entry, its rows checked (replaced by an error row when they are not whole rows). */
-  private entry(g: ResultGroup, i: number, from: string, job: OpenJob): Entry {
-    const text = taskText(g, i);
-    const c = checkTaskRows(text, g.job, g.ids[i]!, this.maxText);
+
+
+  /** Task i of a well-formed group, its rows checked (replaced by an error row when they are not whole rows). */
+  private checked(g: ResultGroup, i: number, from: string, job: OpenJob, expect: RowExpectation): TaskRows {
+    const c = checkTaskRows(taskText(g, i), g.ids[i]!, this.maxText, expect, this.parseRows);
     if (!c.ok) return this.replaced(g, i, from, job, c.why, c.tooLarge);
-    return { id: g.ids[i]!, from, attempt: g.attempts[i]!, ms: g.ms[i] ?? 0, error: c.errorRows > 0, errorRows: c.errorRows, rows: c.rows, text };
+    return { replacement: null, rows: c.rows, errorRows: c.errorRows };
   }
 
   /** An error row in place of rows the sink will not write, so the task ends instead of hanging. */
-  private replaced(g: ResultGroup, i: number, from: string, job: OpenJob, why: string, tooLarge = false): Entry {
+  private replaced(g: ResultGroup, i: number, from: string, job: OpenJob, why: string, tooLarge = false): TaskRows {
     if (this.once.changed(`bad-rows:${from}`, g.job)) this.log.warn({ agent: from, job: g.job, task: g.ids[i], why }, 'an agent sent rows the sink will not write; an error row takes their place');
     const now = Date.now();
     const head = { job: g.job, task: g.ids[i]!, kind: job.kind, attempt: g.attempts[i]!, agent: from, host: '', worker: null, start: now, end: now };
     const error = tooLarge ? { code: ErrorCode.TooLarge, message: `result ${why}` } : { code: ErrorCode.Internal, message: `agent ${from} sent rows the sink refused: ${why}` };
-    return { id: g.ids[i]!, from, attempt: g.attempts[i]!, ms: 0, error: true, errorRows: 1, rows: 1, text: errorRow(head, error) };
+    return { replacement: errorRow(head, error), rows: 1, errorRows: 1 };
   }
 
   /** Opens (creating, resuming, repairing a torn tail) a job's output. Throws a ShoalError naming the file on refusal. */
   async open(req: OpenRequest): Promise<Opened> {
     let job = this.jobs.get(req.job);
-    if (job) return { rows: job.writer.rows, done: job.writer.done, repaired: 0 };
+    if (job) return { rows: job.writer.rows, errorRecords: job.writer.errorRecords, done: job.writer.done(), repaired: 0 };
     const o = await openOutput(req, this.opts.fs, (lost) => this.lost(req.job, lost));
     const writer = new JobWriter(req.job, req.out, o.file, o.size, o.done, {
-      durable: (entries) => this.host.committed(commitGroups(req.job, entries)),
+      durable: (groups) => this.host.committed(groups),
       stalled: (reason) => {
         if (reason) this.log.error({ job: req.job, out: req.out, reason }, 'the output cannot be written: the job is stalled; results wait with the agents and the job continues by itself when writes succeed again');
         else this.log.info({ job: req.job, out: req.out }, 'the output can be written again: the job continues');
@@ -239,12 +288,13 @@ export class Sink {
       },
     }, this.opts.maxPendingChars);
     writer.rows = o.rows;
+    writer.errorRecords = o.errorRows;
     job = { writer, kind: req.kind, params: req.params, release: o.release };
     this.jobs.set(req.job, job);
     this.closedJobs.delete(req.job);
     if (o.repaired > 0) this.log.warn({ job: req.job, out: req.out, bytes: o.repaired }, 'repaired a torn tail of the output');
-    this.log.info({ job: req.job, out: req.out, rows: writer.rows, tasks: writer.done.size }, 'output opened');
-    return { rows: writer.rows, done: writer.done, repaired: o.repaired };
+    this.log.info({ job: req.job, out: req.out, rows: writer.rows, tasks: writer.doneCount }, 'output opened');
+    return { rows: writer.rows, errorRecords: writer.errorRecords, done: writer.done(), repaired: o.repaired };
   }
 
   /** Another process took the output's lock: stop writing to it. */
@@ -288,19 +338,4 @@ export class Sink {
       await j.release();
     }
   }
-}
-
-/** Commit notices for durable entries, one group per sender. */
-function commitGroups(job: string, entries: readonly Entry[]): CommitGroup[] {
-  const by = new Map<string, CommitGroup>();
-  for (const e of entries) {
-    let g = by.get(e.from);
-    if (!g) by.set(e.from, (g = { job, from: e.from, ids: [], status: '', attempts: [], ms: [], errorRecords: 0 }));
-    g.ids.push(e.id);
-    g.status += e.error ? 'e' : 'o';
-    g.attempts.push(e.attempt);
-    g.ms.push(e.ms);
-    g.errorRecords += e.errorRows;
-  }
-  return [...by.values()];
 }

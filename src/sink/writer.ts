@@ -9,10 +9,11 @@
  * keep their results and try again; the writer says it is stalled (once) and, when a later
  * commit succeeds, that it is writable again.
  */
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, statfs, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { dirname } from 'node:path';
 import { ErrorCode, ShoalError } from '../errors.js';
+import type { CommitGroup } from '../../protocol/index.js';
 
 /** The file operations a writer needs (a real file, or a fake one in tests). */
 export interface OutputFile {
@@ -22,6 +23,8 @@ export interface OutputFile {
   sync(): Promise<void>;
   truncate(size: number): Promise<void>;
   close(): Promise<void>;
+  /** Bytes its filesystem has free for us (null when it cannot tell). */
+  free?(): Promise<number | null>;
 }
 
 export interface OutputFs {
@@ -37,11 +40,11 @@ export const nodeOutputFs: OutputFs = {
     const size = (await fh.stat()).size;
     // A new file's directory entry must be durable too, or a crash could lose the whole file.
     if (size === 0) await syncDir(dirname(path));
-    return { file: handleFile(fh), size };
+    return { file: handleFile(fh, path), size };
   },
 };
 
-function handleFile(fh: FileHandle): OutputFile {
+function handleFile(fh: FileHandle, path: string): OutputFile {
   return {
     async write(buf, position) {
       let off = 0;
@@ -50,6 +53,14 @@ function handleFile(fh: FileHandle): OutputFile {
     sync: () => fh.datasync(),
     truncate: (size) => fh.truncate(size),
     close: () => fh.close(),
+    async free() {
+      try {
+        const st = await statfs(path);
+        return st.bavail * st.bsize;
+      } catch {
+        return null;
+      }
+    },
   };
 }
 
@@ -66,22 +77,12 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** One task's rows on their way to the file. */
-export interface Entry {
-  id: string;
-  /** The agent that sent them ('coordinator' for its own error rows). */
-  from: string;
-  attempt: number;
-  ms: number;
-  /** Some of its rows are error rows. */
-  error: boolean;
-  errorRows: number;
-  rows: number;
-  text: string;
-}
-
 interface Commit {
-  entries: Entry[];
+  /** The tasks it commits: whole result groups' columns, their status taken from their rows. */
+  groups: CommitGroup[];
+  /** Their rows, in pieces (often a whole result group's text each). */
+  texts: string[];
+  rows: number;
   chars: number;
   promise: Promise<void>;
   resolve(): void;
@@ -89,8 +90,8 @@ interface Commit {
 }
 
 export interface WriterHooks {
-  /** Entries whose rows the last fsync made durable (called before their senders are answered). */
-  durable(entries: Entry[]): void;
+  /** Tasks whose rows the last fsync made durable (called before their senders are answered). */
+  durable(groups: CommitGroup[]): void;
   /** The file cannot be written (the reason), or can again (null). Called on changes only. */
   stalled(reason: string | null): void;
 }
@@ -110,14 +111,28 @@ export class JobWriter {
   errorRecords = 0;
   /** Why the file cannot be written now; null while it can. */
   stalledBy: string | null = null;
-  private next: Commit | null = null;
+  /**
+   * Commits waiting for the disk, oldest first; rows join the last until it holds
+   * `maxCommitChars`. Bounded commits keep each fsync short, so a result waits at most for
+   * the commit before its own, not for a large one (that is what its sender waits for).
+   */
+  private readonly queue: Commit[] = [];
+  /** Characters in the queued commits. */
+  private queuedChars = 0;
   private running: Commit | null = null;
-  /** Tasks on their way to the file, and the commit that carries each. */
-  private readonly waiting = new Map<string, Commit>();
+  /**
+   * Every task with rows, committed or on its way, and its status: one map for both keeps the
+   * per-task cost of the hot path to a lookup and a set (a failed commit deletes its tasks).
+   */
+  private readonly tasks: Map<string, 'ok' | 'error'>;
+  /** Tasks claimed and not yet durable (or failed). */
+  private inFlightCount = 0;
   /** Bytes of the file known durable. */
   private size: number;
   /** A failed write may have left bytes past `size` that could not be cut yet. */
   private tailDirty = false;
+  /** Bytes of the last commit that failed: a stalled writer waits for room for them. */
+  private failedBytes = 0;
   private closed = false;
   private scheduled = false;
 
@@ -126,47 +141,82 @@ export class JobWriter {
     readonly path: string,
     private readonly file: OutputFile,
     size: number,
-    /** Tasks already committed (from the journal) and their status. */
-    readonly done: Map<string, 'ok' | 'error'>,
+    /** Tasks already committed (from the journal) and their status; the writer keeps it up to date. */
+    done: Map<string, 'ok' | 'error'>,
     private readonly hooks: WriterHooks,
-    /** Characters that may wait for the next commit before new batches are turned away. */
+    /** Characters that may wait for the disk before new batches are turned away. */
     private readonly maxPendingChars = 64 << 20,
+    /** Characters one commit (one write and fsync) takes at most. */
+    private readonly maxCommitChars = 1 << 20,
   ) {
     this.size = size;
+    this.tasks = done;
     for (const s of done.values()) s === 'ok' ? this.okTasks++ : this.errorTasks++;
+  }
+
+  /** The committed tasks and their status (a copy only while some are on their way). */
+  done(): ReadonlyMap<string, 'ok' | 'error'> {
+    if (this.inFlightCount === 0) return this.tasks;
+    const out = new Map(this.tasks);
+    for (const c of [this.running, ...this.queue]) for (const g of c?.groups ?? []) for (const id of g.ids) out.delete(id);
+    return out;
+  }
+
+  /** How many tasks are committed. */
+  get doneCount(): number {
+    return this.tasks.size - this.inFlightCount;
   }
 
   /** Whether the task's rows are written, or on their way. */
   has(id: string): boolean {
-    return this.done.has(id) || this.waiting.has(id);
+    return this.tasks.has(id);
   }
 
-  /** Settles when the commit carrying task `id` does (undefined when none carries it). */
-  inFlight(id: string): Promise<void> | undefined {
-    return this.waiting.get(id)?.promise;
+  /** The status a task was committed or claimed with (undefined: none). */
+  statusOf(id: string): 'ok' | 'error' | undefined {
+    return this.tasks.get(id);
   }
 
   /**
-   * Queues rows for the next commit, skipping tasks that have rows already (or twice in
-   * `entries`). `done` resolves when they are durable and rejects (StalledError) when the
-   * commit failed.
+   * Settles when every commit on its way has (so a duplicate of a task still on its way is
+   * answered only once that task is durable, or has failed).
    */
-  add(entries: readonly Entry[]): { added: number; done: Promise<void> } {
-    if (this.closed) return { added: 0, done: Promise.reject(new ShoalError(ErrorCode.NotFound, `the output of job ${this.job} is closed`, { retryable: true })) };
-    if (this.next && this.next.chars > this.maxPendingChars) {
-      return { added: 0, done: Promise.reject(new StalledError(`the sink is behind on ${this.path} (${this.next.chars} characters wait for the disk); try again`)) };
-    }
-    let c = this.next;
-    let added = 0;
-    for (const e of entries) {
-      if (this.done.has(e.id) || this.waiting.has(e.id)) continue;
-      c ??= this.next = newCommit();
-      c.entries.push(e);
-      c.chars += e.text.length;
-      this.waiting.set(e.id, c);
-      added++;
-    }
-    if (!c) return { added: 0, done: Promise.resolve() };
+  settled(): Promise<void> {
+    return (this.queue.at(-1) ?? this.running)?.promise ?? Promise.resolve();
+  }
+
+  /**
+   * Claims task `id` with its status for the next commit: false when it has rows already, or
+   * on their way. A claimed task must be `push`ed with the next commit.
+   */
+  claim(id: string, status: 'ok' | 'error'): boolean {
+    if (this.tasks.has(id)) return false;
+    this.tasks.set(id, status);
+    this.inFlightCount++;
+    return true;
+  }
+
+  /**
+   * Whether the next commit can take more: false (turn the sender away for now) while the
+   * output is closed or too much already waits for the disk.
+   */
+  get accepting(): boolean {
+    return !this.closed && this.queuedChars <= this.maxPendingChars;
+  }
+
+  /**
+   * Queues the rows of claimed tasks (`text`: their rows back to back, `rows` lines, in the
+   * order of `group`) for the next commit. The promise resolves when they are durable and
+   * rejects (StalledError) when the commit failed.
+   */
+  push(text: string, group: CommitGroup, rows: number): Promise<void> {
+    let c = this.queue.at(-1);
+    if (!c || c.chars >= this.maxCommitChars) this.queue.push((c = newCommit()));
+    this.queuedChars += text.length;
+    c.groups.push(group);
+    c.texts.push(text);
+    c.rows += rows;
+    c.chars += text.length;
     if (!this.running && !this.scheduled) {
       this.scheduled = true;
       setImmediate(() => {
@@ -174,54 +224,80 @@ export class JobWriter {
         void this.commit();
       });
     }
-    return { added, done: c.promise };
+    return c.promise;
+  }
+
+  /** Why a sender is turned away now (see `accepting`). */
+  refusal(): Error {
+    if (this.closed) return new ShoalError(ErrorCode.NotFound, `the output of job ${this.job} is closed`, { retryable: true });
+    return new StalledError(`the sink is behind on ${this.path} (${this.queuedChars} characters wait for the disk); try again`);
   }
 
   /** Writes and fsyncs the waiting rows; one at a time, the next gathering meanwhile. */
   private async commit(): Promise<void> {
-    if (this.running || !this.next) return;
-    const c = (this.running = this.next);
-    this.next = null;
-    const buf = Buffer.from(c.entries.length === 1 ? c.entries[0]!.text : c.entries.map((e) => e.text).join(''), 'utf8');
+    if (this.running || this.queue.length === 0) return;
+    const c = (this.running = this.queue.shift()!);
+    this.queuedChars -= c.chars;
+    const buf = Buffer.from(c.texts.length === 1 ? c.texts[0]! : c.texts.join(''), 'utf8');
     try {
       if (this.tailDirty) await this.file.truncate(this.size);
       this.tailDirty = false;
+      await this.roomFor(buf.length);
       await this.file.write(buf, this.size);
       await this.file.sync();
     } catch (err) {
-      await this.failed(c, err as NodeJS.ErrnoException);
+      await this.failed(c, err as NodeJS.ErrnoException, buf.length);
       return this.afterCommit();
     }
     this.size += buf.length;
-    for (const e of c.entries) {
-      this.done.set(e.id, e.error ? 'error' : 'ok');
-      e.error ? this.errorTasks++ : this.okTasks++;
-      this.rows += e.rows;
-      this.errorRecords += e.errorRows;
-      this.waiting.delete(e.id);
+    this.rows += c.rows;
+    for (const g of c.groups) {
+      const errors = countErrors(g.status);
+      this.errorTasks += errors;
+      this.okTasks += g.ids.length - errors;
+      this.errorRecords += g.errorRecords;
+      this.inFlightCount -= g.ids.length;
     }
     if (this.stalledBy !== null) {
       this.stalledBy = null;
       this.hooks.stalled(null);
     }
-    this.hooks.durable(c.entries);
+    this.hooks.durable(c.groups);
     c.resolve();
     this.afterCommit();
   }
 
   private afterCommit(): void {
     this.running = null;
-    if (this.next) void this.commit();
+    if (this.queue.length > 0) void this.commit();
+  }
+
+  /**
+   * While stalled, a write is only tried when the filesystem says there is room for it and
+   * for what failed last: no partial rows are written (and cut) again and again, and a full
+   * disk is not filled a few rows at a time, flapping between stalled and writable.
+   */
+  private async roomFor(bytes: number): Promise<void> {
+    if (this.stalledBy === null || !this.file.free) return;
+    const free = await this.file.free();
+    const need = Math.max(bytes, this.failedBytes);
+    if (free !== null && free < need) throw Object.assign(new Error(`no space left on device (${free} bytes free, ${need} needed)`), { code: 'ENOSPC', probe: true });
   }
 
   /** Cuts the file back to its durable length and fails the commit's senders. */
-  private async failed(c: Commit, err: NodeJS.ErrnoException): Promise<void> {
-    try {
-      await this.file.truncate(this.size);
-    } catch {
-      this.tailDirty = true;
+  private async failed(c: Commit, err: NodeJS.ErrnoException & { probe?: boolean }, bytes: number): Promise<void> {
+    if (!err.probe) {
+      this.failedBytes = bytes;
+      try {
+        await this.file.truncate(this.size);
+      } catch {
+        this.tailDirty = true;
+      }
     }
-    for (const e of c.entries) this.waiting.delete(e.id);
+    for (const g of c.groups) {
+      for (const id of g.ids) this.tasks.delete(id);
+      this.inFlightCount -= g.ids.length;
+    }
     const reason = `cannot write ${this.path}: ${err.code ? `${err.code} ` : ''}${err.message.replace(/^[A-Z]+: /, '')}`;
     if (this.stalledBy === null) this.hooks.stalled(reason);
     this.stalledBy = reason;
@@ -232,13 +308,19 @@ export class JobWriter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    while (this.running || this.next) {
-      const c = this.running ?? this.next!;
+    while (this.running || this.queue.length > 0) {
+      const c = this.running ?? this.queue[0]!;
       if (!this.running) void this.commit();
       await c.promise.catch(() => undefined);
     }
     await this.file.close().catch(() => undefined);
   }
+}
+
+function countErrors(status: string): number {
+  let n = 0;
+  for (let i = status.indexOf('e'); i !== -1; i = status.indexOf('e', i + 1)) n++;
+  return n;
 }
 
 function newCommit(): Commit {
@@ -250,5 +332,5 @@ function newCommit(): Commit {
   });
   // A commit nobody waits on (its senders gave up) must not be an unhandled rejection.
   promise.catch(() => undefined);
-  return { entries: [], chars: 0, promise, resolve, reject };
+  return { groups: [], texts: [], rows: 0, chars: 0, promise, resolve, reject };
 }

@@ -29,6 +29,11 @@ class GatedFile implements OutputFile {
   failNext: string | null = null;
   writes = 0;
   syncs = 0;
+  /** What statfs would say is free (null: it cannot tell). */
+  freeBytes: number | null = null;
+  async free(): Promise<number | null> {
+    return this.freeBytes;
+  }
   constructor(events: string[]) {
     this.events = events;
   }
@@ -69,8 +74,9 @@ class GatedFile implements OutputFile {
   async close(): Promise<void> {}
 }
 
+/** Waits for a condition (a commit goes through the libuv thread pool, so this may take a few ms). */
 const until = async (what: string, fn: () => boolean): Promise<void> => {
-  for (let i = 0; i < 1000 && !fn(); i++) await new Promise((r) => setImmediate(r));
+  for (const deadline = Date.now() + 20_000; !fn() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 1));
   assert.ok(fn(), `never: ${what}`);
 };
 
@@ -93,7 +99,7 @@ describe('sink: group commit and what it believes', () => {
     committed = [];
     stalls = [];
     const host: SinkHost = {
-      mayWrite: (_job, task, agent) => leased.has(`${agent} ${task}`),
+      writable: (_job, agent) => (task) => leased.has(`${agent} ${task}`),
       committed: (groups) => {
         events.push(`committed ${groups.reduce((n, g) => n + g.ids.length, 0)}`);
         committed.push(...groups);
@@ -101,7 +107,8 @@ describe('sink: group commit and what it believes', () => {
       stalled: (_job, reason) => stalls.push(reason),
     };
     const fs: OutputFs = { open: async () => ({ file, size: 0 }) };
-    sink = new Sink(bus, subj, silentLogger(), host, { fs });
+    // The in-process bus, but rows checked as if they came over the network.
+    sink = new Sink(bus, subj, silentLogger(), host, { fs, checkRows: 'always' });
     sink.start();
     await sink.open({ job: 'J', kind: 'spin', params: {}, out: join(tmp, `never-${Math.random()}.jsonl`) });
   });
@@ -131,7 +138,7 @@ describe('sink: group commit and what it believes', () => {
     const first = a.send([a.rows('J', ids(2))]);
     await until('the first fsync waits', () => file.waiting === 1);
     const more = [a.send([a.rows('J', ids(3, 2))]), a.send([a.rows('J', ids(4, 5))]), a.send([a.rows('J', ids(1, 9))])];
-    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    await until('the three batches wait for the disk', () => sink.stats.written === 10);
     assert.equal(file.writes, 1, 'nothing else is written while the first fsync runs');
     file.release();
     await first;
@@ -163,11 +170,19 @@ describe('sink: group commit and what it believes', () => {
     assert.equal((await a.send([a.rows('J', ids(3, 2))])).kind, 'error');
     assert.equal(stalls.length, 1);
     assert.match(stalls[0]!, /ENOSPC/);
+    // Where the filesystem tells its free space, a stalled writer does not even try while the
+    // rows would not fit: nothing is written (and cut) again and again.
+    file.freeBytes = 100;
+    const writes = file.writes;
+    const probed = await a.send([a.rows('J', ids(3, 2))]);
+    assert.equal(probed.kind === 'error' && probed.code, 'E_STALLED');
+    assert.equal(file.writes, writes, 'no write while there is no room');
+    file.freeBytes = 1 << 20;
     // Room again: the same rows go through, once.
     const again = a.send([a.rows('J', ids(3, 2))]);
     await until('fsync', () => file.waiting === 1);
     file.release();
-    assert.deepEqual(await again, { kind: 'ack', v: PROTOCOL_VERSION, seq: 4, written: 3, duplicates: 0, refused: 0 });
+    assert.deepEqual(await again, { kind: 'ack', v: PROTOCOL_VERSION, seq: 5, written: 3, duplicates: 0, refused: 0 });
     assert.deepEqual(stalls, [stalls[0], null]);
     const rows = file.bytes.toString().trim().split('\n').map((l) => JSON.parse(l) as { task: string });
     assert.deepEqual(rows.map((r) => r.task), ids(5));
