@@ -44,7 +44,10 @@ export interface CoordinatorOptions {
   outDir: string;
   /** The namespace, for messages that name it. Default 'default'. */
   ns: string;
-  /** Agents heartbeat this often (ms); told to them in the welcome. Default 2000. */
+  /**
+   * Agents heartbeat this often (ms); told to them in the welcome. Default 2000, and never
+   * more than a quarter of the agent timeout, so a late heartbeat or two cannot lose an agent.
+   */
   heartbeatMs: number;
   /** Scheduler clock resolution (ms). Default 200. */
   tickMs: number;
@@ -196,7 +199,8 @@ export class Coordinator implements SinkHost {
       return;
     }
     const r = this.scheduler.hello(h.agent, h.info, h.held, now);
-    m.respond(encode({ kind: 'welcome', v: PROTOCOL_VERSION, agent: h.agent, epoch: r.epoch, boot: this.me.boot, heartbeatMs: this.opts.heartbeatMs, seq: r.seq, coordinator: this.me }));
+    const heartbeatMs = Math.max(100, Math.min(this.opts.heartbeatMs, Math.floor(this.scheduler.opts.agentTimeoutMs / 4)));
+    m.respond(encode({ kind: 'welcome', v: PROTOCOL_VERSION, agent: h.agent, epoch: r.epoch, boot: this.me.boot, heartbeatMs, seq: r.seq, coordinator: this.me }));
     this.run(r.commands);
   }
 
@@ -211,8 +215,9 @@ export class Coordinator implements SinkHost {
 
   // ───────────── SinkHost: the sink asks and tells, inside this process ─────────────
 
-  mayWrite(job: string, task: string, agent: string): boolean {
-    return agent === COORDINATOR_SENDER ? this.scheduler.isFailing(job, task) : this.scheduler.wasLeasedTo(job, task, agent);
+  writable(job: string, agent: string): (task: string) => boolean {
+    // The coordinator writes the rows of tasks out of attempts; agents those they were leased.
+    return agent === COORDINATOR_SENDER ? this.scheduler.failingOf(job) : this.scheduler.leasedTo(job, agent);
   }
 
   committed(groups: CommitGroup[]): void {
