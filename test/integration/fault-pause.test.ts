@@ -34,8 +34,8 @@ describe('a paused coordinator', () => {
 
     const final = await ctl.waitEnd('P1');
     assert.equal(final.state, 'done');
-    assert.equal(final.retried, 0, 'no task was requeued');
     assert.deepEqual(logsOf(coord, 'agent lost; its tasks requeued'), [], coord.describe());
+    assert.equal(final.retried, 0, `no task was requeued\n${coord.describe()}\n${a.proc.describe()}\n${b.proc.describe()}`);
     const paused = logsOf(coord, 'the coordinator was paused or blocked; agents get the time back before anyone is judged lost');
     assert.equal(paused.length, 1, coord.describe());
     t.diagnostic(`the coordinator noticed a gap of ${String(paused[0]!.gapMs)} ms`);
