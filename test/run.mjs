@@ -1,9 +1,15 @@
 #!/usr/bin/env node
 // Runs the compiled test files: unit, then integration and e2e (real nats-server, real processes).
 // Usage: node test/run.mjs [unit|integration|e2e ...]   (default: all)
+//
+// Most integration tests spend their time waiting (for agent timeouts, drains, restarts), so
+// files run in SHOAL_TEST_LANES lanes at once (default 2), plus a lane for the files that
+// build hosts (real Slurm, network namespaces). Files that measure the whole machine (a
+// process eating memory, CPU affinity) run alone at the end.
+// Each file's TAP output is printed whole when it ends; the last lines sum up all files.
 import { readdirSync, statSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { join, relative } from 'node:path';
+import { spawn } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
 const groups = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration', 'e2e'];
@@ -23,7 +29,59 @@ if (files.length === 0) {
   console.error(`no compiled test files under dist/test/{${groups.join(',')}}: run 'npm run build' first`);
   process.exit(1);
 }
-// One file at a time: fault tests kill processes, cut links and eat memory, and must not
-// share the 2-core machine with each other.
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=600000', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+
+/**
+ * Files that set up hosts (network namespaces, a real Slurm cluster) run one after the other
+ * in a lane of their own, beside the others; files that measure the whole machine (memory
+ * pressure, CPU affinity, three servers) run alone at the end.
+ */
+const HOSTS = [/\/e2e\//, /fault-partition\./];
+const ALONE = [/fault-memory\./, /affinity\./, /security-cluster\./];
+const lanes = Math.max(1, Number.parseInt(process.env.SHOAL_TEST_LANES ?? '2', 10) || 1);
+const matches = (res, f) => res.some((re) => re.test(f));
+
+// Long waiting files first, so the lanes end together; unit files fill the gaps.
+const rank = (f) => (f.includes('/integration/') ? 0 : 1);
+const shared = files.filter((f) => !matches(HOSTS, f) && !matches(ALONE, f)).sort((a, b) => rank(a) - rank(b));
+const hosts = files.filter((f) => matches(HOSTS, f));
+const solo = files.filter((f) => matches(ALONE, f));
+
+const totals = { tests: 0, pass: 0, fail: 0, cancelled: 0, skipped: 0, todo: 0 };
+const failed = [];
+
+function runFile(file) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, ['--test', '--test-reporter=tap', '--test-timeout=600000', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (code, signal) => {
+      const name = relative(join(root, 'dist'), file);
+      process.stdout.write(`# ── ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n${out}`);
+      for (const k of Object.keys(totals)) {
+        const m = new RegExp(`^# ${k} (\\d+)$`, 'm').exec(out);
+        if (m) totals[k] += Number(m[1]);
+      }
+      if (code !== 0) failed.push(`${name} (${signal ?? `exit ${code}`})`);
+      resolve();
+    });
+  });
+}
+
+async function runLanes(queue, n) {
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      for (let f = queue.shift(); f; f = queue.shift()) await runFile(f);
+    }),
+  );
+}
+
+const t0 = Date.now();
+await Promise.all([runLanes(shared, lanes), runLanes(hosts, 1)]);
+await runLanes(solo, 1);
+const secs = ((Date.now() - t0) / 1000).toFixed(1);
+console.log(`# files ${files.length}${failed.length ? `; failed: ${failed.join(', ')}` : ''}`);
+console.log(`# tests ${totals.tests}\n# pass ${totals.pass}\n# fail ${totals.fail}\n# cancelled ${totals.cancelled}\n# skipped ${totals.skipped}\n# todo ${totals.todo}\n# duration_s ${secs}`);
+console.log(`${totals.pass} passed, ${totals.fail + totals.cancelled} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+process.exit(failed.length > 0 || totals.fail + totals.cancelled > 0 ? 1 : 0);
