@@ -18,6 +18,7 @@ import { readRows } from '../../src/sink/journal.js';
 import { writeSyntheticSet } from './synthetic-sdf.js';
 import { benchCat, benchFrames, benchZeno, writeSyntheticTrajectory } from '../../src/kinds/frames/bench.js';
 import type { ThreadCpu } from './thread-cpu.js';
+import { benchSink } from './sink.js';
 
 export interface BenchRow {
   workload: string;
@@ -232,6 +233,8 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
   },
   /** The scheduling core alone: 10,000 simulated agents × 32 slots, task transitions per second. */
   scale: async () => [coreScale()],
+  /** The sink alone: W0's rows through group commit, with and without parsing them. */
+  sink: (dir) => benchSink(dir),
   /** The RMSD kernel: superpositions per second for 30 heavy atoms on one thread. */
   rmsd: async () => [rmsdKernel()],
   /** conformers on 1,000 synthetic molecules with the heavy-tailed sizes (106,778 reference conformers). */
