@@ -323,11 +323,6 @@ export class Sink {
     }
   }
 
-  /** The failed records of an open job so far (status). */
-  errorRecords(job: string): number | undefined {
-    return this.jobs.get(job)?.writer.errorRecords;
-  }
-
   /** Closes every file and stops. Idempotent. */
   async stop(): Promise<void> {
     for (const s of this.subs.splice(0)) s.unsubscribe();
