@@ -62,6 +62,23 @@ export function faultSuite(prefix: string, o: { setup?: (s: FaultSuite) => Promi
   return suite;
 }
 
+/**
+ * A suite that needs only a temp dir (embedded runs, no NATS): the dir is made before it and,
+ * with every shoal process the suite left running, removed after it. `dir` is set once the
+ * `before` hook has run.
+ */
+export function tempSuite(prefix: string): { dir: string } {
+  const suite = { dir: '' };
+  before(() => {
+    suite.dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  after(async () => {
+    await killLeftovers();
+    if (suite.dir) rmSync(suite.dir, { recursive: true, force: true });
+  });
+  return suite;
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves with `p`'s value, or with null after `ms` (the timer does not keep the process alive). */

@@ -5,28 +5,19 @@
  * output verifies clean afterwards.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { killLeftovers, runShoal } from '../helpers/shoal.js';
+import { describe, it } from 'node:test';
+import { tempSuite } from '../helpers/faults.js';
+import { runShoal } from '../helpers/shoal.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
 import { fixture } from '../helpers/paths.js';
 
-let tmp: string;
-
-before(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-output-verify-'));
-});
-
-after(async () => {
-  await killLeftovers();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+const scratch = tempSuite('shoal-output-verify-');
 
 describe('shoal verify and shoal repair', () => {
   it('find a garbage line and a duplicate row by line number, repair them aside, then verify clean', async () => {
-    const file = join(tmp, 'V1.jsonl');
+    const file = join(scratch.dir, 'V1.jsonl');
     const run = await runShoal(['run', 'spin', '--tasks', '200', '--ms', '0', '--workers', '1', '--job', 'V1', '--out', file]);
     assert.equal(run.code, 0, run.describe());
     const produced = readFileSync(file, 'utf8');
@@ -67,7 +58,7 @@ describe('shoal verify and shoal repair', () => {
   });
 
   it('a frames output (record sets numbered by frame) is clean; a record set written twice is one duplicate set', async () => {
-    const file = join(tmp, 'F1.jsonl');
+    const file = join(scratch.dir, 'F1.jsonl');
     const frames = ['run', 'frames', '--traj', fixture('frames', 'traj.dcd'), '--top', fixture('frames', 'top.pdb'), '--analyses', 'rg', '--chunk', '7'];
     const run = await runShoal([...frames, '--workers', '1', '--job', 'F1', '--out', file]);
     assert.equal(run.code, 0, run.describe());
@@ -91,14 +82,14 @@ describe('shoal verify and shoal repair', () => {
   });
 
   it('verify on a missing file exits 2 naming it; a wrong --job is refused by repair', async () => {
-    const missing = join(tmp, 'missing.jsonl');
+    const missing = join(scratch.dir, 'missing.jsonl');
     const v = await runShoal(['verify', missing]);
     assert.equal(v.code, 2, v.describe());
     assert.ok(v.stderr.includes(missing), v.describe());
     const r = await runShoal(['repair', missing]);
     assert.equal(r.code, 2, r.describe());
 
-    const file = join(tmp, 'V2.jsonl');
+    const file = join(scratch.dir, 'V2.jsonl');
     const run = await runShoal(['run', 'spin', '--tasks', '5', '--ms', '0', '--workers', '1', '--job', 'V2', '--out', file]);
     assert.equal(run.code, 0, run.describe());
     const before = readFileSync(file, 'utf8');
