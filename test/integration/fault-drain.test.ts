@@ -53,14 +53,14 @@ function noLoss(job: string): void {
 describe('drain', () => {
   it('shoal drain AGENT: the running task finishes, unstarted leases go back at once and run elsewhere at attempt 1, exit 0', async (t) => {
     const a = await startAgent(suite.nats.url, ns, ['--workers', '1', '--grace', '20'], { t });
-    const b = await startAgent(suite.nats.url, ns, ['--workers', '1'], { t });
-    // Bundles of 3 tasks of 500 ms: when A drains it runs one task of a bundle, two of that
-    // bundle have not started, and a prefetched bundle of three waits.
+    // A is alone with bundles of 3 tasks of 500 ms: it cannot run out of work before the drain
+    // arrives, however slow the machine; when it drains it runs one task of a bundle, the rest
+    // of that bundle has not started, and a prefetched bundle waits. B joins only after A is
+    // gone, so every task it runs came back to the coordinator by hand-back or was never leased.
     const tasks = 24;
     await submit('D1', ['--tasks', String(tasks), '--ms', '500', '--granularity', '3']);
     const file = join(out, 'D1.jsonl');
     await until('a first bundle of A done', () => rowsSoFar(file).some((r) => r.agent === a.id), 20_000);
-    await sleep(250); // A's next bundle is running now
 
     const r = await runShoal(['drain', a.id, ...conn()]);
     assert.equal(r.code, 0, r.describe());
@@ -68,6 +68,7 @@ describe('drain', () => {
     const draining = await a.proc.waitForLog('draining');
     assert.equal(draining.running, 1, 'A was running a bundle when it drained');
     await exitsZero(a.proc);
+    const b = await startAgent(suite.nats.url, ns, ['--workers', '2'], { t });
 
     const final = await ctl.waitEnd('D1');
     assert.equal(final.state, 'done', JSON.stringify(final));
