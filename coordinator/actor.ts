@@ -33,7 +33,7 @@ import { COORDINATOR_SENDER, errorRow, Sink, type SinkHost, type SinkOptions } f
 import { GroupBuilder } from '../src/sink/groups.js';
 import { Scheduler, type Command, type SchedulerOptions } from './scheduler.js';
 import { NamespaceClaim } from './claim.js';
-import { Admission } from './admission.js';
+import { Admission } from './jobs/index.js';
 import { ctlReply } from './control.js';
 import { acquireOwnerLock, type OwnerLock } from '../src/owner-lock.js';
 import type { Static } from '@sinclair/typebox';

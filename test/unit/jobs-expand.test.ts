@@ -1,7 +1,7 @@
 /** A job's expansion as the coordinator does it: encoded sizes, split ids and the '/' they reserve. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { expandJob, splitterFor } from '../../coordinator/jobs.js';
+import { expandJob, splitterFor } from '../../coordinator/index.js';
 import type { Kind, TaskSpec } from '../../src/kinds/types.js';
 import { spinKind } from '../../src/kinds/spin/index.js';
 

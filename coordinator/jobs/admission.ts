@@ -3,14 +3,14 @@
  * go, whether it resumes an earlier run), expanded into tasks, given its output by the sink
  * and handed to the scheduler; a job that ends has its output closed and its end recorded.
  */
-import { existsSync, realpathSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { PROTOCOL_VERSION, type JobSpec, type JobStatus, type Subjects } from '../protocol/index.js';
-import { ErrorCode, ShoalError, UsageError, toWireError } from '../src/errors.js';
-import type { Logger } from '../src/log.js';
-import { defaultOutPath, jobFilePathFor, type Sink } from '../src/sink/index.js';
-import type { Command, Scheduler } from './scheduler.js';
-import { describeChange, expandJob, fingerprint, JobRegistry, kindOf, readJobRecord, splitterFor, writeJobRecord, type JobRecord } from './jobs.js';
+import { PROTOCOL_VERSION, type JobSpec, type JobStatus, type Subjects } from '../../protocol/index.js';
+import { ErrorCode, ShoalError, toWireError } from '../../src/errors.js';
+import type { Logger } from '../../src/log.js';
+import { jobFilePathFor, type Sink } from '../../src/sink/index.js';
+import type { Command, Scheduler } from '../scheduler.js';
+import { expandJob, kindOf, splitterFor } from './expand.js';
+import { confine, outPathOf } from './out-path.js';
+import { describeChange, fingerprint, JobRegistry, readJobRecord, writeJobRecord, type JobRecord } from './record.js';
 
 export interface AdmissionDeps {
   outDir: string;
@@ -54,7 +54,7 @@ export class Admission {
     for (const rec of recs) {
       this.d.log.info({ job: rec.job, out: rec.out }, 'resuming job after restart');
       try {
-        this.confine(rec.out);
+        confine(this.d.outDir, rec.out);
         await this.admit(rec, true);
       } catch (err) {
         this.d.scheduler.unexpect(rec.job);
@@ -68,30 +68,13 @@ export class Admission {
     return this.records.get(job)?.kind ?? 'unknown';
   }
 
-  /**
-   * Where a job's output goes: `<out-dir>/<job>.jsonl`, or the spec's `out` taken from the
-   * out dir. Nothing outside the out dir (symbolic links followed) is ever opened.
-   */
-  outPath(spec: JobSpec): string {
-    const out = spec.out ? resolve(this.d.outDir, spec.out) : defaultOutPath(this.d.outDir, spec.job);
-    this.confine(out, spec.out);
-    return out;
-  }
-
-  private confine(out: string, given = out): void {
-    const rel = relative(realish(this.d.outDir), realish(out));
-    if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) {
-      throw new UsageError(`--out ${given} is outside the coordinator's out dir ${this.d.outDir}: give a path inside it (a relative one is taken from there)`);
-    }
-  }
-
   /** Validates, fingerprints, opens the output and hands the job to the scheduler. */
   async submit(spec: JobSpec): Promise<Submitted> {
     const { kind } = kindOf(spec);
     if (kind) kind.checkParams(spec.params);
     const state = this.d.scheduler.jobState(spec.job);
     if (state === 'running' || this.expanding.has(spec.job)) throw new ShoalError(ErrorCode.Usage, `job '${spec.job}' is already running`);
-    const out = this.outPath(spec);
+    const out = outPathOf(this.d.outDir, spec);
     const fp = fingerprint(spec.kind, spec.params, kind ? kind.inputs(kind.checkParams(spec.params)) : []);
     const prior = readJobRecord(jobFilePathFor(out));
     if (prior) {
@@ -196,18 +179,4 @@ export class Admission {
   stop(): void {
     this.stopped = true;
   }
-}
-
-/** The real path of `p`: its nearest existing ancestor resolved (links followed), the rest as given. */
-function realish(p: string): string {
-  let head = resolve(p);
-  let tail = '';
-  while (!existsSync(head)) {
-    const up = dirname(head);
-    if (up === head) return resolve(p);
-    tail = tail ? join(basename(head), tail) : basename(head);
-    head = up;
-  }
-  const real = realpathSync(head);
-  return tail ? join(real, tail) : real;
 }
