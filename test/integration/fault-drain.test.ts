@@ -15,7 +15,7 @@ import { describe, it } from 'node:test';
 import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
 import { runShoal, type ShoalProcess } from '../helpers/shoal.js';
-import { connArgs, Control, executions, logsOf, logTime, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, within, faultSuite } from '../helpers/faults.js';
+import { connArgs, Control, executions, logsOf, logTime, rowsSoFar, startAgent, startCoordinator, stopAgent, until, within, faultSuite } from '../helpers/faults.js';
 
 let ctl: Control;
 let coord: ShoalProcess;
