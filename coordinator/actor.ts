@@ -11,6 +11,7 @@ import type { Bus, BusMsg } from '../src/bus/index.js';
 import {
   decode,
   encode,
+  encodeAs,
   errorReply,
   principalOfSubject,
   PROTOCOL_VERSION,
@@ -20,6 +21,7 @@ import {
   type CoordinatorId,
   type Heartbeat,
   type Hello,
+  type MessageOf,
   type Pull,
   type ResultGroup,
   type SchemaName,
@@ -36,8 +38,6 @@ import { NamespaceClaim } from './claim.js';
 import { Admission } from './jobs/index.js';
 import { ctlReply } from './control.js';
 import { acquireOwnerLock, type OwnerLock } from '../src/owner-lock.js';
-import type { Static } from '@sinclair/typebox';
-import type { Schemas } from '../protocol/index.js';
 
 export interface CoordinatorOptions {
   /** Where job outputs go (every output a job names must be inside it), and the job registry. */
@@ -60,8 +60,6 @@ export interface CoordinatorOptions {
 }
 
 export const DEFAULT_COORDINATOR_OPTIONS: Omit<CoordinatorOptions, 'outDir' | 'onConflict'> = { ns: 'default', heartbeatMs: 2000, tickMs: 200, persist: true, scheduler: {}, sink: {} };
-
-type Msg<N extends SchemaName> = Static<(typeof Schemas)[N]>;
 
 export class Coordinator implements SinkHost {
   readonly scheduler: Scheduler;
@@ -97,7 +95,7 @@ export class Coordinator implements SinkHost {
       sizeOf: (g) => g.text.length,
       highWater: 1 << 16,
     });
-    this.admission = new Admission({ outDir: this.opts.outDir, persist: this.opts.persist, scheduler: this.scheduler, sink: this.sink, log, run: (c) => this.run(c), publish: (s, m) => this.publish(s, m), subj });
+    this.admission = new Admission({ outDir: this.opts.outDir, persist: this.opts.persist, scheduler: this.scheduler, sink: this.sink, log, run: (c) => this.run(c), publish: (s, m) => this.publish(s, 'Event', m), subj });
     this.claim = new NamespaceClaim(bus, subj, this.opts.ns, this.me, log, (message) => {
       this.log.fatal({ ns: this.opts.ns }, message);
       this.opts.onConflict(message);
@@ -133,7 +131,7 @@ export class Coordinator implements SinkHost {
     // Agents may say hello before these are loaded: keep what they hold of them.
     this.scheduler.expect(unfinished.map((r) => r.job));
     this.sink.start();
-    this.serve(this.subj.ctlAll, 'CtlRequest', async (m, req) => m.respond(encode(await ctlReply(this, req))));
+    this.serve(this.subj.ctlAll, 'CtlRequest', async (m, req) => m.respond(encodeAs('CtlReply', await ctlReply(this, req))));
     this.serve(this.subj.helloAll, 'Hello', (m, h) => this.agentSpeaks(m, h.agent) && this.onHello(m, h));
     this.serve(this.subj.pullAll, 'Pull', (m, p) => this.agentSpeaks(m, p.agent) && this.onPull(m, p));
     this.serve(this.subj.heartbeatAll, 'Heartbeat', (m, hb) => this.agentSpeaks(m, hb.agent) && this.onHeartbeat(hb));
@@ -153,7 +151,7 @@ export class Coordinator implements SinkHost {
    * Subscribes to a subject, decodes and validates each message, and never lets a handler
    * crash the loop. A request that fails validation gets a refusal, not silence.
    */
-  private serve<N extends SchemaName>(subject: string, schema: N, handle: (m: BusMsg, msg: Msg<N>) => unknown): void {
+  private serve<N extends SchemaName>(subject: string, schema: N, handle: (m: BusMsg, msg: MessageOf<N>) => unknown): void {
     const sub = this.bus.subscribe(subject);
     this.subs.push(sub);
     void (async () => {
@@ -200,7 +198,7 @@ export class Coordinator implements SinkHost {
     }
     const r = this.scheduler.hello(h.agent, h.info, h.held, now);
     const heartbeatMs = Math.max(100, Math.min(this.opts.heartbeatMs, Math.floor(this.scheduler.opts.agentTimeoutMs / 4)));
-    m.respond(encode({ kind: 'welcome', v: PROTOCOL_VERSION, agent: h.agent, epoch: r.epoch, boot: this.me.boot, heartbeatMs, seq: r.seq, coordinator: this.me }));
+    m.respond(encodeAs('HelloReply', { kind: 'welcome', v: PROTOCOL_VERSION, agent: h.agent, epoch: r.epoch, boot: this.me.boot, heartbeatMs, seq: r.seq, coordinator: this.me }));
     this.run(r.commands);
   }
 
@@ -234,16 +232,16 @@ export class Coordinator implements SinkHost {
     for (const c of cmds) {
       switch (c.kind) {
         case 'reply-pull':
-          (c.token as BusMsg).respond(encode({ kind: 'dispatch', v: PROTOCOL_VERSION, seq: c.seq, jobs: c.jobs, bundles: c.bundles }));
+          (c.token as BusMsg).respond(encodeAs('PullReply', { kind: 'dispatch', v: PROTOCOL_VERSION, seq: c.seq, jobs: c.jobs, bundles: c.bundles }));
           break;
         case 'rejoin':
-          (c.token as BusMsg).respond(encode({ kind: 'rejoin', v: PROTOCOL_VERSION, reason: c.reason }));
+          (c.token as BusMsg).respond(encodeAs('PullReply', { kind: 'rejoin', v: PROTOCOL_VERSION, reason: c.reason }));
           break;
         case 'abort':
-          this.publish(this.subj.agentCmd(c.agent), { kind: 'abort', v: PROTOCOL_VERSION, job: c.job, ...(c.tasks ? { tasks: c.tasks } : {}), reason: c.reason });
+          this.publish(this.subj.agentCmd(c.agent), 'AgentCmd', { kind: 'abort', v: PROTOCOL_VERSION, job: c.job, ...(c.tasks ? { tasks: c.tasks } : {}), reason: c.reason });
           break;
         case 'drain-agent':
-          this.publish(this.subj.agentCmd(c.agent), { kind: 'drain', v: PROTOCOL_VERSION, ...(c.graceMs !== null ? { graceMs: c.graceMs } : {}) });
+          this.publish(this.subj.agentCmd(c.agent), 'AgentCmd', { kind: 'drain', v: PROTOCOL_VERSION, ...(c.graceMs !== null ? { graceMs: c.graceMs } : {}) });
           break;
         case 'error-rows': {
           const kind = this.admission.kindOf(c.job);
@@ -267,9 +265,9 @@ export class Coordinator implements SinkHost {
     }
   }
 
-  private publish(subject: string, msg: object): void {
+  private publish<N extends 'AgentCmd' | 'Event'>(subject: string, schema: N, msg: MessageOf<N>): void {
     try {
-      this.bus.publish(subject, encode(msg));
+      this.bus.publish(subject, encodeAs(schema, msg));
     } catch (err) {
       this.log.warn({ subject, err: (err as Error).message }, 'publish failed');
     }

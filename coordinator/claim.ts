@@ -6,7 +6,7 @@
  * process is gone frees the namespace as soon as the NATS server drops its connection.
  */
 import type { Bus, BusMsg } from '../src/bus/index.js';
-import { decode, describeCoordinator, encode, errorReply, PROTOCOL_VERSION, versionMismatchMessage, type CoordinatorId, type Subjects } from '../protocol/index.js';
+import { decode, describeCoordinator, encode, encodeAs, errorReply, PROTOCOL_VERSION, versionMismatchMessage, type CoordinatorId, type Subjects } from '../protocol/index.js';
 import { ErrorCode, ShoalError } from '../src/errors.js';
 import { DropLog, type Logger } from '../src/log.js';
 
@@ -73,7 +73,7 @@ export class NamespaceClaim {
 
   private announce(): void {
     try {
-      this.bus.publish(this.subj.owner, encode({ kind: 'claim', v: PROTOCOL_VERSION, claimant: this.me }));
+      this.bus.publish(this.subj.owner, encodeAs('OwnerClaim', { kind: 'claim', v: PROTOCOL_VERSION, claimant: this.me }));
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'cannot announce the namespace claim');
     }
@@ -95,7 +95,7 @@ export class NamespaceClaim {
       return;
     }
     this.log.warn({ other: describeCoordinator(other) }, 'another coordinator tried to start on this namespace; it was refused');
-    if (m.reply) m.respond(encode({ kind: 'owner', v: PROTOCOL_VERSION, owner: this.me }));
+    if (m.reply) m.respond(encodeAs('OwnerReply', { kind: 'owner', v: PROTOCOL_VERSION, owner: this.me }));
     else this.announce();
   }
 

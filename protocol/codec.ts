@@ -7,7 +7,7 @@
  * shapes cost their keys once per batch and no structure state is shared between peers.
  */
 import { Packr, C1 } from 'msgpackr';
-import type { Static } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { Schemas, type SchemaName, type ErrorReply } from './messages.js';
 import { PROTOCOL_VERSION } from './version.js';
@@ -19,6 +19,14 @@ export function encode(msg: object): Uint8Array {
   return packr.pack(msg);
 }
 
+/** The message type a schema describes. */
+export type MessageOf<N extends SchemaName> = Static<(typeof Schemas)[N]>;
+
+/** Encodes one message, type-checked against the named schema at compile time (no runtime check). */
+export function encodeAs<N extends SchemaName>(_schema: N, msg: MessageOf<N>): Uint8Array {
+  return packr.pack(msg);
+}
+
 /** Why a message was rejected. */
 export type RejectReason = 'garbage' | 'version' | 'shape';
 
@@ -26,8 +34,8 @@ export type Decoded<T> =
   | { ok: true; msg: T }
   | { ok: false; reason: RejectReason; detail: string; version?: unknown; kind?: string };
 
-const checks = new Map<SchemaName, TypeCheck<any>>();
-function checker(name: SchemaName): TypeCheck<any> {
+const checks = new Map<SchemaName, TypeCheck<TSchema>>();
+function checker(name: SchemaName): TypeCheck<TSchema> {
   let c = checks.get(name);
   if (!c) {
     c = TypeCompiler.Compile(Schemas[name]);
@@ -42,7 +50,7 @@ export function decodeRaw(data: Uint8Array): unknown {
 }
 
 /** Decodes and validates a message of the named schema. Never throws. */
-export function decode<N extends SchemaName>(name: N, data: Uint8Array): Decoded<Static<(typeof Schemas)[N]>> {
+export function decode<N extends SchemaName>(name: N, data: Uint8Array): Decoded<MessageOf<N>> {
   let value: unknown;
   try {
     value = packr.unpack(data);
@@ -68,7 +76,7 @@ export function decode<N extends SchemaName>(name: N, data: Uint8Array): Decoded
     const where = first ? `${first.path || '/'}: ${first.message}` : 'shape mismatch';
     return { ok: false, reason: 'shape', detail: `not a valid ${name} message (${where})`, kind };
   }
-  return { ok: true, msg: value as Static<(typeof Schemas)[N]> };
+  return { ok: true, msg: value as MessageOf<N> };
 }
 
 /** The error reply every request handler sends for a rejected or failed request. */

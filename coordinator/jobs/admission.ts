@@ -3,7 +3,7 @@
  * go, whether it resumes an earlier run), expanded into tasks, given its output by the sink
  * and handed to the scheduler; a job that ends has its output closed and its end recorded.
  */
-import { PROTOCOL_VERSION, type JobSpec, type JobStatus, type Subjects } from '../../protocol/index.js';
+import { PROTOCOL_VERSION, type Event, type JobSpec, type JobStatus, type Subjects } from '../../protocol/index.js';
 import { ErrorCode, ShoalError, toWireError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { jobFilePathFor, type Sink } from '../../src/sink/index.js';
@@ -20,7 +20,7 @@ export interface AdmissionDeps {
   log: Logger;
   subj: Subjects;
   run(cmds: Command[]): void;
-  publish(subject: string, msg: object): void;
+  publish(subject: string, msg: Event): void;
 }
 
 export interface Submitted {
