@@ -5,7 +5,7 @@
 import type { ErrorExample, ReportData, TaskBrief } from './scan.js';
 import type { ReportSummary } from './summary.js';
 import type { PageData } from './page-data.js';
-import { PAGE_CSS, PAGE_SCRIPT } from './page.js';
+import { PAGE_CSS, pageScript } from './page.js';
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => ESC[c]!);
@@ -143,7 +143,7 @@ ${table(
 </section>
 
 <script id="shoal-data" type="application/json">${scriptJson(data)}</script>
-<script>${PAGE_SCRIPT}</script>
+<script type="module">${pageScript()}</script>
 </body>
 </html>
 `;
