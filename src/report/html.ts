@@ -4,7 +4,8 @@
  */
 import type { ErrorExample, ReportData, TaskBrief } from './scan.js';
 import type { ReportSummary } from './summary.js';
-import { PAGE_CSS, PAGE_SCRIPT } from './page.js';
+import type { PageData } from './page-data.js';
+import { PAGE_CSS, pageScript } from './page.js';
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => ESC[c]!);
@@ -61,7 +62,7 @@ export function renderHtml(d: ReportData, s: ReportSummary): string {
   const codes = Object.entries(d.errorsByCode).sort((a, b) => b[1] - a[1]);
   const attempts = Object.entries(d.attempts).sort((a, b) => Number(a[0]) - Number(b[0]));
   const sampled = d.bars.task.length < d.barsTotal;
-  const data = { t0: d.t0, t1: d.t1, kinds: d.kinds, lanes: d.lanes, bars: d.bars, util: d.util };
+  const data: PageData = { t0: d.t0, t1: d.t1, kinds: d.kinds, lanes: d.lanes, bars: d.bars, util: d.util };
   const title = `shoal report — ${d.file}`;
   return `<!doctype html>
 <html lang="en">
@@ -142,7 +143,7 @@ ${table(
 </section>
 
 <script id="shoal-data" type="application/json">${scriptJson(data)}</script>
-<script>${PAGE_SCRIPT}</script>
+<script type="module">${pageScript()}</script>
 </body>
 </html>
 `;

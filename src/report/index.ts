@@ -11,7 +11,8 @@ import { renderHtml } from './html.js';
 import { scanRows, type ReportData, type ScanOptions } from './scan.js';
 import { summarize, summaryLines, type ReportSummary } from './summary.js';
 
-export { scanRows, DEFAULT_SCAN_OPTIONS, type ReportData, type ScanOptions, type Bars, type LaneTotals, type AgentTotals, type TaskBrief } from './scan.js';
+export { scanRows, DEFAULT_SCAN_OPTIONS, type ReportData, type ScanOptions, type AgentTotals, type TaskBrief } from './scan.js';
+export type { PageData, PageState, Bars, LaneTotals, Utilization } from './page-data.js';
 export { summarize, summaryLines, type ReportSummary } from './summary.js';
 export { renderHtml } from './html.js';
 export { TimeBins } from './bins.js';

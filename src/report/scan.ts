@@ -9,6 +9,7 @@
  */
 import { mulberry32 } from '../random.js';
 import { TimeBins } from './bins.js';
+import type { Bars, LaneTotals, PageData } from './page-data.js';
 
 export interface ScanOptions {
   /** Most bars kept for the timeline (a uniform random sample beyond). Default 200,000. */
@@ -22,16 +23,6 @@ export interface ScanOptions {
 }
 
 export const DEFAULT_SCAN_OPTIONS: ScanOptions = { maxBars: 200_000, slowest: 25, examples: 200, bins: 600 };
-
-export interface LaneTotals {
-  agent: string;
-  host: string;
-  worker: number | null;
-  tasks: number;
-  busyMs: number;
-  first: number;
-  last: number;
-}
 
 export interface AgentTotals {
   agent: string;
@@ -69,19 +60,8 @@ export interface ErrorExample extends TaskBrief {
   failedRecords: number;
 }
 
-/** Columnar bars: index i is one task. `start` is ms after `t0`. */
-export interface Bars {
-  lane: number[];
-  start: number[];
-  ms: number[];
-  kind: number[];
-  /** 0 ok, 1 error. */
-  status: number[];
-  attempt: number[];
-  task: string[];
-}
-
-export interface ReportData {
+/** Everything the report shows; the page's own data (PageData) is a part of it. */
+export interface ReportData extends PageData {
   file: string;
   rows: number;
   /** Lines that were not JSON rows (skipped). */
@@ -97,18 +77,10 @@ export interface ReportData {
   /** Tasks per final attempt number. */
   attempts: Record<string, number>;
   jobs: string[];
-  kinds: string[];
-  /** Earliest start and latest end (epoch ms); 0 when there are no rows. */
-  t0: number;
-  t1: number;
   busyMs: number;
-  lanes: LaneTotals[];
   agents: AgentTotals[];
-  bars: Bars;
   /** Tasks seen; bars.task.length of them are drawn. */
   barsTotal: number;
-  /** Per bin: busy worker-ms, and worker-ms of lanes alive (first..last task). */
-  util: { from: number; width: number; busy: number[]; capacity: number[] };
   slowest: TaskBrief[];
   /** Error rows per error code. */
   errorsByCode: Record<string, number>;

@@ -12,13 +12,15 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import type { PageState } from '../../src/report/index.js';
 import { readRows } from '../helpers/rows.js';
 import { killLeftovers, runShoal } from '../helpers/shoal.js';
 
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 
 // The functions given to page.evaluate run in the page; this project compiles without the
-// DOM lib, so the page's globals are declared here, for this file only.
+// DOM lib (only the page's own script, src/report/browser, has it), so the page's globals are
+// declared here, for this file only. What the page records is typed by PageState.
 declare const document: any;
 declare const window: any;
 
@@ -46,7 +48,7 @@ after(async () => {
 async function barPixelsPerLane(page: Page): Promise<number[]> {
   return page.evaluate(() => {
     const c = document.getElementById('timeline');
-    const r = window.shoalReport as { lanes: number; laneHeight: number };
+    const r = window.shoalReport as PageState;
     const ctx = c.getContext('2d')!;
     const scale = c.height / c.clientHeight;
     const data = ctx.getImageData(0, 0, c.width, c.height).data;
@@ -99,7 +101,7 @@ describe('shoal report --html in headless Chromium', () => {
     assert.deepEqual(errors, [], 'no script errors');
     assert.deepEqual(requests, [], 'the page fetches nothing');
 
-    const report = await page.evaluate(() => window.shoalReport as { lanes: number; bars: number; barsDrawn: number });
+    const report = await page.evaluate(() => window.shoalReport as PageState);
     assert.equal(report.lanes, lanes.length);
     assert.equal(report.bars, 300);
     assert.equal(report.barsDrawn, 300);
@@ -132,11 +134,8 @@ describe('shoal report --html in headless Chromium', () => {
     const box = (await page.locator('#timeline').boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await page.mouse.wheel(0, -800);
-    await page.waitForFunction(() => {
-      const r = window.shoalReport as { barsDrawn: number };
-      return r.barsDrawn < 300;
-    });
-    const zoomed = await page.evaluate(() => window.shoalReport as { barsDrawn: number; view: { from: number; to: number } });
+    await page.waitForFunction(() => (window.shoalReport as PageState).barsDrawn < 300);
+    const zoomed = await page.evaluate(() => window.shoalReport as PageState);
     assert.ok(zoomed.view.from > 0 && zoomed.barsDrawn > 0, JSON.stringify(zoomed));
     await page.screenshot({ path: join(tmp, 'report-zoomed.png') });
     await page.close();

@@ -212,4 +212,12 @@ describe('scanRows', () => {
     const json = /<script id="shoal-data" type="application\/json">(.*?)<\/script>/s.exec(html)![1]!;
     assert.equal(JSON.parse(json).bars.task[0], '</script><script>alert(1)</script>');
   });
+
+  it('inlines the compiled page script whole, as a module that imports nothing', async () => {
+    const d = await scanRows(iter([row({ task: 'a', start: t, end: t + 5 })]), 'x.jsonl');
+    const script = /<script type="module">(.*?)<\/script>/s.exec(renderHtml(d, summarize(d)))?.[1];
+    assert.ok(script !== undefined, 'the page script is a module script');
+    assert.match(script, /window\.shoalReport = /, 'it is the compiled browser/main.ts');
+    assert.ok(!/^\s*import\b/m.test(script), 'a page with no network cannot load an import');
+  });
 });
