@@ -9,7 +9,7 @@ import { PROTOCOL_VERSION, type JobSpec, type JobStatus, type Subjects } from '.
 import { ErrorCode, ShoalError, UsageError, toWireError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import { defaultOutPath, jobFilePathFor, type Sink } from '../src/sink/index.js';
-import type { Command, Scheduler } from './scheduler.js';
+import type { Command, Scheduler } from './scheduler/index.js';
 import { describeChange, expandJob, fingerprint, JobRegistry, kindOf, readJobRecord, splitterFor, writeJobRecord, type JobRecord } from './jobs.js';
 
 export interface AdmissionDeps {
@@ -152,7 +152,7 @@ export class Admission {
         ...(split ? { split } : {}),
         ...(kind?.secondsPerCost ? { secondsPerCost: kind.secondsPerCost } : {}),
       };
-      this.d.run(this.d.scheduler.submit(spec, tasks, opened.done, jobOpts, Date.now()));
+      this.d.run(this.d.scheduler.onSubmit(spec, tasks, opened.done, jobOpts, Date.now()));
       // Counted by the scheduler: a resumed job's split tasks are done as halves.
       const st = this.d.scheduler.status(Date.now(), rec.job).jobs[0];
       return { job: rec.job, tasks: st?.total ?? tasks.length, alreadyDone: st?.done ?? 0, out: rec.out };

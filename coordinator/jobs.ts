@@ -11,7 +11,7 @@ import { encode, type JobSpec, type JobState } from '../protocol/index.js';
 import { ErrorCode, InputError, ShoalError } from '../src/errors.js';
 import { COMMAND_KINDS, getKind, type Kind } from '../src/kinds/index.js';
 import { jobFilePathFor } from '../src/sink/index.js';
-import type { NewTask, JobOptions } from './scheduler.js';
+import type { NewTask, JobOptions } from './scheduler/index.js';
 
 /** What is stored beside the output and in the coordinator's registry. */
 export interface JobRecord {
