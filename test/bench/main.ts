@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { cliPath, repoRoot } from '../helpers/paths.js';
 import { startNatsServer } from '../../src/nats-server.js';
 import { Scheduler, type NewTask } from '../../coordinator/index.js';
-import type { AgentInfo } from '../../protocol/index.js';
+import { agentInfo } from '../helpers/sched.js';
 import { rmsdMatrix } from '../../src/kinds/conformers/index.js';
 import { readRows } from '../../src/sink/journal.js';
 import { writeSyntheticSet } from './synthetic-sdf.js';
@@ -312,8 +312,7 @@ function coreScale(): BenchRow {
   const N = 1_000_000;
   const tasks: NewTask[] = Array.from({ length: N }, (_, i) => ({ id: `t${i}`, cost: 1 + (i % 7), ref: null }));
   s.onSubmit({ job: 'J', kind: 'spin', params: {} }, tasks, new Map(), { granularity: 4, needsCommand: false, builtin: true }, 0);
-  const info = (slots: number): AgentInfo => ({ host: 'h', pid: 1, slots, cpus: { logical: slots, physical: slots, usable: slots }, memory: { total: 2 ** 36, available: 2 ** 36, limit: 2 ** 36 }, spot: false, allowCommand: false, kinds: [] });
-  const agents = Array.from({ length: 10_000 }, (_, i) => ({ id: `a${i}`, ...s.onHello(`a${i}`, info(32), [], 0) }));
+  const agents = Array.from({ length: 10_000 }, (_, i) => ({ id: `a${i}`, ...s.onHello(`a${i}`, agentInfo({ slots: 32, memoryGB: 64, host: 'h' }), [], 0) }));
   let now = 1;
   let transitions = 0;
   const t0 = performance.now();

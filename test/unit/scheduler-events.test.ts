@@ -1,12 +1,12 @@
 /** The scheduling core event by event: what each event returns, and the invariants after it. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { moveTask, IllegalTransitionError, TRANSITIONS, TransitionLog, type Task } from '../../coordinator/index.js';
-import { agentInfo, BUILTIN, commit, newScheduler, ofKind, pullParams, replies, spec, taskIds, tasks } from '../helpers/sched.js';
+import { AGENT_TRANSITIONS, IllegalAgentTransitionError, moveTask, IllegalTransitionError, TRANSITIONS, TransitionLog } from '../../coordinator/index.js';
+import { agentInfo, commit, failure, handback, newScheduler, ofKind, pullParams, queuedTask, replies, submit, taskIds, tasks } from '../helpers/sched.js';
 
 test('largest tasks are dispatched first', () => {
   const s = newScheduler();
-  s.onSubmit(spec('J'), tasks(10, (i) => i + 1), new Map(), BUILTIN, 0);
+  submit(s, 'J', tasks(10, (i) => i + 1));
   const a = s.onHello('a', agentInfo({ slots: 1 }), [], 0);
   const r = replies(s.onPull('a', pullParams(a.epoch, a.seq, 1), 't', 0))[0]!;
   assert.equal(r.bundles[0]!.tasks[0]!.id, 't9');
@@ -17,7 +17,7 @@ test('a pull with no work is parked and answered when work arrives, or empty whe
   const s = newScheduler();
   const a = s.onHello('a', agentInfo(), [], 0);
   assert.equal(replies(s.onPull('a', pullParams(a.epoch, a.seq, 2, { waitMs: 1000 }), 'p1', 0)).length, 0);
-  const sub = replies(s.onSubmit(spec('J'), tasks(2), new Map(), BUILTIN, 10));
+  const sub = replies(submit(s, 'J', tasks(2), { now: 10 }));
   assert.equal(sub.length, 1);
   assert.equal(sub[0]!.token, 'p1');
   assert.ok(sub[0]!.bundles.length > 0);
@@ -30,13 +30,13 @@ test('a pull with no work is parked and answered when work arrives, or empty whe
 
 test('a failure report retries the task on another agent with attempt+1', () => {
   const s = newScheduler();
-  s.onSubmit(spec('J'), tasks(1), new Map(), BUILTIN, 0);
+  submit(s, 'J', tasks(1));
   const a = s.onHello('a', agentInfo(), [], 0);
   const b = s.onHello('b', agentInfo(), [], 0);
   const r = replies(s.onPull('a', pullParams(a.epoch, a.seq, 1), 'pa', 0))[0]!;
   assert.deepEqual(taskIds(r.bundles), ['t0']);
   // a reports the failure; it is not offered the task again while b exists.
-  const back = s.onPull('a', pullParams(a.epoch, r.seq, 1, { reports: [{ job: 'J', id: 't0', attempt: 1, error: { code: 'E_TASK', message: 'boom' } }] }), 'pa2', 1);
+  const back = s.onPull('a', pullParams(a.epoch, r.seq, 1, { reports: [failure('J', 't0', 'boom')] }), 'pa2', 1);
   assert.equal(replies(back).length, 0);
   s.check();
   const rb = replies(s.onPull('b', pullParams(b.epoch, b.seq, 1), 'pb', 2))[0]!;
@@ -46,13 +46,13 @@ test('a failure report retries the task on another agent with attempt+1', () => 
 
 test('a hand-back (drain) requeues without costing an attempt', () => {
   const s = newScheduler();
-  s.onSubmit(spec('J'), tasks(2), new Map(), BUILTIN, 0);
+  submit(s, 'J', tasks(2));
   const a = s.onHello('a', agentInfo(), [], 0);
   const r = replies(s.onPull('a', pullParams(a.epoch, a.seq, 2), 'pa', 0))[0]!;
   const ids = taskIds(r.bundles);
   const cmds = s.onDrain('a', null, 1);
   assert.equal(ofKind(cmds, 'drain-agent').length, 1);
-  s.onPull('a', pullParams(a.epoch, r.seq, 0, { waitMs: 0, reports: ids.map((id) => ({ job: 'J', id, attempt: 1 })) }), 'pa2', 2);
+  s.onPull('a', pullParams(a.epoch, r.seq, 0, { waitMs: 0, reports: ids.map((id) => handback('J', id)) }), 'pa2', 2);
   s.check();
   const b = s.onHello('b', agentInfo(), [], 3);
   const rb = replies(s.onPull('b', pullParams(b.epoch, b.seq, 2), 'pb', 3))[0]!;
@@ -64,7 +64,7 @@ test('a hand-back (drain) requeues without costing an attempt', () => {
 
 test('a dispatch the agent never received (seq gap) is requeued at its next pull', () => {
   const s = newScheduler();
-  s.onSubmit(spec('J'), tasks(2, () => 1, () => ({})), new Map(), { ...BUILTIN, granularity: 1 }, 0);
+  submit(s, 'J', tasks(2, () => 1, () => ({})), { granularity: 1 });
   const a = s.onHello('a', agentInfo({ slots: 2 }), [], 0);
   const lost = replies(s.onPull('a', pullParams(a.epoch, a.seq, 1), 'p1', 0))[0]!;
   assert.equal(lost.seq, a.seq + 1);
@@ -77,7 +77,7 @@ test('a dispatch the agent never received (seq gap) is requeued at its next pull
 
 test('reports sent beside a pull carry a seq that may lag a dispatch on its way: no requeue, the parked pull stays', () => {
   const s = newScheduler();
-  s.onSubmit(spec('J'), tasks(3, () => 1, () => ({})), new Map(), { ...BUILTIN, granularity: 1 }, 0);
+  submit(s, 'J', tasks(3, () => 1, () => ({})), { granularity: 1 });
   const a = s.onHello('a', agentInfo({ slots: 2 }), [], 0);
   const first = replies(s.onPull('a', pullParams(a.epoch, a.seq, 1), 'p1', 0))[0]!;
   const [t0] = taskIds(first.bundles);
@@ -87,7 +87,7 @@ test('reports sent beside a pull carry a seq that may lag a dispatch on its way:
   const inFlight = taskIds(second.bundles);
   // ... and before that reply arrives, a thread dies: the agent sends the failure beside the pull
   // it believes parked, still at the old seq.
-  const fail = { job: 'J', id: t0!, attempt: 1, error: { code: 'E_WORKER', message: 'died' } };
+  const fail = failure('J', t0!, 'died', { code: 'E_WORKER' });
   const cmds = s.onPull('a', pullParams(a.epoch, first.seq, 0, { waitMs: 0, reports: [fail], reportsOnly: true }), 'r1', 2);
   s.check();
   assert.ok(!ofKind(cmds, 'log').some((l) => l.msg.includes('dispatch lost')), 'the dispatch on its way is not taken for lost');
@@ -104,8 +104,8 @@ test('reports sent beside a pull carry a seq that may lag a dispatch on its way:
 
 test('cancel stops dispatch at once and aborts the job on every agent holding it', () => {
   const s = newScheduler();
-  s.onSubmit(spec('J'), tasks(10), new Map(), { ...BUILTIN, granularity: 1 }, 0);
-  s.onSubmit(spec('K'), tasks(2), new Map(), BUILTIN, 0);
+  submit(s, 'J', tasks(10), { granularity: 1 });
+  submit(s, 'K', tasks(2));
   const a = s.onHello('a', agentInfo(), [], 0);
   replies(s.onPull('a', pullParams(a.epoch, a.seq, 2), 'pa', 0));
   const cmds = s.onCancel('J', 1);
@@ -126,12 +126,12 @@ test('cancel stops dispatch at once and aborts the job on every agent holding it
 
 test('the first committed copy wins and the other holder is told to abort', () => {
   const s = newScheduler({ speculate: true, speculateFactor: 2 });
-  s.onSubmit(spec('J'), tasks(1, () => 10), new Map(), BUILTIN, 0);
+  submit(s, 'J', tasks(1, () => 10));
   const a = s.onHello('a', agentInfo({ slots: 1 }), [], 0);
   const b = s.onHello('b', agentInfo({ slots: 1 }), [], 0);
   replies(s.onPull('a', pullParams(a.epoch, a.seq, 1), 'pa', 0));
   // Teach the job its speed with a finished sibling? Single task: give it a measurement via another job.
-  s.onSubmit(spec('M'), tasks(1, () => 10), new Map(), BUILTIN, 0);
+  submit(s, 'M', tasks(1, () => 10));
   const rb = replies(s.onPull('b', pullParams(b.epoch, b.seq, 1), 'pb', 0))[0]!;
   s.onCommitted(commit('M', [[rb.bundles[0]!.tasks[0]!.id, 'ok', 1, 'b', 100, 10]]), 100);
   // Job J has no measurement of its own, so no speculation yet; measure it through M's kind? Each job measures itself:
@@ -141,7 +141,7 @@ test('the first committed copy wins and the other holder is told to abort', () =
   assert.equal(spec2.filter((r) => r.bundles.length > 0).length, 0, 'no speculation without a measurement of the job');
   // With a measurement for J (another of its tasks done), the straggler gets a copy.
   const s2 = newScheduler({ speculate: true, speculateFactor: 2 });
-  s2.onSubmit(spec('J'), tasks(2, () => 10), new Map(), { ...BUILTIN, granularity: 1 }, 0);
+  submit(s2, 'J', tasks(2, () => 10), { granularity: 1 });
   const a2 = s2.onHello('a', agentInfo({ slots: 2 }), [], 0);
   const b2 = s2.onHello('b', agentInfo({ slots: 1 }), [], 0);
   const ra = replies(s2.onPull('a', pullParams(a2.epoch, a2.seq, 2), 'pa', 0))[0]!;
@@ -161,7 +161,7 @@ test('the first committed copy wins and the other holder is told to abort', () =
 test('memory-aware admission: a task goes only to an agent with room; one too big for every agent is an error row', () => {
   const s = newScheduler();
   const GB = 2 ** 30;
-  s.onSubmit(spec('J'), tasks(2, () => 1, (i) => ({ memory: i === 0 ? 8 * GB : 64 * GB })), new Map(), BUILTIN, 0);
+  submit(s, 'J', tasks(2, () => 1, (i) => ({ memory: i === 0 ? 8 * GB : 64 * GB })));
   const small = s.onHello('small', agentInfo({ memoryGB: 4 }), [], 0);
   const big = s.onHello('big', agentInfo({ memoryGB: 16 }), [], 0);
   const rs = s.onPull('small', pullParams(small.epoch, small.seq, 2, { memory: 4 * GB, waitMs: 0 }), 'ps', 0);
@@ -175,7 +175,7 @@ test('memory-aware admission: a task goes only to an agent with room; one too bi
 
 test('a task needing several threads is a bundle of its own', () => {
   const s = newScheduler();
-  s.onSubmit(spec('J'), tasks(3, () => 1, (i) => ({ threads: i === 1 ? 2 : 1 })), new Map(), BUILTIN, 0);
+  submit(s, 'J', tasks(3, () => 1, (i) => ({ threads: i === 1 ? 2 : 1 })));
   const a = s.onHello('a', agentInfo({ slots: 2 }), [], 0);
   const r = replies(s.onPull('a', pullParams(a.epoch, a.seq, 3), 'p', 0))[0]!;
   const multi = r.bundles.find((b) => b.threads === 2)!;
@@ -185,7 +185,7 @@ test('a task needing several threads is a bundle of its own', () => {
 
 test('command tasks go only to agents started with --allow-command; status says why', () => {
   const s = newScheduler();
-  s.onSubmit(spec('C', 'command'), tasks(1), new Map(), { ...BUILTIN, needsCommand: true }, 0);
+  submit(s, 'C', tasks(1), { kind: 'command', needsCommand: true });
   const a = s.onHello('a', agentInfo(), [], 0);
   assert.equal(replies(s.onPull('a', pullParams(a.epoch, a.seq, 1, { waitMs: 0 }), 'p', 0))[0]!.bundles.length, 0);
   assert.match(s.status(0).jobs[0]!.notes.join('\n'), /--allow-command/);
@@ -196,10 +196,10 @@ test('command tasks go only to agents started with --allow-command; status says 
 test('resume: tasks already in the output are not dispatched; a fully done job ends at once', () => {
   const s = newScheduler();
   const done = new Map<string, 'ok' | 'error'>([['t0', 'ok'], ['t1', 'error']]);
-  s.onSubmit(spec('J'), tasks(3), done, BUILTIN, 0);
+  submit(s, 'J', tasks(3), { done });
   const a = s.onHello('a', agentInfo(), [], 0);
   assert.deepEqual(taskIds(replies(s.onPull('a', pullParams(a.epoch, a.seq, 3), 'p', 0))[0]!.bundles), ['t2']);
-  const ended = s.onSubmit(spec('K'), tasks(1), new Map([['t0', 'ok' as const]]), BUILTIN, 0);
+  const ended = submit(s, 'K', tasks(1), { done: new Map([['t0', 'ok' as const]]) });
   assert.deepEqual(ofKind(ended, 'job-ended').map((e) => e.state), ['done']);
   s.check();
 });
@@ -207,7 +207,7 @@ test('resume: tasks already in the output are not dispatched; a fully done job e
 test('an agent that comes back (restart of the coordinator or a rejoin) keeps the tasks it still holds', () => {
   const s = newScheduler();
   // A job loaded again after a restart: what agents say they hold of it is adopted.
-  s.onSubmit(spec('J'), tasks(3), new Map(), { ...BUILTIN, adoptHeld: true }, 0);
+  submit(s, 'J', tasks(3), { adoptHeld: true });
   const cmds = s.onHello('a', agentInfo(), [['J', 't1', 1], ['J', 'gone', 1]], 0).commands;
   s.check();
   assert.equal(s.status(0).jobs[0]!.running, 1);
@@ -215,7 +215,7 @@ test('an agent that comes back (restart of the coordinator or a rejoin) keeps th
 });
 
 test('an illegal transition throws naming the task, both states and its history', () => {
-  const t: Task = { job: 'J', id: 'x', cost: 1, memory: 0, threads: 1, bytes: 1, ref: null, attempt: 1, state: { s: 'queued' }, avoid: null, started: false, lessees: null };
+  const t = queuedTask('x');
   const log = new TransitionLog(4);
   moveTask(t, { s: 'done', status: 'ok' }, 7, log);
   assert.throws(
@@ -223,20 +223,34 @@ test('an illegal transition throws naming the task, both states and its history'
     (err: unknown) => err instanceof IllegalTransitionError && /J\/x: done → queued/.test(err.message) && /queued>done@7/.test(err.message),
   );
   assert.deepEqual(TRANSITIONS.done, []);
+  assert.deepEqual(TRANSITIONS.split, []);
+});
+
+test('an illegal agent move throws naming the agent and both states', () => {
+  const s = newScheduler({ agentTimeoutMs: 1000 });
+  s.onHello('a', agentInfo(), [], 0);
+  s.onTick(500);
+  s.onTick(1600); // a is lost
+  const roster = s.internalsForTests().agents;
+  assert.throws(
+    () => roster.move(roster.get('a')!, { s: 'draining' }),
+    (err: unknown) => err instanceof IllegalAgentTransitionError && /agent a: lost → draining/.test(err.message),
+  );
+  assert.deepEqual(AGENT_TRANSITIONS.lost, ['active']);
 });
 
 test('a task expected to outlast an agent\'s Slurm walltime goes to another agent', () => {
   const s = newScheduler();
-  s.onSubmit(spec('J'), tasks(3, (i) => (i === 0 ? 100 : 1)), new Map(), { ...BUILTIN, granularity: 1 }, 0);
+  submit(s, 'J', tasks(3, (i) => (i === 0 ? 100 : 1)), { granularity: 1 });
   const m = s.onHello('m', agentInfo({ slots: 1 }), [], 0);
   // Measure the job: 1 cost unit = 1 s.
   const first = replies(s.onPull('m', pullParams(m.epoch, m.seq, 1), 'pm', 0))[0]!;
   const id = taskIds(first.bundles)[0]!;
   assert.equal(id, 't0', 'largest first');
   s.onCommitted(commit('J', [[id, 'ok', 1, 'm', 100_000]]), 1000);
-  s.onSubmit(spec('K'), tasks(2, (i) => (i === 0 ? 100 : 1)), new Map(), { ...BUILTIN, granularity: 1 }, 1000);
+  submit(s, 'K', tasks(2, (i) => (i === 0 ? 100 : 1)), { granularity: 1, now: 1000 });
   s.onCommitted(commit('K', []), 1000);
-  const short = s.onHello('short', { ...agentInfo({ slots: 1 }), slurm: { endTime: 1000 + 50_000 } }, [], 1000);
+  const short = s.onHello('short', agentInfo({ slots: 1, endTime: 1000 + 50_000 }), [], 1000);
   const r = replies(s.onPull('short', pullParams(short.epoch, short.seq, 1), 'ps', 1000))[0]!;
   // t1 of J (1 s) fits the 50 s left; nothing of 100 s is handed to it.
   for (const b of r.bundles) for (const t of b.tasks) assert.ok(t.cost < 50, `task ${b.job}/${t.id} of cost ${t.cost} does not fit 50 s`);
@@ -245,7 +259,7 @@ test('a task expected to outlast an agent\'s Slurm walltime goes to another agen
 
 test('--no-speculate: a job can opt out of speculative copies', () => {
   const s = newScheduler({ speculate: true, speculateFactor: 2 });
-  s.onSubmit(spec('J'), tasks(2, () => 10), new Map(), { ...BUILTIN, granularity: 1, speculate: false }, 0);
+  submit(s, 'J', tasks(2, () => 10), { granularity: 1, speculate: false });
   const a = s.onHello('a', agentInfo({ slots: 2 }), [], 0);
   const b = s.onHello('b', agentInfo({ slots: 1 }), [], 0);
   const ra = replies(s.onPull('a', pullParams(a.epoch, a.seq, 2), 'pa', 0))[0]!;
@@ -257,7 +271,7 @@ test('--no-speculate: a job can opt out of speculative copies', () => {
 
 test('a failure of one copy of a speculated task uses up an attempt; the other copy keeps it leased', () => {
   const s = newScheduler({ speculate: true, speculateFactor: 2, maxAttempts: 2 });
-  s.onSubmit(spec('J'), tasks(2, () => 10), new Map(), { ...BUILTIN, granularity: 1 }, 0);
+  submit(s, 'J', tasks(2, () => 10), { granularity: 1 });
   const a = s.onHello('a', agentInfo({ slots: 2 }), [], 0);
   const b = s.onHello('b', agentInfo({ slots: 1 }), [], 0);
   const ra = replies(s.onPull('a', pullParams(a.epoch, a.seq, 2), 'pa', 0))[0]!;
@@ -267,12 +281,12 @@ test('a failure of one copy of a speculated task uses up an attempt; the other c
   const copy = replies(s.onTick(1000))[0]!;
   assert.deepEqual(taskIds(copy.bundles), [t1]);
   // a's copy fails: b's copy goes on, and the attempt is used up.
-  s.onPull('a', pullParams(a.epoch, ra.seq, 1, { waitMs: 0, reports: [{ job: 'J', id: t1!, attempt: 1, error: { code: 'E_TASK', message: 'boom' } }] }), 'pa2', 1100);
+  s.onPull('a', pullParams(a.epoch, ra.seq, 1, { waitMs: 0, reports: [failure('J', t1!, 'boom')] }), 'pa2', 1100);
   s.check();
   assert.equal(s.status(1100).jobs[0]!.running, 1);
   assert.equal(s.status(1100).jobs[0]!.retried, 1);
   // b's copy fails too: out of attempts, the task becomes an error row.
-  const end = s.onPull('b', pullParams(b.epoch, copy.seq, 0, { waitMs: 0, reports: [{ job: 'J', id: t1!, attempt: 1, error: { code: 'E_TASK', message: 'boom again' } }] }), 'pb2', 1200);
+  const end = s.onPull('b', pullParams(b.epoch, copy.seq, 0, { waitMs: 0, reports: [failure('J', t1!, 'boom again')] }), 'pb2', 1200);
   s.check();
   assert.deepEqual(ofKind(end, 'error-rows').flatMap((e) => e.rows.map((r) => [r.id, r.error.message])), [[t1, 'boom again']]);
 });
@@ -281,7 +295,7 @@ test('tasks an agent holds for a job the coordinator has not loaded yet are adop
   const s = newScheduler();
   s.expect(['J']);
   const a = s.onHello('a', agentInfo(), [['J', 't1', 2]], 0);
-  s.onSubmit(spec('J'), tasks(3), new Map(), { ...BUILTIN, adoptHeld: true }, 10);
+  submit(s, 'J', tasks(3), { adoptHeld: true, now: 10 });
   s.check();
   const st = s.status(10).jobs[0]!;
   assert.equal(st.running, 1, 'the held task is leased to its agent, not queued again');
@@ -293,7 +307,7 @@ test('long tasks are not prefetched beyond the free slots; short ones are, sized
   // The kind says 1 ms per cost unit: 0.5 s tasks are long, 1 ms tasks are short.
   for (const [cost, bundles, perBundle] of [[500, 1, 1], [1, 3, 50]] as const) {
     const s = newScheduler();
-    s.onSubmit(spec('J'), tasks(1000, () => cost), new Map(), { ...BUILTIN, secondsPerCost: 1e-3 }, 0);
+    submit(s, 'J', tasks(1000, () => cost), { secondsPerCost: 1e-3 });
     const a = s.onHello('a', agentInfo({ slots: 1 }), [], 0);
     const r = replies(s.onPull('a', pullParams(a.epoch, a.seq, 3, { freeSlots: 1 }), 'pa', 0))[0]!;
     assert.equal(r.bundles.length, bundles, `cost ${cost}`);
@@ -305,7 +319,7 @@ test('long tasks are not prefetched beyond the free slots; short ones are, sized
   }
   // Without a measurement or an estimate: one task per bundle, free slots only.
   const s = newScheduler();
-  s.onSubmit(spec('J'), tasks(10), new Map(), BUILTIN, 0);
+  submit(s, 'J', tasks(10));
   const a = s.onHello('a', agentInfo({ slots: 2 }), [], 0);
   const r = replies(s.onPull('a', pullParams(a.epoch, a.seq, 6, { freeSlots: 2 }), 'pa', 0))[0]!;
   assert.deepEqual(r.bundles.map((b) => b.tasks.length), [1, 1]);
@@ -313,7 +327,7 @@ test('long tasks are not prefetched beyond the free slots; short ones are, sized
 
 test('a pull parked while the agent was busy with long tasks is served when one of them commits', () => {
   const s = newScheduler();
-  s.onSubmit(spec('J'), tasks(3, () => 500), new Map(), { ...BUILTIN, secondsPerCost: 1e-3 }, 0);
+  submit(s, 'J', tasks(3, () => 500), { secondsPerCost: 1e-3 });
   const a = s.onHello('a', agentInfo({ slots: 1 }), [], 0);
   const r = replies(s.onPull('a', pullParams(a.epoch, a.seq, 3, { freeSlots: 1 }), 'pa', 0))[0]!;
   assert.equal(taskIds(r.bundles).length, 1);

@@ -5,11 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agentInfo, BUILTIN, commit, newScheduler, ofKind, pullParams, replies, spec, taskIds, tasks } from '../helpers/sched.js';
+import { agentInfo, commit, newScheduler, ofKind, pullParams, replies, submit, taskIds, tasks } from '../helpers/sched.js';
 
 test('a pull is served no more bundles than three per slot the agent has, whatever it asks for', () => {
   const s = newScheduler();
-  s.onSubmit(spec('J'), tasks(100), new Map(), { ...BUILTIN, granularity: 1, secondsPerCost: 1e-4 }, 0);
+  submit(s, 'J', tasks(100), { granularity: 1, secondsPerCost: 1e-4 });
   const a = s.onHello('a', agentInfo({ slots: 2 }), [], 0);
   const r = replies(s.onPull('a', pullParams(a.epoch, a.seq, 1e9, { freeSlots: 1e9 }), 'p', 0))[0]!;
   assert.equal(r.bundles.length, 6);
@@ -18,7 +18,7 @@ test('a pull is served no more bundles than three per slot the agent has, whatev
 
 test('a fresh job adopts no task an agent claims it holds; the agent is told to drop the claim', () => {
   const s = newScheduler();
-  s.onSubmit(spec('J'), tasks(3), new Map(), BUILTIN, 0);
+  submit(s, 'J', tasks(3));
   const cmds = s.onHello('forger', agentInfo(), [['J', 't0', 1], ['J', 't1', 1]], 0).commands;
   s.check();
   assert.equal(s.status(0).jobs[0]!.running, 0, 'nothing was leased to the claimant');
@@ -28,7 +28,7 @@ test('a fresh job adopts no task an agent claims it holds; the agent is told to 
 
 test('a task leased to an agent stays believable from it after a requeue, beside the new holder', () => {
   const s = newScheduler({ agentTimeoutMs: 1000, tickGapMs: 1e9 });
-  s.onSubmit(spec('J'), tasks(1), new Map(), BUILTIN, 0);
+  submit(s, 'J', tasks(1));
   const a = s.onHello('a', agentInfo({ slots: 1 }), [], 0);
   assert.deepEqual(taskIds(replies(s.onPull('a', pullParams(a.epoch, a.seq, 1), 'pa', 0))[0]!.bundles), ['t0']);
   s.onTick(500);
@@ -48,7 +48,7 @@ test('held tasks of jobs nobody is loading are not kept; of expected jobs, at mo
   const held = (job: string, n: number): Array<[string, string, number]> => Array.from({ length: n }, (_, i) => [job, `t${i}`, 1]);
   const cmds = s.onHello('a', agentInfo(), [...held('NOJOB', 1000), ...held('J', 5)], 0).commands;
   assert.ok(ofKind(cmds, 'log').some((l) => l.msg.includes('did not lease') && l.fields.unknownJobs === 1002), JSON.stringify(ofKind(cmds, 'log')));
-  s.onSubmit(spec('J'), tasks(5), new Map(), { ...BUILTIN, adoptHeld: true }, 1);
+  submit(s, 'J', tasks(5), { adoptHeld: true, now: 1 });
   assert.equal(s.status(1).jobs[0]!.running, 3, 'three of the five claims were kept');
   s.check();
 });
@@ -72,7 +72,7 @@ test('lost agents are forgotten after lostRetentionMs; at maxAgents a new hello 
 
 test('a stalled job gets no dispatch; writable again, parked pulls are served', () => {
   const s = newScheduler();
-  s.onSubmit(spec('J'), tasks(4), new Map(), BUILTIN, 0);
+  submit(s, 'J', tasks(4));
   s.onStall('J', 'cannot write x: ENOSPC', 0);
   assert.equal(s.status(0).jobs[0]!.state, 'stalled');
   assert.match(s.status(0).jobs[0]!.stalled ?? '', /ENOSPC/);
@@ -87,7 +87,7 @@ test('a stalled job gets no dispatch; writable again, parked pulls are served', 
 
 test('a gap between ticks longer than tickGapMs (the coordinator was paused) loses nobody; a silent agent is still lost later', () => {
   const s = newScheduler({ agentTimeoutMs: 1000, tickGapMs: 300 });
-  s.onSubmit(spec('J'), tasks(2), new Map(), BUILTIN, 0);
+  submit(s, 'J', tasks(2));
   const a = s.onHello('a', agentInfo({ slots: 1 }), [], 0);
   replies(s.onPull('a', pullParams(a.epoch, a.seq, 1), 'pa', 0));
   s.onTick(200);
@@ -104,7 +104,7 @@ test('a gap between ticks longer than tickGapMs (the coordinator was paused) los
 
 test('a commit counts its error records in the job status, from the output too when a job resumes', () => {
   const s = newScheduler();
-  s.onSubmit(spec('J'), tasks(2), new Map([['t0', 'error']]), { ...BUILTIN, errorRecords: 3 }, 0);
+  submit(s, 'J', tasks(2), { errorRecords: 3, done: new Map([['t0', 'error']]) });
   const a = s.onHello('a', agentInfo({ slots: 1 }), [], 0);
   replies(s.onPull('a', pullParams(a.epoch, a.seq, 1), 'pa', 0));
   s.onCommitted(commit('J', [['t1', 'error', 1, 'a', 5]]), 1);

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Command } from '../../coordinator/index.js';
-import { agentInfo, BUILTIN, commit, halving, newScheduler, ofKind, pullParams, rng, spec, tasks } from '../helpers/sched.js';
+import { agentInfo, commit, halving, newScheduler, ofKind, pullParams, rng, submit, tasks } from '../helpers/sched.js';
 
 interface SimAgent {
   id: string;
@@ -42,7 +42,7 @@ function simulate(o: { speculate: boolean; taskMs: [number, number]; seed: numbe
   };
   const cost = (i: number): number => 1 + (i % 97);
   const costOf = new Map<string, number>();
-  const submitCmds = s.onSubmit(spec('J'), tasks(N, cost), new Map(), o.split ? { ...BUILTIN, split: halving(0.25) } : BUILTIN, now);
+  const submitCmds = submit(s, 'J', tasks(N, cost), o.split ? { split: halving(0.25), now } : { now });
   apply(submitCmds);
 
   const commitFrom = (a: SimAgent, ids: Array<[string, number]>): void => {
@@ -180,7 +180,7 @@ test('the same with tasks split while dispatching: every task covered exactly on
 test('lost agents: leases expire after the timeout and tasks are requeued with attempt+1', () => {
   const s = newScheduler({ agentTimeoutMs: 10_000 });
   let now = 0;
-  s.onSubmit(spec('J'), tasks(4), new Map(), BUILTIN, now);
+  submit(s, 'J', tasks(4), { now });
   const a = s.onHello('a', agentInfo({ slots: 4 }), [], now);
   const first = ofKind(s.onPull('a', pullParams(a.epoch, a.seq, 4), 'tokA', now), 'reply-pull')[0]!;
   const leased = first.bundles.flatMap((b) => b.tasks);
@@ -206,7 +206,7 @@ test('lost agents: leases expire after the timeout and tasks are requeued with a
 test('after --max-attempts losses a task becomes an error row, and its commit ends the job', () => {
   const s = newScheduler({ agentTimeoutMs: 1000, maxAttempts: 2 });
   let now = 0;
-  s.onSubmit(spec('J'), tasks(1), new Map(), BUILTIN, now);
+  submit(s, 'J', tasks(1), { now });
   let errorRows: Array<Extract<Command, { kind: 'error-rows' }>> = [];
   for (let i = 0; i < 2; i++) {
     const a = s.onHello(`a${i}`, agentInfo(), [], now);

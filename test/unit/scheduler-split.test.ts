@@ -2,13 +2,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Scheduler } from '../../coordinator/index.js';
-import { agentInfo, BUILTIN, commit, halving, newScheduler, pullParams, replies, spec, taskIds, tasks } from '../helpers/sched.js';
+import { agentInfo, commit, halving, handback, newScheduler, pullParams, replies, submit, taskIds, tasks } from '../helpers/sched.js';
 
-const SPLIT = { ...BUILTIN, split: halving(1) };
+const SPLIT = { split: halving(1) };
 
 /** Runs four 10-unit tasks on a 1-slot agent, one per pull, and commits them as 10 s each (1 s per unit). */
 function measured(s: Scheduler, n = 8): { epoch: number; seq: number } {
-  s.onSubmit(spec('J'), tasks(n, () => 10), new Map(), SPLIT, 0);
+  submit(s, 'J', tasks(n, () => 10), SPLIT);
   const a = s.onHello('a', agentInfo({ slots: 1 }), [], 0);
   let seq = a.seq;
   for (let k = 0; k < 4; k++) {
@@ -51,9 +51,9 @@ test('when more slots join, queued tasks over a fair share of what is left are s
 });
 
 test('no split without a measurement, with a fixed granularity, or for a kind that cannot split', () => {
-  for (const opts of [{ ...SPLIT, granularity: 4 }, BUILTIN]) {
+  for (const opts of [{ ...SPLIT, granularity: 4 }, { granularity: 'auto' as const }]) {
     const s = newScheduler();
-    s.onSubmit(spec('J'), tasks(8, () => 10), new Map(), opts, 0);
+    submit(s, 'J', tasks(8, () => 10), opts);
     const a = s.onHello('a', agentInfo({ slots: 1 }), [], 0);
     const r = replies(s.onPull('a', pullParams(a.epoch, a.seq, 1), 'pa', 0))[0]!;
     s.onCommitted(commit('J', taskIds(r.bundles).map((id) => [id, 'ok', 1, 'a', 10_000])), 1);
@@ -70,7 +70,7 @@ test('a task that was leased once is never split (a copy of it may still be runn
   // t4 goes to a, which hands it back (drain): queued again, but started.
   const r = replies(s.onPull('a', pullParams(a.epoch, a.seq, 1), 'pa2', 2))[0]!;
   assert.deepEqual(taskIds(r.bundles), ['t4']);
-  s.onPull('a', pullParams(a.epoch, r.seq, 0, { waitMs: 0, reports: [{ job: 'J', id: 't4', attempt: 1 }] }), 'pa3', 3);
+  s.onPull('a', pullParams(a.epoch, r.seq, 0, { waitMs: 0, reports: [handback('J', 't4')] }), 'pa3', 3);
   const b = s.onHello('b', agentInfo({ slots: 8 }), [], 4);
   const rb = replies(s.onPull('b', pullParams(b.epoch, b.seq, 64), 'pb', 4))[0]!;
   assert.deepEqual(taskIds(rb.bundles), ['t4']);
@@ -84,7 +84,7 @@ test('a resumed job splits again the tasks whose halves its output holds', () =>
     ['t0/1/1', 'error'],
     ['t1', 'ok'],
   ]);
-  s.onSubmit(spec('J'), tasks(3, () => 8), done, SPLIT, 0);
+  submit(s, 'J', tasks(3, () => 8), { ...SPLIT, done });
   s.check();
   const st = s.status(0).jobs[0]!;
   assert.deepEqual([st.total, st.done, st.failed, st.queued, st.split], [5, 3, 1, 2, 2]);
@@ -104,7 +104,7 @@ test('halves held by agents after a coordinator restart are split out and adopte
     s.expect(['J']);
     const hello = (): void => void s.onHello('a', agentInfo({ slots: 2 }), [['J', 't0/1', 1]], 0);
     if (early) hello();
-    s.onSubmit(spec('J'), tasks(2, () => 8), new Map(), { ...SPLIT, adoptHeld: true }, 0);
+    submit(s, 'J', tasks(2, () => 8), { ...SPLIT, adoptHeld: true });
     if (!early) hello();
     s.check();
     const st = s.status(0).jobs[0]!;
@@ -117,14 +117,14 @@ test('halves held by agents after a coordinator restart are split out and adopte
 
 test('a committed half the coordinator did not know of (it restarted) splits its queued task', () => {
   const s = newScheduler();
-  s.onSubmit(spec('J'), tasks(1, () => 8), new Map(), SPLIT, 0);
+  submit(s, 'J', tasks(1, () => 8), SPLIT);
   s.onCommitted(commit('J', [['t0/1/0', 'ok', 1, 'a', 5]]), 1);
   s.check();
   const st = s.status(1).jobs[0]!;
   assert.deepEqual([st.total, st.done, st.queued], [3, 1, 2]);
   // Once a task has started, a half of it cannot be split out: the commit is ignored.
   const s2 = newScheduler();
-  s2.onSubmit(spec('J'), tasks(1, () => 8), new Map(), SPLIT, 0);
+  submit(s2, 'J', tasks(1, () => 8), SPLIT);
   const a = s2.onHello('a', agentInfo({ slots: 1 }), [], 0);
   replies(s2.onPull('a', pullParams(a.epoch, a.seq, 1), 'pa', 0));
   s2.onCommitted(commit('J', [['t0/1', 'ok', 1, 'x', 5]]), 1);
