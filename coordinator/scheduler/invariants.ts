@@ -34,9 +34,11 @@ export class InvariantError extends Error {
   }
 }
 
-/** Asserts every invariant; throws an InvariantError naming the first broken one. */
+/**
+ * Asserts every invariant; throws an InvariantError naming the first broken one. Agents are
+ * looked at first, then each job's tasks, then the slot total.
+ */
 export function check(st: State): void {
-  for (const job of st.jobs.values()) checkJob(st, job);
   let slots = 0;
   for (const a of st.agents.values()) {
     if (a.state.s === 'active') slots += a.info.slots;
@@ -45,6 +47,7 @@ export function check(st: State): void {
       if (!holders(t.state).includes(a.id)) throw new InvariantError('lease-held', `agent ${a.id} lists ${t.job}/${t.id} but the task is ${t.state.s}`);
     }
   }
+  for (const job of st.jobs.values()) checkJob(st, job);
   const active = st.agents.activeSlots;
   if (slots !== active) throw new InvariantError('active-slots', `active slots ${active}, agents add up to ${slots}`);
 }
