@@ -39,7 +39,7 @@ export function commit(st: State, g: CommitGroup, ctx: Ctx): void {
         if (s.copy.agent !== from) abortCopy(st, s.copy.agent, t, ctx.out);
       }
     }
-    const ok = g.status.charCodeAt(i) !== 101; /* e */
+    const ok = g.status.charCodeAt(i) !== 101; // 'e': an error row
     job.queue.move(t, ok ? DONE_OK : DONE_ERROR, ctx.ev);
     committed++;
     if (!ok) job.errors++;

@@ -1,16 +1,27 @@
 /** A job as the scheduler holds it: its spec and options, its queue of tasks, and its figures. */
-import type { JobInfo, JobSpec, JobState, TaskMsg } from '../../protocol/index.js';
+import type { JobInfo, JobSpec, TaskMsg } from '../../protocol/index.js';
 import { JobQueue } from './job-queue.js';
 import type { JobOptions } from './options.js';
 import type { Task, TransitionLog } from './task-state.js';
 import { Throughput } from './throughput.js';
+
+/** A job's states in the scheduler. A stalled job is running (status shows it stalled). */
+export type JobPhase = 'running' | 'done' | 'cancelled';
+
+/** The allowed moves: a running job ends done or cancelled, and stays so. */
+export const JOB_TRANSITIONS: Readonly<Record<JobPhase, readonly JobPhase[]>> = {
+  running: ['done', 'cancelled'],
+  done: [],
+  cancelled: [],
+};
 
 export interface Job {
   readonly spec: JobSpec;
   readonly name: string;
   readonly opts: JobOptions;
   readonly maxAttempts: number;
-  state: JobState;
+  /** Changed only by endJob, through JOB_TRANSITIONS. */
+  state: JobPhase;
   /** Its tasks, their states' counts, and the dispatch order. */
   readonly queue: JobQueue;
   /** Tasks committed with an error row. */

@@ -1,7 +1,6 @@
 /** A job's life: its tasks when submitted, its end when none is open, and its cancellation. */
-import type { JobState } from '../../protocol/index.js';
 import { log, type Ctx } from './commands.js';
-import type { Job } from './job.js';
+import { JOB_TRANSITIONS, type Job, type JobPhase } from './job.js';
 import type { NewTask } from './options.js';
 import type { State } from './state.js';
 import { DONE_ERROR, DONE_OK, holders, newTask, QUEUED } from './task-state.js';
@@ -35,7 +34,9 @@ export function endIfFinished(st: State, job: Job, ctx: Ctx): void {
   endJob(st, job, 'done', ctx);
 }
 
-export function endJob(st: State, job: Job, state: JobState, ctx: Ctx): void {
+/** Ends a running job (done or cancelled) through the table, and says so. */
+export function endJob(st: State, job: Job, state: Exclude<JobPhase, 'running'>, ctx: Ctx): void {
+  if (!JOB_TRANSITIONS[job.state].includes(state)) throw new Error(`illegal transition of job ${job.name}: ${job.state} → ${state}`);
   job.state = state;
   job.endedAt = ctx.now;
   const i = st.running.indexOf(job);
