@@ -32,7 +32,7 @@ export type TaskStateName = TaskState['s'];
 
 /** The allowed moves. `done` and `split` are final. */
 export const TRANSITIONS: Readonly<Record<TaskStateName, readonly TaskStateName[]>> = {
-  // queued → split: only a task that never started (so no copy of it can be running).
+  // queued → split: only a task that never started (moveTask checks), so no copy of it can be running.
   queued: ['leased', 'done', 'failing', 'cancelled', 'split'],
   // leased → leased: the speculative copy is added or dropped, or the lease moves to the copy.
   leased: ['queued', 'leased', 'done', 'failing', 'cancelled'],
@@ -169,7 +169,8 @@ export class IllegalTransitionError extends Error {
  */
 export function moveTask(task: Task, next: TaskState, event: number, log: TransitionLog, change?: TaskChange): void {
   const from = task.state.s;
-  if (!ALLOWED[from][next.s]) throw new IllegalTransitionError(task, next.s, event, log.historyOf(task));
+  // A task that ever started may be running somewhere: it is never split.
+  if (!ALLOWED[from][next.s] || (next.s === 'split' && task.started)) throw new IllegalTransitionError(task, next.s, event, log.historyOf(task));
   const t = task as MutableTask;
   if (change) {
     if (change.attempt !== undefined) t.attempt = change.attempt;

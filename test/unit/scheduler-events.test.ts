@@ -224,6 +224,11 @@ test('an illegal transition throws naming the task, both states and its history'
   );
   assert.deepEqual(TRANSITIONS.done, []);
   assert.deepEqual(TRANSITIONS.split, []);
+  // A task that ran once may still run somewhere: it is never split.
+  const y = queuedTask('y');
+  moveTask(y, { s: 'leased', agent: 'a', since: 0, dispatch: 1, copy: null }, 9, log);
+  moveTask(y, { s: 'queued' }, 10, log);
+  assert.throws(() => moveTask(y, { s: 'split' }, 11, log), (err: unknown) => err instanceof IllegalTransitionError && /J\/y: queued → split/.test(err.message));
 });
 
 test('an illegal agent move throws naming the agent and both states', () => {
