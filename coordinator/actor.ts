@@ -33,7 +33,7 @@ import { DropLog, OnceLog } from '../src/log.js';
 import { Outbox } from '../src/outbox.js';
 import { COORDINATOR_SENDER, errorRow, Sink, type SinkHost, type SinkOptions } from '../src/sink/index.js';
 import { GroupBuilder } from '../src/sink/groups.js';
-import { Scheduler, type Command, type SchedulerOptions } from './scheduler.js';
+import { Scheduler, type Command, type SchedulerOptions } from './scheduler/index.js';
 import { NamespaceClaim } from './claim.js';
 import { Admission } from './jobs/index.js';
 import { ctlReply } from './control.js';
@@ -143,7 +143,7 @@ export class Coordinator implements SinkHost {
       if (s.type === 'disconnected') this.log.warn({ server: s.server }, 'lost the NATS connection; reconnecting');
       else if (s.type === 'reconnected') this.log.info({ server: s.server }, 'NATS connection back');
     });
-    this.timer = setInterval(() => this.run(this.scheduler.tick(Date.now())), this.opts.tickMs);
+    this.timer = setInterval(() => this.run(this.scheduler.onTick(Date.now())), this.opts.tickMs);
     await this.admission.resume(unfinished);
   }
 
@@ -196,18 +196,18 @@ export class Coordinator implements SinkHost {
       m.respond(encode(errorReply(ErrorCode.Refused, refused)));
       return;
     }
-    const r = this.scheduler.hello(h.agent, h.info, h.held, now);
+    const r = this.scheduler.onHello(h.agent, h.info, h.held, now);
     const heartbeatMs = Math.max(100, Math.min(this.opts.heartbeatMs, Math.floor(this.scheduler.opts.agentTimeoutMs / 4)));
     m.respond(encodeAs('HelloReply', { kind: 'welcome', v: PROTOCOL_VERSION, agent: h.agent, epoch: r.epoch, boot: this.me.boot, heartbeatMs, seq: r.seq, coordinator: this.me }));
     this.run(r.commands);
   }
 
   private onPull(m: BusMsg, p: Pull): void {
-    this.run(this.scheduler.pull(p.agent, p, m, Date.now()));
+    this.run(this.scheduler.onPull(p.agent, p, m, Date.now()));
   }
 
   private onHeartbeat(hb: Heartbeat): void {
-    const ok = this.scheduler.heartbeat(hb.agent, hb.epoch, hb.busySlots, hb.memory, hb.state === 'draining', Date.now());
+    const ok = this.scheduler.onHeartbeat(hb.agent, hb.epoch, hb.busySlots, hb.memory, hb.state === 'draining', Date.now());
     if (!ok && this.once.changed(`hb:${hb.agent}`, String(hb.epoch))) this.log.debug({ agent: hb.agent }, 'heartbeat from an agent that must rejoin');
   }
 
@@ -220,11 +220,11 @@ export class Coordinator implements SinkHost {
 
   committed(groups: CommitGroup[]): void {
     const now = Date.now();
-    for (const g of groups) this.run(this.scheduler.committed(g, now));
+    for (const g of groups) this.run(this.scheduler.onCommitted(g, now));
   }
 
   stalled(job: string, reason: string | null): void {
-    this.run(this.scheduler.stall(job, reason, Date.now()));
+    this.run(this.scheduler.onStall(job, reason, Date.now()));
   }
 
   /** Carries out the scheduler's commands. */

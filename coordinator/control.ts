@@ -25,11 +25,11 @@ export async function ctlReply(c: Coordinator, req: CtlRequest): Promise<CtlRepl
     }
     case 'cancel': {
       if (c.scheduler.jobState(req.job) === null) return errorReply(ErrorCode.NotFound, `no job named '${req.job}'`);
-      c.run(c.scheduler.cancel(req.job, Date.now()));
+      c.run(c.scheduler.onCancel(req.job, Date.now()));
       return { kind: 'cancelled', v, job: req.job, state: c.scheduler.jobState(req.job)! };
     }
     case 'drain': {
-      const cmds = c.scheduler.drain(req.agent, req.graceMs ?? null, Date.now());
+      const cmds = c.scheduler.onDrain(req.agent, req.graceMs ?? null, Date.now());
       if (cmds.length === 0) return errorReply(ErrorCode.NotFound, `no active agent named '${req.agent}'`);
       c.run(cmds);
       return { kind: 'draining', v, agent: req.agent };

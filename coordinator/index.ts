@@ -1,5 +1,25 @@
 /** The coordinator: the pure scheduling core, job handling, and the actor shell. */
-export { Scheduler, DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions, type Command, type NewTask, type JobOptions, type PullParams } from './scheduler.js';
+export {
+  Scheduler,
+  DEFAULT_SCHEDULER_OPTIONS,
+  type SchedulerOptions,
+  type Command,
+  type NewTask,
+  type JobOptions,
+  type PullParams,
+  TRANSITIONS,
+  IllegalTransitionError,
+  moveTask,
+  newTask,
+  TransitionLog,
+  type TaskState,
+  type Task,
+  AGENT_TRANSITIONS,
+  IllegalAgentTransitionError,
+  type AgentState,
+  INVARIANTS,
+  InvariantError,
+  type InvariantName,
+} from './scheduler/index.js';
 export { Coordinator, DEFAULT_COORDINATOR_OPTIONS, type CoordinatorOptions } from './actor.js';
 export { expandJob, fingerprint, readJobRecord, splitterFor, type JobRecord } from './jobs/index.js';
-export { TRANSITIONS, IllegalTransitionError, moveTask, TransitionLog, type TaskState, type Task } from './task-state.js';

@@ -7,7 +7,7 @@ import { PROTOCOL_VERSION, type Event, type JobSpec, type JobStatus, type Subjec
 import { ErrorCode, ShoalError, toWireError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { jobFilePathFor, type Sink } from '../../src/sink/index.js';
-import type { Command, Scheduler } from '../scheduler.js';
+import type { Command, Scheduler } from '../scheduler/index.js';
 import { expandJob, kindOf, splitterFor } from './expand.js';
 import { confine, outPathOf } from './out-path.js';
 import { describeChange, fingerprint, JobRegistry, readJobRecord, writeJobRecord, type JobRecord } from './record.js';
@@ -135,7 +135,7 @@ export class Admission {
         ...(split ? { split } : {}),
         ...(kind?.secondsPerCost ? { secondsPerCost: kind.secondsPerCost } : {}),
       };
-      this.d.run(this.d.scheduler.submit(spec, tasks, opened.done, jobOpts, Date.now()));
+      this.d.run(this.d.scheduler.onSubmit(spec, tasks, opened.done, jobOpts, Date.now()));
       // Counted by the scheduler: a resumed job's split tasks are done as halves.
       const st = this.d.scheduler.status(Date.now(), rec.job).jobs[0];
       return { job: rec.job, tasks: st?.total ?? tasks.length, alreadyDone: st?.done ?? 0, out: rec.out };

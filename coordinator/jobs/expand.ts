@@ -5,7 +5,7 @@
 import { encode, type JobSpec } from '../../protocol/index.js';
 import { ErrorCode, InputError, ShoalError } from '../../src/errors.js';
 import { COMMAND_KINDS, getKind, type Kind } from '../../src/kinds/index.js';
-import type { NewTask, JobOptions } from '../scheduler.js';
+import type { NewTask, JobOptions } from '../scheduler/index.js';
 
 /** Resolves the kind of a spec; unknown kinds are handler kinds (agents that list them run them). */
 export function kindOf(spec: JobSpec): { kind: Kind<any> | null; opts: Omit<JobOptions, 'granularity'> } {

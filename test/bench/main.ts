@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { cliPath, repoRoot } from '../helpers/paths.js';
 import { startNatsServer } from '../../src/nats-server.js';
 import { Scheduler, type NewTask } from '../../coordinator/index.js';
-import type { AgentInfo } from '../../protocol/index.js';
+import { agentInfo } from '../helpers/sched.js';
 import { rmsdMatrix } from '../../src/kinds/conformers/index.js';
 import { readRows } from '../../src/sink/journal.js';
 import { writeSyntheticSet } from './synthetic-sdf.js';
@@ -311,22 +311,21 @@ function coreScale(): BenchRow {
   const s = new Scheduler({ speculate: false, agentTimeoutMs: 1e12 });
   const N = 1_000_000;
   const tasks: NewTask[] = Array.from({ length: N }, (_, i) => ({ id: `t${i}`, cost: 1 + (i % 7), ref: null }));
-  s.submit({ job: 'J', kind: 'spin', params: {} }, tasks, new Map(), { granularity: 4, needsCommand: false, builtin: true }, 0);
-  const info = (slots: number): AgentInfo => ({ host: 'h', pid: 1, slots, cpus: { logical: slots, physical: slots, usable: slots }, memory: { total: 2 ** 36, available: 2 ** 36, limit: 2 ** 36 }, spot: false, allowCommand: false, kinds: [] });
-  const agents = Array.from({ length: 10_000 }, (_, i) => ({ id: `a${i}`, ...s.hello(`a${i}`, info(32), [], 0) }));
+  s.onSubmit({ job: 'J', kind: 'spin', params: {} }, tasks, new Map(), { granularity: 4, needsCommand: false, builtin: true }, 0);
+  const agents = Array.from({ length: 10_000 }, (_, i) => ({ id: `a${i}`, ...s.onHello(`a${i}`, agentInfo({ slots: 32, memoryGB: 64, host: 'h' }), [], 0) }));
   let now = 1;
   let transitions = 0;
   const t0 = performance.now();
   while (s.jobState('J') === 'running') {
     now++;
     for (const a of agents) {
-      for (const c of s.pull(a.id, { epoch: a.epoch, seq: a.seq, want: 32, freeSlots: 32, memory: 2 ** 36, waitMs: 0, reports: [] }, a, now)) {
+      for (const c of s.onPull(a.id, { epoch: a.epoch, seq: a.seq, want: 32, freeSlots: 32, memory: 2 ** 36, waitMs: 0, reports: [] }, a, now)) {
         if (c.kind !== 'reply-pull') continue;
         a.seq = c.seq;
         const ids = c.bundles.flatMap((b) => b.tasks.map((t) => t.id));
         if (ids.length === 0) continue;
         transitions += ids.length * 2;
-        s.committed({ job: 'J', from: a.id, ids, status: 'o'.repeat(ids.length), attempts: ids.map(() => 1), ms: ids.map(() => 1), errorRecords: 0 }, now);
+        s.onCommitted({ job: 'J', from: a.id, ids, status: 'o'.repeat(ids.length), attempts: ids.map(() => 1), ms: ids.map(() => 1), errorRecords: 0 }, now);
       }
     }
   }

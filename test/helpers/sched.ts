@@ -1,18 +1,21 @@
 /** Builders for driving the scheduling core in unit tests (no bus, simulated clock). */
-import type { AgentInfo, Bundle, CommitGroup, JobSpec } from '../../protocol/index.js';
-import { Scheduler, type Command, type JobOptions, type NewTask, type PullParams, type SchedulerOptions } from '../../coordinator/index.js';
+import type { AgentInfo, Bundle, CommitGroup, JobSpec, TaskReport } from '../../protocol/index.js';
+import { newTask, Scheduler, type Command, type JobOptions, type NewTask, type PullParams, type SchedulerOptions, type Task } from '../../coordinator/index.js';
 
-export function agentInfo(o: { slots?: number; memoryGB?: number; host?: string; allowCommand?: boolean; kinds?: string[] } = {}): AgentInfo {
+/** An agent's hello info: 2 slots and 16 GB unless told; `endTime` is its Slurm allocation's end. */
+export function agentInfo(o: { slots?: number; memoryGB?: number; host?: string; allowCommand?: boolean; kinds?: string[]; endTime?: number } = {}): AgentInfo {
   const mem = (o.memoryGB ?? 16) * 2 ** 30;
+  const slots = o.slots ?? 2;
   return {
     host: o.host ?? 'node',
     pid: 1,
-    slots: o.slots ?? 2,
-    cpus: { logical: o.slots ?? 2, physical: o.slots ?? 2, usable: o.slots ?? 2 },
+    slots,
+    cpus: { logical: slots, physical: slots, usable: slots },
     memory: { total: mem, available: mem, limit: mem },
     spot: false,
     allowCommand: o.allowCommand ?? false,
     kinds: o.kinds ?? [],
+    ...(o.endTime !== undefined ? { slurm: { endTime: o.endTime } } : {}),
   };
 }
 
@@ -25,6 +28,30 @@ export function tasks(n: number, cost: (i: number) => number = () => 1, extra: (
 }
 
 export const BUILTIN: JobOptions = { granularity: 'auto', needsCommand: false, builtin: true };
+
+/** What `submit` takes beside the tasks: the job's options over BUILTIN, its kind, what its output holds, and when. */
+export type SubmitOptions = Partial<JobOptions> & { kind?: string; done?: ReadonlyMap<string, 'ok' | 'error'>; now?: number };
+
+/** Submits job `name` with `taskList`: a built-in kind ('spin'), nothing in its output yet, at time 0, unless told. */
+export function submit(s: Scheduler, name: string, taskList: NewTask[], o: SubmitOptions = {}): Command[] {
+  const { kind, done, now, ...opts } = o;
+  return s.onSubmit(spec(name, kind), taskList, done ?? new Map(), { ...BUILTIN, ...opts }, now ?? 0);
+}
+
+/** A report that the task failed on the agent (code E_TASK unless told). */
+export function failure(job: string, id: string, message: string, o: { attempt?: number; code?: string } = {}): TaskReport {
+  return { job, id, attempt: o.attempt ?? 1, error: { code: o.code ?? 'E_TASK', message } };
+}
+
+/** A report that the agent hands the task back unrun (draining). */
+export function handback(job: string, id: string, attempt = 1): TaskReport {
+  return { job, id, attempt };
+}
+
+/** A queued task of job J as the scheduler holds it, for tests of the task table alone. */
+export function queuedTask(id: string, cost = 1): Task {
+  return newTask('J', { id, cost, bytes: 1, ref: null }, { s: 'queued' });
+}
 
 export function pullParams(epoch: number, seq: number, want: number, o: Partial<PullParams> = {}): PullParams {
   return { epoch, seq, want, freeSlots: want, memory: 2 ** 40, waitMs: 1000, reports: [], ...o };

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Command } from '../../coordinator/index.js';
-import { agentInfo, BUILTIN, commit, halving, newScheduler, ofKind, pullParams, rng, spec, tasks } from '../helpers/sched.js';
+import { agentInfo, commit, halving, newScheduler, ofKind, pullParams, rng, submit, tasks } from '../helpers/sched.js';
 
 interface SimAgent {
   id: string;
@@ -42,7 +42,7 @@ function simulate(o: { speculate: boolean; taskMs: [number, number]; seed: numbe
   };
   const cost = (i: number): number => 1 + (i % 97);
   const costOf = new Map<string, number>();
-  const submitCmds = s.submit(spec('J'), tasks(N, cost), new Map(), o.split ? { ...BUILTIN, split: halving(0.25) } : BUILTIN, now);
+  const submitCmds = submit(s, 'J', tasks(N, cost), o.split ? { split: halving(0.25), now } : { now });
   apply(submitCmds);
 
   const commitFrom = (a: SimAgent, ids: Array<[string, number]>): void => {
@@ -56,7 +56,7 @@ function simulate(o: { speculate: boolean; taskMs: [number, number]; seed: numbe
         items.push([id, 'ok', attempt, a.id, 0]); // duplicate re-announced
       }
     }
-    if (items.length) apply(s.committed(commit('J', items), now));
+    if (items.length) apply(s.onCommitted(commit('J', items), now));
   };
 
   let steps = 0;
@@ -68,7 +68,7 @@ function simulate(o: { speculate: boolean; taskMs: [number, number]; seed: numbe
       for (let k = 0; k < 5 && agents.length < 1000; k++) {
         const id = `a${agents.length}`;
         const slots = 1 + Math.floor(rand() * 8);
-        const { epoch, seq, commands } = s.hello(id, agentInfo({ slots }), [], now);
+        const { epoch, seq, commands } = s.onHello(id, agentInfo({ slots }), [], now);
         apply(commands);
         agents.push({ id, slots, epoch, seq, alive: true, gone: false, parked: false, running: new Map(), lastBeat: now });
       }
@@ -92,13 +92,13 @@ function simulate(o: { speculate: boolean; taskMs: [number, number]; seed: numbe
       }
       commitFrom(a, finished);
       if (now - a.lastBeat >= 2000) {
-        if (!s.heartbeat(a.id, a.epoch, a.running.size, 2 ** 34, false, now)) a.parked = false;
+        if (!s.onHeartbeat(a.id, a.epoch, a.running.size, 2 ** 34, false, now)) a.parked = false;
         a.lastBeat = now;
       }
       const want = Math.max(0, a.slots * 2 - Math.ceil(a.running.size / 4));
       if (!a.parked && want > 0) {
         a.parked = true;
-        apply(s.pull(a.id, pullParams(a.epoch, a.seq, want), a, now));
+        apply(s.onPull(a.id, pullParams(a.epoch, a.seq, want), a, now));
       }
     }
     // Some vanished agents come back: late results of stale leases reach the sink, then they rejoin.
@@ -107,11 +107,11 @@ function simulate(o: { speculate: boolean; taskMs: [number, number]; seed: numbe
       const late: Array<[string, number]> = [...a.running].map(([id, r]) => [id, r.attempt]);
       a.running.clear();
       commitFrom(a, late);
-      const { epoch, seq, commands } = s.hello(a.id, agentInfo({ slots: a.slots }), [], now);
+      const { epoch, seq, commands } = s.onHello(a.id, agentInfo({ slots: a.slots }), [], now);
       apply(commands);
       Object.assign(a, { epoch, seq, alive: true, gone: false, parked: false, lastBeat: now });
     }
-    apply(s.tick(now));
+    apply(s.onTick(now));
     // Deliver replies.
     const cmds = pending;
     pending = [];
@@ -129,7 +129,7 @@ function simulate(o: { speculate: boolean; taskMs: [number, number]; seed: numbe
         }
       } else if (c.kind === 'rejoin') {
         const a = c.token as SimAgent;
-        const { epoch, seq, commands } = s.hello(a.id, agentInfo({ slots: a.slots }), [...a.running].map(([id, r]) => ['J', id, r.attempt]), now);
+        const { epoch, seq, commands } = s.onHello(a.id, agentInfo({ slots: a.slots }), [...a.running].map(([id, r]) => ['J', id, r.attempt]), now);
         Object.assign(a, { epoch, seq, parked: false });
         apply(commands);
       } else if (c.kind === 'abort') {
@@ -180,45 +180,45 @@ test('the same with tasks split while dispatching: every task covered exactly on
 test('lost agents: leases expire after the timeout and tasks are requeued with attempt+1', () => {
   const s = newScheduler({ agentTimeoutMs: 10_000 });
   let now = 0;
-  s.submit(spec('J'), tasks(4), new Map(), BUILTIN, now);
-  const a = s.hello('a', agentInfo({ slots: 4 }), [], now);
-  const first = ofKind(s.pull('a', pullParams(a.epoch, a.seq, 4), 'tokA', now), 'reply-pull')[0]!;
+  submit(s, 'J', tasks(4), { now });
+  const a = s.onHello('a', agentInfo({ slots: 4 }), [], now);
+  const first = ofKind(s.onPull('a', pullParams(a.epoch, a.seq, 4), 'tokA', now), 'reply-pull')[0]!;
   const leased = first.bundles.flatMap((b) => b.tasks);
   assert.ok(leased.length > 0);
   assert.ok(leased.every((t) => t.attempt === 1));
   now += 9_999;
-  s.tick(now);
+  s.onTick(now);
   s.check();
   assert.equal(s.status(now).agents[0]!.state, 'active', 'not lost before the timeout');
   now += 2;
-  const cmds = s.tick(now);
+  const cmds = s.onTick(now);
   s.check();
   assert.equal(s.status(now).agents[0]!.state, 'lost');
   assert.ok(ofKind(cmds, 'log').some((l) => l.msg.includes('agent lost')));
-  const b = s.hello('b', agentInfo({ slots: 4 }), [], now);
-  const again = ofKind(s.pull('b', pullParams(b.epoch, b.seq, 4), 'tokB', now), 'reply-pull')[0]!.bundles.flatMap((x) => x.tasks);
+  const b = s.onHello('b', agentInfo({ slots: 4 }), [], now);
+  const again = ofKind(s.onPull('b', pullParams(b.epoch, b.seq, 4), 'tokB', now), 'reply-pull')[0]!.bundles.flatMap((x) => x.tasks);
   for (const t of leased) assert.equal(again.find((x) => x.id === t.id)?.attempt, 2, `task ${t.id} back with attempt 2`);
   // The lost agent's old epoch is refused: it must say hello again.
-  const stale = s.pull('a', pullParams(a.epoch, a.seq, 4), 'tokA2', now);
+  const stale = s.onPull('a', pullParams(a.epoch, a.seq, 4), 'tokA2', now);
   assert.equal(stale[0]!.kind, 'rejoin');
 });
 
 test('after --max-attempts losses a task becomes an error row, and its commit ends the job', () => {
   const s = newScheduler({ agentTimeoutMs: 1000, maxAttempts: 2 });
   let now = 0;
-  s.submit(spec('J'), tasks(1), new Map(), BUILTIN, now);
+  submit(s, 'J', tasks(1), { now });
   let errorRows: Array<Extract<Command, { kind: 'error-rows' }>> = [];
   for (let i = 0; i < 2; i++) {
-    const a = s.hello(`a${i}`, agentInfo(), [], now);
-    const r = ofKind(s.pull(`a${i}`, pullParams(a.epoch, a.seq, 1), 't', now), 'reply-pull')[0]!;
+    const a = s.onHello(`a${i}`, agentInfo(), [], now);
+    const r = ofKind(s.onPull(`a${i}`, pullParams(a.epoch, a.seq, 1), 't', now), 'reply-pull')[0]!;
     assert.equal(r.bundles[0]!.tasks[0]!.final, i === 1, 'the last allowed attempt is marked final');
     now += 1001;
-    errorRows = ofKind(s.tick(now), 'error-rows');
+    errorRows = ofKind(s.onTick(now), 'error-rows');
     s.check();
   }
   assert.equal(errorRows.length, 1);
   assert.equal(errorRows[0]!.rows[0]!.error.code, 'E_LOST');
-  const end = s.committed(commit('J', [['t0', 'error', 2, 'coordinator', 0, 0]]), now);
+  const end = s.onCommitted(commit('J', [['t0', 'error', 2, 'coordinator', 0, 0]]), now);
   s.check();
   assert.deepEqual(ofKind(end, 'job-ended').map((e) => e.state), ['done']);
   assert.equal(s.status(now).jobs[0]!.failed, 1);

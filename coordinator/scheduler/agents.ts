@@ -1,0 +1,166 @@
+/**
+ * Agents as the scheduler knows them: named states, each with its own data, and the table of
+ * allowed moves between them. The roster moves agents only through that table, and keeps the
+ * slots of active agents and the set of parked pulls in step with their states.
+ */
+import type { AgentInfo } from '../../protocol/index.js';
+import type { Task } from './task-state.js';
+
+/** Where an agent stands. */
+export type AgentState =
+  /** Pulls and runs work. */
+  | { readonly s: 'active' }
+  /** Takes no new work: it finishes what it runs and hands the rest back. */
+  | { readonly s: 'draining' }
+  /** Silent past the timeout, its leases taken back, since `since`; it may say hello again. */
+  | { readonly s: 'lost'; readonly since: number };
+
+export type AgentStateName = AgentState['s'];
+
+/** The allowed moves. A lost agent comes back only by saying hello (→ active). */
+export const AGENT_TRANSITIONS: Readonly<Record<AgentStateName, readonly AgentStateName[]>> = {
+  // active → active: a hello again (the agent restarted, or a coordinator restarted) opens a new epoch.
+  active: ['active', 'draining', 'lost'],
+  draining: ['active', 'lost'],
+  lost: ['active'],
+};
+
+export const ACTIVE: AgentState = Object.freeze({ s: 'active' });
+export const DRAINING: AgentState = Object.freeze({ s: 'draining' });
+
+/** A pull waiting for work. */
+export interface ParkedPull {
+  token: unknown;
+  want: number;
+  freeSlots: number;
+  memory: number;
+  until: number;
+}
+
+export interface Agent {
+  readonly id: string;
+  /** What it said of itself in its last hello. */
+  readonly info: AgentInfo;
+  readonly epoch: number;
+  /** Changed only by the roster, through the table. */
+  readonly state: AgentState;
+  lastSeen: number;
+  readonly leases: Set<Task>;
+  /** Dispatch seq → its tasks, until the agent confirms receipt with a later pull. */
+  readonly dispatches: Map<number, Task[]>;
+  seq: number;
+  busy: number;
+  memory: number;
+  done: number;
+  /** Jobs whose params this agent has been sent. */
+  readonly knows: Set<string>;
+  /** Its parked pull; set and cleared by the roster (park, unpark). */
+  readonly pull: ParkedPull | null;
+}
+
+type MutableAgent = { -readonly [K in keyof Agent]: Agent[K] };
+
+export class IllegalAgentTransitionError extends Error {
+  readonly code = 'E_INTERNAL';
+  constructor(
+    readonly agent: string,
+    readonly from: AgentStateName,
+    readonly to: AgentStateName,
+  ) {
+    super(`illegal transition of agent ${agent}: ${from} → ${to}`);
+    this.name = 'IllegalAgentTransitionError';
+  }
+}
+
+export class AgentRoster {
+  private readonly byId = new Map<string, Agent>();
+  /** Agents whose pull is parked, waiting for work. */
+  private readonly parkedSet = new Set<Agent>();
+  private slots = 0;
+  private nextEpoch = 1;
+
+  get(id: string): Agent | undefined {
+    return this.byId.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  values(): IterableIterator<Agent> {
+    return this.byId.values();
+  }
+
+  /** Slots of the active agents (a draining or lost one takes no new work). */
+  get activeSlots(): number {
+    return this.slots;
+  }
+
+  /** Agents whose pull is parked, in the order they parked. */
+  parked(): Iterable<Agent> {
+    return this.parkedSet;
+  }
+
+  /** A new agent, or a known one saying hello again: active under a new epoch, its dispatches and jobs known reset. */
+  hello(id: string, info: AgentInfo, now: number): Agent {
+    const epoch = this.nextEpoch++;
+    const known = this.byId.get(id) as MutableAgent | undefined;
+    if (!known) {
+      const a: MutableAgent = { id, info, epoch, state: ACTIVE, lastSeen: now, leases: new Set(), dispatches: new Map(), seq: 0, busy: 0, memory: info.memory.available, done: 0, knows: new Set(), pull: null };
+      this.byId.set(id, a);
+      this.slots += info.slots;
+      return a;
+    }
+    this.move(known, ACTIVE, info);
+    known.epoch = epoch;
+    known.lastSeen = now;
+    known.dispatches.clear();
+    known.knows.clear();
+    this.unpark(known);
+    return known;
+  }
+
+  /** Moves an agent through the table (with its new info, on a hello), keeping the active slots in step. */
+  move(agent: Agent, next: AgentState, info?: AgentInfo): void {
+    const a = agent as MutableAgent;
+    const from = a.state.s;
+    if (!AGENT_TRANSITIONS[from].includes(next.s)) throw new IllegalAgentTransitionError(a.id, from, next.s);
+    if (from === 'active') this.slots -= a.info.slots;
+    if (info) a.info = info;
+    a.state = next;
+    if (next.s === 'active') this.slots += a.info.slots;
+    if (next.s === 'lost') this.unpark(a);
+  }
+
+  /** Forgets a lost agent (it is no longer listed; it may join again). */
+  forget(a: Agent): void {
+    if (a.state.s !== 'lost') throw new Error(`agent ${a.id} is ${a.state.s}: only a lost agent is forgotten`);
+    this.byId.delete(a.id);
+  }
+
+  park(a: Agent, pull: ParkedPull): void {
+    (a as MutableAgent).pull = pull;
+    this.parkedSet.add(a);
+  }
+
+  unpark(a: Agent): void {
+    (a as MutableAgent).pull = null;
+    this.parkedSet.delete(a);
+  }
+
+  /** The largest memory limit among the agents that are not lost. */
+  largestMemory(): number {
+    let max = 0;
+    for (const a of this.byId.values()) if (a.state.s !== 'lost') max = Math.max(max, a.info.memory.limit);
+    return max;
+  }
+
+  /** The roster's insides, for tests that break an invariant on purpose. */
+  forTests(): { agents: Map<string, Agent>; addSlots(n: number): void } {
+    return { agents: this.byId, addSlots: (n) => void (this.slots += n) };
+  }
+}

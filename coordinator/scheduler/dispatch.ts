@@ -1,0 +1,108 @@
+/**
+ * Dispatch: parked pulls are served bundles from the running jobs, in the order the jobs were
+ * submitted, until the pull's wants, the dispatch's bytes or the agent's free slots (for long
+ * work) are used up.
+ */
+import type { Bundle, JobInfo } from '../../protocol/index.js';
+import type { Agent, ParkedPull } from './agents.js';
+import { takeBundle, type TakenBundle } from './bundle.js';
+import type { Command, Ctx } from './commands.js';
+import { secondsPerCost, taskMsg, type Job } from './job.js';
+import type { State } from './state.js';
+import type { Task } from './task-state.js';
+
+/** Serves parked pulls while there is work. */
+export function wake(st: State, ctx: Ctx): void {
+  if (!st.running.some((j) => j.queue.counts.queued > 0 && j.stalled === null)) return;
+  for (const a of [...st.agents.parked()]) {
+    if (a.pull && a.state.s === 'active') serve(st, a, ctx);
+  }
+}
+
+/** Fills the agent's parked pull with bundles, if there is work for it. */
+export function serve(st: State, a: Agent, ctx: Ctx): void {
+  const p = a.pull;
+  if (!p || a.state.s !== 'active') return;
+  const d = new DispatchFill(p, st.opts.maxDispatchBytes, a.seq + 1);
+  // Long bundles (or ones of unknown length) only fill the agent's free slots: prefetching
+  // them would hoard work that another agent, or a split, would do sooner.
+  const long = st.opts.dispatchMs / 500;
+  for (const job of st.running) {
+    if (d.full) break;
+    if (job.queue.counts.queued === 0 || job.stalled !== null || !mayRun(a, job)) continue;
+    const spc = secondsPerCost(job);
+    const next = job.queue.next();
+    let heavy = spc === null || (next !== undefined && next.cost * spc > long);
+    while (!d.full) {
+      if (heavy && d.slots >= p.freeSlots) break;
+      const b = takeBundle(st, job, a, d.seq, d.memory, d.byteRoom, ctx);
+      if (!b) break;
+      heavy = b.seconds === null || b.seconds > long;
+      d.add(job, b, a);
+    }
+  }
+  if (d.bundles.length === 0) return;
+  a.seq = d.seq;
+  a.dispatches.set(d.seq, d.taken);
+  answer(st, a, d.jobs, d.bundles, ctx.out);
+}
+
+/** Answers the agent's parked pull. */
+export function answer(st: State, a: Agent, jobs: JobInfo[], bundles: Bundle[], out: Command[]): void {
+  if (!a.pull) return;
+  out.push({ kind: 'reply-pull', token: a.pull.token, agent: a.id, seq: a.seq, jobs, bundles });
+  st.agents.unpark(a);
+}
+
+/** Whether the agent may run the job's kind at all (records why not in the job's notes). */
+export function mayRun(a: Agent, job: Job): boolean {
+  if (job.opts.needsCommand && !a.info.allowCommand) {
+    job.notes.add(`agent ${a.id} declines ${job.spec.kind} tasks (started without --allow-command)`);
+    return false;
+  }
+  if (!job.opts.builtin && !a.info.kinds.includes(job.spec.kind)) {
+    job.notes.add(`agent ${a.id} has no handler for kind '${job.spec.kind}' (--handlers)`);
+    return false;
+  }
+  return true;
+}
+
+/** One dispatch being gathered for a pull: its bundles so far against what the pull allows. */
+class DispatchFill {
+  readonly bundles: Bundle[] = [];
+  /** Params of the jobs the agent has not been sent before. */
+  readonly jobs: JobInfo[] = [];
+  readonly taken: Task[] = [];
+  bytes = 0;
+  memory: number;
+  /** Slots the bundles so far will occupy. */
+  slots = 0;
+
+  constructor(
+    private readonly pull: ParkedPull,
+    private readonly maxBytes: number,
+    readonly seq: number,
+  ) {
+    this.memory = pull.memory;
+  }
+
+  get full(): boolean {
+    return this.bundles.length >= this.pull.want || this.bytes >= this.maxBytes;
+  }
+
+  get byteRoom(): number {
+    return this.maxBytes - this.bytes;
+  }
+
+  add(job: Job, b: TakenBundle, a: Agent): void {
+    this.slots += b.threads;
+    this.bundles.push({ job: job.name, threads: b.threads, tasks: b.tasks.map((t) => taskMsg(t, job)) });
+    for (const t of b.tasks) this.taken.push(t);
+    this.bytes += b.bytes;
+    this.memory -= b.memory;
+    if (!a.knows.has(job.name)) {
+      a.knows.add(job.name);
+      this.jobs.push(job.info);
+    }
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The invariants the scheduler keeps, checked all at once (O(tasks): for tests, after every
+ * step). A broken one throws an error naming it: `invariant <name>: ...`.
+ */
+import type { Job } from './job.js';
+import type { State } from './state.js';
+import { holders, TRANSITIONS, wasLeasedTo, type TaskStateName } from './task-state.js';
+
+/** The invariants `check` asserts, by the name its error gives. */
+export const INVARIANTS = {
+  'queued-reachable': 'every queued task is in its job queue (retries or the order past its head)',
+  'holder-alive': 'every holder of a lease is a known agent that is not lost',
+  'holder-lists-lease': 'the holder of a lease lists it among its leases',
+  'lessee-recorded': 'the holder of a lease is among the task\'s lessees (the sink believes its results)',
+  'attempts-bounded': 'a queued or leased task is within its job\'s attempts',
+  'counts': 'a job\'s count of tasks in each state is the number of its tasks in that state',
+  'queued-cost': 'a job\'s queued cost is the sum of its queued tasks\' costs',
+  'job-end': 'a job is running exactly while some task of it is queued, leased or failing',
+  'lost-no-leases': 'a lost agent holds no lease',
+  'lease-held': 'every task an agent lists among its leases is leased to it (or its copy is)',
+  'active-slots': 'the active slots are the slots of the active agents',
+} as const;
+
+export type InvariantName = keyof typeof INVARIANTS;
+
+export class InvariantError extends Error {
+  readonly code = 'E_INTERNAL';
+  constructor(
+    readonly invariant: InvariantName,
+    detail: string,
+  ) {
+    super(`invariant ${invariant}: ${detail}`);
+    this.name = 'InvariantError';
+  }
+}
+
+/**
+ * Asserts every invariant; throws an InvariantError naming the first broken one. Agents are
+ * looked at first, then each job's tasks, then the slot total.
+ */
+export function check(st: State): void {
+  let slots = 0;
+  for (const a of st.agents.values()) {
+    if (a.state.s === 'active') slots += a.info.slots;
+    if (a.state.s === 'lost' && a.leases.size > 0) throw new InvariantError('lost-no-leases', `lost agent ${a.id} still holds ${a.leases.size} leases`);
+    for (const t of a.leases) {
+      if (!holders(t.state).includes(a.id)) throw new InvariantError('lease-held', `agent ${a.id} lists ${t.job}/${t.id} but the task is ${t.state.s}`);
+    }
+  }
+  for (const job of st.jobs.values()) checkJob(st, job);
+  const active = st.agents.activeSlots;
+  if (slots !== active) throw new InvariantError('active-slots', `active slots ${active}, agents add up to ${slots}`);
+}
+
+function checkJob(st: State, job: Job): void {
+  const q = job.queue;
+  const counts = Object.fromEntries(Object.keys(TRANSITIONS).map((k) => [k, 0])) as Record<TaskStateName, number>;
+  let queuedCost = 0;
+  const reachable = q.reachable();
+  for (const t of q.all()) {
+    const s = t.state;
+    counts[s.s]++;
+    if (s.s === 'queued') {
+      queuedCost += t.cost;
+      if (!reachable.has(t)) throw new InvariantError('queued-reachable', `queued task ${job.name}/${t.id} is not in the queue`);
+    }
+    for (const h of holders(s)) {
+      const a = st.agents.get(h);
+      if (a === undefined || a.state.s === 'lost') throw new InvariantError('holder-alive', `task ${job.name}/${t.id} leased to lost or unknown agent ${h}`);
+      if (!a.leases.has(t)) throw new InvariantError('holder-lists-lease', `agent ${h} does not list its lease on ${job.name}/${t.id}`);
+      if (!wasLeasedTo(t, h)) throw new InvariantError('lessee-recorded', `task ${job.name}/${t.id} is leased to ${h} but does not list it among its lessees`);
+    }
+    if (s.s === 'queued' || s.s === 'leased') {
+      if (t.attempt > job.maxAttempts) throw new InvariantError('attempts-bounded', `task ${job.name}/${t.id} at attempt ${t.attempt} > ${job.maxAttempts} is ${s.s}`);
+    }
+  }
+  for (const k of Object.keys(counts) as TaskStateName[]) {
+    if (counts[k] !== q.counts[k]) throw new InvariantError('counts', `job ${job.name} counts ${k}=${q.counts[k]} but ${counts[k]} tasks are ${k}`);
+  }
+  if (Math.abs(queuedCost - q.queuedCost) > 1e-6 * Math.max(1, queuedCost)) throw new InvariantError('queued-cost', `job ${job.name} queued cost ${q.queuedCost} but tasks add up to ${queuedCost}`);
+  const open = counts.queued + counts.leased + counts.failing;
+  if ((job.state === 'running') !== open > 0) throw new InvariantError('job-end', `job ${job.name} is ${job.state} with ${counts.queued} queued, ${counts.leased} leased, ${counts.failing} failing`);
+}

@@ -1,0 +1,82 @@
+/** A job's life: its tasks when submitted, its end when none is open, and its cancellation. */
+import { log, type Ctx } from './commands.js';
+import { JOB_TRANSITIONS, type Job, type JobPhase } from './job.js';
+import type { NewTask } from './options.js';
+import type { State } from './state.js';
+import { DONE_ERROR, DONE_OK, holders, newTask, QUEUED } from './task-state.js';
+
+/**
+ * Adds a submitted job's tasks. `done` lists tasks already committed in the output; a task in
+ * `wasSplit` was split before the job stopped (its halves are in the output or held by agents),
+ * so it is split again the same way (splits are deterministic) and its halves are added.
+ */
+export function addTasks(job: Job, tasks: NewTask[], done: ReadonlyMap<string, 'ok' | 'error'>, wasSplit: ReadonlySet<string>, ev: number): void {
+  const q = job.queue;
+  const add = (t: NewTask): void => {
+    const halves = wasSplit.has(t.id) && !done.has(t.id) ? job.opts.split?.(t) : null;
+    if (halves) {
+      q.addSplit(newTask(job.name, t, QUEUED), ev);
+      for (const h of halves) add(h);
+      return;
+    }
+    const prior = done.get(t.id);
+    q.add(newTask(job.name, t, prior ? (prior === 'ok' ? DONE_OK : DONE_ERROR) : QUEUED));
+    if (prior === 'error') job.errors++;
+  };
+  for (const t of tasks) add(t);
+  q.sort();
+  job.samples[0] = [job.samples[0]![0], q.counts.done];
+}
+
+/** Ends the job (done) when it is running and none of its tasks is open. */
+export function endIfFinished(st: State, job: Job, ctx: Ctx): void {
+  if (job.state !== 'running' || job.queue.open > 0) return;
+  endJob(st, job, 'done', ctx);
+}
+
+/** Ends a running job (done or cancelled) through the table, and says so. */
+export function endJob(st: State, job: Job, state: Exclude<JobPhase, 'running'>, ctx: Ctx): void {
+  if (!JOB_TRANSITIONS[job.state].includes(state)) throw new Error(`illegal transition of job ${job.name}: ${job.state} → ${state}`);
+  job.state = state;
+  job.endedAt = ctx.now;
+  const i = st.running.indexOf(job);
+  if (i >= 0) st.running.splice(i, 1);
+  const secs = Math.max(1e-3, (ctx.now - job.startedAt) / 1000);
+  const n = job.queue.counts;
+  ctx.out.push(
+    log('info', `job ${state}`, {
+      job: job.name,
+      tasks: job.queue.total,
+      ok: n.done - job.errors,
+      failed: job.errors,
+      cancelled: n.cancelled,
+      seconds: +secs.toFixed(3),
+      tasksPerSecond: Math.round(n.done / secs),
+      event: ctx.ev,
+    }),
+  );
+  ctx.out.push({ kind: 'job-ended', job: job.name, state });
+}
+
+/** Stops dispatch of the job at once and aborts its running tasks everywhere. */
+export function cancelJob(st: State, job: Job, ctx: Ctx): void {
+  const agentsToAbort = new Set<string>();
+  for (const t of job.queue.all()) {
+    const s = t.state.s;
+    if (s === 'done' || s === 'cancelled' || s === 'split') continue;
+    for (const h of holders(t.state)) {
+      st.agents.get(h)?.leases.delete(t);
+      agentsToAbort.add(h);
+    }
+    job.queue.move(t, { s: 'cancelled' }, ctx.ev);
+  }
+  job.queue.close();
+  for (const a of agentsToAbort) ctx.out.push({ kind: 'abort', agent: a, job: job.name, tasks: null, reason: 'job cancelled' });
+  // Agents may hold prefetched bundles of the job that no lease tracks any more.
+  for (const a of st.agents.values()) {
+    if (a.state.s !== 'lost' && !agentsToAbort.has(a.id) && a.knows.has(job.name)) {
+      ctx.out.push({ kind: 'abort', agent: a.id, job: job.name, tasks: null, reason: 'job cancelled' });
+    }
+  }
+  endJob(st, job, 'cancelled', ctx);
+}

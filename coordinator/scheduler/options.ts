@@ -1,0 +1,109 @@
+/** The scheduler's options, a job's options, and what the shell hands in: tasks and pulls. */
+import type { TaskReport } from '../../protocol/index.js';
+
+/** Scheduler options; every field has a default in DEFAULT_SCHEDULER_OPTIONS. */
+export interface SchedulerOptions {
+  /** An agent silent this long is lost and its tasks are requeued. Default 10,000 ms. */
+  agentTimeoutMs: number;
+  /** Attempts per task before it becomes an error row. Default 3. */
+  maxAttempts: number;
+  /** Target work per bundle, in ms of measured task time. Default 50. */
+  dispatchMs: number;
+  /** Most tasks in one bundle. Default 2048. */
+  maxBundleTasks: number;
+  /** Most encoded task bytes in one dispatch (kept under the bus's max_payload). Default 512 KiB. */
+  maxDispatchBytes: number;
+  /** Longest a pull may be parked when there is no work. Default 5,000 ms. */
+  maxPullWaitMs: number;
+  /** Run a second copy of a straggler when the queue is empty and slots are idle. Default true. */
+  speculate: boolean;
+  /** A task is a straggler when it has run this many times its expected duration. Default 3. */
+  speculateFactor: number;
+  /**
+   * A splittable task is split while dispatching when it exceeds a fair share (1/slots) of its
+   * job's queued work and is expected to run at least this many seconds (so each half runs a
+   * second or more). 0 = never split. Default 2.
+   */
+  splitMinS: number;
+  /**
+   * A gap between two ticks longer than this means the coordinator itself was paused or
+   * blocked: every agent's last sign of life moves on by the gap before anyone is judged
+   * lost (they could not be heard meanwhile). Default 1,000 ms.
+   */
+  tickGapMs: number;
+  /** A lost agent is forgotten (no longer listed) this long after it was lost; it may join again. Default 300,000 ms. */
+  lostRetentionMs: number;
+  /** Most agents known at once, lost ones included; a hello beyond that is refused. Default 100,000. */
+  maxAgents: number;
+  /** Most tasks agents may say they hold for jobs a restarted coordinator has not loaded yet. Default 1,000,000. */
+  maxHeldEarly: number;
+  /** Bundles one pull may take, per slot of the agent (its free slots plus prefetch). Default 3. */
+  maxBundlesPerSlot: number;
+}
+
+export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
+  agentTimeoutMs: 10_000,
+  maxAttempts: 3,
+  dispatchMs: 50,
+  maxBundleTasks: 2048,
+  maxDispatchBytes: 512 * 1024,
+  maxPullWaitMs: 5_000,
+  speculate: true,
+  speculateFactor: 3,
+  splitMinS: 2,
+  tickGapMs: 1_000,
+  lostRetentionMs: 300_000,
+  maxAgents: 100_000,
+  maxHeldEarly: 1_000_000,
+  maxBundlesPerSlot: 3,
+};
+
+/** A task as a kind's expand gives it, plus its encoded size. */
+export interface NewTask {
+  id: string;
+  cost: number;
+  memory?: number;
+  threads?: number;
+  bytes?: number;
+  ref: unknown;
+}
+
+/** Granularity a job asks for: adaptive, or a fixed number of tasks per bundle. */
+export type Granularity = 'auto' | number;
+
+export interface JobOptions {
+  granularity: Granularity;
+  /** Second copies of stragglers for this job (default: the scheduler's option). */
+  speculate?: boolean;
+  /** Kinds only agents started with --allow-command may run. */
+  needsCommand: boolean;
+  /** Whether the kind is built in (any agent) or comes from handler modules (agents that list it). */
+  builtin: boolean;
+  /**
+   * Splits a task that has not started into two (ids `<id>/0` and `<id>/1`) doing exactly its
+   * work, or returns null; absent for kinds that cannot split. Deterministic (see submit).
+   */
+  split?: (t: NewTask) => [NewTask, NewTask] | null;
+  /** The kind's rough seconds per cost unit, used until the job's first results are measured. */
+  secondsPerCost?: number;
+  /**
+   * The job continues earlier work (a coordinator restart, or a job submitted again into its
+   * output): tasks agents say they hold are adopted. A fresh job adopts nothing an agent
+   * claims unless it was leased to that agent.
+   */
+  adoptHeld?: boolean;
+  /** Error records already in the output (a resumed job), so status counts them too. */
+  errorRecords?: number;
+}
+
+export interface PullParams {
+  epoch: number;
+  seq: number;
+  want: number;
+  freeSlots: number;
+  memory: number;
+  waitMs: number;
+  reports: TaskReport[];
+  /** Reports sent beside a parked pull (see the Pull message): no seq check, no new parking. */
+  reportsOnly?: boolean;
+}

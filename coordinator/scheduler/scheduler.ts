@@ -1,0 +1,297 @@
+/**
+ * The scheduling core: a pure state machine. Events come in as `on…` method calls carrying
+ * `now` (epoch ms); each returns the commands the actor shell must carry out. No bus, no
+ * timers, no clock: the unit tests drive thousands of agents with a simulated clock.
+ *
+ * The concerns live beside this file: the job queue (job-queue), agents and their states
+ * (agents), leases and retries (leases), dispatch and bundle sizing (dispatch, bundle),
+ * splitting (split), tasks agents hold (held), commits, speculation, liveness, a job's life
+ * (lifecycle), status and invariants.
+ */
+import type { AgentInfo, CommitGroup, HeldTask, JobSpec, JobState, JobStatus, AgentStatus } from '../../protocol/index.js';
+import { AgentRoster, DRAINING, type Agent } from './agents.js';
+import { log, type Command, type Ctx } from './commands.js';
+import { commit } from './commits.js';
+import { answer, serve, wake } from './dispatch.js';
+import { HeldTasks } from './held.js';
+import { check } from './invariants.js';
+import { newJob, type Job } from './job.js';
+import { report, unlease } from './leases.js';
+import { addTasks, cancelJob, endIfFinished } from './lifecycle.js';
+import { checkAgents, prune } from './liveness.js';
+import { DEFAULT_SCHEDULER_OPTIONS, type JobOptions, type NewTask, type PullParams, type SchedulerOptions } from './options.js';
+import { speculate } from './speculation.js';
+import { splitParents } from './split.js';
+import type { State } from './state.js';
+import { sample, status } from './status.js';
+import { TransitionLog, wasLeasedTo } from './task-state.js';
+
+export class Scheduler {
+  readonly opts: SchedulerOptions;
+  private readonly st: State;
+  private readonly held: HeldTasks;
+  /** Recent task moves, for the message of an illegal one. */
+  private readonly transitions = new TransitionLog();
+  private event = 0;
+  private lastSample = 0;
+  private lastTick = 0;
+  /** No speculative copies before this time (right after the coordinator was paused). */
+  private speculateAfter = 0;
+
+  constructor(opts: Partial<SchedulerOptions> = {}) {
+    this.opts = { ...DEFAULT_SCHEDULER_OPTIONS, ...opts };
+    this.st = { opts: this.opts, jobs: new Map(), running: [], agents: new AgentRoster() };
+    this.held = new HeldTasks(this.opts.maxHeldEarly);
+  }
+
+  /** A new event: its number, its time and the list its commands go to. */
+  private ctx(now: number): Ctx {
+    return { now, ev: ++this.event, out: [] };
+  }
+
+  // ───────────────────────────── events ─────────────────────────────
+
+  /** A new (or resumed) job. `done` lists tasks already committed in the output. */
+  onSubmit(spec: JobSpec, tasks: NewTask[], done: ReadonlyMap<string, 'ok' | 'error'>, jobOpts: JobOptions, now: number): Command[] {
+    const ctx = this.ctx(now);
+    if (this.st.jobs.has(spec.job)) throw new Error(`job ${spec.job} already exists`);
+    const job = newJob(spec, jobOpts, this.opts.maxAttempts, this.transitions, now);
+    // Tasks split before the job stopped: their halves' ids are in the output (or held by agents).
+    addTasks(job, tasks, done, splitParents([done.keys(), this.held.earlyIds(spec.job)]), ctx.ev);
+    this.held.adoptEarly(this.st, job, ctx);
+    this.st.jobs.set(job.name, job);
+    this.st.running.push(job);
+    const q = job.queue;
+    ctx.out.push(log('info', 'job submitted', { job: job.name, kind: spec.kind, tasks: q.total, resplit: q.counts.split, alreadyDone: q.counts.done, event: ctx.ev }));
+    endIfFinished(this.st, job, ctx);
+    wake(this.st, ctx);
+    return ctx.out;
+  }
+
+  /**
+   * Why a hello from agent `id` must be refused (null: it may join): the coordinator knows
+   * `maxAgents` agents already, lost ones forgotten first to make room.
+   */
+  refusesHello(id: string, now: number): string | null {
+    const agents = this.st.agents;
+    if (agents.has(id) || agents.size < this.opts.maxAgents) return null;
+    prune(this.st, now, true);
+    return agents.size < this.opts.maxAgents ? null : `the coordinator knows ${agents.size} agents, its limit: agent ${id} is refused`;
+  }
+
+  /** An agent introduces itself (first time, or again after a restart or a loss). */
+  onHello(id: string, info: AgentInfo, held: HeldTask[], now: number): { epoch: number; seq: number; commands: Command[] } {
+    const ctx = this.ctx(now);
+    const known = this.st.agents.get(id);
+    if (known) {
+      // A known agent again: leases it no longer holds were lost on the way.
+      const heldKeys = new Set(held.map(([job, task]) => `${job}\u0000${task}`));
+      for (const t of [...known.leases]) {
+        if (!heldKeys.has(`${t.job}\u0000${t.id}`)) unlease(this.st, t, known, 'handback', ctx);
+      }
+    }
+    const a = this.st.agents.hello(id, info, now);
+    const adopted = this.held.adopt(this.st, a, held, ctx);
+    ctx.out.push(
+      log('info', 'agent joined', {
+        agent: id,
+        host: info.host,
+        slots: info.slots,
+        cores: info.cpus.usable,
+        memoryGB: +(info.memory.limit / 2 ** 30).toFixed(1),
+        spot: info.spot,
+        epoch: a.epoch,
+        adopted,
+        event: ctx.ev,
+      }),
+    );
+    wake(this.st, ctx);
+    return { epoch: a.epoch, seq: a.seq, commands: ctx.out };
+  }
+
+  /** An agent asks for work (and reports failures and hand-backs). */
+  onPull(id: string, p: PullParams, token: unknown, now: number): Command[] {
+    const ctx = this.ctx(now);
+    const out = ctx.out;
+    const a = this.st.agents.get(id);
+    if (!a || a.state.s === 'lost' || a.epoch !== p.epoch) {
+      out.push({ kind: 'rejoin', token, agent: id, reason: !a ? 'unknown agent' : a.state.s === 'lost' ? 'agent was declared lost' : 'stale epoch' });
+      return out;
+    }
+    a.lastSeen = now;
+    // What an agent asks for is bounded by what it said it has, whatever it asks.
+    const want = Math.min(p.want, a.info.slots * this.opts.maxBundlesPerSlot);
+    const freeSlots = Math.min(p.freeSlots, a.info.slots);
+    const memory = Math.min(p.memory, a.info.memory.limit);
+    if (p.reportsOnly) {
+      for (const r of p.reports) report(this.st, a, r, ctx);
+      out.push({ kind: 'reply-pull', token, agent: id, seq: a.seq, jobs: [], bundles: [] });
+      wake(this.st, ctx);
+      return out;
+    }
+    a.memory = memory;
+    this.requeueLostDispatches(a, p.seq, ctx);
+    for (const r of p.reports) report(this.st, a, r, ctx);
+    if (a.pull) out.push({ kind: 'reply-pull', token: a.pull.token, agent: id, seq: a.seq, jobs: [], bundles: [] });
+    this.st.agents.park(a, { token, want, freeSlots, memory, until: now + Math.min(p.waitMs, this.opts.maxPullWaitMs) });
+    if (a.state.s === 'draining' || want === 0) {
+      if (p.waitMs === 0 || want === 0) answer(this.st, a, [], [], out);
+    } else {
+      serve(this.st, a, ctx);
+      if (a.pull && p.waitMs === 0) answer(this.st, a, [], [], out);
+    }
+    wake(this.st, ctx);
+    return out;
+  }
+
+  /** Dispatches the agent never received (its seq is behind them) go back to the queue. */
+  private requeueLostDispatches(a: Agent, ackedSeq: number, ctx: Ctx): void {
+    for (const [seq, tasks] of a.dispatches) {
+      a.dispatches.delete(seq);
+      if (seq <= ackedSeq) continue;
+      for (const t of tasks) {
+        if (t.state.s === 'leased' && t.state.agent === a.id && t.state.dispatch === seq) unlease(this.st, t, a, 'handback', ctx);
+      }
+      ctx.out.push(log('warn', 'dispatch lost on the way; tasks requeued', { agent: a.id, seq, tasks: tasks.length, event: ctx.ev }));
+    }
+  }
+
+  /** Liveness and load. Returns false when the agent must say hello again. */
+  onHeartbeat(id: string, epoch: number, busy: number, memory: number, draining: boolean, now: number): boolean {
+    const a = this.st.agents.get(id);
+    if (!a || a.state.s === 'lost' || a.epoch !== epoch) return false;
+    a.lastSeen = now;
+    a.busy = Math.min(busy, a.info.slots);
+    a.memory = Math.min(memory, a.info.memory.limit);
+    if (draining && a.state.s === 'active') this.st.agents.move(a, DRAINING);
+    return true;
+  }
+
+  /** The sink committed rows for these tasks (first result wins; later copies were dropped). */
+  onCommitted(g: CommitGroup, now: number): Command[] {
+    const ctx = this.ctx(now);
+    commit(this.st, g, ctx);
+    return ctx.out;
+  }
+
+  /** Stops dispatch of the job at once and aborts its running tasks everywhere. */
+  onCancel(jobName: string, now: number): Command[] {
+    const ctx = this.ctx(now);
+    const job = this.st.jobs.get(jobName);
+    if (job && job.state === 'running') cancelJob(this.st, job, ctx);
+    return ctx.out;
+  }
+
+  /** Stops an agent pulling; it finishes what it runs and hands the rest back. */
+  onDrain(id: string, graceMs: number | null, _now: number): Command[] {
+    const out: Command[] = [];
+    const a = this.st.agents.get(id);
+    if (!a || a.state.s === 'lost') return out;
+    if (a.state.s === 'active') this.st.agents.move(a, DRAINING);
+    out.push({ kind: 'drain-agent', agent: id, graceMs });
+    out.push(log('info', 'agent draining', { agent: id, leases: a.leases.size }));
+    return out;
+  }
+
+  /** Time passes: lost agents, expired long-polls, rate samples, speculative copies. */
+  onTick(now: number): Command[] {
+    const ctx = this.ctx(now);
+    const gap = this.lastTick > 0 ? now - this.lastTick : 0;
+    this.lastTick = now;
+    // After a pause, stragglers are only late because nobody could hear them.
+    if (gap > this.opts.tickGapMs) this.speculateAfter = now + this.opts.agentTimeoutMs;
+    checkAgents(this.st, gap, ctx);
+    if (now - this.lastSample >= 1000) {
+      this.lastSample = now;
+      sample(this.st.running, now);
+    }
+    if (this.opts.speculate && now >= this.speculateAfter) speculate(this.st, ctx);
+    return ctx.out;
+  }
+
+  /**
+   * A job's output cannot be written (`reason`) or can again (null). While stalled the job
+   * gets no dispatches; its running tasks finish and their results wait with the agents.
+   */
+  onStall(jobName: string, reason: string | null, now: number): Command[] {
+    const ctx: Ctx = { now, ev: this.event, out: [] };
+    const job = this.st.jobs.get(jobName);
+    if (!job || job.stalled === reason) return ctx.out;
+    job.stalled = reason;
+    ctx.out.push(log('debug', reason ? 'job stalled: its output cannot be written' : 'job continues: its output can be written again', { job: jobName, reason, event: ctx.ev }));
+    if (!reason) wake(this.st, ctx);
+    return ctx.out;
+  }
+
+  /** Jobs a restarting coordinator is about to load: agents' held tasks of these are kept until they are. */
+  expect(jobNames: Iterable<string>): void {
+    this.held.expect(jobNames);
+  }
+
+  /** A job expected after a restart that will not be loaded: drop what agents said they hold of it. */
+  unexpect(jobName: string): void {
+    this.held.unexpect(jobName);
+  }
+
+  /** Drops an ended job (before it is submitted again under the same name). */
+  forget(jobName: string): void {
+    const job = this.st.jobs.get(jobName);
+    if (!job) return;
+    if (job.state === 'running') throw new Error(`job ${jobName} is still running`);
+    this.st.jobs.delete(jobName);
+    for (const a of this.st.agents.values()) a.knows.delete(jobName);
+  }
+
+  // ───────────────────────────── queries ─────────────────────────────
+
+  /** Which tasks of the job agent `agent` holds or held the lease of (or were adopted from it) in this life. */
+  leasedTo(jobName: string, agent: string): (taskId: string) => boolean {
+    const q = this.st.jobs.get(jobName)?.queue;
+    if (!q) return () => false;
+    return (taskId) => {
+      const t = q.get(taskId);
+      return t !== undefined && wasLeasedTo(t, agent);
+    };
+  }
+
+  /** Which tasks of the job are out of attempts (or unschedulable) and wait for the coordinator's error row. */
+  failingOf(jobName: string): (taskId: string) => boolean {
+    const q = this.st.jobs.get(jobName)?.queue;
+    return (taskId) => q?.get(taskId)?.state.s === 'failing';
+  }
+
+  isKnown(id: string, epoch: number): boolean {
+    const a = this.st.agents.get(id);
+    return !!a && a.state.s !== 'lost' && a.epoch === epoch;
+  }
+
+  jobState(name: string): JobState | null {
+    return this.st.jobs.get(name)?.state ?? null;
+  }
+
+  /** Slots of active agents: in all, and of the largest one. */
+  capacity(): { slots: number; maxAgentSlots: number } {
+    let max = 0;
+    for (const a of this.st.agents.values()) if (a.state.s === 'active') max = Math.max(max, a.info.slots);
+    return { slots: this.st.agents.activeSlots, maxAgentSlots: max };
+  }
+
+  jobNames(): string[] {
+    return [...this.st.jobs.keys()];
+  }
+
+  /** Status of one job or all, and of the agents. */
+  status(now: number, jobName?: string): { jobs: JobStatus[]; agents: AgentStatus[] } {
+    return status(this.st, now, jobName);
+  }
+
+  /** Asserts every invariant (see invariants.ts); throws naming the first broken one. For tests (O(tasks)). */
+  check(): void {
+    check(this.st);
+  }
+
+  /** The scheduler's state, for tests that break an invariant on purpose. Not for anything else. */
+  internalsForTests(): { jobs: ReadonlyMap<string, Job>; agents: AgentRoster } {
+    return { jobs: this.st.jobs, agents: this.st.agents };
+  }
+}

@@ -1,0 +1,78 @@
+/** What `shoal status` shows: each job's figures and recent rate, and each agent. */
+import type { AgentStatus, JobStatus } from '../../protocol/index.js';
+import type { Job } from './job.js';
+import type { State } from './state.js';
+
+/** Samples kept per job for the recent rate (one a second at most). */
+const MAX_SAMPLES = 30;
+
+/** Status of one job or all, and of the agents. */
+export function status(st: State, now: number, jobName?: string): { jobs: JobStatus[]; agents: AgentStatus[] } {
+  const jobs: JobStatus[] = [];
+  for (const job of st.jobs.values()) {
+    if (jobName === undefined || job.name === jobName) jobs.push(jobStatus(job, now));
+  }
+  const agents: AgentStatus[] = [];
+  for (const a of st.agents.values()) {
+    agents.push({
+      agent: a.id,
+      host: a.info.host,
+      state: a.state.s,
+      slots: a.info.slots,
+      busy: a.busy,
+      memory: a.memory,
+      done: a.done,
+      lastSeenMs: now - a.lastSeen,
+      spot: a.info.spot,
+    });
+  }
+  return { jobs, agents };
+}
+
+function jobStatus(job: Job, now: number): JobStatus {
+  const n = job.queue.counts;
+  const rate = recentRate(job.samples, now, n.done);
+  const stalled = job.state === 'running' && job.stalled !== null;
+  return {
+    job: job.name,
+    kind: job.spec.kind,
+    state: stalled ? 'stalled' : job.state,
+    total: job.queue.total,
+    done: n.done,
+    failed: job.errors,
+    running: n.leased,
+    queued: n.queued,
+    retried: job.retried,
+    speculated: job.speculated,
+    split: n.split,
+    rate,
+    etaS: job.state !== 'running' ? 0 : rate > 0 ? job.queue.open / rate : null,
+    startedAt: job.startedAt,
+    endedAt: job.endedAt,
+    out: job.spec.out ?? '',
+    notes: [...job.notes],
+    failedRecords: job.errorRecords,
+    ...(stalled ? { stalled: job.stalled! } : {}),
+  };
+}
+
+/** Records how many tasks each running job has committed by now (for the recent rate). */
+export function sample(running: readonly Job[], now: number): void {
+  for (const job of running) {
+    job.samples.push([now, job.queue.counts.done]);
+    if (job.samples.length > MAX_SAMPLES) job.samples.shift();
+  }
+}
+
+/** Committed tasks per second over the last ten seconds of samples. */
+function recentRate(samples: Array<[number, number]>, now: number, doneNow: number): number {
+  let ref = samples[0]!;
+  for (const s of samples) {
+    if (now - s[0] <= 10_000) {
+      ref = s;
+      break;
+    }
+  }
+  const dt = (now - ref[0]) / 1000;
+  return dt > 0 ? Math.max(0, (doneNow - ref[1]) / dt) : 0;
+}
