@@ -309,7 +309,7 @@ describe('conformers options', () => {
   });
 
   it('registers its flags on a commander command', async () => {
-    const { Command } = await import('commander');
+    const { Command } = await import('@commander-js/extra-typings');
     const cmd = new Command('run').exitOverride();
     conformersKind.addOptions(cmd);
     cmd.parse(['--ref', 'a.sdf', '--gen', 'b.sdf', '--symmetry', '--threshold', '0.5,1', '--block-rows', '4', '--key-tag', 'id', '--matrix'], { from: 'user' });

@@ -1,7 +1,7 @@
 /** The options of the `command` kind and their validation (CLI side and wire side). */
 import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { InputError, UsageError } from '../../errors.js';
 
 /** Parameters of a command job; they travel to every agent with the job. */
@@ -36,7 +36,7 @@ export const COMMAND_DEFAULTS = {
 
 const GB = 2 ** 30;
 
-export function addCommandOptions(cmd: Command): void {
+export function addCommandOptions(cmd: CommandUnknownOpts): void {
   cmd
     .usage('--args <file> [options] -- <program> [args...]')
     .option('--args <file>', 'list file: one task per line ({} = the line, {#} = its number, {.} = without extension, {/} basename, {//} dirname, {/.} basename without extension)')

@@ -2,7 +2,7 @@
  * The conformers kind's options: commander flags, their validation into params, and the check
  * of params that arrive over the wire.
  */
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { isAbsolute, resolve } from 'node:path';
 import { InputError, UsageError } from '../../errors.js';
 import type { SymmetryMode } from './symmetry.js';
@@ -37,7 +37,7 @@ export const CONFORMERS_DEFAULTS = {
   maxMatches: 1_000_000,
 } as const;
 
-export function addConformersOptions(cmd: Command): void {
+export function addConformersOptions(cmd: CommandUnknownOpts): void {
   cmd
     .option('--ref <file>', 'reference conformers, a V2000 SD file (required)')
     .option('--gen <file>', 'generated conformers, a V2000 SD file (required)')

@@ -3,7 +3,7 @@
  * CLI input (UsageError naming option and value) and parameters from the wire (InputError).
  */
 import { isAbsolute, resolve } from 'node:path';
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { InputError, UsageError } from '../../errors.js';
 import { elementBySymbol } from '../../io/elements.js';
 import { formatFromPath, type TrajFormat } from '../../io/traj-file.js';
@@ -53,7 +53,7 @@ export const FRAMES_DEFAULTS = {
 export const FRAMES_LIMITS = { walks: 1e10, threads: 256, chunk: 1_000_000, radius: 10 };
 
 /** Adds the kind's options to `run frames` / `submit frames`. */
-export function addFramesOptions(cmd: Command): void {
+export function addFramesOptions(cmd: CommandUnknownOpts): void {
   cmd
     .option('--traj <file>', 'trajectory: .dcd, .pdb (multi-model) or .xyz (multi-frame); required')
     .option('--top <pdb>', 'topology PDB (elements, masses); required for DCD')

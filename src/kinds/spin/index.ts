@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { InputError, UsageError, ShoalError, ErrorCode } from '../../errors.js';
 import type { Kind, TaskHalf, TaskSpec } from '../types.js';
 
@@ -78,7 +78,7 @@ export const spinKind: Kind<SpinParams> = {
   // cost = ms + 0.01
   secondsPerCost: 1e-3,
 
-  addOptions(cmd: Command): void {
+  addOptions(cmd: CommandUnknownOpts): void {
     cmd
       .option('--tasks <n>', 'number of tasks', '1000')
       .option('--ms <ms>', 'milliseconds of busy CPU per task (0 = no-op)', '0')
