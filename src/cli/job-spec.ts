@@ -8,7 +8,7 @@ import type { JobSpec } from '../../protocol/index.js';
 import { UsageError } from '../errors.js';
 import type { Kind } from '../kinds/index.js';
 import { jobFilePathFor } from '../sink/index.js';
-import { readJobRecord } from '../../coordinator/index.js';
+import { DEFAULT_SCHEDULER_OPTIONS, readJobRecord } from '../../coordinator/index.js';
 import { integerFrom, valueOption } from './options.js';
 
 /** Options every job takes, whatever its kind, as `addJobOptions` reads them. */
@@ -28,7 +28,7 @@ export function addJobOptions<Args extends unknown[]>(cmd: Command<Args>) {
     .option('--job <name>', 'job name: the `job` of every row, the id for status/cancel, the output file name (default: kind + a short unique suffix)')
     .option('--out <file>', "output JSONL file (default: <out-dir>/<job>.jsonl); submit: a path inside the coordinator's out dir, a relative one taken from there")
     .option('--force', 'write to --out even when it is not empty and does not look like a shoal output')
-    .addOption(valueOption('--max-attempts <n>', "attempts per task before it becomes an error row (default: the coordinator's, 3)", integerFrom(1)))
+    .addOption(valueOption('--max-attempts <n>', `attempts per task before it becomes an error row (default: the coordinator's, ${DEFAULT_SCHEDULER_OPTIONS.maxAttempts})`, integerFrom(1)))
     .addOption(valueOption('--granularity <g>', "'auto' (adaptive batching), 'task' (one task per dispatch) or N tasks per dispatch", Type.Union([Type.Literal('auto'), Type.Literal('task'), integerFrom(1)])).default('auto' as const))
     .addOption(valueOption('--speculate <on|off>', 'run a second copy of a straggling task when slots are idle (never for command tasks)', Type.Union([Type.Literal('on'), Type.Literal('off')])).default('on' as const))
     .option('--no-speculate', "the same as '--speculate off'");
