@@ -7,21 +7,25 @@ import { fileURLToPath } from 'node:url';
 import type { Bus } from '../bus/index.js';
 import { ANONYMOUS, subjectToken, type Subjects } from '../../protocol/index.js';
 import type { Logger } from '../log.js';
-import { Coordinator, DEFAULT_SCHEDULER_OPTIONS } from '../../coordinator/index.js';
+import { Coordinator } from '../../coordinator/index.js';
 import { Agent, availableMemory, probeNode, type NodeProbe } from '../../agents/index.js';
 import { UsageError } from '../errors.js';
 import { loadHandlerModules, WORKER_ADAPTER } from '../kinds/handlers/index.js';
 
+const GB = 2 ** 30;
+
+/** The coordinator's command-line options, read and checked (see options.ts); absent ones take the scheduler's defaults. */
 export interface CoordinatorCliOptions {
   outDir: string;
-  agentTimeout?: string;
-  /** Seconds a lost agent stays listed (and known) before it is forgotten (default 300). */
-  lostRetention?: string;
-  /** Target work per dispatch bundle, ms (default 50). */
-  dispatchMs?: string;
-  maxAttempts?: string;
-  /** Seconds a task must be expected to run before it may be split while dispatching (default 2; 0 = never split). */
-  splitMinS?: string;
+  /** Seconds of silence before an agent is lost. */
+  agentTimeout?: number;
+  /** Seconds a lost agent stays listed (and known) before it is forgotten. */
+  lostRetention?: number;
+  /** Target work per dispatch bundle, ms. */
+  dispatchMs?: number;
+  maxAttempts?: number;
+  /** Seconds a task must be expected to run before it may be split while dispatching (0 = never split). */
+  splitMinS?: number;
   persist: boolean;
   /** The namespace (for messages). */
   ns: string;
@@ -29,14 +33,12 @@ export interface CoordinatorCliOptions {
   onConflict?: (message: string) => void;
 }
 
-export function positive(name: string, v: string | undefined, def: number, opts: { integer?: boolean; min?: number } = {}): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  const min = opts.min ?? 0;
-  if (!Number.isFinite(n) || n < min || (opts.integer && !Number.isInteger(n))) {
-    throw new UsageError(`${name} must be ${opts.integer ? 'an integer' : 'a number'} >= ${min}, got '${v}'`);
-  }
-  return n;
+/** Seconds → ms, keeping absence (so the component's default applies). */
+const ms = (s: number | undefined): number | undefined => (s === undefined ? undefined : s * 1000);
+
+/** The fields of `o` that are set: what is not set takes the component's default. */
+function given<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Starts the coordinator (and the sink it hosts) on the bus; refuses (E_REFUSED) when the namespace has an owner. */
@@ -46,13 +48,13 @@ export async function startCoordinator(bus: Bus, subj: Subjects, log: Logger, o:
     ns: o.ns,
     persist: o.persist,
     onConflict: o.onConflict ?? (() => undefined),
-    scheduler: {
-      agentTimeoutMs: positive('--agent-timeout', o.agentTimeout, 10, { min: 0.1 }) * 1000,
-      lostRetentionMs: positive('--lost-retention', o.lostRetention, 300) * 1000,
-      dispatchMs: positive('--dispatch-ms', o.dispatchMs, 50, { min: 1 }),
-      maxAttempts: positive('--max-attempts', o.maxAttempts, 3, { integer: true, min: 1 }),
-      splitMinS: positive('--split-min-s', o.splitMinS, DEFAULT_SCHEDULER_OPTIONS.splitMinS),
-    },
+    scheduler: given({
+      agentTimeoutMs: ms(o.agentTimeout),
+      lostRetentionMs: ms(o.lostRetention),
+      dispatchMs: o.dispatchMs,
+      maxAttempts: o.maxAttempts,
+      splitMinS: o.splitMinS,
+    }),
   });
   try {
     await coordinator.start();
@@ -66,20 +68,25 @@ export async function startCoordinator(bus: Bus, subj: Subjects, log: Logger, o:
   };
 }
 
+/** The agent's command-line options, read and checked (see options.ts); absent ones take the agent's defaults. */
 export interface AgentCliOptions {
-  workers?: string;
-  memory?: string;
+  workers?: number;
+  /** GB. */
+  memory?: number;
   spot?: boolean;
   strictAffinity?: boolean;
   /** Run --workers threads even when fewer CPUs are usable (benchmarks, I/O-bound kinds). */
   oversubscribe?: boolean;
   allowCommand?: boolean;
-  grace?: string;
-  minFreeMemory?: string;
+  /** Seconds. */
+  grace?: number;
+  /** GB. */
+  minFreeMemory?: number;
   handlers?: string[];
-  recycleAfter?: string;
-  workerHeap?: string;
-  inputCache?: string;
+  recycleAfter?: number;
+  workerHeap?: number;
+  /** MB. */
+  inputCache?: number;
 }
 
 /**
@@ -121,15 +128,13 @@ export async function createAgent(bus: Bus, subj: Subjects, log: Logger, o: Agen
   // The workers load the same modules; the adapter (last) wraps simple { name, run } kinds.
   const handlers = loaded.length > 0 ? [...loaded.map((h) => h.path), fileURLToPath(WORKER_ADAPTER)] : [];
   const probe = await probeNode();
-  const asked = o.workers !== undefined ? positive('--workers', o.workers, 1, { integer: true, min: 1 }) : undefined;
-  const workers = resolveWorkers(asked, probe, !!o.strictAffinity, log, !!o.oversubscribe);
-  const GB = 2 ** 30;
+  const workers = resolveWorkers(o.workers, probe, !!o.strictAffinity, log, !!o.oversubscribe);
   let limit = probe.memory.total;
   if (probe.memory.cgroupLimit !== null) limit = Math.min(limit, probe.memory.cgroupLimit);
   if (probe.slurm?.memPerNode) limit = Math.min(limit, probe.slurm.memPerNode);
   // Under DefMemPerCPU Slurm sets only the memory per CPU.
   else if (probe.slurm?.memPerCpu && probe.slurm.cpusOnNode) limit = Math.min(limit, probe.slurm.memPerCpu * probe.slurm.cpusOnNode);
-  if (o.memory !== undefined) limit = Math.min(limit, positive('--memory', o.memory, 0, { min: 0.001 }) * GB);
+  if (o.memory !== undefined) limit = Math.min(limit, o.memory * GB);
   const info = {
     host: probe.slurm?.node ?? probe.host,
     pid: process.pid,
@@ -143,12 +148,14 @@ export async function createAgent(bus: Bus, subj: Subjects, log: Logger, o: Agen
     memoryLimit: limit,
     spot: !!o.spot,
     allowCommand: !!o.allowCommand,
-    graceMs: positive('--grace', o.grace, 30) * 1000,
-    minFreeMemory: positive('--min-free-memory', o.minFreeMemory, 0) * GB,
     handlers,
     handlerKinds,
-    recycleAfter: positive('--recycle-after', o.recycleAfter, 0, { integer: true }),
-    workerHeapMb: positive('--worker-heap', o.workerHeap, 0, { integer: true }),
-    inputCacheMb: positive('--input-cache', o.inputCache, 256),
+    ...given({
+      graceMs: ms(o.grace),
+      minFreeMemory: o.minFreeMemory === undefined ? undefined : o.minFreeMemory * GB,
+      recycleAfter: o.recycleAfter,
+      workerHeapMb: o.workerHeap,
+      inputCacheMb: o.inputCache,
+    }),
   }, availableMemory);
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `shoal` command line. */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError } from '@commander-js/extra-typings';
 import { registerRun } from './commands/run.js';
 import { registerDaemons } from './commands/daemons.js';
 import { registerControl } from './commands/control.js';

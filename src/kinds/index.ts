@@ -9,6 +9,7 @@ import { conformersKind } from './conformers/index.js';
 import { framesKind } from './frames/index.js';
 
 export type { Kind, TaskSpec, RunContext, RunOutput, Row, ExpandContext, RecordOutput, TaskHalf } from './types.js';
+export { readOption, optionParser } from './options.js';
 
 const BUILTIN: ReadonlyMap<string, Kind<any>> = new Map<string, Kind<any>>([
   [spinKind.name, spinKind],

@@ -5,7 +5,7 @@
  * A kind module is imported both by the coordinator and by worker threads, so it must not
  * start anything at import time and must keep heavy work inside its functions.
  */
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { InputCache } from './inputs.js';
 
 /** One unit of scheduling as the kind describes it. */
@@ -102,7 +102,7 @@ export interface Kind<P = unknown> {
   /** Its tasks get `ctx.inputs` backed by the agent's store of shared parsed inputs. */
   readonly sharesInputs?: boolean;
   /** Adds the kind's options to a commander command (`run <kind>` and `submit <kind>`). */
-  addOptions(cmd: Command): void;
+  addOptions(cmd: CommandUnknownOpts): void;
   /**
    * Turns parsed commander options into params. Throws UsageError/InputError naming the
    * option and value. Relative paths must be made absolute here.

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Command } from 'commander';
+import { Command } from '@commander-js/extra-typings';
 import { commandKind, expandArgv, parseStdout, type CommandParams, type CommandRef } from '../../src/kinds/command/index.js';
 import { ShoalError } from '../../src/errors.js';
 import type { RunContext } from '../../src/kinds/index.js';

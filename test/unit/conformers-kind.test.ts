@@ -262,8 +262,8 @@ describe('task ids', () => {
 
 describe('conformers options', () => {
   const base = { ref: 'r.sdf', gen: 'g.sdf' };
-  const usage = (opts: Record<string, unknown>, mention: string): void => {
-    assert.throws(() => conformersKind.params(opts), (e: Error & { code?: string }) => e.code === 'E_USAGE' && e.message.includes(mention));
+  const usage = (opts: Record<string, unknown>, ...mentions: string[]): void => {
+    assert.throws(() => conformersKind.params(opts), (e: Error & { code?: string }) => e.code === 'E_USAGE' && mentions.every((m) => e.message.includes(m)));
   };
 
   it('makes paths absolute and applies defaults', () => {
@@ -286,9 +286,9 @@ describe('conformers options', () => {
     usage({ ...base, threshold: '-1' }, '--threshold -1');
     usage({ ...base, threshold: '0' }, '--threshold 0');
     usage({ ...base, symmetry: 'loose' }, '--symmetry loose');
-    usage({ ...base, blockRows: '-2' }, '--block-rows -2');
-    usage({ ...base, blockRows: '1.5' }, '--block-rows 1.5');
-    usage({ ...base, maxMatches: '0' }, '--max-matches 0');
+    usage({ ...base, blockRows: '-2' }, '--block-rows', "'-2'");
+    usage({ ...base, blockRows: '1.5' }, '--block-rows', "'1.5'");
+    usage({ ...base, maxMatches: '0' }, '--max-matches', "'0'");
     usage({ ...base, keyTag: '<id>' }, '--key-tag <id>');
   });
 
@@ -309,7 +309,7 @@ describe('conformers options', () => {
   });
 
   it('registers its flags on a commander command', async () => {
-    const { Command } = await import('commander');
+    const { Command } = await import('@commander-js/extra-typings');
     const cmd = new Command('run').exitOverride();
     conformersKind.addOptions(cmd);
     cmd.parse(['--ref', 'a.sdf', '--gen', 'b.sdf', '--symmetry', '--threshold', '0.5,1', '--block-rows', '4', '--key-tag', 'id', '--matrix'], { from: 'user' });

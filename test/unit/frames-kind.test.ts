@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command } from '@commander-js/extra-typings';
 import { framesKind, shutdownZenoHelpers, type FramesParams, type FrameValue } from '../../src/kinds/frames/index.js';
 import type { RecordOutput, Row, TaskSpec } from '../../src/kinds/types.js';
 import { cutDcd, dcdLayout, withNset } from '../helpers/dcd.js';

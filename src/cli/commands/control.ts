@@ -1,17 +1,17 @@
 /** `shoal submit`, `status`, `cancel`, `drain`: the operator's commands against a running coordinator. */
-import { Command } from 'commander';
+import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { builtinKinds, type Kind } from '../../kinds/index.js';
 import type { AgentStatus, JobStatus } from '../../../protocol/index.js';
 import { CtlClient } from '../client.js';
 import { connectBus, type Conn } from '../connect.js';
 import { Output, formatBytes, formatDuration, formatRate } from '../output.js';
-import { addJobOptions, buildSpec } from '../job-spec.js';
+import { addJobOptions, buildSpec, type JobCliOptions } from '../job-spec.js';
 import { exitForJob, Exit } from '../exit.js';
 import { report } from './run.js';
-import { positive } from '../actors.js';
+import { atLeast, valueOption } from '../options.js';
 import { remoteHandlerKind } from '../../kinds/handlers/index.js';
 
-const connOpts = (c: Command): Command => c.option('--nats <url>', 'NATS server URL (or SHOAL_NATS)').option('--ns <ns>', 'namespace (default: SHOAL_NS or "default")');
+const connOpts = <Args extends unknown[], Opts extends OptionValues>(c: Command<Args, Opts>) => c.option('--nats <url>', 'NATS server URL (or SHOAL_NATS)').option('--ns <ns>', 'namespace (default: SHOAL_NS or "default")');
 
 async function withClient<T>(opts: { nats?: string; ns?: string }, fn: (c: CtlClient, conn: Conn) => Promise<T>): Promise<T> {
   const conn = await connectBus(opts, 'shoal-cli');
@@ -46,7 +46,7 @@ export function registerControl(program: Command, kinds: Kind<any>[] = builtinKi
 
   connOpts(program.command('status [job]').description('where jobs stand (done, failed, running, queued, rate, ETA) and the agents'))
     .option('--watch', 'keep refreshing until the job ends (or Ctrl-C)')
-    .option('--interval <s>', 'refresh interval for --watch', '1')
+    .addOption(valueOption('--interval <s>', 'refresh interval for --watch', atLeast(0.05)).default(1))
     .option('--json', 'machine-readable output')
     .action(async (job: string | undefined, opts) => {
       const out = new Output(!!opts.json);
@@ -58,7 +58,7 @@ export function registerControl(program: Command, kinds: Kind<any>[] = builtinKi
           return;
         }
         const { watchStatus } = await import('../watch.js');
-        await watchStatus(c, out, job, positive('--interval', opts.interval, 1, { min: 0.05 }) * 1000);
+        await watchStatus(c, out, job, opts.interval * 1000);
       });
       process.exitCode = Exit.Done;
     });
@@ -76,12 +76,12 @@ export function registerControl(program: Command, kinds: Kind<any>[] = builtinKi
     });
 
   connOpts(program.command('drain <agent>').description('stop an agent pulling; it finishes running tasks within its grace period, hands the rest back and exits 0'))
-    .option('--grace <s>', "seconds running tasks get (default: the agent's --grace)")
+    .addOption(valueOption('--grace <s>', "seconds running tasks get (default: the agent's --grace)", atLeast(0)))
     .option('--json', 'machine-readable output')
     .action(async (agent: string, opts) => {
       const out = new Output(!!opts.json);
       await withClient(opts, async (c) => {
-        const r = await c.drain(agent, opts.grace !== undefined ? positive('--grace', opts.grace, 30) * 1000 : undefined);
+        const r = await c.drain(agent, opts.grace !== undefined ? opts.grace * 1000 : undefined);
         out.data(r);
         out.line(`agent ${r.agent} draining`);
       });
@@ -90,7 +90,15 @@ export function registerControl(program: Command, kinds: Kind<any>[] = builtinKi
 }
 
 /** `submit <kind>`: sends the spec; with --wait follows the job to its end. */
-async function submitJob(kind: Kind<any>, opts: Record<string, any>): Promise<void> {
+/** What `submit <kind>` reads besides the job's and the kind's options. */
+interface SubmitCliOptions extends JobCliOptions {
+  nats?: string;
+  ns?: string;
+  wait?: true;
+  json?: true;
+}
+
+async function submitJob(kind: Kind<any>, opts: SubmitCliOptions & Record<string, unknown>): Promise<void> {
   const out = new Output(!!opts.json);
   const spec = buildSpec(kind, opts, { remote: true });
   process.exitCode = await withClient(opts, async (c) => {

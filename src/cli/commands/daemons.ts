@@ -1,5 +1,5 @@
 /** `shoal coordinator` and `shoal agent`: the long-running roles of a distributed run. */
-import { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Agent } from '../../../agents/index.js';
@@ -9,13 +9,15 @@ import { startNatsServer, type NatsServerHandle } from '../../nats-server.js';
 import { UsageError } from '../../errors.js';
 import { connectBus } from '../connect.js';
 import { loadHandlerModules } from '../../kinds/handlers/index.js';
-import { createAgent, startCoordinator, positive, resolveWorkers } from '../actors.js';
+import { createAgent, startCoordinator, resolveWorkers } from '../actors.js';
+import { agentOptions, atLeast, coordinatorOptions, integerFrom, logLevelOption, valueOption } from '../options.js';
+import { readOption } from '../../kinds/index.js';
 import { Exit } from '../exit.js';
 
 function parseListen(v: string): { host: string; port: number } {
   const m = /^(.*):(\d+)$/.exec(v);
   if (!m) throw new UsageError(`--listen must be HOST:PORT, got '${v}'`);
-  return { host: m[1] || '0.0.0.0', port: positive('--listen port', m[2], 4222, { integer: true, min: 1 }) };
+  return { host: m[1] || '0.0.0.0', port: readOption('--listen port', integerFrom(1), m[2]) };
 }
 
 /**
@@ -112,13 +114,13 @@ export function registerDaemons(program: Command): void {
     .option('--listen <host:port>', 'where the spawned nats-server listens', '127.0.0.1:4222')
     .option('--nats-config <file>', 'config file for the spawned nats-server (users, permissions, TLS)')
     .option('--ns <ns>', 'namespace (default: SHOAL_NS or "default")')
-    .option('--out-dir <dir>', 'where job outputs, summaries and the job registry go', 'shoal-out')
-    .option('--agent-timeout <s>', 'seconds of silence before an agent is lost and its tasks requeued', '10')
-    .option('--lost-retention <s>', 'seconds a lost agent stays listed in status before it is forgotten', '300')
-    .option('--dispatch-ms <ms>', 'work per dispatch bundle, from measured task times (smaller: better balance; larger: less messaging)', '50')
-    .option('--max-attempts <n>', 'attempts per task before it becomes an error row', '3')
-    .option('--split-min-s <s>', 'split a splittable task while dispatching (when it exceeds a fair share of the work left) only if it is expected to run this long; 0 = never split', '2')
-    .option('--log-level <level>', 'log level on stderr', 'info')
+    .addOption(coordinatorOptions.outDir('where job outputs, summaries and the job registry go'))
+    .addOption(coordinatorOptions.agentTimeout())
+    .addOption(coordinatorOptions.lostRetention())
+    .addOption(coordinatorOptions.dispatchMs())
+    .addOption(coordinatorOptions.maxAttempts())
+    .addOption(coordinatorOptions.splitMinS())
+    .addOption(logLevelOption('info'))
     .action(async (opts) => {
       const log = createLogger(opts.logLevel, { role: 'coordinator' });
       let server: NatsServerHandle | null = null;
@@ -168,29 +170,27 @@ export function registerDaemons(program: Command): void {
     .description('run tasks on this node: pull work from the coordinator with every usable core')
     .option('--nats <url>', 'NATS server URL (or SHOAL_NATS)')
     .option('--ns <ns>', 'namespace (default: SHOAL_NS or "default")')
-    .option('--workers <n>', 'worker threads (default: usable CPUs of this process)')
-    .option('--memory <gb>', 'memory tasks may use, GB (default: the least of node, cgroup and Slurm)')
+    .addOption(valueOption('--workers <n>', 'worker threads (default: usable CPUs of this process)', integerFrom(1)))
+    .addOption(agentOptions.memory())
     .option('--spot', 'this agent may vanish (preemptible); it joins running jobs')
     .option('--strict-affinity', 'refuse to start when fewer CPUs are usable than --workers asks for')
     .option('--oversubscribe', 'run --workers threads even when fewer CPUs are usable (I/O-bound work, benchmarks)')
     .option('--allow-command', 'run command tasks (external programs)')
-    .option('--grace <s>', 'on drain or SIGTERM, seconds running tasks get to finish', '30')
-    .option('--min-free-memory <gb>', 'stop pulling while available memory is below this', '0')
+    .addOption(agentOptions.grace())
+    .addOption(agentOptions.minFreeMemory())
     .option('--handlers <module...>', 'modules exporting extra kinds to run in the workers')
-    .option('--recycle-after <n>', 'replace a worker thread after it ran N tasks (0 = never)', '0')
-    .option('--worker-heap <mb>', 'heap limit per worker thread; a task over it is retried elsewhere (0 = default)', '0')
-    .option('--input-cache <mb>', 'parsed inputs (molecule topologies and conformers, trajectory atoms) kept once for all workers to share (0 = each worker parses its own)', '256')
-    .option('--drain-before <s>', 'under Slurm, drain this many seconds before the job\'s walltime ends (0 = never)', '120')
-    .option('--connect-timeout <s>', 'keep trying to reach the NATS server this long at start', '60')
-    .option('--log-level <level>', 'log level on stderr', 'info')
+    .addOption(agentOptions.recycleAfter())
+    .addOption(agentOptions.workerHeap())
+    .addOption(agentOptions.inputCache())
+    .addOption(valueOption('--drain-before <s>', "under Slurm, drain this many seconds before the job's walltime ends (0 = never)", atLeast(0)).default(120))
+    .addOption(valueOption('--connect-timeout <s>', 'keep trying to reach the NATS server this long at start', atLeast(0)).default(60))
+    .addOption(logLevelOption('info'))
     .action(async (opts) => {
       const log = createLogger(opts.logLevel, { role: 'agent' });
-      const drainBefore = positive('--drain-before', opts.drainBefore, 120);
-      const retryMs = positive('--connect-timeout', opts.connectTimeout, 60) * 1000;
+      const drainBefore = opts.drainBefore;
+      const retryMs = opts.connectTimeout * 1000;
       // Refuse a wrong core count before waiting on the network (createAgent checks it again).
-      if (opts.strictAffinity && opts.workers !== undefined) {
-        resolveWorkers(positive('--workers', opts.workers, 1, { integer: true, min: 1 }), await probeNode(), true, log);
-      }
+      if (opts.strictAffinity && opts.workers !== undefined) resolveWorkers(opts.workers, await probeNode(), true, log);
       // A handler module that cannot load is refused before waiting on the network.
       await loadHandlerModules(opts.handlers ?? []);
       const endMs = drainBefore > 0 ? await slurmJobEnd(process.env, log) : null;
@@ -202,8 +202,8 @@ export function registerDaemons(program: Command): void {
         await conn.bus.close();
         throw err;
       }
-      if (endMs !== null && drainBefore * 1000 < positive('--grace', opts.grace, 30) * 1000) {
-        log.warn({ drainBeforeS: drainBefore, graceS: Number(opts.grace) }, '--drain-before is shorter than --grace: Slurm may kill running tasks before their grace period ends');
+      if (endMs !== null && drainBefore < opts.grace) {
+        log.warn({ drainBeforeS: drainBefore, graceS: opts.grace }, '--drain-before is shorter than --grace: Slurm may kill running tasks before their grace period ends');
       }
       let signals = 0;
       const onSignal = (sig: string): void => {

@@ -2,7 +2,7 @@
  * `shoal verify FILE` and `shoal repair FILE`: check an output against the exactly-once
  * contract (one row, or one complete record set, per task) and move what breaks it aside.
  */
-import { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { UsageError } from '../../errors.js';
 import { problemPhrases, repairOutput, verifyOutput, type JobSource, type RepairReport, type VerifyReport } from '../../sink/index.js';
 import { Output } from '../output.js';
@@ -80,7 +80,7 @@ export function registerOutput(program: Command): void {
     .option('--job <name>', 'the job whose rows count (default: from the job record beside the file, else the first row)')
     .option('--json', 'print the report as JSON')
     .addHelpText('after', `${WHAT_IS_CHECKED}\n\nNothing is changed. Exit codes: 0 clean, 1 problems found, 2 unreadable file or usage error.\n\nExample:\n  shoal verify results.jsonl && echo clean`)
-    .action(async (file: string, opts: { job?: string; json?: boolean }) => {
+    .action(async (file, opts) => {
       const out = new Output(!!opts.json);
       const r = await verifyOutput(file, jobOption(opts.job));
       if (r.jobRecordError) out.note(`shoal: the job record is unusable (${r.jobRecordError}); checking the first row's job`);
@@ -108,7 +108,7 @@ Exit codes: 0 repaired or nothing to do, 2 unreadable file, usage error or refus
 Example:
   shoal repair results.jsonl && shoal verify results.jsonl`,
     )
-    .action(async (file: string, opts: { job?: string; json?: boolean }) => {
+    .action(async (file, opts) => {
       const out = new Output(!!opts.json);
       const r = await repairOutput(file, jobOption(opts.job));
       if (r.jobRecordError) out.note(`shoal: the job record is unusable (${r.jobRecordError}); repairing for the first row's job`);

@@ -1,8 +1,8 @@
 /** `shoal report FILE.jsonl [--html OUT.html]`: task timeline, utilization, slowest tasks, errors. */
-import { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { buildReport, summaryLines } from '../../report/index.js';
 import { Output } from '../output.js';
-import { positive } from '../actors.js';
+import { integerFrom, valueOption } from '../options.js';
 import { Exit } from '../exit.js';
 
 export function registerReport(program: Command): void {
@@ -10,12 +10,12 @@ export function registerReport(program: Command): void {
     .command('report <file>')
     .description('summarize a JSONL output: task stream per agent and worker, utilization, slowest tasks, retries and errors')
     .option('--html <out>', 'also write a self-contained HTML report (opens offline in any browser)')
-    .option('--max-bars <n>', 'most task bars drawn in the HTML timeline (a uniform sample beyond)', '200000')
+    .addOption(valueOption('--max-bars <n>', 'most task bars drawn in the HTML timeline (a uniform sample beyond)', integerFrom(1)).default(200_000))
     .option('--json', 'print the summary as JSON')
     .addHelpText('after', '\nExample:\n  shoal report results.jsonl --html report.html')
-    .action(async (file: string, opts: { html?: string; maxBars?: string; json?: boolean }) => {
+    .action(async (file, opts) => {
       const out = new Output(!!opts.json);
-      const r = await buildReport(file, { maxBars: positive('--max-bars', opts.maxBars, 200_000, { integer: true, min: 1 }), ...(opts.html ? { html: opts.html } : {}) });
+      const r = await buildReport(file, { maxBars: opts.maxBars, ...(opts.html ? { html: opts.html } : {}) });
       out.data({ ...r.summary, html: r.html });
       for (const l of summaryLines(r.summary)) out.line(l);
       if (r.html) out.line(`\nhtml: ${r.html}`);

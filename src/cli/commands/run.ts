@@ -5,15 +5,16 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { builtinKinds, type Kind } from '../../kinds/index.js';
 import { createLogger } from '../../log.js';
 import { summaryPathFor } from '../../sink/index.js';
 import { CtlClient } from '../client.js';
 import { connectBus } from '../connect.js';
 import { Output, formatDuration, formatRate } from '../output.js';
-import { addJobOptions, buildSpec } from '../job-spec.js';
-import { createAgent, positive, startCoordinator } from '../actors.js';
+import { addJobOptions, buildSpec, type JobCliOptions } from '../job-spec.js';
+import { createAgent, startCoordinator } from '../actors.js';
+import { agentOptions, atLeast, coordinatorOptions, integerFrom, logLevelOption, valueOption, type LogLevel } from '../options.js';
 import { ErrorCode } from '../../errors.js';
 import { exitForJob, type ExitCode } from '../exit.js';
 import type { JobStatus } from '../../../protocol/index.js';
@@ -27,31 +28,49 @@ export function registerRun(program: Command, kinds: Kind<any>[] = builtinKinds(
     const sub = run.command(kind.name).description(kind.description);
     kind.addOptions(sub);
     addJobOptions(sub)
-      .option('--out-dir <dir>', 'where outputs go when --out is not given', 'shoal-out')
-      .option('--workers <n>', 'worker threads of the local agent (default: usable CPUs; 0 = no local agent, with --nats)')
+      .addOption(coordinatorOptions.outDir('where outputs go when --out is not given'))
+      .addOption(valueOption('--workers <n>', 'worker threads of the local agent (default: usable CPUs; 0 = no local agent, with --nats)', integerFrom(0)))
       .option('--nats <url>', 'run over this NATS server so other agents can join (default: in-process bus)')
       .option('--ns <ns>', 'namespace on the NATS server (default: SHOAL_NS or "default")')
-      .option('--agent-timeout <s>', 'seconds of silence before an agent is lost', '10')
-      .option('--dispatch-ms <ms>', 'work per dispatch bundle, from measured task times', '50')
-      .option('--split-min-s <s>', 'split a splittable task while dispatching (when it exceeds a fair share of the work left) only if it is expected to run this long; 0 = never split', '2')
+      .addOption(coordinatorOptions.agentTimeout())
+      .addOption(coordinatorOptions.dispatchMs())
+      .addOption(coordinatorOptions.splitMinS())
       .option('--oversubscribe', 'run --workers threads even when fewer CPUs are usable')
-      .option('--input-cache <mb>', 'parsed inputs the local agent keeps once for all its workers to share (0 = each worker parses its own)', '256')
-      .option('--memory <gb>', 'memory the local agent may use (GB)')
+      .addOption(agentOptions.inputCache())
+      .addOption(agentOptions.memory())
       .option('--allow-command', 'let the local agent run command tasks')
-      .option('--stall-timeout <s>', 'give up (exit 5) when the output cannot be written (disk full, read-only) for this long', '120')
+      .addOption(valueOption('--stall-timeout <s>', 'give up (exit 5) when the output cannot be written (disk full, read-only) for this long', atLeast(0.1)).default(120))
       .option('--json', 'print the final status as JSON')
-      .option('--log-level <level>', 'log level on stderr', 'warn')
-      .action(async (opts: Record<string, string | boolean | undefined>) => {
+      .addOption(logLevelOption('warn'))
+      .action(async (opts) => {
         process.exitCode = await runJob(kind, opts);
       });
   }
 }
 
-async function runJob(kind: Kind<any>, opts: Record<string, any>): Promise<ExitCode> {
+/** What `run <kind>` reads besides the job's and the kind's options. */
+interface RunCliOptions extends JobCliOptions {
+  outDir: string;
+  workers?: number;
+  nats?: string;
+  ns?: string;
+  agentTimeout: number;
+  dispatchMs: number;
+  splitMinS: number;
+  oversubscribe?: true;
+  inputCache: number;
+  memory?: number;
+  allowCommand?: true;
+  stallTimeout: number;
+  json?: true;
+  logLevel: LogLevel;
+}
+
+async function runJob(kind: Kind<any>, opts: RunCliOptions & Record<string, unknown>): Promise<ExitCode> {
   const out = new Output(!!opts.json);
-  const log = createLogger(opts.logLevel ?? 'warn', { role: 'run' });
+  const log = createLogger(opts.logLevel, { role: 'run' });
   const spec = buildSpec(kind, opts);
-  const outDir = spec.out ? dirname(spec.out) : resolve(opts.outDir ?? 'shoal-out');
+  const outDir = spec.out ? dirname(spec.out) : resolve(opts.outDir);
   const conn = await connectBus(opts, `shoal-run ${spec.job}`, { embedded: true });
   // No registry: running the same command again is what resumes the job.
   let actors: Awaited<ReturnType<typeof startCoordinator>>;
@@ -61,11 +80,10 @@ async function runJob(kind: Kind<any>, opts: Record<string, any>): Promise<ExitC
     await conn.bus.close();
     throw err;
   }
-  const stallLimitMs = positive('--stall-timeout', opts.stallTimeout, 120, { min: 0.1 }) * 1000;
-  const workers = opts.workers === undefined ? undefined : String(opts.workers);
+  const stallLimitMs = opts.stallTimeout * 1000;
   let agent: Awaited<ReturnType<typeof createAgent>> | null = null;
   try {
-    if (workers !== '0') agent = await createAgent(conn.bus, conn.subj, log, { workers, memory: opts.memory, oversubscribe: !!opts.oversubscribe, inputCache: opts.inputCache, allowCommand: kind.name === 'command' || !!opts.allowCommand });
+    if (opts.workers !== 0) agent = await createAgent(conn.bus, conn.subj, log, { workers: opts.workers, memory: opts.memory, oversubscribe: !!opts.oversubscribe, inputCache: opts.inputCache, allowCommand: kind.name === 'command' || !!opts.allowCommand });
   } catch (err) {
     // A bad agent option: stop what was started so the process can exit with the error.
     await actors.stop();

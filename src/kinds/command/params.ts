@@ -1,68 +1,65 @@
 /** The options of the `command` kind and their validation (CLI side and wire side). */
 import { statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { InputError, UsageError } from '../../errors.js';
+import { AbsolutePath, helpDefault, paramsCheck, readOption } from '../options.js';
 
-/** Parameters of a command job; they travel to every agent with the job. */
-export interface CommandParams {
+/** Parameters of a command job (they travel to every agent with the job): type, defaults, check. */
+export const CommandParamsSchema = Type.Object({
   /** The list file, one task per (non-blank) line. Absolute. */
-  argsFile: string;
+  argsFile: AbsolutePath,
   /** The argv template (everything after `--`), with `{}` placeholders. */
-  template: string[];
+  template: Type.Array(Type.String(), { minItems: 1 }),
   /** Working directory of every task. Absolute; must exist on the agents. */
-  cwd: string;
+  cwd: AbsolutePath,
   /** Per-task wall-clock limit in ms (0 = none). */
-  timeoutMs: number;
-  /** Between SIGTERM and SIGKILL of the process group, ms. Default 5,000. */
-  killGraceMs: number;
-  /** Retry a non-zero exit (or timeout) on another attempt, up to --max-attempts. Default false. */
-  retryFailed: boolean;
-  /** Worker slots each task takes; also SHOAL_THREADS and OMP_NUM_THREADS. Default 1. */
-  threads: number;
+  timeoutMs: Type.Number({ minimum: 0 }),
+  /** Between SIGTERM and SIGKILL of the process group, ms. */
+  killGraceMs: Type.Number({ minimum: 0 }),
+  /** Retry a non-zero exit (or timeout) on another attempt, up to --max-attempts. */
+  retryFailed: Type.Boolean({ default: false }),
+  /** Worker slots each task takes; also SHOAL_THREADS and OMP_NUM_THREADS. */
+  threads: Type.Integer({ minimum: 1, default: 1 }),
   /** Memory each task needs, bytes (0 = negligible). */
-  memory: number;
-  /** Most stdout bytes kept per task. Default 64 KiB. */
-  maxStdout: number;
-  /** Bytes of the end of stderr kept per task. Default 4 KiB. */
-  stderrTail: number;
-}
+  memory: Type.Number({ minimum: 0 }),
+  /** Most stdout bytes kept per task. */
+  maxStdout: Type.Integer({ minimum: 0, default: 64 * 1024 }),
+  /** Bytes of the end of stderr kept per task. */
+  stderrTail: Type.Integer({ minimum: 0, default: 4 * 1024 }),
+});
+export type CommandParams = Static<typeof CommandParamsSchema>;
 
-export const COMMAND_DEFAULTS = {
-  killGraceMs: 5_000,
-  maxStdout: 64 * 1024,
-  stderrTail: 4 * 1024,
-} as const;
+const P = CommandParamsSchema.properties;
+
+/** The options given in other units than their params (seconds, GB), with their defaults. */
+const InUnits = {
+  timeout: Type.Number({ minimum: 0, default: 0 }),
+  killGrace: Type.Number({ minimum: 0, default: 5 }),
+  taskMemory: Type.Number({ minimum: 0, default: 0 }),
+};
 
 const GB = 2 ** 30;
 
-export function addCommandOptions(cmd: Command): void {
+export function addCommandOptions(cmd: CommandUnknownOpts): void {
   cmd
     .usage('--args <file> [options] -- <program> [args...]')
     .option('--args <file>', 'list file: one task per line ({} = the line, {#} = its number, {.} = without extension, {/} basename, {//} dirname, {/.} basename without extension)')
     .option('--cwd <dir>', 'working directory of every task (must exist on the agents; default: the current directory)')
-    .option('--timeout <s>', 'kill a task\'s process group after this many seconds (0 = no limit)', '0')
-    .option('--kill-grace <s>', 'seconds between SIGTERM and SIGKILL when a task is killed', String(COMMAND_DEFAULTS.killGraceMs / 1000))
+    .option('--timeout <s>', 'kill a task\'s process group after this many seconds (0 = no limit)', helpDefault(InUnits.timeout))
+    .option('--kill-grace <s>', 'seconds between SIGTERM and SIGKILL when a task is killed', helpDefault(InUnits.killGrace))
     .option('--retry-failed', 'retry a non-zero exit or a timeout (up to --max-attempts); by default it is final')
-    .option('--threads <n>', 'worker slots per task; SHOAL_THREADS and OMP_NUM_THREADS are set to it', '1')
-    .option('--task-memory <gb>', 'memory each task needs (GB); agents with less free memory do not get it', '0')
-    .option('--max-stdout <bytes>', 'stdout bytes kept per task (more is cut and not parsed as JSON)', String(COMMAND_DEFAULTS.maxStdout))
-    .option('--stderr-tail <bytes>', 'bytes of the end of stderr kept per task', String(COMMAND_DEFAULTS.stderrTail))
+    .option('--threads <n>', 'worker slots per task; SHOAL_THREADS and OMP_NUM_THREADS are set to it', helpDefault(P.threads))
+    .option('--task-memory <gb>', 'memory each task needs (GB); agents with less free memory do not get it', helpDefault(InUnits.taskMemory))
+    .option('--max-stdout <bytes>', 'stdout bytes kept per task (more is cut and not parsed as JSON)', helpDefault(P.maxStdout))
+    .option('--stderr-tail <bytes>', 'bytes of the end of stderr kept per task', helpDefault(P.stderrTail))
     .allowExcessArguments()
     .addHelpText('after', '\nEverything after -- is the command, run once per line of --args:\n  shoal run command --args inputs.txt -- python3 score.py --in {} --out {.}.json\nA template without any {} gets the line appended as its last argument.');
   // Commander hands the words after `--` to the action as `cmd.args`; kinds only see options.
   cmd.hook('preAction', (_self, action) => {
     action.setOptionValue('template', action.args);
   });
-}
-
-function num(name: string, v: unknown, o: { min?: number; integer?: boolean } = {}): number {
-  const n = typeof v === 'number' ? v : Number(v);
-  const min = o.min ?? 0;
-  if (v === '' || v === null || !Number.isFinite(n) || n < min || (o.integer && !Number.isInteger(n))) {
-    throw new UsageError(`${name} must be ${o.integer ? 'an integer' : 'a number'} >= ${min}, got '${String(v)}'`);
-  }
-  return n;
 }
 
 function existingDir(name: string, dir: string): string {
@@ -91,40 +88,15 @@ export function commandParams(o: Record<string, unknown>): CommandParams {
     argsFile,
     template,
     cwd: existingDir('--cwd', resolve(typeof o.cwd === 'string' ? o.cwd : '.')),
-    timeoutMs: Math.round(num('--timeout', o.timeout ?? 0) * 1000),
-    killGraceMs: Math.round(num('--kill-grace', o.killGrace ?? COMMAND_DEFAULTS.killGraceMs / 1000) * 1000),
-    retryFailed: !!o.retryFailed,
-    threads: num('--threads', o.threads ?? 1, { min: 1, integer: true }),
-    memory: Math.round(num('--task-memory', o.taskMemory ?? 0) * GB),
-    maxStdout: num('--max-stdout', o.maxStdout ?? COMMAND_DEFAULTS.maxStdout, { integer: true }),
-    stderrTail: num('--stderr-tail', o.stderrTail ?? COMMAND_DEFAULTS.stderrTail, { integer: true }),
+    timeoutMs: Math.round(readOption('--timeout', InUnits.timeout, o.timeout) * 1000),
+    killGraceMs: Math.round(readOption('--kill-grace', InUnits.killGrace, o.killGrace) * 1000),
+    retryFailed: o.retryFailed === true,
+    threads: readOption('--threads', P.threads, o.threads),
+    memory: Math.round(readOption('--task-memory', InUnits.taskMemory, o.taskMemory) * GB),
+    maxStdout: readOption('--max-stdout', P.maxStdout, o.maxStdout),
+    stderrTail: readOption('--stderr-tail', P.stderrTail, o.stderrTail),
   };
 }
 
-/** Params from the wire: same checks, as InputError naming the field. */
-export function checkCommandParams(raw: unknown): CommandParams {
-  const p = raw as Partial<CommandParams> | null;
-  if (!p || typeof p !== 'object') throw new InputError('command params: expected an object');
-  const field = (name: keyof CommandParams, o: { min?: number; integer?: boolean } = {}): number => {
-    try {
-      return num(name, p[name], o);
-    } catch (err) {
-      throw new InputError(`command params: ${(err as Error).message}`);
-    }
-  };
-  if (typeof p.argsFile !== 'string' || !isAbsolute(p.argsFile)) throw new InputError('command params: argsFile must be an absolute path');
-  if (typeof p.cwd !== 'string' || !isAbsolute(p.cwd)) throw new InputError('command params: cwd must be an absolute path');
-  if (!Array.isArray(p.template) || p.template.length === 0 || p.template.some((a) => typeof a !== 'string')) throw new InputError('command params: template must be a non-empty array of strings');
-  return {
-    argsFile: p.argsFile,
-    template: p.template,
-    cwd: p.cwd,
-    timeoutMs: field('timeoutMs'),
-    killGraceMs: field('killGraceMs'),
-    retryFailed: p.retryFailed === true,
-    threads: field('threads', { min: 1, integer: true }),
-    memory: field('memory'),
-    maxStdout: field('maxStdout', { integer: true }),
-    stderrTail: field('stderrTail', { integer: true }),
-  };
-}
+/** Params from the wire: the schema's check, as InputError naming the field. */
+export const checkCommandParams = paramsCheck('command', CommandParamsSchema);

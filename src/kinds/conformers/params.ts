@@ -2,65 +2,48 @@
  * The conformers kind's options: commander flags, their validation into params, and the check
  * of params that arrive over the wire.
  */
-import type { Command } from 'commander';
-import { isAbsolute, resolve } from 'node:path';
-import { InputError, UsageError } from '../../errors.js';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
+import { Type, type Static } from '@sinclair/typebox';
+import { resolve } from 'node:path';
+import { UsageError } from '../../errors.js';
+import { AbsolutePath, helpDefault, paramsCheck, readOption } from '../options.js';
 import type { SymmetryMode } from './symmetry.js';
 
-/** Validated parameters of a conformers job (they travel with the job to every agent). */
-export interface ConformersParams {
+const BlockRows = Type.Integer({ minimum: 0 });
+
+/** Parameters of a conformers job (they travel with the job to every agent): type, defaults, check. */
+export const ConformersParamsSchema = Type.Object({
   /** Reference SDF, absolute path. */
-  ref: string;
+  ref: AbsolutePath,
   /** Generated SDF, absolute path. */
-  gen: string;
-  /** Coverage thresholds δ in Å, in the order given (default [0.75]). */
-  thresholds: number[];
-  /** Atom pairing: by index (`none`, default), RDKit GetBestRMS (`default`), automorphisms only (`strict`). */
-  symmetry: SymmetryMode;
-  /** Also output the RMSD matrix (default false). */
-  matrix: boolean;
-  /** SD tag that holds the molecule key; null: the title line (default). */
-  keyTag: string | null;
+  gen: AbsolutePath,
+  /** Coverage thresholds δ in Å, in the order given. */
+  thresholds: Type.Array(Type.Number({ exclusiveMinimum: 0, expected: 'a positive number of Å' }), { minItems: 1, default: [0.75] }),
+  /** Atom pairing: by index (`none`), RDKit GetBestRMS (`default`), automorphisms only (`strict`). */
+  symmetry: Type.Union([Type.Literal('none'), Type.Literal('default'), Type.Literal('strict')], { default: 'none' }),
+  /** Also output the RMSD matrix. */
+  matrix: Type.Boolean({ default: false }),
+  /** SD tag that holds the molecule key; null: the title line. */
+  keyTag: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null }),
   /** Reference rows per block; null: automatic; 0: never split. */
-  blockRows: number | null;
-  /** Cap on atom mappings per molecule with symmetry (RDKit's maxMatches; default 1,000,000). */
-  maxMatches: number;
-}
+  blockRows: Type.Union([BlockRows, Type.Null()], { default: null }),
+  /** Cap on atom mappings per molecule with symmetry (RDKit's maxMatches). */
+  maxMatches: Type.Integer({ minimum: 1, default: 1_000_000 }),
+});
+export type ConformersParams = Static<typeof ConformersParamsSchema>;
 
-/** Defaults, in one place. */
-export const CONFORMERS_DEFAULTS = {
-  thresholds: [0.75],
-  symmetry: 'none' as SymmetryMode,
-  matrix: false,
-  keyTag: null,
-  blockRows: null,
-  maxMatches: 1_000_000,
-} as const;
+const P = ConformersParamsSchema.properties;
 
-export function addConformersOptions(cmd: Command): void {
+export function addConformersOptions(cmd: CommandUnknownOpts): void {
   cmd
     .option('--ref <file>', 'reference conformers, a V2000 SD file (required)')
     .option('--gen <file>', 'generated conformers, a V2000 SD file (required)')
-    .option('--threshold <list>', 'coverage threshold(s) in Å, comma-separated', '0.75')
+    .option('--threshold <list>', 'coverage threshold(s) in Å, comma-separated', helpDefault(P.thresholds))
     .option('--symmetry [mode]', "symmetry-corrected RMSD: no value = RDKit GetBestRMS default (conjugated terminal groups symmetrized), 'strict' = graph automorphisms only")
     .option('--matrix', 'also write the full RMSD matrix of each molecule')
     .option('--key-tag <name>', 'group records by this SD tag instead of the title line')
     .option('--block-rows <n>', 'split molecules into blocks of N reference rows (0: never split; default: automatic)')
-    .option('--max-matches <n>', 'cap on atom mappings per molecule with --symmetry', '1000000');
-}
-
-function parseThresholds(raw: unknown): number[] {
-  const text = raw === undefined ? '0.75' : String(raw);
-  const out: number[] = [];
-  for (const part of text.split(',')) {
-    const t = part.trim();
-    const v = Number(t);
-    if (t === '' || !/^[0-9.eE+-]+$/.test(t) || !Number.isFinite(v) || v <= 0) {
-      throw new UsageError(`--threshold ${text}: '${t}' is not a positive number of Å`);
-    }
-    if (!out.includes(v)) out.push(v);
-  }
-  return out;
+    .option('--max-matches <n>', 'cap on atom mappings per molecule with --symmetry', helpDefault(P.maxMatches));
 }
 
 function parseSymmetry(raw: unknown): SymmetryMode {
@@ -68,15 +51,6 @@ function parseSymmetry(raw: unknown): SymmetryMode {
   if (raw === true || raw === 'default') return 'default';
   if (raw === 'strict' || raw === 'none') return raw;
   throw new UsageError(`--symmetry ${String(raw)}: expected no value, 'default', 'strict' or 'none'`);
-}
-
-function parseCount(raw: unknown, option: string, min: number): number {
-  const text = String(raw).trim();
-  const v = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(v) || v < min) {
-    throw new UsageError(`${option} ${String(raw)}: expected a whole number ≥ ${min}`);
-  }
-  return v;
 }
 
 /** Commander options → params (paths made absolute). Throws UsageError naming the option. */
@@ -93,42 +67,14 @@ export function conformersParams(opts: Record<string, unknown>): ConformersParam
   return {
     ref: path('ref'),
     gen: path('gen'),
-    thresholds: parseThresholds(opts.threshold),
+    thresholds: [...new Set(readOption('--threshold', P.thresholds, opts.threshold))],
     symmetry: parseSymmetry(opts.symmetry),
     matrix: opts.matrix === true,
     keyTag: typeof keyTag === 'string' ? keyTag.trim() : null,
-    blockRows: opts.blockRows === undefined ? null : parseCount(opts.blockRows, '--block-rows', 0),
-    maxMatches: opts.maxMatches === undefined ? CONFORMERS_DEFAULTS.maxMatches : parseCount(opts.maxMatches, '--max-matches', 1),
+    blockRows: opts.blockRows === undefined ? null : readOption('--block-rows', BlockRows, opts.blockRows),
+    maxMatches: readOption('--max-matches', P.maxMatches, opts.maxMatches),
   };
 }
 
-/** Validates params received from another process. Throws InputError. */
-export function checkConformersParams(raw: unknown): ConformersParams {
-  const bad = (what: string): never => {
-    throw new InputError(`conformers params: ${what}`);
-  };
-  if (typeof raw !== 'object' || raw === null) return bad('not an object');
-  const p = raw as Record<string, unknown>;
-  for (const f of ['ref', 'gen'] as const) {
-    if (typeof p[f] !== 'string' || !isAbsolute(p[f] as string)) bad(`${f} must be an absolute path`);
-  }
-  const t = p.thresholds;
-  if (!Array.isArray(t) || t.length === 0 || !t.every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0)) {
-    bad('thresholds must be a non-empty list of positive numbers');
-  }
-  if (p.symmetry !== 'none' && p.symmetry !== 'default' && p.symmetry !== 'strict') bad(`symmetry '${String(p.symmetry)}' is not none, default or strict`);
-  if (typeof p.matrix !== 'boolean') bad('matrix must be a boolean');
-  if (p.keyTag !== null && (typeof p.keyTag !== 'string' || p.keyTag === '')) bad('keyTag must be null or a tag name');
-  if (p.blockRows !== null && !(Number.isSafeInteger(p.blockRows) && (p.blockRows as number) >= 0)) bad('blockRows must be null or a whole number ≥ 0');
-  if (!(Number.isSafeInteger(p.maxMatches) && (p.maxMatches as number) >= 1)) bad('maxMatches must be a whole number ≥ 1');
-  return {
-    ref: p.ref as string,
-    gen: p.gen as string,
-    thresholds: [...(t as number[])],
-    symmetry: p.symmetry as SymmetryMode,
-    matrix: p.matrix as boolean,
-    keyTag: p.keyTag as string | null,
-    blockRows: p.blockRows as number | null,
-    maxMatches: p.maxMatches as number,
-  };
-}
+/** Validates params received from another process. Throws InputError naming the field. */
+export const checkConformersParams = paramsCheck('conformers', ConformersParamsSchema);

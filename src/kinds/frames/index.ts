@@ -15,7 +15,6 @@ import { describeFramesSummary, summarizeFrames } from './summarize.js';
 export type { FramesParams } from './params.js';
 export type { FrameValue } from './run.js';
 export type { FramesRef } from './source.js';
-export { FRAMES_DEFAULTS } from './params.js';
 export { framesTaskId } from './expand.js';
 export { shutdownZenoHelpers } from './zeno-threads.js';
 

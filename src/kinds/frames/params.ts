@@ -1,188 +1,126 @@
 /**
- * The frames kind's parameters: the commander options, their defaults, and validation of both
- * CLI input (UsageError naming option and value) and parameters from the wire (InputError).
+ * The frames kind's parameters: one schema (type, defaults, check), the commander options, and
+ * what the schema cannot say (paths made absolute, the format from the trajectory's name, a
+ * topology for DCD, element symbols of --radii).
  */
-import { isAbsolute, resolve } from 'node:path';
-import type { Command } from 'commander';
-import { InputError, UsageError } from '../../errors.js';
+import { resolve } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
+import { UsageError } from '../../errors.js';
 import { elementBySymbol } from '../../io/elements.js';
-import { formatFromPath, type TrajFormat } from '../../io/traj-file.js';
-import { ANALYSES, type Analysis } from './analyses.js';
+import { formatFromPath, TRAJ_FORMATS } from '../../io/traj-file.js';
+import { AbsolutePath, commaList, helpDefault, optionError, paramsCheck, paramsError, readOption } from '../options.js';
+import { ANALYSES } from './analyses.js';
 
-/** Validated parameters (plain data: they travel to every agent with the job). */
-export interface FramesParams {
+const Radius = Type.Number({ exclusiveMinimum: 0, maximum: 10 });
+const Auto = Type.Literal('auto');
+
+/**
+ * Validated parameters (plain data: they travel to every agent with the job). The upper limits
+ * keep a typo from asking for a year of work.
+ */
+export const FramesParamsSchema = Type.Object({
   /** Absolute path of the trajectory. */
-  traj: string;
+  traj: AbsolutePath,
   /** From the trajectory's extension. */
-  format: TrajFormat;
+  format: Type.Union(TRAJ_FORMATS.map((f) => Type.Literal(f))),
   /** Absolute path of the topology PDB, or null (allowed for PDB and XYZ trajectories). */
-  top: string | null;
+  top: Type.Union([AbsolutePath, Type.Null()], { default: null }),
   /** Analyses per frame, in the order given. */
-  analyses: Analysis[];
+  analyses: Type.Array(Type.Union(ANALYSES.map((a) => Type.Literal(a))), { minItems: 1, default: ['rg', 'cog'] }),
   /** zeno: walks per frame. */
-  walks: number;
+  walks: Type.Integer({ minimum: 1, maximum: 1e10, default: 100_000 }),
   /** zeno: seed of the random streams. */
-  seed: number;
+  seed: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 1 }),
   /** zeno: threads per frame, or `auto` (decided at expand from frames, walks and slots). */
-  threads: number | 'auto';
+  threads: Type.Union([Auto, Type.Integer({ minimum: 1, maximum: 256 })], { default: 'auto' }),
   /** Frames per task, or `auto` (a few tasks per slot). */
-  chunk: number | 'auto';
+  chunk: Type.Union([Auto, Type.Integer({ minimum: 1, maximum: 1_000_000 })], { default: 'auto' }),
   /** zeno: radius overrides per element symbol (Å). */
-  radii: Record<string, number>;
+  radii: Type.Record(Type.String(), Radius, { default: {} }),
   /** rmsd: the reference frame. */
-  refFrame: number;
+  refFrame: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 }),
   /** rmsd: which atoms are superposed and compared. */
-  select: 'all' | 'heavy';
+  select: Type.Union([Type.Literal('all'), Type.Literal('heavy')], { default: 'all' }),
   /** zeno: hit tolerance ε as a fraction of the launch radius. */
-  tolerance: number;
-}
+  tolerance: Type.Number({ exclusiveMinimum: 0, maximum: 0.1, default: 1e-4 }),
+});
+export type FramesParams = Static<typeof FramesParamsSchema>;
 
-/** Defaults, in one place. */
-export const FRAMES_DEFAULTS = {
-  analyses: ['rg', 'cog'] as readonly Analysis[],
-  walks: 100_000,
-  seed: 1,
-  threads: 'auto' as const,
-  chunk: 'auto' as const,
-  refFrame: 0,
-  select: 'all' as const,
-  tolerance: 1e-4,
-};
-
-/** Upper limits that keep a typo from asking for a year of work. */
-export const FRAMES_LIMITS = { walks: 1e10, threads: 256, chunk: 1_000_000, radius: 10 };
+const P = FramesParamsSchema.properties;
 
 /** Adds the kind's options to `run frames` / `submit frames`. */
-export function addFramesOptions(cmd: Command): void {
+export function addFramesOptions(cmd: CommandUnknownOpts): void {
   cmd
     .option('--traj <file>', 'trajectory: .dcd, .pdb (multi-model) or .xyz (multi-frame); required')
     .option('--top <pdb>', 'topology PDB (elements, masses); required for DCD')
-    .option('--analyses <list>', `comma list of ${ANALYSES.join(', ')}`, FRAMES_DEFAULTS.analyses.join(','))
-    .option('--walks <n>', 'zeno: random walks per frame', String(FRAMES_DEFAULTS.walks))
-    .option('--seed <s>', 'zeno: seed (results are identical for a seed whatever the threads)', String(FRAMES_DEFAULTS.seed))
-    .option('--threads <n|auto>', 'zeno: threads per frame', FRAMES_DEFAULTS.threads)
-    .option('--chunk <n|auto>', 'frames per task', FRAMES_DEFAULTS.chunk)
+    .option('--analyses <list>', `comma list of ${ANALYSES.join(', ')}`, helpDefault(P.analyses))
+    .option('--walks <n>', 'zeno: random walks per frame', helpDefault(P.walks))
+    .option('--seed <s>', 'zeno: seed (results are identical for a seed whatever the threads)', helpDefault(P.seed))
+    .option('--threads <n|auto>', 'zeno: threads per frame', helpDefault(P.threads))
+    .option('--chunk <n|auto>', 'frames per task', helpDefault(P.chunk))
     .option('--radii <list>', 'zeno: radius overrides, e.g. C=1.7,N=1.55 (Å)')
-    .option('--ref-frame <n>', 'rmsd: reference frame', String(FRAMES_DEFAULTS.refFrame))
-    .option('--select <all|heavy>', 'rmsd: atoms to superpose and compare', FRAMES_DEFAULTS.select)
-    .option('--tolerance <x>', 'zeno: hit tolerance as a fraction of the launch radius', String(FRAMES_DEFAULTS.tolerance));
+    .option('--ref-frame <n>', 'rmsd: reference frame', helpDefault(P.refFrame))
+    .option('--select <all|heavy>', 'rmsd: atoms to superpose and compare', helpDefault(P.select))
+    .option('--tolerance <x>', 'zeno: hit tolerance as a fraction of the launch radius', helpDefault(P.tolerance));
 }
 
-type Fail = (what: string, value: unknown, expected: string) => never;
-
-const usageFail: Fail = (what, value, expected) => {
-  throw new UsageError(`--${what}: '${String(value)}' is not ${expected}`);
-};
-const wireFail: Fail = (what, value, expected) => {
-  throw new InputError(`frames params: ${what} = ${JSON.stringify(value)} is not ${expected}`);
-};
-
-function integer(fail: Fail, what: string, v: unknown, min: number, max: number): number {
-  const n = typeof v === 'string' ? (/^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(v) ? Number(v) : NaN) : v; // `1e6` is fine
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max) {
-    return fail(what, v, `an integer from ${min} to ${max}`);
-  }
-  return n;
-}
-
-function integerOrAuto(fail: Fail, what: string, v: unknown, max: number): number | 'auto' {
-  if (v === 'auto') return 'auto';
-  try {
-    return integer(fail, what, v, 1, max);
-  } catch {
-    return fail(what, v, `'auto' or an integer from 1 to ${max}`);
-  }
-}
-
-function real(fail: Fail, what: string, v: unknown, lowExclusive: number, high: number): number {
-  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n <= lowExclusive || n > high) {
-    return fail(what, v, `a number above ${lowExclusive} and at most ${high}`);
-  }
-  return n;
-}
-
-function analysesOf(fail: Fail, v: unknown): Analysis[] {
-  const items = Array.isArray(v) ? v : typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : undefined;
-  if (items === undefined || items.length === 0) return fail('analyses', v, `a comma list of ${ANALYSES.join(', ')}`);
-  const out: Analysis[] = [];
-  for (const item of items) {
-    if (!(ANALYSES as readonly unknown[]).includes(item)) return fail('analyses', item, `one of ${ANALYSES.join(', ')}`);
-    if (!out.includes(item as Analysis)) out.push(item as Analysis);
-  }
-  return out;
-}
-
-function radiiOf(fail: Fail, v: unknown): Record<string, number> {
-  if (v === undefined || v === null || v === '') return {};
-  const entries: [string, unknown][] =
-    typeof v === 'string'
-      ? v.split(',').filter((s) => s.trim() !== '').map((s) => {
-          const eq = s.indexOf('=');
-          return eq < 0 ? fail('radii', s, 'ELEMENT=RADIUS') : [s.slice(0, eq).trim(), s.slice(eq + 1).trim()];
-        })
-      : typeof v === 'object' && !Array.isArray(v)
-        ? Object.entries(v as Record<string, unknown>)
-        : fail('radii', v, 'a list like C=1.7,N=1.55');
+/** `C=1.7,n=1.55` → `{ C: 1.7, N: 1.55 }`. */
+function radiiOption(v: unknown): Record<string, number> {
+  if (v === undefined || v === '') return {};
   const out: Record<string, number> = {};
-  for (const [sym, r] of entries) {
-    const el = elementBySymbol(sym);
-    if (el === undefined) return fail('radii', sym, 'an element symbol');
-    out[el.symbol] = real(fail, `radii ${el.symbol}`, r, 0, FRAMES_LIMITS.radius);
+  for (const entry of commaList(String(v))) {
+    const eq = entry.indexOf('=');
+    if (eq < 0) throw optionError('--radii', entry, 'ELEMENT=RADIUS, e.g. C=1.7');
+    const el = elementBySymbol(entry.slice(0, eq));
+    if (el === undefined) throw optionError('--radii', entry.slice(0, eq).trim(), 'an element symbol');
+    out[el.symbol] = readOption(`--radii ${el.symbol}`, Radius, entry.slice(eq + 1));
   }
   return out;
 }
 
-function pathOf(fail: Fail, what: string, v: unknown, absoluteOnly: boolean): string {
-  if (typeof v !== 'string' || v.trim() === '') return fail(what, v, 'a file path');
-  if (absoluteOnly && !isAbsolute(v)) return fail(what, v, 'an absolute path');
+function pathOption(flag: string, v: unknown): string {
+  if (typeof v !== 'string' || v.trim() === '') throw optionError(flag, v, 'a file path');
   return resolve(v);
 }
 
-function validate(o: Record<string, unknown>, fail: Fail, fromWire: boolean): FramesParams {
-  if (o.traj === undefined || o.traj === null || o.traj === '') {
-    if (fromWire) return fail('traj', o.traj, 'a file path');
-    throw new UsageError('--traj is required (a .dcd, .pdb or .xyz trajectory)');
-  }
-  const traj = pathOf(fail, 'traj', o.traj, fromWire);
+/** Parsed commander options → params. Throws UsageError naming the option and value. */
+export function framesParams(o: Record<string, unknown>): FramesParams {
+  if (o.traj === undefined || o.traj === null || o.traj === '') throw new UsageError('--traj is required (a .dcd, .pdb or .xyz trajectory)');
+  const traj = pathOption('--traj', o.traj);
   const format = formatFromPath(traj);
-  if (format === undefined) return fail('traj', o.traj, 'a trajectory named .dcd, .pdb or .xyz');
-  const top = o.top === undefined || o.top === null || o.top === '' ? null : pathOf(fail, 'top', o.top, fromWire);
-  if (top !== null && formatFromPath(top) !== 'pdb') return fail('top', o.top, 'a .pdb topology');
-  if (format === 'dcd' && top === null) {
-    if (fromWire) return fail('top', o.top, 'a topology path (a DCD trajectory carries no elements)');
-    throw new UsageError('--top is required with a DCD trajectory (a DCD carries no elements or masses)');
-  }
-  const select = o.select ?? FRAMES_DEFAULTS.select;
-  if (select !== 'all' && select !== 'heavy') return fail('select', select, "'all' or 'heavy'");
+  if (format === undefined) throw optionError('--traj', o.traj, 'a trajectory named .dcd, .pdb or .xyz');
+  const top = o.top === undefined || o.top === null || o.top === '' ? null : pathOption('--top', o.top);
+  if (top !== null && formatFromPath(top) !== 'pdb') throw optionError('--top', o.top, 'a .pdb topology');
+  if (format === 'dcd' && top === null) throw new UsageError('--top is required with a DCD trajectory (a DCD carries no elements or masses)');
   return {
     traj,
     format,
     top,
-    analyses: analysesOf(fail, o.analyses ?? FRAMES_DEFAULTS.analyses.join(',')),
-    walks: integer(fail, 'walks', o.walks ?? FRAMES_DEFAULTS.walks, 1, FRAMES_LIMITS.walks),
-    seed: integer(fail, 'seed', o.seed ?? FRAMES_DEFAULTS.seed, 0, Number.MAX_SAFE_INTEGER),
-    threads: integerOrAuto(fail, 'threads', o.threads ?? FRAMES_DEFAULTS.threads, FRAMES_LIMITS.threads),
-    chunk: integerOrAuto(fail, 'chunk', o.chunk ?? FRAMES_DEFAULTS.chunk, FRAMES_LIMITS.chunk),
-    radii: radiiOf(fail, o.radii),
-    refFrame: integer(fail, 'ref-frame', o.refFrame ?? FRAMES_DEFAULTS.refFrame, 0, Number.MAX_SAFE_INTEGER),
-    select,
-    tolerance: real(fail, 'tolerance', o.tolerance ?? FRAMES_DEFAULTS.tolerance, 0, 0.1),
+    analyses: [...new Set(readOption('--analyses', P.analyses, o.analyses))],
+    walks: readOption('--walks', P.walks, o.walks),
+    seed: readOption('--seed', P.seed, o.seed),
+    threads: readOption('--threads', P.threads, o.threads),
+    chunk: readOption('--chunk', P.chunk, o.chunk),
+    radii: radiiOption(o.radii),
+    refFrame: readOption('--ref-frame', P.refFrame, o.refFrame),
+    select: readOption('--select', P.select, o.select),
+    tolerance: readOption('--tolerance', P.tolerance, o.tolerance),
   };
 }
 
-/** Parsed commander options → params. Throws UsageError naming the option and value. */
-export function framesParams(opts: Record<string, unknown>): FramesParams {
-  return validate(opts, usageFail, false);
-}
+const checkSchema = paramsCheck('frames', FramesParamsSchema);
 
 /** Params received from another process. Throws InputError. */
 export function checkFramesParams(raw: unknown): FramesParams {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new InputError(`frames params: expected an object, got ${raw === null ? 'null' : typeof raw}`);
+  const p = checkSchema(raw);
+  const format = formatFromPath(p.traj);
+  if (format === undefined) throw paramsError('frames', 'traj', p.traj, 'a trajectory named .dcd, .pdb or .xyz');
+  if (p.format !== format) throw paramsError('frames', 'format', p.format, `'${format}' (from the trajectory's extension)`);
+  if (p.top !== null && formatFromPath(p.top) !== 'pdb') throw paramsError('frames', 'top', p.top, 'a .pdb topology');
+  if (format === 'dcd' && p.top === null) throw paramsError('frames', 'top', p.top, 'a topology path (a DCD trajectory carries no elements)');
+  for (const sym of Object.keys(p.radii)) {
+    if (elementBySymbol(sym)?.symbol !== sym) throw paramsError('frames', 'radii', sym, 'an element symbol');
   }
-  const p = validate(raw as Record<string, unknown>, wireFail, true);
-  const format = (raw as { format?: unknown }).format;
-  if (format !== p.format) wireFail('format', format, `'${p.format}' (from the trajectory's extension)`);
   return p;
 }

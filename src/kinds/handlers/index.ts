@@ -13,7 +13,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { InputError, UsageError, ShoalError, ErrorCode } from '../../errors.js';
 import { getKind } from '../index.js';
 import type { Kind, Row, RunContext } from '../types.js';
@@ -191,7 +191,7 @@ export function remoteHandlerKind(name: string): Kind<HandlerJobParams> {
   return {
     name,
     description: `a kind from the agents' --handlers modules`,
-    addOptions(cmd: Command) {
+    addOptions(cmd: CommandUnknownOpts) {
       cmd.option('--params <json>', 'parameters of the job (a JSON object), given to every task as task.params').option('--inputs <file>', 'one task per non-blank line of FILE (task.input)');
     },
     params(o): HandlerJobParams {

@@ -5,25 +5,34 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
-import { InputError, UsageError, ShoalError, ErrorCode } from '../../errors.js';
+import { Type, type Static } from '@sinclair/typebox';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
+import { InputError, ShoalError, ErrorCode } from '../../errors.js';
+import { helpDefault, paramsCheck, readOption } from '../options.js';
 import type { Kind, TaskHalf, TaskSpec } from '../types.js';
 
-export interface SpinParams {
-  tasks: number;
-  ms: number;
-  skew: boolean;
+/** Task numbers (for the fault options). */
+const TaskNumbers = Type.Array(Type.Integer({ minimum: 0 }), { default: [] });
+
+/** The spin kind's params: their type, their defaults and their check. */
+export const SpinParamsSchema = Type.Object({
+  tasks: Type.Integer({ minimum: 1, default: 1000 }),
+  ms: Type.Number({ minimum: 0, default: 0 }),
+  skew: Type.Boolean({ default: false }),
   /** Per-task multipliers of `ms` (e.g. rows per molecule); overrides `tasks`. */
-  sizes: number[] | null;
+  sizes: Type.Union([Type.Array(Type.Number()), Type.Null()], { default: null }),
   /** Tasks (by number) that throw, for fault tests. */
-  failTasks: number[];
+  failTasks: TaskNumbers,
   /** Tasks that kill their worker thread, for fault tests. */
-  crashTasks: number[];
+  crashTasks: TaskNumbers,
   /** Tasks that allocate until their worker thread hits its heap limit, for fault tests. */
-  hogTasks: number[];
+  hogTasks: TaskNumbers,
   /** The coordinator may split a task into halves of its time (like a molecule's rows). */
-  splittable: boolean;
-}
+  splittable: Type.Boolean({ default: false }),
+});
+export type SpinParams = Static<typeof SpinParamsSchema>;
+
+const P = SpinParamsSchema.properties;
 
 export interface SpinRef {
   ms: number;
@@ -43,18 +52,6 @@ function skewFactor(i: number): number {
   const u2 = h(2 * i + 1);
   const n = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
   return Math.exp(n - 0.5);
-}
-
-function positiveInt(name: string, v: unknown, min = 0): number {
-  const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be an integer >= ${min}, got '${String(v)}'`);
-  return n;
-}
-
-function checkNumber(name: string, v: unknown): number {
-  const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${name} must be a number >= 0, got '${String(v)}'`);
-  return n;
 }
 
 function loadSizes(file: string): number[] {
@@ -78,10 +75,10 @@ export const spinKind: Kind<SpinParams> = {
   // cost = ms + 0.01
   secondsPerCost: 1e-3,
 
-  addOptions(cmd: Command): void {
+  addOptions(cmd: CommandUnknownOpts): void {
     cmd
-      .option('--tasks <n>', 'number of tasks', '1000')
-      .option('--ms <ms>', 'milliseconds of busy CPU per task (0 = no-op)', '0')
+      .option('--tasks <n>', 'number of tasks', helpDefault(P.tasks))
+      .option('--ms <ms>', 'milliseconds of busy CPU per task (0 = no-op)', helpDefault(P.ms))
       .option('--skew', 'heavy-tailed durations with the same mean')
       .option('--sizes <file>', 'JSON array of per-task multipliers of --ms (overrides --tasks)')
       .option('--fail-tasks <list>', 'comma list of task numbers that throw (fault tests)')
@@ -92,41 +89,19 @@ export const spinKind: Kind<SpinParams> = {
 
   params(o): SpinParams {
     const sizes = o.sizes ? loadSizes(resolve(String(o.sizes))) : null;
-    const list = (name: string, v: unknown): number[] =>
-      v
-        ? String(v)
-            .split(',')
-            .filter(Boolean)
-            .map((x) => positiveInt(name, x))
-        : [];
     return {
-      tasks: sizes ? sizes.length : positiveInt('--tasks', o.tasks ?? 1000, 1),
-      ms: checkNumber('--ms', o.ms ?? 0),
-      skew: !!o.skew,
+      tasks: sizes ? sizes.length : readOption('--tasks', P.tasks, o.tasks),
+      ms: readOption('--ms', P.ms, o.ms),
+      skew: o.skew === true,
       sizes,
-      failTasks: list('--fail-tasks', o.failTasks),
-      crashTasks: list('--crash-tasks', o.crashTasks),
-      hogTasks: list('--hog-tasks', o.hogTasks),
-      splittable: !!o.splittable,
+      failTasks: readOption('--fail-tasks', P.failTasks, o.failTasks),
+      crashTasks: readOption('--crash-tasks', P.crashTasks, o.crashTasks),
+      hogTasks: readOption('--hog-tasks', P.hogTasks, o.hogTasks),
+      splittable: o.splittable === true,
     };
   },
 
-  checkParams(raw: unknown): SpinParams {
-    const p = raw as Partial<SpinParams> | null;
-    if (!p || typeof p !== 'object') throw new InputError('spin params: expected an object');
-    const sizes = p.sizes ?? null;
-    if (sizes !== null && (!Array.isArray(sizes) || sizes.some((x) => typeof x !== 'number'))) throw new InputError('spin params: sizes must be an array of numbers');
-    return {
-      tasks: positiveInt('spin params: tasks', p.tasks, 1),
-      ms: checkNumber('spin params: ms', p.ms),
-      skew: !!p.skew,
-      sizes,
-      failTasks: Array.isArray(p.failTasks) ? p.failTasks.map((x) => positiveInt('spin params: failTasks', x)) : [],
-      crashTasks: Array.isArray(p.crashTasks) ? p.crashTasks.map((x) => positiveInt('spin params: crashTasks', x)) : [],
-      hogTasks: Array.isArray(p.hogTasks) ? p.hogTasks.map((x) => positiveInt('spin params: hogTasks', x)) : [],
-      splittable: !!p.splittable,
-    };
-  },
+  checkParams: paramsCheck('spin', SpinParamsSchema),
 
   inputs(): string[] {
     return [];
