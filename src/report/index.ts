@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InputError } from '../errors.js';
-import { readRows } from '../sink/journal.js';
+import { readRows } from '../sink/index.js';
 import { renderHtml } from './html.js';
 import { scanRows, type ReportData, type ScanOptions } from './scan.js';
 import { summarize, summaryLines, type ReportSummary } from './summary.js';

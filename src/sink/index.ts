@@ -22,3 +22,4 @@ export { repairOutput, type RepairReport } from './repair.js';
 export { okRow, errorRow, toJson, type RowHead } from './rows.js';
 export { summaryPathFor, jobFilePathFor, defaultOutPath } from './paths.js';
 export { ResultSender } from './client.js';
+export { GroupBuilder, taskText } from './groups.js';

@@ -5,7 +5,7 @@
 import writeFileAtomic from 'write-file-atomic';
 import type { Logger } from '../log.js';
 import { getKind } from '../kinds/index.js';
-import type { Row } from '../kinds/types.js';
+import type { Row } from '../kinds/index.js';
 import { formatProblems, hasProblems, readRows, scanJournal } from './journal.js';
 import { InputError } from '../errors.js';
 import { acquireOwnerLock } from '../owner-lock.js';

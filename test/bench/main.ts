@@ -14,7 +14,7 @@ import { startNatsServer } from '../../src/nats-server.js';
 import { Scheduler, type NewTask } from '../../coordinator/index.js';
 import { agentInfo } from '../helpers/sched.js';
 import { rmsdMatrix } from '../../src/kinds/conformers/index.js';
-import { readRows } from '../../src/sink/journal.js';
+import { readRows } from '../../src/sink/index.js';
 import { writeSyntheticSet } from './synthetic-sdf.js';
 import { benchCat, benchFrames, benchZeno, writeSyntheticTrajectory } from '../../src/kinds/frames/bench.js';
 import type { ThreadCpu } from './thread-cpu.js';

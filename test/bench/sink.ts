@@ -9,7 +9,7 @@ import { MemoryBus } from '../../src/bus/index.js';
 import { ANONYMOUS, encode, PROTOCOL_VERSION, subjects } from '../../protocol/index.js';
 import { silentLogger } from '../../src/log.js';
 import { okRow, Sink } from '../../src/sink/index.js';
-import { GroupBuilder } from '../../src/sink/groups.js';
+import { GroupBuilder } from '../../src/sink/index.js';
 import type { BenchRow } from './main.js';
 
 export async function benchSink(dir: string): Promise<BenchRow[]> {
