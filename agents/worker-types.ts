@@ -17,7 +17,7 @@ export interface BundleInput {
   tasks: TaskMsg[];
   agent: string;
   host: string;
-  /** Shared with the agent: see worker.ts for the layout. Length tasks.length + 2. */
+  /** Shared with the agent: see flags.ts for the layout (newFlags). Length tasks.length + 2. */
   flags: Int32Array;
   /** The bundle's line to the agent's input store (kinds that share parsed inputs; see input-store.ts). */
   inputs?: MessagePort;
