@@ -20,7 +20,7 @@ import { Piscina } from 'piscina';
 import { getKind } from '../src/kinds/index.js';
 import { InputStore } from './input-store.js';
 import { abortBundle, bundleAborted, NONE_BEGUN, runningIndex, setNoneBegun } from './flags.js';
-import { toWorkerInput, type BundleInput, type BundleOutput, type WorkerInput } from './worker-types.js';
+import { toWorkerInput, type BundleEnd, type BundleInput, type BundleOutput, type WorkerInput } from './worker-types.js';
 
 export interface PoolOptions {
   /** Worker threads. */
@@ -38,12 +38,7 @@ export interface PoolOptions {
   inputCacheMb: number;
 }
 
-export type BundleEnd =
-  | { kind: 'done'; out: BundleOutput }
-  | { kind: 'aborted' }
-  /** The thread was replaced under it (recycling): run the tasks again, no attempt charged. */
-  | { kind: 'requeue' }
-  | { kind: 'died'; error: { code: string; message: string }; runningIndex: number };
+export type { BundleEnd };
 
 /**
  * Young-generation size of each worker thread's heap. V8's default lets every thread's young

@@ -73,3 +73,12 @@ export interface BundleOutput {
   /** Tasks this worker thread has run since it started (for --recycle-after). */
   tasksRun: number;
 }
+
+/** How a bundle ended on the pool. */
+export type BundleEnd =
+  | { kind: 'done'; out: BundleOutput }
+  | { kind: 'aborted' }
+  /** The thread was replaced under it (recycling): run the tasks again, no attempt charged. */
+  | { kind: 'requeue' }
+  /** Its thread died (crash, heap limit) while task `runningIndex` ran: only that task is charged. */
+  | { kind: 'died'; error: { code: string; message: string }; runningIndex: number };
