@@ -19,7 +19,8 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { getKind } from '../src/kinds/index.js';
 import { InputStore } from './input-store.js';
-import { toWorkerInput, type BundleInput, type BundleOutput, type WorkerInput } from './worker-types.js';
+import { abortBundle, bundleAborted, NONE_BEGUN, runningIndex, setNoneBegun } from './flags.js';
+import { toWorkerInput, type BundleEnd, type BundleInput, type BundleOutput, type WorkerInput } from './worker-types.js';
 
 export interface PoolOptions {
   /** Worker threads. */
@@ -37,12 +38,7 @@ export interface PoolOptions {
   inputCacheMb: number;
 }
 
-export type BundleEnd =
-  | { kind: 'done'; out: BundleOutput }
-  | { kind: 'aborted' }
-  /** The thread was replaced under it (recycling): run the tasks again, no attempt charged. */
-  | { kind: 'requeue' }
-  | { kind: 'died'; error: { code: string; message: string }; runningIndex: number };
+export type { BundleEnd };
 
 /**
  * Young-generation size of each worker thread's heap. V8's default lets every thread's young
@@ -92,13 +88,12 @@ export class WorkerPool {
   }
 
   /**
-   * Runs one bundle. `flags` is the bundle's shared array (see worker.ts); `signal` hard-aborts
+   * Runs one bundle. `flags` is the bundle's shared array (see flags.ts); `signal` hard-aborts
    * it (the thread running it is killed; a bundle not begun yet is skipped by its thread).
    */
   async run(input: BundleInput, signal: AbortSignal): Promise<BundleEnd> {
-    const n = input.tasks.length;
     if (signal.aborted) return { kind: 'aborted' };
-    Atomics.store(input.flags, n, -1);
+    setNoneBegun(input.flags);
     const thread = new Int32Array(new SharedArrayBuffer(4));
     input = { ...input, thread };
     // Kinds that share parsed inputs get a line to the store for the bundle's lifetime.
@@ -111,7 +106,7 @@ export class WorkerPool {
     let onAbort = (): void => undefined;
     const aborted = new Promise<BundleEnd>((resolve) => {
       onAbort = () => {
-        Atomics.store(input.flags, n + 1, 1);
+        abortBundle(input.flags);
         this.kill(thread);
         resolve({ kind: 'aborted' });
       };
@@ -135,11 +130,11 @@ export class WorkerPool {
       if (this.opts.recycleAfter > 0 && out.tasksRun >= this.opts.recycleAfter) this.recycle(out.threadId);
       return { kind: 'done', out };
     } catch (err) {
-      if (Atomics.load(input.flags, n + 1) !== 0) return { kind: 'aborted' };
+      if (bundleAborted(input.flags)) return { kind: 'aborted' };
       // The thread died (or was killed) while this bundle was queued on it, or after it ended but
       // before its results came out: none of its tasks is to blame, and none is charged an attempt.
-      const at = Atomics.load(input.flags, n);
-      if ((at === -1 && Atomics.load(thread, 0) === 0) || at === n) return { kind: 'requeue' };
+      const at = runningIndex(input.flags);
+      if ((at === NONE_BEGUN && Atomics.load(thread, 0) === 0) || at === n) return { kind: 'requeue' };
       const e = err as Error & { code?: string };
       if (this.recycling.size > 0 && /terminat/i.test(e.message)) return { kind: 'requeue' };
       this.replaced++;
@@ -149,7 +144,7 @@ export class WorkerPool {
         error: heap
           ? { code: 'E_WORKER', message: `worker thread exceeded its heap limit (${this.opts.workerHeapMb || 'default'} MB): ${e.message}` }
           : { code: 'E_WORKER', message: `worker thread died: ${e.message}` },
-        runningIndex: Atomics.load(input.flags, n),
+        runningIndex: runningIndex(input.flags),
       };
     }
   }

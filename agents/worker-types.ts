@@ -17,7 +17,7 @@ export interface BundleInput {
   tasks: TaskMsg[];
   agent: string;
   host: string;
-  /** Shared with the agent: see worker.ts for the layout. Length tasks.length + 2. */
+  /** Shared with the agent: see flags.ts for the layout (newFlags). Length tasks.length + 2. */
   flags: Int32Array;
   /** The bundle's line to the agent's input store (kinds that share parsed inputs; see input-store.ts). */
   inputs?: MessagePort;
@@ -73,3 +73,12 @@ export interface BundleOutput {
   /** Tasks this worker thread has run since it started (for --recycle-after). */
   tasksRun: number;
 }
+
+/** How a bundle ended on the pool. */
+export type BundleEnd =
+  | { kind: 'done'; out: BundleOutput }
+  | { kind: 'aborted' }
+  /** The thread was replaced under it (recycling): run the tasks again, no attempt charged. */
+  | { kind: 'requeue' }
+  /** Its thread died (crash, heap limit) while task `runningIndex` ran: only that task is charged. */
+  | { kind: 'died'; error: { code: string; message: string }; runningIndex: number };

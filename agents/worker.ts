@@ -2,12 +2,8 @@
  * The piscina worker entry: runs one bundle of tasks of one job, in order, and returns each
  * task's rendered rows (JSON text is produced here, in parallel, not in the single writer).
  *
- * A shared Int32Array links the bundle to the agent while it runs:
- *   flags[i]      (i < n) 1 = task i was aborted, 2 = handed back by a drain (either way: skip
- *                 it, or make its signal fire, and return no result for it)
- *   flags[n]      index of the task running now (so a crash can be pinned on it); -1 = none
- *                 began, n = the bundle has ended (a death after that is not its doing)
- *   flags[n + 1]  1 = the whole bundle is aborted
+ * A shared Int32Array links the bundle to the agent while it runs; its layout is in flags.ts
+ * (each task's mark, the task running now so a crash can be pinned on it, the bundle's abort).
  *
  * A thread may hold a second bundle while it runs one (WorkerPool's PIPELINE); it begins it
  * when the first ends, without waiting for the main thread.
@@ -21,6 +17,7 @@ import { ErrorCode, toWireError } from '../src/errors.js';
 import { errorRow, okRow, toJson, type RowHead } from '../src/sink/rows.js';
 import { GroupBuilder } from '../src/sink/groups.js';
 import { PortInputs, threadInputs } from '../src/kinds/inputs.js';
+import { bundleAborted, isMarked, runningIndex, setEnded, setRunning } from './flags.js';
 
 const handlerPaths: string[] = (workerData as { handlers?: string[] } | undefined)?.handlers ?? [];
 let handlers: Promise<Map<string, Kind<any>>> | null = null;
@@ -48,14 +45,15 @@ async function kindFor(name: string): Promise<Kind<any> | undefined> {
 
 /**
  * The tasks' signal, one per bundle: its `aborted` reads the shared flags of the task running
- * now (flags[n]) and of the bundle, since the event loop is busy while a task computes.
+ * now and of the bundle, since the event loop is busy while a task computes.
  */
 function bundleSignal(flags: Int32Array, n: number): AbortSignal {
   const ac = new AbortController();
   Object.defineProperty(ac.signal, 'aborted', {
     get: () => {
-      const i = Atomics.load(flags, n);
-      return (i >= 0 && Atomics.load(flags, i) !== 0) || Atomics.load(flags, n + 1) !== 0;
+      const i = runningIndex(flags);
+      // A task still looking after its bundle ended (i = n) is told to stop as well.
+      return i === n || (i >= 0 && isMarked(flags, i)) || bundleAborted(flags);
     },
   });
   return ac.signal;
@@ -103,15 +101,14 @@ async function runBundleNow(input: WorkerInput): Promise<BundleOutput> {
   try {
     for (let i = 0; i < n; i++) await runOne(i);
   } finally {
-    Atomics.store(flags, n, n);
+    setEnded(flags);
     if (inputs instanceof PortInputs) inputs.close();
   }
   return { group: results.build(), failures, threadId, tasksRun };
 
   async function runOne(i: number): Promise<void> {
-    if (Atomics.load(flags, n + 1) !== 0) return;
-    if (Atomics.load(flags, i) !== 0) return;
-    Atomics.store(flags, n, i);
+    if (bundleAborted(flags) || isMarked(flags, i)) return;
+    setRunning(flags, i);
     const id = ids[i]!;
     const attempt = attempts[i]!;
     const start = Date.now();
@@ -140,7 +137,7 @@ async function runBundleNow(input: WorkerInput): Promise<BundleOutput> {
     }
     tasksRun++;
     const ms = performance.now() - t0;
-    if (Atomics.load(flags, i) !== 0 || Atomics.load(flags, n + 1) !== 0) return; // aborted: no result
+    if (isMarked(flags, i) || bundleAborted(flags)) return; // aborted: no result
     if (error && error.retryable && !finals[i]) {
       failures.push({ id, attempt, error: { code: error.code, message: error.message } });
       return;
