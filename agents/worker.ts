@@ -14,8 +14,7 @@ import type { WireErrorShape } from './worker-types.js';
 import type { WorkerInput, BundleOutput, TaskFailure } from './worker-types.js';
 import { getKind, type Kind, type RunOutput } from '../src/kinds/index.js';
 import { ErrorCode, toWireError } from '../src/errors.js';
-import { errorRow, okRow, toJson, type RowHead } from '../src/sink/rows.js';
-import { GroupBuilder } from '../src/sink/groups.js';
+import { errorRow, GroupBuilder, okRow, toJson, type RowHead } from '../src/rows/index.js';
 import { PortInputs, threadInputs } from '../src/kinds/inputs.js';
 import { bundleAborted, isMarked, runningIndex, setEnded, setRunning } from './flags.js';
 

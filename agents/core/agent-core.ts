@@ -7,8 +7,7 @@
 import type { HeldTask, JobInfo, ResultGroup, TaskMsg, TaskReport, Welcome } from '../../protocol/index.js';
 import { ErrorCode } from '../../src/errors.js';
 // The sink's two pure modules, not its index: that one loads the writer and the bus client.
-import { GroupBuilder, taskText } from '../../src/sink/groups.js';
-import { errorRow } from '../../src/sink/rows.js';
+import { errorRow, GroupBuilder, taskText } from '../../src/rows/index.js';
 import { CoordinatorWatch } from '../coordinators.js';
 import { abortBundle, abortTask, handBackTask, isMarked, runningIndex, taskCount } from '../flags.js';
 import type { BundleEnd } from '../worker-types.js';

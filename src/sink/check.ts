@@ -5,7 +5,7 @@
  * by the agent it names, whole, and within the size limit, so the output stays one valid
  * JSON object per line whatever an agent sends.
  *
- * Rows as shoal renders them (src/sink/rows.ts: fixed fields in a fixed order) are checked
+ * Rows as shoal renders them (src/rows/render.ts: fixed fields in a fixed order) are checked
  * field by field, and only their `value` (or `error`) goes through JSON.parse: parsing whole
  * rows was most of the sink's time per row. A row in any other form gets the full parse.
  */

@@ -6,7 +6,7 @@
 import type { Bus } from '../bus/index.js';
 import { decode, encode, maxResultText, principalOf, PROTOCOL_VERSION, type ResultGroup, type Subjects } from '../../protocol/index.js';
 import { Outbox } from '../outbox.js';
-import { splitGroup } from './groups.js';
+import { splitGroup } from '../rows/index.js';
 import type { Logger } from '../log.js';
 
 export class ResultSender {

@@ -19,7 +19,5 @@ export {
 } from './journal.js';
 export { verifyOutput, resolveJob, type VerifyReport, type OutputCheckOptions, type JobSource } from './verify.js';
 export { repairOutput, type RepairReport } from './repair.js';
-export { okRow, errorRow, toJson, type RowHead } from './rows.js';
 export { summaryPathFor, jobFilePathFor, defaultOutPath } from './paths.js';
 export { ResultSender } from './client.js';
-export { GroupBuilder, taskText } from './groups.js';

@@ -26,8 +26,7 @@ import {
 import { ErrorCode, ShoalError, toWireError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { DropLog, OnceLog } from '../log.js';
-import { errorRow } from './rows.js';
-import { columnsAgree, taskText } from './groups.js';
+import { columnsAgree, errorRow, taskText } from '../rows/index.js';
 import { checkTaskRows, type RowExpectation } from './check.js';
 import { JobWriter, nodeOutputFs, type OutputFs } from './writer.js';
 import { openOutput, writeSummary } from './open.js';

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { MemoryBus } from '../../src/bus/index.js';
 import { ANONYMOUS, encode, PROTOCOL_VERSION, subjects } from '../../protocol/index.js';
 import { silentLogger } from '../../src/log.js';
-import { okRow, Sink } from '../../src/sink/index.js';
-import { GroupBuilder } from '../../src/sink/index.js';
+import { Sink } from '../../src/sink/index.js';
+import { GroupBuilder, okRow } from '../../src/rows/index.js';
 import type { BenchRow } from './main.js';
 
 export async function benchSink(dir: string): Promise<BenchRow[]> {

@@ -1,7 +1,7 @@
 /** Builders for driving the agent's core by events, without a bus or a pool. */
 import type { JobInfo, TaskMsg, Welcome } from '../../protocol/index.js';
 import { AgentCore, type AgentCommand, type Bundle, type BundleEnd, type CoreOptions } from '../../agents/index.js';
-import { GroupBuilder } from '../../src/sink/groups.js';
+import { GroupBuilder } from '../../src/rows/index.js';
 
 export const JOB: JobInfo = { job: 'J', kind: 'spin', params: {} };
 

@@ -11,8 +11,7 @@
 import assert from 'node:assert/strict';
 import type { Bus } from '../../src/bus/index.js';
 import { decode, encode, principalOf, PROTOCOL_VERSION, type AckReply, type AgentInfo, type HeldTask, type HelloReply, type PullReply, type ResultGroup, type Subjects, type TaskMsg } from '../../protocol/index.js';
-import { okRow, type RowHead } from '../../src/sink/index.js';
-import { GroupBuilder } from '../../src/sink/groups.js';
+import { GroupBuilder, okRow, type RowHead } from '../../src/rows/index.js';
 
 /** What a small agent says about itself. */
 export function rawInfo(slots = 1): AgentInfo {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { InputStore } from '../../agents/input-store.js';
 import { WorkerPool } from '../../agents/pool.js';
 import { conformersKind } from '../../src/kinds/conformers/index.js';
-import { taskText } from '../../src/sink/groups.js';
+import { taskText } from '../../src/rows/index.js';
 import { fixture } from '../helpers/paths.js';
 import { PortInputs, sharedBytes, toShared } from '../../src/kinds/inputs.js';
 

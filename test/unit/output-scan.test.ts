@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ErrorCode, ShoalError } from '../../src/errors.js';
-import { errorRow, formatProblems, okRow, repairOutput, scanJournal, scanOutput, verifyOutput, type OutputProblems, type RowHead, type Segment } from '../../src/sink/index.js';
+import { formatProblems, repairOutput, scanJournal, scanOutput, verifyOutput, type OutputProblems, type Segment } from '../../src/sink/index.js';
+import { errorRow, okRow, type RowHead } from '../../src/rows/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shoal-output-scan-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
