@@ -11,7 +11,7 @@
  * A bundle that ends (or whose thread dies) while building hands the build to a waiter.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { sharedBytes, type InputReply, type InputRequest } from '../src/kinds/inputs.js';
+import { sharedBytes, type InputReply, type InputRequest } from '../src/kinds/index.js';
 
 interface Waiter {
   port: MessagePort;

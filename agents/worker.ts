@@ -12,10 +12,9 @@ import { threadId, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import type { WireErrorShape } from './worker-types.js';
 import type { WorkerInput, BundleOutput, TaskFailure } from './worker-types.js';
-import { getKind, type Kind, type RunOutput } from '../src/kinds/index.js';
+import { getKind, PortInputs, threadInputs, type Kind, type RunOutput } from '../src/kinds/index.js';
 import { ErrorCode, toWireError } from '../src/errors.js';
 import { errorRow, GroupBuilder, okRow, toJson, type RowHead } from '../src/rows/index.js';
-import { PortInputs, threadInputs } from '../src/kinds/inputs.js';
 import { bundleAborted, isMarked, runningIndex, setEnded, setRunning } from './flags.js';
 
 const handlerPaths: string[] = (workerData as { handlers?: string[] } | undefined)?.handlers ?? [];

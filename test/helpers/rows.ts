@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { Row as KindRow } from '../../src/kinds/types.js';
+import type { Row as KindRow } from '../../src/kinds/index.js';
 
 /** One JSONL row (DESIGN §4) as the kinds see it, plus where it ran. */
 export interface Row extends KindRow {
