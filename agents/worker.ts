@@ -18,15 +18,15 @@ import { errorRow, GroupBuilder, okRow, toJson, type RowHead } from '../src/rows
 import { bundleAborted, isMarked, runningIndex, setEnded, setRunning } from './flags.js';
 
 const handlerPaths: string[] = (workerData as { handlers?: string[] } | undefined)?.handlers ?? [];
-let handlers: Promise<Map<string, Kind<any>>> | null = null;
+let handlers: Promise<Map<string, Kind<unknown>>> | null = null;
 
 /** Loads the agent's handler modules once per thread (only paths from the agent's own command line). */
-function loadHandlers(): Promise<Map<string, Kind<any>>> {
+function loadHandlers(): Promise<Map<string, Kind<unknown>>> {
   handlers ??= (async () => {
-    const map = new Map<string, Kind<any>>();
+    const map = new Map<string, Kind<unknown>>();
     for (const path of handlerPaths) {
       const mod = (await import(pathToFileURL(path).href)) as { default?: unknown; kinds?: unknown };
-      const list = (Array.isArray(mod.kinds) ? mod.kinds : Array.isArray(mod.default) ? mod.default : [mod.default]) as Kind<any>[];
+      const list = (Array.isArray(mod.kinds) ? mod.kinds : Array.isArray(mod.default) ? mod.default : [mod.default]) as Kind<unknown>[];
       for (const k of list) if (k && typeof k.name === 'string') map.set(k.name, k);
     }
     return map;
@@ -37,7 +37,7 @@ function loadHandlers(): Promise<Map<string, Kind<any>>> {
 const paramsCache = new Map<string, unknown>();
 let tasksRun = 0;
 
-async function kindFor(name: string): Promise<Kind<any> | undefined> {
+async function kindFor(name: string): Promise<Kind<unknown> | undefined> {
   return getKind(name) ?? (handlerPaths.length > 0 ? (await loadHandlers()).get(name) : undefined);
 }
 

@@ -8,7 +8,7 @@ import { COMMAND_KINDS, getKind, type Kind } from '../../src/kinds/index.js';
 import type { NewTask, JobOptions } from '../scheduler/index.js';
 
 /** Resolves the kind of a spec; unknown kinds are handler kinds (agents that list them run them). */
-export function kindOf(spec: JobSpec): { kind: Kind<any> | null; opts: Omit<JobOptions, 'granularity'> } {
+export function kindOf(spec: JobSpec): { kind: Kind<unknown> | null; opts: Omit<JobOptions, 'granularity'> } {
   const kind = getKind(spec.kind) ?? null;
   const command = COMMAND_KINDS.has(spec.kind);
   // Two copies of an external program may overwrite each other's files: no speculation for them.
@@ -19,7 +19,7 @@ export function kindOf(spec: JobSpec): { kind: Kind<any> | null; opts: Omit<JobO
  * Expands a job into scheduler tasks. Handler kinds (not built in) take an explicit task
  * list in their params: `{ tasks: [{id, cost?, ref}] }` or `{ inputs: [...] }` lines.
  */
-export async function expandJob(spec: JobSpec, kind: Kind<any> | null, cap: { slots: number; maxAgentSlots: number }, info: (msg: string, f?: Record<string, unknown>) => void): Promise<NewTask[]> {
+export async function expandJob(spec: JobSpec, kind: Kind<unknown> | null, cap: { slots: number; maxAgentSlots: number }, info: (msg: string, f?: Record<string, unknown>) => void): Promise<NewTask[]> {
   if (!kind) return expandHandlerJob(spec);
   const params = kind.checkParams(spec.params);
   const specs = await kind.expand(params, { slots: cap.slots, maxAgentSlots: cap.maxAgentSlots, job: spec.job, info });
@@ -41,7 +41,7 @@ export async function expandJob(spec: JobSpec, kind: Kind<any> | null, cap: { sl
  * halves of task `x` are `x/0` and `x/1`, so a resumed job knows from the ids in its output
  * which tasks were split.
  */
-export function splitterFor(spec: JobSpec, kind: Kind<any> | null): JobOptions['split'] {
+export function splitterFor(spec: JobSpec, kind: Kind<unknown> | null): JobOptions['split'] {
   if (!kind?.split) return undefined;
   const split = kind.split.bind(kind);
   const params = kind.checkParams(spec.params);

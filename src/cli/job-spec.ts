@@ -45,7 +45,7 @@ export function newJobName(kind: string): string {
  * resumed under its own name (so re-running the same command resumes). `remote`: the spec
  * goes to a coordinator elsewhere, which takes a relative `--out` from its own out dir.
  */
-export function buildSpec(kind: Kind<any>, opts: JobCliOptions & Record<string, unknown>, o: { remote?: boolean } = {}): JobSpec {
+export function buildSpec(kind: Kind<unknown>, opts: JobCliOptions & Record<string, unknown>, o: { remote?: boolean } = {}): JobSpec {
   // The kind's own options are on the same object; the kind reads and checks them.
   const params = kind.params(opts);
   const out = opts.out !== undefined && !o.remote ? resolve(opts.out) : opts.out;

@@ -12,7 +12,7 @@ export type { Kind, TaskSpec, RunContext, RunOutput, Row, ExpandContext, RecordO
 export { readOption, optionParser } from './options.js';
 export { fileStamp, PortInputs, sharedBytes, threadInputs, toShared, type InputCache, type InputReply, type InputRequest } from './inputs.js';
 
-const BUILTIN: ReadonlyMap<string, Kind<any>> = new Map<string, Kind<any>>([
+const BUILTIN: ReadonlyMap<string, Kind<unknown>> = new Map<string, Kind<unknown>>([
   [spinKind.name, spinKind],
   [conformersKind.name, conformersKind],
   [framesKind.name, framesKind],
@@ -22,10 +22,10 @@ const BUILTIN: ReadonlyMap<string, Kind<any>> = new Map<string, Kind<any>>([
 /** Kinds only agents started with --allow-command may run. */
 export const COMMAND_KINDS: ReadonlySet<string> = new Set(['command']);
 
-export function builtinKinds(): Kind<any>[] {
+export function builtinKinds(): Kind<unknown>[] {
   return [...BUILTIN.values()];
 }
 
-export function getKind(name: string): Kind<any> | undefined {
+export function getKind(name: string): Kind<unknown> | undefined {
   return BUILTIN.get(name);
 }

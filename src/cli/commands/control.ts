@@ -22,7 +22,7 @@ async function withClient<T>(opts: { nats?: string; ns?: string }, fn: (c: CtlCl
   }
 }
 
-export function registerControl(program: Command, kinds: Kind<any>[] = builtinKinds()): void {
+export function registerControl(program: Command, kinds: Kind<unknown>[] = builtinKinds()): void {
   const submit = program.command('submit').description('submit a job to a running coordinator and print its id');
   for (const kind of kinds) {
     const sub = submit.command(kind.name).description(kind.description);
@@ -98,7 +98,7 @@ interface SubmitCliOptions extends JobCliOptions {
   json?: true;
 }
 
-async function submitJob(kind: Kind<any>, opts: SubmitCliOptions & Record<string, unknown>): Promise<void> {
+async function submitJob(kind: Kind<unknown>, opts: SubmitCliOptions & Record<string, unknown>): Promise<void> {
   const out = new Output(!!opts.json);
   const spec = buildSpec(kind, opts, { remote: true });
   process.exitCode = await withClient(opts, async (c) => {

@@ -19,7 +19,7 @@ import { ErrorCode } from '../../errors.js';
 import { exitForJob, type ExitCode } from '../exit.js';
 import type { JobStatus } from '../../../protocol/index.js';
 
-export function registerRun(program: Command, kinds: Kind<any>[] = builtinKinds()): void {
+export function registerRun(program: Command, kinds: Kind<unknown>[] = builtinKinds()): void {
   const run = program
     .command('run')
     .description('run a job to the end in this process (coordinator, sink and one agent; no NATS server needed)')
@@ -66,7 +66,7 @@ interface RunCliOptions extends JobCliOptions {
   logLevel: LogLevel;
 }
 
-async function runJob(kind: Kind<any>, opts: RunCliOptions & Record<string, unknown>): Promise<ExitCode> {
+async function runJob(kind: Kind<unknown>, opts: RunCliOptions & Record<string, unknown>): Promise<ExitCode> {
   const out = new Output(!!opts.json);
   const log = createLogger(opts.logLevel, { role: 'run' });
   const spec = buildSpec(kind, opts);
@@ -134,7 +134,7 @@ async function runJob(kind: Kind<any>, opts: RunCliOptions & Record<string, unkn
 }
 
 /** The end-of-run lines: counts, speed, where the output is, and the kind's own figures. */
-export function report(out: Output, kind: Kind<any> | undefined, j: JobStatus): void {
+export function report(out: Output, kind: Kind<unknown> | undefined, j: JobStatus): void {
   const secs = Math.max(0.001, ((j.endedAt ?? Date.now()) - j.startedAt) / 1000);
   const ok = j.done - j.failed;
   const summaryPath = summaryPathFor(j.out);

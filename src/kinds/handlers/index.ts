@@ -101,7 +101,7 @@ export function asKind(h: HandlerKind): Kind<WrappedParams> {
 }
 
 /** The kinds a loaded module exports, as Kinds. Throws UsageError naming the module and the problem. */
-export function kindsOfModule(mod: Record<string, unknown>, path: string): Kind<any>[] {
+export function kindsOfModule(mod: Record<string, unknown>, path: string): Kind<unknown>[] {
   const raw = Array.isArray(mod.kinds) ? mod.kinds : Array.isArray(mod.default) ? mod.default : mod.default !== undefined ? [mod.default] : [];
   if (raw.length === 0) throw new UsageError(`--handlers ${path}: the module exports no kinds (export 'kinds' = [{ name, run(task, ctx) }], or a default export)`);
   return raw.map((k: unknown, i: number) => {
@@ -110,7 +110,7 @@ export function kindsOfModule(mod: Record<string, unknown>, path: string): Kind<
     const { name, run } = k as { name?: unknown; run?: unknown };
     if (typeof name !== 'string' || !NAME_RE.test(name)) throw new UsageError(`${what} has no valid 'name' (letters, digits, '.', '_', '-'), got ${JSON.stringify(name)}`);
     if (typeof run !== 'function') throw new UsageError(`${what} ('${name}') has no run(task, ctx) function`);
-    return isFullKind(k) ? (k as Kind<any>) : asKind(k as HandlerKind);
+    return isFullKind(k) ? (k as Kind<unknown>) : asKind(k as HandlerKind);
   });
 }
 

@@ -15,7 +15,7 @@ import { kindsOfModule } from './index.js';
 const self = fileURLToPath(import.meta.url);
 const paths = isMainThread ? [] : ((workerData as { handlers?: string[] } | undefined)?.handlers ?? []).filter((p) => p !== self);
 
-const loaded: Kind<any>[] = [];
+const loaded: Kind<unknown>[] = [];
 for (const path of paths) loaded.push(...kindsOfModule((await import(pathToFileURL(path).href)) as Record<string, unknown>, path));
 
-export const kinds: Kind<any>[] = loaded;
+export const kinds: Kind<unknown>[] = loaded;
