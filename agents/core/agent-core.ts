@@ -6,7 +6,6 @@
  */
 import type { HeldTask, JobInfo, ResultGroup, TaskMsg, TaskReport, Welcome } from '../../protocol/index.js';
 import { ErrorCode } from '../../src/errors.js';
-// The sink's two pure modules, not its index: that one loads the writer and the bus client.
 import { errorRow, GroupBuilder, taskText } from '../../src/rows/index.js';
 import { CoordinatorWatch } from '../coordinators.js';
 import { abortBundle, abortTask, handBackTask, isMarked, runningIndex, taskCount } from '../flags.js';
