@@ -6,66 +6,36 @@
  * and cancel and drain killing the running programs' process groups.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { before, describe, it } from 'node:test';
 import { assertOneRowPerTask, readRows, type Row } from '../helpers/rows.js';
-import { jobStatus, killLeftovers, runShoal, shoalJson, spawnShoal, waitForJobEnd, type ShoalProcess, alive } from '../helpers/shoal.js';
+import { jobStatus, runShoal, shoalJson, waitForJobEnd, type ShoalProcess, alive, type Agent } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
+import { until } from '../helpers/wait.js';
 
-let nats: TestNats;
-let tmp: string;
-
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-command-'));
-});
-
-after(async () => {
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
-
-
-/** Polls until `pred` holds; fails with `what` after `ms` (a liveness bound, not a timing claim). */
-async function until(pred: () => boolean | Promise<boolean>, what: () => string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) assert.fail(`${what()} (after ${ms} ms)`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const suite = natsSuite('shoal-command-');
 
 const pidsIn = (file: string): number[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number) : []);
-
-async function joined(p: ShoalProcess): Promise<string> {
-  return (await p.waitForLog('joined the coordinator')).agent as string;
-}
 
 const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => `line_${String(i + 1).padStart(String(n).length, '0')}`);
 
 describe('command tasks over NATS with two allowed agents and one that is not', () => {
-  const ns = uniqueNs('command');
-  const conn = (): string[] => ['--nats', nats.url, '--ns', ns];
+  let ns: string;
+  const conn = (): string[] => suite.conn(ns);
+  let tmp: string;
   let out: string;
   let allowedA: ShoalProcess;
-  let allowedB: ShoalProcess;
-  let plain: ShoalProcess;
   let idA: string;
   let idB: string;
   let idPlain: string;
 
   before(async () => {
-    out = join(tmp, 'out');
-    const coord = spawnShoal(['coordinator', ...conn(), '--out-dir', out]);
-    await coord.waitForLog('coordinator ready');
-    plain = spawnShoal(['agent', ...conn(), '--workers', '1']);
-    idPlain = await joined(plain);
-    allowedA = spawnShoal(['agent', ...conn(), '--workers', '1', '--allow-command']);
-    allowedB = spawnShoal(['agent', ...conn(), '--workers', '1', '--allow-command']);
-    [idA, idB] = await Promise.all([joined(allowedA), joined(allowedB)]);
+    tmp = suite.dir;
+    const run = await suite.coordinator('command');
+    ({ ns, out } = run);
+    [{ id: idPlain }] = (await run.agents(1, ['--workers', '1'])) as [Agent];
+    [{ proc: allowedA, id: idA }, { id: idB }] = (await run.agents(2, ['--workers', '1', '--allow-command'])) as [Agent, Agent];
   });
 
   it('runs 200 lines once each: JSON stdout parsed, a failure with exit code and stderr tail, a timeout killed; never on the agent without --allow-command', async () => {
@@ -117,7 +87,7 @@ describe('command tasks over NATS with two allowed agents and one that is not', 
     assert.match(slow.error.message, /^timed out after 2s/);
     const pids = pidsIn(slowPids);
     assert.ok(pids.length >= 1, 'the slow line started');
-    await until(() => pids.every((p) => !alive(p)), () => `the timed-out programs ${pids.filter(alive).join(', ')} are still running`);
+    await until(() => `the timed-out programs to end (still running: ${pids.filter(alive).join(', ')})`, () => pids.every((p) => !alive(p)), 20_000);
 
     const summary = JSON.parse(readFileSync(join(out, 'C1.summary.json'), 'utf8'));
     assert.equal(summary.ok, 198);
@@ -126,7 +96,7 @@ describe('command tasks over NATS with two allowed agents and one that is not', 
   });
 
   it('status tells that the agent without --allow-command declines command tasks', async () => {
-    const j = await jobStatus(nats.url, ns, 'C1');
+    const j = await jobStatus(suite.nats.url, ns, 'C1');
     const notes = (j.notes as string[]).join('\n');
     assert.match(notes, new RegExp(`agent ${idPlain} declines command tasks \\(started without --allow-command\\)`), `notes: ${notes}`);
     const human = await runShoal(['status', 'C1', ...conn()]);
@@ -157,30 +127,31 @@ describe('command tasks over NATS with two allowed agents and one that is not', 
     const sub = await runShoal(['submit', 'command', ...conn(), '--job', 'C3', '--args', list, '--granularity', 'task', '--no-speculate', '--', 'sh', '-c', script, 'sh', '{}'], { cwd: tmp });
     assert.equal(sub.code, 0, sub.describe());
     // Two slots: two programs (four pids) run, two lines wait.
-    await until(() => pidsIn(pidFile).length >= 4, () => `expected 4 pids in ${pidFile}, got ${pidsIn(pidFile).join(', ')}`);
+    await until(() => `4 pids in ${pidFile} (got ${pidsIn(pidFile).join(', ')})`, () => pidsIn(pidFile).length >= 4, 20_000);
     const firstRound = pidsIn(pidFile);
 
     // Drain agent A with a short grace: its program is killed and its task handed back.
     const drained = await runShoal(['drain', idA, ...conn(), '--grace', '0.3']);
     assert.equal(drained.code, 0, drained.describe());
     assert.deepEqual(await allowedA.exited, { code: 0, signal: null }, allowedA.describe());
-    await until(() => firstRound.filter(alive).length <= 2, () => `after the drain, still running: ${firstRound.filter(alive).join(', ')}`);
+    await until(() => `the drained agent's program to end (still running: ${firstRound.filter(alive).join(', ')})`, () => firstRound.filter(alive).length <= 2, 20_000);
 
     // Cancel: every program still running (agent B's) dies with its children.
     const cancelled = await runShoal(['cancel', 'C3', ...conn()]);
     assert.equal(cancelled.code, 0, cancelled.describe());
-    await until(() => pidsIn(pidFile).every((p) => !alive(p)), () => `after cancel, still running: ${pidsIn(pidFile).filter(alive).join(', ')}`);
-    const final = await waitForJobEnd(nats.url, ns, 'C3');
+    await until(() => `every program to end after the cancel (still running: ${pidsIn(pidFile).filter(alive).join(', ')})`, () => pidsIn(pidFile).every((p) => !alive(p)), 20_000);
+    const final = await waitForJobEnd(suite.nats.url, ns, 'C3');
     assert.equal(final.state, 'cancelled');
     // Nothing of the job stays on agent B (status learns it from the next heartbeat).
     let agentsSeen = '';
     await until(
+      () => `agent ${idB} to be idle (agents: ${agentsSeen})`,
       async () => {
         const st = await shoalJson<{ agents: Array<{ agent: string; busy: number }> }>(['status', '--json', ...conn()]);
         agentsSeen = JSON.stringify(st.agents);
         return st.agents.find((a) => a.agent === idB)?.busy === 0;
       },
-      () => `agent ${idB} still busy: ${agentsSeen}`,
+      20_000,
     );
   });
 });

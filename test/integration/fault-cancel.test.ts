@@ -8,22 +8,22 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { runShoal, spawnShoal, type ShoalProcess } from '../helpers/shoal.js';
-import { connArgs, Control, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, within, faultSuite } from '../helpers/faults.js';
+import { runShoal, spawnShoal, type ShoalProcess, startAgent } from '../helpers/shoal.js';
+import { Control, natsSuite } from '../helpers/suite.js';
+import { rowsSoFar, stopAgent } from '../helpers/faults.js';
+import { sleep, until, within } from '../helpers/wait.js';
 
 let ctl: Control;
 let coord: ShoalProcess;
-const ns = uniqueNs('cancel');
+let ns: string;
 let out: string;
-const conn = (): string[] => connArgs(suite.nats.url, ns);
+const conn = (): string[] => suite.conn(ns);
 
-const suite = faultSuite('shoal-fault-cancel-', {
-  setup: async () => {
-    out = join(suite.tmp, 'out');
-    coord = await startCoordinator(suite.nats.url, ns, out);
-    ctl = await suite.control(ns);
+const suite = natsSuite('shoal-fault-cancel-', {
+  setup: async (s) => {
+    ({ ns, out, coord } = await s.coordinator('cancel'));
+    ctl = await s.control(ns);
   },
 });
 

@@ -12,20 +12,18 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { runShoal } from '../helpers/shoal.js';
-import { connArgs, killHard, logsOf, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, faultSuite } from '../helpers/faults.js';
+import { runShoal, connArgs, startCoordinator, type Agent } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
+import { killHard, logsOf, rowsSoFar, stopAgent } from '../helpers/faults.js';
+import { sleep, until } from '../helpers/wait.js';
 
-const suite = faultSuite('shoal-fault-coord-');
+const suite = natsSuite('shoal-fault-coord-');
 
 describe('coordinator crash', () => {
   it('SIGKILL mid-job and restart on the same --out-dir: the job resumes from the JSONL and ends with one row per task', async (t) => {
-    const ns = uniqueNs('coord');
-    const out = join(suite.tmp, 'out');
-    const first = await startCoordinator(suite.nats.url, ns, out);
-    const a = await startAgent(suite.nats.url, ns, ['--workers', '1']);
-    const b = await startAgent(suite.nats.url, ns, ['--workers', '1']);
+    const { ns, out, coord: first, agents } = await suite.coordinator('coord');
+    const [a, b] = (await agents(2, ['--workers', '1'])) as [Agent, Agent];
     const ctl = await suite.control(ns);
 
     const tasks = 600;

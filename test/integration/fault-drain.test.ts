@@ -12,22 +12,22 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { runShoal, type ShoalProcess } from '../helpers/shoal.js';
-import { connArgs, Control, executions, logsOf, logTime, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, within, faultSuite } from '../helpers/faults.js';
+import { runShoal, type ShoalProcess, startAgent } from '../helpers/shoal.js';
+import { Control, natsSuite } from '../helpers/suite.js';
+import { executions, logsOf, logTime, rowsSoFar, stopAgent } from '../helpers/faults.js';
+import { until, within } from '../helpers/wait.js';
 
 let ctl: Control;
 let coord: ShoalProcess;
-const ns = uniqueNs('drain');
+let ns: string;
 let out: string;
-const conn = (): string[] => connArgs(suite.nats.url, ns);
+const conn = (): string[] => suite.conn(ns);
 
-const suite = faultSuite('shoal-fault-drain-', {
-  setup: async () => {
-    out = join(suite.tmp, 'out');
-    coord = await startCoordinator(suite.nats.url, ns, out, ['--agent-timeout', '60']);
-    ctl = await suite.control(ns);
+const suite = natsSuite('shoal-fault-drain-', {
+  setup: async (s) => {
+    ({ ns, out, coord } = await s.coordinator('drain', ['--agent-timeout', '60']));
+    ctl = await s.control(ns);
   },
 });
 

@@ -9,16 +9,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { runShoal } from '../helpers/shoal.js';
-import { connArgs, logsOf, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, faultSuite } from '../helpers/faults.js';
+import { runShoal, connArgs, type Agent } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
+import { logsOf, rowsSoFar, stopAgent } from '../helpers/faults.js';
+import { sleep, until } from '../helpers/wait.js';
 
 const GiB = 2 ** 30;
 
 let hog: ChildProcess | null = null;
 
-const suite = faultSuite('shoal-fault-memory-', {
+const suite = natsSuite('shoal-fault-memory-', {
   cleanup: async () => {
     hog?.kill('SIGKILL');
   },
@@ -48,13 +49,11 @@ function allocate(bytes: number): Promise<ChildProcess> {
 
 describe('memory guard', () => {
   it('below --min-free-memory the agent stops pulling; when memory recovers it pulls again; each change logged once', async () => {
-    const ns = uniqueNs('memory');
-    const out = join(suite.tmp, 'out');
-    await startCoordinator(suite.nats.url, ns, out);
+    const { ns, out, agents } = await suite.coordinator('memory');
     // Just under what is available now: a few GB taken by another process push it below.
     const threshold = memAvailable() - 1.5 * GiB;
     assert.ok(threshold > 2 * GiB, `precondition: this test needs some 6 GB of available memory (has ${(memAvailable() / GiB).toFixed(1)} GB)`);
-    const m = await startAgent(suite.nats.url, ns, ['--workers', '1', '--min-free-memory', (threshold / GiB).toFixed(3)]);
+    const [m] = (await agents(1, ['--workers', '1', '--min-free-memory', (threshold / GiB).toFixed(3)])) as [Agent];
     const ctl = await suite.control(ns);
 
     const tasks = 400;

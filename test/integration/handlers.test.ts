@@ -7,49 +7,35 @@
  * code 2 and a message naming the module.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { before, describe, it } from 'node:test';
 import { repoRoot } from '../helpers/paths.js';
 import { assertOneRowPerTask, readRows } from '../helpers/rows.js';
-import { jobStatus, killLeftovers, runShoal, spawnShoal, type ShoalProcess } from '../helpers/shoal.js';
+import { agentId, jobStatus, runShoal, spawnShoal, type Agent } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
 
 const EXAMPLE = join(repoRoot, 'examples', 'handlers', 'word-stats.mjs');
 
-let nats: TestNats;
-let tmp: string;
-
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-handlers-'));
-});
-
-after(async () => {
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+const suite = natsSuite('shoal-handlers-');
 
 describe('handler modules', () => {
-  const ns = uniqueNs('handlers');
-  const conn = (): string[] => ['--nats', nats.url, '--ns', ns];
+  let ns: string;
+  const conn = (): string[] => suite.conn(ns);
+  let tmp: string;
   let out: string;
-  let withModule: ShoalProcess;
   let idWith: string;
   let idWithout: string;
 
   before(async () => {
-    out = join(tmp, 'out');
-    const coord = spawnShoal(['coordinator', ...conn(), '--out-dir', out]);
-    await coord.waitForLog('coordinator ready');
-    const without = spawnShoal(['agent', ...conn(), '--workers', '1']);
-    idWithout = (await without.waitForLog('joined the coordinator')).agent as string;
-    withModule = spawnShoal(['agent', ...conn(), '--workers', '1', '--handlers', EXAMPLE]);
+    tmp = suite.dir;
+    const run = await suite.coordinator('handlers');
+    ({ ns, out } = run);
+    [{ id: idWithout }] = (await run.agents(1, ['--workers', '1'])) as [Agent];
+    const withModule = spawnShoal(['agent', ...conn(), '--workers', '1', '--handlers', EXAMPLE]);
     const loaded = await withModule.waitForLog('handler module loaded');
     assert.deepEqual(loaded.kinds, ['word-stats', 'sha256']);
-    idWith = (await withModule.waitForLog('joined the coordinator')).agent as string;
+    idWith = await agentId(withModule);
   });
 
   it('submit <name> --params --inputs runs one task per line on the agent that has the module', async () => {
@@ -78,7 +64,7 @@ describe('handler modules', () => {
     assert.deepEqual(missing.error, { code: 'E_INPUT', message: `${join(tmp, 'missing.txt')}: no such file` });
     assert.equal(missing.attempt, 1, 'a final error from the module is not retried');
 
-    const j = await jobStatus(nats.url, ns, 'H1');
+    const j = await jobStatus(suite.nats.url, ns, 'H1');
     assert.ok((j.notes as string[]).some((n) => n.includes(`agent ${idWithout} has no handler for kind 'word-stats'`)), `notes: ${JSON.stringify(j.notes)}`);
   });
 
