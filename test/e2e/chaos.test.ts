@@ -88,7 +88,7 @@ describe('chaos', () => {
     const stoppedAt = Date.now();
     const linesBefore = coord.logs.length;
     await suite.nats.stop();
-    await sleep(5000);
+    await sleep(5000); // the fault itself: the broker stays down for 5 s
     await suite.nats.restart();
     const n = rowsSoFar(file).length;
     await grows(n);

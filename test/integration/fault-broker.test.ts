@@ -39,7 +39,7 @@ describe('broker restart', () => {
     const pidBefore = suite.nats.pid;
     await suite.nats.stop();
     const atStop = rowsSoFar(file).length;
-    await sleep(5000);
+    await sleep(5000); // the fault itself: the broker stays down for 5 s
     await suite.nats.restart();
     assert.notEqual(suite.nats.pid, pidBefore, 'a new nats-server process');
     assert.ok(atStop < tasks, `precondition: the job was still running when the broker stopped (${atStop} rows)`);

@@ -12,7 +12,7 @@ import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
 import { runShoal, spawnShoal, type ShoalProcess, startAgent } from '../helpers/shoal.js';
 import { Control, natsSuite } from '../helpers/suite.js';
 import { rowsSoFar, stopAgent } from '../helpers/faults.js';
-import { sleep, until, within } from '../helpers/wait.js';
+import { until, within } from '../helpers/wait.js';
 
 let ctl: Control;
 let coord: ShoalProcess;
@@ -90,7 +90,9 @@ describe('cancel', () => {
     const c3 = await ctl.job('C3');
     assert.equal(c3.state, 'cancelled');
     assert.ok(c3.done < tasks, `C3 was cancelled before its end (${c3.done}/${tasks})`);
-    await sleep(1000); // anything still on its way would land now
+    // Nothing is on its way once both agents have drained and exited: each delivers its outbox first.
+    await stopAgent(a.proc);
+    await stopAgent(b.proc);
 
     const rows = readRows(file);
     assert.ok(rows.length >= 300, 'the rows written before the cancel stay');
@@ -105,7 +107,5 @@ describe('cancel', () => {
     // Results that finished before the cancel may still land while the output closes: status
     // counts them, so ask again now that nothing is on its way.
     assert.equal(rows.length, (await ctl.job('C3')).done, 'status counts the rows written');
-    await stopAgent(a.proc);
-    await stopAgent(b.proc);
   });
 });

@@ -16,7 +16,7 @@ import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
 import { runShoal, connArgs, startCoordinator, type Agent } from '../helpers/shoal.js';
 import { natsSuite } from '../helpers/suite.js';
 import { killHard, logsOf, rowsSoFar, stopAgent } from '../helpers/faults.js';
-import { sleep, until } from '../helpers/wait.js';
+import { until } from '../helpers/wait.js';
 
 const suite = natsSuite('shoal-fault-coord-');
 
@@ -32,12 +32,19 @@ describe('coordinator crash', () => {
     const file = join(out, 'K1.jsonl');
     await until('progress before the crash', () => rowsSoFar(file).length >= 100, 30_000);
 
-    // Freeze the agents, let what is on the wire land, read the leases, kill, thaw.
+    // Freeze the agents, let what is on the wire land (the coordinator's figures stop moving:
+    // two reads in a row agree), read the leases, kill, thaw.
     for (const p of [a.proc, b.proc]) process.kill(p.pid, 'SIGSTOP');
     let inFlight: number;
     try {
-      await sleep(300);
-      const atKill = await ctl.job('K1');
+      let seen = '';
+      const atKill = await until('the frozen agents\' last messages to land', async () => {
+        const j = await ctl.job('K1');
+        const figures = JSON.stringify([j.done, j.running, j.queued]);
+        const steady = figures === seen;
+        seen = figures;
+        return steady ? j : null;
+      }, 20_000);
       assert.equal(atKill.state, 'running', `precondition: K1 still running (${atKill.done}/${atKill.total})`);
       inFlight = atKill.running;
       await killHard(first);

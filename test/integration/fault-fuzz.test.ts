@@ -250,7 +250,7 @@ describe('hostile bus', () => {
         }
       }
       await bus.flush();
-      await sleep(150);
+      await sleep(150); // the storm's pace: rounds spread over the job's run, not waiting for anything
     }
     await Promise.all(replies);
     const mid = await ctl.job('F1');

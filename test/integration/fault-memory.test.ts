@@ -13,7 +13,7 @@ import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
 import { runShoal, connArgs, type Agent } from '../helpers/shoal.js';
 import { natsSuite } from '../helpers/suite.js';
 import { logsOf, rowsSoFar, stopAgent } from '../helpers/faults.js';
-import { sleep, until } from '../helpers/wait.js';
+import { until } from '../helpers/wait.js';
 
 const GiB = 2 ** 30;
 
@@ -64,15 +64,20 @@ describe('memory guard', () => {
 
     hog = await allocate(4 * GiB);
     await m.proc.waitForLog('free memory below --min-free-memory: not pulling', 15_000);
-    // What the agent held when it paused finishes; then nothing moves while memory is short.
-    let settled = -1;
-    await until('the agent to finish what it held', async () => {
-      const n = rowsSoFar(file).length;
-      const same = n === settled;
-      settled = n;
-      return same;
-    }, 15_000, 1500);
-    await sleep(3000);
+    // What the agent held when it paused finishes: no lease is left open, every result is written.
+    const { settled } = await until('the agent to finish what it held', async () => {
+      const j = await ctl.job('M1');
+      return j.running === 0 && rowsSoFar(file).length === j.done ? { settled: j.done } : null;
+    }, 15_000);
+    // Then nothing moves while memory is short: the agent is heard from twice more (heartbeats).
+    let beats = 0;
+    let lastSeenMs = Infinity;
+    await until('two more heartbeats from the paused agent', async () => {
+      const seen = (await ctl.agent(m.id))?.lastSeenMs ?? Infinity;
+      if (seen < lastSeenMs) beats++;
+      lastSeenMs = seen;
+      return beats > 2;
+    }, 20_000);
     const stalled = await ctl.job('M1');
     assert.equal(stalled.state, 'running');
     assert.equal(rowsSoFar(file).length, settled, 'no task ran while memory was short');

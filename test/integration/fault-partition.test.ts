@@ -80,7 +80,7 @@ describe('network partition', () => {
     assert.ok(requeued > 0, `p1 held no lease when it was cut: ${JSON.stringify(lost)}`);
     // Stay cut until A has committed every requeued task: whatever p1 sends later is a duplicate.
     await until('A to commit the requeued tasks', () => rowsSoFar(file).filter((r) => r.attempt === 2).length === requeued, 30_000);
-    await sleep(minCutMs - (Date.now() - cutAt));
+    await sleep(minCutMs - (Date.now() - cutAt)); // the fault itself: the cut lasts at least minCutMs
     const mid = await ctl!.job(job);
     assert.equal(mid.state, 'running', `precondition: work is left for p1 after the heal (${mid.done}/${mid.total})`);
     heal(p1);

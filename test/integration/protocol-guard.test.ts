@@ -168,7 +168,7 @@ describe('protocol guard', () => {
         if (round === 0) for (const data of garbageFor(subject).slice(0, 4)) replies.push(bus.request(subject, data, { timeoutMs: 500 }).catch(() => undefined));
       }
       await bus.flush();
-      await sleep(150);
+      await sleep(150); // the garbage's pace: rounds spread over the job's run, not waiting for anything
     }
     await Promise.all(replies);
     assert.ok(sent >= 200, `sent ${sent} garbage messages`);

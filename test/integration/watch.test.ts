@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { uniqueNs } from '../helpers/nats.js';
 import { cliPath } from '../helpers/paths.js';
-import { runShoal, startAgent, startCoordinator } from '../helpers/shoal.js';
+import { runShoal, spawnShoal, startAgent, startCoordinator, type ShoalProcess } from '../helpers/shoal.js';
 import { natsSuite } from '../helpers/suite.js';
-import { until } from '../helpers/wait.js';
+import { until, within } from '../helpers/wait.js';
 
 /** tmux on a private server socket in the test's temp dir (never the user's own sessions). */
 function tmux(...args: string[]): string {
@@ -52,11 +52,12 @@ function frameOf(screen: string, total: number): Frame | null {
 describe('status --watch', () => {
   const ns = uniqueNs('watch');
   const conn = (): string[] => suite.conn(ns);
+  let agent: ShoalProcess;
   let agentId: string;
 
   before(async () => {
     await startCoordinator(suite.nats.url, ns, join(suite.dir, 'out'));
-    agentId = (await startAgent(suite.nats.url, ns, ['--workers', '1'])).id;
+    ({ proc: agent, id: agentId } = await startAgent(suite.nats.url, ns, ['--workers', '1']));
   });
 
   it('on a terminal redraws a progress bar that advances, then shows the finished job and the agents', async () => {
@@ -101,9 +102,18 @@ describe('status --watch', () => {
   });
 
   it('--json prints one status document per refresh, one per line; a pipe without it gets plain lines', async () => {
-    const sub = await runShoal(['submit', 'spin', '--tasks', '150', '--ms', '10', '--job', 'W2', ...conn()]);
-    assert.equal(sub.code, 0, sub.describe());
-    const r = await runShoal(['status', 'W2', '--watch', '--json', '--interval', '0.2', ...conn()]);
+    // The agent stands still until the watch has shown the job once, so the watch sees it run however slow the machine.
+    agent.kill('SIGSTOP');
+    let watch: ShoalProcess;
+    try {
+      const sub = await runShoal(['submit', 'spin', '--tasks', '150', '--ms', '10', '--job', 'W2', ...conn()]);
+      assert.equal(sub.code, 0, sub.describe());
+      watch = spawnShoal(['status', 'W2', '--watch', '--json', '--interval', '0.2', ...conn()]);
+      await until(() => `a first refresh:\n${watch.describe()}`, () => watch.stdout.includes('\n') || !watch.alive);
+    } finally {
+      agent.kill('SIGCONT');
+    }
+    const r = { code: (await within(watch.exited, 60_000))?.code, stdout: watch.stdout, describe: () => watch.describe() };
     assert.equal(r.code, 0, r.describe());
     const docs = r.stdout.trimEnd().split('\n').map((line, i) => {
       try {
