@@ -4,7 +4,7 @@
  * (natsSuite) a nats-server with control clients on it.
  *
  *   const suite = natsSuite('shoal-x-', { setup: async (s) => { ... } });
- *   const { ns, out, coord, agents } = await suite.coordinator('x', ['--agent-timeout', '2']);
+ *   const { ns, out, coord, ctl, agents } = await suite.coordinator('x', ['--agent-timeout', '2']);
  *   const [a, b] = await agents(2, ['--workers', '1']);
  *   const ctl = await suite.control(ns);          // closed after the suite
  *   runShoal(['status', ...suite.conn(ns)]);
@@ -67,7 +67,7 @@ export interface NatsSuite extends TempSuite {
   control(ns: string): Promise<Control>;
   /** `--nats URL --ns NS` for the suite's server. */
   conn(ns: string): string[];
-  /** Starts a coordinator (with `args`) on a namespace of its own, named after `label`, writing to `<dir>/out`. */
+  /** Starts a coordinator (with `args`) on a namespace of its own, named after `label`, writing to `<dir>/out`, and a control client on it. */
   coordinator(label: string, args?: string[]): Promise<Run>;
 }
 
@@ -76,6 +76,7 @@ export interface Run {
   ns: string;
   out: string;
   coord: ShoalProcess;
+  ctl: Control;
   /** Starts `n` agents with `args`, one after the other, each once the one before has joined. */
   agents(n: number, args?: string[], o?: SpawnOptions): Promise<Agent[]>;
 }
@@ -101,7 +102,7 @@ export function natsSuite(prefix: string, o: SuiteHooks<NatsSuite> = {}): NatsSu
         for (let i = 0; i < n; i++) started.push(await startAgent(suite.nats.url, ns, extra, o));
         return started;
       };
-      return { ns, out, coord, agents };
+      return { ns, out, coord, ctl: await suite.control(ns), agents };
     },
   };
   return withHooks(suite, prefix, {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { assertOneRowPerTask, readRows, type Row } from '../helpers/rows.js';
 import { jobStatus, runShoal, shoalJson, waitForJobEnd, type ShoalProcess, alive, type Agent } from '../helpers/shoal.js';
-import { natsSuite } from '../helpers/suite.js';
+import { natsSuite, type Run } from '../helpers/suite.js';
 import { until } from '../helpers/wait.js';
 
 const suite = natsSuite('shoal-command-');
@@ -21,27 +21,23 @@ const pidsIn = (file: string): number[] => (existsSync(file) ? readFileSync(file
 const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => `line_${String(i + 1).padStart(String(n).length, '0')}`);
 
 describe('command tasks over NATS with two allowed agents and one that is not', () => {
-  let ns: string;
-  const conn = (): string[] => suite.conn(ns);
-  let tmp: string;
-  let out: string;
+  let run: Run;
+  const conn = (): string[] => suite.conn(run.ns);
   let allowedA: ShoalProcess;
   let idA: string;
   let idB: string;
   let idPlain: string;
 
   before(async () => {
-    tmp = suite.dir;
-    const run = await suite.coordinator('command');
-    ({ ns, out } = run);
+    run = await suite.coordinator('command');
     [{ id: idPlain }] = (await run.agents(1, ['--workers', '1'])) as [Agent];
     [{ proc: allowedA, id: idA }, { id: idB }] = (await run.agents(2, ['--workers', '1', '--allow-command'])) as [Agent, Agent];
   });
 
   it('runs 200 lines once each: JSON stdout parsed, a failure with exit code and stderr tail, a timeout killed; never on the agent without --allow-command', async () => {
-    const list = join(tmp, 'items.txt');
+    const list = join(suite.dir, 'items.txt');
     writeFileSync(list, Array.from({ length: 200 }, (_, i) => `item-${i + 1}.dat`).join('\n') + '\n');
-    const slowPids = join(tmp, 'slow.pids');
+    const slowPids = join(suite.dir, 'slow.pids');
     const script = [
       'case "$1" in',
       `  item-13.dat) echo "reading $1" >&2; echo "cannot parse $1: bad header" >&2; exit 7;;`,
@@ -50,10 +46,10 @@ describe('command tasks over NATS with two allowed agents and one that is not', 
       `  *) printf '{"file":"%s","n":%s,"stem":"%s","task":"%s","attempt":%s,"omp":%s}\\n' "$1" "$2" "$3" "$SHOAL_TASK_ID" "$SHOAL_ATTEMPT" "$OMP_NUM_THREADS";;`,
       'esac',
     ].join('\n');
-    const r = await runShoal(['submit', 'command', ...conn(), '--job', 'C1', '--args', list, '--timeout', '2', '--kill-grace', '0.5', '--wait', '--', 'sh', '-c', script, 'sh', '{}', '{#}', '{.}'], { cwd: tmp });
+    const r = await runShoal(['submit', 'command', ...conn(), '--job', 'C1', '--args', list, '--timeout', '2', '--kill-grace', '0.5', '--wait', '--', 'sh', '-c', script, 'sh', '{}', '{#}', '{.}'], { cwd: suite.dir });
     assert.equal(r.code, 1, `done with failed tasks\n${r.describe()}`);
 
-    const rows = readRows(join(out, 'C1.jsonl'));
+    const rows = readRows(join(run.out, 'C1.jsonl'));
     assertOneRowPerTask(rows, ids(200), { job: 'C1' });
     const byTask = new Map(rows.map((row) => [row.task, row]));
     const agents = new Set(rows.map((row) => row.agent));
@@ -89,14 +85,14 @@ describe('command tasks over NATS with two allowed agents and one that is not', 
     assert.ok(pids.length >= 1, 'the slow line started');
     await until(() => `the timed-out programs to end (still running: ${pids.filter(alive).join(', ')})`, () => pids.every((p) => !alive(p)), 20_000);
 
-    const summary = JSON.parse(readFileSync(join(out, 'C1.summary.json'), 'utf8'));
+    const summary = JSON.parse(readFileSync(join(run.out, 'C1.summary.json'), 'utf8'));
     assert.equal(summary.ok, 198);
     assert.equal(summary.timedOut, 1);
     assert.deepEqual(summary.errorsByCode, { E_EXIT: 2 });
   });
 
   it('status tells that the agent without --allow-command declines command tasks', async () => {
-    const j = await jobStatus(suite.nats.url, ns, 'C1');
+    const j = await jobStatus(suite.nats.url, run.ns, 'C1');
     const notes = (j.notes as string[]).join('\n');
     assert.match(notes, new RegExp(`agent ${idPlain} declines command tasks \\(started without --allow-command\\)`), `notes: ${notes}`);
     const human = await runShoal(['status', 'C1', ...conn()]);
@@ -104,14 +100,14 @@ describe('command tasks over NATS with two allowed agents and one that is not', 
   });
 
   it('--retry-failed retries a failing line on another attempt (SHOAL_ATTEMPT counts)', async () => {
-    const list = join(tmp, 'retry.txt');
+    const list = join(suite.dir, 'retry.txt');
     writeFileSync(list, 'a\nb\nc\n');
     const script = '[ "$1" = b ] && [ "$SHOAL_ATTEMPT" = 1 ] && { echo "flaky on attempt 1" >&2; exit 1; }; echo "{\\"attempt\\":$SHOAL_ATTEMPT}"';
     // --no-speculate: with a speculative copy running, the scheduler re-queues a failed copy
     // at the same attempt forever (reported separately); this test is about --retry-failed.
-    const r = await runShoal(['submit', 'command', ...conn(), '--job', 'C2', '--args', list, '--retry-failed', '--max-attempts', '2', '--no-speculate', '--wait', '--', 'sh', '-c', script, 'sh', '{}'], { cwd: tmp });
+    const r = await runShoal(['submit', 'command', ...conn(), '--job', 'C2', '--args', list, '--retry-failed', '--max-attempts', '2', '--no-speculate', '--wait', '--', 'sh', '-c', script, 'sh', '{}'], { cwd: suite.dir });
     assert.equal(r.code, 0, r.describe());
-    const rows = readRows(join(out, 'C2.jsonl'));
+    const rows = readRows(join(run.out, 'C2.jsonl'));
     assertOneRowPerTask(rows, ['line_1', 'line_2', 'line_3'], { status: 'ok', job: 'C2' });
     const b = rows.find((x) => x.task === 'line_2')!;
     assert.equal(b.attempt, 2);
@@ -119,12 +115,12 @@ describe('command tasks over NATS with two allowed agents and one that is not', 
   });
 
   it('cancel kills the running programs, and a drained agent kills its own', async () => {
-    const list = join(tmp, 'sleepers.txt');
+    const list = join(suite.dir, 'sleepers.txt');
     writeFileSync(list, 's1\ns2\ns3\ns4\n');
-    const pidFile = join(tmp, 'sleepers.pids');
+    const pidFile = join(suite.dir, 'sleepers.pids');
     // Each program has a child of its own: the whole group must go.
     const script = `sleep 120 & echo $! >> ${pidFile}; echo $$ >> ${pidFile}; wait`;
-    const sub = await runShoal(['submit', 'command', ...conn(), '--job', 'C3', '--args', list, '--granularity', 'task', '--no-speculate', '--', 'sh', '-c', script, 'sh', '{}'], { cwd: tmp });
+    const sub = await runShoal(['submit', 'command', ...conn(), '--job', 'C3', '--args', list, '--granularity', 'task', '--no-speculate', '--', 'sh', '-c', script, 'sh', '{}'], { cwd: suite.dir });
     assert.equal(sub.code, 0, sub.describe());
     // Two slots: two programs (four pids) run, two lines wait.
     await until(() => `4 pids in ${pidFile} (got ${pidsIn(pidFile).join(', ')})`, () => pidsIn(pidFile).length >= 4, 20_000);
@@ -140,7 +136,7 @@ describe('command tasks over NATS with two allowed agents and one that is not', 
     const cancelled = await runShoal(['cancel', 'C3', ...conn()]);
     assert.equal(cancelled.code, 0, cancelled.describe());
     await until(() => `every program to end after the cancel (still running: ${pidsIn(pidFile).filter(alive).join(', ')})`, () => pidsIn(pidFile).every((p) => !alive(p)), 20_000);
-    const final = await waitForJobEnd(suite.nats.url, ns, 'C3');
+    const final = await waitForJobEnd(suite.nats.url, run.ns, 'C3');
     assert.equal(final.state, 'cancelled');
     // Nothing of the job stays on agent B (status learns it from the next heartbeat).
     let agentsSeen = '';

@@ -16,9 +16,8 @@ const suite = natsSuite('shoal-fault-loss-');
 
 describe('agent loss', () => {
   it('an agent SIGKILLed mid-job: its leases are requeued after --agent-timeout and the job ends with one row per task', async () => {
-    const { ns, out, coord, agents } = await suite.coordinator('loss', ['--agent-timeout', '2']);
+    const { ns, out, coord, agents, ctl } = await suite.coordinator('loss', ['--agent-timeout', '2']);
     const [a, b] = (await agents(2, ['--workers', '1'])) as [Agent, Agent];
-    const ctl = await suite.control(ns);
 
     const tasks = 300;
     const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '30', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'L1']);

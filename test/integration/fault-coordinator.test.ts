@@ -22,9 +22,8 @@ const suite = natsSuite('shoal-fault-coord-');
 
 describe('coordinator crash', () => {
   it('SIGKILL mid-job and restart on the same --out-dir: the job resumes from the JSONL and ends with one row per task', async (t) => {
-    const { ns, out, coord: first, agents } = await suite.coordinator('coord');
+    const { ns, out, coord: first, agents, ctl } = await suite.coordinator('coord');
     const [a, b] = (await agents(2, ['--workers', '1'])) as [Agent, Agent];
-    const ctl = await suite.control(ns);
 
     const tasks = 600;
     const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '20', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'K1']);

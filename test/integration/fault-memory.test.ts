@@ -49,12 +49,11 @@ function allocate(bytes: number): Promise<ChildProcess> {
 
 describe('memory guard', () => {
   it('below --min-free-memory the agent stops pulling; when memory recovers it pulls again; each change logged once', async () => {
-    const { ns, out, agents } = await suite.coordinator('memory');
+    const { ns, out, agents, ctl } = await suite.coordinator('memory');
     // Just under what is available now: a few GB taken by another process push it below.
     const threshold = memAvailable() - 1.5 * GiB;
     assert.ok(threshold > 2 * GiB, `precondition: this test needs some 6 GB of available memory (has ${(memAvailable() / GiB).toFixed(1)} GB)`);
     const [m] = (await agents(1, ['--workers', '1', '--min-free-memory', (threshold / GiB).toFixed(3)])) as [Agent];
-    const ctl = await suite.control(ns);
 
     const tasks = 400;
     const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '20', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'M1']);

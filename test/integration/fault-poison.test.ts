@@ -17,9 +17,8 @@ const suite = natsSuite('shoal-fault-poison-');
 describe('poison tasks', () => {
   it('throw, thread crash and heap exhaustion: retried on other agents up to --max-attempts, then error rows; the rest finishes', async () => {
     const run = await suite.coordinator('poison', ['--max-attempts', '3']);
-    const { ns, out, coord } = run;
+    const { ns, out, coord, ctl } = run;
     const agents = await run.agents(3, ['--workers', '1', '--worker-heap', '64']);
-    const ctl = await suite.control(ns);
 
     const tasks = 60;
     const ids = spinIds(tasks);

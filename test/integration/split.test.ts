@@ -17,9 +17,8 @@ const suite = natsSuite('shoal-split-');
 
 describe('splitting while dispatching', () => {
   it('runs a task over a fair share as two halves, one row each, and a resubmit finds them', async () => {
-    const { ns, out, coord, agents } = await suite.coordinator('split', ['--split-min-s', '0.3']);
+    const { ns, out, coord, agents, ctl } = await suite.coordinator('split', ['--split-min-s', '0.3']);
     const [a, b] = (await agents(2, ['--workers', '1'])) as [Agent, Agent];
-    const ctl = await suite.control(ns);
 
     // spin_0 runs 1.2 s, the others 0.15 s: 1.8 s on 2 slots is 0.9 s each, so spin_0 is split
     // in two 0.6 s halves (not further: 0.6 s is under a fair share).
