@@ -5,8 +5,7 @@
  *
  *   const suite = natsSuite('shoal-x-', { setup: async (s) => { ... } });
  *   const { ns, out, coord, ctl, agents } = await suite.coordinator('x', ['--agent-timeout', '2']);
- *   const [a, b] = await agents(2, ['--workers', '1']);
- *   const ctl = await suite.control(ns);          // closed after the suite
+ *   const [a, b] = await agents(2, ['--workers', '1']);   // ctl is closed after the suite
  *   runShoal(['status', ...suite.conn(ns)]);
  *
  *   const scratch = tempSuite('shoal-y-');       // no NATS (embedded runs, own servers)
@@ -22,7 +21,6 @@ import { subjects, type JobStatus, type AgentStatus } from '../../protocol/index
 import { ErrorCode } from '../../src/errors.js';
 import { connArgs, killLeftovers, startAgent, startCoordinator, type Agent, type ShoalProcess, type SpawnOptions } from './shoal.js';
 import { startTestNats, uniqueNs, type TestNats } from './nats.js';
-
 
 /** A suite's temp dir; `dir` is set once its `before` hook has run. */
 export interface TempSuite {
