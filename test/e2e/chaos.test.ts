@@ -21,10 +21,12 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds, type Row } from '../helpers/rows.js';
-import { runShoal, type ShoalProcess } from '../helpers/shoal.js';
-import { connArgs, killHard, logsOf, lostAndDuplicated, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, faultSuite } from '../helpers/faults.js';
+import { runShoal, type ShoalProcess, connArgs, startAgent, startCoordinator } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
+import { killHard, logsOf, lostAndDuplicated, rowsSoFar, stopAgent } from '../helpers/faults.js';
+import { sleep, until } from '../helpers/wait.js';
 
-const suite = faultSuite('shoal-chaos-');
+const suite = natsSuite('shoal-chaos-');
 
 interface FaultRow {
   fault: string;
@@ -45,7 +47,7 @@ function table(rows: FaultRow[]): string[] {
 describe('chaos', () => {
   it('one job through agent loss, broker restart and coordinator restart: one row per task, nothing lost, nothing doubled', async (t) => {
     const ns = uniqueNs('chaos');
-    const out = join(suite.tmp, 'out');
+    const out = join(suite.dir, 'out');
     const tasks = 3000;
     const ids = spinIds(tasks);
     const file = join(out, 'X1.jsonl');
@@ -86,7 +88,7 @@ describe('chaos', () => {
     const stoppedAt = Date.now();
     const linesBefore = coord.logs.length;
     await suite.nats.stop();
-    await sleep(5000);
+    await sleep(5000); // the fault itself: the broker stays down for 5 s
     await suite.nats.restart();
     const n = rowsSoFar(file).length;
     await grows(n);

@@ -5,14 +5,13 @@
  * the parsing, the timer, and real agent processes given SLURM_JOB_END_TIME; no Slurm needed.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { armWalltimeDrain, parseSlurmTime } from '../../src/cli/commands/daemons.js';
 import { silentLogger } from '../../src/log.js';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
-import { killLeftovers, spawnShoal, type ShoalProcess } from '../helpers/shoal.js';
+import { uniqueNs } from '../helpers/nats.js';
+import { spawnShoal, startCoordinator } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
 
 describe('parseSlurmTime (squeue -o %e)', () => {
   it('reads a local date-time', () => {
@@ -45,29 +44,14 @@ describe('armWalltimeDrain', () => {
 });
 
 describe('agent under a Slurm walltime (SLURM_JOB_END_TIME)', () => {
-  let nats: TestNats;
-  let tmp: string;
-  let coord: ShoalProcess;
   const ns = uniqueNs('walltime');
-  const conn = (): string[] => ['--nats', nats.url, '--ns', ns];
+  const suite = natsSuite('shoal-walltime-', { setup: (s) => startCoordinator(s.nats.url, ns, join(s.dir, 'out')) });
+  const conn = (): string[] => suite.conn(ns);
   const slurmEnv = (endInS: number): Record<string, string> => ({
     SLURM_JOB_ID: '777',
     SLURMD_NODENAME: 'wall1',
     SLURM_CPUS_ON_NODE: '1',
     SLURM_JOB_END_TIME: String(Math.floor(Date.now() / 1000) + endInS),
-  });
-
-  before(async () => {
-    nats = await startTestNats();
-    tmp = mkdtempSync(join(tmpdir(), 'shoal-walltime-'));
-    coord = spawnShoal(['coordinator', ...conn(), '--out-dir', join(tmp, 'out')]);
-    await coord.waitForLog('coordinator ready');
-  });
-
-  after(async () => {
-    await killLeftovers();
-    await nats?.stop();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
   it('joins, then drains by itself --drain-before seconds before the end, and exits 0', async (t) => {

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { findNatsServer, INSTALL_HINT, startNatsServer, type NatsServerHandle } from '../../src/nats-server.js';
+import { sleep } from './wait.js';
 
 export interface TestNats {
   /** `nats://127.0.0.1:<port>`; the same after `restart()`. */
@@ -52,7 +53,7 @@ async function launch(bin: string, port: number | undefined): Promise<NatsServer
       return h;
     } catch (err) {
       last = err;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100); // a pause before trying again, not a wait for something
     }
   }
   throw new Error(`cannot start nats-server${port ? ` again on port ${port}` : ''}: ${(last as Error)?.message}`);

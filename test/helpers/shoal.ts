@@ -4,15 +4,18 @@
  *   const coord = spawnShoal(['coordinator', '--nats', url, '--ns', ns, '--out-dir', dir]);
  *   await coord.waitForLog('coordinator ready');
  *   const r = await runShoal(['status', '--json', '--nats', url, '--ns', ns]);
- *   after(killLeftovers);   // SIGKILL whatever a test file left running
+ *   const a = await startAgent(url, ns, ['--workers', '1']);   // a.id once it has joined
+ *   after(killLeftovers);   // SIGKILL whatever a test file left running (suite.ts does)
  *
  * Every process started here is also SIGKILLed when the test process exits, so a failing
  * test never leaves a coordinator or an agent behind.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { cliPath } from './paths.js';
+import { GiveUp, until } from './wait.js';
 
 /** One pino JSON line from a process's stderr. */
 export interface LogLine {
@@ -257,15 +260,51 @@ export async function jobStatus(url: string, ns: string, job: string): Promise<J
   return j;
 }
 
-/** Polls `status JOB --json` until the job has ended; returns its final status. */
+/** Polls `status JOB --json` until the job has ended; returns its final status. A failing `status` fails at once. */
 export async function waitForJobEnd(url: string, ns: string, job: string, o: { timeoutMs?: number; intervalMs?: number } = {}): Promise<JobStatusJson> {
-  const deadline = Date.now() + (o.timeoutMs ?? 45_000);
-  for (;;) {
-    const j = await jobStatus(url, ns, job);
-    if (j.state !== 'running' && j.state !== 'expanding') return j;
-    if (Date.now() > deadline) throw new Error(`job ${job} still ${j.state} (${j.done}/${j.total}) after ${o.timeoutMs ?? 45_000} ms`);
-    await new Promise((r) => setTimeout(r, o.intervalMs ?? 500));
-  }
+  let last: JobStatusJson | null = null;
+  return until(
+    () => `job ${job} to end (still ${last?.state} at ${last?.done}/${last?.total})`,
+    async () => {
+      try {
+        last = await jobStatus(url, ns, job);
+      } catch (err) {
+        throw new GiveUp((err as Error).message);
+      }
+      return last.state !== 'running' && last.state !== 'expanding' ? last : null;
+    },
+    o.timeoutMs ?? 45_000,
+    o.intervalMs ?? 500,
+  );
+}
+
+/** `--nats URL --ns NS`. */
+export const connArgs = (url: string, ns: string): string[] => ['--nats', url, '--ns', ns];
+
+/** Starts `shoal coordinator` and waits until it is ready. */
+export async function startCoordinator(url: string, ns: string, outDir: string, extra: string[] = [], o: SpawnOptions = {}): Promise<ShoalProcess> {
+  const p = spawnShoal(['coordinator', ...connArgs(url, ns), '--out-dir', outDir, ...extra], o);
+  await p.waitForLog('coordinator ready');
+  return p;
+}
+
+/** The agent id a process announced when it (first) joined. */
+export async function agentId(p: ShoalProcess, timeoutMs = 20_000): Promise<string> {
+  const line = await p.waitForLog('joined the coordinator', timeoutMs);
+  assert.equal(typeof line.agent, 'string', p.describe());
+  return line.agent as string;
+}
+
+/** An agent process and the id it joined with. */
+export interface Agent {
+  proc: ShoalProcess;
+  id: string;
+}
+
+/** Starts `shoal agent` and waits until it has joined. */
+export async function startAgent(url: string, ns: string, extra: string[] = [], o: SpawnOptions = {}): Promise<Agent> {
+  const proc = spawnShoal(['agent', ...connArgs(url, ns), ...extra], o);
+  return { proc, id: await agentId(proc) };
 }
 
 async function killAndWait(p: ShoalProcess): Promise<void> {

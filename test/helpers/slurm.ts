@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { freePort } from '../../src/nats-server.js';
 import { createHostNet, netnsUnavailable, type HostNet } from './netns.js';
 import { alive } from './shoal.js';
+import { until } from './wait.js';
 
 /** Debian packages the cluster needs (plugins come with slurm-wlm-basic-plugins, a dependency). */
 export const SLURM_PACKAGES = ['slurmctld', 'slurmd', 'slurm-client', 'munge'] as const;
@@ -73,9 +74,6 @@ export interface SlurmCluster {
   stop(): Promise<void>;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-
 function readPid(file: string): number | null {
   try {
     const n = Number(readFileSync(file, 'utf8').trim());
@@ -98,8 +96,7 @@ async function ensureMunged(): Promise<number | null> {
   }
   execFileSync('install', ['-d', '-o', 'munge', '-g', 'munge', '-m', '0755', '/run/munge']);
   execFileSync('runuser', ['-u', 'munge', '--', 'munged'], { stdio: 'pipe' });
-  for (let i = 0; i < 100 && !mungeWorks(); i++) await sleep(100);
-  if (!mungeWorks()) throw new Error("munged started but 'munge -n | unmunge' still fails");
+  await until("munged to answer 'munge -n | unmunge'", mungeWorks, 10_000);
   return readPid('/run/munge/munged.pid');
 }
 
@@ -229,14 +226,9 @@ export async function startSlurmCluster(o: ClusterOptions): Promise<SlurmCluster
       return info.JobId ? (info as JobInfo) : null;
     },
     async waitForJob(id, pred, what, timeoutMs = 120_000) {
-      const deadline = Date.now() + timeoutMs;
       let last: JobInfo | null = null;
-      for (;;) {
-        last = cluster.job(id);
-        if (last && pred(last)) return last;
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (job ${id}: ${last ? `${last.JobState} ${last.Reason ?? ''}` : 'unknown to Slurm'})`);
-        await sleep(250);
-      }
+      const state = (): string => (last ? `${last.JobState} ${last.Reason ?? ''}` : 'unknown to Slurm');
+      return until(() => `${what} (job ${id}: ${state()})`, () => ((last = cluster.job(id)) && pred(last) ? last : null), timeoutMs, 250);
     },
     scancel(id, ...args) {
       const r = slurm('scancel', [...args, id]);
@@ -247,11 +239,12 @@ export async function startSlurmCluster(o: ClusterOptions): Promise<SlurmCluster
       stopped = true;
       const jobs = slurm('squeue', ['-h', '-o', '%i']).out.split('\n').map((s) => s.trim()).filter(Boolean);
       if (jobs.length) slurm('scancel', jobs);
-      for (let i = 0; i < 160 && slurm('squeue', ['-h', '-o', '%i']).out.trim() !== ''; i++) await sleep(250);
+      // Best effort, here and below: what has not ended by then is killed.
+      await until('the jobs to leave the queue', () => slurm('squeue', ['-h', '-o', '%i']).out.trim() === '', 40_000, 250).catch(() => undefined);
       slurm('scontrol', ['shutdown']);
       const pidFiles = [join(dir, 'run', 'slurmctld.pid'), ...names.map((n) => join(dir, 'run', `slurmd-${n}.pid`))];
       const pids = pidFiles.map(readPid).filter((p): p is number => p !== null);
-      for (let i = 0; i < 40 && pids.some(alive); i++) await sleep(250);
+      await until('the daemons to stop', () => !pids.some(alive), 10_000, 250).catch(() => undefined);
       for (const p of pids.filter(alive)) process.kill(p, 'SIGKILL');
       killJobLeftovers(conf);
       net?.teardown();
@@ -278,13 +271,16 @@ export async function startSlurmCluster(o: ClusterOptions): Promise<SlurmCluster
       const [cmd, ...args] = net ? net.wrap(n, argv) : argv;
       execFileSync(cmd!, args, { env: env(), stdio: 'pipe' });
     }
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const states = slurm('sinfo', ['-h', '-N', '-o', '%N %T']).out.trim().split('\n').filter(Boolean);
-      if (states.length === names.length && states.every((l) => l.endsWith(' idle'))) break;
-      if (Date.now() > deadline) throw new Error(`Slurm nodes not idle after 60 s: ${states.join(', ') || '(sinfo answered nothing)'}\n${logTail()}`);
-      await sleep(200);
-    }
+    let states: string[] = [];
+    await until(
+      () => `the Slurm nodes to be idle (${states.join(', ') || 'sinfo answered nothing'})\n${logTail()}`,
+      () => {
+        states = slurm('sinfo', ['-h', '-N', '-o', '%N %T']).out.trim().split('\n').filter(Boolean);
+        return states.length === names.length && states.every((l) => l.endsWith(' idle'));
+      },
+      60_000,
+      200,
+    );
   } catch (err) {
     await cluster.stop();
     const e = err as Error & { stderr?: Buffer };

@@ -5,79 +5,40 @@
  * core" mistake, reproduced with `taskset -c 0`.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
-import { cliPath } from '../helpers/paths.js';
-import { killLeftovers, runShoal, spawnShoal, type ShoalProcess } from '../helpers/shoal.js';
+import { describe, it } from 'node:test';
+import { uniqueNs } from '../helpers/nats.js';
+import { runShoal, spawnShoal, startCoordinator, type LogLine } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
+import { within } from '../helpers/wait.js';
 
-let nats: TestNats;
-let tmp: string;
 const ns = uniqueNs('affinity');
-let coord: ShoalProcess;
-const conn = (): string[] => ['--nats', nats.url, '--ns', ns];
+const conn = (): string[] => suite.conn(ns);
 
-/** The environment of the agents: no SHOAL_* or SLURM_* of the caller's. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SHOAL_') && !k.startsWith('SLURM_')) env[k] = v;
-  return { ...env, ...extra };
-}
+const suite = natsSuite('shoal-affinity-', {
+  setup: async (s) => {
+    const t = spawnSync('taskset', ['-c', '0', 'true']);
+    if (t.status !== 0) throw new Error(`taskset is needed (util-linux) and must be able to pin to CPU 0: ${t.error?.message ?? t.stderr}`);
+    await startCoordinator(s.nats.url, ns, join(s.dir, 'out'));
+  },
+});
 
 interface Ran {
   code: number | null;
-  stdout: string;
   stderr: string;
-  logs: Array<Record<string, unknown>>;
+  logs: readonly LogLine[];
 }
 
-/** Runs `taskset -c CPUS node cli ...args` to its end (or SIGTERMs it once `until` matched a log line). */
-function underTaskset(cpus: string, args: string[], o: { until?: (l: Record<string, unknown>) => boolean; env?: Record<string, string> } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('taskset', ['-c', cpus, process.execPath, cliPath, ...args], { env: cleanEnv(o.env), stdio: ['ignore', 'pipe', 'pipe'], cwd: tmp });
-    let stdout = '';
-    let stderr = '';
-    const logs: Array<Record<string, unknown>> = [];
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-      for (const line of d.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        try {
-          const l = JSON.parse(line) as Record<string, unknown>;
-          logs.push(l);
-          if (o.until?.(l)) child.kill('SIGTERM');
-        } catch {
-          // a line split across chunks: the full stderr is still checked below
-        }
-      }
-    });
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, logs });
-    });
-  });
+/** Runs `taskset -c CPUS shoal ...args` to its end (or SIGTERMs it once `stopAt` matched a log line), without the caller's SLURM_*. */
+async function underTaskset(cpus: string, args: string[], o: { stopAt?: (l: LogLine) => boolean } = {}): Promise<Ran> {
+  const noSlurm = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('SLURM_')).map((k) => [k, undefined]));
+  const p = spawnShoal(args, { wrapper: ['taskset', '-c', cpus], env: noSlurm, cwd: suite.dir });
+  if (o.stopAt) p.waitForLog(o.stopAt, 60_000).then(() => p.kill('SIGTERM'), () => undefined);
+  const e = await within(p.exited, 60_000);
+  assert.ok(e, `no end within 60 s:\n${p.describe()}`);
+  return { code: e.code, stderr: p.stderr, logs: p.logs };
 }
-
-before(async () => {
-  const t = spawnSync('taskset', ['-c', '0', 'true']);
-  if (t.status !== 0) throw new Error(`taskset is needed (util-linux) and must be able to pin to CPU 0: ${t.error?.message ?? t.stderr}`);
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-affinity-'));
-  coord = spawnShoal(['coordinator', ...conn(), '--out-dir', join(tmp, 'out')]);
-  await coord.waitForLog('coordinator ready');
-});
-
-after(async () => {
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
 
 describe('agent --strict-affinity', () => {
   it('under taskset -c 0, asked for 2 workers, refuses to start (exit 2) and names both numbers', async () => {
@@ -89,7 +50,7 @@ describe('agent --strict-affinity', () => {
   });
 
   it('without the flag, warns once and runs with 1 worker', async () => {
-    const r = await underTaskset('0', ['agent', ...conn(), '--workers', '2'], { until: (l) => l.msg === 'joined the coordinator' });
+    const r = await underTaskset('0', ['agent', ...conn(), '--workers', '2'], { stopAt: (l) => l.msg === 'joined the coordinator' });
     assert.equal(r.code, 0, r.stderr);
     const warnings = r.logs.filter((l) => typeof l.msg === 'string' && /asked for 2 workers/.test(l.msg));
     assert.equal(warnings.length, 1, `expected one warning:\n${r.stderr}`);
@@ -100,7 +61,7 @@ describe('agent --strict-affinity', () => {
   });
 
   it('with as many workers as usable CPUs, --strict-affinity starts', async () => {
-    const r = await underTaskset('0', ['agent', ...conn(), '--workers', '1', '--strict-affinity'], { until: (l) => l.msg === 'joined the coordinator' });
+    const r = await underTaskset('0', ['agent', ...conn(), '--workers', '1', '--strict-affinity'], { stopAt: (l) => l.msg === 'joined the coordinator' });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.logs.find((l) => l.msg === 'joined the coordinator')?.slots, 1, r.stderr);
   });

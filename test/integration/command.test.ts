@@ -6,72 +6,38 @@
  * and cancel and drain killing the running programs' process groups.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { before, describe, it } from 'node:test';
 import { assertOneRowPerTask, readRows, type Row } from '../helpers/rows.js';
-import { jobStatus, killLeftovers, runShoal, shoalJson, spawnShoal, waitForJobEnd, type ShoalProcess, alive } from '../helpers/shoal.js';
+import { jobStatus, runShoal, shoalJson, waitForJobEnd, type ShoalProcess, alive, type Agent } from '../helpers/shoal.js';
+import { natsSuite, type Run } from '../helpers/suite.js';
+import { until } from '../helpers/wait.js';
 
-let nats: TestNats;
-let tmp: string;
-
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-command-'));
-});
-
-after(async () => {
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
-
-
-/** Polls until `pred` holds; fails with `what` after `ms` (a liveness bound, not a timing claim). */
-async function until(pred: () => boolean | Promise<boolean>, what: () => string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) assert.fail(`${what()} (after ${ms} ms)`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const suite = natsSuite('shoal-command-');
 
 const pidsIn = (file: string): number[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number) : []);
-
-async function joined(p: ShoalProcess): Promise<string> {
-  return (await p.waitForLog('joined the coordinator')).agent as string;
-}
 
 const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => `line_${String(i + 1).padStart(String(n).length, '0')}`);
 
 describe('command tasks over NATS with two allowed agents and one that is not', () => {
-  const ns = uniqueNs('command');
-  const conn = (): string[] => ['--nats', nats.url, '--ns', ns];
-  let out: string;
+  let run: Run;
+  const conn = (): string[] => suite.conn(run.ns);
   let allowedA: ShoalProcess;
-  let allowedB: ShoalProcess;
-  let plain: ShoalProcess;
   let idA: string;
   let idB: string;
   let idPlain: string;
 
   before(async () => {
-    out = join(tmp, 'out');
-    const coord = spawnShoal(['coordinator', ...conn(), '--out-dir', out]);
-    await coord.waitForLog('coordinator ready');
-    plain = spawnShoal(['agent', ...conn(), '--workers', '1']);
-    idPlain = await joined(plain);
-    allowedA = spawnShoal(['agent', ...conn(), '--workers', '1', '--allow-command']);
-    allowedB = spawnShoal(['agent', ...conn(), '--workers', '1', '--allow-command']);
-    [idA, idB] = await Promise.all([joined(allowedA), joined(allowedB)]);
+    run = await suite.coordinator('command');
+    [{ id: idPlain }] = (await run.agents(1, ['--workers', '1'])) as [Agent];
+    [{ proc: allowedA, id: idA }, { id: idB }] = (await run.agents(2, ['--workers', '1', '--allow-command'])) as [Agent, Agent];
   });
 
   it('runs 200 lines once each: JSON stdout parsed, a failure with exit code and stderr tail, a timeout killed; never on the agent without --allow-command', async () => {
-    const list = join(tmp, 'items.txt');
+    const list = join(suite.dir, 'items.txt');
     writeFileSync(list, Array.from({ length: 200 }, (_, i) => `item-${i + 1}.dat`).join('\n') + '\n');
-    const slowPids = join(tmp, 'slow.pids');
+    const slowPids = join(suite.dir, 'slow.pids');
     const script = [
       'case "$1" in',
       `  item-13.dat) echo "reading $1" >&2; echo "cannot parse $1: bad header" >&2; exit 7;;`,
@@ -80,10 +46,10 @@ describe('command tasks over NATS with two allowed agents and one that is not', 
       `  *) printf '{"file":"%s","n":%s,"stem":"%s","task":"%s","attempt":%s,"omp":%s}\\n' "$1" "$2" "$3" "$SHOAL_TASK_ID" "$SHOAL_ATTEMPT" "$OMP_NUM_THREADS";;`,
       'esac',
     ].join('\n');
-    const r = await runShoal(['submit', 'command', ...conn(), '--job', 'C1', '--args', list, '--timeout', '2', '--kill-grace', '0.5', '--wait', '--', 'sh', '-c', script, 'sh', '{}', '{#}', '{.}'], { cwd: tmp });
+    const r = await runShoal(['submit', 'command', ...conn(), '--job', 'C1', '--args', list, '--timeout', '2', '--kill-grace', '0.5', '--wait', '--', 'sh', '-c', script, 'sh', '{}', '{#}', '{.}'], { cwd: suite.dir });
     assert.equal(r.code, 1, `done with failed tasks\n${r.describe()}`);
 
-    const rows = readRows(join(out, 'C1.jsonl'));
+    const rows = readRows(join(run.out, 'C1.jsonl'));
     assertOneRowPerTask(rows, ids(200), { job: 'C1' });
     const byTask = new Map(rows.map((row) => [row.task, row]));
     const agents = new Set(rows.map((row) => row.agent));
@@ -117,16 +83,16 @@ describe('command tasks over NATS with two allowed agents and one that is not', 
     assert.match(slow.error.message, /^timed out after 2s/);
     const pids = pidsIn(slowPids);
     assert.ok(pids.length >= 1, 'the slow line started');
-    await until(() => pids.every((p) => !alive(p)), () => `the timed-out programs ${pids.filter(alive).join(', ')} are still running`);
+    await until(() => `the timed-out programs to end (still running: ${pids.filter(alive).join(', ')})`, () => pids.every((p) => !alive(p)), 20_000);
 
-    const summary = JSON.parse(readFileSync(join(out, 'C1.summary.json'), 'utf8'));
+    const summary = JSON.parse(readFileSync(join(run.out, 'C1.summary.json'), 'utf8'));
     assert.equal(summary.ok, 198);
     assert.equal(summary.timedOut, 1);
     assert.deepEqual(summary.errorsByCode, { E_EXIT: 2 });
   });
 
   it('status tells that the agent without --allow-command declines command tasks', async () => {
-    const j = await jobStatus(nats.url, ns, 'C1');
+    const j = await jobStatus(suite.nats.url, run.ns, 'C1');
     const notes = (j.notes as string[]).join('\n');
     assert.match(notes, new RegExp(`agent ${idPlain} declines command tasks \\(started without --allow-command\\)`), `notes: ${notes}`);
     const human = await runShoal(['status', 'C1', ...conn()]);
@@ -134,14 +100,14 @@ describe('command tasks over NATS with two allowed agents and one that is not', 
   });
 
   it('--retry-failed retries a failing line on another attempt (SHOAL_ATTEMPT counts)', async () => {
-    const list = join(tmp, 'retry.txt');
+    const list = join(suite.dir, 'retry.txt');
     writeFileSync(list, 'a\nb\nc\n');
     const script = '[ "$1" = b ] && [ "$SHOAL_ATTEMPT" = 1 ] && { echo "flaky on attempt 1" >&2; exit 1; }; echo "{\\"attempt\\":$SHOAL_ATTEMPT}"';
     // --no-speculate: with a speculative copy running, the scheduler re-queues a failed copy
     // at the same attempt forever (reported separately); this test is about --retry-failed.
-    const r = await runShoal(['submit', 'command', ...conn(), '--job', 'C2', '--args', list, '--retry-failed', '--max-attempts', '2', '--no-speculate', '--wait', '--', 'sh', '-c', script, 'sh', '{}'], { cwd: tmp });
+    const r = await runShoal(['submit', 'command', ...conn(), '--job', 'C2', '--args', list, '--retry-failed', '--max-attempts', '2', '--no-speculate', '--wait', '--', 'sh', '-c', script, 'sh', '{}'], { cwd: suite.dir });
     assert.equal(r.code, 0, r.describe());
-    const rows = readRows(join(out, 'C2.jsonl'));
+    const rows = readRows(join(run.out, 'C2.jsonl'));
     assertOneRowPerTask(rows, ['line_1', 'line_2', 'line_3'], { status: 'ok', job: 'C2' });
     const b = rows.find((x) => x.task === 'line_2')!;
     assert.equal(b.attempt, 2);
@@ -149,38 +115,39 @@ describe('command tasks over NATS with two allowed agents and one that is not', 
   });
 
   it('cancel kills the running programs, and a drained agent kills its own', async () => {
-    const list = join(tmp, 'sleepers.txt');
+    const list = join(suite.dir, 'sleepers.txt');
     writeFileSync(list, 's1\ns2\ns3\ns4\n');
-    const pidFile = join(tmp, 'sleepers.pids');
+    const pidFile = join(suite.dir, 'sleepers.pids');
     // Each program has a child of its own: the whole group must go.
     const script = `sleep 120 & echo $! >> ${pidFile}; echo $$ >> ${pidFile}; wait`;
-    const sub = await runShoal(['submit', 'command', ...conn(), '--job', 'C3', '--args', list, '--granularity', 'task', '--no-speculate', '--', 'sh', '-c', script, 'sh', '{}'], { cwd: tmp });
+    const sub = await runShoal(['submit', 'command', ...conn(), '--job', 'C3', '--args', list, '--granularity', 'task', '--no-speculate', '--', 'sh', '-c', script, 'sh', '{}'], { cwd: suite.dir });
     assert.equal(sub.code, 0, sub.describe());
     // Two slots: two programs (four pids) run, two lines wait.
-    await until(() => pidsIn(pidFile).length >= 4, () => `expected 4 pids in ${pidFile}, got ${pidsIn(pidFile).join(', ')}`);
+    await until(() => `4 pids in ${pidFile} (got ${pidsIn(pidFile).join(', ')})`, () => pidsIn(pidFile).length >= 4, 20_000);
     const firstRound = pidsIn(pidFile);
 
     // Drain agent A with a short grace: its program is killed and its task handed back.
     const drained = await runShoal(['drain', idA, ...conn(), '--grace', '0.3']);
     assert.equal(drained.code, 0, drained.describe());
     assert.deepEqual(await allowedA.exited, { code: 0, signal: null }, allowedA.describe());
-    await until(() => firstRound.filter(alive).length <= 2, () => `after the drain, still running: ${firstRound.filter(alive).join(', ')}`);
+    await until(() => `the drained agent's program to end (still running: ${firstRound.filter(alive).join(', ')})`, () => firstRound.filter(alive).length <= 2, 20_000);
 
     // Cancel: every program still running (agent B's) dies with its children.
     const cancelled = await runShoal(['cancel', 'C3', ...conn()]);
     assert.equal(cancelled.code, 0, cancelled.describe());
-    await until(() => pidsIn(pidFile).every((p) => !alive(p)), () => `after cancel, still running: ${pidsIn(pidFile).filter(alive).join(', ')}`);
-    const final = await waitForJobEnd(nats.url, ns, 'C3');
+    await until(() => `every program to end after the cancel (still running: ${pidsIn(pidFile).filter(alive).join(', ')})`, () => pidsIn(pidFile).every((p) => !alive(p)), 20_000);
+    const final = await waitForJobEnd(suite.nats.url, run.ns, 'C3');
     assert.equal(final.state, 'cancelled');
     // Nothing of the job stays on agent B (status learns it from the next heartbeat).
     let agentsSeen = '';
     await until(
+      () => `agent ${idB} to be idle (agents: ${agentsSeen})`,
       async () => {
         const st = await shoalJson<{ agents: Array<{ agent: string; busy: number }> }>(['status', '--json', ...conn()]);
         agentsSeen = JSON.stringify(st.agents);
         return st.agents.find((a) => a.agent === idB)?.busy === 0;
       },
-      () => `agent ${idB} still busy: ${agentsSeen}`,
+      20_000,
     );
   });
 });

@@ -3,31 +3,19 @@
  * output (order aside), and split and unsplit runs identical summaries, end to end.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { describe, it } from 'node:test';
+import { uniqueNs } from '../helpers/nats.js';
 import { readRows, type Row } from '../helpers/rows.js';
-import { killLeftovers, runShoal, spawnShoal } from '../helpers/shoal.js';
+import { runShoal, startAgent, startCoordinator } from '../helpers/shoal.js';
 import { repoRoot } from '../helpers/paths.js';
+import { natsSuite } from '../helpers/suite.js';
 
 const REF = join(repoRoot, 'examples', 'conformers', 'ref.sdf');
 const GEN = join(repoRoot, 'examples', 'conformers', 'gen.sdf');
 
-let nats: TestNats;
-let tmp: string;
-
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-conformers-'));
-});
-
-after(async () => {
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+const suite = natsSuite('shoal-conformers-');
 
 /** The part of a row that must not depend on where or when it ran. */
 function essence(rows: Row[]): Array<[string, string, unknown]> {
@@ -41,19 +29,16 @@ function summaryFigures(path: string): unknown {
 
 describe('conformers over NATS', () => {
   const ns = uniqueNs('conf');
-  const conn = (): string[] => ['--nats', nats.url, '--ns', ns];
+  const conn = (): string[] => suite.conn(ns);
   const args = ['conformers', '--ref', REF, '--gen', GEN, '--symmetry', '--block-rows', '4'];
 
   it('one agent and two agents give identical rows and summaries', async () => {
-    const out = join(tmp, 'out');
-    const coord = spawnShoal(['coordinator', ...conn(), '--out-dir', out]);
-    await coord.waitForLog('coordinator ready');
-    const a1 = spawnShoal(['agent', ...conn(), '--workers', '1']);
-    await a1.waitForLog('joined the coordinator');
+    const out = join(suite.dir, 'out');
+    await startCoordinator(suite.nats.url, ns, out);
+    await startAgent(suite.nats.url, ns, ['--workers', '1']);
     const one = await runShoal(['submit', ...args, ...conn(), '--job', 'one', '--wait']);
     assert.equal(one.code, 0, one.describe());
-    const a2 = spawnShoal(['agent', ...conn(), '--workers', '1']);
-    await a2.waitForLog('joined the coordinator');
+    await startAgent(suite.nats.url, ns, ['--workers', '1']);
     const two = await runShoal(['submit', ...args, ...conn(), '--job', 'two', '--wait']);
     assert.equal(two.code, 0, two.describe());
     const rowsOne = readRows(join(out, 'one.jsonl'));

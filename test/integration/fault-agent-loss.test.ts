@@ -6,21 +6,18 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { runShoal } from '../helpers/shoal.js';
-import { connArgs, killHard, logsOf, rowsSoFar, startAgent, startCoordinator, stopAgent, until, faultSuite } from '../helpers/faults.js';
+import { runShoal, connArgs, type Agent } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
+import { killHard, logsOf, rowsSoFar, stopAgent } from '../helpers/faults.js';
+import { until } from '../helpers/wait.js';
 
-const suite = faultSuite('shoal-fault-loss-');
+const suite = natsSuite('shoal-fault-loss-');
 
 describe('agent loss', () => {
   it('an agent SIGKILLed mid-job: its leases are requeued after --agent-timeout and the job ends with one row per task', async () => {
-    const ns = uniqueNs('loss');
-    const out = join(suite.tmp, 'out');
-    const coord = await startCoordinator(suite.nats.url, ns, out, ['--agent-timeout', '2']);
-    const a = await startAgent(suite.nats.url, ns, ['--workers', '1']);
-    const b = await startAgent(suite.nats.url, ns, ['--workers', '1']);
-    const ctl = await suite.control(ns);
+    const { ns, out, coord, agents, ctl } = await suite.coordinator('loss', ['--agent-timeout', '2']);
+    const [a, b] = (await agents(2, ['--workers', '1'])) as [Agent, Agent];
 
     const tasks = 300;
     const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '30', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'L1']);

@@ -8,12 +8,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { runShoal, type ShoalProcess } from '../helpers/shoal.js';
-import { connArgs, logsOf, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, faultSuite } from '../helpers/faults.js';
+import { runShoal, type ShoalProcess, connArgs, type Agent } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
+import { logsOf, rowsSoFar, stopAgent } from '../helpers/faults.js';
+import { sleep, until } from '../helpers/wait.js';
 
-const suite = faultSuite('shoal-fault-broker-');
+const suite = natsSuite('shoal-fault-broker-');
 
 /** The process logged the loss of its connection once, and its return once, in that order. */
 function reconnectedOnce(p: ShoalProcess, who: string): void {
@@ -26,11 +27,8 @@ function reconnectedOnce(p: ShoalProcess, who: string): void {
 
 describe('broker restart', () => {
   it('nats-server down for 5 s mid-job: every actor reconnects, agents rejoin, outboxes resend, one row per task', async () => {
-    const ns = uniqueNs('broker');
-    const out = join(suite.tmp, 'out');
-    const coord = await startCoordinator(suite.nats.url, ns, out, ['--agent-timeout', '3']);
-    const a = await startAgent(suite.nats.url, ns, ['--workers', '1']);
-    const b = await startAgent(suite.nats.url, ns, ['--workers', '1']);
+    const { ns, out, coord, agents } = await suite.coordinator('broker', ['--agent-timeout', '3']);
+    const [a, b] = (await agents(2, ['--workers', '1'])) as [Agent, Agent];
 
     const tasks = 500;
     const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '25', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'B1']);
@@ -41,7 +39,7 @@ describe('broker restart', () => {
     const pidBefore = suite.nats.pid;
     await suite.nats.stop();
     const atStop = rowsSoFar(file).length;
-    await sleep(5000);
+    await sleep(5000); // the fault itself: the broker stays down for 5 s
     await suite.nats.restart();
     assert.notEqual(suite.nats.pid, pidBefore, 'a new nats-server process');
     assert.ok(atStop < tasks, `precondition: the job was still running when the broker stopped (${atStop} rows)`);

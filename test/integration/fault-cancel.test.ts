@@ -8,24 +8,15 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { runShoal, spawnShoal, type ShoalProcess } from '../helpers/shoal.js';
-import { connArgs, Control, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, within, faultSuite } from '../helpers/faults.js';
+import { runShoal, spawnShoal, startAgent } from '../helpers/shoal.js';
+import { natsSuite, type Run } from '../helpers/suite.js';
+import { rowsSoFar, stopAgent } from '../helpers/faults.js';
+import { until, within } from '../helpers/wait.js';
 
-let ctl: Control;
-let coord: ShoalProcess;
-const ns = uniqueNs('cancel');
-let out: string;
-const conn = (): string[] => connArgs(suite.nats.url, ns);
-
-const suite = faultSuite('shoal-fault-cancel-', {
-  setup: async () => {
-    out = join(suite.tmp, 'out');
-    coord = await startCoordinator(suite.nats.url, ns, out);
-    ctl = await suite.control(ns);
-  },
-});
+let run: Run;
+const suite = natsSuite('shoal-fault-cancel-', { setup: async (s) => void (run = await s.coordinator('cancel')) });
+const conn = (): string[] => suite.conn(run.ns);
 
 /** `shoal cancel JOB`; returns the time the acknowledgement was in hand. */
 async function cancel(job: string): Promise<number> {
@@ -37,49 +28,49 @@ async function cancel(job: string): Promise<number> {
 
 describe('cancel', () => {
   it('long tasks running on two agents are aborted and their slots freed; submit --wait exits 3; a job alongside completes', async (t) => {
-    const a = await startAgent(suite.nats.url, ns, ['--workers', '1'], { t });
-    const b = await startAgent(suite.nats.url, ns, ['--workers', '1'], { t });
+    const a = await startAgent(suite.nats.url, run.ns, ['--workers', '1'], { t });
+    const b = await startAgent(suite.nats.url, run.ns, ['--workers', '1'], { t });
     const waiter = spawnShoal(['submit', 'spin', '--tasks', '20', '--ms', '20000', '--no-speculate', ...conn(), '--job', 'C1', '--wait'], { t });
     await until('both agents running C1', async () => {
-      const st = await ctl.status();
+      const st = await run.ctl.status();
       return [a.id, b.id].every((id) => st.agents.find((x) => x.agent === id)?.busy === 1);
     }, 20_000);
     // A second job, waiting behind C1 (the agents hold C1's bundles and pull nothing more).
     const sub = await runShoal(['submit', 'spin', '--tasks', '40', '--ms', '50', '--no-speculate', ...conn(), '--job', 'C2']);
     assert.equal(sub.code, 0, sub.describe());
-    assert.equal((await ctl.job('C2')).done, 0, 'precondition: C2 waits behind C1');
+    assert.equal((await run.ctl.job('C2')).done, 0, 'precondition: C2 waits behind C1');
 
     const ack = await cancel('C1');
     for (const ag of [a, b]) await ag.proc.waitForLog((l) => l.msg === 'abort' && l.job === 'C1' && l.tasks === 'all');
 
     const exit = await within(waiter.exited, 20_000);
     assert.deepEqual(exit, { code: 3, signal: null }, `submit --wait exits 3 for a cancelled job:\n${waiter.describe()}`);
-    const c1 = await ctl.job('C1');
+    const c1 = await run.ctl.job('C1');
     assert.equal(c1.state, 'cancelled');
     assert.equal(c1.done, 0);
-    const c1File = join(out, 'C1.jsonl');
+    const c1File = join(run.out, 'C1.jsonl');
     if (existsSync(c1File)) {
       const late = readRows(c1File).filter((r) => (r.start as number) > ack);
       assert.deepEqual(late, [], 'no task of C1 started after the cancel was acknowledged');
     }
 
     // The slots C1 held are free: C2 runs to the end on both agents.
-    const c2 = await ctl.waitEnd('C2');
+    const c2 = await run.ctl.waitEnd('C2');
     assert.equal(c2.state, 'done', JSON.stringify(c2));
-    assertOneRowPerTask(readRows(join(out, 'C2.jsonl')), spinIds(40), { status: 'ok', job: 'C2' });
+    assertOneRowPerTask(readRows(join(run.out, 'C2.jsonl')), spinIds(40), { status: 'ok', job: 'C2' });
     // Had any C1 task (running, or prefetched and not dropped) run on, it would count here.
     const ran = (await stopAgent(a.proc)) + (await stopAgent(b.proc));
     assert.equal(ran, 40, 'the agents ran the 40 tasks of C2 and not one task of C1 to its end');
-    assert.ok(coord.alive, coord.describe());
+    assert.ok(run.coord.alive, run.coord.describe());
   });
 
   it('short tasks: no task of the job starts after the cancel is acknowledged; rows already written stay', async (t) => {
-    const a = await startAgent(suite.nats.url, ns, ['--workers', '1'], { t });
-    const b = await startAgent(suite.nats.url, ns, ['--workers', '1'], { t });
+    const a = await startAgent(suite.nats.url, run.ns, ['--workers', '1'], { t });
+    const b = await startAgent(suite.nats.url, run.ns, ['--workers', '1'], { t });
     const tasks = 4000;
     const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '5', '--no-speculate', ...conn(), '--job', 'C3']);
     assert.equal(sub.code, 0, sub.describe());
-    const file = join(out, 'C3.jsonl');
+    const file = join(run.out, 'C3.jsonl');
     await until('rows of C3 from both agents', () => {
       const rows = rowsSoFar(file);
       return rows.length >= 300 && rows.some((r) => r.agent === a.id) && rows.some((r) => r.agent === b.id);
@@ -87,10 +78,12 @@ describe('cancel', () => {
 
     const ack = await cancel('C3');
     for (const ag of [a, b]) await ag.proc.waitForLog((l) => l.msg === 'abort' && l.job === 'C3');
-    const c3 = await ctl.job('C3');
+    const c3 = await run.ctl.job('C3');
     assert.equal(c3.state, 'cancelled');
     assert.ok(c3.done < tasks, `C3 was cancelled before its end (${c3.done}/${tasks})`);
-    await sleep(1000); // anything still on its way would land now
+    // Nothing is on its way once both agents have drained and exited: each delivers its outbox first.
+    await stopAgent(a.proc);
+    await stopAgent(b.proc);
 
     const rows = readRows(file);
     assert.ok(rows.length >= 300, 'the rows written before the cancel stay');
@@ -104,8 +97,6 @@ describe('cancel', () => {
     assert.ok([...count.values()].every((n) => n === 1), 'no task twice');
     // Results that finished before the cancel may still land while the output closes: status
     // counts them, so ask again now that nothing is on its way.
-    assert.equal(rows.length, (await ctl.job('C3')).done, 'status counts the rows written');
-    await stopAgent(a.proc);
-    await stopAgent(b.proc);
+    assert.equal(rows.length, (await run.ctl.job('C3')).done, 'status counts the rows written');
   });
 });

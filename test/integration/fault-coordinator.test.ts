@@ -12,21 +12,18 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { runShoal } from '../helpers/shoal.js';
-import { connArgs, killHard, logsOf, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, faultSuite } from '../helpers/faults.js';
+import { runShoal, connArgs, startCoordinator, type Agent } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
+import { killHard, logsOf, rowsSoFar, stopAgent } from '../helpers/faults.js';
+import { until } from '../helpers/wait.js';
 
-const suite = faultSuite('shoal-fault-coord-');
+const suite = natsSuite('shoal-fault-coord-');
 
 describe('coordinator crash', () => {
   it('SIGKILL mid-job and restart on the same --out-dir: the job resumes from the JSONL and ends with one row per task', async (t) => {
-    const ns = uniqueNs('coord');
-    const out = join(suite.tmp, 'out');
-    const first = await startCoordinator(suite.nats.url, ns, out);
-    const a = await startAgent(suite.nats.url, ns, ['--workers', '1']);
-    const b = await startAgent(suite.nats.url, ns, ['--workers', '1']);
-    const ctl = await suite.control(ns);
+    const { ns, out, coord: first, agents, ctl } = await suite.coordinator('coord');
+    const [a, b] = (await agents(2, ['--workers', '1'])) as [Agent, Agent];
 
     const tasks = 600;
     const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '20', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'K1']);
@@ -34,12 +31,19 @@ describe('coordinator crash', () => {
     const file = join(out, 'K1.jsonl');
     await until('progress before the crash', () => rowsSoFar(file).length >= 100, 30_000);
 
-    // Freeze the agents, let what is on the wire land, read the leases, kill, thaw.
+    // Freeze the agents, let what is on the wire land (the coordinator's figures stop moving:
+    // two reads in a row agree), read the leases, kill, thaw.
     for (const p of [a.proc, b.proc]) process.kill(p.pid, 'SIGSTOP');
     let inFlight: number;
     try {
-      await sleep(300);
-      const atKill = await ctl.job('K1');
+      let seen = '';
+      const atKill = await until('the frozen agents\' last messages to land', async () => {
+        const j = await ctl.job('K1');
+        const figures = JSON.stringify([j.done, j.running, j.queued]);
+        const steady = figures === seen;
+        seen = figures;
+        return steady ? j : null;
+      }, 20_000);
       assert.equal(atKill.state, 'running', `precondition: K1 still running (${atKill.done}/${atKill.total})`);
       inFlight = atKill.running;
       await killHard(first);

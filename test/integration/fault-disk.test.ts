@@ -11,11 +11,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { runShoal } from '../helpers/shoal.js';
-import { connArgs, logsOf, startAgent, startCoordinator, stopAgent, until, faultSuite } from '../helpers/faults.js';
+import { runShoal, connArgs, startAgent, startCoordinator } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
+import { logsOf, stopAgent } from '../helpers/faults.js';
+import { until } from '../helpers/wait.js';
 import { smallDisk } from '../helpers/tmpfs.js';
 
-const suite = faultSuite('shoal-fault-disk-');
+const suite = natsSuite('shoal-fault-disk-');
 
 /** Every line of the file is whole JSON (throws naming the line otherwise); returns the tasks, each at most once. */
 function wholeRows(path: string): string[] {

@@ -12,24 +12,15 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { runShoal, type ShoalProcess } from '../helpers/shoal.js';
-import { connArgs, Control, executions, logsOf, logTime, rowsSoFar, startAgent, startCoordinator, stopAgent, until, within, faultSuite } from '../helpers/faults.js';
+import { runShoal, type ShoalProcess, startAgent } from '../helpers/shoal.js';
+import { natsSuite, type Run } from '../helpers/suite.js';
+import { executions, logsOf, logTime, stopAgent } from '../helpers/faults.js';
+import { until, within } from '../helpers/wait.js';
 
-let ctl: Control;
-let coord: ShoalProcess;
-const ns = uniqueNs('drain');
-let out: string;
-const conn = (): string[] => connArgs(suite.nats.url, ns);
-
-const suite = faultSuite('shoal-fault-drain-', {
-  setup: async () => {
-    out = join(suite.tmp, 'out');
-    coord = await startCoordinator(suite.nats.url, ns, out, ['--agent-timeout', '60']);
-    ctl = await suite.control(ns);
-  },
-});
+let run: Run;
+const suite = natsSuite('shoal-fault-drain-', { setup: async (s) => void (run = await s.coordinator('drain', ['--agent-timeout', '60'])) });
+const conn = (): string[] => suite.conn(run.ns);
 
 async function submit(job: string, args: string[]): Promise<void> {
   const r = await runShoal(['submit', 'spin', ...args, '--no-speculate', ...conn(), '--job', job]);
@@ -44,23 +35,24 @@ async function exitsZero(p: ShoalProcess): Promise<void> {
 
 /** Nobody was declared lost while the job ran: its tasks moved by hand-back only. */
 function noLoss(job: string): void {
-  const end = coord.logs.findIndex((l) => l.msg === 'job done' && l.job === job);
-  assert.ok(end >= 0, `job ${job} did not end:\n${coord.describe()}`);
-  const lost = coord.logs.slice(0, end).filter((l) => l.msg === 'agent lost; its tasks requeued');
+  const end = run.coord.logs.findIndex((l) => l.msg === 'job done' && l.job === job);
+  assert.ok(end >= 0, `job ${job} did not end:\n${run.coord.describe()}`);
+  const lost = run.coord.logs.slice(0, end).filter((l) => l.msg === 'agent lost; its tasks requeued');
   assert.deepEqual(lost, [], 'no agent was lost before the job ended');
 }
 
 describe('drain', () => {
   it('shoal drain AGENT: the running task finishes, unstarted leases go back at once and run elsewhere at attempt 1, exit 0', async (t) => {
-    const a = await startAgent(suite.nats.url, ns, ['--workers', '1', '--grace', '20'], { t });
-    // A is alone with bundles of 3 tasks of 500 ms: it cannot run out of work before the drain
-    // arrives, however slow the machine; when it drains it runs one task of a bundle, the rest
-    // of that bundle has not started, and a prefetched bundle waits. B joins only after A is
-    // gone, so every task it runs came back to the coordinator by hand-back or was never leased.
+    const a = await startAgent(suite.nats.url, run.ns, ['--workers', '1', '--grace', '20'], { t });
+    // A is alone, with two bundles of 12 tasks of 500 ms: once it runs the first it stays inside
+    // it for seconds, long after a slow 'shoal drain' arrives, so at the drain it runs one task
+    // and the rest of its bundle has not started. (Rows come back at a bundle's end, so waiting
+    // for a first row would leave A between bundles.) B joins only after A is gone, so every
+    // task it runs came back to the coordinator by hand-back or was never leased.
     const tasks = 24;
-    await submit('D1', ['--tasks', String(tasks), '--ms', '500', '--granularity', '3']);
-    const file = join(out, 'D1.jsonl');
-    await until('a first bundle of A done', () => rowsSoFar(file).some((r) => r.agent === a.id), 20_000);
+    await submit('D1', ['--tasks', String(tasks), '--ms', '500', '--granularity', '12']);
+    const file = join(run.out, 'D1.jsonl');
+    await until('A running a bundle of D1', async () => (await run.ctl.agent(a.id))?.busy === 1, 20_000);
 
     const r = await runShoal(['drain', a.id, ...conn()]);
     assert.equal(r.code, 0, r.describe());
@@ -68,9 +60,9 @@ describe('drain', () => {
     const draining = await a.proc.waitForLog('draining');
     assert.equal(draining.running, 1, 'A was running a bundle when it drained');
     await exitsZero(a.proc);
-    const b = await startAgent(suite.nats.url, ns, ['--workers', '2'], { t });
+    const b = await startAgent(suite.nats.url, run.ns, ['--workers', '2'], { t });
 
-    const final = await ctl.waitEnd('D1');
+    const final = await run.ctl.waitEnd('D1');
     assert.equal(final.state, 'done', JSON.stringify(final));
     const rows = readRows(file);
     assertOneRowPerTask(rows, spinIds(tasks), { status: 'ok', job: 'D1' });
@@ -93,19 +85,19 @@ describe('drain', () => {
   });
 
   it('SIGTERM with a task longer than --grace: the grace period ends, the task is aborted and handed back, exit 0', async (t) => {
-    const c = await startAgent(suite.nats.url, ns, ['--workers', '1', '--grace', '1'], { t });
+    const c = await startAgent(suite.nats.url, run.ns, ['--workers', '1', '--grace', '1'], { t });
     await submit('D2', ['--tasks', '2', '--ms', '4000', '--granularity', '1']);
-    await until('C running a task of D2', async () => (await ctl.agent(c.id))?.busy === 1, 10_000);
+    await until('C running a task of D2', async () => (await run.ctl.agent(c.id))?.busy === 1, 10_000);
     c.proc.kill('SIGTERM');
     await c.proc.waitForLog('draining');
     await c.proc.waitForLog('grace period over: aborting running tasks and handing them back');
     await exitsZero(c.proc);
     assert.equal(executions(c.proc), 0, 'C finished no task');
 
-    const e = await startAgent(suite.nats.url, ns, ['--workers', '2'], { t });
-    const final = await ctl.waitEnd('D2');
+    const e = await startAgent(suite.nats.url, run.ns, ['--workers', '2'], { t });
+    const final = await run.ctl.waitEnd('D2');
     assert.equal(final.state, 'done', JSON.stringify(final));
-    const rows = readRows(join(out, 'D2.jsonl'));
+    const rows = readRows(join(run.out, 'D2.jsonl'));
     assertOneRowPerTask(rows, spinIds(2), { status: 'ok', job: 'D2' });
     assert.ok(rows.every((x) => x.agent === e.id && x.attempt === 1), `rows: ${JSON.stringify(rows.map((x) => [x.task, x.agent, x.attempt]))}`);
     noLoss('D2');
@@ -113,9 +105,9 @@ describe('drain', () => {
   });
 
   it('a second SIGTERM aborts the running task at once and hands it back, exit 0', async (t) => {
-    const f = await startAgent(suite.nats.url, ns, ['--workers', '1', '--grace', '600'], { t });
+    const f = await startAgent(suite.nats.url, run.ns, ['--workers', '1', '--grace', '600'], { t });
     await submit('D3', ['--tasks', '2', '--ms', '4000', '--granularity', '1']);
-    await until('F running a task of D3', async () => (await ctl.agent(f.id))?.busy === 1, 10_000);
+    await until('F running a task of D3', async () => (await run.ctl.agent(f.id))?.busy === 1, 10_000);
     f.proc.kill('SIGTERM');
     await f.proc.waitForLog('draining');
     f.proc.kill('SIGTERM');
@@ -123,10 +115,10 @@ describe('drain', () => {
     await exitsZero(f.proc); // long before its 600 s of grace
     assert.equal(executions(f.proc), 0, 'F finished no task');
 
-    const g = await startAgent(suite.nats.url, ns, ['--workers', '2'], { t });
-    const final = await ctl.waitEnd('D3');
+    const g = await startAgent(suite.nats.url, run.ns, ['--workers', '2'], { t });
+    const final = await run.ctl.waitEnd('D3');
     assert.equal(final.state, 'done', JSON.stringify(final));
-    const rows = readRows(join(out, 'D3.jsonl'));
+    const rows = readRows(join(run.out, 'D3.jsonl'));
     assertOneRowPerTask(rows, spinIds(2), { status: 'ok', job: 'D3' });
     assert.ok(rows.every((x) => x.agent === g.id && x.attempt === 1), `rows: ${JSON.stringify(rows.map((x) => [x.task, x.agent, x.attempt]))}`);
     noLoss('D3');

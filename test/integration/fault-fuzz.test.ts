@@ -20,13 +20,15 @@ import { NatsBus } from '../../src/bus/index.js';
 import { ANONYMOUS, CTL_VERBS, encode, PROTOCOL_VERSION, subjects, type Subjects } from '../../protocol/index.js';
 import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { runShoal, type ShoalProcess } from '../helpers/shoal.js';
-import { connArgs, logsOf, sleep, startAgent, startCoordinator, stopAgent, faultSuite } from '../helpers/faults.js';
+import { runShoal, type ShoalProcess, connArgs, startAgent, startCoordinator } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
+import { logsOf, stopAgent } from '../helpers/faults.js';
+import { sleep } from '../helpers/wait.js';
 import { mulberry32 as prng } from '../../src/random.js';
 
 let bus: NatsBus | undefined;
 
-const suite = faultSuite('shoal-fault-fuzz-', {
+const suite = natsSuite('shoal-fault-fuzz-', {
   cleanup: async () => {
     await bus?.close();
   },
@@ -185,7 +187,7 @@ describe('hostile bus', () => {
   it('10,000+ random and mutated messages on every subject while a job runs: the job completes, no actor crashes', async (t) => {
     const ns = uniqueNs('fuzz');
     const subj: Subjects = subjects(ns);
-    const out = join(suite.tmp, 'out');
+    const out = join(suite.dir, 'out');
     const coord = await startCoordinator(suite.nats.url, ns, out);
     const a = await startAgent(suite.nats.url, ns, ['--workers', '1']);
     const b = await startAgent(suite.nats.url, ns, ['--workers', '1']);
@@ -248,7 +250,7 @@ describe('hostile bus', () => {
         }
       }
       await bus.flush();
-      await sleep(150);
+      await sleep(150); // the storm's pace: rounds spread over the job's run, not waiting for anything
     }
     await Promise.all(replies);
     const mid = await ctl.job('F1');

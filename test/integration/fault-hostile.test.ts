@@ -9,28 +9,28 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { NatsBus } from '../../src/bus/index.js';
 import { encode, PROTOCOL_VERSION, subjects } from '../../protocol/index.js';
 import { startNatsServer, type NatsServerHandle } from '../../src/nats-server.js';
 import { repoRoot } from '../helpers/paths.js';
 import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { killLeftovers, runShoal, spawnShoal, type ShoalProcess } from '../helpers/shoal.js';
-import { Control, logsOf, stopAgent, until } from '../helpers/faults.js';
+import { runShoal, spawnShoal, type ShoalProcess } from '../helpers/shoal.js';
+import { Control, tempSuite } from '../helpers/suite.js';
+import { logsOf, stopAgent } from '../helpers/faults.js';
+import { until } from '../helpers/wait.js';
 import { RawAgent, rawInfo } from '../helpers/raw-agent.js';
 
 const ns = uniqueNs('hostile');
-let tmp: string;
 let server: NatsServerHandle;
 let bus: NatsBus | undefined;
 let ctl: Control | undefined;
 
 function creds(role: string): Record<string, string> {
-  const text = readFileSync(join(tmp, 'creds', ns, `${role}.env`), 'utf8');
+  const text = readFileSync(join(scratch.dir, 'creds', ns, `${role}.env`), 'utf8');
   return Object.fromEntries(text.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
 
@@ -41,25 +41,23 @@ function rss(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
-before(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-hostile-'));
-  copyFileSync(join(repoRoot, 'deploy', 'nats', 'shoal.conf'), join(tmp, 'shoal.conf'));
-  execFileSync('bash', [join(repoRoot, 'deploy', 'nats', 'make-auth.sh'), '-o', tmp, '--agents', '2', ns], { stdio: 'pipe' });
-  server = await startNatsServer({ host: '127.0.0.1', config: join(tmp, 'shoal.conf'), logFile: join(tmp, 'nats.log') });
-});
-
-after(async () => {
-  await ctl?.close();
-  await bus?.close();
-  await killLeftovers();
-  await server?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+const scratch = tempSuite('shoal-hostile-', {
+  setup: async ({ dir }) => {
+    copyFileSync(join(repoRoot, 'deploy', 'nats', 'shoal.conf'), join(dir, 'shoal.conf'));
+    execFileSync('bash', [join(repoRoot, 'deploy', 'nats', 'make-auth.sh'), '-o', dir, '--agents', '2', ns], { stdio: 'pipe' });
+    server = await startNatsServer({ host: '127.0.0.1', config: join(dir, 'shoal.conf'), logFile: join(dir, 'nats.log') });
+  },
+  cleanup: async () => {
+    await ctl?.close();
+    await bus?.close();
+    await server?.stop();
+  },
 });
 
 describe('a hostile agent with valid credentials', () => {
   it('forges, impersonates and floods while a job runs: nothing forged is written, the job completes exactly once, memory comes back', async (t) => {
     const at = ['--nats', server.url, '--ns', ns];
-    const out = join(tmp, 'out');
+    const out = join(scratch.dir, 'out');
     const coord: ShoalProcess = spawnShoal(['coordinator', ...at, '--out-dir', out, '--agent-timeout', '3', '--lost-retention', '5'], { env: creds('coordinator') });
     await coord.waitForLog('coordinator ready');
     const real = spawnShoal(['agent', ...at, '--workers', '1'], { env: creds('agent-1') });

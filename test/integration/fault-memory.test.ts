@@ -9,16 +9,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { runShoal } from '../helpers/shoal.js';
-import { connArgs, logsOf, rowsSoFar, sleep, startAgent, startCoordinator, stopAgent, until, faultSuite } from '../helpers/faults.js';
+import { runShoal, connArgs, type Agent } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
+import { logsOf, rowsSoFar, stopAgent } from '../helpers/faults.js';
+import { until } from '../helpers/wait.js';
 
 const GiB = 2 ** 30;
 
 let hog: ChildProcess | null = null;
 
-const suite = faultSuite('shoal-fault-memory-', {
+const suite = natsSuite('shoal-fault-memory-', {
   cleanup: async () => {
     hog?.kill('SIGKILL');
   },
@@ -48,14 +49,11 @@ function allocate(bytes: number): Promise<ChildProcess> {
 
 describe('memory guard', () => {
   it('below --min-free-memory the agent stops pulling; when memory recovers it pulls again; each change logged once', async () => {
-    const ns = uniqueNs('memory');
-    const out = join(suite.tmp, 'out');
-    await startCoordinator(suite.nats.url, ns, out);
+    const { ns, out, agents, ctl } = await suite.coordinator('memory');
     // Just under what is available now: a few GB taken by another process push it below.
     const threshold = memAvailable() - 1.5 * GiB;
     assert.ok(threshold > 2 * GiB, `precondition: this test needs some 6 GB of available memory (has ${(memAvailable() / GiB).toFixed(1)} GB)`);
-    const m = await startAgent(suite.nats.url, ns, ['--workers', '1', '--min-free-memory', (threshold / GiB).toFixed(3)]);
-    const ctl = await suite.control(ns);
+    const [m] = (await agents(1, ['--workers', '1', '--min-free-memory', (threshold / GiB).toFixed(3)])) as [Agent];
 
     const tasks = 400;
     const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '20', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'M1']);
@@ -65,15 +63,20 @@ describe('memory guard', () => {
 
     hog = await allocate(4 * GiB);
     await m.proc.waitForLog('free memory below --min-free-memory: not pulling', 15_000);
-    // What the agent held when it paused finishes; then nothing moves while memory is short.
-    let settled = -1;
-    await until('the agent to finish what it held', async () => {
-      const n = rowsSoFar(file).length;
-      const same = n === settled;
-      settled = n;
-      return same;
-    }, 15_000, 1500);
-    await sleep(3000);
+    // What the agent held when it paused finishes: no lease is left open, every result is written.
+    const { settled } = await until('the agent to finish what it held', async () => {
+      const j = await ctl.job('M1');
+      return j.running === 0 && rowsSoFar(file).length === j.done ? { settled: j.done } : null;
+    }, 15_000);
+    // Then nothing moves while memory is short: the agent is heard from twice more (heartbeats).
+    let beats = 0;
+    let lastSeenMs = Infinity;
+    await until('two more heartbeats from the paused agent', async () => {
+      const seen = (await ctl.agent(m.id))?.lastSeenMs ?? Infinity;
+      if (seen < lastSeenMs) beats++;
+      lastSeenMs = seen;
+      return beats > 2;
+    }, 20_000);
     const stalled = await ctl.job('M1');
     assert.equal(stalled.state, 'running');
     assert.equal(rowsSoFar(file).length, settled, 'no task ran while memory was short');

@@ -12,10 +12,12 @@ import { NatsBus } from '../../src/bus/index.js';
 import { decode, encode, PROTOCOL_VERSION, subjects } from '../../protocol/index.js';
 import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { runShoal, spawnShoal } from '../helpers/shoal.js';
-import { connArgs, killHard, logsOf, rowsSoFar, startAgent, startCoordinator, stopAgent, until, faultSuite } from '../helpers/faults.js';
+import { runShoal, spawnShoal, connArgs, startAgent, startCoordinator } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
+import { killHard, logsOf, rowsSoFar, stopAgent } from '../helpers/faults.js';
+import { until } from '../helpers/wait.js';
 
-const suite = faultSuite('shoal-fault-owner-');
+const suite = natsSuite('shoal-fault-owner-');
 
 /** The one line a refused second process prints: names the first one's pid and its start time. */
 function assertNamesOwner(stderr: string, pid: number): void {
@@ -28,7 +30,7 @@ function assertNamesOwner(stderr: string, pid: number): void {
 /** A coordinator on a new namespace with its out dir `dir`, one agent, and spin job `job` a hundred rows in. */
 async function jobUnderWay(dir: string, job: string, tasks: number, ms: number) {
   const ns = uniqueNs(dir);
-  const out = join(suite.tmp, dir);
+  const out = join(suite.dir, dir);
   const first = await startCoordinator(suite.nats.url, ns, out);
   const ctl = await suite.control(ns);
   const agent = await startAgent(suite.nats.url, ns, ['--workers', '1']);
@@ -44,7 +46,7 @@ describe('one owner', () => {
 
     for (const [what, o, n] of [
       ['same namespace and out dir', out, ns],
-      ['same namespace, another out dir', join(suite.tmp, 'other'), ns],
+      ['same namespace, another out dir', join(suite.dir, 'other'), ns],
       ['same out dir, another namespace', out, uniqueNs('owner2')],
     ] as const) {
       const second = await runShoal(['coordinator', ...connArgs(suite.nats.url, n), '--out-dir', o], { timeoutMs: 30_000 });
@@ -70,7 +72,7 @@ describe('one owner', () => {
   });
 
   it('a second shoal run on the same --out exits 2 naming the first; the first completes exactly once', async () => {
-    const file = join(suite.tmp, 'runs', 'R1.jsonl');
+    const file = join(suite.dir, 'runs', 'R1.jsonl');
     const cmd = ['run', 'spin', '--tasks', '3000', '--ms', '2', '--workers', '1', '--job', 'R1', '--out', file];
     const first = spawnShoal(cmd);
     await until('rows of R1', () => rowsSoFar(file).length >= 50);
@@ -83,7 +85,7 @@ describe('one owner', () => {
 
   it('an agent that hears two coordinators answer stops (exit 2) and names both, instead of re-joining in a loop', async () => {
     const ns = uniqueNs('twoheads');
-    await startCoordinator(suite.nats.url, ns, join(suite.tmp, 'twoheads'));
+    await startCoordinator(suite.nats.url, ns, join(suite.dir, 'twoheads'));
     // A second "coordinator" that did not claim the namespace (an old version, a partition
     // that healed): it welcomes every agent under its own boot and sends the real one's back.
     const bus = await NatsBus.connect({ url: suite.nats.url, name: 'shoal-test second head' });

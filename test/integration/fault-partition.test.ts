@@ -9,38 +9,33 @@
  * second agent run on the machine itself.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { startNatsServer, type NatsServerHandle } from '../../src/nats-server.js';
 import { uniqueNs } from '../helpers/nats.js';
 import { createHostNet, netnsUnavailable, type HostNet } from '../helpers/netns.js';
 import { cut, heal } from '../helpers/partition.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { killLeftovers, runShoal, type ShoalProcess } from '../helpers/shoal.js';
-import { agentId, connArgs, Control, logsOf, rowsSoFar, sleep, spawnWrapped, startAgent, startCoordinator, stopAgent, until } from '../helpers/faults.js';
+import { agentId, connArgs, runShoal, startAgent, startCoordinator, type ShoalProcess } from '../helpers/shoal.js';
+import { Control, tempSuite } from '../helpers/suite.js';
+import { logsOf, rowsSoFar, spawnWrapped, stopAgent } from '../helpers/faults.js';
+import { sleep, until } from '../helpers/wait.js';
 
-let tmp: string;
 let net: HostNet | undefined;
 let server: NatsServerHandle | undefined;
 let ctl: Control | undefined;
-let cutOff: ShoalProcess | undefined;
 
-before(() => {
-  const why = netnsUnavailable();
-  if (why) throw new Error(`the partition test needs network namespaces: ${why}`);
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-fault-partition-'));
-});
-
-after(async () => {
-  await ctl?.close();
-  cutOff?.kill('SIGKILL');
-  await cutOff?.exited;
-  await killLeftovers();
-  net?.teardown();
-  await server?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+const scratch = tempSuite('shoal-fault-partition-', {
+  setup: () => {
+    const why = netnsUnavailable();
+    if (why) throw new Error(`the partition test needs network namespaces: ${why}`);
+  },
+  // The agent cut off on p1 is gone by now, with every other shoal process.
+  cleanup: async () => {
+    await ctl?.close();
+    net?.teardown();
+    await server?.stop();
+  },
 });
 
 describe('network partition', () => {
@@ -50,13 +45,13 @@ describe('network partition', () => {
   let coord: ShoalProcess;
 
   before(async () => {
-    net = createHostNet({ names: ['p1'], dir: tmp });
+    net = createHostNet({ names: ['p1'], dir: scratch.dir });
     server = await startNatsServer({ host: net.gateway });
     const child = server.child;
     process.once('exit', () => child.kill('SIGKILL'));
     url = server.url;
     ns = uniqueNs('partition');
-    out = join(tmp, 'out');
+    out = join(scratch.dir, 'out');
     coord = await startCoordinator(url, ns, out, ['--agent-timeout', '2']);
     ctl = await Control.connect(url, ns);
   });
@@ -69,7 +64,6 @@ describe('network partition', () => {
     const p1 = net!.host('p1');
     const a = await startAgent(url, ns, ['--workers', '1'], { t });
     const p = spawnWrapped(net!.wrap('p1', []), ['agent', ...connArgs(url, ns), '--workers', '1']);
-    cutOff = p;
     const pId = await agentId(p);
     assert.match(pId, /^p1-/, 'the agent runs on host p1');
 
@@ -86,7 +80,7 @@ describe('network partition', () => {
     assert.ok(requeued > 0, `p1 held no lease when it was cut: ${JSON.stringify(lost)}`);
     // Stay cut until A has committed every requeued task: whatever p1 sends later is a duplicate.
     await until('A to commit the requeued tasks', () => rowsSoFar(file).filter((r) => r.attempt === 2).length === requeued, 30_000);
-    await sleep(minCutMs - (Date.now() - cutAt));
+    await sleep(minCutMs - (Date.now() - cutAt)); // the fault itself: the cut lasts at least minCutMs
     const mid = await ctl!.job(job);
     assert.equal(mid.state, 'running', `precondition: work is left for p1 after the heal (${mid.done}/${mid.total})`);
     heal(p1);

@@ -8,15 +8,17 @@ import { describe, it } from 'node:test';
 import { join } from 'node:path';
 import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { runShoal } from '../helpers/shoal.js';
-import { connArgs, logsOf, sleep, startAgent, startCoordinator, stopAgent, until, faultSuite } from '../helpers/faults.js';
+import { runShoal, connArgs, startAgent, startCoordinator } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
+import { logsOf, stopAgent } from '../helpers/faults.js';
+import { sleep, until } from '../helpers/wait.js';
 
-const suite = faultSuite('shoal-fault-pause-');
+const suite = natsSuite('shoal-fault-pause-');
 
 describe('a paused coordinator', () => {
   it('SIGSTOP for 3 × --agent-timeout: no agent declared lost, no task requeued, one row per task', async (t) => {
     const ns = uniqueNs('pause');
-    const out = join(suite.tmp, 'out');
+    const out = join(suite.dir, 'out');
     const timeoutS = 2;
     const coord = await startCoordinator(suite.nats.url, ns, out, ['--agent-timeout', String(timeoutS)]);
     const ctl = await suite.control(ns);

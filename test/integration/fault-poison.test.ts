@@ -7,21 +7,18 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { runShoal } from '../helpers/shoal.js';
-import { connArgs, logsOf, startAgent, startCoordinator, stopAgent, faultSuite } from '../helpers/faults.js';
+import { runShoal, connArgs } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
+import { logsOf, stopAgent } from '../helpers/faults.js';
 
-const suite = faultSuite('shoal-fault-poison-');
+const suite = natsSuite('shoal-fault-poison-');
 
 describe('poison tasks', () => {
   it('throw, thread crash and heap exhaustion: retried on other agents up to --max-attempts, then error rows; the rest finishes', async () => {
-    const ns = uniqueNs('poison');
-    const out = join(suite.tmp, 'out');
-    const coord = await startCoordinator(suite.nats.url, ns, out, ['--max-attempts', '3']);
-    const agents: Awaited<ReturnType<typeof startAgent>>[] = [];
-    for (let i = 0; i < 3; i++) agents.push(await startAgent(suite.nats.url, ns, ['--workers', '1', '--worker-heap', '64']));
-    const ctl = await suite.control(ns);
+    const run = await suite.coordinator('poison', ['--max-attempts', '3']);
+    const { ns, out, coord, ctl } = run;
+    const agents = await run.agents(3, ['--workers', '1', '--worker-heap', '64']);
 
     const tasks = 60;
     const ids = spinIds(tasks);

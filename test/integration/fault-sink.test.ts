@@ -14,12 +14,14 @@ import { errorRow, GroupBuilder, okRow, type RowHead } from '../../src/rows/inde
 import { uniqueNs } from '../helpers/nats.js';
 import { RawAgent } from '../helpers/raw-agent.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { runShoal, spawnShoal, type RunResult, type ShoalProcess } from '../helpers/shoal.js';
-import { Control, connArgs, killHard, rowsSoFar, startAgent, startCoordinator, stopAgent, until, faultSuite } from '../helpers/faults.js';
+import { runShoal, spawnShoal, type RunResult, type ShoalProcess, connArgs, startAgent, startCoordinator } from '../helpers/shoal.js';
+import { Control, natsSuite } from '../helpers/suite.js';
+import { killHard, rowsSoFar, stopAgent } from '../helpers/faults.js';
+import { until } from '../helpers/wait.js';
 
 let bus: NatsBus | undefined;
 
-const suite = faultSuite('shoal-fault-sink-', {
+const suite = natsSuite('shoal-fault-sink-', {
   cleanup: async () => {
     await bus?.close();
   },
@@ -41,7 +43,7 @@ function repairedBytes(r: RunResult): number {
 
 describe('sink: torn tail and replay', () => {
   it('a torn last line is cut on the next run; only its task runs again; the rest of the file is kept byte for byte', async () => {
-    const file = join(suite.tmp, 'torn', 'S1.jsonl');
+    const file = join(suite.dir, 'torn', 'S1.jsonl');
     const cmd = ['run', 'spin', '--tasks', '200', '--ms', '0', '--workers', '1', '--job', 'S1', '--out', file];
     const r1 = await runShoal(cmd);
     assert.equal(r1.code, 0, r1.describe());
@@ -78,7 +80,7 @@ describe('sink: torn tail and replay', () => {
   });
 
   it('a run SIGKILLed mid-job with a half-written row at the end resumes to one row per task', async () => {
-    const file = join(suite.tmp, 'killed', 'S2.jsonl');
+    const file = join(suite.dir, 'killed', 'S2.jsonl');
     const tasks = 3000;
     const cmd = ['run', 'spin', '--tasks', String(tasks), '--ms', '2', '--workers', '1', '--job', 'S2', '--out', file];
     const p = spawnShoal(cmd);
@@ -107,7 +109,7 @@ describe('sink: torn tail and replay', () => {
     let ctl: Control;
 
     before(async () => {
-      out = join(suite.tmp, 'live');
+      out = join(suite.dir, 'live');
       coord = await startCoordinator(suite.nats.url, ns, out, ['--agent-timeout', '1']);
       ctl = await suite.control(ns);
       bus = await NatsBus.connect({ url: suite.nats.url, name: 'shoal-test replayer' });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { tempSuite } from '../helpers/faults.js';
+import { tempSuite } from '../helpers/suite.js';
 import { cutDcd, dcdLayout } from '../helpers/dcd.js';
 import { repoRoot } from '../helpers/paths.js';
 import { readRows } from '../helpers/rows.js';

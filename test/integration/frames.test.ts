@@ -3,31 +3,18 @@
  * on two agents give identical per-frame values, whatever threads each task got.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { describe, it } from 'node:test';
+import { uniqueNs } from '../helpers/nats.js';
 import { readRows, type Row } from '../helpers/rows.js';
-import { killLeftovers, runShoal, spawnShoal } from '../helpers/shoal.js';
+import { runShoal, startAgent, startCoordinator } from '../helpers/shoal.js';
 import { repoRoot } from '../helpers/paths.js';
+import { natsSuite } from '../helpers/suite.js';
 
 const TRAJ = join(repoRoot, 'examples', 'frames', 'traj.dcd');
 const TOP = join(repoRoot, 'examples', 'frames', 'top.pdb');
 
-let nats: TestNats;
-let tmp: string;
-
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-frames-'));
-});
-
-after(async () => {
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+const suite = natsSuite('shoal-frames-');
 
 /** Frame → value, independent of where, when and in which chunk a frame ran. */
 function byFrame(rows: Row[]): Array<[number, unknown]> {
@@ -36,19 +23,16 @@ function byFrame(rows: Row[]): Array<[number, unknown]> {
 
 describe('frames over NATS', () => {
   const ns = uniqueNs('frames');
-  const conn = (): string[] => ['--nats', nats.url, '--ns', ns];
+  const conn = (): string[] => suite.conn(ns);
   const analyses = ['frames', '--traj', TRAJ, '--top', TOP, '--analyses', 'rg,rg_mass,cog,com,rmsd,zeno', '--walks', '4096', '--seed', '11'];
 
   it('one agent and two agents, one and two threads per frame: identical values for every frame', async () => {
-    const out = join(tmp, 'out');
-    const coord = spawnShoal(['coordinator', ...conn(), '--out-dir', out]);
-    await coord.waitForLog('coordinator ready');
-    const a1 = spawnShoal(['agent', ...conn(), '--workers', '2']);
-    await a1.waitForLog('joined the coordinator');
+    const out = join(suite.dir, 'out');
+    await startCoordinator(suite.nats.url, ns, out);
+    await startAgent(suite.nats.url, ns, ['--workers', '2']);
     const one = await runShoal(['submit', ...analyses, '--threads', '2', '--chunk', '7', ...conn(), '--job', 'one', '--wait']);
     assert.equal(one.code, 0, one.describe());
-    const a2 = spawnShoal(['agent', ...conn(), '--workers', '1']);
-    await a2.waitForLog('joined the coordinator');
+    await startAgent(suite.nats.url, ns, ['--workers', '1']);
     const two = await runShoal(['submit', ...analyses, '--threads', '1', '--chunk', '5', ...conn(), '--job', 'two', '--wait']);
     assert.equal(two.code, 0, two.describe());
     const rowsOne = readRows(join(out, 'one.jsonl'));

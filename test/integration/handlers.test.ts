@@ -7,49 +7,31 @@
  * code 2 and a message naming the module.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { before, describe, it } from 'node:test';
 import { repoRoot } from '../helpers/paths.js';
 import { assertOneRowPerTask, readRows } from '../helpers/rows.js';
-import { jobStatus, killLeftovers, runShoal, spawnShoal, type ShoalProcess } from '../helpers/shoal.js';
+import { agentId, jobStatus, runShoal, spawnShoal, type Agent } from '../helpers/shoal.js';
+import { natsSuite, type Run } from '../helpers/suite.js';
 
 const EXAMPLE = join(repoRoot, 'examples', 'handlers', 'word-stats.mjs');
 
-let nats: TestNats;
-let tmp: string;
-
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-handlers-'));
-});
-
-after(async () => {
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+const suite = natsSuite('shoal-handlers-');
 
 describe('handler modules', () => {
-  const ns = uniqueNs('handlers');
-  const conn = (): string[] => ['--nats', nats.url, '--ns', ns];
-  let out: string;
-  let withModule: ShoalProcess;
+  let run: Run;
+  const conn = (): string[] => suite.conn(run.ns);
   let idWith: string;
   let idWithout: string;
 
   before(async () => {
-    out = join(tmp, 'out');
-    const coord = spawnShoal(['coordinator', ...conn(), '--out-dir', out]);
-    await coord.waitForLog('coordinator ready');
-    const without = spawnShoal(['agent', ...conn(), '--workers', '1']);
-    idWithout = (await without.waitForLog('joined the coordinator')).agent as string;
-    withModule = spawnShoal(['agent', ...conn(), '--workers', '1', '--handlers', EXAMPLE]);
+    run = await suite.coordinator('handlers');
+    [{ id: idWithout }] = (await run.agents(1, ['--workers', '1'])) as [Agent];
+    const withModule = spawnShoal(['agent', ...conn(), '--workers', '1', '--handlers', EXAMPLE]);
     const loaded = await withModule.waitForLog('handler module loaded');
     assert.deepEqual(loaded.kinds, ['word-stats', 'sha256']);
-    idWith = (await withModule.waitForLog('joined the coordinator')).agent as string;
+    idWith = await agentId(withModule);
   });
 
   it('submit <name> --params --inputs runs one task per line on the agent that has the module', async () => {
@@ -57,14 +39,14 @@ describe('handler modules', () => {
     for (let i = 0; i < 30; i++) {
       const name = `doc${i}.txt`;
       files.push(name);
-      writeFileSync(join(tmp, name), `${'alpha '.repeat(i + 3)}beta beta gamma\nsecond line\n`);
+      writeFileSync(join(suite.dir, name), `${'alpha '.repeat(i + 3)}beta beta gamma\nsecond line\n`);
     }
-    const inputs = join(tmp, 'inputs.txt');
+    const inputs = join(suite.dir, 'inputs.txt');
     writeFileSync(inputs, [...files, 'missing.txt'].join('\n') + '\n');
-    const r = await runShoal(['submit', 'word-stats', ...conn(), '--job', 'H1', '--inputs', inputs, '--params', JSON.stringify({ dir: tmp, top: 2 }), '--wait']);
+    const r = await runShoal(['submit', 'word-stats', ...conn(), '--job', 'H1', '--inputs', inputs, '--params', JSON.stringify({ dir: suite.dir, top: 2 }), '--wait']);
     assert.equal(r.code, 1, `one input is missing: done with a failed task\n${r.describe()}`);
 
-    const rows = readRows(join(out, 'H1.jsonl'));
+    const rows = readRows(join(run.out, 'H1.jsonl'));
     const ids = Array.from({ length: 31 }, (_, i) => `task_${String(i).padStart(2, '0')}`);
     assertOneRowPerTask(rows, ids, { job: 'H1' });
     assert.ok(rows.every((row) => row.agent === idWith && row.kind === 'word-stats'), 'only the agent with the module ran them');
@@ -75,20 +57,20 @@ describe('handler modules', () => {
     }
     const missing = rows.find((x) => x.task === 'task_30')!;
     assert.equal(missing.status, 'error');
-    assert.deepEqual(missing.error, { code: 'E_INPUT', message: `${join(tmp, 'missing.txt')}: no such file` });
+    assert.deepEqual(missing.error, { code: 'E_INPUT', message: `${join(suite.dir, 'missing.txt')}: no such file` });
     assert.equal(missing.attempt, 1, 'a final error from the module is not retried');
 
-    const j = await jobStatus(nats.url, ns, 'H1');
+    const j = await jobStatus(suite.nats.url, run.ns, 'H1');
     assert.ok((j.notes as string[]).some((n) => n.includes(`agent ${idWithout} has no handler for kind 'word-stats'`)), `notes: ${JSON.stringify(j.notes)}`);
   });
 
   it('a second kind of the same module runs too', async () => {
-    const inputs = join(tmp, 'one.txt');
-    writeFileSync(join(tmp, 'hello.txt'), 'hello\n');
+    const inputs = join(suite.dir, 'one.txt');
+    writeFileSync(join(suite.dir, 'hello.txt'), 'hello\n');
     writeFileSync(inputs, 'hello.txt\n');
-    const r = await runShoal(['submit', 'sha256', ...conn(), '--job', 'H2', '--inputs', inputs, '--params', JSON.stringify({ dir: tmp }), '--wait']);
+    const r = await runShoal(['submit', 'sha256', ...conn(), '--job', 'H2', '--inputs', inputs, '--params', JSON.stringify({ dir: suite.dir }), '--wait']);
     assert.equal(r.code, 0, r.describe());
-    const [row] = readRows(join(out, 'H2.jsonl'));
+    const [row] = readRows(join(run.out, 'H2.jsonl'));
     assert.deepEqual(row!.value, { file: 'hello.txt', bytes: 6, sha256: '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03' });
   });
 
@@ -96,13 +78,13 @@ describe('handler modules', () => {
     const a = await runShoal(['submit', 'word-stats', ...conn()]);
     assert.equal(a.code, 2, a.describe());
     assert.match(a.stderr, /--inputs/);
-    const b = await runShoal(['submit', 'word-stats', ...conn(), '--inputs', join(tmp, 'one.txt'), '--params', '[1,2]']);
+    const b = await runShoal(['submit', 'word-stats', ...conn(), '--inputs', join(suite.dir, 'one.txt'), '--params', '[1,2]']);
     assert.equal(b.code, 2, b.describe());
     assert.match(b.stderr, /--params must be a JSON object/);
   });
 
   it('a module that throws while loading stops the agent with exit code 2, naming the module', async () => {
-    const bad = join(tmp, 'broken-kinds.mjs');
+    const bad = join(suite.dir, 'broken-kinds.mjs');
     writeFileSync(bad, "export const kinds = [{ name: 'x', run() {} }];\nthrow new Error('cannot find the force field');\n");
     const r = await runShoal(['agent', ...conn(), '--workers', '1', '--handlers', bad], { timeoutMs: 20_000 });
     assert.equal(r.code, 2, r.describe());
@@ -111,9 +93,9 @@ describe('handler modules', () => {
   });
 
   it('a module without kinds, or one that reuses a built-in name, is refused the same way', async () => {
-    const empty = join(tmp, 'empty-kinds.mjs');
+    const empty = join(suite.dir, 'empty-kinds.mjs');
     writeFileSync(empty, 'export const answer = 42;\n');
-    const clash = join(tmp, 'clash-kinds.mjs');
+    const clash = join(suite.dir, 'clash-kinds.mjs');
     writeFileSync(clash, "export default { name: 'spin', run() { return 1; } };\n");
     for (const [file, msg] of [
       [empty, /exports no kinds/],

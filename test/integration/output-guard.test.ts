@@ -11,16 +11,16 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { runShoal } from '../helpers/shoal.js';
-import { connArgs, startCoordinator, faultSuite } from '../helpers/faults.js';
+import { runShoal, connArgs, startCoordinator } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
 
-const suite = faultSuite('shoal-output-guard-');
+const suite = natsSuite('shoal-output-guard-');
 
 const run = (file: string, job: string, tasks: number, extra: string[] = []): string[] => ['run', 'spin', '--tasks', String(tasks), '--ms', '0', '--workers', '1', '--job', job, '--out', file, ...extra];
 
 describe('the outputs the sink writes into', () => {
   it('garbage and a duplicate row: resume refuses naming the lines; verify exits 1; repair, then resume gives one row per task; verify exits 0', async () => {
-    const file = join(suite.tmp, 'dirty', 'G1.jsonl');
+    const file = join(suite.dir, 'dirty', 'G1.jsonl');
     const first = await runShoal(run(file, 'G1', 300));
     assert.equal(first.code, 0, first.describe());
     const lines = readFileSync(file, 'utf8').split('\n');
@@ -47,7 +47,7 @@ describe('the outputs the sink writes into', () => {
   });
 
   it('a file that is not a shoal output is refused without --force, and left as it was', async () => {
-    const file = join(suite.tmp, 'notes.txt');
+    const file = join(suite.dir, 'notes.txt');
     writeFileSync(file, 'my notes\nkeep these\n');
     const r = await runShoal(run(file, 'N1', 10));
     assert.equal(r.code, 2, r.describe());
@@ -60,9 +60,9 @@ describe('the outputs the sink writes into', () => {
   });
 
   it('an output whose job record was deleted is not appended to by another job', async () => {
-    const file = join(suite.tmp, 'shared.jsonl');
+    const file = join(suite.dir, 'shared.jsonl');
     assert.equal((await runShoal(run(file, 'A1', 20))).code, 0);
-    rmSync(join(suite.tmp, 'shared.job.json'));
+    rmSync(join(suite.dir, 'shared.job.json'));
     const before = readFileSync(file, 'utf8');
     const other = await runShoal(run(file, 'B1', 20));
     assert.equal(other.code, 2, other.describe());
@@ -72,9 +72,9 @@ describe('the outputs the sink writes into', () => {
 
   it('over NATS, --out is taken inside the coordinator\'s out dir; a path outside it is refused', async () => {
     const ns = uniqueNs('confine');
-    const outDir = join(suite.tmp, 'coord-out');
+    const outDir = join(suite.dir, 'coord-out');
     await startCoordinator(suite.nats.url, ns, outDir);
-    const outside = join(suite.tmp, 'victim.conf');
+    const outside = join(suite.dir, 'victim.conf');
     writeFileSync(outside, 'setting = 1\n');
     for (const out of [outside, '../victim.conf', `${outDir}/../victim.conf`]) {
       const r = await runShoal(['submit', 'spin', '--tasks', '5', '--ms', '0', ...connArgs(suite.nats.url, ns), '--job', 'C1', '--out', out]);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { tempSuite } from '../helpers/faults.js';
+import { tempSuite } from '../helpers/suite.js';
 import { runShoal } from '../helpers/shoal.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
 import { fixture } from '../helpers/paths.js';

@@ -5,32 +5,24 @@
  * crashes or writes a wrong row.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { NatsBus } from '../../src/bus/index.js';
 import { ANONYMOUS, CTL_VERBS, decode, encode, PROTOCOL_VERSION, subjects, type Subjects } from '../../protocol/index.js';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { jobStatus, killLeftovers, runShoal, spawnShoal, waitForJobEnd, type ShoalProcess } from '../helpers/shoal.js';
+import { jobStatus, runShoal, spawnShoal, waitForJobEnd, type ShoalProcess } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
+import { sleep } from '../helpers/wait.js';
 import { mulberry32 as rng } from '../../src/random.js';
 
-let nats: TestNats;
-let tmp: string;
 let bus: NatsBus;
 
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-guard-'));
-  bus = await NatsBus.connect({ url: nats.url, name: 'shoal-test protocol-guard' });
-});
-
-after(async () => {
-  await bus?.close();
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+const suite = natsSuite('shoal-guard-', {
+  setup: async (s) => {
+    bus = await NatsBus.connect({ url: s.nats.url, name: 'shoal-test protocol-guard' });
+  },
+  cleanup: () => bus?.close(),
 });
 
 const OTHER = 99;
@@ -54,8 +46,8 @@ describe('protocol guard', () => {
   let coord: ShoalProcess;
 
   before(async () => {
-    conn[1] = nats.url;
-    out = join(tmp, 'out');
+    conn[1] = suite.nats.url;
+    out = join(suite.dir, 'out');
     coord = spawnShoal(['coordinator', ...conn, '--out-dir', out]);
     await coord.waitForLog('coordinator ready');
   });
@@ -176,15 +168,15 @@ describe('protocol guard', () => {
         if (round === 0) for (const data of garbageFor(subject).slice(0, 4)) replies.push(bus.request(subject, data, { timeoutMs: 500 }).catch(() => undefined));
       }
       await bus.flush();
-      await new Promise((r) => setTimeout(r, 150));
+      await sleep(150); // the garbage's pace: rounds spread over the job's run, not waiting for anything
     }
     await Promise.all(replies);
     assert.ok(sent >= 200, `sent ${sent} garbage messages`);
 
-    const mid = await jobStatus(nats.url, ns, 'G1');
+    const mid = await jobStatus(suite.nats.url, ns, 'G1');
     assert.equal(mid.state, 'running', `precondition: the garbage arrived while G1 ran (${mid.done}/${mid.total})`);
 
-    const final = await waitForJobEnd(nats.url, ns, 'G1');
+    const final = await waitForJobEnd(suite.nats.url, ns, 'G1');
     assert.equal(final.state, 'done', JSON.stringify(final));
     assert.equal(final.done, tasks);
     assert.equal(final.failed, 0);

@@ -6,51 +6,47 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { freePort, startNatsServer, type NatsServerHandle } from '../../src/nats-server.js';
 import { repoRoot } from '../helpers/paths.js';
 import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { killLeftovers, runShoal, spawnShoal, type ShoalProcess } from '../helpers/shoal.js';
+import { runShoal, spawnShoal, type RunResult, type ShoalProcess } from '../helpers/shoal.js';
+import { tempSuite } from '../helpers/suite.js';
+import { until } from '../helpers/wait.js';
 
 const ns = uniqueNs('cluster');
-let tmp: string;
 const servers: NatsServerHandle[] = [];
 
 function creds(role: 'coordinator' | 'agent' | 'operator'): Record<string, string> {
-  const text = readFileSync(join(tmp, 'creds', ns, `${role}.env`), 'utf8');
+  const text = readFileSync(join(scratch.dir, 'creds', ns, `${role}.env`), 'utf8');
   return Object.fromEntries(text.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
 
-before(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-cluster-'));
-  const routePorts = [await freePort(), await freePort(), await freePort()];
-  for (let i = 1; i <= 3; i++) copyFileSync(join(repoRoot, 'deploy', 'nats', 'cluster', `nats-${i}.conf`), join(tmp, `nats-${i}.conf`));
-  execFileSync('bash', [join(repoRoot, 'deploy', 'nats', 'make-auth.sh'), '-o', tmp, '--routes', routePorts.map((p) => `127.0.0.1:${p}`).join(','), ns], { stdio: 'pipe' });
-  // The shipped files listen on 4222/6222; on one machine each server gets its own ports.
-  for (let i = 1; i <= 3; i++) {
-    servers.push(await startNatsServer({ host: '127.0.0.1', config: join(tmp, `nats-${i}.conf`), args: ['--cluster', `nats://127.0.0.1:${routePorts[i - 1]}`], logFile: join(tmp, `nats-${i}.log`) }));
-  }
-});
-
-after(async () => {
-  await killLeftovers();
-  await Promise.all(servers.map((s) => s.stop()));
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+const scratch = tempSuite('shoal-cluster-', {
+  setup: async ({ dir }) => {
+    const routePorts = [await freePort(), await freePort(), await freePort()];
+    for (let i = 1; i <= 3; i++) copyFileSync(join(repoRoot, 'deploy', 'nats', 'cluster', `nats-${i}.conf`), join(dir, `nats-${i}.conf`));
+    execFileSync('bash', [join(repoRoot, 'deploy', 'nats', 'make-auth.sh'), '-o', dir, '--routes', routePorts.map((p) => `127.0.0.1:${p}`).join(','), ns], { stdio: 'pipe' });
+    // The shipped files listen on 4222/6222; on one machine each server gets its own ports.
+    for (let i = 1; i <= 3; i++) {
+      servers.push(await startNatsServer({ host: '127.0.0.1', config: join(dir, `nats-${i}.conf`), args: ['--cluster', `nats://127.0.0.1:${routePorts[i - 1]}`], logFile: join(dir, `nats-${i}.log`) }));
+    }
+  },
+  cleanup: () => Promise.all(servers.map((s) => s.stop())),
 });
 
 /** Polls `status` through `url` until the coordinator answers from another server (routes up, interest propagated). */
 async function answersThrough(url: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const r = await runShoal(['status', '--nats', url, '--ns', ns], { env: creds('operator') });
-    if (r.code === 0) return;
-    if (Date.now() > deadline) assert.fail(`the coordinator does not answer through ${url}: are the routes up?\n${r.describe()}\n${servers.map((_, i) => readFileSync(join(tmp, `nats-${i + 1}.log`), 'utf8').slice(-1500)).join('\n---\n')}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  let last: RunResult | undefined;
+  await until(
+    () => `the coordinator to answer through ${url}: are the routes up?\n${last?.describe()}\n${servers.map((_, i) => readFileSync(join(scratch.dir, `nats-${i + 1}.log`), 'utf8').slice(-1500)).join('\n---\n')}`,
+    async () => (last = await runShoal(['status', '--nats', url, '--ns', ns], { env: creds('operator') })).code === 0,
+    20_000,
+    200,
+  );
 }
 
 describe('deploy/nats/cluster: three routed servers', () => {
@@ -59,7 +55,7 @@ describe('deploy/nats/cluster: three routed servers', () => {
 
   it('coordinator, agent and operator on three different servers run a job', async () => {
     const [s1, s2, s3] = servers as [NatsServerHandle, NatsServerHandle, NatsServerHandle];
-    coord = spawnShoal(['coordinator', '--nats', s1.url, '--ns', ns, '--out-dir', join(tmp, 'out')], { env: creds('coordinator') });
+    coord = spawnShoal(['coordinator', '--nats', s1.url, '--ns', ns, '--out-dir', join(scratch.dir, 'out')], { env: creds('coordinator') });
     await coord.waitForLog('coordinator ready');
     await answersThrough(s3.url);
     // The agent is given the second server only, so it certainly starts there (a list is
@@ -68,7 +64,7 @@ describe('deploy/nats/cluster: three routed servers', () => {
     await agent.waitForLog('joined the coordinator');
     const r = await runShoal(['submit', 'spin', '--tasks', '300', '--ms', '1', '--nats', s3.url, '--ns', ns, '--job', 'c1', '--wait'], { env: creds('operator') });
     assert.equal(r.code, 0, r.describe());
-    assertOneRowPerTask(readRows(join(tmp, 'out', 'c1.jsonl')), spinIds(300), { status: 'ok', job: 'c1' });
+    assertOneRowPerTask(readRows(join(scratch.dir, 'out', 'c1.jsonl')), spinIds(300), { status: 'ok', job: 'c1' });
   });
 
   it("when the agent's server stops, the agent moves to another and the next job runs", async () => {
@@ -77,7 +73,7 @@ describe('deploy/nats/cluster: three routed servers', () => {
     await agent.waitForLog('NATS connection back', 30_000);
     const r = await runShoal(['submit', 'spin', '--tasks', '300', '--ms', '1', '--nats', s3.url, '--ns', ns, '--job', 'c2', '--wait'], { env: creds('operator'), timeoutMs: 90_000 });
     assert.equal(r.code, 0, r.describe());
-    const rows = readRows(join(tmp, 'out', 'c2.jsonl'));
+    const rows = readRows(join(scratch.dir, 'out', 'c2.jsonl'));
     assertOneRowPerTask(rows, spinIds(300), { status: 'ok', job: 'c2' });
     assert.ok(rows.every((row) => row.agent === rows[0]!.agent), 'one agent ran the job');
     agent.kill('SIGTERM');

@@ -5,28 +5,27 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { freePort, startNatsServer, type NatsServerHandle } from '../../src/nats-server.js';
 import { repoRoot } from '../helpers/paths.js';
+import { tempSuite } from '../helpers/suite.js';
 import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { killLeftovers, runShoal, shoalJson, spawnShoal, type ShoalProcess } from '../helpers/shoal.js';
+import { runShoal, shoalJson, spawnShoal, type ShoalProcess } from '../helpers/shoal.js';
 
 type Role = 'coordinator' | 'agent' | 'operator';
 type Creds = Record<string, string>;
 
 const deploy = join(repoRoot, 'deploy', 'nats');
-let tmp: string;
 let server: NatsServerHandle;
 const nsA = uniqueNs('secA');
 const nsB = uniqueNs('secB');
 
 /** The SHOAL_NATS_* variables of a role, as make-auth.sh wrote them. */
-function creds(ns: string, role: Role, dir = tmp): Creds {
+function creds(ns: string, role: Role, dir = scratch.dir): Creds {
   const text = readFileSync(join(dir, 'creds', ns, `${role}.env`), 'utf8');
   return Object.fromEntries(text.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
@@ -38,15 +37,11 @@ function siteConfig(dir: string, conf: string): string {
   return join(dir, conf);
 }
 
-before(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-security-'));
-  server = await startNatsServer({ host: '127.0.0.1', config: siteConfig(tmp, 'shoal.conf'), logFile: join(tmp, 'nats.log') });
-});
-
-after(async () => {
-  await killLeftovers();
-  await server?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+const scratch = tempSuite('shoal-security-', {
+  setup: async ({ dir }) => {
+    server = await startNatsServer({ host: '127.0.0.1', config: siteConfig(dir, 'shoal.conf'), logFile: join(dir, 'nats.log') });
+  },
+  cleanup: () => server?.stop(),
 });
 
 describe('deploy/nats: roles and namespaces on the shipped config', () => {
@@ -56,21 +51,21 @@ describe('deploy/nats: roles and namespaces on the shipped config', () => {
   const at = (ns: string): string[] => ['--nats', server.url, '--ns', ns];
 
   before(async () => {
-    coordA = spawnShoal(['coordinator', ...at(nsA), '--out-dir', join(tmp, 'outA')], { env: creds(nsA, 'coordinator') });
-    coordB = spawnShoal(['coordinator', ...at(nsB), '--out-dir', join(tmp, 'outB')], { env: creds(nsB, 'coordinator') });
+    coordA = spawnShoal(['coordinator', ...at(nsA), '--out-dir', join(scratch.dir, 'outA')], { env: creds(nsA, 'coordinator') });
+    coordB = spawnShoal(['coordinator', ...at(nsB), '--out-dir', join(scratch.dir, 'outB')], { env: creds(nsB, 'coordinator') });
     await Promise.all([coordA.waitForLog('coordinator ready'), coordB.waitForLog('coordinator ready')]);
     agentA = spawnShoal(['agent', ...at(nsA), '--workers', '1'], { env: creds(nsA, 'agent') });
     await agentA.waitForLog('joined the coordinator');
   });
 
   it('make-auth.sh keeps the credentials private (0600)', () => {
-    for (const f of [join(tmp, 'accounts.conf'), join(tmp, 'creds', nsA, 'agent.env')]) assert.equal(statSync(f).mode & 0o077, 0, `${f} is readable by others`);
+    for (const f of [join(scratch.dir, 'accounts.conf'), join(scratch.dir, 'creds', nsA, 'agent.env')]) assert.equal(statSync(f).mode & 0o077, 0, `${f} is readable by others`);
   });
 
   it('each role has what its part needs: a job submitted by an operator runs to the end', async () => {
     const r = await runShoal(['submit', 'spin', '--tasks', '40', '--ms', '1', ...at(nsA), '--job', 'ok', '--wait'], { env: creds(nsA, 'operator') });
     assert.equal(r.code, 0, r.describe());
-    assertOneRowPerTask(readRows(join(tmp, 'outA', 'ok.jsonl')), spinIds(40), { status: 'ok', job: 'ok' });
+    assertOneRowPerTask(readRows(join(scratch.dir, 'outA', 'ok.jsonl')), spinIds(40), { status: 'ok', job: 'ok' });
     for (const p of [coordA, agentA]) {
       assert.ok(!/Permissions Violation/i.test(p.stderr), `a permission was missing:\n${p.describe()}`);
     }
@@ -145,7 +140,7 @@ describe('deploy/nats: TLS (shoal-tls.conf, make-certs.sh --client)', () => {
   let files: Creds;
 
   before(async () => {
-    dir = mkdtempSync(join(tmp, 'tls-'));
+    dir = mkdtempSync(join(scratch.dir, 'tls-'));
     const conf = siteConfig(dir, 'shoal-tls.conf');
     execFileSync('bash', [join(deploy, 'make-certs.sh'), '-o', dir, '--client', 'localhost', '127.0.0.1'], { stdio: 'pipe' });
     tls = await startNatsServer({ host: '127.0.0.1', port: await freePort(), config: conf, logFile: join(dir, 'nats.log') });
@@ -182,7 +177,7 @@ describe('SHOAL_NATS_TOKEN', () => {
 
   it('a coordinator and an operator with the token work; a wrong token exits 4', async () => {
     const at = ['--nats', tokenServer.url, '--ns', nsA];
-    const coord = spawnShoal(['coordinator', ...at, '--out-dir', join(tmp, 'out-token')], { env: { SHOAL_NATS_TOKEN: token } });
+    const coord = spawnShoal(['coordinator', ...at, '--out-dir', join(scratch.dir, 'out-token')], { env: { SHOAL_NATS_TOKEN: token } });
     await coord.waitForLog('coordinator ready');
     const ok = await runShoal(['status', ...at], { env: { SHOAL_NATS_TOKEN: token } });
     assert.equal(ok.code, 0, ok.describe());

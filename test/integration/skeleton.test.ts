@@ -4,38 +4,19 @@
  * `status --json`; then the embedded `shoal run`, and the exit codes of common mistakes.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { before, describe, it } from 'node:test';
+import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { jobStatus, killLeftovers, runShoal, shoalJson, spawnShoal, waitForJobEnd, type ShoalProcess } from '../helpers/shoal.js';
+import { agentId, jobStatus, runShoal, shoalJson, spawnShoal, startAgent, startCoordinator, waitForJobEnd, type ShoalProcess } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
 
-let nats: TestNats;
-let tmp: string;
-
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-skeleton-'));
-});
-
-after(async () => {
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+const suite = natsSuite('shoal-skeleton-');
 
 function readJson(path: string): Record<string, any> {
   assert.ok(existsSync(path), `${path} does not exist`);
   return JSON.parse(readFileSync(path, 'utf8'));
-}
-
-/** The agent id an agent process announced when it joined. */
-async function joined(p: ShoalProcess): Promise<string> {
-  const line = await p.waitForLog('joined the coordinator');
-  assert.equal(typeof line.agent, 'string', p.describe());
-  return line.agent as string;
 }
 
 describe('distributed: coordinator, agents and CLI as separate processes', () => {
@@ -46,15 +27,12 @@ describe('distributed: coordinator, agents and CLI as separate processes', () =>
   let agentB: ShoalProcess;
   let idA: string;
   let idB: string;
-  const conn = (): string[] => ['--nats', nats.url, '--ns', ns];
+  const conn = (): string[] => suite.conn(ns);
 
   before(async () => {
-    out = join(tmp, 'out');
-    coord = spawnShoal(['coordinator', ...conn(), '--out-dir', out]);
-    await coord.waitForLog('coordinator ready');
-    agentA = spawnShoal(['agent', ...conn(), '--workers', '1']);
-    agentB = spawnShoal(['agent', ...conn(), '--workers', '1']);
-    [idA, idB] = await Promise.all([joined(agentA), joined(agentB)]);
+    out = join(suite.dir, 'out');
+    coord = await startCoordinator(suite.nats.url, ns, out);
+    [{ proc: agentA, id: idA }, { proc: agentB, id: idB }] = await Promise.all([startAgent(suite.nats.url, ns, ['--workers', '1']), startAgent(suite.nats.url, ns, ['--workers', '1'])]);
   });
 
   it('submit --wait of 20,000 no-op tasks exits 0 with exactly one ok row per task and a summary', async () => {
@@ -90,20 +68,20 @@ describe('distributed: coordinator, agents and CLI as separate processes', () =>
     assert.equal(sub.code, 0, sub.describe());
     assert.equal(sub.stdout.trim(), 'J3');
 
-    const running = await jobStatus(nats.url, ns, 'J3');
+    const running = await jobStatus(suite.nats.url, ns, 'J3');
     assert.equal(running.state, 'running');
     assert.equal(running.total, 400);
     assert.ok(running.done < running.total, `precondition: J3 must still be running (${running.done}/${running.total})`);
 
     const spot = spawnShoal(['agent', ...conn(), '--workers', '1', '--spot'], { t });
-    const spotId = await joined(spot);
+    const spotId = await agentId(spot);
     assert.ok(spotId.endsWith(`-${spot.pid}`), `spot agent id ${spotId} should end with its pid ${spot.pid}`);
 
     const all = await shoalJson<{ jobs: Array<{ job: string }>; agents: Array<{ agent: string; spot: boolean }> }>(['status', '--json', ...conn()]);
     assert.ok(all.jobs.some((j) => j.job === 'J3'));
     assert.equal(all.agents.find((a) => a.agent === spotId)?.spot, true, `status lists the spot agent: ${JSON.stringify(all.agents)}`);
 
-    const final = await waitForJobEnd(nats.url, ns, 'J3');
+    const final = await waitForJobEnd(suite.nats.url, ns, 'J3');
     assert.equal(final.state, 'done');
     assert.equal(final.total, 400);
     assert.equal(final.done, 400);
@@ -116,7 +94,7 @@ describe('distributed: coordinator, agents and CLI as separate processes', () =>
     assert.ok(rows.every((r) => r.agent === idA || r.agent === spotId), 'only agent A and the spot agent ran J3');
 
     // After the end, status still answers with the final figures.
-    const ended = await jobStatus(nats.url, ns, 'J3');
+    const ended = await jobStatus(suite.nats.url, ns, 'J3');
     assert.equal(ended.state, 'done');
     assert.equal(ended.done, ended.total);
 
@@ -135,13 +113,13 @@ describe('distributed: coordinator, agents and CLI as separate processes', () =>
 
 describe('embedded: shoal run without NATS', () => {
   it('run spin --tasks 5000 --ms 1 --out FILE exits 0 with 5,000 rows, one per task, and the summary beside it', async () => {
-    const file = join(tmp, 'embedded', 'x.jsonl');
+    const file = join(suite.dir, 'embedded', 'x.jsonl');
     const r = await runShoal(['run', 'spin', '--tasks', '5000', '--ms', '1', '--out', file]);
     assert.equal(r.code, 0, r.describe());
     const rows = readRows(file);
     assert.equal(rows.length, 5000);
     assertOneRowPerTask(rows, spinIds(5000), { status: 'ok' });
-    const summary = readJson(join(tmp, 'embedded', 'x.summary.json'));
+    const summary = readJson(join(suite.dir, 'embedded', 'x.summary.json'));
     assert.equal(summary.state, 'done');
     assert.equal(summary.ok, 5000);
     assert.equal(summary.error, 0);
@@ -164,10 +142,10 @@ describe('exit codes', () => {
   });
 
   it('run spin --tasks abc exits 2 with a message naming --tasks', async () => {
-    const r = await runShoal(['run', 'spin', '--tasks', 'abc', '--out', join(tmp, 'never', 'x.jsonl')]);
+    const r = await runShoal(['run', 'spin', '--tasks', 'abc', '--out', join(suite.dir, 'never', 'x.jsonl')]);
     assert.equal(r.code, 2, r.describe());
     assert.match(oneLine(r.stderr), /--tasks/);
     assert.match(r.stderr, /abc/);
-    assert.equal(existsSync(join(tmp, 'never', 'x.jsonl')), false, 'nothing is written for a usage error');
+    assert.equal(existsSync(join(suite.dir, 'never', 'x.jsonl')), false, 'nothing is written for a usage error');
   });
 });

@@ -8,25 +8,21 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows } from '../helpers/rows.js';
-import { runShoal } from '../helpers/shoal.js';
-import { connArgs, startAgent, startCoordinator, stopAgent, faultSuite } from '../helpers/faults.js';
+import { runShoal, connArgs, type Agent } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
+import { stopAgent } from '../helpers/faults.js';
 
-const suite = faultSuite('shoal-split-');
+const suite = natsSuite('shoal-split-');
 
 describe('splitting while dispatching', () => {
   it('runs a task over a fair share as two halves, one row each, and a resubmit finds them', async () => {
-    const ns = uniqueNs('split');
-    const out = join(suite.tmp, 'out');
-    const coord = await startCoordinator(suite.nats.url, ns, out, ['--split-min-s', '0.3']);
-    const a = await startAgent(suite.nats.url, ns, ['--workers', '1']);
-    const b = await startAgent(suite.nats.url, ns, ['--workers', '1']);
-    const ctl = await suite.control(ns);
+    const { ns, out, coord, agents, ctl } = await suite.coordinator('split', ['--split-min-s', '0.3']);
+    const [a, b] = (await agents(2, ['--workers', '1'])) as [Agent, Agent];
 
     // spin_0 runs 1.2 s, the others 0.15 s: 1.8 s on 2 slots is 0.9 s each, so spin_0 is split
     // in two 0.6 s halves (not further: 0.6 s is under a fair share).
-    const sizes = join(suite.tmp, 'sizes.json');
+    const sizes = join(suite.dir, 'sizes.json');
     writeFileSync(sizes, JSON.stringify([8, 1, 1, 1, 1]));
     const job = ['spin', '--sizes', sizes, '--ms', '150', '--splittable', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'S1'];
     const sub = await runShoal(['submit', ...job]);

@@ -6,53 +6,35 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestNats, uniqueNs, type TestNats } from '../helpers/nats.js';
+import { before, describe, it } from 'node:test';
+import { uniqueNs } from '../helpers/nats.js';
 import { cliPath } from '../helpers/paths.js';
-import { killLeftovers, runShoal, spawnShoal } from '../helpers/shoal.js';
+import { runShoal, spawnShoal, startAgent, startCoordinator, type ShoalProcess } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
+import { until, within } from '../helpers/wait.js';
 
-let nats: TestNats;
-let tmp: string;
 /** tmux on a private server socket in the test's temp dir (never the user's own sessions). */
 function tmux(...args: string[]): string {
   try {
-    return execFileSync('tmux', ['-S', join(tmp, 'tmux.sock'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return execFileSync('tmux', ['-S', join(suite.dir, 'tmux.sock'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('this test needs tmux (a pseudo-terminal): apt-get install tmux');
     throw err;
   }
 }
 
-before(async () => {
-  nats = await startTestNats();
-  tmp = mkdtempSync(join(tmpdir(), 'shoal-watch-'));
-});
-
-after(async () => {
-  try {
-    tmux('kill-server');
-  } catch {
-    // No server was started.
-  }
-  await killLeftovers();
-  await nats?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+const suite = natsSuite('shoal-watch-', {
+  cleanup: () => {
+    try {
+      tmux('kill-server');
+    } catch {
+      // No server was started.
+    }
+  },
 });
 
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-
-async function until<T>(probe: () => T | null, what: () => string, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== null) return v;
-    if (Date.now() > end) assert.fail(`${what()} (after ${ms} ms)`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface Frame {
   done: number;
@@ -69,14 +51,13 @@ function frameOf(screen: string, total: number): Frame | null {
 
 describe('status --watch', () => {
   const ns = uniqueNs('watch');
-  const conn = (): string[] => ['--nats', nats.url, '--ns', ns];
+  const conn = (): string[] => suite.conn(ns);
+  let agent: ShoalProcess;
   let agentId: string;
 
   before(async () => {
-    const coord = spawnShoal(['coordinator', ...conn(), '--out-dir', join(tmp, 'out')]);
-    await coord.waitForLog('coordinator ready');
-    const agent = spawnShoal(['agent', ...conn(), '--workers', '1']);
-    agentId = (await agent.waitForLog('joined the coordinator')).agent as string;
+    await startCoordinator(suite.nats.url, ns, join(suite.dir, 'out'));
+    ({ proc: agent, id: agentId } = await startAgent(suite.nats.url, ns, ['--workers', '1']));
   });
 
   it('on a terminal redraws a progress bar that advances, then shows the finished job and the agents', async () => {
@@ -87,19 +68,19 @@ describe('status --watch', () => {
     const capture = (): string => tmux('capture-pane', '-p', '-t', 'watch');
 
     // Two frames of the running job with more done in the second, and a longer bar.
-    const first = await until(() => {
+    const first = await until(() => `a progress bar on the screen:\n${capture()}`, () => {
       const f = frameOf(capture(), 400);
       return f && f.done < 400 ? f : null;
-    }, () => `no progress bar on the screen:\n${capture()}`);
-    const later = await until(() => {
+    });
+    const later = await until(() => `the bar to advance from ${first.done}/400:\n${capture()}`, () => {
       const f = frameOf(capture(), 400);
       return f && f.done > first.done && f.filled > first.filled ? f : null;
-    }, () => `the bar did not advance from ${first.done}/400:\n${capture()}`);
+    });
     assert.ok(later.done > first.done);
     // Redrawn in place: one bar on the screen, not one per refresh.
     assert.equal(later.text.match(/\d+\/400/g)?.length, 1, later.text);
 
-    const final = await until(() => (/WATCH-EXIT=\d+/.test(capture()) ? capture() : null), () => `watch did not end with the job:\n${capture()}`);
+    const final = await until(() => `watch to end with the job:\n${capture()}`, () => (/WATCH-EXIT=\d+/.test(capture()) ? capture() : null));
     assert.match(final, /WATCH-EXIT=0/);
     assert.match(final, /W1\s+spin\s+done/);
     assert.match(final, /█{20,}\s+100%\s+400\/400/);
@@ -113,17 +94,26 @@ describe('status --watch', () => {
     // bash carries on after a child that handled SIGINT itself (sh would quit with it).
     tmux('new-session', '-d', '-s', 'forever', '-x', '120', '-y', '40', `bash -c ${quote(`${cmd}; echo "WATCH-EXIT=$?"; sleep 600`)}`);
     const capture = (): string => tmux('capture-pane', '-p', '-t', 'forever');
-    await until(() => (/AGENT\s+HOST/.test(capture()) ? true : null), () => `no status screen:\n${capture()}`);
+    await until(() => `a status screen:\n${capture()}`, () => /AGENT\s+HOST/.test(capture()));
     tmux('send-keys', '-t', 'forever', 'C-c');
-    const final = await until(() => (/WATCH-EXIT=\d+/.test(capture()) ? capture() : null), () => `watch did not stop on Ctrl-C:\n${capture()}`);
+    const final = await until(() => `watch to stop on Ctrl-C:\n${capture()}`, () => (/WATCH-EXIT=\d+/.test(capture()) ? capture() : null));
     assert.match(final, /WATCH-EXIT=0/);
     assert.match(final, /W1\s+spin\s+done/, 'the last screen stays');
   });
 
   it('--json prints one status document per refresh, one per line; a pipe without it gets plain lines', async () => {
-    const sub = await runShoal(['submit', 'spin', '--tasks', '150', '--ms', '10', '--job', 'W2', ...conn()]);
-    assert.equal(sub.code, 0, sub.describe());
-    const r = await runShoal(['status', 'W2', '--watch', '--json', '--interval', '0.2', ...conn()]);
+    // The agent stands still until the watch has shown the job once, so the watch sees it run however slow the machine.
+    agent.kill('SIGSTOP');
+    let watch: ShoalProcess;
+    try {
+      const sub = await runShoal(['submit', 'spin', '--tasks', '150', '--ms', '10', '--job', 'W2', ...conn()]);
+      assert.equal(sub.code, 0, sub.describe());
+      watch = spawnShoal(['status', 'W2', '--watch', '--json', '--interval', '0.2', ...conn()]);
+      await until(() => `a first refresh:\n${watch.describe()}`, () => watch.stdout.includes('\n') || !watch.alive);
+    } finally {
+      agent.kill('SIGCONT');
+    }
+    const r = { code: (await within(watch.exited, 60_000))?.code, stdout: watch.stdout, describe: () => watch.describe() };
     assert.equal(r.code, 0, r.describe());
     const docs = r.stdout.trimEnd().split('\n').map((line, i) => {
       try {

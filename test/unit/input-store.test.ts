@@ -10,6 +10,7 @@ import { WorkerPool } from '../../agents/pool.js';
 import { conformersKind } from '../../src/kinds/conformers/index.js';
 import { taskText } from '../../src/rows/index.js';
 import { fixture } from '../helpers/paths.js';
+import { until } from '../helpers/wait.js';
 import { PortInputs, sharedBytes, toShared } from '../../src/kinds/inputs.js';
 
 let unique = 0;
@@ -83,7 +84,7 @@ test('a builder that fails hands the build to a waiter; one whose bundle ends do
   const claimed = await new Promise((resolve) => line.port2.once('message', resolve));
   assert.deepEqual(claimed, { op: 'build', id: 1 });
   const orphanWait = c.inputs.get(k2, () => ({ v: new Float32Array([1.5]) }));
-  await new Promise((r) => setTimeout(r, 20));
+  await until('c waiting for the orphaned build', () => store.stats.waits === 2);
   line.port2.close();
   assert.deepEqual([...(await orphanWait).v], [1.5]);
   for (const x of [a, b, c]) x.end();
@@ -97,8 +98,10 @@ test('a store that never answers: the worker builds the input itself after its p
   const k = key('silent');
   const v = await inputs.get(k, () => ({ v: new Int16Array([3]) }));
   assert.deepEqual([...v.v], [3]);
-  await new Promise((r) => setTimeout(r, 20));
-  assert.deepEqual(seen, [{ op: 'get', id: 1, key: k }], 'asked once; no put for a build the store did not hand out');
+  // A port delivers in order: once a mark sent now has arrived, so has anything the worker sent before it.
+  line.port2.postMessage({ op: 'mark' });
+  await until('the mark to arrive', () => seen.some((m) => (m as { op: string }).op === 'mark'));
+  assert.deepEqual(seen.filter((m) => (m as { op: string }).op !== 'mark'), [{ op: 'get', id: 1, key: k }], 'asked once; no put for a build the store did not hand out');
   inputs.close();
   line.port1.close();
 });

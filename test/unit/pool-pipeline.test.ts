@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { WorkerPool, type BundleEnd } from '../../agents/pool.js';
 import type { BundleInput } from '../../agents/worker-types.js';
 import { spinKind } from '../../src/kinds/spin/index.js';
+import { until } from '../helpers/wait.js';
 
 const params = spinKind.checkParams({ tasks: 100, ms: 0 });
 
@@ -25,7 +26,8 @@ function bundle(name: string, ms: number[]): BundleInput {
 }
 
 const ids = (end: BundleEnd): string[] => (end.kind === 'done' ? [...end.out.group.ids] : []);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Whether the bundle's thread is running its first task (flags[n] is the index running, see worker.ts). */
+const onFirstTask = (b: BundleInput): boolean => Atomics.load(b.flags, b.tasks.length) === 0;
 
 test('one thread holds two bundles and runs them one after the other', async () => {
   const pool = new WorkerPool({ workers: 1, recycleAfter: 0, workerHeapMb: 0, handlers: [], inputCacheMb: 0 });
@@ -55,8 +57,7 @@ test('aborting the running bundle kills its thread; the bundle queued behind it 
     const ac = new AbortController();
     const pa = pool.run(a, ac.signal);
     const pb = pool.run(b, new AbortController().signal);
-    for (let i = 0; i < 500 && Atomics.load(a.flags, 2) !== 0; i++) await sleep(10);
-    assert.equal(Atomics.load(a.flags, 2), 0, 'a is running its first task');
+    await until('a running its first task', () => onFirstTask(a), 5_000, 10);
     ac.abort();
     assert.equal((await pa).kind, 'aborted');
     const eb = await pb;
@@ -78,7 +79,8 @@ test('aborting a bundle that has not begun leaves the thread running the one bef
     const ac = new AbortController();
     const pa = pool.run(a, new AbortController().signal);
     const pb = pool.run(b, ac.signal);
-    await sleep(50);
+    // b waits behind a on the thread once a runs.
+    await until('a running its first task', () => onFirstTask(a), 5_000, 10);
     ac.abort();
     assert.equal((await pb).kind, 'aborted');
     const ea = await pa;
