@@ -19,6 +19,7 @@ import { writeSyntheticSet } from './synthetic-sdf.js';
 import { benchCat, benchFrames, benchZeno, writeSyntheticTrajectory } from '../../src/kinds/frames/bench.js';
 import type { ThreadCpu } from './thread-cpu.js';
 import { benchSink } from './sink.js';
+import { sleep, until } from '../helpers/wait.js';
 
 export interface BenchRow {
   workload: string;
@@ -135,16 +136,13 @@ async function overNats(workload: string, kindArgs: string[], dir: string, agent
   const workers = String(Math.max(1, 2 / (agents + (late === undefined ? 0 : 1))));
   const ags = Array.from({ length: agents }, () => shoal(['agent', ...common, '--workers', workers, '--log-level', 'warn']));
   try {
-    // Wait until the coordinator answers and every agent has joined.
-    for (let i = 0; ; i++) {
+    await until('the coordinator to answer with every agent joined', async () => {
       const st = await shoal(['status', ...common, '--json']).done;
-      if (st.code === 0 && (JSON.parse(st.stdout) as { agents: unknown[] }).agents.length === agents) break;
-      if (i > 100) throw new Error(`the coordinator or agents did not come up: ${st.stderr}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return st.code === 0 && (JSON.parse(st.stdout) as { agents: unknown[] }).agents.length === agents;
+    });
     const submitted = shoal(['submit', ...kindArgs, ...common, '--job', `${workload}${tag}-nats${agents}`, '--wait', '--json']).done;
     if (late !== undefined) {
-      await new Promise((r) => setTimeout(r, late));
+      await sleep(late); // the spot agent joins this long after the submit, on purpose
       ags.push(shoal(['agent', ...common, '--workers', workers, '--log-level', 'warn']));
     }
     const r = await submitted;

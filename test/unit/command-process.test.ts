@@ -12,6 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { after, before, describe, it } from 'node:test';
 import { runInGroup, signalOfStatus, type ProcessOptions } from '../../src/kinds/command/index.js';
 import { alive } from '../helpers/shoal.js';
+import { until } from '../helpers/wait.js';
 
 let dir: string;
 before(() => {
@@ -24,19 +25,10 @@ function opts(argv: string[], over: Partial<ProcessOptions> = {}): ProcessOption
 }
 
 
-/** Polls until `pred` holds; fails with `what` after `ms` (a liveness bound, not a timing claim). */
-async function until(pred: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) assert.fail(`${what} (after ${ms} ms)`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 /** Reads the pids a script wrote, one per line, once the file has `n` of them. */
 async function pids(file: string, n: number): Promise<number[]> {
   let got: number[] = [];
-  await until(() => existsSync(file) && (got = readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number)).length >= n, `${file} should list ${n} pids`);
+  await until(`${file} should list ${n} pids`, () => existsSync(file) && (got = readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number)).length >= n, 10_000, 25);
   return got;
 }
 
@@ -64,7 +56,7 @@ describe('process group', () => {
     const [child, parent] = await pids(file, 2);
     const r = await run;
     assert.equal(r.killed, 'timeout');
-    await until(() => !alive(child!) && !alive(parent!), `program ${parent} and its child ${child} should be dead`);
+    await until(`program ${parent} and its child ${child} should be dead`, () => !alive(child!) && !alive(parent!), 10_000, 25);
   });
 
   it('a program that traps SIGTERM gets the grace period, then SIGKILL', async () => {
@@ -75,7 +67,7 @@ describe('process group', () => {
     assert.match(r.stderr, /got TERM/, 'the program saw SIGTERM first');
     assert.equal(r.signal, 'SIGKILL');
     const [pid] = await pids(file, 1);
-    await until(() => !alive(pid!), `program ${pid} should be dead`);
+    await until(`program ${pid} should be dead`, () => !alive(pid!), 10_000, 25);
   });
 
   it('the abort flag kills the group', async () => {
@@ -86,7 +78,7 @@ describe('process group', () => {
     abort = true;
     const r = await run;
     assert.equal(r.killed, 'aborted');
-    await until(() => !alive(child!) && !alive(parent!), 'the aborted group should be dead');
+    await until('the aborted group should be dead', () => !alive(child!) && !alive(parent!), 10_000, 25);
   });
 
   it('what a program leaves running in its group is killed when it exits', async () => {
@@ -95,7 +87,7 @@ describe('process group', () => {
     assert.equal(r.exit, 0);
     assert.equal(r.stdout, 'done\n');
     const [orphan] = await pids(file, 1);
-    await until(() => !alive(orphan!), `the background sleep ${orphan} should have been killed`);
+    await until(`the background sleep ${orphan} should have been killed`, () => !alive(orphan!), 10_000, 25);
   });
 
   it('when the worker thread that started it is terminated, the program and its children die', async () => {
@@ -112,6 +104,6 @@ describe('process group', () => {
     const [child, parent] = await pids(file, 2);
     assert.ok(alive(child!) && alive(parent!), 'precondition: the program runs');
     await worker.terminate();
-    await until(() => !alive(child!) && !alive(parent!), `program ${parent} and child ${child} should die with the thread`);
+    await until(`program ${parent} and child ${child} should die with the thread`, () => !alive(child!) && !alive(parent!), 10_000, 25);
   });
 });

@@ -13,6 +13,7 @@ import { ErrorCode } from '../../src/errors.js';
 import { acquireOwnerLock, OwnerLockedError, type OwnerInfo, type OwnerLockOptions, type OwnerLostError } from '../../src/owner-lock.js';
 import { alive } from '../helpers/shoal.js';
 import { repoRoot } from '../helpers/paths.js';
+import { until } from '../helpers/wait.js';
 
 const holderJs = join(repoRoot, 'dist', 'test', 'helpers', 'hold-owner-lock.js');
 
@@ -20,15 +21,6 @@ function tmp(t: TestContext): string {
   const d = mkdtempSync(join(tmpdir(), 'shoal-lock-'));
   t.after(() => rmSync(d, { recursive: true, force: true }));
   return d;
-}
-
-/** Polls `cond` until it is true; fails naming `what` after `ms`. */
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 interface Holder {
@@ -63,7 +55,7 @@ function hold(t: TestContext, args: { target: string; kind: 'dir' | 'file'; role
     lines,
     exited,
     async line(key) {
-      await until(() => lines.some((l) => key in l), `holder ${child.pid} printed '${key}' (it printed ${JSON.stringify(lines)})`);
+      await until(() => `holder ${child.pid} printed '${key}' (it printed ${JSON.stringify(lines)})`, () => lines.some((l) => key in l), 10_000, 20);
       return lines.find((l) => key in l)!;
     },
   };
@@ -138,7 +130,7 @@ test('several processes racing for a dead owner\'s lock: one takes it, the other
   dead.child.kill('SIGKILL');
   await dead.exited;
   const racers = [0, 1, 2].map(() => hold(t, { target: out, kind: 'dir' }));
-  await until(() => racers.every((r) => r.lines.some((l) => 'held' in l || 'refused' in l)), 'every racer held or was refused', 20_000);
+  await until('every racer held or was refused', () => racers.every((r) => r.lines.some((l) => 'held' in l || 'refused' in l)), 20_000, 20);
   const winners = racers.filter((r) => r.lines.some((l) => 'held' in l));
   assert.equal(winners.length, 1, JSON.stringify(racers.map((r) => r.lines)));
   for (const r of racers.filter((x) => x !== winners[0])) {
@@ -199,7 +191,7 @@ test('onLost is called once another owner takes the lock over; release then leav
   rmdirSync(ours.lockPath); // someone removes our lock directory...
   const other = hold(t, { target: out, kind: 'dir' }); // ...and another process takes it
   const theirs = (await other.line('held')).held as OwnerInfo;
-  await until(() => lost.length > 0, 'onLost was called');
+  await until('onLost was called', () => lost.length > 0, 10_000, 20);
   assert.equal(lost.length, 1);
   assert.equal(lost[0]!.code, ErrorCode.Refused);
   assert.match(lost[0]!.message, /^lost the out dir /);
@@ -217,7 +209,7 @@ test('a paused owner is not a dead one: taken over only once stale, and told it 
   const paused = (await h.line('held')).held as OwnerInfo;
   h.child.kill('SIGSTOP');
   t.after(() => void h.child.kill('SIGCONT'));
-  await until(() => readFileSync(`/proc/${h.pid}/stat`, 'utf8').split(') ')[1]![0] === 'T', 'the holder is stopped');
+  await until('the holder is stopped', () => readFileSync(`/proc/${h.pid}/stat`, 'utf8').split(') ')[1]![0] === 'T', 10_000, 20);
   await assert.rejects(acquireOwnerLock(out, opts({ staleMs: 6000 })), (err) => assertRefusedBy(err, paused));
   const past = (Date.now() - 10_000) / 1000; // as if it had been stopped for 10 s
   utimesSync(join(out, '.shoal.lock'), past, past);
@@ -238,8 +230,8 @@ test('a lease touched by someone else while the owner file still names us is tak
   const ours = await acquireOwnerLock(out, opts({ staleMs: 2000, onLost: (e) => lost.push(e), log }));
   const touched = Date.now() - 500;
   utimesSync(ours.lockPath, touched / 1000, touched / 1000); // not the mtime proper-lockfile set
-  await until(() => logs.some((l) => l.includes('back after a failed renewal')), 'the lock was taken back');
-  await until(() => statSync(ours.lockPath).mtimeMs > touched + 400, 'the lease is renewed again');
+  await until('the lock was taken back', () => logs.some((l) => l.includes('back after a failed renewal')), 10_000, 20);
+  await until('the lease is renewed again', () => statSync(ours.lockPath).mtimeMs > touched + 400, 10_000, 20);
   assert.deepEqual(lost, []);
   await assert.rejects(acquireOwnerLock(out, opts()), (err) => assertRefusedBy(err, ours.info));
   await ours.release();

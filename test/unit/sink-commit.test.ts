@@ -16,6 +16,7 @@ import { ANONYMOUS, PROTOCOL_VERSION, subjects, type AckReply, type CommitGroup 
 import { silentLogger } from '../../src/log.js';
 import { Sink, type OutputFile, type OutputFs, type SinkHost } from '../../src/sink/index.js';
 import { RawAgent } from '../helpers/raw-agent.js';
+import { until } from '../helpers/wait.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'shoal-sink-commit-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -74,12 +75,6 @@ class GatedFile implements OutputFile {
   async close(): Promise<void> {}
 }
 
-/** Waits for a condition (a commit goes through the libuv thread pool, so this may take a few ms). */
-const until = async (what: string, fn: () => boolean): Promise<void> => {
-  for (const deadline = Date.now() + 20_000; !fn() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 1));
-  assert.ok(fn(), `never: ${what}`);
-};
-
 describe('sink: group commit and what it believes', () => {
   let bus: MemoryBus;
   let events: string[];
@@ -124,7 +119,7 @@ describe('sink: group commit and what it believes', () => {
     const a = agent();
     const ack = a.send([a.rows('J', ids(3))]);
     const s = settled(ack);
-    await until('the fsync is waiting', () => file.waiting === 1);
+    await until('the fsync is waiting', () => file.waiting === 1, 20_000, 1);
     for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
     assert.equal(s.done, false, 'acknowledged before the fsync returned');
     assert.deepEqual(committed, [], 'committed before the fsync returned');
@@ -136,13 +131,13 @@ describe('sink: group commit and what it believes', () => {
   it('batches that arrive during an fsync share the next one: one write and one fsync for all of them', async () => {
     const a = agent();
     const first = a.send([a.rows('J', ids(2))]);
-    await until('the first fsync waits', () => file.waiting === 1);
+    await until('the first fsync waits', () => file.waiting === 1, 20_000, 1);
     const more = [a.send([a.rows('J', ids(3, 2))]), a.send([a.rows('J', ids(4, 5))]), a.send([a.rows('J', ids(1, 9))])];
-    await until('the three batches wait for the disk', () => sink.stats.written === 10);
+    await until('the three batches wait for the disk', () => sink.stats.written === 10, 20_000, 1);
     assert.equal(file.writes, 1, 'nothing else is written while the first fsync runs');
     file.release();
     await first;
-    await until('the second fsync waits', () => file.waiting === 1);
+    await until('the second fsync waits', () => file.waiting === 1, 20_000, 1);
     file.release();
     const acks = await Promise.all(more);
     assert.deepEqual(acks.map((x) => (x.kind === 'ack' ? x.written : -1)), [3, 4, 1]);
@@ -153,7 +148,7 @@ describe('sink: group commit and what it believes', () => {
   it('a failed write is cut back, commits nothing, stalls the job once, and the job goes on when writes succeed', async () => {
     const a = agent();
     const ok = a.send([a.rows('J', ids(2))]);
-    await until('fsync', () => file.waiting === 1);
+    await until('fsync', () => file.waiting === 1, 20_000, 1);
     file.release();
     await ok;
     const size = file.bytes.length;
@@ -180,7 +175,7 @@ describe('sink: group commit and what it believes', () => {
     file.freeBytes = 1 << 20;
     // Room again: the same rows go through, once.
     const again = a.send([a.rows('J', ids(3, 2))]);
-    await until('fsync', () => file.waiting === 1);
+    await until('fsync', () => file.waiting === 1, 20_000, 1);
     file.release();
     assert.deepEqual(await again, { kind: 'ack', v: PROTOCOL_VERSION, seq: 5, written: 3, duplicates: 0, refused: 0 });
     assert.deepEqual(stalls, [stalls[0], null]);
@@ -192,7 +187,7 @@ describe('sink: group commit and what it believes', () => {
     const a = agent();
     leased.delete('agent-1 spin_001');
     const ack = a.send([a.rows('J', ids(3))]);
-    await until('fsync', () => file.waiting === 1);
+    await until('fsync', () => file.waiting === 1, 20_000, 1);
     file.release();
     assert.deepEqual(await ack, { kind: 'ack', v: PROTOCOL_VERSION, seq: 1, written: 2, duplicates: 0, refused: 1 });
     assert.deepEqual(committed.flatMap((g) => g.ids), ['spin_000', 'spin_002']);
@@ -223,7 +218,7 @@ describe('sink: group commit and what it believes', () => {
     g.text = bad.join('');
     g.ends = bad.map((_, i) => bad.slice(0, i + 1).join('').length);
     const ack = a.send([g]);
-    await until('fsync', () => file.waiting === 1);
+    await until('fsync', () => file.waiting === 1, 20_000, 1);
     file.release();
     assert.equal((await ack).kind, 'ack');
     const rows = file.bytes.toString().trim().split('\n').map((l) => JSON.parse(l) as { task: string; status: string; error: { code: string } });
