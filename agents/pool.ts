@@ -20,7 +20,7 @@ import { Piscina } from 'piscina';
 import { getKind } from '../src/kinds/index.js';
 import { InputStore } from './input-store.js';
 import { abortBundle, bundleAborted, NONE_BEGUN, runningIndex, setNoneBegun } from './flags.js';
-import { toWorkerInput, type BundleEnd, type BundleInput, type BundleOutput, type WorkerInput } from './worker-types.js';
+import { toWorkerInput, type BundleEnd, type BundleInput, type BundleOutput, type PoolWorkerData, type WorkerInput } from './worker-types.js';
 
 export interface PoolOptions {
   /** Worker threads. */
@@ -57,6 +57,8 @@ export class WorkerPool {
   private readonly piscina: Piscina<WorkerInput, BundleOutput>;
   private recycling = new Set<number>();
   private closed = false;
+  /** Threads whose module graph has loaded (each thread adds one when it has). */
+  private readonly loaded = new Int32Array(new SharedArrayBuffer(4));
   /** Threads replaced so far (recycled or died), for logs and tests. */
   replaced = 0;
   /** Parsed inputs shared by the workers; null when sharing is off. */
@@ -75,7 +77,7 @@ export class WorkerPool {
       concurrentTasksPerWorker: this.depth,
       maxQueue: Math.max(4, opts.workers * 4),
       atomics: 'async',
-      workerData: { handlers: opts.handlers },
+      workerData: { handlers: opts.handlers, loaded: this.loaded } satisfies PoolWorkerData,
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB, ...(opts.workerHeapMb > 0 ? { maxOldGenerationSizeMb: opts.workerHeapMb } : {}) },
     });
     // A dying thread emits 'error' on the pool as well as rejecting its task; the task path handles it.
@@ -176,6 +178,17 @@ export class WorkerPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.threadsLoaded(10_000);
     await this.piscina.destroy();
+  }
+
+  /**
+   * Waits (at most `ms`) until the first threads have loaded their modules. Node 20 aborts the
+   * whole process when a thread is terminated while its ES module graph is being instantiated,
+   * which an agent drained or stopped within a second of starting would otherwise do.
+   */
+  private async threadsLoaded(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (Atomics.load(this.loaded, 0) < this.opts.workers && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   }
 }

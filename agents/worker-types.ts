@@ -82,3 +82,11 @@ export type BundleEnd =
   | { kind: 'requeue' }
   /** Its thread died (crash, heap limit) while task `runningIndex` ran: only that task is charged. */
   | { kind: 'died'; error: { code: string; message: string }; runningIndex: number };
+
+/** What every worker thread of a pool is started with. */
+export interface PoolWorkerData {
+  /** Handler modules (paths from the agent's command line). */
+  handlers: string[];
+  /** Cell 0 counts the threads whose module graph has loaded (see WorkerPool.close). */
+  loaded: Int32Array;
+}

@@ -11,13 +11,18 @@
 import { threadId, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import type { WireErrorShape } from './worker-types.js';
-import type { WorkerInput, BundleOutput, TaskFailure } from './worker-types.js';
+import type { WorkerInput, BundleOutput, PoolWorkerData, TaskFailure } from './worker-types.js';
 import { getKind, PortInputs, threadInputs, type Kind, type RunOutput } from '../src/kinds/index.js';
 import { ErrorCode, toWireError } from '../src/errors.js';
 import { errorRow, GroupBuilder, okRow, toJson, type RowHead } from '../src/rows/index.js';
 import { bundleAborted, isMarked, runningIndex, setEnded, setRunning } from './flags.js';
 
-const handlerPaths: string[] = (workerData as { handlers?: string[] } | undefined)?.handlers ?? [];
+const started = workerData as PoolWorkerData | undefined;
+const handlerPaths: string[] = started?.handlers ?? [];
+// This module has loaded: the pool may now stop this thread safely (see WorkerPool.close).
+if (started?.loaded) {
+  Atomics.add(started.loaded, 0, 1);
+}
 let handlers: Promise<Map<string, Kind<unknown>>> | null = null;
 
 /** Loads the agent's handler modules once per thread (only paths from the agent's own command line). */
