@@ -58,7 +58,7 @@ describe('agent under a Slurm walltime (SLURM_JOB_END_TIME)', () => {
     // --drain-before 2 min and a job that ends a few seconds after that: a few seconds of work,
     // then the drain. The margin must cover the agent's start; where a loaded machine starts it
     // later than that (it then drains at once, as the next test shows), the margin grows.
-    for (const margin of [3, 10, 30]) {
+    for (const margin of [6, 15, 30]) {
       const a = spawnShoal(['agent', ...conn(), '--drain-before', '120', '--grace', '5'], { env: slurmEnv(120 + margin), t });
       const first = await a.waitForLog((l) => l.msg === 'will drain before the Slurm walltime ends' || l.msg === 'the Slurm job ends within --drain-before: draining at once (lower --drain-before for short jobs)');
       if (first.msg !== 'will drain before the Slurm walltime ends') {
