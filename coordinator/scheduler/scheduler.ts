@@ -150,7 +150,9 @@ export class Scheduler {
       a.dispatches.delete(seq);
       if (seq <= ackedSeq) continue;
       for (const t of tasks) {
-        if (t.state.s === 'leased' && t.state.agent === a.id && t.state.dispatch === seq) unlease(this.st, t, a, 'handback', ctx);
+        const s = t.state;
+        // The agent may hold the task's first lease or its speculative copy.
+        if (s.s === 'leased' && ((s.agent === a.id && s.dispatch === seq) || (s.copy?.agent === a.id && s.copy.dispatch === seq))) unlease(this.st, t, a, 'handback', ctx);
       }
       ctx.out.push(log('warn', 'dispatch lost on the way; tasks requeued', { agent: a.id, seq, tasks: tasks.length, event: ctx.ev }));
     }
@@ -214,7 +216,7 @@ export class Scheduler {
    * gets no dispatches; its running tasks finish and their results wait with the agents.
    */
   onStall(jobName: string, reason: string | null, now: number): Command[] {
-    const ctx: Ctx = { now, ev: this.event, out: [] };
+    const ctx = this.ctx(now);
     const job = this.st.jobs.get(jobName);
     if (!job || job.stalled === reason) return ctx.out;
     job.stalled = reason;

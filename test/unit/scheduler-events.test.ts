@@ -75,6 +75,29 @@ test('a dispatch the agent never received (seq gap) is requeued at its next pull
   assert.deepEqual(taskIds(replies(cmds)[0]!.bundles).sort(), ['t0', 't1']);
 });
 
+test('a speculative copy the agent never received is taken back from it: the task stays leased to its first holder alone', () => {
+  const s = newScheduler({ speculate: true, speculateFactor: 2 });
+  submit(s, 'J', tasks(2, () => 10), { granularity: 1 });
+  const a = s.onHello('a', agentInfo({ slots: 2 }), [], 0);
+  const b = s.onHello('b', agentInfo({ slots: 1 }), [], 0);
+  const ra = replies(s.onPull('a', pullParams(a.epoch, a.seq, 2), 'pa', 0))[0]!;
+  const [t0, t1] = taskIds(ra.bundles);
+  s.onCommitted(commit('J', [[t0!, 'ok', 1, 'a', 100, 10]]), 100);
+  s.onPull('b', pullParams(b.epoch, b.seq, 1, { waitMs: 60_000 }), 'pb', 100);
+  const copy = replies(s.onTick(1000))[0]!;
+  assert.deepEqual(taskIds(copy.bundles), [t1]);
+  // B pulls again at its old seq: the copy never reached it.
+  const cmds = s.onPull('b', pullParams(b.epoch, b.seq, 1, { waitMs: 60_000 }), 'pb2', 1100);
+  s.check();
+  assert.ok(ofKind(cmds, 'log').some((l) => l.msg.includes('dispatch lost')));
+  // A now fails the task: it is queued again and dispatched to B's parked pull (not left
+  // leased to B, which never had it).
+  const after = s.onPull('a', pullParams(a.epoch, ra.seq, 0, { waitMs: 0, reports: [failure('J', t1!, 'died')], reportsOnly: true }), 'ra2', 1200);
+  s.check();
+  const toB = replies(after).filter((r) => r.token === 'pb2');
+  assert.deepEqual(toB.map((r) => taskIds(r.bundles)), [[t1]], 'the failed task goes to B in a dispatch of its own');
+});
+
 test('reports sent beside a pull carry a seq that may lag a dispatch on its way: no requeue, the parked pull stays', () => {
   const s = newScheduler();
   submit(s, 'J', tasks(3, () => 1, () => ({})), { granularity: 1 });
