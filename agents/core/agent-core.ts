@@ -349,7 +349,7 @@ export class AgentCore {
     return {
       busySlots: this.book.busy,
       freeSlots: this.book.freeSlots,
-      memory: Math.max(0, Math.min(this.freeMemory, this.opts.memoryLimit - this.book.reservedMemory())),
+      memory: Math.max(0, Math.min(this.freeMemory, this.opts.memoryLimit)),
       state: s === 'draining' || s === 'stopping' ? 'draining' : this.memoryLow ? 'paused' : 'active',
       done: this.done,
     };

@@ -162,13 +162,6 @@ export class BundleBook {
     return Math.max(0, this.slots - this.busySlots);
   }
 
-  /** Memory the running tasks asked for, bytes. */
-  reservedMemory(): number {
-    let reserved = 0;
-    for (const b of this.runningSet) for (const t of b.tasks) reserved += (t as { memory?: number }).memory ?? 0;
-    return reserved;
-  }
-
   /** Asserts the book's invariants: states match where each bundle is, and the slot counts match the running set. */
   check(): void {
     let busy = 0;
