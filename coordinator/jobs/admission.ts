@@ -35,7 +35,7 @@ export class Admission {
   /** Jobs being expanded (not in the scheduler yet). */
   readonly expanding = new Map<string, JobRecord>();
   /** Jobs whose end has been fully recorded (output closed, summary written). */
-  readonly finished = new Map<string, { state: JobStatus['state']; summary: string | null }>();
+  readonly finished = new Set<string>();
   private readonly registry: JobRegistry;
   private stopped = false;
 
@@ -88,7 +88,11 @@ export class Admission {
         );
       }
     }
-    if (state !== null) this.d.scheduler.forget(spec.job);
+    if (state !== null) {
+      // A job that ran before starts again: its earlier end no longer counts for status.
+      this.d.scheduler.forget(spec.job);
+      this.finished.delete(spec.job);
+    }
     const rec: JobRecord = {
       ...(prior?.expandSlots !== undefined ? { expandSlots: prior.expandSlots, expandMaxAgentSlots: prior.expandMaxAgentSlots ?? 0 } : {}),
       job: spec.job,
@@ -127,18 +131,19 @@ export class Admission {
       this.save(rec);
       const split = splitterFor(spec, kind);
       const jobOpts = {
+        ...(rec.speculate !== undefined ? { speculate: rec.speculate } : {}),
+        // After the job's wish: the kind's rules win (no speculation for external programs).
         ...opts,
         granularity: rec.granularity ?? 'auto',
         adoptHeld: resumed,
         errorRecords: opened.errorRecords,
-        ...(rec.speculate !== undefined ? { speculate: rec.speculate } : {}),
         ...(split ? { split } : {}),
         ...(kind?.secondsPerCost ? { secondsPerCost: kind.secondsPerCost } : {}),
       };
       this.d.run(this.d.scheduler.onSubmit(spec, tasks, opened.done, jobOpts, Date.now()));
       // Counted by the scheduler: a resumed job's split tasks are done as halves.
-      const st = this.d.scheduler.status(Date.now(), rec.job).jobs[0];
-      return { job: rec.job, tasks: st?.total ?? tasks.length, alreadyDone: st?.done ?? 0, out: rec.out };
+      const n = this.d.scheduler.jobCounts(rec.job);
+      return { job: rec.job, tasks: n?.total ?? tasks.length, alreadyDone: n?.done ?? 0, out: rec.out };
     } finally {
       this.expanding.delete(rec.job);
     }
@@ -152,7 +157,7 @@ export class Admission {
   /** Closes the job's output (the sink writes the summary), records the end, tells listeners. */
   async finish(job: string, state: JobStatus['state']): Promise<void> {
     const rec = this.records.get(job);
-    const summary = await this.d.sink.close(job, state);
+    await this.d.sink.close(job, state);
     if (this.stopped) return;
     if (rec) {
       rec.state = state;
@@ -162,7 +167,7 @@ export class Admission {
         this.d.log.error({ job, err: (err as Error).message }, 'cannot record the job end');
       }
     }
-    this.finished.set(job, { state, summary });
+    this.finished.add(job);
     this.d.publish(this.d.subj.events, { kind: 'job-ended', v: PROTOCOL_VERSION, job, state });
   }
 

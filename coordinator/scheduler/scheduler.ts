@@ -262,13 +262,14 @@ export class Scheduler {
     return (taskId) => q?.get(taskId)?.state.s === 'failing';
   }
 
-  isKnown(id: string, epoch: number): boolean {
-    const a = this.st.agents.get(id);
-    return !!a && a.state.s !== 'lost' && a.epoch === epoch;
-  }
-
   jobState(name: string): JobState | null {
     return this.st.jobs.get(name)?.state ?? null;
+  }
+
+  /** A job's task count and how many are done (split tasks count as their halves), without building a status. */
+  jobCounts(name: string): { total: number; done: number } | null {
+    const job = this.st.jobs.get(name);
+    return job ? { total: job.queue.total, done: job.queue.counts.done } : null;
   }
 
   /** Slots of active agents: in all, and of the largest one. */
