@@ -146,7 +146,7 @@ export class AgentCore {
     for (const b of bundles) {
       const info = this.jobs.get(b.job);
       // Cannot happen with a sane coordinator; hand the tasks back rather than lose them.
-      if (!info) for (const t of b.tasks) this.reports.push({ job: b.job, id: t.id, attempt: t.attempt });
+      if (!info) for (const t of b.tasks) this.handBack(b.job, t);
       else this.book.add(b.job, info, b.threads, b.tasks);
     }
     return this.feed();
@@ -157,8 +157,8 @@ export class AgentCore {
     const cancelled = b.state === 'cancelled';
     this.book.ended(b);
     const out: AgentCommand[] = [];
-    const handBack = (t: TaskMsg, i: number): void => {
-      if (!cancelled && !isMarked(b.flags, i)) this.reports.push({ job: b.job, id: t.id, attempt: t.attempt });
+    const giveBack = (t: TaskMsg, i: number): void => {
+      if (!cancelled && !isMarked(b.flags, i)) this.handBack(b.job, t);
     };
     switch (end.kind) {
       case 'done': {
@@ -170,17 +170,17 @@ export class AgentCore {
         if (g.ids.length + end.out.failures.length === b.tasks.length) break;
         const accounted = new Set<string>(g.ids);
         for (const f of end.out.failures) accounted.add(f.id);
-        b.tasks.forEach((t, i) => accounted.has(t.id) || handBack(t, i));
+        b.tasks.forEach((t, i) => accounted.has(t.id) || giveBack(t, i));
         break;
       }
       case 'aborted':
       case 'requeue':
-        b.tasks.forEach(handBack);
+        b.tasks.forEach(giveBack);
         break;
       case 'died': {
         const culprit = b.tasks[end.runningIndex];
         for (const [i, t] of b.tasks.entries()) {
-          if (t !== culprit) handBack(t, i);
+          if (t !== culprit) giveBack(t, i);
           else if (cancelled) continue;
           else if (t.final) {
             const g = new GroupBuilder(b.job);
@@ -228,14 +228,14 @@ export class AgentCore {
     if (s.s === 'draining' || s.s === 'stopping') return this.abortRunning();
     if (s.s === 'stopped') return [];
     this.to({ s: 'draining', link: linkOf(s) }, 'drain');
-    for (const b of this.book.takeQueue()) for (const t of b.tasks) this.reports.push({ job: b.job, id: t.id, attempt: t.attempt });
+    for (const b of this.book.takeQueue()) for (const t of b.tasks) this.handBack(b.job, t);
     // Tasks of running bundles that have not started are unstarted leases too: hand them back
     // now, not after the bundle's running task (the worker skips a marked task).
     for (const b of this.book.running) {
       const n = taskCount(b.flags);
       for (let i = runningIndex(b.flags) + 1; i < n; i++) {
         const t = b.tasks[i]!;
-        if (handBackTask(b.flags, i)) this.reports.push({ job: b.job, id: t.id, attempt: t.attempt });
+        if (handBackTask(b.flags, i)) this.handBack(b.job, t);
       }
     }
     const out: AgentCommand[] = [{ kind: 'heartbeat' }, { kind: 'report' }];
@@ -353,5 +353,10 @@ export class AgentCore {
       state: s === 'draining' || s === 'stopping' ? 'draining' : this.memoryLow ? 'paused' : 'active',
       done: this.done,
     };
+  }
+
+  /** The coordinator is to have task `t` back, unstarted (no attempt spent). */
+  private handBack(job: string, t: TaskMsg): void {
+    this.reports.push({ job, id: t.id, attempt: t.attempt });
   }
 }

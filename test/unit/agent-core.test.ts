@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { AgentCore, IllegalSessionMoveError, moveSession, bundleFlags } from '../../agents/index.js';
 import { dispatch, done, kinds, newCore, reported, runs, tasks, welcome, epochOf } from '../helpers/agent-core.js';
 
-const { isMarked, runningIndex, setRunning } = bundleFlags;
+const { isMarked, runningIndex } = bundleFlags;
 
 test('a bundle runs when its slot is free and the next one starts when it ends', () => {
   const core = newCore({ slots: 1 });
@@ -43,7 +43,6 @@ test('a result too large for the bus becomes an error row', () => {
 test('a worker thread dies: only the running task is charged, the others go back', () => {
   const core = newCore();
   const [a] = runs(dispatch(core, tasks(3)));
-  setRunning(a!.flags, 1);
   const cmds = core.bundleEnded(a!, { kind: 'died', error: { code: 'E_WORKER', message: 'worker thread died' }, runningIndex: 1 }, 10, 1e6);
   core.check();
   assert.ok(!kinds(cmds).includes('send'));
