@@ -11,8 +11,8 @@ import { Coordinator } from '../../coordinator/index.js';
 import { Agent, availableMemory, probeNode, type NodeProbe } from '../../agents/index.js';
 import { UsageError } from '../errors.js';
 import { loadHandlerModules, WORKER_ADAPTER } from '../kinds/handlers/index.js';
+import { GB } from './options.js';
 
-const GB = 2 ** 30;
 
 /** The coordinator's command-line options, read and checked (see options.ts); absent ones take the scheduler's defaults. */
 export interface CoordinatorCliOptions {

@@ -11,7 +11,8 @@ import { DEFAULT_AGENT_OPTIONS as AGENT } from '../../agents/index.js';
 import { DEFAULT_SCHEDULER_OPTIONS as SCHEDULER } from '../../coordinator/index.js';
 import { optionParser } from '../kinds/index.js';
 
-const GB = 2 ** 30;
+/** Bytes in a GiB (memory options are given in GB). */
+export const GB = 2 ** 30;
 
 /** A number of at least `min`. */
 export const atLeast = (min: number) => Type.Number({ minimum: min });

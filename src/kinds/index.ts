@@ -10,7 +10,7 @@ import { framesKind } from './frames/index.js';
 
 export type { Kind, TaskSpec, RunContext, RunOutput, Row, ExpandContext, RecordOutput, TaskHalf } from './types.js';
 export { readOption, optionParser } from './options.js';
-export { fileStamp, PortInputs, sharedBytes, threadInputs, toShared, type InputCache, type InputReply, type InputRequest } from './inputs.js';
+export { PortInputs, sharedBytes, threadInputs, type InputCache, type InputReply, type InputRequest } from './inputs.js';
 
 const BUILTIN: ReadonlyMap<string, Kind<unknown>> = new Map<string, Kind<unknown>>([
   [spinKind.name, spinKind],
