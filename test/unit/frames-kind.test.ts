@@ -126,7 +126,7 @@ test('params: commander options map onto params', () => {
 test('checkParams: params survive the wire; malformed ones are refused with E_INPUT', () => {
   const p = params({ analyses: 'rg,zeno', radii: 'S=2' });
   assert.deepEqual(framesKind.checkParams(JSON.parse(JSON.stringify(p))), p);
-  for (const raw of [null, 'x', [], {}, { ...p, traj: 'relative.dcd' }, { ...p, format: 'pdb' }, { ...p, walks: -3 }, { ...p, analyses: ['nope'] }, { ...p, top: null }]) {
+  for (const raw of [null, 'x', [], {}, { ...p, traj: 'relative.dcd' }, { ...p, format: 'pdb' }, { ...p, walks: -3 }, { ...p, analyses: ['nope'] }, { ...p, top: null }, { ...p, top: '/x/t.gro' }, { ...p, radii: { Xx: 1 } }, { ...p, radii: { c: 1 } }]) {
     assert.throws(() => framesKind.checkParams(raw), code('E_INPUT'), JSON.stringify(raw));
   }
 });
