@@ -42,7 +42,7 @@ const matches = (res, f) => res.some((re) => re.test(f));
 
 // Long waiting files first (the longest measured here, in order), so the lanes end together;
 // unit files fill the gaps at the end.
-const LONG = ['fault-owner', 'security', 'fault-sink', 'fault-cancel', 'command', 'skeleton', 'fault-drain', 'output-verify', 'fault-hostile', 'watch', 'fault-pause', 'fault-broker'];
+const LONG = ['fault-hostile', 'security', 'fault-drain', 'skeleton', 'fault-owner', 'command', 'fault-cancel', 'watch', 'fault-pause', 'fault-broker'];
 const rank = (f) => {
   const long = LONG.findIndex((name) => f.endsWith(`/${name}.test.js`));
   return long >= 0 ? long : f.includes('/integration/') ? LONG.length : LONG.length + 1;

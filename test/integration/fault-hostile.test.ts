@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { NatsBus } from '../../src/bus/index.js';
@@ -58,12 +58,7 @@ describe('a hostile agent with valid credentials', () => {
   it('forges, impersonates and floods while a job runs: nothing forged is written, the job completes exactly once, memory comes back', async (t) => {
     const at = ['--nats', server.url, '--ns', ns];
     const out = join(scratch.dir, 'out');
-    // SIGUSR2 makes the coordinator write a heap snapshot, which first collects all garbage and
-    // gives free pages back: what it then holds is what the floods left it holding.
-    const snapshots = join(scratch.dir, 'heap');
-    mkdirSync(snapshots);
-    const nodeOptions = `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapshots}`;
-    const coord: ShoalProcess = spawnShoal(['coordinator', ...at, '--out-dir', out, '--agent-timeout', '3', '--lost-retention', '5'], { env: { ...creds('coordinator'), NODE_OPTIONS: nodeOptions } });
+    const coord: ShoalProcess = spawnShoal(['coordinator', ...at, '--out-dir', out, '--agent-timeout', '3', '--lost-retention', '5'], { env: creds('coordinator') });
     await coord.waitForLog('coordinator ready');
     const real = spawnShoal(['agent', ...at, '--workers', '1'], { env: creds('agent-1') });
     const realId = (await real.waitForLog('joined the coordinator')).agent as string;
@@ -152,12 +147,10 @@ describe('a hostile agent with valid credentials', () => {
 
     // Memory: the invented agents are lost (3 s) and forgotten (5 s later); the coordinator's RSS comes back within 20%.
     await until('the invented agents forgotten', async () => (await ctl!.status()).agents.length === 1, 30_000);
-    // Left alone, V8 gives its grown heap back once the process is idle a while (40 s to two
-    // minutes here); a snapshot's full collection does it at once.
-    coord.kill('SIGUSR2');
-    await until('the heap snapshot written', () => readdirSync(snapshots).some((f) => f.endsWith('.heapsnapshot')), 60_000);
-    const back = await until('the coordinator gives back its memory', () => (rss(coord.pid) <= rss0 * 1.2 ? rss(coord.pid) : null), 30_000, 250);
-    t.diagnostic(`coordinator RSS: ${(rss0 / 2 ** 20).toFixed(0)} MB before the floods, ${(peak / 2 ** 20).toFixed(0)} MB after them, ${(back / 2 ** 20).toFixed(0)} MB after a full collection`);
+    // V8 gives its grown heap back once the coordinator is idle a while (about a minute here).
+    const t0 = Date.now();
+    const back = await until('the coordinator gives back its memory', () => (rss(coord.pid) <= rss0 * 1.2 ? rss(coord.pid) : null), 150_000, 1000);
+    t.diagnostic(`coordinator RSS: ${(rss0 / 2 ** 20).toFixed(0)} MB before the floods, ${(peak / 2 ** 20).toFixed(0)} MB after them, ${(back / 2 ** 20).toFixed(0)} MB ${((Date.now() - t0) / 1000).toFixed(0)} s after the job ended`);
     await stopAgent(real);
   });
 });
