@@ -4,8 +4,8 @@
  */
 import { encode, type JobSpec } from '../../protocol/index.js';
 import { ErrorCode, InputError, ShoalError } from '../../src/errors.js';
-import { COMMAND_KINDS, getKind, type Kind } from '../../src/kinds/index.js';
-import type { NewTask, JobOptions } from '../scheduler/index.js';
+import { COMMAND_KINDS, getKind, numberedIds, taskListOf, type Kind, type TaskList } from '../../src/kinds/index.js';
+import type { NewTask, JobOptions, TaskSource } from '../scheduler/index.js';
 
 /** Resolves the kind of a spec; unknown kinds are handler kinds (agents that list them run them). */
 export function kindOf(spec: JobSpec): { kind: Kind<unknown> | null; opts: Omit<JobOptions, 'granularity'> } {
@@ -16,24 +16,33 @@ export function kindOf(spec: JobSpec): { kind: Kind<unknown> | null; opts: Omit<
 }
 
 /**
- * Expands a job into scheduler tasks. Handler kinds (not built in) take an explicit task
- * list in their params: `{ tasks: [{id, cost?, ref}] }` or `{ inputs: [...] }` lines.
+ * Expands a job into the scheduler's task source. A kind with `expandList` gives its tasks by
+ * number (nothing per task is built here); a kind's array is checked for repeated ids. Handler
+ * kinds (not built in) take their inputs from their params: `{ inputs: [...] }`, one task each.
  */
-export async function expandJob(spec: JobSpec, kind: Kind<unknown> | null, cap: { slots: number; maxAgentSlots: number }, info: (msg: string, f?: Record<string, unknown>) => void): Promise<NewTask[]> {
-  if (!kind) return expandHandlerJob(spec);
+export async function expandJob(spec: JobSpec, kind: Kind<unknown> | null, cap: { slots: number; maxAgentSlots: number }, info: (msg: string, f?: Record<string, unknown>) => void): Promise<TaskSource> {
+  if (!kind) return sourceFrom(handlerTasks(spec));
   const params = kind.checkParams(spec.params);
-  const specs = await kind.expand(params, { slots: cap.slots, maxAgentSlots: cap.maxAgentSlots, job: spec.job, info });
-  const seen = new Set<string>();
-  const out: NewTask[] = new Array(specs.length);
-  for (let i = 0; i < specs.length; i++) {
-    const t = specs[i]!;
-    if (seen.has(t.id)) throw new ShoalError(ErrorCode.Internal, `kind ${kind.name} produced task id '${t.id}' twice`);
-    // '/' names the halves of a split task (see splitterFor).
-    if (kind.split && t.id.includes('/')) throw new ShoalError(ErrorCode.Internal, `kind ${kind.name} produced task id '${t.id}' with a '/'`);
-    seen.add(t.id);
-    out[i] = { id: t.id, cost: t.cost, memory: t.memory ?? 0, threads: t.threads ?? 1, bytes: encodedSize(t.id, t.ref), ref: t.ref };
-  }
-  return out;
+  const ctx = { slots: cap.slots, maxAgentSlots: cap.maxAgentSlots, job: spec.job, info };
+  if (kind.expandList) return sourceFrom(await kind.expandList(params, ctx));
+  const list = taskListOf(await kind.expand(params, ctx));
+  // '/' names the halves of a split task (see splitterFor).
+  const bad = list.check(kind.split !== undefined);
+  if (bad !== null) throw new ShoalError(ErrorCode.Internal, `kind ${kind.name} produced ${bad}`);
+  return sourceFrom(list);
+}
+
+/** The scheduler's view of a kind's tasks: each built with its defaults and encoded size when asked for. */
+function sourceFrom(list: TaskList): TaskSource {
+  return {
+    length: list.length,
+    costAt: (i) => list.costAt(i),
+    indexOf: (id) => list.indexOf(id),
+    at(i) {
+      const t = list.at(i);
+      return { id: t.id, cost: t.cost, memory: t.memory ?? 0, threads: t.threads ?? 1, bytes: encodedSize(t.id, t.ref), ref: t.ref };
+    },
+  };
 }
 
 /**
@@ -61,13 +70,16 @@ function encodedSize(id: string, ref: unknown): number {
   return encode({ id, ref }).byteLength + 24;
 }
 
-function expandHandlerJob(spec: JobSpec): NewTask[] {
+/** A handler kind's tasks: one per input line, `task_<line number - 1>`. */
+function handlerTasks(spec: JobSpec): TaskList {
   const p = spec.params as { inputs?: unknown } | null;
   const inputs = p?.inputs;
   if (!Array.isArray(inputs)) throw new InputError(`kind '${spec.kind}' is not built in: its params need an 'inputs' array (submit --inputs FILE)`);
-  const width = String(Math.max(0, inputs.length - 1)).length;
-  return inputs.map((input, i) => {
-    const id = `task_${String(i).padStart(width, '0')}`;
-    return { id, cost: 1, bytes: encodedSize(id, input), ref: { input, line: i + 1 } };
-  });
+  const ids = numberedIds('task_', inputs.length);
+  return {
+    length: inputs.length,
+    at: (i) => ({ id: ids.id(i), cost: 1, ref: { input: inputs[i], line: i + 1 } }),
+    costAt: () => 1,
+    indexOf: ids.indexOf,
+  };
 }

@@ -64,7 +64,7 @@ export function takeBundle(st: State, job: Job, a: Agent, seq: number, memory: n
     job.queue.scanOrder(
       () => !scan.full && scan.scanned < limit,
       (t) => scan.visit(t),
-      splits ? (t, i) => shouldSplit(job, t, scan.spc, slots, st.opts) && splitTask(job, i, t, slots, ctx) !== null : undefined,
+      splits ? (t) => shouldSplit(job, t, scan.spc, slots, st.opts) && splitTask(job, t, slots, ctx) !== null : undefined,
     );
   }
   return scan.result();

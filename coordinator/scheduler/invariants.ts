@@ -55,14 +55,16 @@ export function check(st: State): void {
 function checkJob(st: State, job: Job): void {
   const q = job.queue;
   const counts = Object.fromEntries(Object.keys(TRANSITIONS).map((k) => [k, 0])) as Record<TaskStateName, number>;
-  let queuedCost = 0;
-  const reachable = q.reachable();
-  for (const t of q.all()) {
+  const audit = q.audit();
+  for (const k of Object.keys(counts) as TaskStateName[]) counts[k] += audit.counts[k];
+  let queuedCost = audit.freshCost;
+  if (audit.unreachableFresh !== null) throw new InvariantError('queued-reachable', `queued task ${job.name}/${audit.unreachableFresh} is not in the queue`);
+  for (const t of q.objects()) {
     const s = t.state;
     counts[s.s]++;
     if (s.s === 'queued') {
       queuedCost += t.cost;
-      if (!reachable.has(t)) throw new InvariantError('queued-reachable', `queued task ${job.name}/${t.id} is not in the queue`);
+      if (!audit.reaches(t)) throw new InvariantError('queued-reachable', `queued task ${job.name}/${t.id} is not in the queue`);
     }
     for (const h of holders(s)) {
       const a = st.agents.get(h);

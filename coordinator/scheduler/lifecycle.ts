@@ -1,30 +1,47 @@
 /** A job's life: its tasks when submitted, its end when none is open, and its cancellation. */
 import { log, type Ctx } from './commands.js';
 import { JOB_TRANSITIONS, type Job, type JobPhase } from './job.js';
-import type { NewTask } from './options.js';
+import { costOrder, type TaskOrder } from './cost-order.js';
+import type { DoneLookup, NewTask, TaskSource } from './options.js';
 import type { State } from './state.js';
-import { DONE_ERROR, DONE_OK, holders, newTask, QUEUED } from './task-state.js';
+import { DONE_ERROR, DONE_OK, holders, QUEUED, type Task } from './task-state.js';
 
 /**
- * Adds a submitted job's tasks. `done` lists tasks already committed in the output; a task in
- * `wasSplit` was split before the job stopped (its halves are in the output or held by agents),
- * so it is split again the same way (splits are deterministic) and its halves are added.
+ * Adds a submitted job's tasks, in `order` (computed here when not given). `done` lists tasks
+ * already committed in the output; a task in `wasSplit` was split before the job stopped (its
+ * halves are in the output or held by agents), so it is split again the same way (splits are
+ * deterministic) and its halves are added.
  */
-export function addTasks(job: Job, tasks: NewTask[], done: ReadonlyMap<string, 'ok' | 'error'>, wasSplit: ReadonlySet<string>, ev: number): void {
+export function addTasks(job: Job, src: TaskSource, done: DoneLookup, wasSplit: ReadonlySet<string>, ev: number, order?: TaskOrder): void {
   const q = job.queue;
-  const add = (t: NewTask): void => {
-    const halves = wasSplit.has(t.id) && !done.has(t.id) ? job.opts.split?.(t) : null;
-    if (halves) {
-      q.addSplit(newTask(job.name, t, QUEUED), ev);
-      for (const h of halves) add(h);
-      return;
-    }
-    const prior = done.get(t.id);
-    q.add(newTask(job.name, t, prior ? (prior === 'ok' ? DONE_OK : DONE_ERROR) : QUEUED));
-    if (prior === 'error') job.errors++;
+  q.load(src, order ?? costOrder(src));
+  const mark = (i: number, status: 'ok' | 'error' | undefined): void => {
+    if (status !== undefined && q.markDone(i, status) && status === 'error') job.errors++;
   };
-  for (const t of tasks) add(t);
-  q.sort();
+  if (done.statusAt) {
+    for (let i = 0; i < src.length; i++) mark(i, done.statusAt(i));
+  } else {
+    for (const id of done.keys()) {
+      const i = src.indexOf(id);
+      if (i >= 0) mark(i, done.get(id));
+    }
+  }
+  const addHalf = (h: NewTask): void => {
+    const prior = done.get(h.id);
+    const t = q.addHalf(h, prior ? (prior === 'ok' ? DONE_OK : DONE_ERROR) : QUEUED);
+    if (prior === 'error') job.errors++;
+    if (!prior && wasSplit.has(h.id)) resplit(t, h);
+  };
+  const resplit = (t: Task, spec: NewTask): void => {
+    const halves = job.opts.split?.(spec);
+    if (!halves) return;
+    q.splitAt(t, [], ev);
+    halves.forEach(addHalf);
+  };
+  for (const id of wasSplit) {
+    const i = src.indexOf(id);
+    if (i >= 0 && q.isFresh(i)) resplit(q.find(id)!, src.at(i));
+  }
   job.samples[0] = [job.samples[0]![0], q.counts.done];
 }
 
@@ -56,12 +73,14 @@ export function endJob(st: State, job: Job, state: Exclude<JobPhase, 'running'>,
     }),
   );
   ctx.out.push({ kind: 'job-ended', job: job.name, state });
+  // Every task is committed: the job keeps its counts, not its tasks.
+  if (state === 'done') job.queue.release();
 }
 
 /** Stops dispatch of the job at once and aborts its running tasks everywhere. */
 export function cancelJob(st: State, job: Job, ctx: Ctx): void {
   const agentsToAbort = new Set<string>();
-  for (const t of job.queue.all()) {
+  for (const t of [...job.queue.objects()]) {
     const s = t.state.s;
     if (s === 'done' || s === 'cancelled' || s === 'split') continue;
     for (const h of holders(t.state)) {
@@ -70,6 +89,7 @@ export function cancelJob(st: State, job: Job, ctx: Ctx): void {
     }
     job.queue.move(t, { s: 'cancelled' }, ctx.ev);
   }
+  job.queue.cancelWaiting();
   job.queue.close();
   for (const a of agentsToAbort) ctx.out.push({ kind: 'abort', agent: a, job: job.name, tasks: null, reason: 'job cancelled' });
   // Agents may hold prefetched bundles of the job that no lease tracks any more.

@@ -68,6 +68,50 @@ export interface NewTask {
   ref: unknown;
 }
 
+/**
+ * A job's tasks by number (0..length-1), as the scheduler takes them: a task is built from its
+ * number when it is first dispatched, so a waiting task costs no object. Ids are unique.
+ */
+export interface TaskSource {
+  readonly length: number;
+  /** Task number i, built anew on each call. */
+  at(i: number): NewTask;
+  costAt(i: number): number;
+  /** The number of the task with this id, or -1 (a split half, or no task of the job). */
+  indexOf(id: string): number;
+}
+
+/** Tasks already committed in a resumed job's output: a Map of id → status, or the sink's compact set. */
+export interface DoneLookup {
+  readonly size: number;
+  get(id: string): 'ok' | 'error' | undefined;
+  has(id: string): boolean;
+  keys(): Iterable<string>;
+  /**
+   * When the lookup is kept by the numbers of this job's tasks (the sink's set): the status of
+   * task number i, and the ids it holds that are not task numbers (split halves, strangers).
+   */
+  statusAt?(i: number): 'ok' | 'error' | undefined;
+  outsiders?(): Iterable<string>;
+}
+
+/** Tasks from an array (tests, and kinds that list their tasks). */
+export function sourceOf(tasks: readonly NewTask[]): TaskSource {
+  let index: Map<string, number> | null = null;
+  return {
+    length: tasks.length,
+    at: (i) => tasks[i]!,
+    costAt: (i) => tasks[i]!.cost,
+    indexOf(id) {
+      if (!index) {
+        index = new Map();
+        for (let i = 0; i < tasks.length; i++) if (!index.has(tasks[i]!.id)) index.set(tasks[i]!.id, i);
+      }
+      return index.get(id) ?? -1;
+    },
+  };
+}
+
 /** Granularity a job asks for: adaptive, or a fixed number of tasks per bundle. */
 export type Granularity = 'auto' | number;
 

@@ -19,12 +19,13 @@ import { newJob, type Job } from './job.js';
 import { report, unlease } from './leases.js';
 import { addTasks, cancelJob, endIfFinished } from './lifecycle.js';
 import { checkAgents, prune } from './liveness.js';
-import { DEFAULT_SCHEDULER_OPTIONS, type JobOptions, type NewTask, type PullParams, type SchedulerOptions } from './options.js';
+import { DEFAULT_SCHEDULER_OPTIONS, sourceOf, type DoneLookup, type JobOptions, type NewTask, type PullParams, type SchedulerOptions, type TaskSource } from './options.js';
 import { speculate } from './speculation.js';
 import { splitParents } from './split.js';
+import type { TaskOrder } from './cost-order.js';
 import type { State } from './state.js';
 import { sample, status } from './status.js';
-import { TransitionLog, wasLeasedTo } from './task-state.js';
+import { TransitionLog } from './task-state.js';
 
 export class Scheduler {
   readonly opts: SchedulerOptions;
@@ -51,13 +52,18 @@ export class Scheduler {
 
   // ───────────────────────────── events ─────────────────────────────
 
-  /** A new (or resumed) job. `done` lists tasks already committed in the output. */
-  onSubmit(spec: JobSpec, tasks: NewTask[], done: ReadonlyMap<string, 'ok' | 'error'>, jobOpts: JobOptions, now: number): Command[] {
+  /**
+   * A new (or resumed) job: its tasks (an array, or a source that builds them from their
+   * numbers), in `order` when the shell computed it already. `done` lists tasks already
+   * committed in the output.
+   */
+  onSubmit(spec: JobSpec, tasks: readonly NewTask[] | TaskSource, done: DoneLookup, jobOpts: JobOptions, now: number, order?: TaskOrder): Command[] {
     const ctx = this.ctx(now);
     if (this.st.jobs.has(spec.job)) throw new Error(`job ${spec.job} already exists`);
     const job = newJob(spec, jobOpts, this.opts.maxAttempts, this.transitions, now);
     // Tasks split before the job stopped: their halves' ids are in the output (or held by agents).
-    addTasks(job, tasks, done, splitParents([done.keys(), this.held.earlyIds(spec.job)]), ctx.ev);
+    const src = Array.isArray(tasks) ? sourceOf(tasks as readonly NewTask[]) : (tasks as TaskSource);
+    addTasks(job, src, done, splitParents([done.outsiders?.() ?? done.keys(), this.held.earlyIds(spec.job)]), ctx.ev, order);
     this.held.adoptEarly(this.st, job, ctx);
     this.st.jobs.set(job.name, job);
     this.st.running.push(job);
@@ -250,16 +256,13 @@ export class Scheduler {
   leasedTo(jobName: string, agent: string): (taskId: string) => boolean {
     const q = this.st.jobs.get(jobName)?.queue;
     if (!q) return () => false;
-    return (taskId) => {
-      const t = q.get(taskId);
-      return t !== undefined && wasLeasedTo(t, agent);
-    };
+    return (taskId) => q.leasedTo(taskId, agent);
   }
 
   /** Which tasks of the job are out of attempts (or unschedulable) and wait for the coordinator's error row. */
   failingOf(jobName: string): (taskId: string) => boolean {
     const q = this.st.jobs.get(jobName)?.queue;
-    return (taskId) => q?.get(taskId)?.state.s === 'failing';
+    return (taskId) => q?.peek(taskId)?.state.s === 'failing';
   }
 
   jobState(name: string): JobState | null {

@@ -6,7 +6,7 @@
 import { log, type Ctx } from './commands.js';
 import type { Job } from './job.js';
 import type { SchedulerOptions } from './options.js';
-import { newTask, QUEUED, type Task } from './task-state.js';
+import type { Task } from './task-state.js';
 
 /**
  * Whether the queued task `t` should be split before it is dispatched: it never started, and it
@@ -20,14 +20,13 @@ export function shouldSplit(job: Job, t: Task, spc: number, slots: number, opts:
 }
 
 /**
- * Replaces the queued task at index `i` of the job's order by its halves. Null when its kind
+ * Replaces the queued task `t` (never started) by its halves. Null when its kind
  * does not split it. `slots` is only for the log line.
  */
-export function splitTask(job: Job, i: number, t: Task, slots: number, ctx: Ctx): [Task, Task] | null {
+export function splitTask(job: Job, t: Task, slots: number, ctx: Ctx): [Task, Task] | null {
   const specs = job.opts.split?.({ id: t.id, cost: t.cost, memory: t.memory, threads: t.threads, bytes: t.bytes, ref: t.ref });
   if (!specs) return null;
-  const halves = specs.map((h) => newTask(job.name, h, QUEUED)) as [Task, Task];
-  job.queue.splitAt(i, halves, ctx.ev);
+  const halves = job.queue.splitAt(t, specs, ctx.ev) as [Task, Task];
   ctx.out.push(log('debug', 'task split', { job: job.name, task: t.id, cost: t.cost, halves: [halves[0].cost, halves[1].cost], queuedCost: job.queue.queuedCost, slots, event: ctx.ev }));
   return halves;
 }
@@ -44,10 +43,9 @@ export function materialize(job: Job, id: string, slots: number, ctx: Ctx): Task
   let t: Task | undefined;
   while (k > 0 && !(t = job.queue.find(parts.slice(0, k).join('/')))) k--;
   for (; t && k < parts.length; k++) {
+    // Queued and never started: it is in the order (the retry list holds only started ones).
     if (t.state.s !== 'queued' || t.started) return null;
-    const i = job.queue.indexOf(t);
-    if (i < 0) return null;
-    t = splitTask(job, i, t, slots, ctx)?.[Number(parts[k])];
+    t = splitTask(job, t, slots, ctx)?.[Number(parts[k])];
     if (!t) return null;
   }
   return t && t.id === id ? t : null;

@@ -72,6 +72,8 @@ export interface TaskChange {
 export interface Task {
   readonly job: string;
   readonly id: string;
+  /** Its number in the job's task source, or -1 (a split half). */
+  readonly index: number;
   readonly cost: number;
   readonly memory: number;
   readonly threads: number;
@@ -95,10 +97,11 @@ export interface Task {
 type MutableTask = { -readonly [K in keyof Task]: Task[K] };
 
 /** A new task in state `state` (queued, or done when a resumed job's output holds it), attempt 1. */
-export function newTask(job: string, t: NewTask, state: TaskState): Task {
+export function newTask(job: string, t: NewTask, state: TaskState, index = -1): Task {
   return {
     job,
     id: t.id,
+    index,
     cost: Math.max(t.cost, 1e-9),
     memory: t.memory ?? 0,
     threads: Math.max(1, t.threads ?? 1),

@@ -7,6 +7,7 @@
  */
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { InputCache } from './inputs.js';
+import type { TaskList } from './task-list.js';
 
 /** One unit of scheduling as the kind describes it. */
 export interface TaskSpec {
@@ -114,6 +115,12 @@ export interface Kind<P = unknown> {
   inputs(params: P): string[];
   /** Spec → tasks. Throws InputError to refuse the whole job (bad or missing file...). */
   expand(params: P, ctx: ExpandContext): Promise<TaskSpec[]>;
+  /**
+   * Optional: the same tasks as `expand`, as a TaskList (a task follows from its number). The
+   * coordinator takes it when present: a job of millions of tasks then holds no object per
+   * waiting task.
+   */
+  expandList?(params: P, ctx: ExpandContext): Promise<TaskList>;
   /**
    * Runs one task in a worker thread. Throw InputError (or any ShoalError with
    * retryable=false) for a final error row; anything else thrown is retried elsewhere.

@@ -9,6 +9,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { InputError, ShoalError, ErrorCode } from '../../errors.js';
 import { helpDefault, paramsCheck, readOption } from '../options.js';
+import { numberedIds, type TaskList } from '../task-list.js';
 import type { Kind, TaskHalf, TaskSpec } from '../types.js';
 
 /** Task numbers (for the fault options). */
@@ -108,15 +109,25 @@ export const spinKind: Kind<SpinParams> = {
   },
 
   async expand(p: SpinParams): Promise<TaskSpec[]> {
+    const list = await this.expandList!(p, { slots: 0, job: '', info: () => undefined });
+    return Array.from({ length: list.length }, (_, i) => list.at(i));
+  },
+
+  async expandList(p: SpinParams): Promise<TaskList> {
+    // A task follows from its number: ten million of them hold no object until dispatched.
     const n = p.sizes ? p.sizes.length : p.tasks;
-    const width = String(n - 1).length;
-    const out: TaskSpec[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const factor = p.sizes ? p.sizes[i]! : p.skew ? skewFactor(i) : 1;
-      const ms = +(p.ms * factor).toFixed(3);
-      out[i] = { id: `spin_${String(i).padStart(width, '0')}`, cost: ms + 0.01, ref: { ms, i } satisfies SpinRef };
-    }
-    return out;
+    const ids = numberedIds('spin_', n);
+    const same = +p.ms.toFixed(3);
+    const msOf = p.sizes || p.skew ? (i: number): number => +(p.ms * (p.sizes ? p.sizes[i]! : skewFactor(i))).toFixed(3) : (): number => same;
+    return {
+      length: n,
+      at: (i) => {
+        const ms = msOf(i);
+        return { id: ids.id(i), cost: ms + 0.01, ref: { ms, i } satisfies SpinRef };
+      },
+      costAt: (i) => msOf(i) + 0.01,
+      indexOf: ids.indexOf,
+    };
   },
 
   split(task, p) {
