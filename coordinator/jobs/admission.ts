@@ -7,7 +7,8 @@ import { PROTOCOL_VERSION, type Event, type JobSpec, type JobStatus, type Subjec
 import { ErrorCode, ShoalError, toWireError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { jobFilePathFor, type Sink } from '../../src/sink/index.js';
-import type { Command, Scheduler } from '../scheduler/index.js';
+import { costOrderSteps, type Command, type Scheduler } from '../scheduler/index.js';
+import { checkRoom, inSteps } from './room.js';
 import { expandJob, kindOf, splitterFor } from './expand.js';
 import { confine, outPathOf } from './out-path.js';
 import { describeChange, fingerprint, JobRegistry, readJobRecord, writeJobRecord, type JobRecord } from './record.js';
@@ -125,8 +126,11 @@ export class Admission {
       rec.expandSlots ??= cap.slots;
       rec.expandMaxAgentSlots ??= cap.maxAgentSlots;
       const tasks = await expandJob(spec, kind, { slots: rec.expandSlots, maxAgentSlots: rec.expandMaxAgentSlots }, (msg, f) => this.d.log.info({ job: rec.job, ...f }, msg));
+      checkRoom(rec.job, tasks.length);
+      const order = await inSteps(costOrderSteps(tasks));
       // Expanded first: a job refused here leaves no output file and no open writer behind.
-      const opened = await this.d.sink.open({ job: rec.job, kind: rec.kind, params: rec.params, out: rec.out, force });
+      const numbers = { length: tasks.length, indexOf: (id: string) => tasks.indexOf(id), idOf: (i: number) => tasks.at(i).id };
+      const opened = await this.d.sink.open({ job: rec.job, kind: rec.kind, params: rec.params, out: rec.out, force, numbers });
       this.records.set(rec.job, rec);
       this.save(rec);
       const split = splitterFor(spec, kind);
@@ -140,7 +144,7 @@ export class Admission {
         ...(split ? { split } : {}),
         ...(kind?.secondsPerCost ? { secondsPerCost: kind.secondsPerCost } : {}),
       };
-      this.d.run(this.d.scheduler.onSubmit(spec, tasks, opened.done, jobOpts, Date.now()));
+      this.d.run(this.d.scheduler.onSubmit(spec, tasks, opened.done, jobOpts, Date.now(), order));
       // Counted by the scheduler: a resumed job's split tasks are done as halves.
       const n = this.d.scheduler.jobCounts(rec.job);
       return { job: rec.job, tasks: n?.total ?? tasks.length, alreadyDone: n?.done ?? 0, out: rec.out };

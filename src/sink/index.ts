@@ -21,3 +21,4 @@ export { verifyOutput, resolveJob, type VerifyReport, type OutputCheckOptions, t
 export { repairOutput, type RepairReport } from './repair.js';
 export { summaryPathFor, jobFilePathFor, defaultOutPath } from './paths.js';
 export { ResultSender } from './client.js';
+export { TaskStatusSet, type TaskNumbers } from './task-set.js';

@@ -23,14 +23,16 @@ import { closeSync, createReadStream, existsSync, ftruncateSync, openSync } from
 import { createInterface } from 'node:readline';
 import { scanOutput, type JournalScan, type LineProblem, type OutputProblems } from './scan.js';
 
+import type { TaskNumbers } from './task-set.js';
+
 export { scanOutput, MAX_LINE_NUMBERS, type JournalScan, type LineProblem, type OutputProblems, type ScanOptions, type Segment, type SegmentVerdict } from './scan.js';
 
 /**
  * Scans `path` for rows of `job`; with `repair`, truncates a torn tail. A missing file is
  * an empty journal. Foreign, duplicate and incomplete lines are reported, never touched.
  */
-export async function scanJournal(path: string, job: string, repair: boolean): Promise<JournalScan> {
-  const scan = await scanOutput(path, { job });
+export async function scanJournal(path: string, job: string, repair: boolean, numbers?: TaskNumbers): Promise<JournalScan> {
+  const scan = await scanOutput(path, { job, ...(numbers ? { numbers } : {}) });
   if (repair && scan.repairedBytes > 0) {
     const fd = openSync(path, 'r+');
     try {

@@ -10,13 +10,14 @@ import { formatProblems, hasProblems, readRows, scanJournal } from './journal.js
 import { InputError } from '../errors.js';
 import { acquireOwnerLock } from '../owner-lock.js';
 import { summaryPathFor } from './paths.js';
+import type { TaskStatusSet } from './task-set.js';
 import type { JobWriter, OutputFile, OutputFs } from './writer.js';
 import type { OpenRequest } from './sink.js';
 
 export interface OpenedOutput {
   file: OutputFile;
   size: number;
-  done: Map<string, 'ok' | 'error'>;
+  done: TaskStatusSet;
   rows: number;
   /** Error rows among the committed tasks' rows. */
   errorRows: number;
@@ -36,7 +37,7 @@ export interface OpenedOutput {
 export async function openOutput(req: OpenRequest, fs: OutputFs, onLost: (err: Error) => void): Promise<OpenedOutput> {
   const lock = await acquireOwnerLock(req.out, { kind: 'file', role: 'sink', detail: `job ${req.job}`, onLost });
   try {
-    const scan = await scanJournal(req.out, req.job, false);
+    const scan = await scanJournal(req.out, req.job, false, req.numbers);
     if (!req.force && scan.firstLine === 'other') {
       throw new InputError(`${req.out} is not empty and is not a shoal output (its first line is not a row): refusing to write to it. Choose another --out, or pass --force to append to it anyway`);
     }

@@ -7,6 +7,7 @@
  * '\r' and hides a '\r\n'), so every offset is exact and a repair can copy lines byte for byte.
  */
 import { closeSync, createReadStream, fstatSync, openSync } from 'node:fs';
+import { TaskStatusSet, type TaskNumbers } from './task-set.js';
 
 /** One kind of problem: how many lines, and the 1-based numbers of the first few. */
 export interface LineProblem {
@@ -41,7 +42,7 @@ export interface Segment {
 
 export interface JournalScan {
   /** Committed tasks and whether their (first) row is ok or error. */
-  done: Map<string, 'ok' | 'error'>;
+  done: TaskStatusSet;
   /** Rows of complete tasks of the job (duplicates included: they stay in the file). */
   rows: number;
   /** Bytes of the torn tail: cut from the end with `repair`, else what would be cut (0 when none). */
@@ -78,6 +79,8 @@ export interface ScanOptions {
   job?: string | null;
   /** Told, in file order, what each stretch of the file is; the segments cover it all. */
   onSegment?: (s: Segment) => void;
+  /** The job's task numbers, so the committed tasks take a byte each (see TaskStatusSet). */
+  numbers?: TaskNumbers;
 }
 
 interface RowInfo {
@@ -147,9 +150,10 @@ class Scanner {
     job: string | null,
     size: number,
     private readonly onSegment: ((s: Segment) => void) | undefined,
+    numbers: TaskNumbers | null = null,
   ) {
     this.scan = {
-      done: new Map(),
+      done: new TaskStatusSet(numbers),
       rows: 0,
       repairedBytes: 0,
       foreign: 0,
@@ -257,7 +261,7 @@ class Scanner {
 }
 
 /**
- * Scans an output in one streaming pass (memory: the task map, and the longest line).
+ * Scans an output in one streaming pass (memory: the committed-task set, and the longest line).
  * A missing file is an empty scan with `exists: false`; other read errors are thrown.
  */
 export async function scanOutput(path: string, opts: ScanOptions = {}): Promise<JournalScan> {
@@ -266,7 +270,7 @@ export async function scanOutput(path: string, opts: ScanOptions = {}): Promise<
     fd = openSync(path, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    const empty = new Scanner(opts.job ?? null, 0, undefined).scan;
+    const empty = new Scanner(opts.job ?? null, 0, undefined, opts.numbers).scan;
     empty.exists = false;
     return empty;
   }
@@ -278,7 +282,7 @@ export async function scanOutput(path: string, opts: ScanOptions = {}): Promise<
     closeSync(fd);
     throw err;
   }
-  const sc = new Scanner(opts.job ?? null, size, opts.onSegment);
+  const sc = new Scanner(opts.job ?? null, size, opts.onSegment, opts.numbers);
   if (size === 0) {
     closeSync(fd);
     return sc.scan;

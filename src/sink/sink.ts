@@ -30,6 +30,7 @@ import { columnsAgree, errorRow, taskText } from '../rows/index.js';
 import { checkTaskRows, type RowExpectation } from './check.js';
 import { JobWriter, nodeOutputFs, type OutputFs } from './writer.js';
 import { openOutput, writeSummary } from './open.js';
+import type { TaskNumbers, TaskStatusSet } from './task-set.js';
 
 /** The sender name of rows the coordinator writes itself (tasks out of attempts); never accepted from the bus. */
 export const COORDINATOR_SENDER = 'coordinator';
@@ -79,6 +80,8 @@ export interface OpenRequest {
   out: string;
   /** Accept a non-empty file that does not look like a shoal output. */
   force?: boolean;
+  /** The job's task numbers: its committed tasks then take a byte each. */
+  numbers?: TaskNumbers;
 }
 
 /** An output opened: its rows, the tasks already committed in it (and their status), the torn bytes cut. */
@@ -86,7 +89,7 @@ export interface Opened {
   rows: number;
   /** Error rows among the rows already there. */
   errorRecords: number;
-  done: ReadonlyMap<string, 'ok' | 'error'>;
+  done: TaskStatusSet;
   repaired: number;
 }
 

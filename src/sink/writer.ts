@@ -14,6 +14,7 @@ import { constants } from 'node:fs';
 import { dirname } from 'node:path';
 import { ErrorCode, ShoalError } from '../errors.js';
 import type { CommitGroup } from '../../protocol/index.js';
+import type { TaskStatusSet } from './task-set.js';
 
 /** The file operations a writer needs (a real file, or a fake one in tests). */
 export interface OutputFile {
@@ -124,7 +125,7 @@ export class JobWriter {
    * Every task with rows, committed or on its way, and its status: one map for both keeps the
    * per-task cost of the hot path to a lookup and a set (a failed commit deletes its tasks).
    */
-  private readonly tasks: Map<string, 'ok' | 'error'>;
+  private readonly tasks: TaskStatusSet;
   /** Tasks claimed and not yet durable (or failed). */
   private inFlightCount = 0;
   /** Bytes of the file known durable. */
@@ -142,7 +143,7 @@ export class JobWriter {
     private readonly file: OutputFile,
     size: number,
     /** Tasks already committed (from the journal) and their status; the writer keeps it up to date. */
-    done: Map<string, 'ok' | 'error'>,
+    done: TaskStatusSet,
     private readonly hooks: WriterHooks,
     /** Characters that may wait for the disk before new batches are turned away. */
     private readonly maxPendingChars = 64 << 20,
@@ -151,15 +152,15 @@ export class JobWriter {
   ) {
     this.size = size;
     this.tasks = done;
-    for (const s of done.values()) s === 'ok' ? this.okTasks++ : this.errorTasks++;
+    const n = done.tally();
+    this.okTasks = n.ok;
+    this.errorTasks = n.error;
   }
 
   /** The committed tasks and their status (a copy only while some are on their way). */
-  done(): ReadonlyMap<string, 'ok' | 'error'> {
+  done(): TaskStatusSet {
     if (this.inFlightCount === 0) return this.tasks;
-    const out = new Map(this.tasks);
-    for (const c of [this.running, ...this.queue]) for (const g of c?.groups ?? []) for (const id of g.ids) out.delete(id);
-    return out;
+    return this.tasks.copy([this.running, ...this.queue].flatMap((c) => c?.groups ?? []).flatMap((g) => g.ids));
   }
 
   /** How many tasks are committed. */
