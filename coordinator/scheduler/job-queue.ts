@@ -10,6 +10,7 @@
  * split. Halves of split tasks have no number: they are objects from birth (there are few).
  */
 import type { TaskOrder } from './cost-order.js';
+import { CommittedLessees } from './lessees.js';
 import type { NewTask, TaskSource } from './options.js';
 import { DONE_ERROR, DONE_OK, moveTask, newTask, QUEUED, SPLIT, wasLeasedTo, type Task, type TaskChange, type TaskState, type TaskStateName, type TransitionLog } from './task-state.js';
 
@@ -46,14 +47,8 @@ export class JobQueue {
   private retry: Task[] = [];
   private readonly n: Record<TaskStateName, number> = { queued: 0, leased: 0, failing: 0, done: 0, cancelled: 0, split: 0 };
   private cost = 0;
-  /**
-   * Who was leased each committed numbered task (the agents whose copies of it are duplicates,
-   * not strangers): an agent number per task (0: none), and the few tasks leased to several.
-   */
-  private lessee: Uint32Array | null = null;
-  private readonly lessees = new Map<number, readonly string[]>();
-  private readonly agentNo = new Map<string, number>();
-  private readonly agentIds: string[] = [];
+  /** Who held the committed numbered tasks (null once the job let its tasks go). */
+  private lessees: CommittedLessees | null = null;
   /** Set when the job ended and its tasks were let go: the count of tasks it had. */
   private releasedTotal: number | null = null;
 
@@ -82,7 +77,7 @@ export class JobQueue {
     return this.n.queued + this.n.leased + this.n.failing;
   }
 
-  /** Whether the job's tasks were let go (it ended; every task is committed). */
+  /** Whether the job's tasks were let go (it ended). */
   get released(): boolean {
     return this.releasedTotal !== null;
   }
@@ -92,6 +87,7 @@ export class JobQueue {
     if (this.src !== EMPTY) throw new Error(`job ${this.job}: tasks loaded twice`);
     this.src = src;
     this.slot = new Uint8Array(src.length);
+    this.lessees = new CommittedLessees(src.length);
     this.order = order.order;
     this.n.queued = src.length;
     this.cost = order.cost;
@@ -123,7 +119,9 @@ export class JobQueue {
     const e = this.extra.get(id);
     if (e !== undefined) return e;
     const i = this.src.indexOf(id);
-    return i < 0 ? undefined : this.taskAt(i);
+    if (i < 0) return undefined;
+    // A released job has only the objects it kept.
+    return this.released ? this.live.get(i) : this.taskAt(i);
   }
 
   /**
@@ -132,13 +130,14 @@ export class JobQueue {
    * released job: all are committed, so whatever comes for them is a duplicate.
    */
   leasedTo(id: string, agent: string): boolean {
-    if (this.released) return true;
     const e = this.extra.get(id);
     if (e !== undefined) return wasLeasedTo(e, agent);
+    if (this.released && this.n.cancelled === 0) return true;
     const i = this.src.indexOf(id);
     if (i < 0) return false;
+    const live = this.live.get(i);
+    if (live !== undefined) return wasLeasedTo(live, agent);
     const s = this.slot[i];
-    if (s === Slot.Live) return wasLeasedTo(this.live.get(i)!, agent);
     return (s === Slot.Ok || s === Slot.Error) && this.committedLessees(i).includes(agent);
   }
 
@@ -147,28 +146,11 @@ export class JobQueue {
     const e = this.extra.get(id);
     if (e !== undefined) return e;
     const i = this.src.indexOf(id);
-    return i >= 0 && this.slot[i] === Slot.Live ? this.live.get(i) : undefined;
+    return i >= 0 ? this.live.get(i) : undefined;
   }
 
   private committedLessees(i: number): readonly string[] {
-    const k = this.lessee?.[i] ?? 0;
-    return k > 0 ? [this.agentIds[k - 1]!] : (this.lessees.get(i) ?? []);
-  }
-
-  /** Keeps who held a numbered task that is committed and loses its object. */
-  private keepLessees(t: Task): void {
-    const l = t.lessees;
-    if (l === null) return;
-    if (typeof l !== 'string') {
-      this.lessees.set(t.index, l);
-      return;
-    }
-    let k = this.agentNo.get(l);
-    if (k === undefined) {
-      this.agentIds.push(l);
-      this.agentNo.set(l, (k = this.agentIds.length));
-    }
-    (this.lessee ??= new Uint32Array(this.src.length))[t.index] = k;
+    return this.lessees?.of(i) ?? [];
   }
 
   /** The tasks that have objects: leased, failing, requeued or looked at, and halves. */
@@ -223,7 +205,7 @@ export class JobQueue {
     // A numbered task committed or split needs its object no more.
     if (t.index >= 0 && (next.s === 'done' || next.s === 'split')) {
       this.slot[t.index] = next.s === 'split' ? Slot.Split : next.status === 'ok' ? Slot.Ok : Slot.Error;
-      if (next.s === 'done') this.keepLessees(t);
+      if (next.s === 'done') this.lessees?.record(t.index, t.lessees);
       this.live.delete(t.index);
     }
   }
@@ -332,17 +314,21 @@ export class JobQueue {
     this.order = null;
   }
 
-  /** Lets the tasks go once the job ended with every task committed; counts stay. */
+  /**
+   * Lets the tasks go once the job ended; counts stay. A job done has every task committed:
+   * nothing of it is kept. A cancelled one keeps its tasks with objects (leased ones may still
+   * send their results, which are written), not the byte per task.
+   */
   release(): void {
-    if (this.open > 0 || this.n.cancelled > 0) return;
+    if (this.open > 0) return;
     this.releasedTotal = this.total;
     this.close();
-    this.src = EMPTY;
     this.slot = new Uint8Array(0);
+    this.lessees = null;
+    if (this.n.cancelled > 0) return;
+    this.src = EMPTY;
     this.live.clear();
     this.extra.clear();
-    this.lessee = null;
-    this.lessees.clear();
   }
 
   /**
@@ -358,8 +344,11 @@ export class JobQueue {
       counts[SLOT_STATE[s]]++;
       if (s === Slot.Fresh) freshCost += Math.max(this.src.costAt(i), 1e-9);
     }
-    // A released job's tasks are all final: its counts are all there is.
-    if (this.releasedTotal !== null) Object.assign(counts, this.n);
+    // A released job keeps its counts and some objects: the counts less those are the rest.
+    if (this.releasedTotal !== null) {
+      Object.assign(counts, this.n);
+      for (const t of this.objects()) counts[t.state.s]--;
+    }
     const ahead = new Set<number>();
     for (let p = this.head; p < this.src.length; p++) ahead.add(this.numberAt(p));
     const listed = new Set([...this.retry, ...this.halves]);

@@ -73,8 +73,8 @@ export function endJob(st: State, job: Job, state: Exclude<JobPhase, 'running'>,
     }),
   );
   ctx.out.push({ kind: 'job-ended', job: job.name, state });
-  // Every task is committed: the job keeps its counts, not its tasks.
-  if (state === 'done') job.queue.release();
+  // The job keeps its counts, not its tasks.
+  job.queue.release();
 }
 
 /** Stops dispatch of the job at once and aborts its running tasks everywhere. */
