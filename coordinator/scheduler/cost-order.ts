@@ -18,18 +18,22 @@ const STEP = 1 << 20;
 /** The order, computed in steps: each `next()` does a pass or reads a million costs; the last returns the order. */
 export function* costOrderSteps(src: Pick<TaskSource, 'length' | 'costAt'>): Generator<void, TaskOrder> {
   const n = src.length;
-  const costs = new Float64Array(n);
+  // First the sum, and whether the costs differ at all (then nothing is allocated).
   let uniform = true;
   let cost = 0;
+  const first = n > 0 ? Math.max(src.costAt(0), 1e-9) : 0;
   for (let i = 0; i < n; i++) {
     const c = Math.max(src.costAt(i), 1e-9);
-    costs[i] = c;
     cost += c;
-    if (c !== costs[0]) uniform = false;
+    if (c !== first) uniform = false;
     if ((i + 1) % STEP === 0) yield;
   }
   if (uniform) return { order: null, cost };
-  yield;
+  const costs = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    costs[i] = Math.max(src.costAt(i), 1e-9);
+    if ((i + 1) % STEP === 0) yield;
+  }
   const bytes = new Uint8Array(costs.buffer);
   // The byte of each double that is most significant, per host byte order.
   const little = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
