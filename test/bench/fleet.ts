@@ -22,7 +22,7 @@ import { subjects, type JobStatus } from '../../protocol/index.js';
 import { readRows } from '../../src/sink/index.js';
 import { Fleet, quantile } from '../helpers/fleet/fleet.js';
 import { sleep, until } from '../helpers/wait.js';
-import { peakRss, procCpu, procsCpuMs } from './proc.js';
+import { machineCpu, peakRss, procCpu, procsCpuMs } from './proc.js';
 import { cpuShares, type CpuShares } from './cpu-profile.js';
 import type { BenchRow } from './main.js';
 
@@ -58,6 +58,9 @@ export interface FleetFigures {
   heartbeats: { perSecond: number; idleCoordinatorCpuPercent: number; idlePullsPerSecond: number; maxLastSeenMs: number };
   statusMs: { p50: number; max: number; n: number };
   fleetHosts: { processes: number; cpuPercent: number; loopDelayP99Ms: number };
+  natsServerCpuPercent: number;
+  /** The whole machine's CPU busy over the run, % of all its cores (other users' work included). */
+  machineBusyPercent: number;
 }
 
 const round = (x: number, d = 1): number => (Number.isFinite(x) ? +x.toFixed(d) : NaN);
@@ -108,7 +111,8 @@ async function runOne(dir: string, agents: number, c: TaskCase): Promise<BenchRo
 
     const job = `F${agents}-${c.name}`;
     const sub = spawn(process.execPath, [cliPath, 'submit', 'spin', '--sleep', ...c.args, '--tasks', String(tasks), '--job', job, '--nats', server.url, '--ns', ns], { stdio: 'ignore' });
-    const s0 = { at: Date.now(), cpu: procCpu(coord.pid), hosts: procsCpuMs(fleet.pids) };
+    const natsPid = server.child.pid ?? 0;
+    const s0 = { at: Date.now(), cpu: procCpu(coord.pid), hosts: procsCpuMs(fleet.pids), nats: procsCpuMs([natsPid]), machine: machineCpu() };
     const subCode = await new Promise<number | null>((r) => sub.once('exit', r));
     if (subCode !== 0) throw new Error(`shoal submit exited ${subCode}`);
 
@@ -134,12 +138,12 @@ async function runOne(dir: string, agents: number, c: TaskCase): Promise<BenchRo
       }
       await sleep(1000); // the status sampling period, on purpose
     }
-    const s1 = { at: Date.now(), cpu: procCpu(coord.pid), hosts: procsCpuMs(fleet.pids) };
+    const s1 = { at: Date.now(), cpu: procCpu(coord.pid), hosts: procsCpuMs(fleet.pids), nats: procsCpuMs([natsPid]), machine: machineCpu() };
     const rss = peakRss(coord.pid);
     const run = await fleet.stats(s0.at, s1.at);
     const startedAt = last!.startedAt;
     const endedAt = last!.endedAt ?? s1.at;
-    // Pull latency: pulls sent while the job had tasks queued, answered with bundles.
+    // Pull latency: pulls sent while the job had tasks queued (so none waited for work to come).
     const steady = await fleet.stats(startedAt, queueEmptyAt ?? endedAt);
 
     const wallS = (endedAt - startedAt) / 1000;
@@ -172,16 +176,18 @@ async function runOne(dir: string, agents: number, c: TaskCase): Promise<BenchRo
         peakRssMb: Math.round(rss / 2 ** 20),
         shares,
       },
-      pullMs: { p50: round(quantile(steady.pullsWork, 0.5)), p99: round(quantile(steady.pullsWork, 0.99)), n: steady.pullsWork.length },
+      pullMs: { p50: round(quantile(steady.pulls, 0.5)), p99: round(quantile(steady.pulls, 0.99)), n: steady.pulls.length },
       resultAckMs: { p50: round(quantile(run.results, 0.5)), p99: round(quantile(run.results, 0.99)), n: run.results.length },
       heartbeats: {
         perSecond: round(idle.heartbeats / idleS),
         idleCoordinatorCpuPercent: round(((i1.cpu.totalMs - i0.cpu.totalMs) / 1000 / idleS) * 100),
-        idlePullsPerSecond: round((idle.pullsEmpty.length + idle.pullsWork.length) / idleS),
+        idlePullsPerSecond: round(idle.pulls.length / idleS),
         maxLastSeenMs: Math.round(maxLastSeen),
       },
       statusMs: { p50: round(quantile(statusMs, 0.5)), max: round(Math.max(...statusMs)), n: statusMs.length },
       fleetHosts: { processes: run.hosts.length, cpuPercent: round(((s1.hosts - s0.hosts) / 1000 / windowS) * 100), loopDelayP99Ms: Math.max(...run.hosts.map((h) => h.loopDelayP99Ms)) },
+      natsServerCpuPercent: round(((s1.nats - s0.nats) / 1000 / windowS) * 100),
+      machineBusyPercent: round(((s1.machine.busyMs - s0.machine.busyMs) / (s1.machine.totalMs - s0.machine.totalMs)) * 100),
     };
     const done = last!.done;
     return {
@@ -221,7 +227,7 @@ export async function benchFleet(dir: string): Promise<BenchRow[]> {
 
 function printTable(rows: Array<{ f: FleetFigures; tps: number }>): void {
   const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
-  const head = ['tasks', 'agents', 'util', 'tasks/s', 'coord CPU', 'main thr', 'sink/coord/nats/gc', 'RSS MB', 'pull p50/p99 ms', 'ack p50/p99 ms', 'hb/s', 'idle CPU', 'max lastSeen ms', 'status p50/max ms', 'hosts CPU / loop p99'];
+  const head = ['tasks', 'agents', 'util', 'tasks/s', 'coord CPU', 'main thr', 'sink/coord/nats/gc', 'RSS MB', 'pull p50/p99 ms', 'ack p50/p99 ms', 'hb/s', 'idle CPU', 'max lastSeen ms', 'status p50/max ms', 'hosts CPU / loop p99', 'nats CPU', 'machine busy'];
   const cells = [
     head,
     ...rows.map(({ f, tps }) => {
@@ -244,6 +250,8 @@ function printTable(rows: Array<{ f: FleetFigures; tps: number }>): void {
         String(f.heartbeats.maxLastSeenMs),
         `${f.statusMs.p50}/${f.statusMs.max}`,
         `${f.fleetHosts.cpuPercent}% / ${f.fleetHosts.loopDelayP99Ms}`,
+        `${f.natsServerCpuPercent}%`,
+        `${f.machineBusyPercent}%`,
       ];
     }),
   ];

@@ -44,3 +44,15 @@ export function peakRss(pid: number): number {
     return 0;
   }
 }
+
+/** Busy and total CPU time of the whole machine so far (ms, every core), from /proc/stat. */
+export function machineCpu(): { busyMs: number; totalMs: number } {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busyMs: (total - f[3]! - f[4]!) * TICK_MS, totalMs: total * TICK_MS };
+  } catch {
+    return { busyMs: 0, totalMs: 0 };
+  }
+}

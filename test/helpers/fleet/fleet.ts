@@ -171,8 +171,7 @@ export class Fleet {
     const all = await Promise.all(this.procs.map((p) => p.ask<HostStats>({ op: 'stats', from, to })));
     return {
       agents: all.flatMap((s) => s.agents),
-      pullsWork: all.flatMap((s) => s.pullsWork),
-      pullsEmpty: all.flatMap((s) => s.pullsEmpty),
+      pulls: all.flatMap((s) => s.pulls),
       results: all.flatMap((s) => s.results),
       heartbeats: all.reduce((a, s) => a + s.heartbeats, 0),
       hosts: all.map((s) => ({ agents: s.agents.length, cpuPercent: s.cpuPercent, loopDelayP99Ms: s.loopDelayP99Ms, loopDelayMaxMs: s.loopDelayMaxMs })),

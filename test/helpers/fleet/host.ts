@@ -17,7 +17,7 @@ import { NatsBus } from '../../../src/bus/index.js';
 import { subjects } from '../../../protocol/index.js';
 import { createLogger } from '../../../src/log.js';
 import { principalFromEnv } from '../../../src/cli/actors.js';
-import { Samples, TimedBus, PullTag, type FleetMeters } from './timed-bus.js';
+import { Samples, TimedBus, type FleetMeters } from './timed-bus.js';
 import type { FleetReply, FleetRequest, HostStats, SimAgentState } from './protocol.js';
 
 const { values: o } = parseArgs({
@@ -106,8 +106,7 @@ function stats(from: number, to: number): HostStats {
   const cpuPercent = first && last && last.at > first.at ? ((last.cpuUs - first.cpuUs) / 1000 / (last.at - first.at)) * 100 : 0;
   return {
     agents: states,
-    pullsWork: meters.pulls.between(from, to, PullTag.Work),
-    pullsEmpty: meters.pulls.between(from, to, PullTag.Empty),
+    pulls: meters.pulls.between(from, to),
     results: meters.results.between(from, to),
     heartbeats: meters.heartbeats.between(from, to).length,
     cpuPercent: +cpuPercent.toFixed(1),

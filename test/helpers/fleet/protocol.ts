@@ -30,9 +30,8 @@ export interface SimAgentState {
 /** What one fleet host measured. */
 export interface HostStats {
   agents: SimAgentState[];
-  /** Latencies (ms) of pulls answered with bundles, and of those answered with none. */
-  pullsWork: number[];
-  pullsEmpty: number[];
+  /** Latencies (ms) of pulls (a pull waits at the coordinator while there is no work for it). */
+  pulls: number[];
   /** Latencies (ms) of result batches until the sink acknowledged them. */
   results: number[];
   /** Heartbeats the host's agents published in the window. */
