@@ -9,10 +9,11 @@
  *
  * Other knobs: FLEET_SLOTS (64), FLEET_SECONDS of dispatch aimed at (15), FLEET_MAX_TASKS
  * (200,000), FLEET_MAX_SECONDS before a job is cancelled (90), FLEET_PROFILE=0 to run the
- * coordinator without a CPU profile (which costs it a few percent).
+ * coordinator without a CPU profile (which costs it a few percent), FLEET_KEEP_PROFILES=DIR to
+ * keep each run's profile (open it in Chrome's DevTools).
  */
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { copyFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliPath } from '../helpers/paths.js';
 import { startNatsServer } from '../../src/nats-server.js';
@@ -160,6 +161,7 @@ async function runOne(dir: string, agents: number, c: TaskCase): Promise<BenchRo
     if (profDir) {
       const prof = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
       if (prof) shares = cpuShares(join(profDir, prof));
+      if (prof && process.env.FLEET_KEEP_PROFILES) copyFileSync(join(profDir, prof), join(process.env.FLEET_KEEP_PROFILES, `${ns}.cpuprofile`));
     }
 
     const figures: FleetFigures = {
