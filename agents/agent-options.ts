@@ -4,6 +4,7 @@ import { ANONYMOUS, type Subjects } from '../protocol/index.js';
 import type { Logger } from '../src/log.js';
 import type { ResultSender } from '../src/sink/index.js';
 import type { AgentCommand, AgentCore } from './core/index.js';
+import type { PoolFactory } from './bundle-pool.js';
 
 /** Agent options; defaults in DEFAULT_AGENT_OPTIONS. */
 export interface AgentOptions {
@@ -35,6 +36,11 @@ export interface AgentOptions {
    * its id and of the subjects it sends on. Default ANONYMOUS (no NATS user).
    */
   principal: string;
+  /**
+   * Builds the pool that runs the bundles. Default: worker threads (WorkerPool). Simulated
+   * agents pass `inlinePool`, whose slots run on the main thread and cost no thread.
+   */
+  pool?: PoolFactory;
 }
 
 export const DEFAULT_AGENT_OPTIONS: Omit<AgentOptions, 'workers' | 'memoryLimit'> = {

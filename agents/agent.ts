@@ -1,6 +1,6 @@
 /**
  * The agent actor: one per node. It says hello with what the node offers, keeps one pull
- * in flight (long-polled) so the pool never starves, runs bundles on its piscina pool,
+ * in flight (long-polled) so the pool never starves, runs bundles on its pool (worker threads),
  * sends results to the sink through its outbox, heartbeats, and obeys abort and drain.
  *
  * This is the shell: the decisions (which bundle runs, what is handed back, when a drain
@@ -13,6 +13,7 @@ import type { Logger } from '../src/log.js';
 import { DropLog } from '../src/log.js';
 import { ResultSender } from '../src/sink/index.js';
 import { WorkerPool } from './pool.js';
+import type { BundlePool } from './bundle-pool.js';
 import type { BundleInput } from './worker-types.js';
 import { AgentCore, type AgentCommand, type Bundle } from './core/index.js';
 import { DEFAULT_AGENT_OPTIONS, type AgentOptions, type AgentShell } from './agent-options.js';
@@ -26,7 +27,7 @@ export class Agent implements AgentShell {
   readonly opts: AgentOptions;
   readonly core: AgentCore;
   readonly sender: ResultSender;
-  private readonly pool: WorkerPool;
+  private readonly pool: BundlePool;
   private readonly link: CoordinatorLink;
   private readonly pull: PullLoop;
   private readonly drops: DropLog;
@@ -52,7 +53,8 @@ export class Agent implements AgentShell {
     if (this.opts.prefetch < 0) this.opts.prefetch = 2 * this.opts.workers;
     const o = this.opts;
     this.id = `${info.host}-${info.pid}${o.principal === ANONYMOUS ? '' : `@${o.principal}`}`;
-    this.pool = new WorkerPool({ workers: o.workers, recycleAfter: o.recycleAfter, workerHeapMb: o.workerHeapMb, handlers: o.handlers, inputCacheMb: o.inputCacheMb });
+    const poolOpts = { workers: o.workers, recycleAfter: o.recycleAfter, workerHeapMb: o.workerHeapMb, handlers: o.handlers, inputCacheMb: o.inputCacheMb };
+    this.pool = o.pool ? o.pool(poolOpts) : new WorkerPool(poolOpts);
     this.core = new AgentCore({ agent: this.id, host: info.host, slots: o.workers, prefetch: o.prefetch, depth: this.pool.depth, memoryLimit: o.memoryLimit, minFreeMemory: o.minFreeMemory, freeMemory: info.memory.available });
     this.sender = new ResultSender(bus, subj, this.id, log, { highWater: o.outboxHighWater });
     this.finished = new Promise((r) => (this.exited = r));

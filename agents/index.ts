@@ -2,5 +2,7 @@
 export { Agent, DEFAULT_AGENT_OPTIONS, type AgentOptions } from './agent.js';
 export { probeNode, availableMemory, cgroupMemoryLimit, slurmFacts, usableCpus, type NodeProbe, type SlurmFacts } from './probe.js';
 export { WorkerPool, type PoolOptions, type BundleEnd } from './pool.js';
+export { InlinePool, inlinePool } from './inline-pool.js';
+export type { BundlePool, PoolFactory } from './bundle-pool.js';
 export * from './core/index.js';
 export * as bundleFlags from './flags.js';

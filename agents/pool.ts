@@ -21,24 +21,9 @@ import { getKind } from '../src/kinds/index.js';
 import { InputStore } from './input-store.js';
 import { abortBundle, bundleAborted, NONE_BEGUN, runningIndex, setNoneBegun } from './flags.js';
 import { toWorkerInput, type BundleEnd, type BundleInput, type BundleOutput, type PoolWorkerData, type WorkerInput } from './worker-types.js';
+import type { BundlePool, PoolOptions } from './bundle-pool.js';
 
-export interface PoolOptions {
-  /** Worker threads. */
-  workers: number;
-  /** Replace a worker thread after it ran this many tasks (0 = never). */
-  recycleAfter: number;
-  /** Heap limit per worker thread in MB (0 = Node's default). */
-  workerHeapMb: number;
-  /** Handler modules (absolute paths) each worker loads. */
-  handlers: string[];
-  /**
-   * MB of parsed inputs the agent keeps for its workers to share (0 = no sharing: each worker
-   * parses and caches its own).
-   */
-  inputCacheMb: number;
-}
-
-export type { BundleEnd };
+export type { BundleEnd, PoolOptions };
 
 /**
  * Young-generation size of each worker thread's heap. V8's default lets every thread's young
@@ -53,7 +38,7 @@ const PIPELINE = 2;
 
 const WORKER_FILE = join(dirname(fileURLToPath(import.meta.url)), 'worker.js');
 
-export class WorkerPool {
+export class WorkerPool implements BundlePool {
   private readonly piscina: Piscina<WorkerInput, BundleOutput>;
   private recycling = new Set<number>();
   private closed = false;

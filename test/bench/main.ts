@@ -4,6 +4,7 @@
  *
  *   npm run bench                 every workload
  *   npm run bench -- w0           only the named ones
+ *   FLEET_AGENTS=10,100 npm run bench -- fleet    a part of the fleet (see fleet.ts)
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { writeSyntheticSet } from './synthetic-sdf.js';
 import { benchCat, benchFrames, benchZeno, writeSyntheticTrajectory } from '../../src/kinds/frames/bench.js';
 import type { ThreadCpu } from './thread-cpu.js';
 import { benchSink } from './sink.js';
+import { benchFleet } from './fleet.js';
 import { sleep, until } from '../helpers/wait.js';
 
 export interface BenchRow {
@@ -233,6 +235,8 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
   scale: async () => [coreScale()],
   /** The sink alone: W0's rows through group commit, with and without parsing them. */
   sink: (dir) => benchSink(dir),
+  /** The coordinator and its sink under 10 to 1,000 simulated agents × 64 slots (FLEET_AGENTS=10,100 for fewer). */
+  fleet: (dir) => benchFleet(dir),
   /** The RMSD kernel: superpositions per second for 30 heavy atoms on one thread. */
   rmsd: async () => [rmsdKernel()],
   /** conformers on 1,000 synthetic molecules with the heavy-tailed sizes (106,778 reference conformers). */

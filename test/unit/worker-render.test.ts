@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { render } from '../../agents/worker.js';
+import { render } from '../../agents/bundle-run.js';
 import type { RowHead } from '../../src/rows/index.js';
 
 const head: RowHead = { job: 'j', task: 'frames_0-2', kind: 'frames', attempt: 1, agent: 'a-1', host: 'a', worker: 1, start: 1, end: 2 };

@@ -1,9 +1,12 @@
 /**
  * `spin`: busy CPU for a given time per task, for tests and benchmarks.
+ * `--sleep` waits the time on a timer instead, so a task costs no CPU: for tests and benchmarks
+ * of scheduling with many more slots than cores.
  * `--skew` spreads durations over a heavy tail (deterministic per task) with the same mean;
  * `--sizes FILE` gives one duration multiplier per task from a JSON array (e.g. molecule sizes).
  */
 import { readFileSync } from 'node:fs';
+import { setTimeout as wait } from 'node:timers/promises';
 import { resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
@@ -20,6 +23,8 @@ export const SpinParamsSchema = Type.Object({
   tasks: Type.Integer({ minimum: 1, default: 1000 }),
   ms: Type.Number({ minimum: 0, default: 0 }),
   skew: Type.Boolean({ default: false }),
+  /** Wait `ms` on a timer instead of burning CPU. */
+  sleep: Type.Boolean({ default: false }),
   /** Per-task multipliers of `ms` (e.g. rows per molecule); overrides `tasks`. */
   sizes: Type.Union([Type.Array(Type.Number()), Type.Null()], { default: null }),
   /** Tasks (by number) that throw, for fault tests. */
@@ -70,9 +75,28 @@ function loadSizes(file: string): number[] {
   return arr as number[];
 }
 
+function abortedError(): ShoalError {
+  return new ShoalError(ErrorCode.Aborted, 'aborted', { retryable: false });
+}
+
+/**
+ * Waits `ms` on a timer; rejects with the Aborted error as soon as `signal` fires. (In a worker
+ * thread only a whole bundle's abort fires it, by ending the thread; a task-level abort is seen
+ * when the wait ends, and the task's result is dropped then.)
+ */
+async function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) throw abortedError();
+  try {
+    await wait(ms, undefined, { signal });
+  } catch (err) {
+    if (signal.aborted || (err as Error).name === 'AbortError') throw abortedError();
+    throw err;
+  }
+}
+
 export const spinKind: Kind<SpinParams> = {
   name: 'spin',
-  description: 'busy CPU for --ms milliseconds per task (tests and benchmarks)',
+  description: 'busy CPU (or with --sleep a wait) for --ms milliseconds per task (tests and benchmarks)',
   // cost = ms + 0.01
   secondsPerCost: 1e-3,
 
@@ -81,6 +105,7 @@ export const spinKind: Kind<SpinParams> = {
       .option('--tasks <n>', 'number of tasks', helpDefault(P.tasks))
       .option('--ms <ms>', 'milliseconds of busy CPU per task (0 = no-op)', helpDefault(P.ms))
       .option('--skew', 'heavy-tailed durations with the same mean')
+      .option('--sleep', 'tasks wait --ms instead of burning CPU (tests and benchmarks of scheduling)')
       .option('--sizes <file>', 'JSON array of per-task multipliers of --ms (overrides --tasks)')
       .option('--fail-tasks <list>', 'comma list of task numbers that throw (fault tests)')
       .option('--crash-tasks <list>', 'comma list of task numbers that kill their worker thread (fault tests)')
@@ -94,6 +119,7 @@ export const spinKind: Kind<SpinParams> = {
       tasks: sizes ? sizes.length : readOption('--tasks', P.tasks, o.tasks),
       ms: readOption('--ms', P.ms, o.ms),
       skew: o.skew === true,
+      sleep: o.sleep === true,
       sizes,
       failTasks: readOption('--fail-tasks', P.failTasks, o.failTasks),
       crashTasks: readOption('--crash-tasks', P.crashTasks, o.crashTasks),
@@ -148,11 +174,12 @@ export const spinKind: Kind<SpinParams> = {
       const hoard: number[][] = [];
       for (;;) hoard.push(new Array(1 << 20).fill(r.i));
     }
-    if (r.ms > 0) {
+    if (r.ms > 0 && p.sleep) await sleepFor(r.ms, ctx.signal);
+    else if (r.ms > 0) {
       const end = performance.now() + r.ms;
       let n = 0;
       while (performance.now() < end) {
-        if ((++n & 1023) === 0 && ctx.signal.aborted) throw new ShoalError(ErrorCode.Aborted, 'aborted', { retryable: false });
+        if ((++n & 1023) === 0 && ctx.signal.aborted) throw abortedError();
       }
     }
     return { value: { ms: r.ms } };
