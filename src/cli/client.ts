@@ -70,8 +70,12 @@ export class CtlClient {
    * Polls until the job has ended, calling `onProgress` with each status. Survives a
    * coordinator restart or a broker outage (keeps asking). With `stallLimitMs`, a job whose
    * output stays unwritable that long ends the wait with a StalledError-coded ShoalError.
+   * With `firstIntervalMs` the polls begin that often and slow down to `intervalMs` (each
+   * pause half as long again as the one before), so a short job is seen to end soon after it
+   * does, and a long one is asked no more often than before.
    */
-  async waitFor(job: string, onProgress: (j: JobStatus, agents: AgentStatus[]) => void, intervalMs = 250, o: { stallLimitMs?: number } = {}): Promise<JobStatus> {
+  async waitFor(job: string, onProgress: (j: JobStatus, agents: AgentStatus[]) => void, intervalMs = 250, o: { stallLimitMs?: number; firstIntervalMs?: number } = {}): Promise<JobStatus> {
+    let pause = Math.min(o.firstIntervalMs ?? intervalMs, intervalMs);
     let failing = 0;
     let stalledSince: number | null = null;
     for (;;) {
@@ -91,7 +95,8 @@ export class CtlClient {
         if (err instanceof ShoalError && err.code === ErrorCode.NotFound && ++failing > 40) throw err;
         if (!(err instanceof ShoalError) || err.code === ErrorCode.Stalled || (err.code !== ErrorCode.Bus && err.code !== ErrorCode.Timeout && err.code !== ErrorCode.NotFound)) throw err;
       }
-      await new Promise((r) => setTimeout(r, intervalMs));
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(intervalMs, pause * 1.5);
     }
   }
 }
