@@ -13,7 +13,7 @@ import { cliPath, repoRoot } from '../helpers/paths.js';
 import { startNatsServer } from '../../src/nats-server.js';
 import { Scheduler, type NewTask } from '../../coordinator/index.js';
 import { agentInfo } from '../helpers/sched.js';
-import { rmsdMatrix } from '../../src/kinds/conformers/index.js';
+import { rmsdMatrix } from '../../src/kinds/conformers/rmsd-qcp.js';
 import { readRows } from '../../src/sink/index.js';
 import { writeSyntheticSet } from './synthetic-sdf.js';
 import { benchCat, benchFrames, benchZeno, writeSyntheticTrajectory } from '../../src/kinds/frames/bench.js';
