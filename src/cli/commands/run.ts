@@ -116,8 +116,7 @@ async function runJob(kind: Kind<unknown>, opts: RunCliOptions & Record<string, 
         progress.update(j);
       },
       200,
-      // In-process status is cheap: a job of a few tasks is seen to end within milliseconds.
-      { stallLimitMs, firstIntervalMs: 5 },
+      { stallLimitMs },
     );
   } catch (err) {
     // Given up on an output that cannot be written: stop the job (its rows so far stay) and say why.
