@@ -19,6 +19,7 @@ import { writeSyntheticSet } from './synthetic-sdf.js';
 import { benchCat, benchFrames, benchZeno, writeSyntheticTrajectory } from '../../src/kinds/frames/bench.js';
 import type { ThreadCpu } from './thread-cpu.js';
 import { benchSink } from './sink.js';
+import { benchStartup } from './startup.js';
 import { sleep, until } from '../helpers/wait.js';
 
 export interface BenchRow {
@@ -233,6 +234,8 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
   scale: async () => [coreScale()],
   /** The sink alone: W0's rows through group commit, with and without parsing them. */
   sink: (dir) => benchSink(dir),
+  /** The CLI from start to exit: --help, an embedded run of one task, status. */
+  startup: (dir) => benchStartup(dir),
   /** The RMSD kernel: superpositions per second for 30 heavy atoms on one thread. */
   rmsd: async () => [rmsdKernel()],
   /** conformers on 1,000 synthetic molecules with the heavy-tailed sizes (106,778 reference conformers). */
