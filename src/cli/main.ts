@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `shoal` command line. */
 import { Command, CommanderError, Help } from '@commander-js/extra-typings';
-import { COMMANDS, commandNames, declaration } from './commands/catalog.js';
+import { COMMANDS, commandNames, declaration, outline, type CommandName } from './commands/catalog.js';
 import { exitFor } from './exit.js';
 
 /**
@@ -37,19 +37,14 @@ written (disk full, read-only) and run gave up (--stall-timeout).`,
     );
   program.exitOverride();
   const named = commandNamed(args);
-  // A command not loaded is listed as it would be once loaded (`status [options] [job]`).
-  const outline = new Map<string, string>();
   for (const name of commandNames()) {
     const c = COMMANDS[name];
-    if (name === named) {
-      (await c.load())(program);
-      continue;
-    }
-    program.command(declaration(name)).description(c.description);
-    outline.set(name, [name, c.options ? '[options]' : '', c.args].filter((w) => w !== '').join(' '));
+    if (name === named) (await c.load())(program);
+    else program.command(declaration(name)).description(c.description);
   }
+  // A command not loaded is listed as it would be once loaded (`status [options] [job]`).
   const help = new Help();
-  program.configureHelp({ subcommandTerm: (cmd) => outline.get(cmd.name()) ?? help.subcommandTerm(cmd) });
+  program.configureHelp({ subcommandTerm: (cmd) => (cmd.name() in COMMANDS ? outline(cmd.name() as CommandName) : help.subcommandTerm(cmd)) });
   return program;
 }
 

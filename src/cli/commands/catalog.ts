@@ -94,6 +94,12 @@ export function declaration<N extends CommandName>(name: N): Declaration<N> {
   return (args ? `${name} ${args}` : name) as Declaration<N>;
 }
 
+/** How the top-level help lists a command (`status [options] [job]`), the same whether it is loaded or not. */
+export function outline(name: CommandName): string {
+  const c: CommandEntry = COMMANDS[name];
+  return [name, c.options ? '[options]' : '', c.args].filter((w) => w !== '').join(' ');
+}
+
 /** The commands in the order the help lists them. */
 export function commandNames(): CommandName[] {
   return Object.keys(COMMANDS) as CommandName[];
