@@ -70,28 +70,49 @@ export class CtlClient {
    * Polls until the job has ended, calling `onProgress` with each status. Survives a
    * coordinator restart or a broker outage (keeps asking). With `stallLimitMs`, a job whose
    * output stays unwritable that long ends the wait with a StalledError-coded ShoalError.
+   * The coordinator's `job-ended` event for the job cuts the pause short, so the end is seen
+   * when it happens, not up to an interval later; a missed event only costs that interval.
    */
   async waitFor(job: string, onProgress: (j: JobStatus, agents: AgentStatus[]) => void, intervalMs = 250, o: { stallLimitMs?: number } = {}): Promise<JobStatus> {
-    let failing = 0;
-    let stalledSince: number | null = null;
-    for (;;) {
-      try {
-        const st = await this.status(job);
-        failing = 0;
-        const j = st.jobs.find((x) => x.job === job);
-        if (j) {
-          onProgress(j, st.agents);
-          if (j.state !== 'running' && j.state !== 'expanding' && j.state !== 'stalled') return j;
-          stalledSince = j.state === 'stalled' ? (stalledSince ?? Date.now()) : null;
-          if (stalledSince !== null && o.stallLimitMs !== undefined && Date.now() - stalledSince >= o.stallLimitMs) {
-            throw new ShoalError(ErrorCode.Stalled, `${j.stalled ?? 'the output cannot be written'}; stalled for ${Math.round((Date.now() - stalledSince) / 1000)} s, giving up. ${j.done} of ${j.total} tasks are written: make room and run the same command again to resume`);
-          }
-        }
-      } catch (err) {
-        if (err instanceof ShoalError && err.code === ErrorCode.NotFound && ++failing > 40) throw err;
-        if (!(err instanceof ShoalError) || err.code === ErrorCode.Stalled || (err.code !== ErrorCode.Bus && err.code !== ErrorCode.Timeout && err.code !== ErrorCode.NotFound)) throw err;
+    let wake: () => void = () => undefined;
+    const events = this.bus.subscribe(this.subj.events);
+    void (async () => {
+      for await (const m of events) {
+        const d = decode('Event', m.data);
+        if (d.ok && d.msg.job === job) wake();
       }
-      await new Promise((r) => setTimeout(r, intervalMs));
+    })().catch(() => undefined); // no events (not allowed to hear them, connection closed): polling alone
+    try {
+      let failing = 0;
+      let stalledSince: number | null = null;
+      for (;;) {
+        try {
+          const st = await this.status(job);
+          failing = 0;
+          const j = st.jobs.find((x) => x.job === job);
+          if (j) {
+            onProgress(j, st.agents);
+            if (j.state !== 'running' && j.state !== 'expanding' && j.state !== 'stalled') return j;
+            stalledSince = j.state === 'stalled' ? (stalledSince ?? Date.now()) : null;
+            if (stalledSince !== null && o.stallLimitMs !== undefined && Date.now() - stalledSince >= o.stallLimitMs) {
+              throw new ShoalError(ErrorCode.Stalled, `${j.stalled ?? 'the output cannot be written'}; stalled for ${Math.round((Date.now() - stalledSince) / 1000)} s, giving up. ${j.done} of ${j.total} tasks are written: make room and run the same command again to resume`);
+            }
+          }
+        } catch (err) {
+          if (err instanceof ShoalError && err.code === ErrorCode.NotFound && ++failing > 40) throw err;
+          if (!(err instanceof ShoalError) || err.code === ErrorCode.Stalled || (err.code !== ErrorCode.Bus && err.code !== ErrorCode.Timeout && err.code !== ErrorCode.NotFound)) throw err;
+        }
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, intervalMs);
+          wake = () => {
+            clearTimeout(timer);
+            r();
+          };
+        });
+        wake = () => undefined;
+      }
+    } finally {
+      events.unsubscribe();
     }
   }
 }

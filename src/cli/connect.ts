@@ -1,7 +1,9 @@
 /** Common connection options of every command: --nats, --ns, the environment. */
+import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { MemoryBus, NatsBus, type Bus } from '../bus/index.js';
 import { checkNamespace, subjects, type Subjects } from '../../protocol/index.js';
 import { UsageError } from '../errors.js';
+import { CtlClient } from './client.js';
 
 export interface Conn {
   bus: Bus;
@@ -34,4 +36,17 @@ export async function connectBus(opts: { nats?: string; ns?: string }, name: str
   }
   const bus = await NatsBus.connect({ url, name, connectRetryMs: o.retryMs ?? 0 });
   return { bus, ns, subj: subjects(ns) };
+}
+
+/** --nats and --ns. */
+export const connOpts = <Args extends unknown[], Opts extends OptionValues>(c: Command<Args, Opts>) => c.option('--nats <url>', 'NATS server URL (or SHOAL_NATS)').option('--ns <ns>', 'namespace (default: SHOAL_NS or "default")');
+
+/** A control client for the length of `fn`. */
+export async function withClient<T>(opts: { nats?: string; ns?: string }, fn: (c: CtlClient, conn: Conn) => Promise<T>): Promise<T> {
+  const conn = await connectBus(opts, 'shoal-cli');
+  try {
+    return await fn(new CtlClient(conn.bus, conn.subj, conn.ns), conn);
+  } finally {
+    await conn.bus.close();
+  }
 }

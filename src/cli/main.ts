@@ -1,14 +1,25 @@
 #!/usr/bin/env node
 /** The `shoal` command line. */
-import { Command, CommanderError } from '@commander-js/extra-typings';
-import { registerRun } from './commands/run.js';
-import { registerDaemons } from './commands/daemons.js';
-import { registerControl } from './commands/control.js';
-import { registerReport } from './commands/report.js';
-import { registerOutput } from './commands/output.js';
+import { Command, CommanderError, Help } from '@commander-js/extra-typings';
+import { COMMANDS, commandNames, declaration, outline, type CommandName } from './commands/catalog.js';
 import { exitFor } from './exit.js';
 
-export function buildProgram(): Command {
+/**
+ * The command the arguments name (`shoal status ...`, `shoal help status`), or undefined
+ * (`shoal --help`, a typo). The program itself takes only --help and --version, so the first
+ * word that is not an option is the command.
+ */
+function commandNamed(args: readonly string[]): string | undefined {
+  const words = args.filter((a) => !a.startsWith('-'));
+  return words[0] === 'help' ? words[1] : words[0];
+}
+
+/**
+ * The program, with the command `args` name defined in full and every other one only by its
+ * name and description (enough for the top-level help and for commander to suggest a name
+ * for a typo): a command's module is loaded only when it is used.
+ */
+async function buildProgram(args: readonly string[]): Promise<Command> {
   const program = new Command();
   program
     .name('shoal')
@@ -25,11 +36,15 @@ the namespace or output), 3 cancelled, 4 NATS unreachable or refused, 5 the outp
 written (disk full, read-only) and run gave up (--stall-timeout).`,
     );
   program.exitOverride();
-  registerRun(program);
-  registerDaemons(program);
-  registerControl(program);
-  registerReport(program);
-  registerOutput(program);
+  const named = commandNamed(args);
+  for (const name of commandNames()) {
+    const c = COMMANDS[name];
+    if (name === named) (await c.load())(program);
+    else program.command(declaration(name)).description(c.description);
+  }
+  // A command not loaded is listed as it would be once loaded (`status [options] [job]`).
+  const help = new Help();
+  program.configureHelp({ subcommandTerm: (cmd) => (cmd.name() in COMMANDS ? outline(cmd.name() as CommandName) : help.subcommandTerm(cmd)) });
   return program;
 }
 
@@ -41,8 +56,8 @@ async function main(): Promise<void> {
       throw err;
     });
   }
-  const program = buildProgram();
   try {
+    const program = await buildProgram(process.argv.slice(2));
     await program.parseAsync(process.argv);
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -2,7 +2,7 @@
  * The CLI's one output interface: a human form (lines, tables, a progress bar on a TTY)
  * and `--json`. Results go to stdout; progress and warnings to stderr.
  */
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
 import type { JobStatus } from '../../protocol/index.js';
 
 export class Output {
@@ -34,23 +34,25 @@ export class Output {
     for (const r of cells) this.line(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
   }
 
-  /** A job progress bar on a TTY; silent otherwise. */
-  progress(): JobProgress {
-    return new JobProgress(this.tty);
+  /** A job progress bar on a TTY; silent otherwise (and cli-progress is then not loaded). */
+  async progress(): Promise<JobProgress> {
+    return new JobProgress(this.tty ? (await import('cli-progress')).default : null);
   }
 }
 
 export class JobProgress {
   private bar: cliProgress.SingleBar | null = null;
-  constructor(private readonly enabled: boolean) {}
+  /** `lib`: cli-progress, or null for no bar. */
+  constructor(private readonly lib: typeof cliProgress | null) {}
 
   update(j: JobStatus): void {
-    if (!this.enabled || j.total === 0) return;
+    const lib = this.lib;
+    if (!lib || j.total === 0) return;
     const payload = { rate: formatRate(j.rate), eta: j.etaS === null ? '?' : formatDuration(j.etaS), failed: j.failed, running: j.running };
     if (!this.bar) {
-      this.bar = new cliProgress.SingleBar(
+      this.bar = new lib.SingleBar(
         { format: ' {bar} {percentage}% | {value}/{total} tasks | {rate}/s | ETA {eta} | running {running} | failed {failed}', stream: process.stderr, hideCursor: true, clearOnComplete: false },
-        cliProgress.Presets.shades_classic,
+        lib.Presets.shades_classic,
       );
       this.bar.start(j.total, j.done, payload);
     }

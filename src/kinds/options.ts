@@ -129,8 +129,11 @@ export function optionParser<T extends TSchema>(flag: string, schema: T): (raw: 
  * naming the kind, the field and the value.
  */
 export function paramsCheck<T extends TObject>(kind: string, schema: T): (raw: unknown) => Static<T> {
-  const compiled = TypeCompiler.Compile(schema);
+  // Compiled on the first check, not when the kind's module loads: `--help` and the processes
+  // that never see the kind's params do not pay for it.
+  let compiled: ReturnType<typeof TypeCompiler.Compile<T>> | undefined;
   return (raw) => {
+    compiled ??= TypeCompiler.Compile(schema);
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InputError(`${kind} params: expected an object, got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}`);
     const value = Value.Default(schema, Value.Clone(raw));
     if (compiled.Check(value)) return Value.Clean(schema, value) as Static<T>;

@@ -14,13 +14,14 @@ import { cliPath, repoRoot } from '../helpers/paths.js';
 import { startNatsServer } from '../../src/nats-server.js';
 import { Scheduler, type NewTask } from '../../coordinator/index.js';
 import { agentInfo } from '../helpers/sched.js';
-import { rmsdMatrix } from '../../src/kinds/conformers/index.js';
+import { rmsdMatrix } from '../../src/kinds/conformers/rmsd-qcp.js';
 import { readRows } from '../../src/sink/index.js';
 import { writeSyntheticSet } from './synthetic-sdf.js';
 import { benchCat, benchFrames, benchZeno, writeSyntheticTrajectory } from '../../src/kinds/frames/bench.js';
 import type { ThreadCpu } from './thread-cpu.js';
 import { benchSink } from './sink.js';
 import { benchFleet } from './fleet.js';
+import { benchStartup } from './startup.js';
 import { sleep, until } from '../helpers/wait.js';
 
 export interface BenchRow {
@@ -237,6 +238,8 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
   sink: (dir) => benchSink(dir),
   /** The coordinator and its sink under 10 to 1,000 simulated agents × 64 slots (FLEET_AGENTS=10,100 for fewer). */
   fleet: (dir) => benchFleet(dir),
+  /** The CLI from start to exit: --help, an embedded run of one task, status. */
+  startup: (dir) => benchStartup(dir),
   /** The RMSD kernel: superpositions per second for 30 heavy atoms on one thread. */
   rmsd: async () => [rmsdKernel()],
   /** conformers on 1,000 synthetic molecules with the heavy-tailed sizes (106,778 reference conformers). */

@@ -10,9 +10,11 @@ import { UsageError } from '../../errors.js';
 import { connectBus } from '../connect.js';
 import { loadHandlerModules } from '../../kinds/handlers/index.js';
 import { createAgent, startCoordinator, resolveWorkers } from '../actors.js';
-import { agentOptions, atLeast, coordinatorOptions, integerFrom, logLevelOption, valueOption } from '../options.js';
+import { atLeast, integerFrom, logLevelOption, valueOption } from '../options.js';
+import { agentOptions, coordinatorOptions } from '../role-options.js';
 import { readOption } from '../../kinds/index.js';
 import { Exit } from '../exit.js';
+import { COMMANDS, declaration } from './catalog.js';
 
 function parseListen(v: string): { host: string; port: number } {
   const m = /^(.*):(\d+)$/.exec(v);
@@ -105,10 +107,10 @@ function exitSoon(code: number, log: Logger, ms = 5000): void {
   }, ms).unref();
 }
 
-export function registerDaemons(program: Command): void {
+export function registerCoordinator(program: Command): void {
   program
-    .command('coordinator')
-    .description('run the coordinator and the sink (the only writer of outputs) until stopped')
+    .command(declaration('coordinator'))
+    .description(COMMANDS.coordinator.description)
     .option('--nats <url>', 'NATS server URL (or SHOAL_NATS)')
     .option('--spawn-nats', 'start a nats-server child process and stop it on exit')
     .option('--listen <host:port>', 'where the spawned nats-server listens', '127.0.0.1:4222')
@@ -165,9 +167,12 @@ export function registerDaemons(program: Command): void {
       exitSoon(typeof process.exitCode === 'number' ? process.exitCode : Exit.Done, log);
     });
 
+}
+
+export function registerAgent(program: Command): void {
   program
-    .command('agent')
-    .description('run tasks on this node: pull work from the coordinator with every usable core')
+    .command(declaration('agent'))
+    .description(COMMANDS.agent.description)
     .option('--nats <url>', 'NATS server URL (or SHOAL_NATS)')
     .option('--ns <ns>', 'namespace (default: SHOAL_NS or "default")')
     .addOption(valueOption('--workers <n>', 'worker threads (default: usable CPUs of this process)', integerFrom(1)))

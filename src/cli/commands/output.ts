@@ -7,6 +7,7 @@ import { UsageError } from '../../errors.js';
 import { problemPhrases, repairOutput, verifyOutput, type JobSource, type RepairReport, type VerifyReport } from '../../sink/index.js';
 import { Output } from '../output.js';
 import { Exit } from '../exit.js';
+import { COMMANDS, declaration } from './catalog.js';
 
 /** `verify` found something to repair: the same code as a job done with failed tasks, "look at it". */
 const PROBLEMS_FOUND = Exit.DoneWithFailures;
@@ -73,10 +74,10 @@ function printRepair(out: Output, r: RepairReport, file: string): void {
   if (r.rejected.torn.bytes > 0) out.line(`  ${tornPhrase(r.rejected.torn)}`);
 }
 
-export function registerOutput(program: Command): void {
+export function registerVerify(program: Command): void {
   program
-    .command('verify <file>')
-    .description('check a JSONL output: exactly one row (or one complete record set) per task, nothing else')
+    .command(declaration('verify'))
+    .description(COMMANDS.verify.description)
     .option('--job <name>', 'the job whose rows count (default: from the job record beside the file, else the first row)')
     .option('--json', 'print the report as JSON')
     .addHelpText('after', `${WHAT_IS_CHECKED}\n\nNothing is changed. Exit codes: 0 clean, 1 problems found, 2 unreadable file or usage error.\n\nExample:\n  shoal verify results.jsonl && echo clean`)
@@ -89,9 +90,12 @@ export function registerOutput(program: Command): void {
       process.exitCode = r.clean ? Exit.Done : PROBLEMS_FOUND;
     });
 
+}
+
+export function registerRepair(program: Command): void {
   program
-    .command('repair <file>')
-    .description('keep the first complete row set of each task of the job, in order, and move every other line to FILE.rejected')
+    .command(declaration('repair'))
+    .description(COMMANDS.repair.description)
     .option('--job <name>', 'the job whose rows are kept (default: from the job record beside the file, else the first row)')
     .option('--json', 'print what was kept and moved as JSON')
     .addHelpText(

@@ -4,11 +4,12 @@ import { buildReport, summaryLines } from '../../report/index.js';
 import { Output } from '../output.js';
 import { integerFrom, valueOption } from '../options.js';
 import { Exit } from '../exit.js';
+import { COMMANDS, declaration } from './catalog.js';
 
 export function registerReport(program: Command): void {
   program
-    .command('report <file>')
-    .description('summarize a JSONL output: task stream per agent and worker, utilization, slowest tasks, retries and errors')
+    .command(declaration('report'))
+    .description(COMMANDS.report.description)
     .option('--html <out>', 'also write a self-contained HTML report (opens offline in any browser)')
     .addOption(valueOption('--max-bars <n>', 'most task bars drawn in the HTML timeline (a uniform sample beyond)', integerFrom(1)).default(200_000))
     .option('--json', 'print the summary as JSON')

@@ -3,26 +3,27 @@
  * they talk over the in-process bus (no broker needed); with --nats over NATS, so agents on
  * other nodes can join the same job.
  */
-import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { builtinKinds, type Kind } from '../../kinds/index.js';
 import { createLogger } from '../../log.js';
-import { summaryPathFor } from '../../sink/index.js';
 import { CtlClient } from '../client.js';
 import { connectBus } from '../connect.js';
-import { Output, formatDuration, formatRate } from '../output.js';
+import { Output } from '../output.js';
 import { addJobOptions, buildSpec, type JobCliOptions } from '../job-spec.js';
 import { createAgent, startCoordinator } from '../actors.js';
-import { agentOptions, atLeast, coordinatorOptions, integerFrom, logLevelOption, valueOption, type LogLevel } from '../options.js';
+import { atLeast, integerFrom, logLevelOption, valueOption, type LogLevel } from '../options.js';
+import { agentOptions, coordinatorOptions } from '../role-options.js';
+import { reportJob } from '../job-report.js';
 import { ErrorCode } from '../../errors.js';
 import { exitForJob, type ExitCode } from '../exit.js';
 import type { JobStatus } from '../../../protocol/index.js';
+import { COMMANDS, declaration } from './catalog.js';
 
 export function registerRun(program: Command, kinds: Kind<unknown>[] = builtinKinds()): void {
   const run = program
-    .command('run')
-    .description('run a job to the end in this process (coordinator, sink and one agent; no NATS server needed)')
+    .command(declaration('run'))
+    .description(COMMANDS.run.description)
     .addHelpText('after', '\nExample:\n  shoal run spin --tasks 5000 --ms 1 --out results.jsonl');
   for (const kind of kinds) {
     const sub = run.command(kind.name).description(kind.description);
@@ -92,7 +93,7 @@ async function runJob(kind: Kind<unknown>, opts: RunCliOptions & Record<string, 
   }
   agent?.start();
   const client = new CtlClient(conn.bus, conn.subj, conn.ns);
-  const progress = out.progress();
+  const progress = await out.progress();
   let interrupted = false;
   const onSignal = (): void => {
     if (interrupted) process.exit(3);
@@ -129,29 +130,6 @@ async function runJob(kind: Kind<unknown>, opts: RunCliOptions & Record<string, 
     await actors.stop();
     await conn.bus.close();
   }
-  report(out, kind, final);
+  reportJob(out, kind, final);
   return exitForJob(final.state, final.failed);
-}
-
-/** The end-of-run lines: counts, speed, where the output is, and the kind's own figures. */
-export function report(out: Output, kind: Kind<unknown> | undefined, j: JobStatus): void {
-  const secs = Math.max(0.001, ((j.endedAt ?? Date.now()) - j.startedAt) / 1000);
-  const ok = j.done - j.failed;
-  const summaryPath = summaryPathFor(j.out);
-  let summary: Record<string, unknown> | null = null;
-  if (existsSync(summaryPath)) {
-    try {
-      summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
-    } catch {
-      summary = null;
-    }
-  }
-  out.data({ ...j, summary });
-  const records = j.failedRecords ? ` (${j.failedRecords} failed ${j.failedRecords === 1 ? 'record' : 'records'})` : '';
-  out.line(`job ${j.job} ${j.state}: ${ok} ok, ${j.failed} failed${records}${j.state === 'cancelled' ? `, ${j.total - j.done} not run` : ''} of ${j.total} tasks in ${formatDuration(secs)} (${formatRate(j.done / secs)} tasks/s)`);
-  out.line(`output:  ${j.out}`);
-  if (summary) {
-    out.line(`summary: ${summaryPath}`);
-    if (kind?.describeSummary) for (const l of kind.describeSummary(summary)) out.line(`  ${l}`);
-  }
 }

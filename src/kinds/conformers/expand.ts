@@ -13,9 +13,11 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { InputError } from '../../errors.js';
 import { indexSdf, type SdfIndex, type SdfRange, type SdfRecordInfo } from '../../io/sdf.js';
-import type { ExpandContext, TaskHalf, TaskSpec } from '../types.js';
+import type { ExpandContext, TaskSpec } from '../types.js';
 import type { ConformersParams } from './params.js';
 import type { ConformersTaskRef } from './task-ref.js';
+
+export { splitConformersTask } from './task-ref.js';
 
 /** Slots assumed when no agent has joined yet. */
 const FALLBACK_SLOTS = 8;
@@ -92,29 +94,6 @@ function blockRowsFor(p: ConformersParams, nRef: number, nGen: number, cost: num
   const maxRows = 2 ** Math.floor(Math.log2(Math.max(1, MATRIX_VALUES_PER_TASK / nGen)));
   const capped = Math.min(rows === 0 ? nRef : rows, maxRows);
   return capped < nRef ? capped : 0;
-}
-
-/** Fewest reference rows in a half of a task split while dispatching. */
-const MIN_HALF_ROWS = 16;
-
-/**
- * The kind's `split`: a task's reference rows in two halves (the first gets the odd row), each
- * reading the molecule's generated records as before. Memory stays the whole task's (an upper
- * bound). Null for error tasks and for tasks under 2 × MIN_HALF_ROWS rows.
- */
-export function splitConformersTask(task: TaskSpec, minHalfRows = MIN_HALF_ROWS): [TaskHalf, TaskHalf] | null {
-  const ref = task.ref as ConformersTaskRef;
-  if (ref.error !== undefined || ref.rows === undefined || ref.ref === undefined) return null;
-  const [first, last] = ref.rows;
-  const n = last - first;
-  if (n < 2 * minHalfRows) return null;
-  const mid = first + Math.ceil(n / 2);
-  const half = (from: number, to: number): TaskHalf => ({
-    cost: (task.cost * (to - from)) / n,
-    ...(task.memory !== undefined ? { memory: task.memory } : {}),
-    ref: { ...ref, ref: { file: ref.ref!.file, ranges: ref.ref!.ranges.slice(from - first, to - first) }, rows: [from, to], block: ref.block ?? 0 } satisfies ConformersTaskRef,
-  });
-  return [half(first, mid), half(mid, last)];
 }
 
 /** Spec → tasks. Throws InputError for an unreadable or empty file. */

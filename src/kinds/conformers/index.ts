@@ -2,12 +2,18 @@
  * The `conformers` kind: generated 3D conformer ensembles against reference ensembles
  * (GEOM-Drugs style COV/AMR), heavy-atom RMSD after superposition, optionally symmetry-corrected
  * with RDKit GetBestRMS semantics.
+ *
+ * This module is what the command line and every process that knows the kinds load: options,
+ * params, split and the summary's lines. Reading SD files, expanding and the RMSD kernels are
+ * loaded on the first expand or run.
  */
 import type { Kind } from '../types.js';
-import { expandConformers, splitConformersTask } from './expand.js';
 import { addConformersOptions, checkConformersParams, conformersParams, type ConformersParams } from './params.js';
-import { runConformers } from './run.js';
 import { describeConformersSummary, summarizeConformers } from './summarize.js';
+import { splitConformersTask } from './task-ref.js';
+
+let expandModule: Promise<typeof import('./expand.js')> | undefined;
+let runModule: Promise<typeof import('./run.js')> | undefined;
 
 export const conformersKind: Kind<ConformersParams> = {
   name: 'conformers',
@@ -19,9 +25,9 @@ export const conformersKind: Kind<ConformersParams> = {
   params: conformersParams,
   checkParams: checkConformersParams,
   inputs: (p) => [p.ref, p.gen],
-  expand: expandConformers,
+  expand: async (p, ctx) => (await (expandModule ??= import('./expand.js'))).expandConformers(p, ctx),
   split: (task) => splitConformersTask(task),
-  run: runConformers,
+  run: async (ref, p, ctx) => (await (runModule ??= import('./run.js'))).runConformers(ref, p, ctx),
   summarize: summarizeConformers,
   describeSummary: describeConformersSummary,
 };
@@ -29,6 +35,5 @@ export const conformersKind: Kind<ConformersParams> = {
 export type { ConformersParams } from './params.js';
 export type { ConformersValue } from './run.js';
 export type { ConformersSummary, MoleculeSummary } from './summarize.js';
-export { rmsdMatrix, prepareConformers, preparePairings, rmsdRows, bestRmsdRows, type ConformerSet } from './rmsd-qcp.js';
-export { selfMappings, type Mappings, type SymmetryMode } from './symmetry.js';
-export { moleculeTaskId, blockTaskId } from './expand.js';
+export type { ConformerSet } from './rmsd-qcp.js';
+export type { Mappings, SymmetryMode } from './symmetry.js';

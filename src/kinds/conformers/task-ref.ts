@@ -3,6 +3,7 @@
  */
 import { ErrorCode, ShoalError } from '../../errors.js';
 import type { SdfRange } from '../../io/sdf.js';
+import type { TaskHalf, TaskSpec } from '../types.js';
 
 /** Records of one file that a task reads. */
 export interface FileRecords {
@@ -65,4 +66,27 @@ export function checkTaskRef(raw: unknown): ConformersTaskRef {
   if ((r.ref as FileRecords).ranges.length !== (rows as number[])[1]! - (rows as number[])[0]!) bad('ref ranges must match rows');
   if (r.block !== undefined && !Number.isSafeInteger(r.block)) bad('block must be an integer');
   return raw as ConformersTaskRef;
+}
+
+/** Fewest reference rows in a half of a task split while dispatching. */
+const MIN_HALF_ROWS = 16;
+
+/**
+ * The kind's `split`: a task's reference rows in two halves (the first gets the odd row), each
+ * reading the molecule's generated records as before. Memory stays the whole task's (an upper
+ * bound). Null for error tasks and for tasks under 2 × MIN_HALF_ROWS rows.
+ */
+export function splitConformersTask(task: TaskSpec, minHalfRows = MIN_HALF_ROWS): [TaskHalf, TaskHalf] | null {
+  const ref = task.ref as ConformersTaskRef;
+  if (ref.error !== undefined || ref.rows === undefined || ref.ref === undefined) return null;
+  const [first, last] = ref.rows;
+  const n = last - first;
+  if (n < 2 * minHalfRows) return null;
+  const mid = first + Math.ceil(n / 2);
+  const half = (from: number, to: number): TaskHalf => ({
+    cost: (task.cost * (to - from)) / n,
+    ...(task.memory !== undefined ? { memory: task.memory } : {}),
+    ref: { ...ref, ref: { file: ref.ref!.file, ranges: ref.ref!.ranges.slice(from - first, to - first) }, rows: [from, to], block: ref.block ?? 0 } satisfies ConformersTaskRef,
+  });
+  return [half(first, mid), half(mid, last)];
 }

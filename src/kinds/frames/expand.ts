@@ -12,17 +12,7 @@ import { checkAtoms, loadAtoms } from './atoms.js';
 import type { FramesParams } from './params.js';
 import { planChunk, planThreads, type JobShape } from './plan.js';
 import { inspectTrajectory, openTrajectory, spansFor, type FramesRef, type TrajectoryLayout } from './source.js';
-
-/** Deterministic task id of a frame range. */
-export function framesTaskId(first: number, last: number): string {
-  return `frames_${first}-${last}`;
-}
-
-/** The frame range a task id names, or undefined when it is not a frames task id. */
-export function parseFramesTaskId(id: string): [number, number] | undefined {
-  const m = /^frames_(\d+)-(\d+)$/.exec(id);
-  return m === null ? undefined : [Number(m[1]), Number(m[2])];
-}
+import { framesTaskId } from './task-id.js';
 
 /** Relative cost of one frame (atom operations, with zeno's walks at an empirical weight). */
 function frameCost(params: FramesParams, atoms: number): number {

@@ -3,20 +3,26 @@
  * multi-frame XYZ) — radius of gyration, centres, superposed RMSD and a walk-on-spheres
  * capacitance (zeno) — with frame chunks as tasks and zeno's walks spread over threads.
  *
- * Importing this module starts nothing: readers open files inside run/expand, and zeno's
- * helper threads start on the first multi-threaded frame.
+ * Importing this module starts nothing and loads only options, params and the summary: the
+ * trajectory readers and the analyses are loaded on the first expand or run, and zeno's helper
+ * threads start on the first multi-threaded frame.
  */
 import type { Kind } from '../types.js';
-import { expandFrames } from './expand.js';
 import { addFramesOptions, checkFramesParams, framesParams, type FramesParams } from './params.js';
-import { runFrames } from './run.js';
 import { describeFramesSummary, summarizeFrames } from './summarize.js';
 
 export type { FramesParams } from './params.js';
 export type { FrameValue } from './run.js';
 export type { FramesRef } from './source.js';
-export { framesTaskId } from './expand.js';
-export { shutdownZenoHelpers } from './zeno-threads.js';
+export { framesTaskId } from './task-id.js';
+
+let expandModule: Promise<typeof import('./expand.js')> | undefined;
+let runModule: Promise<typeof import('./run.js')> | undefined;
+
+/** Stops zeno's helper threads in this thread (they also stop by themselves when idle). */
+export async function shutdownZenoHelpers(): Promise<void> {
+  await (await import('./zeno-threads.js')).shutdownZenoHelpers();
+}
 
 export const framesKind: Kind<FramesParams> = {
   name: 'frames',
@@ -29,8 +35,8 @@ export const framesKind: Kind<FramesParams> = {
   params: framesParams,
   checkParams: checkFramesParams,
   inputs: (p) => (p.top === null ? [p.traj] : [p.traj, p.top]),
-  expand: expandFrames,
-  run: runFrames,
+  expand: async (p, ctx) => (await (expandModule ??= import('./expand.js'))).expandFrames(p, ctx),
+  run: async (ref, p, ctx) => (await (runModule ??= import('./run.js'))).runFrames(ref, p, ctx),
   summarize: (rows) => summarizeFrames(rows),
   describeSummary: describeFramesSummary,
 };

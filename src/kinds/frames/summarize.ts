@@ -5,7 +5,7 @@
  * any failed frame, and the first failures.
  */
 import type { Row } from '../types.js';
-import { parseFramesTaskId } from './expand.js';
+import { parseFramesTaskId } from './task-id.js';
 
 /** Failures listed in the summary (the count is always complete). */
 export const MAX_LISTED_FAILURES = 1000;

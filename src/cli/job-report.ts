@@ -1,0 +1,29 @@
+/** The end of a job as `run` and `submit --wait` print it. */
+import { existsSync, readFileSync } from 'node:fs';
+import type { JobStatus } from '../../protocol/index.js';
+import type { Kind } from '../kinds/index.js';
+import { summaryPathFor } from '../sink/index.js';
+import { formatDuration, formatRate, type Output } from './output.js';
+
+/** The end-of-run lines: counts, speed, where the output is, and the kind's own figures. */
+export function reportJob(out: Output, kind: Kind<unknown> | undefined, j: JobStatus): void {
+  const secs = Math.max(0.001, ((j.endedAt ?? Date.now()) - j.startedAt) / 1000);
+  const ok = j.done - j.failed;
+  const summaryPath = summaryPathFor(j.out);
+  let summary: Record<string, unknown> | null = null;
+  if (existsSync(summaryPath)) {
+    try {
+      summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
+    } catch {
+      summary = null;
+    }
+  }
+  out.data({ ...j, summary });
+  const records = j.failedRecords ? ` (${j.failedRecords} failed ${j.failedRecords === 1 ? 'record' : 'records'})` : '';
+  out.line(`job ${j.job} ${j.state}: ${ok} ok, ${j.failed} failed${records}${j.state === 'cancelled' ? `, ${j.total - j.done} not run` : ''} of ${j.total} tasks in ${formatDuration(secs)} (${formatRate(j.done / secs)} tasks/s)`);
+  out.line(`output:  ${j.out}`);
+  if (summary) {
+    out.line(`summary: ${summaryPath}`);
+    if (kind?.describeSummary) for (const l of kind.describeSummary(summary)) out.line(`  ${l}`);
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * How long the CLI takes from start to exit for the commands people type most: `shoal --help`,
+ * an embedded `shoal run spin --tasks 1` (coordinator, sink and agent in one process, no
+ * NATS server) and `shoal status` against a running coordinator. Each is started N times, one
+ * after the other; the row gives the median, the note the spread and, for scale on a busy
+ * machine, the median of a bare `node -e 0`.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { startNatsServer } from '../../src/nats-server.js';
+import { cliPath } from '../helpers/paths.js';
+import { until } from '../helpers/wait.js';
+import type { BenchRow } from './main.js';
+
+/** Runs `node args` to its end; its wall time in seconds, or an error with its output. */
+function timed(args: string[]): Promise<{ seconds: number; code: number | null; output: string }> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  child.stderr.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ seconds: (performance.now() - t0) / 1000, code, output }));
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** `n` runs of one command line (`args(i)` for the i-th); every run must exit 0. */
+async function sample(what: string, n: number, args: (i: number) => string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await timed(args(i));
+    if (r.code !== 0) throw new Error(`startup: ${what} exited ${r.code}: ${r.output}`);
+    out.push(r.seconds);
+  }
+  return out;
+}
+
+function row(mode: string, times: number[], baseline: number): BenchRow {
+  const m = median(times);
+  const ms = (s: number): string => `${Math.round(s * 1000)} ms`;
+  return {
+    workload: 'startup',
+    mode,
+    tasks: times.length,
+    seconds: +m.toFixed(3),
+    tasksPerSecond: Math.round(1 / m),
+    note: `median of ${times.length} runs (min ${ms(Math.min(...times))}, max ${ms(Math.max(...times))}); node -e 0: ${ms(baseline)}`,
+  };
+}
+
+export async function benchStartup(dir: string, n = 10): Promise<BenchRow[]> {
+  const baseline = median(await sample('node -e 0', n, () => ['-e', '0']));
+  const rows = [row('shoal --help', await sample('shoal --help', n, () => [cliPath, '--help']), baseline)];
+  rows.push(row('shoal run spin --tasks 1 (embedded)', await sample('shoal run spin', n, (i) => [cliPath, 'run', 'spin', '--tasks', '1', '--out', join(dir, `startup-${i}.jsonl`)]), baseline));
+
+  const server = await startNatsServer();
+  const conn = ['--nats', server.url, '--ns', 'startup'];
+  const coordinator = spawn(process.execPath, [cliPath, 'coordinator', ...conn, '--out-dir', dir, '--log-level', 'warn'], { stdio: 'ignore' });
+  try {
+    await until('the coordinator to answer status', async () => (await timed([cliPath, 'status', ...conn])).code === 0);
+    rows.push(row('shoal status (coordinator over NATS)', await sample('shoal status', n, () => [cliPath, 'status', ...conn]), baseline));
+  } finally {
+    if (coordinator.exitCode === null && coordinator.signalCode === null) {
+      const exited = new Promise((r) => coordinator.once('exit', r));
+      coordinator.kill('SIGTERM');
+      await exited;
+    }
+    await server.stop();
+  }
+  return rows;
+}
