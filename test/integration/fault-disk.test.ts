@@ -29,7 +29,9 @@ function wholeRows(path: string): string[] {
 
 describe('a full disk', () => {
   it('shoal run on a disk that never gets room exits 5 within --stall-timeout saying why; with room, the same command completes it', async (t) => {
-    const disk = smallDisk(t, '1m');
+    // 2 MB: room for the first commit whatever its size (at most 1 MB of rows and one more
+    // group), not for all the rows.
+    const disk = smallDisk(t, '2m');
     if (!disk) return;
     const file = join(disk.dir, 'full.jsonl');
     const tasks = 20_000; // about 3.6 MB of rows
