@@ -35,6 +35,8 @@ export interface ParkedPull {
   freeSlots: number;
   memory: number;
   until: number;
+  /** The work version (see dispatch.ts workVersion) at which serving it found nothing. */
+  triedAt?: number;
 }
 
 export interface Agent {

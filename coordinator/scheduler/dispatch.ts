@@ -11,11 +11,26 @@ import { secondsPerCost, taskMsg, type Job } from './job.js';
 import type { State } from './state.js';
 import type { Task } from './task-state.js';
 
-/** Serves parked pulls while there is work. */
+/**
+ * A number that grows whenever work appears: a job submitted, a stall over, a task back in a
+ * queue or a half made. A parked pull served for nothing at one version gets nothing until
+ * the next (what else would change its answer, its own free slots, comes with its own events).
+ */
+function workVersion(st: State): number {
+  let v = st.news;
+  for (const j of st.running) v += j.queue.enqueued;
+  return v;
+}
+
+/**
+ * Serves parked pulls while there is work, skipping those that found none since it last
+ * changed: with a thousand agents parked, each event would otherwise try every one of them.
+ */
 export function wake(st: State, ctx: Ctx): void {
   if (!st.running.some((j) => j.queue.counts.queued > 0 && j.stalled === null)) return;
+  const v = workVersion(st);
   for (const a of [...st.agents.parked()]) {
-    if (a.pull && a.state.s === 'active') serve(st, a, ctx);
+    if (a.pull && a.state.s === 'active' && a.pull.triedAt !== v) serve(st, a, ctx);
   }
 }
 
@@ -41,7 +56,10 @@ export function serve(st: State, a: Agent, ctx: Ctx): void {
       d.add(job, b, a);
     }
   }
-  if (d.bundles.length === 0) return;
+  if (d.bundles.length === 0) {
+    p.triedAt = workVersion(st);
+    return;
+  }
   a.seq = d.seq;
   a.dispatches.set(d.seq, d.taken);
   answer(st, a, d.jobs, d.bundles, ctx.out);

@@ -49,6 +49,8 @@ export class JobQueue {
   private cost = 0;
   /** Who held the committed numbered tasks (null once the job let its tasks go). */
   private lessees: CommittedLessees | null = null;
+  /** Tasks that joined the queue after the job was loaded (requeued, halves): new work for agents served before. */
+  enqueued = 0;
   /** Set when the job ended and its tasks were let go: the count of tasks it had. */
   private releasedTotal: number | null = null;
 
@@ -185,6 +187,7 @@ export class JobQueue {
     this.n[state.s]++;
     if (state.s === 'queued') {
       this.cost += t.cost;
+      this.enqueued++;
       insertByCost(this.halves, t);
     }
     return t;
@@ -200,6 +203,7 @@ export class JobQueue {
     if (next.s === 'queued') {
       // Back in the queue (handed back, failed or lost): served before the ordered queue.
       this.cost += t.cost;
+      this.enqueued++;
       this.retry.push(t);
     }
     // A numbered task committed or split needs its object no more.

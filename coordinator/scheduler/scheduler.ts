@@ -41,7 +41,7 @@ export class Scheduler {
 
   constructor(opts: Partial<SchedulerOptions> = {}) {
     this.opts = { ...DEFAULT_SCHEDULER_OPTIONS, ...opts };
-    this.st = { opts: this.opts, jobs: new Map(), running: [], agents: new AgentRoster() };
+    this.st = { opts: this.opts, jobs: new Map(), running: [], agents: new AgentRoster(), news: 0 };
     this.held = new HeldTasks(this.opts.maxHeldEarly);
   }
 
@@ -67,6 +67,7 @@ export class Scheduler {
     this.held.adoptEarly(this.st, job, ctx);
     this.st.jobs.set(job.name, job);
     this.st.running.push(job);
+    this.st.news++;
     const q = job.queue;
     ctx.out.push(log('info', 'job submitted', { job: job.name, kind: spec.kind, tasks: q.total, resplit: q.counts.split, alreadyDone: q.counts.done, event: ctx.ev }));
     endIfFinished(this.st, job, ctx);
@@ -226,6 +227,7 @@ export class Scheduler {
     const job = this.st.jobs.get(jobName);
     if (!job || job.stalled === reason) return ctx.out;
     job.stalled = reason;
+    if (!reason) this.st.news++;
     ctx.out.push(log('debug', reason ? 'job stalled: its output cannot be written' : 'job continues: its output can be written again', { job: jobName, reason, event: ctx.ev }));
     if (!reason) wake(this.st, ctx);
     return ctx.out;

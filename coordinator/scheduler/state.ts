@@ -9,4 +9,6 @@ export interface State {
   /** Running jobs in the order they were submitted (dispatch serves them in that order). */
   readonly running: Job[];
   readonly agents: AgentRoster;
+  /** Bumped when work appears that no queue counter shows (a job submitted, a stall over). */
+  news: number;
 }
