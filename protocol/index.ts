@@ -3,3 +3,4 @@ export * from './version.js';
 export * from './subjects.js';
 export * from './messages.js';
 export * from './codec.js';
+export * from './size.js';

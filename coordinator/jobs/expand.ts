@@ -2,7 +2,7 @@
  * A job's expansion: spec → kind → the scheduler's tasks, and the kind's split function. Handler
  * kinds (not built in) bring their task list in their parameters.
  */
-import { encode, type JobSpec } from '../../protocol/index.js';
+import { encodedSizeBound, type JobSpec } from '../../protocol/index.js';
 import { ErrorCode, InputError, ShoalError } from '../../src/errors.js';
 import { COMMAND_KINDS, getKind, numberedIds, taskListOf, type Kind, type TaskList } from '../../src/kinds/index.js';
 import type { NewTask, JobOptions, TaskSource } from '../scheduler/index.js';
@@ -66,8 +66,8 @@ export function splitterFor(spec: JobSpec, kind: Kind<unknown> | null): JobOptio
 }
 
 function encodedSize(id: string, ref: unknown): number {
-  // Exact for small refs; cheap enough at submit time.
-  return encode({ id, ref }).byteLength + 24;
+  // A bound, not an encoding: cheap for every task of a job of millions.
+  return encodedSizeBound({ id, ref }) + 24;
 }
 
 /** A handler kind's tasks: one per input line, `task_<line number - 1>`. */
