@@ -53,6 +53,11 @@ export interface CoordinatorOptions {
   tickMs: number;
   /** Keep a registry of jobs in the out dir so a restart resumes them. Default true. */
   persist: boolean;
+  /**
+   * Most memory one job's tasks may take in the coordinator while it is admitted (bytes); a job
+   * that needs more is refused. Absent: what the machine (or its cgroup) has free then.
+   */
+  jobMemory?: number;
   scheduler: Partial<SchedulerOptions>;
   sink: Partial<SinkOptions>;
   /** Another coordinator turned out to own the namespace after this one started: it must stop. */
@@ -95,7 +100,7 @@ export class Coordinator implements SinkHost {
       sizeOf: (g) => g.text.length,
       highWater: 1 << 16,
     });
-    this.admission = new Admission({ outDir: this.opts.outDir, persist: this.opts.persist, scheduler: this.scheduler, sink: this.sink, log, run: (c) => this.run(c), publish: (s, m) => this.publish(s, 'Event', m), subj });
+    this.admission = new Admission({ outDir: this.opts.outDir, persist: this.opts.persist, jobMemory: this.opts.jobMemory, scheduler: this.scheduler, sink: this.sink, log, run: (c) => this.run(c), publish: (s, m) => this.publish(s, 'Event', m), subj });
     this.claim = new NamespaceClaim(bus, subj, this.opts.ns, this.me, log, (message) => {
       this.log.fatal({ ns: this.opts.ns }, message);
       this.opts.onConflict(message);

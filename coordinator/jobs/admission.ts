@@ -8,7 +8,7 @@ import { ErrorCode, ShoalError, toWireError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { jobFilePathFor, type Sink } from '../../src/sink/index.js';
 import { costOrderSteps, type Command, type Scheduler } from '../scheduler/index.js';
-import { checkRoom, inSteps } from './room.js';
+import { checkRoom, freeForJobs, inSteps } from './room.js';
 import { expandJob, kindOf, splitterFor } from './expand.js';
 import { confine, outPathOf } from './out-path.js';
 import { describeChange, fingerprint, JobRegistry, readJobRecord, writeJobRecord, type JobRecord } from './record.js';
@@ -16,6 +16,8 @@ import { describeChange, fingerprint, JobRegistry, readJobRecord, writeJobRecord
 export interface AdmissionDeps {
   outDir: string;
   persist: boolean;
+  /** Most memory one job's tasks may take here (bytes); undefined: what is free. */
+  jobMemory: number | undefined;
   scheduler: Scheduler;
   sink: Sink;
   log: Logger;
@@ -126,7 +128,7 @@ export class Admission {
       rec.expandSlots ??= cap.slots;
       rec.expandMaxAgentSlots ??= cap.maxAgentSlots;
       const tasks = await expandJob(spec, kind, { slots: rec.expandSlots, maxAgentSlots: rec.expandMaxAgentSlots }, (msg, f) => this.d.log.info({ job: rec.job, ...f }, msg));
-      checkRoom(rec.job, tasks.length);
+      checkRoom(rec.job, tasks.length, Math.min(this.d.jobMemory ?? Infinity, freeForJobs()));
       const order = await inSteps(costOrderSteps(tasks));
       // Expanded first: a job refused here leaves no output file and no open writer behind.
       const numbers = { length: tasks.length, indexOf: (id: string) => tasks.indexOf(id), idOf: (i: number) => tasks.at(i).id };

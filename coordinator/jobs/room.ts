@@ -13,7 +13,7 @@ export const BYTES_PER_TASK = 22;
 /** Task numbers are 32-bit. */
 export const MAX_JOB_TASKS = 2 ** 32 - 1;
 
-const GB = 2 ** 30;
+const gb = (b: number): string => `${(b / 2 ** 30).toFixed(b < 2 ** 30 ? 3 : 1)} GB`;
 
 /** Memory the coordinator may give a new job: what the machine (or its cgroup) has free. */
 export function freeForJobs(): number {
@@ -30,8 +30,8 @@ export function checkRoom(job: string, tasks: number, room: number = freeForJobs
   const need = tasks * BYTES_PER_TASK;
   if (need > room) {
     throw new InputError(
-      `job '${job}' has ${tasks.toLocaleString('en-US')} tasks and needs about ${(need / GB).toFixed(1)} GB in the coordinator while it is admitted (${BYTES_PER_TASK} bytes a task); ` +
-        `${(room / GB).toFixed(1)} GB is free for it: submit it in parts, or run the coordinator where more memory is free`,
+      `job '${job}' has ${tasks.toLocaleString('en-US')} tasks and needs about ${gb(need)} in the coordinator while it is admitted (${BYTES_PER_TASK} bytes a task); ` +
+        `${gb(room)} is free for it (see the coordinator's --job-memory): submit it in parts, or give the coordinator more memory`,
     );
   }
 }

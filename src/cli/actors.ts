@@ -26,6 +26,8 @@ export interface CoordinatorCliOptions {
   maxAttempts?: number;
   /** Seconds a task must be expected to run before it may be split while dispatching (0 = never split). */
   splitMinS?: number;
+  /** GB one job's tasks may take in the coordinator (absent: what is free). */
+  jobMemory?: number;
   persist: boolean;
   /** The namespace (for messages). */
   ns: string;
@@ -47,6 +49,7 @@ export async function startCoordinator(bus: Bus, subj: Subjects, log: Logger, o:
     outDir: resolve(o.outDir),
     ns: o.ns,
     persist: o.persist,
+    ...(o.jobMemory !== undefined ? { jobMemory: o.jobMemory * 2 ** 30 } : {}),
     onConflict: o.onConflict ?? (() => undefined),
     scheduler: given({
       agentTimeoutMs: ms(o.agentTimeout),

@@ -5,7 +5,7 @@
  * refused up front, and the coordinator goes on.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { logsOf } from '../helpers/faults.js';
@@ -77,5 +77,12 @@ describe('jobs of millions of tasks', () => {
     assert.match(r.stderr, /job 'HUGE' has 5,000,000,000 tasks; one job holds at most 4,294,967,295: submit it in parts/);
     const status = await run.ctl.status();
     assert.equal(status.jobs.find((j) => j.job === 'HUGE'), undefined, 'nothing of it was admitted');
+
+    // Over the memory a coordinator may give one job: refused before its output is made.
+    const out = join(suite.dir, 'too-big.jsonl');
+    const big = await runShoal(['run', 'spin', '--tasks', '10000000', '--job-memory', '0.1', '--workers', '1', '--job', 'TOO-BIG', '--out', out]);
+    assert.equal(big.code, 2, big.describe());
+    assert.match(big.stderr, /job 'TOO-BIG' has 10,000,000 tasks and needs about 0\.205 GB in the coordinator while it is admitted \(22 bytes a task\); 0\.100 GB is free for it/);
+    assert.equal(existsSync(out), false, 'no output was made');
   });
 });

@@ -122,6 +122,7 @@ export function registerCoordinator(program: Command): void {
     .addOption(coordinatorOptions.dispatchMs())
     .addOption(coordinatorOptions.maxAttempts())
     .addOption(coordinatorOptions.splitMinS())
+    .addOption(coordinatorOptions.jobMemory())
     .addOption(logLevelOption('info'))
     .action(async (opts) => {
       const log = createLogger(opts.logLevel, { role: 'coordinator' });
@@ -138,7 +139,7 @@ export function registerCoordinator(program: Command): void {
         let conflict: (message: string) => void = () => undefined;
         let actors: Awaited<ReturnType<typeof startCoordinator>>;
         try {
-          actors = await startCoordinator(conn.bus, conn.subj, log, { outDir: opts.outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, lostRetention: opts.lostRetention, maxAttempts: opts.maxAttempts, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, persist: true, onConflict: (m) => conflict(m) });
+          actors = await startCoordinator(conn.bus, conn.subj, log, { outDir: opts.outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, lostRetention: opts.lostRetention, maxAttempts: opts.maxAttempts, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, jobMemory: opts.jobMemory, persist: true, onConflict: (m) => conflict(m) });
         } catch (err) {
           await conn.bus.close();
           throw err;

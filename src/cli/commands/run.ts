@@ -36,6 +36,7 @@ export function registerRun(program: Command, kinds: Kind<unknown>[] = builtinKi
       .addOption(coordinatorOptions.agentTimeout())
       .addOption(coordinatorOptions.dispatchMs())
       .addOption(coordinatorOptions.splitMinS())
+      .addOption(coordinatorOptions.jobMemory())
       .option('--oversubscribe', 'run --workers threads even when fewer CPUs are usable')
       .addOption(agentOptions.inputCache())
       .addOption(agentOptions.memory())
@@ -58,6 +59,7 @@ interface RunCliOptions extends JobCliOptions {
   agentTimeout: number;
   dispatchMs: number;
   splitMinS: number;
+  jobMemory?: number;
   oversubscribe?: true;
   inputCache: number;
   memory?: number;
@@ -76,7 +78,7 @@ async function runJob(kind: Kind<unknown>, opts: RunCliOptions & Record<string, 
   // No registry: running the same command again is what resumes the job.
   let actors: Awaited<ReturnType<typeof startCoordinator>>;
   try {
-    actors = await startCoordinator(conn.bus, conn.subj, log, { outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, persist: false });
+    actors = await startCoordinator(conn.bus, conn.subj, log, { outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, jobMemory: opts.jobMemory, persist: false });
   } catch (err) {
     await conn.bus.close();
     throw err;
