@@ -54,11 +54,22 @@ export class WorkerPool implements BundlePool {
   constructor(private readonly opts: PoolOptions) {
     // A recycled thread is terminated after a bundle: it must not hold the next one then.
     this.depth = opts.recycleAfter > 0 ? 1 : PIPELINE;
+    // Threads start on demand (a one-task job loads one) and then stay (no idle timeout). Until
+    // every thread has started, a bundle goes to an idle thread or to a new one, never second
+    // in line on a busy thread, so bundles spread over threads as they would on a full pool.
     this.piscina = new Piscina<WorkerInput, BundleOutput>({
       filename: WORKER_FILE,
-      minThreads: opts.workers,
+      minThreads: 1,
       maxThreads: opts.workers,
-      idleTimeout: 60_000,
+      idleTimeout: Infinity,
+      loadBalancer: (_task, threads) => {
+        let least: (typeof threads)[number] | null = null;
+        for (const t of threads) {
+          if (t.currentUsage === 0) return t;
+          if (!t.isRunningAbortableTask && t.currentUsage < this.depth && (least === null || t.currentUsage < least.currentUsage)) least = t;
+        }
+        return this.piscina.threads.length < opts.workers ? null : least;
+      },
       concurrentTasksPerWorker: this.depth,
       maxQueue: Math.max(4, opts.workers * 4),
       atomics: 'async',
@@ -168,12 +179,16 @@ export class WorkerPool implements BundlePool {
   }
 
   /**
-   * Waits (at most `ms`) until the first threads have loaded their modules. Node 20 aborts the
-   * whole process when a thread is terminated while its ES module graph is being instantiated,
-   * which an agent drained or stopped within a second of starting would otherwise do.
+   * Waits (at most `ms`) until the threads started so far have loaded their modules. Node 20
+   * aborts the whole process when a thread is terminated while its ES module graph is being
+   * instantiated, which an agent drained or stopped within a second of starting would otherwise do.
    */
   private async threadsLoaded(ms: number): Promise<void> {
     const deadline = Date.now() + ms;
-    while (Atomics.load(this.loaded, 0) < this.opts.workers && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const pending = (): boolean => {
+      const loaded = Atomics.load(this.loaded, 0);
+      return loaded < this.opts.workers && loaded < this.piscina.threads.length;
+    };
+    while (pending() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   }
 }

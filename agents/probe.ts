@@ -2,9 +2,8 @@
  * What this node offers: cores (logical, physical, usable by this process's affinity),
  * memory (node, cgroup limit, --memory), and the Slurm facts of the allocation.
  */
-import { readFileSync, existsSync } from 'node:fs';
-import { availableParallelism, hostname } from 'node:os';
-import si from 'systeminformation';
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { availableParallelism, cpus, freemem, hostname, totalmem } from 'node:os';
 
 export interface SlurmFacts {
   jobId?: string;
@@ -92,21 +91,45 @@ export function usableCpus(): number {
   return availableParallelism();
 }
 
-/** Probes the node once (startup). */
+/**
+ * Physical cores of the online CPUs: distinct (package, core) pairs in the kernel's CPU
+ * topology. Null when the topology cannot be read (not Linux); then systeminformation is asked.
+ */
+export function physicalCores(root = '/sys/devices/system/cpu'): number | null {
+  try {
+    const cores = new Set<string>();
+    for (const name of readdirSync(root)) {
+      if (!/^cpu\d+$/.test(name)) continue;
+      const topo = `${root}/${name}/topology`;
+      // An offline CPU has no topology (cpu0 often has no `online` file: it cannot go offline).
+      if (!existsSync(`${topo}/core_id`)) continue;
+      if (existsSync(`${root}/${name}/online`) && readFileSync(`${root}/${name}/online`, 'utf8').trim() === '0') continue;
+      cores.add(`${readFileSync(`${topo}/physical_package_id`, 'utf8').trim()}:${readFileSync(`${topo}/core_id`, 'utf8').trim()}`);
+    }
+    return cores.size > 0 ? cores.size : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Probes the node once (startup). Cheap on Linux: node's os module (logical CPUs, affinity,
+ * total and available memory: libuv reads MemTotal and MemAvailable), /sys for the physical
+ * cores and the cgroup files; systeminformation is loaded only where /sys has no topology.
+ */
 export async function probeNode(env: NodeJS.ProcessEnv = process.env): Promise<NodeProbe> {
-  const [cpu, mem] = await Promise.all([si.cpu(), si.mem()]);
+  const physical = physicalCores() ?? (await import('systeminformation')).default.cpu().then((c) => c.physicalCores);
   return {
     host: hostname(),
-    cpus: { logical: cpu.cores, physical: cpu.physicalCores, usable: usableCpus() },
-    memory: { total: mem.total, available: mem.available, cgroupLimit: cgroupMemoryLimit() },
+    cpus: { logical: cpus().length, physical: await physical, usable: usableCpus() },
+    memory: { total: totalmem(), available: freemem(), cgroupLimit: cgroupMemoryLimit() },
     slurm: slurmFacts(env),
   };
 }
 
 /** Memory available now (bytes): the node's available memory, bounded by the cgroup's headroom. */
 export async function availableMemory(): Promise<number> {
-  const mem = await si.mem();
-  let avail = mem.available;
+  let avail = freemem();
   const limit = cgroupMemoryLimit();
   if (limit !== null) {
     const used = cgroupMemoryUsage();

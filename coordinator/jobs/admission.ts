@@ -134,7 +134,8 @@ export class Admission {
       const numbers = { length: tasks.length, indexOf: (id: string) => tasks.indexOf(id), idOf: (i: number) => tasks.at(i).id };
       const opened = await this.d.sink.open({ job: rec.job, kind: rec.kind, params: rec.params, out: rec.out, force, numbers });
       this.records.set(rec.job, rec);
-      this.save(rec);
+      // Durable before any task is dispatched, so before any row can be: a resumed job finds it.
+      await this.save(rec);
       const split = splitterFor(spec, kind);
       const jobOpts = {
         ...(rec.speculate !== undefined ? { speculate: rec.speculate } : {}),
@@ -155,9 +156,9 @@ export class Admission {
     }
   }
 
-  private save(rec: JobRecord): void {
-    if (this.d.persist) this.registry.save(rec);
-    else writeJobRecord(jobFilePathFor(rec.out), rec);
+  /** Writes the job's record (beside its output; with persistence also in the registry). */
+  private save(rec: JobRecord): Promise<void> {
+    return this.d.persist ? this.registry.save(rec) : writeJobRecord(jobFilePathFor(rec.out), rec);
   }
 
   /** Closes the job's output (the sink writes the summary), records the end, tells listeners. */
@@ -168,10 +169,12 @@ export class Admission {
     if (rec) {
       rec.state = state;
       try {
-        this.save(rec);
+        // Durable before the end is told: whoever sees the job ended finds its end recorded.
+        await this.save(rec);
       } catch (err) {
         this.d.log.error({ job, err: (err as Error).message }, 'cannot record the job end');
       }
+      if (this.stopped) return;
     }
     this.finished.add(job);
     this.d.publish(this.d.subj.events, { kind: 'job-ended', v: PROTOCOL_VERSION, job, state });

@@ -80,9 +80,12 @@ export function readJobRecord(path: string): JobRecord | null {
   }
 }
 
-/** Writes a job record durably (temp file, fsync, rename; the temp file is removed on failure). */
-export function writeJobRecord(path: string, rec: JobRecord): void {
-  writeFileAtomic.sync(path, JSON.stringify(rec, null, 2) + '\n', { fsync: true });
+/**
+ * Writes a job record durably (temp file, fsync, rename; the temp file is removed on failure),
+ * off the main thread: the fsync alone can take 100 ms and more on a busy disk.
+ */
+export async function writeJobRecord(path: string, rec: JobRecord): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(rec, null, 2) + '\n', { fsync: true });
 }
 
 /** The coordinator's registry of jobs (so a restart finds jobs whose output lives elsewhere). */
@@ -91,10 +94,9 @@ export class JobRegistry {
   constructor(outDir: string) {
     this.dir = join(outDir, '.shoal-jobs');
   }
-  save(rec: JobRecord): void {
+  async save(rec: JobRecord): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
-    writeJobRecord(join(this.dir, `${rec.job}.json`), rec);
-    writeJobRecord(jobFilePathFor(rec.out), rec);
+    await Promise.all([writeJobRecord(join(this.dir, `${rec.job}.json`), rec), writeJobRecord(jobFilePathFor(rec.out), rec)]);
   }
   /** Records of jobs that had not ended when the coordinator stopped. Unreadable ones are reported. */
   unfinished(onBad: (file: string, err: Error) => void): JobRecord[] {

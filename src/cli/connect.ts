@@ -1,6 +1,6 @@
 /** Common connection options of every command: --nats, --ns, the environment. */
 import type { Command, OptionValues } from '@commander-js/extra-typings';
-import { MemoryBus, NatsBus, type Bus } from '../bus/index.js';
+import { connectNats, MemoryBus, type Bus } from '../bus/index.js';
 import { checkNamespace, subjects, type Subjects } from '../../protocol/index.js';
 import { UsageError } from '../errors.js';
 import { CtlClient } from './client.js';
@@ -34,7 +34,7 @@ export async function connectBus(opts: { nats?: string; ns?: string }, name: str
     if (!o.embedded) throw new UsageError('no NATS server given: pass --nats URL or set SHOAL_NATS');
     return { bus: new MemoryBus(), ns, subj: subjects(ns) };
   }
-  const bus = await NatsBus.connect({ url, name, connectRetryMs: o.retryMs ?? 0 });
+  const bus = await connectNats({ url, name, connectRetryMs: o.retryMs ?? 0 });
   return { bus, ns, subj: subjects(ns) };
 }
 

@@ -17,7 +17,7 @@ import { copyFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliPath } from '../helpers/paths.js';
 import { startNatsServer } from '../../src/nats-server.js';
-import { NatsBus } from '../../src/bus/index.js';
+import { connectNats } from '../../src/bus/index.js';
 import { CtlClient } from '../../src/cli/client.js';
 import { subjects, type JobStatus } from '../../protocol/index.js';
 import { readRows } from '../../src/sink/index.js';
@@ -93,7 +93,7 @@ async function runOne(dir: string, agents: number, c: TaskCase): Promise<BenchRo
   const outDir = join(dir, ns);
   const profDir = num('FLEET_PROFILE', 1) ? join(dir, `${ns}-prof`) : null;
   const coord = coordinator(server.url, ns, outDir, profDir);
-  const bus = await NatsBus.connect({ url: server.url, name: 'shoal-bench fleet', connectRetryMs: 10_000 });
+  const bus = await connectNats({ url: server.url, name: 'shoal-bench fleet', connectRetryMs: 10_000 });
   const ctl = new CtlClient(bus, subjects(ns), ns);
   const fleet = new Fleet({ url: server.url, ns, slots, perHost: 250 });
   try {

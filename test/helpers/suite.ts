@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { NatsBus } from '../../src/bus/index.js';
+import { connectNats, type NatsBus } from '../../src/bus/index.js';
 import { CtlClient } from '../../src/cli/client.js';
 import { subjects, type JobStatus, type AgentStatus } from '../../protocol/index.js';
 import { ErrorCode } from '../../src/errors.js';
@@ -125,7 +125,7 @@ export class Control {
 
   /** `env`: NATS credentials (SHOAL_NATS_USER/PASS...) where the server wants them. */
   static async connect(url: string, ns: string, env: NodeJS.ProcessEnv = {}): Promise<Control> {
-    const bus = await NatsBus.connect({ url, name: 'shoal-test control', connectRetryMs: 10_000, env });
+    const bus = await connectNats({ url, name: 'shoal-test control', connectRetryMs: 10_000, env });
     return new Control(bus, new CtlClient(bus, subjects(ns), ns));
   }
 

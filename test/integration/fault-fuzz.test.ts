@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { NatsBus } from '../../src/bus/index.js';
+import { connectNats, type NatsBus } from '../../src/bus/index.js';
 import { ANONYMOUS, CTL_VERBS, encode, PROTOCOL_VERSION, subjects, type Subjects } from '../../protocol/index.js';
 import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
@@ -191,7 +191,7 @@ describe('hostile bus', () => {
     const coord = await startCoordinator(suite.nats.url, ns, out);
     const a = await startAgent(suite.nats.url, ns, ['--workers', '1']);
     const b = await startAgent(suite.nats.url, ns, ['--workers', '1']);
-    bus = await NatsBus.connect({ url: suite.nats.url, name: 'shoal-test fuzzer' });
+    bus = await connectNats({ url: suite.nats.url, name: 'shoal-test fuzzer' });
     const ctl = await suite.control(ns);
 
     const tasks = 1500;

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { NatsBus } from '../../src/bus/index.js';
+import { connectNats, type NatsBus } from '../../src/bus/index.js';
 import { encode, PROTOCOL_VERSION, subjects } from '../../protocol/index.js';
 import { startNatsServer, type NatsServerHandle } from '../../src/nats-server.js';
 import { repoRoot } from '../helpers/paths.js';
@@ -69,7 +69,7 @@ describe('a hostile agent with valid credentials', () => {
     assert.equal(sub.code, 0, sub.describe());
 
     const hostileCreds = creds('agent-2');
-    bus = await NatsBus.connect({ url: server.url, name: 'shoal-test hostile', env: hostileCreds });
+    bus = await connectNats({ url: server.url, name: 'shoal-test hostile', env: hostileCreds });
     ctl = await Control.connect(server.url, ns, operator);
     const subj = subjects(ns);
     const me = new RawAgent(bus, subj, `evil-1@${hostileCreds.SHOAL_NATS_USER}`);

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { NatsBus } from '../../src/bus/index.js';
+import { connectNats } from '../../src/bus/index.js';
 import { decode, encode, PROTOCOL_VERSION, subjects } from '../../protocol/index.js';
 import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
@@ -88,7 +88,7 @@ describe('one owner', () => {
     await startCoordinator(suite.nats.url, ns, join(suite.dir, 'twoheads'));
     // A second "coordinator" that did not claim the namespace (an old version, a partition
     // that healed): it welcomes every agent under its own boot and sends the real one's back.
-    const bus = await NatsBus.connect({ url: suite.nats.url, name: 'shoal-test second head' });
+    const bus = await connectNats({ url: suite.nats.url, name: 'shoal-test second head' });
     const subj = subjects(ns);
     const impostor = { boot: 'ffffffffffff', host: 'elsewhere', pid: 99999, since: Date.now(), outDir: '/elsewhere' };
     const hellos = bus.subscribe(subj.helloAll);

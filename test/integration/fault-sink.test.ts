@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { NatsBus } from '../../src/bus/index.js';
+import { connectNats, type NatsBus } from '../../src/bus/index.js';
 import { PROTOCOL_VERSION, subjects } from '../../protocol/index.js';
 import { errorRow, GroupBuilder, okRow, type RowHead } from '../../src/rows/index.js';
 import { uniqueNs } from '../helpers/nats.js';
@@ -112,7 +112,7 @@ describe('sink: torn tail and replay', () => {
       out = join(suite.dir, 'live');
       coord = await startCoordinator(suite.nats.url, ns, out, ['--agent-timeout', '1']);
       ctl = await suite.control(ns);
-      bus = await NatsBus.connect({ url: suite.nats.url, name: 'shoal-test replayer' });
+      bus = await connectNats({ url: suite.nats.url, name: 'shoal-test replayer' });
     });
 
     const head = (job: string, task: string, agent: string): RowHead => ({ job, task, kind: 'spin', attempt: 1, agent, host: 'replay', worker: 0, start: Date.now(), end: Date.now() });

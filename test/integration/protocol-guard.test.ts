@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { NatsBus } from '../../src/bus/index.js';
+import { connectNats, type NatsBus } from '../../src/bus/index.js';
 import { ANONYMOUS, CTL_VERBS, decode, encode, PROTOCOL_VERSION, subjects, type Subjects } from '../../protocol/index.js';
 import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
@@ -20,7 +20,7 @@ let bus: NatsBus;
 
 const suite = natsSuite('shoal-guard-', {
   setup: async (s) => {
-    bus = await NatsBus.connect({ url: s.nats.url, name: 'shoal-test protocol-guard' });
+    bus = await connectNats({ url: s.nats.url, name: 'shoal-test protocol-guard' });
   },
   cleanup: () => bus?.close(),
 });

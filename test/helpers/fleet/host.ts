@@ -13,7 +13,7 @@
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Agent, inlinePool } from '../../../agents/index.js';
-import { NatsBus } from '../../../src/bus/index.js';
+import { connectNats } from '../../../src/bus/index.js';
 import { subjects } from '../../../protocol/index.js';
 import { createLogger } from '../../../src/log.js';
 import { principalFromEnv } from '../../../src/cli/actors.js';
@@ -55,7 +55,7 @@ setInterval(sampleLoad, 1000).unref();
 async function add(hosts: string[]): Promise<string[]> {
   const started = await Promise.all(
     hosts.map(async (host) => {
-      const inner = await NatsBus.connect({ url, name: `shoal-sim ${host}`, connectRetryMs: 10_000 });
+      const inner = await connectNats({ url, name: `shoal-sim ${host}`, connectRetryMs: 10_000 });
       const bus = new TimedBus(inner, subj, principal, meters);
       const info = { host, pid: process.pid, cpus: { logical: slots, physical: slots, usable: slots }, memory: { total: memory, available: memory, limit: memory } };
       const agent = new Agent(bus, subj, info, log.child({ component: 'agent', host }), { workers: slots, memoryLimit: memory, principal, pool: inlinePool }, async () => memory);
