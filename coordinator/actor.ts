@@ -218,7 +218,9 @@ export class Coordinator implements SinkHost {
 
   // ───────────── SinkHost: the sink asks and tells, inside this process ─────────────
 
-  writable(job: string, agent: string): (task: string) => boolean {
+  writable(job: string, agent: string): ((task: string) => boolean) | null {
+    // Open in the sink, not in the scheduler yet: admission is writing its record.
+    if (this.scheduler.jobState(job) === null) return null;
     // The coordinator writes the rows of tasks out of attempts; agents those they were leased.
     return agent === COORDINATOR_SENDER ? this.scheduler.failingOf(job) : this.scheduler.leasedTo(job, agent);
   }

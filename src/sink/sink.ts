@@ -39,9 +39,11 @@ export const COORDINATOR_SENDER = 'coordinator';
 export interface SinkHost {
   /**
    * Which tasks of `job` agent `agent` may write: those whose lease it holds or held in this
-   * coordinator's life (or that were adopted from it). Asked once per result group.
+   * coordinator's life (or that were adopted from it). Asked once per result group. Null while
+   * the job is open here but not yet scheduled (its record is being written): the sender tries
+   * again, as for a job not open yet.
    */
-  writable(job: string, agent: string): (task: string) => boolean;
+  writable(job: string, agent: string): ((task: string) => boolean) | null;
   /** Tasks whose rows are now durable. */
   committed(groups: CommitGroup[]): void;
   /** A job's output cannot be written (the reason), or can again (null). */
@@ -184,8 +186,8 @@ export class Sink {
    */
   async write(groups: readonly ResultGroup[], from: string): Promise<WriteResult> {
     for (const g of groups) {
-      if (!this.jobs.has(g.job) && !this.closedJobs.has(g.job)) {
-        // Not opened yet (a coordinator restarting): the sender keeps the batch and tries again.
+      if ((!this.jobs.has(g.job) && !this.closedJobs.has(g.job)) || (this.jobs.has(g.job) && this.host.writable(g.job, from) === null)) {
+        // Not opened (or scheduled) yet, a coordinator restarting: the sender keeps the batch and tries again.
         throw new ShoalError(ErrorCode.NotFound, `job ${g.job} is not open in the sink yet`, { retryable: true });
       }
     }
@@ -200,7 +202,7 @@ export class Sink {
       if (!job.writer.accepting) throw job.writer.refusal();
       const whole = columnsAgree(g);
       const n = whole ? g.ids.length : Math.min(g.ids.length, g.attempts.length);
-      const mayWrite = this.host.writable(g.job, from);
+      const mayWrite = this.host.writable(g.job, from)!;
       const expect: RowExpectation = { job: g.job, agent: from };
       const kept: number[] = [];
       // Texts and statuses only where they differ from what was sent (null: none do so far).
