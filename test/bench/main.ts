@@ -22,6 +22,7 @@ import type { ThreadCpu } from './thread-cpu.js';
 import { benchSink } from './sink.js';
 import { benchFleet } from './fleet.js';
 import { benchStartup } from './startup.js';
+import { pythonPool } from './python-pool.js';
 import { sleep, until } from '../helpers/wait.js';
 
 export interface BenchRow {
@@ -177,7 +178,14 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
   /** W0: 106,778 no-op tasks end to end into the JSONL. */
   w0: async (dir) => {
     const args = ['spin', '--tasks', '106778', '--ms', '0'];
-    return [await embedded('w0', args, dir), await overNats('w0', args, dir, 1), await overNats('w0', args, dir, 2)];
+    const t0 = performance.now();
+    const e = await embedded('w0', args, dir);
+    const wall = (performance.now() - t0) / 1000;
+    const withStart: BenchRow = { ...e, mode: `${e.mode}, process start to exit`, seconds: +wall.toFixed(3), tasksPerSecond: Math.round(e.tasks / wall) };
+    delete withStart.threadCpu;
+    const py = await pythonPool(106_778, dir);
+    if (py) py.note = `${py.note}; shoal embedded (start to exit) is ${(withStart.tasksPerSecond / py.tasksPerSecond).toFixed(1)}× as fast`;
+    return [e, withStart, ...(py ? [py] : []), await overNats('w0', args, dir, 1), await overNats('w0', args, dir, 2)];
   },
   /** W1: 1,000 molecule-like tasks, heavy-tailed sizes scaled to 20,000 rows in all, 1 ms per row. */
   w1: async (dir) => {
