@@ -8,6 +8,9 @@ export class CommittedLessees {
   private readonly several = new Map<number, readonly string[]>();
   private readonly agentNo = new Map<string, number>();
   private readonly agentIds: string[] = [];
+  /** The last agent numbered (commits come in runs from one agent). */
+  private lastId = '';
+  private lastNo = 0;
 
   constructor(private readonly tasks: number) {}
 
@@ -18,11 +21,13 @@ export class CommittedLessees {
       this.several.set(i, lessees);
       return;
     }
-    let k = this.agentNo.get(lessees);
+    let k = lessees === this.lastId ? this.lastNo : this.agentNo.get(lessees);
     if (k === undefined) {
       this.agentIds.push(lessees);
       this.agentNo.set(lessees, (k = this.agentIds.length));
     }
+    this.lastId = lessees;
+    this.lastNo = k;
     (this.byNumber ??= new Uint32Array(this.tasks))[i] = k;
   }
 

@@ -95,20 +95,15 @@ export interface DoneLookup {
   outsiders?(): Iterable<string>;
 }
 
-/** Tasks from an array (tests, and kinds that list their tasks). */
+/** Tasks from an array (tests, benches): the id index is built here, as with a job's submit. */
 export function sourceOf(tasks: readonly NewTask[]): TaskSource {
-  let index: Map<string, number> | null = null;
+  const index = new Map<string, number>();
+  for (let i = tasks.length - 1; i >= 0; i--) index.set(tasks[i]!.id, i);
   return {
     length: tasks.length,
     at: (i) => tasks[i]!,
     costAt: (i) => tasks[i]!.cost,
-    indexOf(id) {
-      if (!index) {
-        index = new Map();
-        for (let i = 0; i < tasks.length; i++) if (!index.has(tasks[i]!.id)) index.set(tasks[i]!.id, i);
-      }
-      return index.get(id) ?? -1;
-    },
+    indexOf: (id) => index.get(id) ?? -1,
   };
 }
 
