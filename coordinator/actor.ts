@@ -221,6 +221,10 @@ export class Coordinator implements SinkHost {
   writable(job: string, agent: string): ((task: string) => boolean) | null {
     // Open in the sink, not in the scheduler yet: admission is writing its record.
     if (this.scheduler.jobState(job) === null) return null;
+    // A resumed job adopts what agents say they hold when they say hello: results from an agent
+    // that has not said hello to this coordinator yet wait for it (refused, its agent would drop
+    // them while its hello still lists them as held, and the tasks would stay leased to it).
+    if (agent !== COORDINATOR_SENDER && !this.scheduler.knowsAgent(agent) && this.scheduler.adoptsHeld(job)) return null;
     // The coordinator writes the rows of tasks out of attempts; agents those they were leased.
     return agent === COORDINATOR_SENDER ? this.scheduler.failingOf(job) : this.scheduler.leasedTo(job, agent);
   }

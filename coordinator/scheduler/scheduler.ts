@@ -267,6 +267,16 @@ export class Scheduler {
     return (taskId) => q?.peek(taskId)?.state.s === 'failing';
   }
 
+  /** Whether agent `id` has said hello to this coordinator (and is not forgotten). */
+  knowsAgent(id: string): boolean {
+    return this.st.agents.has(id);
+  }
+
+  /** Whether the job continues earlier work, adopting the tasks agents say they hold. */
+  adoptsHeld(name: string): boolean {
+    return this.st.jobs.get(name)?.opts.adoptHeld === true;
+  }
+
   jobState(name: string): JobState | null {
     return this.st.jobs.get(name)?.state ?? null;
   }

@@ -14,8 +14,12 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
 import { runShoal, connArgs, startCoordinator, type Agent } from '../helpers/shoal.js';
+import { uniqueNs } from '../helpers/nats.js';
 import { natsSuite } from '../helpers/suite.js';
 import { killHard, logsOf, rowsSoFar, stopAgent } from '../helpers/faults.js';
+import { RawAgent } from '../helpers/raw-agent.js';
+import { connectNats } from '../../src/bus/index.js';
+import { PROTOCOL_VERSION, subjects } from '../../protocol/index.js';
 import { until } from '../helpers/wait.js';
 
 const suite = natsSuite('shoal-fault-coord-');
@@ -82,5 +86,37 @@ describe('coordinator crash', () => {
     assert.ok(rerun >= 0, `the agents ran ${ran} tasks for ${tasks} rows`);
     assert.ok(rerun <= inFlight, `${rerun} tasks ran twice, more than the ${inFlight} in flight at the kill`);
     assert.ok(second.alive, second.describe());
+  });
+
+  it('after a restart, results from an agent that has not said hello yet wait for its hello, then are written', async (t) => {
+    // An out dir of its own: the coordinator of the test before still holds its own.
+    const ns = uniqueNs('coord-early');
+    const out = join(suite.dir, 'out-early');
+    const first = await startCoordinator(suite.nats.url, ns, out);
+    const ctl = await suite.control(ns);
+    const sub = await runShoal(['submit', 'spin', '--tasks', '20', '--ms', '0', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'K2']);
+    assert.equal(sub.code, 0, sub.describe());
+    const bus = await connectNats({ url: suite.nats.url, name: 'shoal-test early sender' });
+    t.after(() => bus.close());
+    const agent = new RawAgent(bus, subjects(ns), 'early-agent');
+    assert.equal((await agent.hello()).kind, 'welcome');
+    const ids = (await agent.pull(1, { freeSlots: 1 })).map((x) => x.id);
+    assert.ok(ids.length > 0);
+    await killHard(first);
+
+    const second = await startCoordinator(suite.nats.url, ns, out, [], { t });
+    await second.waitForLog((l) => l.msg === 'job submitted' && l.job === 'K2');
+    // Its results arrive before its hello (its pull to the old coordinator had not timed out):
+    // they are not refused (the agent would drop them while its hello lists them as held).
+    const early = await agent.send([agent.rows('K2', ids)]);
+    assert.equal(early.kind, 'error', JSON.stringify(early));
+    assert.match(early.kind === 'error' ? early.message : '', /not open in the sink yet/);
+    // Its hello lists them; the coordinator adopts them; the same batch is written.
+    assert.equal((await agent.hello(ids.map((id) => ['K2', id, 1]))).kind, 'welcome');
+    assert.deepEqual(await agent.send([agent.rows('K2', ids)]), { kind: 'ack', v: PROTOCOL_VERSION, seq: 2, written: ids.length, duplicates: 0, refused: 0 });
+    await until(`${ids.length} of K2 committed`, async () => (await ctl.job('K2')).done === ids.length);
+    const st = await ctl.job('K2');
+    assert.equal(st.running, 0, 'nothing stays leased to the agent');
+    assert.deepEqual(rowsSoFar(join(out, 'K2.jsonl')).map((r) => r.task).sort(), [...ids].sort());
   });
 });
