@@ -42,11 +42,14 @@ export interface Coord {
   readyS: number;
 }
 
-/** Starts `shoal coordinator` (info logs, read for the timings) and waits for "coordinator ready". */
+/** Starts `shoal coordinator` (info logs, read for the timings; a CPU profile into BIG_CPU_PROF) and waits for "coordinator ready". */
 export async function startCoord(url: string, ns: string, outDir: string): Promise<Coord> {
   const spawnedAt = Date.now();
   const t0 = performance.now();
-  const proc = spawnShoal(['coordinator', '--nats', url, '--ns', ns, '--out-dir', outDir, '--log-level', 'info']);
+  const prof = process.env.BIG_CPU_PROF;
+  // --cpu-prof is refused in NODE_OPTIONS: a shell puts it between node and the CLI, then execs.
+  const wrapper = prof ? ['sh', '-c', `exec "$0" --cpu-prof --cpu-prof-dir='${prof.replace(/'/g, `'\\''`)}' "$@"`] : undefined;
+  const proc = spawnShoal(['coordinator', '--nats', url, '--ns', ns, '--out-dir', outDir, '--log-level', 'info'], wrapper ? { wrapper } : {});
   await proc.waitForLog('coordinator ready', 600_000);
   return { proc, spawnedAt, readyS: (performance.now() - t0) / 1000 };
 }

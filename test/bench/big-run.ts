@@ -50,6 +50,10 @@ export interface RunFigures {
     /** Agents the new coordinator counts active (waited for up to BIG_REJOIN_WAIT_S, 120), and when all were (NaN: never). */
     agentsActive: number;
     agentsActiveAfterS: number;
+    /** The final status's speculated and retried counts, and the new coordinator's warnings that results were refused for want of a lease. */
+    speculated: number;
+    retried: number;
+    refusedWarnings: number;
   };
 }
 
@@ -140,7 +144,7 @@ function othersSince(s: ReturnType<typeof othersAt>): RunFigures['others'] {
 
 function row(f: RunFigures, mode: string, seconds: number): Row {
   const r = f.resume;
-  const resumeNote = r ? `; killed at ${r.killedAtRows} rows; ready ${r.readyS} s, running again ${r.runningAgainS} s (done ${r.doneAtRunning}, file ${r.fileRowsAtRunning}), first new row ${r.progressAgainS} s, ${r.agentsActive}/${f.agents} agents back at ${r.agentsActiveAfterS} s, end ${r.endS} s` : '';
+  const resumeNote = r ? `; killed at ${r.killedAtRows} rows; ready ${r.readyS} s, running again ${r.runningAgainS} s (done ${r.doneAtRunning}, file ${r.fileRowsAtRunning}), first new row ${r.progressAgainS} s, ${r.agentsActive}/${f.agents} agents back at ${r.agentsActiveAfterS} s, end ${r.endS} s; ${r.speculated} speculated, ${r.retried} retried, ${r.refusedWarnings} agents' results refused for want of a lease` : '';
   return {
     workload: 'big',
     mode,
@@ -244,7 +248,7 @@ export async function runAndResume(server: NatsServerHandle, dir: string): Promi
           coordinator: { ...cpu2, peakRssMb: mb(peak2) },
           others: others2,
           check: r2.check + (final2.state === 'done' ? '' : `; job ended ${final2.state}`),
-          resume: { killedAtRows, readyS: round(coord.readyS, 2), runningAgainS, endS, doneAtRunning: running.done, fileRowsAtRunning, progressAgainS, agentsActive: active, agentsActiveAfterS: agentsBackS },
+          resume: { killedAtRows, readyS: round(coord.readyS, 2), runningAgainS, endS, doneAtRunning: running.done, fileRowsAtRunning, progressAgainS, agentsActive: active, agentsActiveAfterS: agentsBackS, speculated: final2.speculated, retried: final2.retried, refusedWarnings: coord.proc.logs.filter((l) => l.msg === 'results for tasks the agent holds no lease on refused').length },
         },
         `resume: SIGKILL at half, new coordinator, same ${agents} agents`,
         endS,
