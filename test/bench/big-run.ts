@@ -15,7 +15,7 @@ import type { NatsServerHandle } from '../../src/nats-server.js';
 import type { JobStatus } from '../../protocol/index.js';
 import { readRows } from '../../src/sink/index.js';
 import { Fleet } from '../helpers/fleet/fleet.js';
-import { until } from '../helpers/wait.js';
+import { sleep, until } from '../helpers/wait.js';
 import { machineCpu, peakRss, procCpu, procsCpuMs, type ProcCpu } from './proc.js';
 import { Ctl, mb, num, round, startCoord, stopCoord, submitCli, type Coord } from './big-coordinator.js';
 import type { BenchRow } from './main.js';
@@ -50,6 +50,8 @@ export interface RunFigures {
     /** Agents the new coordinator counts active (waited for up to BIG_REJOIN_WAIT_S, 120), and when all were (NaN: never). */
     agentsActive: number;
     agentsActiveAfterS: number;
+    /** Null when the job ended within BIG_RESUME_MAX_SECONDS (240); else its status then (tasks leased, slots the agents said were busy), and it was cancelled. */
+    notEnded: { afterS: number; done: number; running: number; queued: number; agentsBusySlots: number } | null;
     /** The final status's speculated and retried counts, and the new coordinator's warnings that results were refused for want of a lease. */
     speculated: number;
     retried: number;
@@ -107,18 +109,16 @@ async function checkRows(path: string, tasks: number, job: string): Promise<{ ch
   return { check, firstStart, lastEnd, rows };
 }
 
-/** Polls status once a second until the job has ended; its last status. */
-async function waitEnd(ctl: Ctl, job: string): Promise<JobStatus> {
+/** Polls status once a second until the job has ended or `maxS` have passed; its last status. */
+async function waitEnd(ctl: Ctl, job: string, maxS: number): Promise<JobStatus> {
+  const deadline = Date.now() + maxS * 1000;
   let last: JobStatus | undefined;
-  return until(
-    () => `job ${job} to end (last: ${JSON.stringify(last)})`,
-    async () => {
-      last = (await ctl.job(job)) ?? last;
-      return last && last.state !== 'running' && last.state !== 'expanding' ? last : null;
-    },
-    num('BIG_MAX_SECONDS', 900) * 1000,
-    1000,
-  );
+  for (;;) {
+    last = (await ctl.job(job)) ?? last;
+    if (last && ((last.state !== 'running' && last.state !== 'expanding') || Date.now() > deadline)) return last;
+    if (!last && Date.now() > deadline) throw new Error(`no status of job ${job} within ${maxS} s`);
+    await sleep(1000); // the status polling period, on purpose
+  }
 }
 
 const cpuShare = (a: ProcCpu, b: ProcCpu, seconds: number): { cpuPercent: number; mainThreadPercent: number } => ({
@@ -144,7 +144,7 @@ function othersSince(s: ReturnType<typeof othersAt>): RunFigures['others'] {
 
 function row(f: RunFigures, mode: string, seconds: number): Row {
   const r = f.resume;
-  const resumeNote = r ? `; killed at ${r.killedAtRows} rows; ready ${r.readyS} s, running again ${r.runningAgainS} s (done ${r.doneAtRunning}, file ${r.fileRowsAtRunning}), first new row ${r.progressAgainS} s, ${r.agentsActive}/${f.agents} agents back at ${r.agentsActiveAfterS} s, end ${r.endS} s; ${r.speculated} speculated, ${r.retried} retried, ${r.refusedWarnings} agents' results refused for want of a lease` : '';
+  const resumeNote = r ? `; killed at ${r.killedAtRows} rows; ready ${r.readyS} s, running again ${r.runningAgainS} s (done ${r.doneAtRunning}, file ${r.fileRowsAtRunning}), first new row ${r.progressAgainS} s, ${r.agentsActive}/${f.agents} agents back at ${r.agentsActiveAfterS} s, ${r.notEnded ? `NOT ENDED after ${r.notEnded.afterS} s (done ${r.notEnded.done}, ${r.notEnded.running} leased while the agents had ${r.notEnded.agentsBusySlots} slots busy; cancelled)` : `end ${r.endS} s`}; ${r.speculated} speculated, ${r.retried} retried, ${r.refusedWarnings} agents' results refused for want of a lease` : '';
   return {
     workload: 'big',
     mode,
@@ -175,7 +175,8 @@ export async function runAndResume(server: NatsServerHandle, dir: string): Promi
     const o0 = othersAt(fleet, server);
     const t0 = Date.now();
     await submitCli(server.url, ns, 'R1', spin);
-    const final = await waitEnd(ctl, 'R1');
+    const final = await waitEnd(ctl, 'R1', num('BIG_MAX_SECONDS', 600));
+    if (final.state === 'running') throw new Error(`R1 has not ended after BIG_MAX_SECONDS: ${JSON.stringify(final)}`);
     const wallS = (Date.now() - t0) / 1000;
     const cpu = cpuShare(c0, procCpu(coord.proc.pid), wallS);
     const others = othersSince(o0);
@@ -193,7 +194,7 @@ export async function runAndResume(server: NatsServerHandle, dir: string): Promi
     // Again, the coordinator killed halfway and a new one started on the same out dir.
     const file = join(outDir, 'R2.jsonl');
     await submitCli(server.url, ns, 'R2', spin);
-    await until('R2 to have half of its rows committed', async () => ((await ctl.job('R2'))?.done ?? 0) >= tasks / 2, num('BIG_MAX_SECONDS', 900) * 1000, 200);
+    await until('R2 to have half of its rows committed', async () => ((await ctl.job('R2'))?.done ?? 0) >= tasks / 2, num('BIG_MAX_SECONDS', 600) * 1000, 200);
     coord.proc.kill('SIGKILL');
     await coord.proc.exited;
     keepLog('coordinator-killed.log', coord.proc.stderr);
@@ -227,8 +228,18 @@ export async function runAndResume(server: NatsServerHandle, dir: string): Promi
       num('BIG_REJOIN_WAIT_S', 120) * 1000,
       250,
     ).catch(() => undefined); // not all back: reported as a count
-    const final2 = await waitEnd(ctl, 'R2');
-    const endS = since();
+    const resumeMaxS = num('BIG_RESUME_MAX_SECONDS', 240);
+    let final2 = await waitEnd(ctl, 'R2', resumeMaxS);
+    const ended = final2.state !== 'running';
+    const endS = ended ? since() : NaN;
+    let notEnded: NonNullable<RunFigures['resume']>['notEnded'] = null;
+    if (!ended) {
+      // Not ended: what the coordinator holds against what the agents run, then cancelled so the bench goes on.
+      const st = await ctl.client.status();
+      notEnded = { afterS: resumeMaxS, done: final2.done, running: final2.running, queued: final2.queued, agentsBusySlots: st.agents.reduce((a, x) => a + x.busy, 0) };
+      await ctl.client.cancel('R2');
+      final2 = await waitEnd(ctl, 'R2', 120);
+    }
     const cpu2 = cpuShare(b0, procCpu(coord.proc.pid), endS);
     const others2 = othersSince(ob);
     const peak2 = peakRss(coord.proc.pid);
@@ -247,8 +258,8 @@ export async function runAndResume(server: NatsServerHandle, dir: string): Promi
           wallS: endS,
           coordinator: { ...cpu2, peakRssMb: mb(peak2) },
           others: others2,
-          check: r2.check + (final2.state === 'done' ? '' : `; job ended ${final2.state}`),
-          resume: { killedAtRows, readyS: round(coord.readyS, 2), runningAgainS, endS, doneAtRunning: running.done, fileRowsAtRunning, progressAgainS, agentsActive: active, agentsActiveAfterS: agentsBackS, speculated: final2.speculated, retried: final2.retried, refusedWarnings: coord.proc.logs.filter((l) => l.msg === 'results for tasks the agent holds no lease on refused').length },
+          check: (ended ? '' : 'rows so far: ') + r2.check + (final2.state === 'done' ? '' : `; job ended ${final2.state}`),
+          resume: { notEnded, killedAtRows, readyS: round(coord.readyS, 2), runningAgainS, endS, doneAtRunning: running.done, fileRowsAtRunning, progressAgainS, agentsActive: active, agentsActiveAfterS: agentsBackS, speculated: final2.speculated, retried: final2.retried, refusedWarnings: coord.proc.logs.filter((l) => l.msg === 'results for tasks the agent holds no lease on refused').length },
         },
         `resume: SIGKILL at half, new coordinator, same ${agents} agents`,
         endS,

@@ -14,6 +14,7 @@
  *   npm run bench -- big
  *   BIG_TASKS=1000000 BIG_RUN_TASKS=100000 npm run bench -- big     a quick run
  *   BIG_PARTS=queue (or run) npm run bench -- big                    one part
+ *   BIG_RESUME_MAX_SECONDS (240): the resumed job not ended by then is reported as such and cancelled
  *   BIG_CPU_PROF=DIR npm run bench -- big       a V8 CPU profile of each coordinator (but a SIGKILLed one) in DIR
  */
 import { join } from 'node:path';
@@ -119,15 +120,17 @@ export async function benchBig(dir: string): Promise<BenchRow[]> {
         process.stderr.write(`  big: ${tasks} queued tasks${skew ? ', skewed' : ''}...\n`);
         rows.push(await queued(server, dir, tasks, skew));
       }
+      printTables(rows.map((r) => r.big)); // now: a later part that fails does not take these figures with it
     }
     if (parts.includes('run')) {
       process.stderr.write(`  big: ${num('BIG_RUN_TASKS', 1_000_000)} tasks on ${num('BIG_AGENTS', 10)} simulated agents, then resumed...\n`);
-      rows.push(...(await runAndResume(server, dir)));
+      const run = await runAndResume(server, dir);
+      rows.push(...run);
+      printTables(run.map((r) => r.big));
     }
   } finally {
     await server.stop();
   }
-  printTables(rows.map((r) => r.big));
   return rows;
 }
 
@@ -176,7 +179,7 @@ function printTables(all: Array<QueueFigures | RunFigures>): void {
         f.resume ? `${f.resume.runningAgainS} (${f.resume.doneAtRunning}/${f.resume.fileRowsAtRunning})` : '-',
         f.resume ? String(f.resume.progressAgainS) : '-',
         f.resume ? `${f.resume.agentsActive}/${f.agents} (${f.resume.agentsActiveAfterS})` : '-',
-        f.resume ? String(f.resume.endS) : '-',
+        f.resume ? (f.resume.notEnded ? `not after ${f.resume.notEnded.afterS} (${f.resume.notEnded.running} leased, ${f.resume.notEnded.agentsBusySlots} slots busy)` : String(f.resume.endS)) : '-',
         f.resume ? String(f.resume.speculated) : '-',
         f.check,
       ]),
