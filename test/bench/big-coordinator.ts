@@ -116,16 +116,19 @@ export function spread(ms: number[]): { p50: number; max: number; n: number } {
  * Status asked every 50 ms until `stop()`: the slowest round trip says how long the
  * coordinator's event loop was kept from answering (while a job is admitted, say).
  */
-export function statusProbe(ctl: Ctl): { stop(): Promise<{ slowestMs: number; answers: number }> } {
+export function statusProbe(ctl: Ctl): { stop(): Promise<{ slowestMs: number; answers: number; failures: number }> } {
   let asking = true;
   let slowestMs = 0;
   let answers = 0;
+  let failures = 0;
   const loop = (async () => {
     while (asking) {
       const t0 = performance.now();
-      await ctl.client.status().catch(() => undefined);
+      // A status unanswered for 10 s is asked once more, then fails: counted, and its time kept as the slowest.
+      const ok = await ctl.client.status().then(() => true, () => false);
       slowestMs = Math.max(slowestMs, performance.now() - t0);
-      answers++;
+      if (ok) answers++;
+      else failures++;
       await sleep(50); // paced, so the probe does not take the coordinator's CPU from what it measures
     }
   })();
@@ -133,7 +136,7 @@ export function statusProbe(ctl: Ctl): { stop(): Promise<{ slowestMs: number; an
     stop: async () => {
       asking = false;
       await loop;
-      return { slowestMs: round(slowestMs), answers };
+      return { slowestMs: round(slowestMs), answers, failures };
     },
   };
 }

@@ -36,7 +36,7 @@ export interface QueueFigures {
   outputOpenedAtS: number;
   submittedLoggedAtS: number;
   /** The slowest status round trip while the job was admitted, and how many were answered. */
-  admission: { slowestStatusMs: number; answers: number };
+  admission: { slowestStatusMs: number; answers: number; failures: number };
   rssMb: { before: number; queued: number; peak: number; afterCancel: number };
   mbPerMillion: number;
   statusQueuedMs: { p50: number; max: number; n: number };
@@ -86,7 +86,7 @@ async function queued(server: NatsServerHandle, dir: string, tasks: number, skew
       statusCliS: round(statusCliS, 2),
       outputOpenedAtS: at('output opened'),
       submittedLoggedAtS: at('job submitted'),
-      admission: { slowestStatusMs: admission.slowestMs, answers: admission.answers },
+      admission: { slowestStatusMs: admission.slowestMs, answers: admission.answers, failures: admission.failures },
       rssMb: { before: mb(before), queued: mb(after), peak: mb(peak), afterCancel: mb(afterCancel) },
       mbPerMillion: round((after - before) / 2 ** 20 / (tasks / 1e6)),
       statusQueuedMs,
@@ -98,7 +98,7 @@ async function queued(server: NatsServerHandle, dir: string, tasks: number, skew
       tasks,
       seconds: figures.submitS,
       tasksPerSecond: Math.round(tasks / sub.seconds),
-      note: `${figures.mbPerMillion} MB per million queued; RSS ${figures.rssMb.before} → ${figures.rssMb.queued} MB (peak ${figures.rssMb.peak}), ${figures.rssMb.afterCancel} MB ${settleS} s after cancel; status queued p50/max ${statusQueuedMs.p50}/${statusQueuedMs.max} ms, slowest while admitted ${admission.slowestMs} ms`,
+      note: `${figures.mbPerMillion} MB per million queued; RSS ${figures.rssMb.before} → ${figures.rssMb.queued} MB (peak ${figures.rssMb.peak}), ${figures.rssMb.afterCancel} MB ${settleS} s after cancel; status queued p50/max ${statusQueuedMs.p50}/${statusQueuedMs.max} ms, slowest while admitted ${admission.slowestMs} ms (${admission.failures} unanswered)`,
       big: figures,
     };
   } catch (err) {
@@ -153,7 +153,7 @@ function printTables(all: Array<QueueFigures | RunFigures>): void {
         String(f.submitS),
         String(f.statusCliS),
         `${f.outputOpenedAtS}/${f.submittedLoggedAtS}`,
-        `${f.admission.slowestStatusMs} (${f.admission.answers} answers)`,
+        `${f.admission.slowestStatusMs} (${f.admission.answers} answered, ${f.admission.failures} unanswered)`,
         `${f.rssMb.before}/${f.rssMb.queued}/${f.rssMb.peak}`,
         String(f.mbPerMillion),
         `${f.statusQueuedMs.p50}/${f.statusQueuedMs.max}`,
