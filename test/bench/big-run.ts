@@ -240,7 +240,7 @@ export async function runAndResume(server: NatsServerHandle, dir: string): Promi
       await ctl.client.cancel('R2');
       final2 = await waitEnd(ctl, 'R2', 120);
     }
-    const cpu2 = cpuShare(b0, procCpu(coord.proc.pid), endS);
+    const cpu2 = cpuShare(b0, procCpu(coord.proc.pid), ended ? endS : since());
     const others2 = othersSince(ob);
     const peak2 = peakRss(coord.proc.pid);
     const r2 = await checkRows(file, tasks, 'R2');
