@@ -5,6 +5,7 @@
  *   npm run bench                 every workload
  *   npm run bench -- w0           only the named ones
  *   FLEET_AGENTS=10,100 npm run bench -- fleet    a part of the fleet (see fleet.ts)
+ *   BIG_TASKS=1000000 npm run bench -- big         smaller jobs of millions (see big.ts)
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { benchSink } from './sink.js';
 import { benchFleet } from './fleet.js';
 import { benchStartup } from './startup.js';
 import { pythonPool } from './python-pool.js';
+import { benchBig } from './big.js';
 import { sleep, until } from '../helpers/wait.js';
 
 export interface BenchRow {
@@ -248,6 +250,8 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
   fleet: (dir) => benchFleet(dir),
   /** The CLI from start to exit: --help, an embedded run of one task, status. */
   startup: (dir) => benchStartup(dir),
+  /** Jobs of millions of tasks: 10,000,000 queued, 1,000,000 run and resumed after a SIGKILL (BIG_TASKS=1000000 etc. for less; see big.ts). */
+  big: (dir) => benchBig(dir),
   /** The RMSD kernel: superpositions per second for 30 heavy atoms on one thread. */
   rmsd: async () => [rmsdKernel()],
   /** conformers on 1,000 synthetic molecules with the heavy-tailed sizes (106,778 reference conformers). */
