@@ -136,7 +136,7 @@ export class Coordinator implements SinkHost {
     // Agents may say hello before these are loaded: keep what they hold of them.
     this.scheduler.expect(unfinished.map((r) => r.job));
     this.sink.start();
-    this.serve(this.subj.ctlAll, 'CtlRequest', async (m, req) => m.respond(encodeAs('CtlReply', await ctlReply(this, req))));
+    this.serve(this.subj.ctlAll, 'CtlRequest', async (m, req) => m.respond(encodeAs('CtlReply', await ctlReply(this, req))), true);
     this.serve(this.subj.helloAll, 'Hello', (m, h) => this.agentSpeaks(m, h.agent) && this.onHello(m, h));
     this.serve(this.subj.pullAll, 'Pull', (m, p) => this.agentSpeaks(m, p.agent) && this.onPull(m, p));
     this.serve(this.subj.heartbeatAll, 'Heartbeat', (m, hb) => this.agentSpeaks(m, hb.agent) && this.onHeartbeat(hb));
@@ -156,7 +156,7 @@ export class Coordinator implements SinkHost {
    * Subscribes to a subject, decodes and validates each message, and never lets a handler
    * crash the loop. A request that fails validation gets a refusal, not silence.
    */
-  private serve<N extends SchemaName>(subject: string, schema: N, handle: (m: BusMsg, msg: MessageOf<N>) => unknown): void {
+  private serve<N extends SchemaName>(subject: string, schema: N, handle: (m: BusMsg, msg: MessageOf<N>) => unknown, concurrent = false): void {
     const sub = this.bus.subscribe(subject);
     this.subs.push(sub);
     void (async () => {
@@ -171,17 +171,25 @@ export class Coordinator implements SinkHost {
           }
           continue;
         }
-        try {
-          await handle(m, d.msg);
-        } catch (err) {
-          const w = toWireError(err);
-          // A refused request (bad input, unknown job) is the requester's problem; anything else is ours.
-          if (err instanceof ShoalError && err.code !== ErrorCode.Internal) this.log.warn({ subject: m.subject, code: w.code, err: w.message }, 'request refused');
-          else this.log.error({ subject: m.subject, err: w.message, stack: (err as Error)?.stack }, 'handler failed');
-          if (m.reply) m.respond(encode(errorReply(w.code, w.message)));
-        }
+        const handled = this.handled(m, () => handle(m, d.msg));
+        // Requests that may wait (a submit expanding a job of millions) do not hold up the next
+        // ones (a status): they are handled side by side. Agents' messages keep their order.
+        if (!concurrent) await handled;
       }
     })();
+  }
+
+  /** Runs a handler; a failure becomes a refusal (or a logged error), never a crash. */
+  private async handled(m: BusMsg, handle: () => unknown): Promise<void> {
+    try {
+      await handle();
+    } catch (err) {
+      const w = toWireError(err);
+      // A refused request (bad input, unknown job) is the requester's problem; anything else is ours.
+      if (err instanceof ShoalError && err.code !== ErrorCode.Internal) this.log.warn({ subject: m.subject, code: w.code, err: w.message }, 'request refused');
+      else this.log.error({ subject: m.subject, err: w.message, stack: (err as Error)?.stack }, 'handler failed');
+      if (m.reply) m.respond(encode(errorReply(w.code, w.message)));
+    }
   }
 
   /** Whether a message on an agent subject speaks for an agent of the subject's principal; refuses it when not. */

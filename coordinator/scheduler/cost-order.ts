@@ -4,8 +4,8 @@
  * 16 bits, on the high 32 bits of each cost (a positive double's high word orders like the
  * double: sign, exponent and 20 bits of mantissa), so costs within about one part in a million
  * count as equal. Keys move with their task numbers: every read is sequential, which is what
- * makes ten million tasks take a fraction of a second; the steps let the coordinator hear its
- * agents between passes.
+ * makes ten million tasks take a fraction of a second; the steps (a million costs, half a pass)
+ * let the coordinator hear its agents in between.
  */
 import type { TaskSource } from './options.js';
 
@@ -51,6 +51,7 @@ export function* costOrderSteps(src: Pick<TaskSource, 'length' | 'costAt'>): Gen
     count.fill(0);
     for (let k = 0; k < n; k++) count[((key[k]! >>> shift) & 0xffff) + 1]!++;
     for (let d = 1; d <= 65536; d++) count[d]! += count[d - 1]!;
+    yield;
     for (let k = 0; k < n; k++) {
       const at = count[(key[k]! >>> shift) & 0xffff]!++;
       key2[at] = key[k]!;
