@@ -128,13 +128,13 @@ export class JobQueue {
 
   /**
    * Whether task `id` was leased to (or adopted from) `agent` in this coordinator's life, without
-   * building its object (a task that never had one was never leased). True for every task of a
-   * released job: all are committed, so whatever comes for them is a duplicate.
+   * building its object (a task that never had one was never leased). A job that ended done has
+   * let its tasks go: nothing more of it is written (as once the sink has closed its output).
    */
   leasedTo(id: string, agent: string): boolean {
     const e = this.extra.get(id);
     if (e !== undefined) return wasLeasedTo(e, agent);
-    if (this.released && this.n.cancelled === 0) return true;
+    if (this.released && this.n.cancelled === 0) return false;
     const i = this.src.indexOf(id);
     if (i < 0) return false;
     const live = this.live.get(i);

@@ -76,7 +76,7 @@ test("a resumed job takes the sink's compact set: committed tasks are done, the 
   s.check();
 });
 
-test('a job that ends keeps its counts; late copies of its tasks are duplicates; a cancelled job still counts a leased task committed late', () => {
+test('a job that ends keeps its counts and writes nothing more; a cancelled job still counts a leased task committed late', () => {
   const s = newScheduler();
   s.onSubmit(spec('D'), sourceOf([{ id: 'x', cost: 1, ref: null }, { id: 'y', cost: 1, ref: null }]), new Map(), { ...BUILTIN, granularity: 2 }, 0);
   const a = s.onHello('a', agentInfo({ slots: 1 }), [], 0);
@@ -84,7 +84,8 @@ test('a job that ends keeps its counts; late copies of its tasks are duplicates;
   s.onCommitted(commit('D', [['x', 'ok', 1, 'a', 1], ['y', 'error', 1, 'a', 1]]), 1);
   assert.equal(s.jobState('D'), 'done');
   assert.deepEqual(s.jobCounts('D'), { total: 2, done: 2 });
-  assert.equal(s.leasedTo('D', 'anyone')('x'), true, 'all committed: whatever comes is a duplicate');
+  assert.equal(s.leasedTo('D', 'a')('x'), false, 'its tasks let go: nothing more of it is written');
+  assert.equal(s.leasedTo('D', 'a')('made-up'), false);
   s.check();
 
   const c = newScheduler();
