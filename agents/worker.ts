@@ -18,8 +18,11 @@ import { bundleSignal, runBundleTasks } from './bundle-run.js';
 const started = workerData as PoolWorkerData | undefined;
 const handlerPaths: string[] = started?.handlers ?? [];
 // This module has loaded: the pool may now stop this thread safely (see WorkerPool.close).
+// Counted once the turn that loads it is over: the loader still wraps the module after its
+// body has run (require of an ES module), and a thread terminated then aborts the process.
 if (started?.loaded) {
-  Atomics.add(started.loaded, 0, 1);
+  const loaded = started.loaded;
+  setImmediate(() => Atomics.add(loaded, 0, 1));
 }
 let handlers: Promise<Map<string, Kind<unknown>>> | null = null;
 
