@@ -9,7 +9,7 @@ import { subjects, type JobStatus } from '../../protocol/index.js';
 import { quantile } from '../helpers/fleet/fleet.js';
 import { runShoal, spawnShoal, type LogLine, type ShoalProcess } from '../helpers/shoal.js';
 import { sleep } from '../helpers/wait.js';
-import { readFileSync } from 'node:fs';
+import { memoryOf } from '../helpers/faults.js';
 
 /** A number from the environment (BIG_TASKS=1000000), or the default. */
 export function num(name: string, dflt: number): number {
@@ -24,14 +24,7 @@ export const round = (x: number, d = 1): number => (Number.isFinite(x) ? +x.toFi
 export const mb = (bytes: number): number => Math.round(bytes / 2 ** 20);
 
 /** Resident memory now (VmRSS), bytes; 0 once the process has gone. */
-export function rss(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
+export const rss = (pid: number): number => memoryOf(pid);
 
 /** A coordinator the bench started, and when. */
 export interface Coord {

@@ -3,6 +3,7 @@
  * thread, and peak RSS. Zeros elsewhere or once the process has gone.
  */
 import { readFileSync } from 'node:fs';
+import { memoryOf } from '../helpers/faults.js';
 
 /** Clock ticks per second of utime/stime (USER_HZ, 100 on every Linux we run on). */
 const TICK_MS = 10;
@@ -36,14 +37,7 @@ export function procsCpuMs(pids: number[]): number {
 }
 
 /** Peak resident set (VmHWM), bytes. */
-export function peakRss(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
+export const peakRss = (pid: number): number => memoryOf(pid, 'VmHWM');
 
 /** Busy and total CPU time of the whole machine so far (ms, every core), from /proc/stat. */
 export function machineCpu(): { busyMs: number; totalMs: number } {

@@ -11,6 +11,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import { spawnShoal, type Exited, type LogLine, type ShoalProcess } from './shoal.js';
 import type { Row } from './rows.js';
 
+/**
+ * A process's memory from /proc: `VmRSS` (resident now) or `VmHWM` (its peak), bytes; 0 once
+ * the process has gone.
+ */
+export function memoryOf(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Log lines of a process with this exact `msg` (optionally also matching `where`). */
 export function logsOf(p: ShoalProcess, msg: string, where: (l: LogLine) => boolean = () => true): LogLine[] {
   return p.logs.filter((l) => l.msg === msg && where(l));

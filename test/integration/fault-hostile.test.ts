@@ -20,7 +20,7 @@ import { uniqueNs } from '../helpers/nats.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
 import { runShoal, spawnShoal, type ShoalProcess } from '../helpers/shoal.js';
 import { Control, tempSuite } from '../helpers/suite.js';
-import { logsOf, stopAgent } from '../helpers/faults.js';
+import { logsOf, memoryOf, stopAgent } from '../helpers/faults.js';
 import { until } from '../helpers/wait.js';
 import { RawAgent, rawInfo } from '../helpers/raw-agent.js';
 
@@ -34,11 +34,11 @@ function creds(role: string): Record<string, string> {
   return Object.fromEntries(text.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
 
-/** Resident memory of a process, bytes. */
+/** Resident memory of a live process, bytes. */
 function rss(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  assert.ok(m, `no VmRSS for ${pid}`);
-  return Number(m[1]) * 1024;
+  const b = memoryOf(pid);
+  assert.ok(b > 0, `no VmRSS for ${pid}`);
+  return b;
 }
 
 const scratch = tempSuite('shoal-hostile-', {

@@ -5,10 +5,10 @@
  * refused up front, and the coordinator goes on.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { logsOf } from '../helpers/faults.js';
+import { logsOf, memoryOf } from '../helpers/faults.js';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
 import { runShoal } from '../helpers/shoal.js';
 import { natsSuite, type Run } from '../helpers/suite.js';
@@ -19,10 +19,7 @@ let run: Run;
 const suite = natsSuite('shoal-scale-', { setup: async (s) => void (run = await s.coordinator('scale', ['--agent-timeout', '3'])) });
 const conn = (): string[] => suite.conn(run.ns);
 
-/** Resident memory of a process, bytes. */
-function rss(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
-}
+const rss = (pid: number): number => memoryOf(pid);
 
 const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MB`;
 
