@@ -185,11 +185,15 @@ export class Sink {
    * (NotFound: the sender tries again), and with E_STALLED when a commit failed.
    */
   async write(groups: readonly ResultGroup[], from: string): Promise<WriteResult> {
+    // Which tasks of each open job `from` may write, asked once per job of the batch.
+    const writable = new Map<string, (task: string) => boolean>();
     for (const g of groups) {
-      if ((!this.jobs.has(g.job) && !this.closedJobs.has(g.job)) || (this.jobs.has(g.job) && this.host.writable(g.job, from) === null)) {
+      const may = this.jobs.has(g.job) ? (writable.get(g.job) ?? this.host.writable(g.job, from)) : undefined;
+      if (may === null || (may === undefined && !this.closedJobs.has(g.job))) {
         // Not opened (or scheduled) yet, a coordinator restarting: the sender keeps the batch and tries again.
         throw new ShoalError(ErrorCode.NotFound, `job ${g.job} is not open in the sink yet`, { retryable: true });
       }
+      if (may) writable.set(g.job, may);
     }
     const r: WriteResult = { written: 0, duplicates: 0, refused: 0 };
     const waits: Array<Promise<void>> = [];
@@ -202,7 +206,7 @@ export class Sink {
       if (!job.writer.accepting) throw job.writer.refusal();
       const whole = columnsAgree(g);
       const n = whole ? g.ids.length : Math.min(g.ids.length, g.attempts.length);
-      const mayWrite = this.host.writable(g.job, from)!;
+      const mayWrite = writable.get(g.job)!;
       const expect: RowExpectation = { job: g.job, agent: from };
       const kept: number[] = [];
       // Texts and statuses only where they differ from what was sent (null: none do so far).
