@@ -1,15 +1,15 @@
 /**
  * Room for a job's tasks in the coordinator. A waiting task costs a byte of the scheduler's and
- * a byte of the sink's; ordering tasks of unequal cost takes 20 more each while it runs (their
- * costs and two orders) and 4 after. A job that would not fit is refused before anything is
+ * a byte of the sink's; ordering tasks of unequal cost takes 16 more each while it runs (two
+ * keys and two orders of 4 bytes: cost-order.ts) and 4 after. A job that would not fit is refused before anything is
  * allocated for it, with a message that says what it needs, instead of the coordinator running
  * out of memory with every job in it.
  */
 import { freemem } from 'node:os';
 import { InputError } from '../../src/errors.js';
 
-/** Bytes per task while a job is admitted (the peak, while its order is computed). */
-export const BYTES_PER_TASK = 22;
+/** Bytes per task while a job is admitted: the sort's 16 and the two bytes made before they are collected. */
+export const BYTES_PER_TASK = 18;
 /** Task numbers are 32-bit. */
 export const MAX_JOB_TASKS = 2 ** 32 - 1;
 

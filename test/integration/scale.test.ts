@@ -81,7 +81,7 @@ describe('jobs of millions of tasks', () => {
     const out = join(suite.dir, 'too-big.jsonl');
     const big = await runShoal(['run', 'spin', '--tasks', '10000000', '--job-memory', '0.1', '--workers', '1', '--job', 'TOO-BIG', '--out', out]);
     assert.equal(big.code, 2, big.describe());
-    assert.match(big.stderr, /job 'TOO-BIG' has 10,000,000 tasks and needs about 0\.205 GB in the coordinator while it is admitted \(22 bytes a task\); 0\.100 GB is free for it/);
+    assert.match(big.stderr, /job 'TOO-BIG' has 10,000,000 tasks and needs about 0\.168 GB in the coordinator while it is admitted \(18 bytes a task\); 0\.100 GB is free for it/);
     assert.equal(existsSync(out), false, 'no output was made');
   });
 });
