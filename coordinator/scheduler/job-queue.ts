@@ -227,12 +227,16 @@ export class JobQueue {
   /** The task the next bundle starts with, about: the first queued retry, else the first of the order. */
   next(): Task | undefined {
     for (const t of this.retry) if (t.state.s === 'queued') return t;
-    let p = this.head;
-    while (p < this.src.length && !this.queuedAt(p)) p++;
-    const half = this.halves.find((t) => t.state.s === 'queued');
-    if (p >= this.src.length) return half;
-    const i = this.numberAt(p);
-    return half !== undefined && half.cost > this.src.costAt(i) ? half : this.taskAt(i);
+    // The order's first queued task, as a scan would find it (a scan stopped at once takes nothing).
+    let first: Task | undefined;
+    this.scanOrder(
+      () => first === undefined,
+      (t) => {
+        first = t;
+        return 'stop';
+      },
+    );
+    return first;
   }
 
   /**
