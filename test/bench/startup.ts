@@ -2,13 +2,14 @@
  * How long the CLI takes from start to exit for the commands people type most: `shoal --help`,
  * an embedded `shoal run spin --tasks 1` (coordinator, sink and agent in one process, no
  * NATS server) and `shoal status` against a running coordinator. Each is started N times, one
- * after the other; the row gives the median, the note the spread and, for scale on a busy
- * machine, the median of a bare `node -e 0`.
+ * after the other, from the shipped bundle and from tsc's one file per module, taking turns;
+ * the row gives the median, the note the spread and, for scale on a busy machine, the median
+ * of a bare `node -e 0`.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startNatsServer } from '../../src/nats-server.js';
-import { cliPath } from '../helpers/paths.js';
+import { cliModulesPath, cliPath } from '../helpers/paths.js';
 import { until } from '../helpers/wait.js';
 import type { BenchRow } from './main.js';
 
@@ -31,16 +32,27 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** `n` runs of one command line (`args(i)` for the i-th); every run must exit 0. */
-async function sample(what: string, n: number, args: (i: number) => string[]): Promise<number[]> {
-  const out: number[] = [];
+/**
+ * `n` runs of one command line (`args(cli, i)` for the i-th) with each build of the CLI, the
+ * builds taking turns so that a busy machine slows both alike; every run must exit 0.
+ */
+async function sample(what: string, n: number, args: (cli: string, i: number) => string[]): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>(BUILDS.map(([name]) => [name, []]));
   for (let i = 0; i < n; i++) {
-    const r = await timed(args(i));
-    if (r.code !== 0) throw new Error(`startup: ${what} exited ${r.code}: ${r.output}`);
-    out.push(r.seconds);
+    for (const [name, cli] of BUILDS) {
+      const r = await timed(args(cli, i));
+      if (r.code !== 0) throw new Error(`startup: ${what} (${name}) exited ${r.code}: ${r.output}`);
+      out.get(name)!.push(r.seconds);
+    }
   }
   return out;
 }
+
+/** The shipped bundle, and tsc's one file per module (what the CLI was before the bundle). */
+const BUILDS: [string, string][] = [
+  ['bundle', cliPath],
+  ['modules', cliModulesPath],
+];
 
 function row(mode: string, times: number[], baseline: number): BenchRow {
   const m = median(times);
@@ -55,17 +67,27 @@ function row(mode: string, times: number[], baseline: number): BenchRow {
   };
 }
 
+/** One row per build for a sample. */
+function rows(mode: string, times: Map<string, number[]>, baseline: number): BenchRow[] {
+  return [...times].map(([build, t]) => row(`${mode}, ${build}`, t, baseline));
+}
+
 export async function benchStartup(dir: string, n = 10): Promise<BenchRow[]> {
-  const baseline = median(await sample('node -e 0', n, () => ['-e', '0']));
-  const rows = [row('shoal --help', await sample('shoal --help', n, () => [cliPath, '--help']), baseline)];
-  rows.push(row('shoal run spin --tasks 1 (embedded)', await sample('shoal run spin', n, (i) => [cliPath, 'run', 'spin', '--tasks', '1', '--out', join(dir, `startup-${i}.jsonl`)]), baseline));
+  let baseline = 0;
+  {
+    const t: number[] = [];
+    for (let i = 0; i < n; i++) t.push((await timed(['-e', '0'])).seconds);
+    baseline = median(t);
+  }
+  const out = rows('shoal --help', await sample('shoal --help', n, (cli) => [cli, '--help']), baseline);
+  out.push(...rows('shoal run spin --tasks 1 (embedded)', await sample('shoal run spin', n, (cli, i) => [cli, 'run', 'spin', '--tasks', '1', '--out', join(dir, `startup-${i}-${cli === cliPath ? 'b' : 'm'}.jsonl`)]), baseline));
 
   const server = await startNatsServer();
   const conn = ['--nats', server.url, '--ns', 'startup'];
   const coordinator = spawn(process.execPath, [cliPath, 'coordinator', ...conn, '--out-dir', dir, '--log-level', 'warn'], { stdio: 'ignore' });
   try {
     await until('the coordinator to answer status', async () => (await timed([cliPath, 'status', ...conn])).code === 0);
-    rows.push(row('shoal status (coordinator over NATS)', await sample('shoal status', n, () => [cliPath, 'status', ...conn]), baseline));
+    out.push(...rows('shoal status (coordinator over NATS)', await sample('shoal status', n, (cli) => [cli, 'status', ...conn]), baseline));
   } finally {
     if (coordinator.exitCode === null && coordinator.signalCode === null) {
       const exited = new Promise((r) => coordinator.once('exit', r));
@@ -74,5 +96,5 @@ export async function benchStartup(dir: string, n = 10): Promise<BenchRow[]> {
     }
     await server.stop();
   }
-  return rows;
+  return out;
 }

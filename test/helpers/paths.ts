@@ -17,5 +17,7 @@ function findRoot(start: string): string {
 export const repoRoot = findRoot(dirname(fileURLToPath(import.meta.url)));
 /** `test/fixtures/<parts...>` in the source tree. */
 export const fixture = (...parts: string[]): string => resolve(repoRoot, 'test', 'fixtures', ...parts);
-/** The compiled CLI entry. */
-export const cliPath = resolve(repoRoot, 'dist', 'src', 'cli', 'main.js');
+/** The CLI as it ships (package.json's bin): the bundle build/bundle.mjs makes. */
+export const cliPath = resolve(repoRoot, 'dist', 'bundle', 'main.js');
+/** The CLI as tsc compiles it, one file per module (the startup bench compares the two). */
+export const cliModulesPath = resolve(repoRoot, 'dist', 'src', 'cli', 'main.js');

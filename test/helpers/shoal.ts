@@ -97,7 +97,7 @@ function label(m: LogMatch): string {
 
 const tail = (s: string, n = 2000): string => (s.length > n ? `…${s.slice(-n)}` : s);
 
-/** Starts `node dist/src/cli/main.js ...args`. */
+/** Starts `node dist/bundle/main.js ...args` (the CLI as it ships). */
 export function spawnShoal(args: readonly string[], opts: SpawnOptions = {}): ShoalProcess {
   killOnExit();
   const argv = [...(opts.wrapper ?? []), process.execPath, cliPath, ...args];
