@@ -19,6 +19,8 @@ export interface TaskSpec {
   memory?: number;
   /** Worker slots the task occupies on its agent (default 1). */
   threads?: number;
+  /** GPUs the task needs on its agent (default 0); it sees exactly those in CUDA_VISIBLE_DEVICES. */
+  gpus?: number;
   /** Kind-specific reference to the task's input (file + byte ranges, frame range...). msgpack-able. */
   ref: unknown;
 }
@@ -48,6 +50,8 @@ export interface RunContext {
   signal: AbortSignal;
   /** Threads the task may use (it reserved that many slots). */
   threads: number;
+  /** The GPUs given to the task (the node's indices, as CUDA_VISIBLE_DEVICES names them); absent or empty when none. */
+  gpus?: readonly number[];
   /** Attempt number, from 1. */
   attempt: number;
   /** The job name and task id, for messages. */
