@@ -19,23 +19,32 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 
 /**
- * fd 0 is the lifeline pipe; "$@" is the program. The watcher ignores SIGTERM so that it
- * stays on guard during a grace period; `wait` returns early when the trapped SIGTERM
- * arrives, hence the loop.
+ * The sh script that starts "$@" in its own process group, guarded by a lifeline: fd 0 when
+ * the script starts, moved to `fd` (program's stdin is /dev/null). When the lifeline closes, a
+ * watcher kills the group: at once (`graceS` 0), or SIGTERM first and SIGKILL `graceS` seconds
+ * later. The watcher ignores SIGTERM so that it stays on guard during a grace period; `wait`
+ * returns early when the trapped SIGTERM arrives, hence the loop. `passed` are further fds
+ * meant for the program alone: the watcher and the script close theirs once it has started.
  */
-const WRAPPER = [
-  'exec 3<&0 0</dev/null',
-  '"$@" 3<&- &',
-  'c=$!',
-  "{ trap '' TERM; read -r _ <&3; kill -KILL 0; } &",
-  'w=$!',
-  'exec 3<&-',
-  "trap ':' TERM",
-  'wait "$c"; s=$?',
-  'while kill -0 "$c" 2>/dev/null; do wait "$c"; s=$?; done',
-  'kill -KILL "$w" 2>/dev/null',
-  'exit "$s"',
-].join('\n');
+export function lifelineWrapper(fd: number, graceS = 0, passed: readonly number[] = []): string {
+  const onLost = graceS > 0 ? `kill -TERM 0; sleep ${graceS}; kill -KILL 0` : 'kill -KILL 0';
+  const close = passed.map((p) => ` ${p}<&-`).join('');
+  return [
+    `exec ${fd}<&0 0</dev/null`,
+    `"$@" ${fd}<&- &`,
+    'c=$!',
+    `{ trap '' TERM; read -r _ <&${fd}; ${onLost}; }${close} &`,
+    'w=$!',
+    `exec ${fd}<&-${close}`,
+    "trap ':' TERM",
+    'wait "$c"; s=$?',
+    'while kill -0 "$c" 2>/dev/null; do wait "$c"; s=$?; done',
+    'kill -KILL "$w" 2>/dev/null',
+    'exit "$s"',
+  ].join('\n');
+}
+
+const WRAPPER = lifelineWrapper(3);
 
 /** How long the poll loop sleeps between looks at the abort flag and the clock. */
 const POLL_MS = 50;
@@ -83,7 +92,7 @@ export function signalOfStatus(status: number): string | null {
 }
 
 /** Keeps the first `max` bytes of a stream and counts the rest. */
-class Head {
+export class Head {
   private chunks: Buffer[] = [];
   private kept = 0;
   bytes = 0;
@@ -104,7 +113,7 @@ class Head {
 }
 
 /** Keeps the last `max` bytes of a stream. */
-class Tail {
+export class Tail {
   private chunks: Buffer[] = [];
   private held = 0;
   constructor(private readonly max: number) {}
