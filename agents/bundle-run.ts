@@ -5,7 +5,7 @@
  * running now is recorded so a crash can be pinned on it, and the bundle is marked ended.
  */
 import type { ResultGroup } from '../protocol/index.js';
-import type { InputCache, Kind, RunOutput } from '../src/kinds/index.js';
+import type { BatchTask, InputCache, Kind, RunOutput } from '../src/kinds/index.js';
 import { ErrorCode, toWireError } from '../src/errors.js';
 import { errorRow, GroupBuilder, okRow, toJson, type RowHead } from '../src/rows/index.js';
 import { bundleAborted, isMarked, runningIndex, setEnded, setRunning } from './flags.js';
@@ -54,6 +54,7 @@ export function bundleSignal(flags: Int32Array, n: number, fired?: AbortSignal):
 /** Runs the bundle's tasks one after the other; returns the rows of those that ended and the retryable failures. */
 export async function runBundleTasks(input: WorkerInput, env: BundleRunEnv): Promise<{ group: ResultGroup; failures: TaskFailure[] }> {
   const { job, kind: kindName, ids, attempts, finals, refs, agent, host, flags, threads } = input;
+  const gpus = input.gpus ?? [];
   const { kind, paramsCache, inputs, worker } = env;
   const n = ids.length;
   const results = new GroupBuilder(job);
@@ -70,8 +71,11 @@ export async function runBundleTasks(input: WorkerInput, env: BundleRunEnv): Pro
     }
   }
   let signal: AbortSignal | null = null;
+  // Built on first use: most tasks never look at it.
+  const lazySignal = (): AbortSignal => (signal ??= env.signal());
   try {
-    for (let i = 0; i < n; i++) await runOne(i);
+    if (kind?.runBatch && !paramsError) await runBatch(kind);
+    else for (let i = 0; i < n; i++) await runOne(i);
   } finally {
     setEnded(flags);
   }
@@ -80,43 +84,82 @@ export async function runBundleTasks(input: WorkerInput, env: BundleRunEnv): Pro
   async function runOne(i: number): Promise<void> {
     if (bundleAborted(flags) || isMarked(flags, i)) return;
     setRunning(flags, i);
-    const id = ids[i]!;
-    const attempt = attempts[i]!;
     const start = Date.now();
     const t0 = performance.now();
     let output: RunOutput | null = null;
-    let error: (WireErrorShape & { retryable: boolean }) | null = null;
+    let error: unknown = null;
     if (!kind) error = { code: ErrorCode.NotFound, message: `this agent has no kind '${kindName}'`, retryable: true };
     else if (paramsError) error = { ...paramsError, retryable: false };
     else {
       try {
         const ctx = {
-          // Built on first use: most tasks never look at it.
           get signal(): AbortSignal {
-            return (signal ??= env.signal());
+            return lazySignal();
           },
           threads,
-          attempt,
+          gpus,
+          attempt: attempts[i]!,
           job,
-          task: id,
+          task: ids[i]!,
           inputs,
         };
         output = await kind.run(refs[i], params, ctx);
       } catch (err) {
-        error = toWireError(err);
+        error = err;
       }
     }
     env.ran?.();
-    const ms = performance.now() - t0;
+    end(i, start, performance.now() - t0, output, error);
+  }
+
+  /** The kind runs the live tasks together; each end is kept as it comes. */
+  async function runBatch(k: Kind<unknown>): Promise<void> {
+    const tasks: BatchTask[] = [];
+    for (let i = 0; i < n; i++) if (!isMarked(flags, i)) tasks.push({ index: i, id: ids[i]!, attempt: attempts[i]!, ref: refs[i] });
+    if (tasks.length === 0 || bundleAborted(flags)) return;
+    let start = Date.now();
+    let t0 = performance.now();
+    const ctx = {
+      get signal(): AbortSignal {
+        return lazySignal();
+      },
+      threads,
+      gpus,
+      job,
+      inputs,
+      live: (i: number) => !bundleAborted(flags) && !isMarked(flags, i),
+      begin: (i: number) => setRunning(flags, i),
+    };
+    for await (const r of k.runBatch!(tasks, params, ctx)) {
+      env.ran?.();
+      const now = performance.now();
+      if ('output' in r) end(r.index, start, now - t0, r.output, null);
+      else end(r.index, start, now - t0, null, r.error, r.fields);
+      start = Date.now();
+      t0 = now;
+    }
+  }
+
+  /** Keeps a task's end: a row, a retryable failure, or nothing when it was taken back meanwhile. */
+  function end(i: number, start: number, ms: number, output: RunOutput | null, thrown: unknown, fields?: Record<string, unknown>): void {
     if (isMarked(flags, i) || bundleAborted(flags)) return; // aborted: no result
-    if (error && error.retryable && !finals[i]) {
+    const id = ids[i]!;
+    const attempt = attempts[i]!;
+    const error = output ? null : isWire(thrown) ? thrown : toWireError(thrown);
+    // A setup that failed is the job's failure, never one task's row: always reported (the coordinator fails the job).
+    if (error && ((error.retryable && !finals[i]) || error.code === ErrorCode.Setup)) {
       failures.push({ id, attempt, error: { code: error.code, message: error.message } });
       return;
     }
-    const head: RowHead = { job, task: id, kind: kindName, attempt, agent, host, worker, start, end: Date.now() };
+    const extra = output?.fields ?? fields;
+    const head: RowHead = { job, task: id, kind: kindName, attempt, agent, host, worker, start, end: Date.now(), ...(extra ? { fields: extra } : {}) };
     const rendered = error ? { text: errorRow(head, error), status: 'error' as const } : render(head, output!);
     results.add(id, attempt, rendered.status === 'ok', ms, rendered.text);
   }
+}
+
+function isWire(e: unknown): e is WireErrorShape & { retryable: boolean } {
+  return typeof e === 'object' && e !== null && !(e instanceof Error) && typeof (e as { code?: unknown }).code === 'string' && typeof (e as { retryable?: unknown }).retryable === 'boolean';
 }
 
 /**

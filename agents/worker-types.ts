@@ -14,6 +14,8 @@ export interface BundleInput {
   kind: string;
   params: unknown;
   threads: number;
+  /** The GPUs the bundle's tasks may use (node indices); absent when none. */
+  gpus?: number[];
   tasks: TaskMsg[];
   agent: string;
   host: string;

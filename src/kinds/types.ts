@@ -74,8 +74,32 @@ export interface RecordOutput {
   error?: { code: string; message: string };
 }
 
-/** What run returns: one value (one row), or several records (one row each). */
-export type RunOutput = { value: unknown } | { records: RecordOutput[] };
+/**
+ * What run returns: one value (one row), or several records (one row each). `fields` are
+ * further row fields (e.g. the pid of the process that ran it, what it printed), put after
+ * `end` in each of the task's rows.
+ */
+export type RunOutput = ({ value: unknown } | { records: RecordOutput[] }) & { fields?: Record<string, unknown> };
+
+/** One task of a bundle, as `runBatch` gets it. */
+export interface BatchTask {
+  /** Its position in the bundle. */
+  index: number;
+  id: string;
+  attempt: number;
+  ref: unknown;
+}
+
+/** What a worker gives a bundle's tasks run together. */
+export interface BatchContext extends Omit<RunContext, 'attempt' | 'task'> {
+  /** Whether task `index` is still to run (a cancel or a drain may take it back while others run). */
+  live(index: number): boolean;
+  /** Task `index` begins now (a death of the thread from now on is blamed on it). */
+  begin(index: number): void;
+}
+
+/** One task's end in `runBatch`: its output, or what it threw (as `run` would). */
+export type BatchResult = { index: number; output: RunOutput; fields?: undefined } | { index: number; error: unknown; fields?: Record<string, unknown> };
 
 /** A row of the output, as summarize sees it (parsed from the JSONL). */
 export interface Row {
@@ -130,6 +154,12 @@ export interface Kind<P = unknown> {
    * retryable=false) for a final error row; anything else thrown is retried elsewhere.
    */
   run(ref: unknown, params: P, ctx: RunContext): Promise<RunOutput>;
+  /**
+   * Optional: runs a bundle's tasks together (in a process of its own, say), yielding each
+   * task's end in any order. A task never yielded is handed back to the coordinator unstarted
+   * (no attempt charged): yield only what ran, and stop when the rest cannot run here now.
+   */
+  runBatch?(tasks: BatchTask[], params: P, ctx: BatchContext): AsyncIterable<BatchResult>;
   /**
    * Optional: two tasks that together do exactly the work of `task`, which has not started
    * (e.g. the two halves of a molecule's reference rows), or null when it is too small to

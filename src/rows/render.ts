@@ -3,8 +3,9 @@
  * threads, in parallel) so the single writer only checks ids and appends bytes.
  *
  * Field order is fixed: job, task, kind, status, attempt, agent, host, worker, start, end,
- * then `index` and `of` for multi-record tasks (`of` = how many rows the task has, so a
- * torn tail can be told from a complete one), then `value` or `error`.
+ * then a kind's own fields (the python kind's `pid`, `stdout`, `stderr`), then `index` and
+ * `of` for multi-record tasks (`of` = how many rows the task has, so a torn tail can be told
+ * from a complete one), then `value` or `error`.
  */
 import type { WireError } from '../errors.js';
 
@@ -19,6 +20,8 @@ export interface RowHead {
   worker: number | null;
   start: number;
   end: number;
+  /** Further fields of the kind's (a process's pid, what a task printed), after `end`. */
+  fields?: Record<string, unknown>;
 }
 
 /**
@@ -47,7 +50,11 @@ function headPrefix(h: RowHead): string {
 }
 
 function headSuffix(h: RowHead): string {
-  return `,"attempt":${h.attempt},"agent":${agentJson.of(h.agent)},"host":${hostJson.of(h.host)},"worker":${h.worker === null ? 'null' : h.worker},"start":${h.start},"end":${h.end}`;
+  const s = `,"attempt":${h.attempt},"agent":${agentJson.of(h.agent)},"host":${hostJson.of(h.host)},"worker":${h.worker === null ? 'null' : h.worker},"start":${h.start},"end":${h.end}`;
+  if (!h.fields) return s;
+  let more = '';
+  for (const k in h.fields) if (h.fields[k] !== undefined) more += `,${JSON.stringify(k)}:${toJson(h.fields[k]) ?? 'null'}`;
+  return s + more;
 }
 
 /** Serialises a value, or returns null when it cannot be (cycles, BigInt...). */
