@@ -13,9 +13,9 @@ export async function ctlReply(c: Coordinator, req: CtlRequest): Promise<CtlRepl
       const now = Date.now();
       const st = c.scheduler.status(now, req.job);
       // A finished job counts as done once its output is closed and its summary written (so
-      // `--wait` returns with the summary there); a cancel shows at once.
+      // `--wait` returns with the summary there); a cancel or a failure shows at once.
       for (const j of st.jobs) {
-        if (j.state !== 'running' && j.state !== 'stalled' && j.state !== 'cancelled' && !c.admission.finished.has(j.job)) j.state = 'running';
+        if (j.state !== 'running' && j.state !== 'stalled' && j.state !== 'cancelled' && j.state !== 'failed' && !c.admission.finished.has(j.job)) j.state = 'running';
       }
       st.jobs.push(...c.admission.expandingStatus(req.job));
       if (req.job && st.jobs.length === 0) {

@@ -338,6 +338,8 @@ export const JobStatusSchema = Type.Object({
   failedRecords: Type.Optional(Count),
   /** While stalled: why the output cannot be written. */
   stalled: Type.Optional(Type.String()),
+  /** A failed job: why (its code could not be loaded, its setup raised). */
+  error: Type.Optional(Type.String()),
 });
 export type JobStatus = Static<typeof JobStatusSchema>;
 

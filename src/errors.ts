@@ -31,6 +31,14 @@ export const ErrorCode = {
   Fingerprint: 'E_FINGERPRINT',
   /** The command exited non-zero (command kind). */
   Exit: 'E_EXIT',
+  /** The user's function raised an exception (python kind). */
+  Exception: 'E_EXCEPTION',
+  /** The user's module cannot be loaded, or its setup() raised: the job cannot run (python kind). */
+  Setup: 'E_SETUP',
+  /** The process running the task died under it (python kind: a segfault, os._exit, an OOM kill). */
+  Crash: 'E_CRASH',
+  /** The task ran past its --timeout (python kind; command timeouts are E_EXIT). */
+  TaskTimeout: 'E_TASK_TIMEOUT',
   /** An unknown job, agent or kind. */
   NotFound: 'E_NOT_FOUND',
   /** An output cannot be written now (disk full, read-only, I/O error); try again later. */

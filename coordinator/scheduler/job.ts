@@ -5,14 +5,18 @@ import type { JobOptions } from './options.js';
 import type { Task, TransitionLog } from './task-state.js';
 import { Throughput } from './throughput.js';
 
-/** A job's states in the scheduler. A stalled job is running (status shows it stalled). */
-export type JobPhase = 'running' | 'done' | 'cancelled';
+/**
+ * A job's states in the scheduler. A stalled job is running (status shows it stalled). A job
+ * fails when it cannot run at all (its code cannot be loaded: `failure` says why).
+ */
+export type JobPhase = 'running' | 'done' | 'cancelled' | 'failed';
 
-/** The allowed moves: a running job ends done or cancelled, and stays so. */
+/** The allowed moves: a running job ends done, cancelled or failed, and stays so. */
 export const JOB_TRANSITIONS: Readonly<Record<JobPhase, readonly JobPhase[]>> = {
-  running: ['done', 'cancelled'],
+  running: ['done', 'cancelled', 'failed'],
   done: [],
   cancelled: [],
+  failed: [],
 };
 
 export interface Job {
@@ -30,6 +34,8 @@ export interface Job {
   errorRecords: number;
   /** Why the job's output cannot be written now (dispatch waits); null while it can. */
   stalled: string | null;
+  /** Why the job failed (set as it ends 'failed'); null otherwise. */
+  failure: string | null;
   retried: number;
   speculated: number;
   readonly throughput: Throughput;
@@ -53,6 +59,7 @@ export function newJob(spec: JobSpec, opts: JobOptions, maxAttempts: number, log
     errors: 0,
     errorRecords: opts.errorRecords ?? 0,
     stalled: null,
+    failure: null,
     retried: 0,
     speculated: 0,
     throughput: new Throughput(),

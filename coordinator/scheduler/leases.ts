@@ -6,6 +6,7 @@ import type { TaskReport } from '../../protocol/index.js';
 import { ErrorCode, type WireError } from '../../src/errors.js';
 import type { Agent } from './agents.js';
 import { log, type Ctx } from './commands.js';
+import { cancelJob } from './lifecycle.js';
 import type { Job } from './job.js';
 import type { State } from './state.js';
 import { isHeldBy, QUEUED, type Task, type TaskChange } from './task-state.js';
@@ -63,6 +64,12 @@ export function report(st: State, a: Agent, r: TaskReport, ctx: Ctx): void {
   if (!job || !t || !isHeldBy(t.state, a.id)) return;
   if (!r.error) {
     unlease(st, t, a, 'handback', ctx);
+    return;
+  }
+  if (r.error.code === ErrorCode.Setup) {
+    // The job's code cannot be loaded (or its setup raised): every task would fail the same way.
+    ctx.out.push(log('warn', 'job failed: its setup failed', { job: job.name, task: t.id, agent: a.id, err: r.error.message, event: ctx.ev }));
+    if (job.state === 'running') cancelJob(st, job, ctx, `setup failed on agent ${a.id}: ${r.error.message}`);
     return;
   }
   ctx.out.push(log('info', 'task failed; retrying elsewhere', { job: job.name, task: t.id, agent: a.id, attempt: t.attempt, code: r.error.code, event: ctx.ev }));

@@ -77,8 +77,12 @@ export function endJob(st: State, job: Job, state: Exclude<JobPhase, 'running'>,
   job.queue.release();
 }
 
-/** Stops dispatch of the job at once and aborts its running tasks everywhere. */
-export function cancelJob(st: State, job: Job, ctx: Ctx): void {
+/**
+ * Stops dispatch of the job at once and aborts its running tasks everywhere; it ends
+ * cancelled, or failed with `failure` saying why.
+ */
+export function cancelJob(st: State, job: Job, ctx: Ctx, failure?: string): void {
+  const reason = failure === undefined ? 'job cancelled' : 'job failed';
   const agentsToAbort = new Set<string>();
   for (const t of [...job.queue.objects()]) {
     const s = t.state.s;
@@ -91,12 +95,13 @@ export function cancelJob(st: State, job: Job, ctx: Ctx): void {
   }
   job.queue.cancelWaiting();
   job.queue.close();
-  for (const a of agentsToAbort) ctx.out.push({ kind: 'abort', agent: a, job: job.name, tasks: null, reason: 'job cancelled' });
+  for (const a of agentsToAbort) ctx.out.push({ kind: 'abort', agent: a, job: job.name, tasks: null, reason });
   // Agents may hold prefetched bundles of the job that no lease tracks any more.
   for (const a of st.agents.values()) {
     if (a.state.s !== 'lost' && !agentsToAbort.has(a.id) && a.knows.has(job.name)) {
-      ctx.out.push({ kind: 'abort', agent: a.id, job: job.name, tasks: null, reason: 'job cancelled' });
+      ctx.out.push({ kind: 'abort', agent: a.id, job: job.name, tasks: null, reason });
     }
   }
-  endJob(st, job, 'cancelled', ctx);
+  if (failure !== undefined) job.failure = failure;
+  endJob(st, job, failure === undefined ? 'cancelled' : 'failed', ctx);
 }

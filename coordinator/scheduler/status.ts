@@ -53,6 +53,7 @@ function jobStatus(job: Job, now: number): JobStatus {
     notes: [...job.notes],
     failedRecords: job.errorRecords,
     ...(stalled ? { stalled: job.stalled! } : {}),
+    ...(job.failure !== null ? { error: job.failure } : {}),
   };
 }
 

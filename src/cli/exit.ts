@@ -46,5 +46,7 @@ export function exitFor(err: unknown): { code: ExitCode; message: string } {
 /** The exit code for a job that ended in `state` with `failed` error rows. */
 export function exitForJob(state: string, failed: number): ExitCode {
   if (state === 'cancelled') return Exit.Cancelled;
+  // The job could not run (its code or setup failed): like an input error.
+  if (state === 'failed') return Exit.Usage;
   return failed > 0 ? Exit.DoneWithFailures : Exit.Done;
 }
