@@ -6,6 +6,7 @@
 import { PROTOCOL_VERSION, type Event, type JobSpec, type JobStatus, type Subjects } from '../../protocol/index.js';
 import { ErrorCode, ShoalError, toWireError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
+import { handlerInputs } from '../../src/kinds/handlers/index.js';
 import { jobFilePathFor, type Sink } from '../../src/sink/index.js';
 import { costOrderSteps, type Command, type Scheduler } from '../scheduler/index.js';
 import { checkRoom, freeForJobs, inSteps } from './room.js';
@@ -78,7 +79,7 @@ export class Admission {
     const state = this.d.scheduler.jobState(spec.job);
     if (state === 'running' || this.expanding.has(spec.job)) throw new ShoalError(ErrorCode.Usage, `job '${spec.job}' is already running`);
     const out = outPathOf(this.d.outDir, spec);
-    const fp = fingerprint(spec.kind, spec.params, kind ? kind.inputs(kind.checkParams(spec.params)) : []);
+    const fp = fingerprint(spec.kind, spec.params, kind ? kind.inputs(kind.checkParams(spec.params)) : [handlerInputs(spec.kind, spec.params).file]);
     const prior = readJobRecord(jobFilePathFor(out));
     if (prior) {
       if (prior.job !== spec.job) {

@@ -1,10 +1,11 @@
 /**
  * A job's expansion: spec → kind → the scheduler's tasks, and the kind's split function. Handler
- * kinds (not built in) bring their task list in their parameters.
+ * kinds (not built in) name a file of records in their parameters: one task per record.
  */
 import { encodedSizeBound, type JobSpec } from '../../protocol/index.js';
-import { ErrorCode, InputError, ShoalError } from '../../src/errors.js';
-import { COMMAND_KINDS, getKind, numberedIds, taskListOf, type Kind, type TaskList } from '../../src/kinds/index.js';
+import { ErrorCode, ShoalError } from '../../src/errors.js';
+import { expandHandlerJob } from '../../src/kinds/handlers/index.js';
+import { COMMAND_KINDS, getKind, taskListOf, type Kind, type TaskList } from '../../src/kinds/index.js';
 import type { NewTask, JobOptions, TaskSource } from '../scheduler/index.js';
 
 /** Resolves the kind of a spec; unknown kinds are handler kinds (agents that list them run them). */
@@ -18,10 +19,10 @@ export function kindOf(spec: JobSpec): { kind: Kind<unknown> | null; opts: Omit<
 /**
  * Expands a job into the scheduler's task source. A kind with `expandList` gives its tasks by
  * number (nothing per task is built here); a kind's array is checked for repeated ids. Handler
- * kinds (not built in) take their inputs from their params: `{ inputs: [...] }`, one task each.
+ * kinds (not built in) name their inputs file in their params (`inputs`): one task per record.
  */
 export async function expandJob(spec: JobSpec, kind: Kind<unknown> | null, cap: { slots: number; maxAgentSlots: number }, info: (msg: string, f?: Record<string, unknown>) => void): Promise<TaskSource> {
-  if (!kind) return sourceFrom(handlerTasks(spec));
+  if (!kind) return sourceFrom(await expandHandlerJob(spec.kind, spec.params));
   const params = kind.checkParams(spec.params);
   const ctx = { slots: cap.slots, maxAgentSlots: cap.maxAgentSlots, job: spec.job, info };
   if (kind.expandList) return sourceFrom(await kind.expandList(params, ctx));
@@ -68,18 +69,4 @@ export function splitterFor(spec: JobSpec, kind: Kind<unknown> | null): JobOptio
 function encodedSize(id: string, ref: unknown): number {
   // A bound, not an encoding: cheap for every task of a job of millions.
   return encodedSizeBound({ id, ref }) + 24;
-}
-
-/** A handler kind's tasks: one per input line, `task_<line number - 1>`. */
-function handlerTasks(spec: JobSpec): TaskList {
-  const p = spec.params as { inputs?: unknown } | null;
-  const inputs = p?.inputs;
-  if (!Array.isArray(inputs)) throw new InputError(`kind '${spec.kind}' is not built in: its params need an 'inputs' array (submit --inputs FILE)`);
-  const ids = numberedIds('task_', inputs.length);
-  return {
-    length: inputs.length,
-    at: (i) => ({ id: ids.id(i), cost: 1, ref: { input: inputs[i], line: i + 1 } }),
-    costAt: () => 1,
-    indexOf: ids.indexOf,
-  };
 }

@@ -59,13 +59,14 @@ export function fingerprint(kind: string, params: unknown, inputs: string[]): { 
 /** Explains how a stored job differs from a new submission (for the refusal message). */
 export function describeChange(old: JobRecord, kind: string, params: unknown, inputs: JobRecord['inputs']): string {
   if (old.kind !== kind) return `kind was ${old.kind}, now ${kind}`;
-  if (canonical(old.params) !== canonical(params)) return 'parameters differ';
+  // Inputs first: a kind whose params carry its file's stamp changes both, and the file says why.
   for (const i of inputs) {
     const o = old.inputs.find((x) => x.path === i.path);
     if (!o) return `input ${i.path} is new`;
     if (o.size !== i.size) return `input ${i.path} changed size (${o.size} → ${i.size} bytes)`;
     if (o.mtimeMs !== i.mtimeMs) return `input ${i.path} was modified (${new Date(o.mtimeMs).toISOString()} → ${new Date(i.mtimeMs).toISOString()})`;
   }
+  if (canonical(old.params) !== canonical(params)) return 'parameters differ';
   return 'inputs differ';
 }
 

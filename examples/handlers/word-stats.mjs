@@ -7,8 +7,11 @@
  * A module exports `kinds` (or a default export): objects with a `name` and a
  * `run(task, ctx)` that returns the row's value (anything JSON can hold).
  *
- *   task.input   the line of --inputs this task is for
- *   task.line    its position among the inputs (from 1)
+ *   task.input   the record of --inputs this task is for: the line of a .txt file (as here),
+ *                a JSON value of a .jsonl, an object keyed by the header of a .csv/.tsv
+ *                (values strings), { smiles, name } of a .smi
+ *   task.index   its number among the records (from 0)
+ *   task.line    the line of --inputs it starts on (from 1)
  *   task.id      the task id (task_0007), also in the output row
  *   task.params  the job's --params object
  *   ctx.signal   aborted when the task is cancelled: long loops should check ctx.signal.aborted

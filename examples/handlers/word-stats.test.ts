@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 
 interface HandlerKind {
   name: string;
-  run(task: { id: string; input: string; line: number; params: Record<string, unknown> }, ctx: { signal: AbortSignal; attempt: number; threads: number; job: string; task: string }): Promise<unknown>;
+  run(task: { id: string; input: string; index: number; line: number; params: Record<string, unknown> }, ctx: { signal: AbortSignal; attempt: number; threads: number; job: string; task: string }): Promise<unknown>;
 }
 
 // Compiled to dist/examples/handlers/: the module itself stays in examples/handlers/.
@@ -39,16 +39,16 @@ describe('examples/handlers/word-stats.mjs', () => {
   });
 
   it('word-stats counts lines, words and the most frequent words', async () => {
-    const v = await kind('word-stats').run({ id: 'task_0', input: 'a.txt', line: 1, params: { dir, top: 2 } }, ctx);
+    const v = await kind('word-stats').run({ id: 'task_0', input: 'a.txt', index: 0, line: 1, params: { dir, top: 2 } }, ctx);
     assert.deepEqual(v, { file: 'a.txt', lines: 2, words: 8, distinct: 5, top: [['the', 3], ['cat', 2]] });
   });
 
   it('a missing file is a final input error (not retried)', async () => {
-    await assert.rejects(kind('word-stats').run({ id: 'task_1', input: 'nope.txt', line: 2, params: { dir } }, ctx), (e: Error & { code?: string; retryable?: boolean }) => e.code === 'E_INPUT' && e.retryable === false);
+    await assert.rejects(kind('word-stats').run({ id: 'task_1', input: 'nope.txt', index: 1, line: 2, params: { dir } }, ctx), (e: Error & { code?: string; retryable?: boolean }) => e.code === 'E_INPUT' && e.retryable === false);
   });
 
   it('sha256 hashes the file', async () => {
-    const v = (await kind('sha256').run({ id: 'task_0', input: join(dir, 'a.txt'), line: 1, params: {} }, ctx)) as { bytes: number; sha256: string };
+    const v = (await kind('sha256').run({ id: 'task_0', input: join(dir, 'a.txt'), index: 0, line: 1, params: {} }, ctx)) as { bytes: number; sha256: string };
     assert.equal(v.bytes, 34);
     assert.match(v.sha256, /^[0-9a-f]{64}$/);
   });

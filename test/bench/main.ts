@@ -6,6 +6,7 @@
  *   npm run bench -- w0           only the named ones
  *   FLEET_AGENTS=10,100 npm run bench -- fleet    a part of the fleet (see fleet.ts)
  *   BIG_TASKS=1000000 npm run bench -- big         smaller jobs of millions (see big.ts)
+ *   RECORDS_LINES=10000000 npm run bench -- records  index ten million records (see records.ts)
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { benchFleet } from './fleet.js';
 import { benchStartup } from './startup.js';
 import { pythonPool } from './python-pool.js';
 import { benchBig } from './big.js';
+import { benchRecords } from './records.js';
 import { sleep, until } from '../helpers/wait.js';
 
 export interface BenchRow {
@@ -252,6 +254,8 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
   startup: (dir) => benchStartup(dir),
   /** Jobs of millions of tasks: 10,000,000 queued, 1,000,000 run and resumed after a SIGKILL (BIG_TASKS=1000000 etc. for less; see big.ts). */
   big: (dir) => benchBig(dir),
+  /** Inputs from files: indexing 1,000,000 records of .txt and .csv, time and peak RSS, and reading them back (RECORDS_LINES for another count). */
+  records: (dir) => benchRecords(dir),
   /** The RMSD kernel: superpositions per second for 30 heavy atoms on one thread. */
   rmsd: async () => [rmsdKernel()],
   /** conformers on 1,000 synthetic molecules with the heavy-tailed sizes (106,778 reference conformers). */

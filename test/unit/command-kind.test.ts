@@ -4,14 +4,14 @@
  * what one task's row records (JSON stdout, a failure with its exit code and stderr tail).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Command } from '@commander-js/extra-typings';
 import { commandKind, expandArgv, parseStdout, type CommandParams, type CommandRef } from '../../src/kinds/command/index.js';
 import { ShoalError } from '../../src/errors.js';
-import type { RunContext } from '../../src/kinds/index.js';
+import type { RunContext, RunOutput } from '../../src/kinds/index.js';
 
 let dir: string;
 before(() => {
@@ -37,8 +37,32 @@ function ctx(task = 'line_1', attempt = 1): RunContext {
   return { signal: new AbortController().signal, threads: 3, attempt, job: 'J', task };
 }
 
+/** The stamp params carry for the file as it is now (none yet: a stamp no file has). */
+function stamp(path: string): CommandParams['argsStamp'] {
+  if (!existsSync(path)) return { size: 0, mtimeMs: 0 };
+  const st = statSync(path);
+  return { size: st.size, mtimeMs: st.mtimeMs };
+}
+
 function params(over: Partial<CommandParams> = {}): CommandParams {
-  return { argsFile: join(dir, 'list.txt'), template: ['true'], cwd: dir, timeoutMs: 0, killGraceMs: 1000, retryFailed: false, threads: 1, memory: 0, maxStdout: 65536, stderrTail: 4096, ...over };
+  const argsFile = over.argsFile ?? join(dir, 'list.txt');
+  return { argsFile, argsStamp: stamp(argsFile), template: ['true'], cwd: dir, timeoutMs: 0, killGraceMs: 1000, retryFailed: false, threads: 1, memory: 0, maxStdout: 65536, stderrTail: 4096, ...over };
+}
+
+let lists = 0;
+/** A list file whose line n is `line`: the ref of its task and params naming the file. */
+function task(n: number, line: string, over: Partial<CommandParams>): { ref: CommandRef; p: CommandParams } {
+  const argsFile = join(dir, `list-${++lists}.txt`);
+  const before = 'filler\n'.repeat(n - 1);
+  writeFileSync(argsFile, `${before}${line}\n`);
+  const s = Buffer.byteLength(before);
+  return { ref: { s, e: s + Buffer.byteLength(line), line: n }, p: params({ ...over, argsFile }) };
+}
+
+/** Runs line n (= `line`) of a list file with the params given. */
+function runLine(n: number, line: string, over: Partial<CommandParams>, c: RunContext): Promise<RunOutput> {
+  const t = task(n, line, over);
+  return commandKind.run(t.ref, t.p, c);
 }
 
 describe('argv template', () => {
@@ -99,9 +123,26 @@ describe('expand', () => {
     writeFileSync(join(dir, 'list.txt'), 'a.sdf\r\n\nb.sdf\n  \n' + 'x\n'.repeat(8));
     const tasks = await commandKind.expand(params({ threads: 2, memory: 1024 }), { slots: 1, job: 'J', info: () => undefined });
     assert.equal(tasks.length, 10);
-    assert.deepEqual(tasks[0], { id: 'line_01', cost: 1, threads: 2, memory: 1024, ref: { n: 1, line: 'a.sdf' } satisfies CommandRef });
-    assert.deepEqual(tasks[1]!.ref, { n: 3, line: 'b.sdf' });
+    assert.deepEqual(tasks[0], { id: 'line_01', cost: 1, threads: 2, memory: 1024, ref: { s: 0, e: 5, line: 1 } satisfies CommandRef });
+    assert.deepEqual(tasks[1]!.ref, { s: 8, e: 13, line: 3 }, 'a byte range, not the line: blank lines and CR left out');
     assert.equal(tasks.at(-1)!.id, 'line_12');
+  });
+
+  it('gives the same tasks by number (expandList): an id finds its task, ids of blank or absent lines none', async () => {
+    writeFileSync(join(dir, 'list.txt'), 'a.sdf\r\n\nb.sdf\n  \n' + 'x\n'.repeat(8));
+    const list = await commandKind.expandList!(params(), { slots: 1, job: 'J', info: () => undefined });
+    assert.equal(list.length, 10);
+    assert.deepEqual([list.indexOf('line_03'), list.indexOf('line_12'), list.indexOf('line_3'), list.indexOf('line_02'), list.indexOf('line_13'), list.indexOf('task_1')], [1, 9, -1, -1, -1, -1]);
+    assert.equal(list.at(1).id, 'line_03');
+  });
+
+  it('a list changed after the job was made is refused at expand, and its tasks fail naming the file and line', async () => {
+    writeFileSync(join(dir, 'list.txt'), 'one\ntwo\n');
+    const p = params({ template: ['echo', '{}'] });
+    const [, second] = await commandKind.expand(p, { slots: 1, job: 'J', info: () => undefined });
+    writeFileSync(join(dir, 'list.txt'), 'one\n');
+    await assert.rejects(commandKind.expand(p, { slots: 1, job: 'J', info: () => undefined }), (e: unknown) => e instanceof ShoalError && e.code === 'E_INPUT' && e.message.includes('changed since the job was submitted'));
+    await assert.rejects(commandKind.run(second!.ref, p, ctx('line_2')), (e: unknown) => e instanceof ShoalError && e.code === 'E_INPUT' && e.message.startsWith(join(dir, 'list.txt')) && e.message.includes('changed'));
   });
 
   it('refuses a list with no line', async () => {
@@ -113,7 +154,7 @@ describe('expand', () => {
 describe('run', () => {
   it('records exit 0, the duration, stdout parsed as JSON, the end of stderr; the task sees its environment and cwd', async () => {
     const script = 'printf \'{"in":"%s","n":%s,"task":"%s","job":"%s","attempt":%s,"threads":%s,"omp":%s,"cwd":"%s"}\' "$1" "$2" "$SHOAL_TASK_ID" "$SHOAL_JOB" "$SHOAL_ATTEMPT" "$SHOAL_THREADS" "$OMP_NUM_THREADS" "$PWD"; echo warming up >&2';
-    const out = await commandKind.run({ n: 5, line: 'mol 5.sdf' }, params({ template: ['sh', '-c', script, 'sh', '{}', '{#}'] }), ctx('line_5', 2));
+    const out = await runLine(5, 'mol 5.sdf', { template: ['sh', '-c', script, 'sh', '{}', '{#}'] }, ctx('line_5', 2));
     assert.ok('value' in out);
     const v = out.value as { input: string; exit: number; ms: number; stdout: Record<string, unknown>; stderr: string };
     assert.equal(v.input, 'mol 5.sdf');
@@ -124,9 +165,9 @@ describe('run', () => {
   });
 
   it('keeps non-JSON stdout as text, and cuts long stdout without parsing it', async () => {
-    const text = await commandKind.run({ n: 1, line: 'x' }, params({ template: ['echo', 'hello {}'] }), ctx());
+    const text = await runLine(1, 'x', { template: ['echo', 'hello {}'] }, ctx());
     assert.equal((text as { value: { stdout: unknown } }).value.stdout, 'hello x\n');
-    const long = await commandKind.run({ n: 1, line: 'x' }, params({ template: ['sh', '-c', 'printf "[%s" 1; i=0; while [ $i -lt 300 ]; do printf ",1"; i=$((i+1)); done; printf "]"'], maxStdout: 100 }), ctx());
+    const long = await runLine(1, 'x', { template: ['sh', '-c', 'printf "[%s" 1; i=0; while [ $i -lt 300 ]; do printf ",1"; i=$((i+1)); done; printf "]"'], maxStdout: 100 }, ctx());
     const v = (long as { value: { stdout: unknown; stdoutTruncated?: boolean } }).value;
     assert.equal(typeof v.stdout, 'string');
     assert.equal((v.stdout as string).length, 100);
@@ -138,7 +179,7 @@ describe('run', () => {
   it('a non-zero exit is a final E_EXIT error with the exit code and the stderr tail; retryable only with retryFailed', async () => {
     const failing = ['sh', '-c', 'i=0; while [ $i -lt 50 ]; do echo "noise line $i" >&2; i=$((i+1)); done; echo "bad input: $1" >&2; exit 7', 'sh', '{}'];
     for (const retryFailed of [false, true]) {
-      await assert.rejects(commandKind.run({ n: 1, line: 'mol_9' }, params({ template: failing, stderrTail: 64, retryFailed }), ctx()), (e: unknown) => {
+      await assert.rejects(runLine(1, 'mol_9', { template: failing, stderrTail: 64, retryFailed }, ctx()), (e: unknown) => {
         assert.ok(e instanceof ShoalError);
         assert.equal(e.code, 'E_EXIT');
         assert.equal(e.retryable, retryFailed);
@@ -151,6 +192,6 @@ describe('run', () => {
   });
 
   it('a program that does not exist is an E_EXIT error (127) naming it', async () => {
-    await assert.rejects(commandKind.run({ n: 1, line: 'x' }, params({ template: ['./no-such-program-here', '{}'] }), ctx()), (e: unknown) => e instanceof ShoalError && e.code === 'E_EXIT' && /code 127/.test(e.message) && /no-such-program-here/.test(e.message));
+    await assert.rejects(runLine(1, 'x', { template: ['./no-such-program-here', '{}'] }, ctx()), (e: unknown) => e instanceof ShoalError && e.code === 'E_EXIT' && /code 127/.test(e.message) && /no-such-program-here/.test(e.message));
   });
 });

@@ -23,13 +23,13 @@ export function registerSubmit(program: Command, kinds: Kind<unknown>[] = builti
   // Any other name is a kind from the agents' --handlers modules (commander's default subcommand).
   const handler = submit
     .command('handler-kind <name>', { isDefault: true, hidden: true })
-    .description("a kind from the agents' --handlers modules: one task per line of --inputs");
+    .description("a kind from the agents' --handlers modules: one task per record of --inputs");
   remoteHandlerKind('handler').addOptions(handler);
   connOpts(addJobOptions(handler))
     .option('--wait', 'wait for the job to end; exit 0 done, 1 with failed tasks, 3 cancelled')
     .option('--json', 'machine-readable output')
     .action((name: string, opts) => submitJob(remoteHandlerKind(name), opts));
-  submit.addHelpText('after', "\nKinds from handler modules (shoal agent --handlers FILE):\n  shoal submit <name> --params '{\"k\":1}' --inputs lines.txt --nats URL [--wait]");
+  submit.addHelpText('after', "\nKinds from handler modules (shoal agent --handlers FILE):\n  shoal submit <name> --params '{\"k\":1}' --inputs FILE --nats URL [--wait]\n  FILE: .txt (a line each), .jsonl (a JSON value each), .csv/.tsv (a row each), .smi (a molecule each)");
 }
 
 /** What `submit <kind>` reads besides the job's and the kind's options. */

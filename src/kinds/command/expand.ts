@@ -1,42 +1,44 @@
-/** Command job → tasks: one per non-blank line of the --args file, id from the line number. */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
+/**
+ * Command job → tasks: one per non-blank line of the --args file, id from the line number. The
+ * file is indexed once (records/, txt format): each task carries its line's byte range and
+ * number, and the worker reads the line when the task runs.
+ */
 import { InputError } from '../../errors.js';
+import { indexRecords, type RecordRef } from '../records/index.js';
+import type { TaskList } from '../task-list.js';
 import type { TaskSpec } from '../types.js';
 import type { CommandParams } from './params.js';
 
-/** What a command task carries: its line and the line's number in the file (from 1). */
-export interface CommandRef {
-  n: number;
-  line: string;
-}
+/** What a command task carries: its line's byte range in the --args file and its number there (from 1). */
+export type CommandRef = RecordRef;
 
 /** Task ids are `line_<n>` with the file's line number, zero-padded to the width of the last one. */
 export function commandTaskId(n: number, width: number): string {
   return `line_${String(n).padStart(width, '0')}`;
 }
 
+/** The tasks by number: no object per waiting line, whatever the length of the list. */
+export async function expandCommandList(p: CommandParams): Promise<TaskList> {
+  const index = await indexRecords(p.argsFile, 'txt', { stamp: p.argsStamp, what: '--args ' });
+  if (index.count === 0) throw new InputError(`--args ${p.argsFile} has no non-blank line: nothing to run`);
+  const width = String(index.lines).length;
+  const fields = { threads: p.threads, ...(p.memory > 0 ? { memory: p.memory } : {}) };
+  return {
+    length: index.count,
+    at(i) {
+      const ref: CommandRef = index.ref(i);
+      return { id: commandTaskId(ref.line, width), cost: 1, ...fields, ref };
+    },
+    costAt: () => 1,
+    indexOf(id) {
+      if (!/^line_\d+$/.test(id)) return -1;
+      const i = index.indexOfLine(Number(id.slice(5)));
+      return i >= 0 && commandTaskId(index.ref(i).line, width) === id ? i : -1;
+    },
+  };
+}
+
 export async function expandCommand(p: CommandParams): Promise<TaskSpec[]> {
-  const lines: CommandRef[] = [];
-  let n = 0;
-  try {
-    const rl = createInterface({ input: createReadStream(p.argsFile), crlfDelay: Infinity });
-    for await (const raw of rl) {
-      n++;
-      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-      if (line.trim() === '') continue;
-      lines.push({ n, line });
-    }
-  } catch (err) {
-    throw new InputError(`--args ${p.argsFile}: ${(err as Error).message}`, err);
-  }
-  if (lines.length === 0) throw new InputError(`--args ${p.argsFile} has no non-blank line: nothing to run`);
-  const width = String(n).length;
-  return lines.map((ref) => ({
-    id: commandTaskId(ref.n, width),
-    cost: 1,
-    threads: p.threads,
-    ...(p.memory > 0 ? { memory: p.memory } : {}),
-    ref,
-  }));
+  const list = await expandCommandList(p);
+  return Array.from({ length: list.length }, (_, i) => list.at(i));
 }

@@ -4,7 +4,7 @@
  * run it only when started with --allow-command (see COMMAND_KINDS).
  */
 import type { Kind } from '../types.js';
-import { expandCommand } from './expand.js';
+import { expandCommand, expandCommandList } from './expand.js';
 import { addCommandOptions, checkCommandParams, commandParams, type CommandParams } from './params.js';
 import { runCommand } from './run.js';
 import { describeCommandSummary, summarizeCommand } from './summarize.js';
@@ -17,6 +17,7 @@ export const commandKind: Kind<CommandParams> = {
   checkParams: checkCommandParams,
   inputs: (p) => [p.argsFile],
   expand: expandCommand,
+  expandList: expandCommandList,
   run: runCommand,
   summarize: summarizeCommand,
   describeSummary: describeCommandSummary,

@@ -5,11 +5,14 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { InputError, UsageError } from '../../errors.js';
 import { AbsolutePath, helpDefault, paramsCheck, readOption } from '../options.js';
+import { recordFile } from '../records/index.js';
 
 /** Parameters of a command job (they travel to every agent with the job): type, defaults, check. */
 export const CommandParamsSchema = Type.Object({
   /** The list file, one task per (non-blank) line. Absolute. */
   argsFile: AbsolutePath,
+  /** Its size and mtime when the job was made: a file changed since is an error, never other lines. */
+  argsStamp: Type.Object({ size: Type.Integer({ minimum: 0 }), mtimeMs: Type.Number() }),
   /** The argv template (everything after `--`), with `{}` placeholders. */
   template: Type.Array(Type.String(), { minItems: 1 }),
   /** Working directory of every task. Absolute; must exist on the agents. */
@@ -78,14 +81,11 @@ export function commandParams(o: Record<string, unknown>): CommandParams {
   if (typeof o.args !== 'string' || o.args === '') throw new UsageError('command needs --args FILE (one task per line)');
   const template = Array.isArray(o.template) ? o.template.map(String) : [];
   if (template.length === 0 || template[0] === '') throw new UsageError("command needs the program after '--', e.g. shoal run command --args list.txt -- prog --in {}");
-  const argsFile = resolve(o.args);
-  try {
-    if (!statSync(argsFile).isFile()) throw new Error('not a file');
-  } catch (err) {
-    throw new InputError(`--args ${argsFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
+  // Always txt, whatever the file's extension: a line is what the template gets.
+  const args = recordFile('--args', o.args, 'txt');
   return {
-    argsFile,
+    argsFile: args.file,
+    argsStamp: { size: args.size, mtimeMs: args.mtimeMs },
     template,
     cwd: existingDir('--cwd', resolve(typeof o.cwd === 'string' ? o.cwd : '.')),
     timeoutMs: Math.round(readOption('--timeout', InUnits.timeout, o.timeout) * 1000),

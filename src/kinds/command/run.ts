@@ -1,6 +1,7 @@
 /** Running one command task inside a worker thread, and what its row records. */
 import { statSync } from 'node:fs';
 import { ErrorCode, InputError, ShoalError } from '../../errors.js';
+import { recordReaderFor } from '../records/index.js';
 import type { RunContext, RunOutput } from '../types.js';
 import type { CommandRef } from './expand.js';
 import type { CommandParams } from './params.js';
@@ -72,8 +73,10 @@ export function failureMessage(argv: readonly string[], r: ProcessResult, p: Pic
 
 export async function runCommand(ref: unknown, p: CommandParams, ctx: RunContext): Promise<RunOutput> {
   const r = ref as CommandRef;
-  if (!r || typeof r.line !== 'string' || typeof r.n !== 'number') throw new InputError(`command task ${ctx.task}: malformed ref`);
-  const argv = expandArgv(p.template, r.line, r.n);
+  if (!r || typeof r !== 'object' || typeof r.line !== 'number') throw new InputError(`command task ${ctx.task}: malformed ref`);
+  const reader = await recordReaderFor({ file: p.argsFile, format: 'txt', ...p.argsStamp });
+  const line = reader.read(r) as string;
+  const argv = expandArgv(p.template, line, r.line);
   const final = (code: ErrorCode, msg: string): ShoalError => new ShoalError(code, msg, { retryable: p.retryFailed });
   let cwdOk = false;
   try {
@@ -100,7 +103,7 @@ export async function runCommand(ref: unknown, p: CommandParams, ctx: RunContext
   if (res.killed === 'aborted') throw new ShoalError(ErrorCode.Aborted, 'aborted', { retryable: false });
   if (res.killed === 'timeout' || res.exit !== 0) throw final(ErrorCode.Exit, failureMessage(argv, res, p));
   const value: CommandValue = {
-    input: r.line,
+    input: line,
     exit: 0,
     ms: res.ms,
     stdout: parseStdout(res.stdout, res.stdoutTruncated),

@@ -7,24 +7,35 @@
  * built-in style `Kind` (one with `checkParams`), which is used as it is.
  *
  * Jobs of handler kinds are submitted with `shoal submit <name> --params JSON --inputs FILE`:
- * one task per non-blank line of FILE; the coordinator expands them without the module
- * (it never loads user code), so every task costs 1.
+ * one task per record of FILE (a line of .txt, a JSON line of .jsonl, a row of .csv/.tsv, a
+ * molecule of .smi: see records/); the params name the file, the coordinator indexes it without
+ * the module (it never loads user code), every task costs 1, and each worker reads its task's
+ * record when it runs.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { InputError, UsageError, ShoalError, ErrorCode } from '../../errors.js';
 import { getKind } from '../index.js';
+import { FORMAT_WORDS, RECORD_FORMATS, recordFile, recordReaderFor, type RecordFile, type RecordTaskRef } from '../records/index.js';
 import type { Kind, Row, RunContext } from '../types.js';
+import { handlerInputs, type HandlerJobParams } from './inputs.js';
+
+export { expandHandlerJob, handlerInputs, type HandlerJobParams } from './inputs.js';
 
 /** What a simple handler's `run` receives. */
 export interface HandlerTask {
   /** The task id (`task_0007`): deterministic from the input's position. */
   id: string;
-  /** The input line. */
-  input: string;
-  /** Its position among the inputs, from 1. */
+  /**
+   * The record: a string for .txt (the line), the JSON value for .jsonl, an object keyed by the
+   * header for .csv/.tsv (values strings), `{ smiles, name }` for .smi.
+   */
+  input: unknown;
+  /** The record's number among the inputs, from 0 (for csv, pandas' index of the row). */
+  index: number;
+  /** The line of the inputs file it starts on, from 1. */
   line: number;
   /** The job's `--params` object (without the inputs). */
   params: Record<string, unknown>;
@@ -43,19 +54,9 @@ export interface HandlerKind {
   cost?(spec: unknown): number;
 }
 
-/** Params of a handler job as they travel: the user's --params plus the input lines. */
-export interface HandlerJobParams {
-  inputs: string[];
-  [key: string]: unknown;
-}
-
 interface WrappedParams {
   user: Record<string, unknown>;
-}
-
-interface HandlerRef {
-  input: string;
-  line: number;
+  inputs: RecordFile;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -75,17 +76,18 @@ export function asKind(h: HandlerKind): Kind<WrappedParams> {
     },
     checkParams(raw: unknown): WrappedParams {
       if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new InputError(`${h.name} params: expected an object`);
-      const { inputs: _inputs, ...user } = raw as Record<string, unknown>;
-      return { user };
+      const { inputs, ...user } = raw as Record<string, unknown>;
+      return { user, inputs: handlerInputs(h.name, { inputs }) };
     },
     inputs: () => [],
     expand: async () => {
       throw new ShoalError(ErrorCode.Internal, `handler kind ${h.name} is expanded by the coordinator, not by its module`);
     },
     async run(ref, p, ctx) {
-      const r = ref as HandlerRef;
-      if (!r || typeof r !== 'object' || typeof r.line !== 'number') throw new InputError(`${h.name} task ${ctx.task}: malformed ref`);
-      const value = await h.run({ id: ctx.task, input: r.input, line: r.line, params: p.user }, ctx);
+      const r = ref as RecordTaskRef;
+      if (!r || typeof r !== 'object' || typeof r.line !== 'number' || typeof r.i !== 'number') throw new InputError(`${h.name} task ${ctx.task}: malformed ref`);
+      const input = (await recordReaderFor(p.inputs)).read(r);
+      const value = await h.run({ id: ctx.task, input, index: r.i, line: r.line, params: p.user }, ctx);
       return { value: value === undefined ? null : value };
     },
     async summarize(rows: AsyncIterable<Row>) {
@@ -152,19 +154,6 @@ export async function loadHandlerModules(paths: readonly string[]): Promise<Load
 /** The worker-side adapter module (see worker-adapter.ts), as a path for the pool's handler list. */
 export const WORKER_ADAPTER = new URL('./worker-adapter.js', import.meta.url);
 
-/** Reads --inputs FILE: one input per non-blank line. */
-function readInputs(file: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError(`--inputs ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
-  const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)).filter((l) => l.trim() !== '');
-  if (lines.length === 0) throw new InputError(`--inputs ${file} has no non-blank line: nothing to run`);
-  return lines;
-}
-
 /** `--params JSON`: an object. */
 function readParams(v: unknown): Record<string, unknown> {
   if (v === undefined) return {};
@@ -192,16 +181,19 @@ export function remoteHandlerKind(name: string): Kind<HandlerJobParams> {
     name,
     description: `a kind from the agents' --handlers modules`,
     addOptions(cmd: CommandUnknownOpts) {
-      cmd.option('--params <json>', 'parameters of the job (a JSON object), given to every task as task.params').option('--inputs <file>', 'one task per non-blank line of FILE (task.input)');
+      cmd
+        .option('--params <json>', 'parameters of the job (a JSON object), given to every task as task.params')
+        .option('--inputs <file>', 'one task per record of FILE (task.input); the file must be readable at the same path by the coordinator and the agents')
+        .option('--format <format>', `how FILE is read (default: from its extension): ${RECORD_FORMATS.map((f) => `${f} = ${FORMAT_WORDS[f]}`).join('; ')}`);
     },
     params(o): HandlerJobParams {
-      if (typeof o.inputs !== 'string') throw new UsageError(`submit ${name} needs --inputs FILE (one task per line)`);
-      return { ...readParams(o.params), inputs: readInputs(resolve(o.inputs)) };
+      if (typeof o.inputs !== 'string') throw new UsageError(`submit ${name} needs --inputs FILE (one task per record: a line of .txt or .jsonl, a row of .csv or .tsv, a molecule of .smi)`);
+      const user = readParams(o.params);
+      return { ...user, inputs: recordFile('--inputs', o.inputs, typeof o.format === 'string' ? o.format : undefined) };
     },
     checkParams(raw) {
-      const p = raw as HandlerJobParams | null;
-      if (!p || typeof p !== 'object' || !Array.isArray(p.inputs)) throw new InputError(`${name} params: expected an object with an 'inputs' array`);
-      return p;
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new InputError(`${name} params: expected an object`);
+      return { ...(raw as Record<string, unknown>), inputs: handlerInputs(name, raw) };
     },
     inputs: () => [],
     expand: notHere,
