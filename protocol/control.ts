@@ -85,6 +85,9 @@ export const AgentStatusSchema = Type.Object({
   done: Count,
   lastSeenMs: Num,
   spot: Type.Boolean(),
+  /** Its GPUs, and how many are free (absent: it has none). */
+  gpus: Type.Optional(Count),
+  freeGpus: Type.Optional(Count),
 });
 export type AgentStatus = Static<typeof AgentStatusSchema>;
 

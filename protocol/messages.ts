@@ -12,6 +12,14 @@ export { ErrorReplySchema, WireErrorSchema, type ErrorReply } from './fields.js'
 
 // ───────────────────────── Agent → Coordinator ─────────────────────────
 
+/** One GPU of a node: its index (as CUDA_VISIBLE_DEVICES names it), its UUID and memory (bytes) when known. */
+export const GpuSchema = Type.Object({
+  index: Type.Integer({ minimum: 0, maximum: 65535 }),
+  uuid: Type.Optional(Type.String({ maxLength: 128 })),
+  memory: Type.Optional(Num),
+});
+export type Gpu = Static<typeof GpuSchema>;
+
 export const AgentInfoSchema = Type.Object({
   host: Type.String({ maxLength: 256 }),
   pid: Count,
@@ -34,6 +42,8 @@ export const AgentInfoSchema = Type.Object({
   allowCommand: Type.Boolean(),
   /** Kinds this agent can run beyond the built-in ones (handler modules). */
   kinds: Type.Array(Type.String({ maxLength: 128 }), { maxItems: 256 }),
+  /** The GPUs tasks may be given (absent from older agents: none). */
+  gpus: Type.Optional(Type.Array(GpuSchema, { maxItems: 1024 })),
 });
 export type AgentInfo = Static<typeof AgentInfoSchema>;
 
@@ -74,6 +84,8 @@ export const PullSchema = Type.Object({
   freeSlots: Count,
   /** Bytes of memory free for new tasks. */
   memory: Num,
+  /** GPUs free for new tasks (absent: none). */
+  freeGpus: Type.Optional(Count),
   /** How long the coordinator may hold the request when there is no work. */
   waitMs: Count,
   reports: Type.Array(TaskReportSchema),
@@ -93,6 +105,8 @@ export const HeartbeatSchema = Type.Object({
   epoch: Count,
   busySlots: Count,
   memory: Num,
+  /** GPUs held by running tasks (absent: none). */
+  busyGpus: Type.Optional(Count),
   state: Type.Union([Type.Literal('active'), Type.Literal('draining'), Type.Literal('paused')]),
   done: Count,
 });
@@ -147,6 +161,8 @@ export type TaskMsg = Static<typeof TaskMsgSchema>;
 export const BundleSchema = Type.Object({
   job: Id,
   threads: Type.Integer({ minimum: 1 }),
+  /** GPUs the bundle holds while it runs (each of its tasks gets them in turn); absent: none. */
+  gpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })),
   tasks: Type.Array(TaskMsgSchema, { minItems: 1 }),
 });
 export type Bundle = Static<typeof BundleSchema>;
