@@ -96,6 +96,7 @@ export async function runBundleTasks(input: WorkerInput, env: BundleRunEnv): Pro
             return (signal ??= env.signal());
           },
           threads,
+          ...(input.gpus !== undefined && input.gpus.length > 0 ? { gpus: input.gpus } : {}),
           attempt,
           job,
           task: id,
