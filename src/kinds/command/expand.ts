@@ -37,6 +37,7 @@ export async function expandCommand(p: CommandParams): Promise<TaskSpec[]> {
     cost: 1,
     threads: p.threads,
     ...(p.memory > 0 ? { memory: p.memory } : {}),
+    ...(p.gpus > 0 ? { gpus: p.gpus } : {}),
     ref,
   }));
 }
