@@ -122,3 +122,37 @@ test('simulation: agents with GPUs are never given more GPUs than their pulls sa
   }
   assert.equal(s.jobState('J'), 'done');
 });
+
+test("a straggler's speculative copy goes only to an idle agent with its GPUs free, and says how many", () => {
+  const s = newScheduler({ speculate: true, speculateFactor: 2 });
+  submit(s, 'J', gpuTasks(2, 1).map((t) => ({ ...t, cost: 10 })), { granularity: 1 });
+  const a = s.onHello('a', agentInfo({ slots: 2, gpus: 2 }), [], 0);
+  const ra = replies(s.onPull('a', pullParams(a.epoch, a.seq, 2, { freeGpus: 2 }), 'pa', 0))[0]!;
+  const [t0, t1] = taskIds(ra.bundles);
+  s.onCommitted(commit('J', [[t0!, 'ok', 1, 'a', 100]]), 100);
+  // Two idle agents: one without a free GPU (its pull says so), one with.
+  const busy = s.onHello('busy', agentInfo({ slots: 1, gpus: 1 }), [], 100);
+  s.onPull('busy', pullParams(busy.epoch, busy.seq, 1, { freeGpus: 0, waitMs: 60_000 }), 'pbusy', 100);
+  const none = replies(s.onTick(1000));
+  assert.equal(none.length, 0, 'no agent with a free GPU: no copy');
+  const free = s.onHello('free', agentInfo({ slots: 1, gpus: 1 }), [], 1000);
+  s.onPull('free', pullParams(free.epoch, free.seq, 1, { freeGpus: 1, waitMs: 60_000 }), 'pfree', 1000);
+  const copy = replies(s.onTick(2000));
+  assert.deepEqual(copy.map((r) => [r.token, taskIds(r.bundles), r.bundles[0]!.gpus]), [['pfree', [t1], 1]]);
+  s.check();
+});
+
+test('an agent saying hello holding a task that needs more GPUs than it now has is told to abort it; the task runs elsewhere', () => {
+  const s = newScheduler();
+  submit(s, 'J', gpuTasks(1, 2), { granularity: 1 });
+  const a = s.onHello('a', agentInfo({ gpus: 2 }), [], 0);
+  const r = replies(s.onPull('a', pullParams(a.epoch, a.seq, 1, { freeGpus: 2 }), 'pa', 0))[0]!;
+  assert.deepEqual(taskIds(r.bundles), ['t0']);
+  // Back with one GPU, still claiming the task.
+  const again = s.onHello('a', agentInfo({ gpus: 1 }), [['J', 't0', 1]], 10);
+  assert.deepEqual(ofKind(again.commands, 'abort').map((c) => c.tasks), [['t0']]);
+  s.check();
+  const b = s.onHello('b', agentInfo({ gpus: 2 }), [], 10);
+  assert.deepEqual(taskIds(replies(s.onPull('b', pullParams(b.epoch, b.seq, 1, { freeGpus: 2 }), 'pb', 11))[0]!.bundles), ['t0']);
+  s.check();
+});
