@@ -55,7 +55,7 @@ export class Agent implements AgentShell {
     this.id = `${info.host}-${info.pid}${o.principal === ANONYMOUS ? '' : `@${o.principal}`}`;
     const poolOpts = { workers: o.workers, recycleAfter: o.recycleAfter, workerHeapMb: o.workerHeapMb, handlers: o.handlers, inputCacheMb: o.inputCacheMb };
     this.pool = o.pool ? o.pool(poolOpts) : new WorkerPool(poolOpts);
-    this.core = new AgentCore({ agent: this.id, host: info.host, slots: o.workers, prefetch: o.prefetch, depth: this.pool.depth, memoryLimit: o.memoryLimit, minFreeMemory: o.minFreeMemory, freeMemory: info.memory.available });
+    this.core = new AgentCore({ agent: this.id, host: info.host, slots: o.workers, prefetch: o.prefetch, depth: this.pool.depth, memoryLimit: o.memoryLimit, minFreeMemory: o.minFreeMemory, freeMemory: info.memory.available, gpus: (info.gpus ?? []).map((g) => g.index) });
     this.sender = new ResultSender(bus, subj, this.id, log, { highWater: o.outboxHighWater });
     this.finished = new Promise((r) => (this.exited = r));
     this.drops = new DropLog(log);
@@ -139,7 +139,7 @@ export class Agent implements AgentShell {
   private run(b: Bundle): void {
     const ac = new AbortController();
     this.aborts.set(b, ac);
-    const input: BundleInput = { job: b.job, kind: b.info.kind, params: b.info.params, threads: b.threads, tasks: b.tasks, agent: this.id, host: this.info.host, flags: b.flags };
+    const input: BundleInput = { job: b.job, kind: b.info.kind, params: b.info.params, threads: b.threads, tasks: b.tasks, agent: this.id, host: this.info.host, flags: b.flags, ...(b.gpus.length > 0 ? { gpus: b.gpus } : {}) };
     void this.pool.run(input, ac.signal).then((end) => {
       this.aborts.delete(b);
       if (end.kind === 'died') {

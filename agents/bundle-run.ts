@@ -97,7 +97,7 @@ export async function runBundleTasks(input: WorkerInput, env: BundleRunEnv): Pro
             return lazySignal();
           },
           threads,
-          gpus,
+          ...(gpus.length > 0 ? { gpus } : {}),
           attempt: attempts[i]!,
           job,
           task: ids[i]!,

@@ -82,7 +82,7 @@ export class CoordinatorLink {
         const w: Welcome = d.msg;
         const cmds = a.core.welcomed(w, Date.now());
         a.apply(cmds);
-        if (cmds.some((c) => c.kind === 'heartbeat-every')) a.log.info({ agent: a.id, epoch: w.epoch, slots: a.opts.workers }, 'joined the coordinator');
+        if (cmds.some((c) => c.kind === 'heartbeat-every')) a.log.info({ agent: a.id, epoch: w.epoch, slots: a.opts.workers, gpus: a.core.bundles.gpus }, 'joined the coordinator');
         return;
       } catch (err) {
         if (err instanceof ShoalError && err.code === ErrorCode.Protocol) {
@@ -116,7 +116,7 @@ export class CoordinatorLink {
     try {
       a.bus.publish(
         a.subj.heartbeat(a.opts.principal),
-        encode({ kind: 'heartbeat', v: PROTOCOL_VERSION, agent: a.id, epoch: link.epoch, busySlots: l.busySlots, memory: l.memory, state: l.state, done: l.done }),
+        encode({ kind: 'heartbeat', v: PROTOCOL_VERSION, agent: a.id, epoch: link.epoch, busySlots: l.busySlots, memory: l.memory, ...(a.core.bundles.gpus > 0 ? { busyGpus: l.busyGpus } : {}), state: l.state, done: l.done }),
       );
     } catch {
       // Disconnected: the next one will do.

@@ -67,7 +67,7 @@ export class PullLoop {
         const reply = await this.link.acrossReconnect(
           a.bus.request(
             a.subj.pull(a.opts.principal),
-            encode({ kind: 'pull', v: PROTOCOL_VERSION, agent: a.id, epoch: link.epoch, seq: link.seq, want, freeSlots: l.freeSlots, memory: l.memory, waitMs, reports }),
+            encode({ kind: 'pull', v: PROTOCOL_VERSION, agent: a.id, epoch: link.epoch, seq: link.seq, want, freeSlots: l.freeSlots, memory: l.memory, ...(a.core.bundles.gpus > 0 ? { freeGpus: l.freeGpus } : {}), waitMs, reports }),
             { timeoutMs: waitMs + 10_000 },
           ),
         );

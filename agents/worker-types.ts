@@ -14,8 +14,8 @@ export interface BundleInput {
   kind: string;
   params: unknown;
   threads: number;
-  /** The GPUs the bundle's tasks may use (node indices); absent when none. */
-  gpus?: number[];
+  /** The GPUs the bundle holds (node indices); each of its tasks gets them as `ctx.gpus`. Absent: none. */
+  gpus?: readonly number[];
   tasks: TaskMsg[];
   agent: string;
   host: string;

@@ -2,5 +2,6 @@
 export * from './version.js';
 export * from './subjects.js';
 export * from './messages.js';
+export * from './control.js';
 export * from './codec.js';
 export * from './size.js';

@@ -5,15 +5,20 @@
  * Kind-specific payloads (`params`, `ref`) are `unknown` here: the kind validates them.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Count, ErrorReplySchema, Id, Num, V, WireErrorSchema } from './fields.js';
+import { CtlReplySchema, CtlRequestSchema, EventSchema } from './control.js';
 
-const V = Type.Integer({ minimum: 0 });
-const Id = Type.String({ minLength: 1, maxLength: 512 });
-const Count = Type.Integer({ minimum: 0 });
-const Num = Type.Number();
-
-export const WireErrorSchema = Type.Object({ code: Type.String({ maxLength: 64 }), message: Type.String() });
+export { ErrorReplySchema, WireErrorSchema, type ErrorReply } from './fields.js';
 
 // ───────────────────────── Agent → Coordinator ─────────────────────────
+
+/** One GPU of a node: its index (as CUDA_VISIBLE_DEVICES names it), its UUID and memory (bytes) when known. */
+export const GpuSchema = Type.Object({
+  index: Type.Integer({ minimum: 0, maximum: 65535 }),
+  uuid: Type.Optional(Type.String({ maxLength: 128 })),
+  memory: Type.Optional(Num),
+});
+export type Gpu = Static<typeof GpuSchema>;
 
 export const AgentInfoSchema = Type.Object({
   host: Type.String({ maxLength: 256 }),
@@ -37,6 +42,8 @@ export const AgentInfoSchema = Type.Object({
   allowCommand: Type.Boolean(),
   /** Kinds this agent can run beyond the built-in ones (handler modules). */
   kinds: Type.Array(Type.String({ maxLength: 128 }), { maxItems: 256 }),
+  /** The GPUs tasks may be given (absent from older agents: none). */
+  gpus: Type.Optional(Type.Array(GpuSchema, { maxItems: 1024 })),
 });
 export type AgentInfo = Static<typeof AgentInfoSchema>;
 
@@ -77,6 +84,8 @@ export const PullSchema = Type.Object({
   freeSlots: Count,
   /** Bytes of memory free for new tasks. */
   memory: Num,
+  /** GPUs free for new tasks (absent: none). */
+  freeGpus: Type.Optional(Count),
   /** How long the coordinator may hold the request when there is no work. */
   waitMs: Count,
   reports: Type.Array(TaskReportSchema),
@@ -96,6 +105,8 @@ export const HeartbeatSchema = Type.Object({
   epoch: Count,
   busySlots: Count,
   memory: Num,
+  /** GPUs held by running tasks (absent: none). */
+  busyGpus: Type.Optional(Count),
   state: Type.Union([Type.Literal('active'), Type.Literal('draining'), Type.Literal('paused')]),
   done: Count,
 });
@@ -134,9 +145,6 @@ export const WelcomeSchema = Type.Object({
 });
 export type Welcome = Static<typeof WelcomeSchema>;
 
-export const ErrorReplySchema = Type.Object({ kind: Type.Literal('error'), v: V, code: Type.String(), message: Type.String() });
-export type ErrorReply = Static<typeof ErrorReplySchema>;
-
 export const HelloReplySchema = Type.Union([WelcomeSchema, ErrorReplySchema]);
 export type HelloReply = Static<typeof HelloReplySchema>;
 
@@ -153,6 +161,8 @@ export type TaskMsg = Static<typeof TaskMsgSchema>;
 export const BundleSchema = Type.Object({
   job: Id,
   threads: Type.Integer({ minimum: 1 }),
+  /** GPUs the bundle holds while it runs (each of its tasks gets them in turn); absent: none. */
+  gpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })),
   tasks: Type.Array(TaskMsgSchema, { minItems: 1 }),
 });
 export type Bundle = Static<typeof BundleSchema>;
@@ -268,111 +278,6 @@ export const OwnerClaimSchema = Type.Object({ kind: Type.Literal('claim'), v: V,
 export type OwnerClaim = Static<typeof OwnerClaimSchema>;
 export const OwnerReplySchema = Type.Union([Type.Object({ kind: Type.Literal('owner'), v: V, owner: CoordinatorIdSchema }), ErrorReplySchema]);
 export type OwnerReply = Static<typeof OwnerReplySchema>;
-
-// ───────────────────────── Operator (CLI) → Coordinator ─────────────────────────
-
-/** Job names become file names: letters, digits, '.', '_', '-'; not starting with a dot. */
-export const JobNameSchema = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' });
-
-export const JobSpecSchema = Type.Object({
-  job: JobNameSchema,
-  kind: Id,
-  params: Type.Unknown(),
-  /**
-   * The output JSONL, inside the coordinator's out dir (a relative path is taken from there);
-   * absent: `<out-dir>/<job>.jsonl`.
-   */
-  out: Type.Optional(Type.String()),
-  /** Write to an existing file that does not look like a shoal output (its first line is not a row). */
-  force: Type.Optional(Type.Boolean()),
-  maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-  /** `auto`, or a fixed number of tasks per dispatch bundle (1 = one task at a time). */
-  granularity: Type.Optional(Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 100000 })])),
-  /** Speculative copies of stragglers (default on). */
-  speculate: Type.Optional(Type.Boolean()),
-});
-export type JobSpec = Static<typeof JobSpecSchema>;
-
-export const CtlRequestSchema = Type.Union([
-  Type.Object({ kind: Type.Literal('submit'), v: V, spec: JobSpecSchema }),
-  Type.Object({ kind: Type.Literal('status'), v: V, job: Type.Optional(Id) }),
-  Type.Object({ kind: Type.Literal('cancel'), v: V, job: Id }),
-  Type.Object({ kind: Type.Literal('drain'), v: V, agent: Id, graceMs: Type.Optional(Count) }),
-]);
-export type CtlRequest = Static<typeof CtlRequestSchema>;
-
-export const JobStateSchema = Type.Union([
-  Type.Literal('expanding'),
-  Type.Literal('running'),
-  /** Its output cannot be written (disk full, read-only, I/O error): dispatch waits, results wait in the agents' outboxes. */
-  Type.Literal('stalled'),
-  Type.Literal('done'),
-  Type.Literal('failed'),
-  Type.Literal('cancelled'),
-]);
-export type JobState = Static<typeof JobStateSchema>;
-
-export const JobStatusSchema = Type.Object({
-  job: Id,
-  kind: Id,
-  state: JobStateSchema,
-  total: Count,
-  done: Count,
-  failed: Count,
-  running: Count,
-  queued: Count,
-  retried: Count,
-  speculated: Count,
-  /** Tasks split in two while dispatching (each split adds one to total). */
-  split: Type.Optional(Count),
-  /** Committed tasks per second over the recent window. */
-  rate: Num,
-  /** Seconds until done at the recent rate; null when unknown. */
-  etaS: Type.Union([Num, Type.Null()]),
-  startedAt: Num,
-  endedAt: Type.Union([Num, Type.Null()]),
-  out: Type.String(),
-  /** Why some tasks cannot run (e.g. no agent allows command tasks). */
-  notes: Type.Array(Type.String()),
-  /** Error rows among the records of committed tasks (a multi-record task counts each). */
-  failedRecords: Type.Optional(Count),
-  /** While stalled: why the output cannot be written. */
-  stalled: Type.Optional(Type.String()),
-  /** A failed job: why (its code could not be loaded, its setup raised). */
-  error: Type.Optional(Type.String()),
-});
-export type JobStatus = Static<typeof JobStatusSchema>;
-
-export const AgentStatusSchema = Type.Object({
-  agent: Id,
-  host: Type.String(),
-  state: Type.String(),
-  slots: Count,
-  busy: Count,
-  memory: Num,
-  done: Count,
-  lastSeenMs: Num,
-  spot: Type.Boolean(),
-});
-export type AgentStatus = Static<typeof AgentStatusSchema>;
-
-export const CtlReplySchema = Type.Union([
-  Type.Object({ kind: Type.Literal('submitted'), v: V, job: Id, tasks: Count, alreadyDone: Count, out: Type.String() }),
-  Type.Object({
-    kind: Type.Literal('status'),
-    v: V,
-    now: Num,
-    jobs: Type.Array(JobStatusSchema),
-    agents: Type.Array(AgentStatusSchema),
-  }),
-  Type.Object({ kind: Type.Literal('cancelled'), v: V, job: Id, state: JobStateSchema }),
-  Type.Object({ kind: Type.Literal('draining'), v: V, agent: Id }),
-  ErrorReplySchema,
-]);
-export type CtlReply = Static<typeof CtlReplySchema>;
-
-export const EventSchema = Type.Object({ kind: Type.Literal('job-ended'), v: V, job: Id, state: JobStateSchema });
-export type Event = Static<typeof EventSchema>;
 
 /** Every schema by name, for the validator cache and for tests that fuzz each subject. */
 export const Schemas = {

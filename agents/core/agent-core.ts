@@ -56,6 +56,8 @@ export interface CoreOptions {
   minFreeMemory: number;
   /** Free memory when the agent starts, bytes. */
   freeMemory: number;
+  /** The indices of the GPUs tasks may be given (default none). */
+  gpus?: readonly number[];
 }
 
 /** The figures of a pull or a heartbeat. */
@@ -63,6 +65,9 @@ export interface LoadFacts {
   busySlots: number;
   freeSlots: number;
   memory: number;
+  /** GPUs running bundles hold, and GPUs free for new ones (neither counts queued bundles' GPUs as free). */
+  busyGpus: number;
+  freeGpus: number;
   state: 'active' | 'draining' | 'paused';
   done: number;
 }
@@ -82,7 +87,7 @@ export class AgentCore {
   done = 0;
 
   constructor(private readonly opts: CoreOptions) {
-    this.book = new BundleBook(opts.slots, opts.depth);
+    this.book = new BundleBook(opts.slots, opts.depth, opts.gpus ?? []);
     this.freeMemory = opts.freeMemory;
   }
 
@@ -139,15 +144,16 @@ export class AgentCore {
   }
 
   /** A pull brought bundles. */
-  dispatched(seq: number, jobs: readonly JobInfo[], bundles: ReadonlyArray<{ job: string; threads: number; tasks: TaskMsg[] }>): AgentCommand[] {
+  dispatched(seq: number, jobs: readonly JobInfo[], bundles: ReadonlyArray<{ job: string; threads: number; gpus?: number; tasks: TaskMsg[] }>): AgentCommand[] {
     const link = this.link;
     if (link) link.seq = seq;
     for (const j of jobs) this.jobs.set(j.job, j);
     for (const b of bundles) {
       const info = this.jobs.get(b.job);
-      // Cannot happen with a sane coordinator; hand the tasks back rather than lose them.
-      if (!info) for (const t of b.tasks) this.handBack(b.job, t);
-      else this.book.add(b.job, info, b.threads, b.tasks);
+      // Cannot happen with a sane coordinator; hand the tasks back rather than lose them (or
+      // hold them forever: a bundle needing more GPUs than the agent has would never start).
+      if (!info || (b.gpus ?? 0) > this.book.gpus) for (const t of b.tasks) this.handBack(b.job, t);
+      else this.book.add(b.job, info, b.threads, b.tasks, b.gpus ?? 0);
     }
     return this.feed();
   }
@@ -350,6 +356,8 @@ export class AgentCore {
       busySlots: this.book.busy,
       freeSlots: this.book.freeSlots,
       memory: Math.max(0, Math.min(this.freeMemory, this.opts.memoryLimit)),
+      busyGpus: this.book.busyGpus,
+      freeGpus: this.book.freeGpus,
       state: s === 'draining' || s === 'stopping' ? 'draining' : this.memoryLow ? 'paused' : 'active',
       done: this.done,
     };

@@ -1,10 +1,13 @@
 /**
- * The agent's bundles and slots: bundles wait in a queue until their threads are free, run on
- * the pool, and end. A bundle's state moves only through BUNDLE_MOVES. The slot counts are
- * kept here beside the queue and the running set, so they cannot drift from them.
+ * The agent's bundles, slots and GPUs: bundles wait in a queue until their threads (and GPUs)
+ * are free, run on the pool, and end. A bundle's state moves only through BUNDLE_MOVES. The
+ * slot counts and the GPUs held are kept here beside the queue and the running set, so they
+ * cannot drift from them: a bundle takes its GPUs as it moves to running and gives them back
+ * as it moves to ended, whatever ended it.
  */
 import type { HeldTask, JobInfo, TaskMsg } from '../../protocol/index.js';
 import { newFlags } from '../flags.js';
+import { GpuBook } from './gpu-book.js';
 
 /** Where a bundle stands. */
 export type BundleState =
@@ -35,6 +38,10 @@ export interface Bundle {
   readonly info: JobInfo;
   /** Threads it runs on (at most the agent's slots). */
   readonly threads: number;
+  /** GPUs it needs while it runs (0: none). */
+  readonly needsGpus: number;
+  /** The GPUs it holds: as many as it needs while running (or cancelled), none otherwise. */
+  gpus: readonly number[];
   tasks: TaskMsg[];
   /** Shared with the worker thread that runs it (flags.ts). */
   flags: Int32Array;
@@ -62,19 +69,24 @@ export class BundleBook {
   /** Bundles of more than one thread in the pool. */
   private multiRunning = 0;
   private made = 0;
+  private readonly gpuBook: GpuBook;
 
   /**
    * @param slots the agent's worker threads
    * @param depth bundles one pool thread holds at once (its running one and its next)
+   * @param gpus the indices of the agent's GPUs
    */
   constructor(
     readonly slots: number,
     private readonly depth: number,
-  ) {}
+    gpus: readonly number[] = [],
+  ) {
+    this.gpuBook = new GpuBook(gpus);
+  }
 
   /** Queues a bundle. */
-  add(job: string, info: JobInfo, threads: number, tasks: TaskMsg[]): Bundle {
-    const b: Bundle = { n: ++this.made, job, info, threads: Math.min(threads, this.slots), tasks, flags: newFlags(tasks.length), state: 'queued' };
+  add(job: string, info: JobInfo, threads: number, tasks: TaskMsg[], gpus = 0): Bundle {
+    const b: Bundle = { n: ++this.made, job, info, threads: Math.min(threads, this.slots), needsGpus: gpus, gpus: [], tasks, flags: newFlags(tasks.length), state: 'queued' };
     this.queue.push(b);
     return b;
   }
@@ -82,17 +94,25 @@ export class BundleBook {
   /**
    * Moves queued bundles into the pool while slots are free and returns them. Single-thread
    * bundles go up to the pool's depth per slot (a thread holds its next bundle, see pool.ts);
-   * a bundle of more threads waits for its slots, and nothing is added beside one.
+   * a bundle of more threads waits for its slots, and nothing is added beside one. A bundle
+   * needing GPUs starts only on a thread of its own (it must not hold GPUs while it waits
+   * behind another bundle) and when that many are free; while they are not, the bundles
+   * behind it may start.
    */
   start(): Bundle[] {
     const started: Bundle[] = [];
-    while (this.queue.length > 0) {
-      const b = this.queue[0]!;
-      const pipelined = b.threads === 1 && this.multiRunning === 0;
+    for (let i = 0; i < this.queue.length; ) {
+      const b = this.queue[i]!;
+      if (b.needsGpus > this.gpuBook.freeCount) {
+        i++;
+        continue;
+      }
+      const pipelined = b.threads === 1 && b.needsGpus === 0 && this.multiRunning === 0;
       if (this.busySlots + b.threads > (pipelined ? this.slots * this.depth : this.slots)) break;
       if (b.threads > 1) this.multiRunning++;
-      this.queue.shift();
+      this.queue.splice(i, 1);
       this.busySlots += b.threads;
+      if (b.needsGpus > 0) b.gpus = this.gpuBook.take(b.needsGpus)!;
       move(b, 'running');
       this.runningSet.add(b);
       started.push(b);
@@ -100,11 +120,13 @@ export class BundleBook {
     return started;
   }
 
-  /** A bundle in the pool has ended. */
+  /** A bundle in the pool has ended (done, failed, aborted, or its thread died): its slots and GPUs are free. */
   ended(b: Bundle): void {
     move(b, 'ended');
     this.busySlots -= b.threads;
     if (b.threads > 1) this.multiRunning--;
+    this.gpuBook.give(b.gpus);
+    b.gpus = [];
     this.runningSet.delete(b);
   }
 
@@ -162,13 +184,38 @@ export class BundleBook {
     return Math.max(0, this.slots - this.busySlots);
   }
 
-  /** Asserts the book's invariants: states match where each bundle is, and the slot counts match the running set. */
+  /** The agent's GPUs. */
+  get gpus(): number {
+    return this.gpuBook.total;
+  }
+
+  /** GPUs held by running bundles. */
+  get busyGpus(): number {
+    return this.gpuBook.total - this.gpuBook.freeCount;
+  }
+
+  /** GPUs free for new bundles: those no bundle holds, less those the queued bundles wait for. */
+  get freeGpus(): number {
+    let waiting = 0;
+    for (const b of this.queue) waiting += b.needsGpus;
+    return Math.max(0, this.gpuBook.freeCount - waiting);
+  }
+
+  /**
+   * Asserts the book's invariants: states match where each bundle is, the slot counts match the
+   * running set, each running bundle holds the GPUs it needs and no GPU is held twice.
+   */
   check(): void {
     let busy = 0;
     let multi = 0;
-    for (const b of this.queue) if (b.state !== 'queued') throw new Error(`bundle ${b.n} is in the queue but ${b.state}`);
+    for (const b of this.queue) {
+      if (b.state !== 'queued') throw new Error(`bundle ${b.n} is in the queue but ${b.state}`);
+      if (b.gpus.length > 0) throw new Error(`bundle ${b.n} is queued but holds GPUs ${b.gpus.join(',')}`);
+    }
+    this.gpuBook.check([...this.runningSet].map((b) => b.gpus));
     for (const b of this.runningSet) {
       if (b.state !== 'running' && b.state !== 'cancelled') throw new Error(`bundle ${b.n} is in the pool but ${b.state}`);
+      if (b.gpus.length !== b.needsGpus) throw new Error(`bundle ${b.n} runs with ${b.gpus.length} GPUs; it needs ${b.needsGpus}`);
       busy += b.threads;
       if (b.threads > 1) multi++;
     }

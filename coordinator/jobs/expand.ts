@@ -41,7 +41,7 @@ function sourceFrom(list: TaskList): TaskSource {
     indexOf: (id) => list.indexOf(id),
     at(i) {
       const t = list.at(i);
-      return { id: t.id, cost: t.cost, memory: t.memory ?? 0, threads: t.threads ?? 1, bytes: encodedSize(t.id, t.ref), ref: t.ref };
+      return { id: t.id, cost: t.cost, memory: t.memory ?? 0, threads: t.threads ?? 1, gpus: t.gpus ?? 0, bytes: encodedSize(t.id, t.ref), ref: t.ref };
     },
   };
 }
@@ -56,12 +56,12 @@ export function splitterFor(spec: JobSpec, kind: Kind<unknown> | null): JobOptio
   const split = kind.split.bind(kind);
   const params = kind.checkParams(spec.params);
   return (t: NewTask): [NewTask, NewTask] | null => {
-    const halves = split({ id: t.id, cost: t.cost, memory: t.memory ?? 0, threads: t.threads ?? 1, ref: t.ref }, params);
+    const halves = split({ id: t.id, cost: t.cost, memory: t.memory ?? 0, threads: t.threads ?? 1, gpus: t.gpus ?? 0, ref: t.ref }, params);
     if (halves === null) return null;
     return [0, 1].map((k) => {
       const h = halves[k]!;
       const id = `${t.id}/${k}`;
-      return { id, cost: h.cost, memory: h.memory ?? 0, threads: h.threads ?? 1, bytes: encodedSize(id, h.ref), ref: h.ref };
+      return { id, cost: h.cost, memory: h.memory ?? 0, threads: h.threads ?? 1, gpus: h.gpus ?? 0, bytes: encodedSize(id, h.ref), ref: h.ref };
     }) as [NewTask, NewTask];
   };
 }

@@ -34,6 +34,8 @@ export interface ParkedPull {
   want: number;
   freeSlots: number;
   memory: number;
+  /** GPUs free for new bundles. */
+  freeGpus: number;
   until: number;
   /** The work version (see dispatch.ts workVersion) at which serving it found nothing. */
   triedAt?: number;
@@ -53,6 +55,8 @@ export interface Agent {
   seq: number;
   busy: number;
   memory: number;
+  /** GPUs free, as its last pull or heartbeat said, less what was dispatched since. */
+  freeGpus: number;
   done: number;
   /** Jobs whose params this agent has been sent. */
   readonly knows: Set<string>;
@@ -79,6 +83,8 @@ export class AgentRoster {
   /** Agents whose pull is parked, waiting for work. */
   private readonly parkedSet = new Set<Agent>();
   private slots = 0;
+  /** The most GPUs any agent that joined has (lost and forgotten ones too): it never shrinks. */
+  private mostGpus = 0;
   private nextEpoch = 1;
 
   get(id: string): Agent | undefined {
@@ -110,9 +116,10 @@ export class AgentRoster {
   /** A new agent, or a known one saying hello again: active under a new epoch, its dispatches and jobs known reset. */
   hello(id: string, info: AgentInfo, now: number): Agent {
     const epoch = this.nextEpoch++;
+    this.mostGpus = Math.max(this.mostGpus, gpuCount(info));
     const known = this.byId.get(id) as MutableAgent | undefined;
     if (!known) {
-      const a: MutableAgent = { id, info, epoch, state: ACTIVE, lastSeen: now, leases: new Set(), dispatches: new Map(), seq: 0, busy: 0, memory: info.memory.available, done: 0, knows: new Set(), pull: null };
+      const a: MutableAgent = { id, info, epoch, state: ACTIVE, lastSeen: now, leases: new Set(), dispatches: new Map(), seq: 0, busy: 0, memory: info.memory.available, freeGpus: gpuCount(info), done: 0, knows: new Set(), pull: null };
       this.byId.set(id, a);
       this.slots += info.slots;
       return a;
@@ -120,6 +127,7 @@ export class AgentRoster {
     this.move(known, ACTIVE, info);
     known.epoch = epoch;
     known.lastSeen = now;
+    known.freeGpus = gpuCount(info);
     known.dispatches.clear();
     known.knows.clear();
     this.unpark(known);
@@ -161,8 +169,18 @@ export class AgentRoster {
     return max;
   }
 
-  /** The roster's insides, for tests that break an invariant on purpose. */
-  forTests(): { agents: Map<string, Agent>; addSlots(n: number): void } {
-    return { agents: this.byId, addSlots: (n) => void (this.slots += n) };
+  /** The most GPUs of any agent that ever joined this coordinator. */
+  largestGpus(): number {
+    return this.mostGpus;
   }
+
+  /** The roster's insides, for tests that break an invariant on purpose. */
+  forTests(): { agents: Map<string, Agent>; addSlots(n: number): void; setLargestGpus(n: number): void } {
+    return { agents: this.byId, addSlots: (n) => void (this.slots += n), setLargestGpus: (n) => void (this.mostGpus = n) };
+  }
+}
+
+/** The GPUs an agent said it has (none when its hello did not tell: an older agent). */
+export function gpuCount(info: AgentInfo): number {
+  return info.gpus?.length ?? 0;
 }

@@ -1,8 +1,10 @@
 /**
  * Bundle sizing: which queued tasks of one job go to an agent together. A bundle holds about
  * dispatchMs of measured work (never more than a fair share of what is left), fits the agent's
- * memory and the dispatch's bytes, and runs one multi-threaded task alone. Too big a task is
- * split first, as its own step, before the scan looks at it.
+ * memory, free GPUs and the dispatch's bytes, and runs one multi-threaded task alone. Tasks
+ * that need GPUs share a bundle only with tasks needing as many: the bundle holds that many
+ * GPUs while it runs, its tasks one after the other. Too big a task is split first, as its own
+ * step, before the scan looks at it.
  */
 import { ErrorCode } from '../../src/errors.js';
 import type { Agent } from './agents.js';
@@ -27,6 +29,8 @@ export interface TakenBundle {
   threads: number;
   bytes: number;
   memory: number;
+  /** GPUs it holds while it runs (0: none). */
+  gpus: number;
   /** Expected seconds of work; null while the job's speed is unknown. */
   seconds: number | null;
 }
@@ -48,13 +52,20 @@ export function bundleBudget(st: State, job: Job): BundleBudget {
   return { seconds: Math.min(st.opts.dispatchMs / 1000, fairSeconds), maxTasks: st.opts.maxBundleTasks };
 }
 
+/** What is left of an agent's pull for the next bundle: memory (bytes), GPUs, and bytes of the dispatch. */
+export interface Room {
+  memory: number;
+  gpus: number;
+  bytes: number;
+}
+
 /**
- * Takes the next bundle of queued tasks of `job` that fit agent `a` (with `memory` free and
- * `byteRoom` left in the dispatch) and leases them to it under dispatch `seq` at once, so no
- * later scan in the same pull can take them again. Null when none fits.
+ * Takes the next bundle of queued tasks of `job` that fit agent `a` (in `room`, what its pull
+ * has left) and leases them to it under dispatch `seq` at once, so no later scan in the same
+ * pull can take them again. Null when none fits.
  */
-export function takeBundle(st: State, job: Job, a: Agent, seq: number, memory: number, byteRoom: number, ctx: Ctx): TakenBundle | null {
-  const scan = new BundleScan(st, job, a, seq, memory, byteRoom, ctx);
+export function takeBundle(st: State, job: Job, a: Agent, seq: number, room: Room, ctx: Ctx): TakenBundle | null {
+  const scan = new BundleScan(st, job, a, seq, room, ctx);
   // Requeued tasks first (they have waited longest), then the largest-first queue.
   job.queue.scanRetries((t) => (scan.full || scan.scanned >= MAX_SCAN ? 'stop' : scan.visit(t)));
   if (!scan.full) {
@@ -83,6 +94,7 @@ class BundleScan {
   private bytes = 0;
   private memoryUsed = 0;
   private threads = 1;
+  private gpus = 0;
   scanned = 0;
   full = false;
 
@@ -91,8 +103,7 @@ class BundleScan {
     private readonly job: Job,
     private readonly a: Agent,
     private readonly seq: number,
-    private readonly memory: number,
-    private readonly byteRoom: number,
+    private readonly room: Room,
     private readonly ctx: Ctx,
   ) {
     this.budget = bundleBudget(st, job);
@@ -119,8 +130,9 @@ class BundleScan {
     if (r === 'never') return 'gone';
     if (r === 'no' || endsBefore(this.a, t, this.spc, this.ctx.now)) return 'skip';
     const n = this.tasks.length;
+    if (n > 0 && t.gpus !== this.gpus) return 'stop';
     if (t.threads > 1) return n > 0 ? 'stop' : 'take';
-    if (n > 0 && (this.seconds + t.cost * this.spc > this.budget.seconds || this.bytes + t.bytes > this.byteRoom)) return 'stop';
+    if (n > 0 && (this.seconds + t.cost * this.spc > this.budget.seconds || this.bytes + t.bytes > this.room.bytes)) return 'stop';
     return 'take';
   }
 
@@ -130,6 +142,7 @@ class BundleScan {
     this.seconds += t.cost * this.spc + TASK_OVERHEAD_S;
     this.bytes += t.bytes;
     this.memoryUsed += t.memory;
+    this.gpus = t.gpus;
     // A task asking for more threads than the agent has runs with what it has.
     this.threads = Math.min(t.threads, this.a.info.slots);
     this.full = t.threads > 1 || this.tasks.length >= this.budget.maxTasks;
@@ -140,7 +153,17 @@ class BundleScan {
    * it is failed here with an error row saying why).
    */
   private fits(t: Task): 'yes' | 'no' | 'never' {
-    if (t.memory <= this.memory - this.memoryUsed || t.memory === 0) return 'yes';
+    if (t.gpus > 0) {
+      const most = this.st.agents.largestGpus();
+      if (t.gpus > most) {
+        const why = `task needs ${t.gpus} GPU${t.gpus === 1 ? '' : 's'}; the agent with the most GPUs that joined has ${most} (give agents GPUs with nvidia-smi on PATH or agent --gpus LIST, or ask fewer with --gpus)`;
+        fail(this.job, t, { code: ErrorCode.Unschedulable, message: why }, this.ctx);
+        return 'never';
+      }
+      // The bundle's GPUs are taken with its first task; the others use them in turn.
+      if (this.tasks.length === 0 && t.gpus > this.room.gpus) return 'no';
+    }
+    if (t.memory <= this.room.memory - this.memoryUsed || t.memory === 0) return 'yes';
     const maxMem = this.st.agents.largestMemory();
     if (t.memory <= maxMem) return 'no';
     const why = `task needs ${(t.memory / 2 ** 20).toFixed(0)} MiB of memory; the largest agent allows ${(maxMem / 2 ** 20).toFixed(0)} MiB`;
@@ -150,7 +173,7 @@ class BundleScan {
 
   result(): TakenBundle | null {
     if (this.tasks.length === 0) return null;
-    return { tasks: this.tasks, threads: this.threads, bytes: this.bytes, memory: this.memoryUsed, seconds: this.known ? this.seconds : null };
+    return { tasks: this.tasks, threads: this.threads, bytes: this.bytes, memory: this.memoryUsed, gpus: this.gpus, seconds: this.known ? this.seconds : null };
   }
 }
 

@@ -3,7 +3,7 @@
  * other holder is told to abort, the job's speed is measured, and the job may end.
  */
 import type { CommitGroup } from '../../protocol/index.js';
-import type { Agent } from './agents.js';
+import { gpuCount, type Agent } from './agents.js';
 import type { Command, Ctx } from './commands.js';
 import { serve } from './dispatch.js';
 import { endIfFinished } from './lifecycle.js';
@@ -55,12 +55,26 @@ export function commit(st: State, g: CommitGroup, ctx: Ctx): void {
   if (a) a.done += committed;
   if (measured > 0) job.throughput.add(sumMs / 1000, sumCost, measured);
   endIfFinished(st, job, ctx);
-  // A pull parked while the agent's slots were busy said it had no free slot; its leases now
-  // say a slot is free (long tasks, one per slot), so serve it rather than wait for its expiry.
-  if (a?.pull && a.state.s === 'active' && committed > 0 && a.info.slots - a.leases.size > a.pull.freeSlots) {
-    a.pull.freeSlots = a.info.slots - a.leases.size;
-    serve(st, a, ctx);
+  // A pull parked while the agent's slots (or GPUs) were busy said it had none free; its leases
+  // now say some are (long tasks, one per slot; GPUs counted as if each leased task held its
+  // own, which is never fewer than its bundles hold), so serve it rather than wait for its expiry.
+  if (a?.pull && a.state.s === 'active' && committed > 0) {
+    const freeSlots = a.info.slots - a.leases.size;
+    const gpus = gpuCount(a.info);
+    const freeGpus = gpus > 0 ? gpus - leasedGpus(a) : 0;
+    if (freeSlots > a.pull.freeSlots || freeGpus > a.pull.freeGpus) {
+      a.pull.freeSlots = Math.max(freeSlots, a.pull.freeSlots);
+      a.pull.freeGpus = Math.max(freeGpus, a.pull.freeGpus);
+      serve(st, a, ctx);
+    }
   }
+}
+
+/** GPUs the tasks leased to the agent need, summed. */
+function leasedGpus(a: Agent): number {
+  let n = 0;
+  for (const t of a.leases) n += t.gpus;
+  return n;
 }
 
 function abortCopy(st: State, agentId: string, t: Task, out: Command[]): void {

@@ -50,7 +50,7 @@ export function serve(st: State, a: Agent, ctx: Ctx): void {
     let heavy = spc === null || (next !== undefined && next.cost * spc > long);
     while (!d.full) {
       if (heavy && d.slots >= p.freeSlots) break;
-      const b = takeBundle(st, job, a, d.seq, d.memory, d.byteRoom, ctx);
+      const b = takeBundle(st, job, a, d.seq, { memory: d.memory, gpus: d.gpus, bytes: d.byteRoom }, ctx);
       if (!b) break;
       heavy = b.seconds === null || b.seconds > long;
       d.add(job, b, a);
@@ -61,6 +61,7 @@ export function serve(st: State, a: Agent, ctx: Ctx): void {
     return;
   }
   a.seq = d.seq;
+  a.freeGpus = d.gpus;
   a.dispatches.set(d.seq, d.taken);
   answer(st, a, d.jobs, d.bundles, ctx.out);
 }
@@ -95,6 +96,8 @@ class DispatchFill {
   memory: number;
   /** Slots the bundles so far will occupy. */
   slots = 0;
+  /** GPUs the pull has free, less those of the bundles so far. */
+  gpus: number;
 
   constructor(
     private readonly pull: ParkedPull,
@@ -102,6 +105,7 @@ class DispatchFill {
     readonly seq: number,
   ) {
     this.memory = pull.memory;
+    this.gpus = pull.freeGpus;
   }
 
   get full(): boolean {
@@ -114,7 +118,8 @@ class DispatchFill {
 
   add(job: Job, b: TakenBundle, a: Agent): void {
     this.slots += b.threads;
-    this.bundles.push({ job: job.name, threads: b.threads, tasks: b.tasks.map((t) => taskMsg(t, job)) });
+    this.bundles.push({ job: job.name, threads: b.threads, ...(b.gpus > 0 ? { gpus: b.gpus } : {}), tasks: b.tasks.map((t) => taskMsg(t, job)) });
+    this.gpus -= b.gpus;
     for (const t of b.tasks) this.taken.push(t);
     this.bytes += b.bytes;
     this.memory -= b.memory;

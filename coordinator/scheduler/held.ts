@@ -5,10 +5,10 @@
  * still loading wait here (bounded) until it is loaded; other claims are told to stop.
  */
 import type { HeldTask } from '../../protocol/index.js';
-import type { Agent } from './agents.js';
+import { gpuCount, type Agent } from './agents.js';
 import { log, type Ctx } from './commands.js';
 import type { Job } from './job.js';
-import { lease } from './leases.js';
+import { lease, unlease } from './leases.js';
 import { materialize } from './split.js';
 import type { State } from './state.js';
 import { isHeldBy, wasLeasedTo } from './task-state.js';
@@ -60,7 +60,11 @@ export class HeldTasks {
         }
         continue;
       }
-      if (t.state.s === 'done' || t.state.s === 'cancelled') {
+      if (t.gpus > gpuCount(a.info)) {
+        // It says it runs a task needing more GPUs than it has now: not believable; run it elsewhere.
+        if (isHeldBy(t.state, a.id)) unlease(st, t, a, 'handback', ctx);
+        ctx.out.push({ kind: 'abort', agent: a.id, job: jobName, tasks: [taskId], reason: `needs ${t.gpus} GPUs; this agent has ${gpuCount(a.info)}` });
+      } else if (t.state.s === 'done' || t.state.s === 'cancelled') {
         ctx.out.push({ kind: 'abort', agent: a.id, job: jobName, tasks: [taskId], reason: 'already committed' });
       } else if (t.state.s === 'queued' && (mine || !t.started)) {
         lease(job, t, a, 0, ctx, { attempt: Math.max(t.attempt, attempt) });
@@ -99,7 +103,7 @@ export class HeldTasks {
     for (const [taskId, h] of early) {
       const t = job.queue.get(taskId);
       const a = st.agents.get(h.agent);
-      if (!t || !a || a.state.s !== 'active' || t.state.s !== 'queued') continue;
+      if (!t || !a || a.state.s !== 'active' || t.state.s !== 'queued' || t.gpus > gpuCount(a.info)) continue;
       lease(job, t, a, 0, ctx, { attempt: Math.max(t.attempt, h.attempt) });
     }
   }

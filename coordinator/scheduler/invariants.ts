@@ -2,6 +2,7 @@
  * The invariants the scheduler keeps, checked all at once (O(tasks): for tests, after every
  * step). A broken one throws an error naming it: `invariant <name>: ...`.
  */
+import { gpuCount } from './agents.js';
 import type { Job } from './job.js';
 import type { State } from './state.js';
 import { holders, TRANSITIONS, wasLeasedTo, type TaskStateName } from './task-state.js';
@@ -19,6 +20,9 @@ export const INVARIANTS = {
   'lost-no-leases': 'a lost agent holds no lease',
   'lease-held': 'every task an agent lists among its leases is leased to it (or its copy is)',
   'active-slots': 'the active slots are the slots of the active agents',
+  'gpu-fit': 'a task is leased only to an agent with at least the GPUs it needs',
+  'free-gpus': "an agent's free GPUs are between 0 and its GPUs",
+  'largest-gpus': 'the most GPUs of any agent that joined is at least each known agent\'s GPUs',
 } as const;
 
 export type InvariantName = keyof typeof INVARIANTS;
@@ -43,8 +47,12 @@ export function check(st: State): void {
   for (const a of st.agents.values()) {
     if (a.state.s === 'active') slots += a.info.slots;
     if (a.state.s === 'lost' && a.leases.size > 0) throw new InvariantError('lost-no-leases', `lost agent ${a.id} still holds ${a.leases.size} leases`);
+    const gpus = gpuCount(a.info);
+    if (gpus > st.agents.largestGpus()) throw new InvariantError('largest-gpus', `agent ${a.id} has ${gpus} GPUs, the most recorded is ${st.agents.largestGpus()}`);
+    if (a.freeGpus < 0 || a.freeGpus > gpus) throw new InvariantError('free-gpus', `agent ${a.id} has ${a.freeGpus} free of ${gpus} GPUs`);
     for (const t of a.leases) {
       if (!holders(t.state).includes(a.id)) throw new InvariantError('lease-held', `agent ${a.id} lists ${t.job}/${t.id} but the task is ${t.state.s}`);
+      if (t.gpus > gpus) throw new InvariantError('gpu-fit', `task ${t.job}/${t.id} needs ${t.gpus} GPUs, its agent ${a.id} has ${gpus}`);
     }
   }
   for (const job of st.jobs.values()) checkJob(st, job);

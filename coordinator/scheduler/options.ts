@@ -64,6 +64,8 @@ export interface NewTask {
   cost: number;
   memory?: number;
   threads?: number;
+  /** GPUs the task needs on its agent (default 0). */
+  gpus?: number;
   bytes?: number;
   ref: unknown;
 }
@@ -141,6 +143,8 @@ export interface PullParams {
   want: number;
   freeSlots: number;
   memory: number;
+  /** GPUs free on the agent (absent: none). */
+  freeGpus?: number;
   waitMs: number;
   reports: TaskReport[];
   /** Reports sent beside a parked pull (see the Pull message): no seq check, no new parking. */

@@ -9,7 +9,7 @@
  * (lifecycle), status and invariants.
  */
 import type { AgentInfo, CommitGroup, HeldTask, JobSpec, JobState, JobStatus, AgentStatus } from '../../protocol/index.js';
-import { AgentRoster, DRAINING, type Agent } from './agents.js';
+import { AgentRoster, DRAINING, gpuCount, type Agent } from './agents.js';
 import { log, type Command, type Ctx } from './commands.js';
 import { commit } from './commits.js';
 import { answer, serve, wake } from './dispatch.js';
@@ -106,6 +106,7 @@ export class Scheduler {
         slots: info.slots,
         cores: info.cpus.usable,
         memoryGB: +(info.memory.limit / 2 ** 30).toFixed(1),
+        ...(info.gpus?.length ? { gpus: info.gpus.map((g) => g.index) } : {}),
         spot: info.spot,
         epoch: a.epoch,
         adopted,
@@ -130,6 +131,7 @@ export class Scheduler {
     const want = Math.min(p.want, a.info.slots * this.opts.maxBundlesPerSlot);
     const freeSlots = Math.min(p.freeSlots, a.info.slots);
     const memory = Math.min(p.memory, a.info.memory.limit);
+    const freeGpus = Math.min(p.freeGpus ?? 0, gpuCount(a.info));
     if (p.reportsOnly) {
       for (const r of p.reports) report(this.st, a, r, ctx);
       out.push({ kind: 'reply-pull', token, agent: id, seq: a.seq, jobs: [], bundles: [] });
@@ -137,10 +139,11 @@ export class Scheduler {
       return out;
     }
     a.memory = memory;
+    a.freeGpus = freeGpus;
     this.requeueLostDispatches(a, p.seq, ctx);
     for (const r of p.reports) report(this.st, a, r, ctx);
     if (a.pull) out.push({ kind: 'reply-pull', token: a.pull.token, agent: id, seq: a.seq, jobs: [], bundles: [] });
-    this.st.agents.park(a, { token, want, freeSlots, memory, until: now + Math.min(p.waitMs, this.opts.maxPullWaitMs) });
+    this.st.agents.park(a, { token, want, freeSlots, memory, freeGpus, until: now + Math.min(p.waitMs, this.opts.maxPullWaitMs) });
     if (a.state.s === 'draining' || want === 0) {
       if (p.waitMs === 0 || want === 0) answer(this.st, a, [], [], out);
     } else {
@@ -166,11 +169,13 @@ export class Scheduler {
   }
 
   /** Liveness and load. Returns false when the agent must say hello again. */
-  onHeartbeat(id: string, epoch: number, busy: number, memory: number, draining: boolean, now: number): boolean {
+  onHeartbeat(id: string, epoch: number, busy: number, memory: number, draining: boolean, now: number, busyGpus = 0): boolean {
     const a = this.st.agents.get(id);
     if (!a || a.state.s === 'lost' || a.epoch !== epoch) return false;
     a.lastSeen = now;
     a.busy = Math.min(busy, a.info.slots);
+    // Between pulls only (a parked pull's figure is the one dispatch goes by).
+    if (!a.pull) a.freeGpus = Math.max(0, gpuCount(a.info) - busyGpus);
     a.memory = Math.min(memory, a.info.memory.limit);
     if (draining && a.state.s === 'active') this.st.agents.move(a, DRAINING);
     return true;

@@ -34,7 +34,8 @@ export function speculate(st: State, ctx: Ctx): void {
     late.sort((x, y) => y[0] - x[0]);
     for (const [lateness, t] of late) {
       const s = t.state as Leased;
-      const i = idle.findIndex((a) => a.pull && a.id !== s.agent && a.id !== t.avoid && mayRun(a, job));
+      // The copy needs its GPUs free on the idle agent, as any bundle does.
+      const i = idle.findIndex((a) => a.pull && a.id !== s.agent && a.id !== t.avoid && t.gpus <= a.pull.freeGpus && mayRun(a, job));
       if (i < 0) continue;
       const a = idle.splice(i, 1)[0]!;
       const seq = ++a.seq;
@@ -45,7 +46,8 @@ export function speculate(st: State, ctx: Ctx): void {
       const jobs = a.knows.has(job.name) ? [] : [job.info];
       a.knows.add(job.name);
       ctx.out.push(log('info', 'speculative copy of a straggler', { job: job.name, task: t.id, agent: a.id, runningOn: s.agent, lateness: +lateness.toFixed(1), event: ctx.ev }));
-      answer(st, a, jobs, [{ job: job.name, threads: Math.min(t.threads, a.info.slots), tasks: [taskMsg(t, job)] }], ctx.out);
+      a.freeGpus = a.pull!.freeGpus - t.gpus;
+      answer(st, a, jobs, [{ job: job.name, threads: Math.min(t.threads, a.info.slots), ...(t.gpus > 0 ? { gpus: t.gpus } : {}), tasks: [taskMsg(t, job)] }], ctx.out);
       if (idle.length === 0) return;
     }
   }

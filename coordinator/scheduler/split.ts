@@ -24,7 +24,7 @@ export function shouldSplit(job: Job, t: Task, spc: number, slots: number, opts:
  * does not split it. `slots` is only for the log line.
  */
 export function splitTask(job: Job, t: Task, slots: number, ctx: Ctx): [Task, Task] | null {
-  const specs = job.opts.split?.({ id: t.id, cost: t.cost, memory: t.memory, threads: t.threads, bytes: t.bytes, ref: t.ref });
+  const specs = job.opts.split?.({ id: t.id, cost: t.cost, memory: t.memory, threads: t.threads, gpus: t.gpus, bytes: t.bytes, ref: t.ref });
   if (!specs) return null;
   const halves = job.queue.splitAt(t, specs, ctx.ev) as [Task, Task];
   ctx.out.push(log('debug', 'task split', { job: job.name, task: t.id, cost: t.cost, halves: [halves[0].cost, halves[1].cost], queuedCost: job.queue.queuedCost, slots, event: ctx.ev }));

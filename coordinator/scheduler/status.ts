@@ -1,5 +1,6 @@
 /** What `shoal status` shows: each job's figures and recent rate, and each agent. */
 import type { AgentStatus, JobStatus } from '../../protocol/index.js';
+import { gpuCount } from './agents.js';
 import type { Job } from './job.js';
 import type { State } from './state.js';
 
@@ -24,6 +25,7 @@ export function status(st: State, now: number, jobName?: string): { jobs: JobSta
       done: a.done,
       lastSeenMs: now - a.lastSeen,
       spot: a.info.spot,
+      ...(gpuCount(a.info) > 0 ? { gpus: gpuCount(a.info), freeGpus: a.freeGpus } : {}),
     });
   }
   return { jobs, agents };

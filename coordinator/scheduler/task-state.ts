@@ -77,6 +77,8 @@ export interface Task {
   readonly cost: number;
   readonly memory: number;
   readonly threads: number;
+  /** GPUs it needs on its agent (0: none). */
+  readonly gpus: number;
   /** Approximate encoded size of the task message, for keeping dispatches under max_payload. */
   readonly bytes: number;
   readonly ref: unknown;
@@ -105,6 +107,7 @@ export function newTask(job: string, t: NewTask, state: TaskState, index = -1): 
     cost: Math.max(t.cost, 1e-9),
     memory: t.memory ?? 0,
     threads: Math.max(1, t.threads ?? 1),
+    gpus: Math.max(0, t.gpus ?? 0),
     bytes: t.bytes ?? 64,
     ref: t.ref,
     attempt: 1,

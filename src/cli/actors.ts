@@ -8,7 +8,7 @@ import type { Bus } from '../bus/index.js';
 import { ANONYMOUS, subjectToken, type Subjects } from '../../protocol/index.js';
 import type { Logger } from '../log.js';
 import { Coordinator } from '../../coordinator/index.js';
-import { Agent, availableMemory, probeNode, type NodeProbe } from '../../agents/index.js';
+import { Agent, availableMemory, probeGpus, probeNode, type Gpu, type NodeProbe } from '../../agents/index.js';
 import { UsageError } from '../errors.js';
 import { loadHandlerModules, WORKER_ADAPTER } from '../kinds/handlers/index.js';
 import { GB } from './options.js';
@@ -74,6 +74,8 @@ export async function startCoordinator(bus: Bus, subj: Subjects, log: Logger, o:
 /** The agent's command-line options, read and checked (see options.ts); absent ones take the agent's defaults. */
 export interface AgentCliOptions {
   workers?: number;
+  /** GPUs declared with --gpus (instead of the probe's). */
+  gpus?: Gpu[];
   /** GB. */
   memory?: number;
   spot?: boolean;
@@ -130,7 +132,8 @@ export async function createAgent(bus: Bus, subj: Subjects, log: Logger, o: Agen
   for (const h of loaded) log.info({ module: h.path, kinds: h.kinds }, 'handler module loaded');
   // The workers load the same modules; the adapter (last) wraps simple { name, run } kinds.
   const handlers = loaded.length > 0 ? [...loaded.map((h) => h.path), fileURLToPath(WORKER_ADAPTER)] : [];
-  const probe = await probeNode();
+  const [probe, gpus] = await Promise.all([probeNode(), o.gpus ?? probeGpus(process.env, (f, m) => log.debug(f, m))]);
+  if (gpus.length > 0) log.info({ gpus: gpus.map((g) => g.index), from: o.gpus ? '--gpus' : 'nvidia-smi' }, 'GPUs for tasks');
   const workers = resolveWorkers(o.workers, probe, !!o.strictAffinity, log, !!o.oversubscribe);
   let limit = probe.memory.total;
   if (probe.memory.cgroupLimit !== null) limit = Math.min(limit, probe.memory.cgroupLimit);
@@ -144,6 +147,7 @@ export async function createAgent(bus: Bus, subj: Subjects, log: Logger, o: Agen
     cpus: probe.cpus,
     memory: { total: probe.memory.total, available: probe.memory.available, limit },
     ...(probe.slurm ? { slurm: { ...probe.slurm } } : {}),
+    ...(gpus.length > 0 ? { gpus } : {}),
   };
   return new Agent(bus, subj, info, log.child({ component: 'agent' }), {
     workers,

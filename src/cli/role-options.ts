@@ -4,7 +4,7 @@
  * stated nowhere else.
  */
 import { Option } from '@commander-js/extra-typings';
-import { DEFAULT_AGENT_OPTIONS as AGENT } from '../../agents/index.js';
+import { DEFAULT_AGENT_OPTIONS as AGENT, parseGpuList } from '../../agents/index.js';
 import { DEFAULT_SCHEDULER_OPTIONS as SCHEDULER } from '../../coordinator/index.js';
 import { atLeast, GB, integerFrom, valueOption } from './options.js';
 
@@ -27,6 +27,8 @@ export const agentOptions = {
   minFreeMemory: () => valueOption('--min-free-memory <gb>', 'stop pulling while available memory is below this', atLeast(0)).default(AGENT.minFreeMemory / GB),
   recycleAfter: () => valueOption('--recycle-after <n>', 'replace a worker thread after it ran N tasks (0 = never)', integerFrom(0)).default(AGENT.recycleAfter),
   workerHeap: () => valueOption('--worker-heap <mb>', 'heap limit per worker thread; a task over it is retried elsewhere (0 = default)', integerFrom(0)).default(AGENT.workerHeapMb),
+  gpus: () =>
+    new Option('--gpus <list>', "GPUs tasks may be given: indices separated by commas (0,1,2,3), or 'none' (default: nvidia-smi's, narrowed by CUDA_VISIBLE_DEVICES or Slurm's GPU lists)").argParser(parseGpuList),
   inputCache: () =>
     valueOption('--input-cache <mb>', 'parsed inputs (molecule topologies and conformers, trajectory atoms) kept once for all workers to share (0 = each worker parses its own)', atLeast(0)).default(AGENT.inputCacheMb),
 };

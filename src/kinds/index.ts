@@ -10,6 +10,7 @@ import { framesKind } from './frames/index.js';
 
 export type { Kind, TaskSpec, RunContext, RunOutput, Row, ExpandContext, RecordOutput, TaskHalf } from './types.js';
 export { readOption, optionParser } from './options.js';
+export { addGpusOption, gpuEnv, GpuCount, readGpusOption } from './gpus.js';
 export { numberedIds, taskListOf, type TaskList } from './task-list.js';
 export { PortInputs, sharedBytes, threadInputs, type InputCache, type InputReply, type InputRequest } from './inputs.js';
 

@@ -2,8 +2,8 @@
 import type { AgentInfo, Bundle, CommitGroup, JobSpec, TaskReport } from '../../protocol/index.js';
 import { newTask, Scheduler, type Command, type JobOptions, type NewTask, type PullParams, type SchedulerOptions, type Task } from '../../coordinator/index.js';
 
-/** An agent's hello info: 2 slots and 16 GB unless told; `endTime` is its Slurm allocation's end. */
-export function agentInfo(o: { slots?: number; memoryGB?: number; host?: string; allowCommand?: boolean; kinds?: string[]; endTime?: number } = {}): AgentInfo {
+/** An agent's hello info: 2 slots, 16 GB and no GPU unless told; `endTime` is its Slurm allocation's end. */
+export function agentInfo(o: { slots?: number; memoryGB?: number; host?: string; allowCommand?: boolean; kinds?: string[]; endTime?: number; gpus?: number } = {}): AgentInfo {
   const mem = (o.memoryGB ?? 16) * 2 ** 30;
   const slots = o.slots ?? 2;
   return {
@@ -16,6 +16,7 @@ export function agentInfo(o: { slots?: number; memoryGB?: number; host?: string;
     allowCommand: o.allowCommand ?? false,
     kinds: o.kinds ?? [],
     ...(o.endTime !== undefined ? { slurm: { endTime: o.endTime } } : {}),
+    ...(o.gpus ? { gpus: Array.from({ length: o.gpus }, (_, index) => ({ index })) } : {}),
   };
 }
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Command } from '@commander-js/extra-typings';
-import { commandKind, expandArgv, parseStdout, type CommandParams, type CommandRef } from '../../src/kinds/command/index.js';
+import { commandKind, expandArgv, parseStdout, taskEnv, type CommandParams, type CommandRef } from '../../src/kinds/command/index.js';
 import { ShoalError } from '../../src/errors.js';
 import type { RunContext, RunOutput } from '../../src/kinds/index.js';
 
@@ -46,7 +46,7 @@ function stamp(path: string): CommandParams['argsStamp'] {
 
 function params(over: Partial<CommandParams> = {}): CommandParams {
   const argsFile = over.argsFile ?? join(dir, 'list.txt');
-  return { argsFile, argsStamp: stamp(argsFile), template: ['true'], cwd: dir, timeoutMs: 0, killGraceMs: 1000, retryFailed: false, threads: 1, memory: 0, maxStdout: 65536, stderrTail: 4096, ...over };
+  return { argsFile, argsStamp: stamp(argsFile), template: ['true'], cwd: dir, timeoutMs: 0, killGraceMs: 1000, retryFailed: false, threads: 1, memory: 0, gpus: 0, maxStdout: 65536, stderrTail: 4096, ...over };
 }
 
 let lists = 0;
@@ -110,6 +110,16 @@ describe('options', () => {
     assert.match(code(['--args', join(dir, 'list.txt'), '--threads', '0', '--', 'prog']), /^E_USAGE .*--threads/);
   });
 
+  it('--gpus N: each task asks N GPUs (0 unless given); a bad count is refused naming --gpus', () => {
+    writeFileSync(join(dir, 'list.txt'), 'a\n');
+    assert.equal(parse(['--args', join(dir, 'list.txt'), '--gpus', '2', '--', 'prog']).gpus, 2);
+    assert.equal(parse(['--args', join(dir, 'list.txt'), '--', 'prog']).gpus, 0);
+    for (const bad of ['-1', '1.5', 'all']) assert.throws(() => parse(['--args', join(dir, 'list.txt'), '--gpus', bad, '--', 'prog']), (e: unknown) => e instanceof ShoalError && e.code === 'E_USAGE' && e.message.includes('--gpus'));
+    // Params from an older submitter have no gpus: none.
+    const { gpus: _, ...older } = params();
+    assert.equal(commandKind.checkParams(older).gpus, 0);
+  });
+
   it('checkParams rejects wire params that are not what params() makes', () => {
     assert.deepEqual(commandKind.checkParams(params()), params());
     for (const bad of [null, { ...params(), template: [] }, { ...params(), cwd: 'relative' }, { ...params(), threads: 0 }, { ...params(), timeoutMs: -1 }]) {
@@ -145,6 +155,14 @@ describe('expand', () => {
     await assert.rejects(commandKind.run(second!.ref, p, ctx('line_2')), (e: unknown) => e instanceof ShoalError && e.code === 'E_INPUT' && e.message.startsWith(join(dir, 'list.txt')) && e.message.includes('changed'));
   });
 
+  it('gives each task the GPUs of --gpus, and none without it', async () => {
+    writeFileSync(join(dir, 'list.txt'), 'a\nb\n');
+    const [t] = await commandKind.expand(params({ gpus: 2 }), { slots: 1, job: 'J', info: () => undefined });
+    assert.equal(t!.gpus, 2);
+    const [plain] = await commandKind.expand(params(), { slots: 1, job: 'J', info: () => undefined });
+    assert.equal(plain!.gpus, undefined);
+  });
+
   it('refuses a list with no line', async () => {
     writeFileSync(join(dir, 'empty.txt'), '\n \n');
     await assert.rejects(commandKind.expand(params({ argsFile: join(dir, 'empty.txt') }), { slots: 1, job: 'J', info: () => undefined }), (e: unknown) => e instanceof ShoalError && e.code === 'E_INPUT');
@@ -162,6 +180,15 @@ describe('run', () => {
     assert.ok(v.ms > 0);
     assert.deepEqual(v.stdout, { in: 'mol 5.sdf', n: 5, task: 'line_5', job: 'J', attempt: 2, threads: 3, omp: 3, cwd: dir });
     assert.equal(v.stderr, 'warming up\n');
+  });
+
+  it("shows a task's process exactly its GPUs in CUDA_VISIBLE_DEVICES and SHOAL_GPUS, and leaves them alone without GPUs", async () => {
+    const show = ['sh', '-c', 'printf "%s|%s" "${CUDA_VISIBLE_DEVICES-unset}" "${SHOAL_GPUS-unset}"'];
+    const given = await commandKind.run({ n: 1, line: 'x' }, params({ template: show, gpus: 2 }), { ...ctx(), gpus: [1, 3] });
+    assert.equal((given as { value: { stdout: unknown } }).value.stdout, '1,3|1,3');
+    assert.deepEqual(taskEnv({ CUDA_VISIBLE_DEVICES: '0,1,2,3' }, { ...ctx(), gpus: [2] }).CUDA_VISIBLE_DEVICES, '2');
+    const none = taskEnv({}, ctx());
+    assert.equal('CUDA_VISIBLE_DEVICES' in none || 'SHOAL_GPUS' in none, false);
   });
 
   it('keeps non-JSON stdout as text, and cuts long stdout without parsing it', async () => {

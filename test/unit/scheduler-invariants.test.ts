@@ -47,6 +47,10 @@ const breaks: Record<InvariantName, (s: Scheduler, leased: string[], queued: str
   'lost-no-leases': (s) => inside(s).agents.move(agent(s, 'a'), { s: 'lost', since: 0 }),
   'lease-held': (s, _l, q) => void agent(s, 'b').leases.add(task(s, q[0]!)),
   'active-slots': (s) => inside(s).agents.forTests().addSlots(1),
+  'gpu-fit': (s, l) => poke(task(s, l[0]!), 'gpus', 1),
+  'free-gpus': (s) => poke(agent(s, 'a'), 'freeGpus', 1),
+  // Agent b's info changed behind the roster's back: one GPU the roster never heard of.
+  'largest-gpus': (s) => poke(agent(s, 'b'), 'info', { ...agentInfo({ slots: 2 }), gpus: [{ index: 0 }] }),
 };
 
 for (const [name, breakIt] of Object.entries(breaks) as Array<[InvariantName, (typeof breaks)[InvariantName]]>) {

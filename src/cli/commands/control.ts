@@ -68,10 +68,18 @@ export function printStatus(out: Output, jobs: JobStatus[], agents: AgentStatus[
   for (const j of jobs) for (const n of j.notes) out.line(`note (${j.job}): ${n}`);
   out.line('');
   if (agents.length === 0) out.line('no agents');
-  else
+  else {
+    // A GPU column only where some agent has GPUs: free/total, '-' for an agent without.
+    const gpus = agents.some((a) => a.gpus);
     out.table(
-      ['AGENT', 'HOST', 'STATE', 'SLOTS', 'BUSY', 'MEMORY', 'DONE', 'SEEN'],
-      agents.map((a) => [a.agent, a.host, a.state + (a.spot ? ' (spot)' : ''), a.slots, a.busy, formatBytes(a.memory), a.done, `${(a.lastSeenMs / 1000).toFixed(1)}s ago`]),
+      ['AGENT', 'HOST', 'STATE', 'SLOTS', 'BUSY', 'MEMORY', ...(gpus ? ['GPUS FREE'] : []), 'DONE', 'SEEN'],
+      agents.map((a) => [a.agent, a.host, a.state + (a.spot ? ' (spot)' : ''), a.slots, a.busy, formatBytes(a.memory), ...(gpus ? [gpuCell(a)] : []), a.done, `${(a.lastSeenMs / 1000).toFixed(1)}s ago`]),
     );
+  }
+}
+
+/** An agent's GPUs as `free/total`, or '-' when it has none. */
+export function gpuCell(a: AgentStatus): string {
+  return a.gpus ? `${a.freeGpus ?? 0}/${a.gpus}` : '-';
 }
 

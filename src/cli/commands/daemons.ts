@@ -188,6 +188,7 @@ export function registerAgent(program: Command): void {
     .addOption(agentOptions.recycleAfter())
     .addOption(agentOptions.workerHeap())
     .addOption(agentOptions.inputCache())
+    .addOption(agentOptions.gpus())
     .addOption(valueOption('--drain-before <s>', "under Slurm, drain this many seconds before the job's walltime ends (0 = never)", atLeast(0)).default(120))
     .addOption(valueOption('--connect-timeout <s>', 'keep trying to reach the NATS server this long at start', atLeast(0)).default(60))
     .addOption(logLevelOption('info'))

@@ -22,7 +22,7 @@ export async function expandCommandList(p: CommandParams): Promise<TaskList> {
   const index = await indexRecords(p.argsFile, 'txt', { stamp: p.argsStamp, what: '--args ' });
   if (index.count === 0) throw new InputError(`--args ${p.argsFile} has no non-blank line: nothing to run`);
   const width = String(index.lines).length;
-  const fields = { threads: p.threads, ...(p.memory > 0 ? { memory: p.memory } : {}) };
+  const fields = { threads: p.threads, ...(p.memory > 0 ? { memory: p.memory } : {}), ...(p.gpus > 0 ? { gpus: p.gpus } : {}) };
   return {
     length: index.count,
     at(i) {

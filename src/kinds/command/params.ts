@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { InputError, UsageError } from '../../errors.js';
+import { addGpusOption, GpuCount, readGpusOption } from '../gpus.js';
 import { AbsolutePath, helpDefault, paramsCheck, readOption } from '../options.js';
 import { recordFile } from '../records/index.js';
 
@@ -27,6 +28,8 @@ export const CommandParamsSchema = Type.Object({
   threads: Type.Integer({ minimum: 1, default: 1 }),
   /** Memory each task needs, bytes (0 = negligible). */
   memory: Type.Number({ minimum: 0 }),
+  /** GPUs each task needs; its process sees exactly those (CUDA_VISIBLE_DEVICES). */
+  gpus: GpuCount,
   /** Most stdout bytes kept per task. */
   maxStdout: Type.Integer({ minimum: 0, default: 64 * 1024 }),
   /** Bytes of the end of stderr kept per task. */
@@ -54,7 +57,8 @@ export function addCommandOptions(cmd: CommandUnknownOpts): void {
     .option('--kill-grace <s>', 'seconds between SIGTERM and SIGKILL when a task is killed', helpDefault(InUnits.killGrace))
     .option('--retry-failed', 'retry a non-zero exit or a timeout (up to --max-attempts); by default it is final')
     .option('--threads <n>', 'worker slots per task; SHOAL_THREADS and OMP_NUM_THREADS are set to it', helpDefault(P.threads))
-    .option('--task-memory <gb>', 'memory each task needs (GB); agents with less free memory do not get it', helpDefault(InUnits.taskMemory))
+    .option('--task-memory <gb>', 'memory each task needs (GB); agents with less free memory do not get it', helpDefault(InUnits.taskMemory));
+  addGpusOption(cmd)
     .option('--max-stdout <bytes>', 'stdout bytes kept per task (more is cut and not parsed as JSON)', helpDefault(P.maxStdout))
     .option('--stderr-tail <bytes>', 'bytes of the end of stderr kept per task', helpDefault(P.stderrTail))
     .allowExcessArguments()
@@ -93,6 +97,7 @@ export function commandParams(o: Record<string, unknown>): CommandParams {
     retryFailed: o.retryFailed === true,
     threads: readOption('--threads', P.threads, o.threads),
     memory: Math.round(readOption('--task-memory', InUnits.taskMemory, o.taskMemory) * GB),
+    gpus: readGpusOption(o),
     maxStdout: readOption('--max-stdout', P.maxStdout, o.maxStdout),
     stderrTail: readOption('--stderr-tail', P.stderrTail, o.stderrTail),
   };

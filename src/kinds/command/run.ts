@@ -2,6 +2,7 @@
 import { statSync } from 'node:fs';
 import { ErrorCode, InputError, ShoalError } from '../../errors.js';
 import { recordReaderFor } from '../records/index.js';
+import { gpuEnv } from '../gpus.js';
 import type { RunContext, RunOutput } from '../types.js';
 import type { CommandRef } from './expand.js';
 import type { CommandParams } from './params.js';
@@ -37,7 +38,7 @@ export function parseStdout(text: string, truncated: boolean): unknown {
 }
 
 /** The environment of a task: the agent's, plus what tells the program where it stands. */
-export function taskEnv(base: NodeJS.ProcessEnv, ctx: Pick<RunContext, 'job' | 'task' | 'attempt' | 'threads'>): NodeJS.ProcessEnv {
+export function taskEnv(base: NodeJS.ProcessEnv, ctx: Pick<RunContext, 'job' | 'task' | 'attempt' | 'threads' | 'gpus'>): NodeJS.ProcessEnv {
   return {
     ...base,
     SHOAL_TASK_ID: ctx.task,
@@ -47,6 +48,8 @@ export function taskEnv(base: NodeJS.ProcessEnv, ctx: Pick<RunContext, 'job' | '
     // Threaded libraries (OpenMP, and BLAS builds that follow it) would otherwise start one
     // thread per core in every task: the two-level oversubscription trap.
     OMP_NUM_THREADS: String(ctx.threads),
+    // Exactly its GPUs, whatever the agent's own CUDA_VISIBLE_DEVICES said.
+    ...gpuEnv(ctx),
   };
 }
 

@@ -1,0 +1,112 @@
+/**
+ * What the operator's CLI asks the coordinator (submit, status, cancel, drain), what it answers,
+ * and the events it publishes. Part of the message set of messages.ts (its `Schemas` lists them).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Count, ErrorReplySchema, Id, Num, V } from './fields.js';
+
+/** Job names become file names: letters, digits, '.', '_', '-'; not starting with a dot. */
+export const JobNameSchema = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' });
+
+export const JobSpecSchema = Type.Object({
+  job: JobNameSchema,
+  kind: Id,
+  params: Type.Unknown(),
+  /**
+   * The output JSONL, inside the coordinator's out dir (a relative path is taken from there);
+   * absent: `<out-dir>/<job>.jsonl`.
+   */
+  out: Type.Optional(Type.String()),
+  /** Write to an existing file that does not look like a shoal output (its first line is not a row). */
+  force: Type.Optional(Type.Boolean()),
+  maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  /** `auto`, or a fixed number of tasks per dispatch bundle (1 = one task at a time). */
+  granularity: Type.Optional(Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 100000 })])),
+  /** Speculative copies of stragglers (default on). */
+  speculate: Type.Optional(Type.Boolean()),
+});
+export type JobSpec = Static<typeof JobSpecSchema>;
+
+export const CtlRequestSchema = Type.Union([
+  Type.Object({ kind: Type.Literal('submit'), v: V, spec: JobSpecSchema }),
+  Type.Object({ kind: Type.Literal('status'), v: V, job: Type.Optional(Id) }),
+  Type.Object({ kind: Type.Literal('cancel'), v: V, job: Id }),
+  Type.Object({ kind: Type.Literal('drain'), v: V, agent: Id, graceMs: Type.Optional(Count) }),
+]);
+export type CtlRequest = Static<typeof CtlRequestSchema>;
+
+export const JobStateSchema = Type.Union([
+  Type.Literal('expanding'),
+  Type.Literal('running'),
+  /** Its output cannot be written (disk full, read-only, I/O error): dispatch waits, results wait in the agents' outboxes. */
+  Type.Literal('stalled'),
+  Type.Literal('done'),
+  Type.Literal('failed'),
+  Type.Literal('cancelled'),
+]);
+export type JobState = Static<typeof JobStateSchema>;
+
+export const JobStatusSchema = Type.Object({
+  job: Id,
+  kind: Id,
+  state: JobStateSchema,
+  total: Count,
+  done: Count,
+  failed: Count,
+  running: Count,
+  queued: Count,
+  retried: Count,
+  speculated: Count,
+  /** Tasks split in two while dispatching (each split adds one to total). */
+  split: Type.Optional(Count),
+  /** Committed tasks per second over the recent window. */
+  rate: Num,
+  /** Seconds until done at the recent rate; null when unknown. */
+  etaS: Type.Union([Num, Type.Null()]),
+  startedAt: Num,
+  endedAt: Type.Union([Num, Type.Null()]),
+  out: Type.String(),
+  /** Why some tasks cannot run (e.g. no agent allows command tasks). */
+  notes: Type.Array(Type.String()),
+  /** Error rows among the records of committed tasks (a multi-record task counts each). */
+  failedRecords: Type.Optional(Count),
+  /** While stalled: why the output cannot be written. */
+  stalled: Type.Optional(Type.String()),
+  /** A failed job: why (its code could not be loaded, its setup raised). */
+  error: Type.Optional(Type.String()),
+});
+export type JobStatus = Static<typeof JobStatusSchema>;
+
+export const AgentStatusSchema = Type.Object({
+  agent: Id,
+  host: Type.String(),
+  state: Type.String(),
+  slots: Count,
+  busy: Count,
+  memory: Num,
+  done: Count,
+  lastSeenMs: Num,
+  spot: Type.Boolean(),
+  /** Its GPUs, and how many are free (absent: it has none). */
+  gpus: Type.Optional(Count),
+  freeGpus: Type.Optional(Count),
+});
+export type AgentStatus = Static<typeof AgentStatusSchema>;
+
+export const CtlReplySchema = Type.Union([
+  Type.Object({ kind: Type.Literal('submitted'), v: V, job: Id, tasks: Count, alreadyDone: Count, out: Type.String() }),
+  Type.Object({
+    kind: Type.Literal('status'),
+    v: V,
+    now: Num,
+    jobs: Type.Array(JobStatusSchema),
+    agents: Type.Array(AgentStatusSchema),
+  }),
+  Type.Object({ kind: Type.Literal('cancelled'), v: V, job: Id, state: JobStateSchema }),
+  Type.Object({ kind: Type.Literal('draining'), v: V, agent: Id }),
+  ErrorReplySchema,
+]);
+export type CtlReply = Static<typeof CtlReplySchema>;
+
+export const EventSchema = Type.Object({ kind: Type.Literal('job-ended'), v: V, job: Id, state: JobStateSchema });
+export type Event = Static<typeof EventSchema>;
