@@ -184,7 +184,7 @@ describe('run', () => {
 
   it("shows a task's process exactly its GPUs in CUDA_VISIBLE_DEVICES and SHOAL_GPUS, and leaves them alone without GPUs", async () => {
     const show = ['sh', '-c', 'printf "%s|%s" "${CUDA_VISIBLE_DEVICES-unset}" "${SHOAL_GPUS-unset}"'];
-    const given = await commandKind.run({ n: 1, line: 'x' }, params({ template: show, gpus: 2 }), { ...ctx(), gpus: [1, 3] });
+    const given = await runLine(1, 'x', { template: show, gpus: 2 }, { ...ctx(), gpus: [1, 3] });
     assert.equal((given as { value: { stdout: unknown } }).value.stdout, '1,3|1,3');
     assert.deepEqual(taskEnv({ CUDA_VISIBLE_DEVICES: '0,1,2,3' }, { ...ctx(), gpus: [2] }).CUDA_VISIBLE_DEVICES, '2');
     const none = taskEnv({}, ctx());
