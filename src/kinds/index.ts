@@ -7,8 +7,9 @@ import { spinKind } from './spin/index.js';
 import { commandKind } from './command/index.js';
 import { conformersKind } from './conformers/index.js';
 import { framesKind } from './frames/index.js';
+import { pythonKind } from './python/index.js';
 
-export type { Kind, TaskSpec, RunContext, RunOutput, Row, ExpandContext, RecordOutput, TaskHalf } from './types.js';
+export type { Kind, TaskSpec, RunContext, RunOutput, Row, ExpandContext, RecordOutput, TaskHalf, BatchTask, BatchContext, BatchResult } from './types.js';
 export { readOption, optionParser } from './options.js';
 export { addGpusOption, gpuEnv, GpuCount, readGpusOption } from './gpus.js';
 export { numberedIds, taskListOf, type TaskList } from './task-list.js';
@@ -19,10 +20,11 @@ const BUILTIN: ReadonlyMap<string, Kind<unknown>> = new Map<string, Kind<unknown
   [conformersKind.name, conformersKind],
   [framesKind.name, framesKind],
   [commandKind.name, commandKind],
+  [pythonKind.name, pythonKind],
 ]);
 
-/** Kinds only agents started with --allow-command may run. */
-export const COMMAND_KINDS: ReadonlySet<string> = new Set(['command']);
+/** Kinds that run a user's program or code: only agents started with --allow-command run them. */
+export const COMMAND_KINDS: ReadonlySet<string> = new Set(['command', 'python']);
 
 export function builtinKinds(): Kind<unknown>[] {
   return [...BUILTIN.values()];

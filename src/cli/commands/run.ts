@@ -5,7 +5,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import { builtinKinds, type Kind } from '../../kinds/index.js';
+import { builtinKinds, COMMAND_KINDS, type Kind } from '../../kinds/index.js';
 import { createLogger } from '../../log.js';
 import { CtlClient } from '../client.js';
 import { connectBus } from '../connect.js';
@@ -86,7 +86,7 @@ async function runJob(kind: Kind<unknown>, opts: RunCliOptions & Record<string, 
   const stallLimitMs = opts.stallTimeout * 1000;
   let agent: Awaited<ReturnType<typeof createAgent>> | null = null;
   try {
-    if (opts.workers !== 0) agent = await createAgent(conn.bus, conn.subj, log, { workers: opts.workers, memory: opts.memory, oversubscribe: !!opts.oversubscribe, inputCache: opts.inputCache, allowCommand: kind.name === 'command' || !!opts.allowCommand });
+    if (opts.workers !== 0) agent = await createAgent(conn.bus, conn.subj, log, { workers: opts.workers, memory: opts.memory, oversubscribe: !!opts.oversubscribe, inputCache: opts.inputCache, allowCommand: COMMAND_KINDS.has(kind.name) || !!opts.allowCommand });
   } catch (err) {
     // A bad agent option: stop what was started so the process can exit with the error.
     await actors.stop();

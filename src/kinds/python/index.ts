@@ -1,0 +1,41 @@
+/**
+ * The `python` kind: a user's Python function per input record, in long-lived interpreters
+ * (one per agent slot, kept for the job; see run.ts and python/shoal_worker.py). Inputs come
+ * from a file by byte range (src/kinds/records), so no input travels inside a message.
+ */
+import type { Kind, TaskSpec } from '../types.js';
+import type { TaskList } from '../task-list.js';
+import { indexRecords, recordTasks } from '../records/index.js';
+import { addPythonOptions, checkPythonParams, pythonParams, type PythonParams } from './params.js';
+import { runPythonBatch } from './run.js';
+import { describePythonSummary, summarizePython } from './summarize.js';
+import { ErrorCode, ShoalError } from '../../errors.js';
+
+async function expandList(p: PythonParams): Promise<TaskList> {
+  const index = await indexRecords(p.inputs.file, p.inputs.format, { stamp: p.inputs, what: '--inputs ' });
+  return recordTasks(index, { prefix: 'in_', threads: p.threads, memory: p.memory, gpus: p.gpus });
+}
+
+export const pythonKind: Kind<PythonParams> = {
+  name: 'python',
+  description: "call a Python function once per input record, in long-lived interpreters (setup() once each)",
+  addOptions: addPythonOptions,
+  params: pythonParams,
+  checkParams: checkPythonParams,
+  inputs: (p) => [p.inputs.file, ...(p.fn.includes('.py:') ? [p.fn.slice(0, p.fn.lastIndexOf(':'))] : [])],
+  expandList,
+  async expand(p): Promise<TaskSpec[]> {
+    const list = await expandList(p);
+    return Array.from({ length: list.length }, (_, i) => list.at(i));
+  },
+  run() {
+    // Python tasks run only in batches, one interpreter per slot.
+    return Promise.reject(new ShoalError(ErrorCode.Internal, 'python tasks run through runBatch'));
+  },
+  runBatch: runPythonBatch,
+  summarize: summarizePython,
+  describeSummary: describePythonSummary,
+};
+
+export type { PythonParams } from './params.js';
+export { pythonEnv } from './run.js';

@@ -1,0 +1,148 @@
+/** The options of the `python` kind and their validation (CLI side and wire side). */
+import { statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
+import { InputError, UsageError } from '../../errors.js';
+import { AbsolutePath, helpDefault, paramsCheck, readOption } from '../options.js';
+import { addGpusOption, GpuCount, readGpusOption } from '../gpus.js';
+import { recordFile, RecordFileSchema } from '../records/index.js';
+
+/** Parameters of a python job (they travel to every agent with the job): type, defaults, check. */
+export const PythonParamsSchema = Type.Object({
+  /** `/abs/file.py:fn` (made absolute against cwd) or `package.module:fn`. */
+  fn: Type.String({ pattern: ':[A-Za-z_][A-Za-z0-9_]*$', expected: 'FILE.py:FUNCTION or MODULE:FUNCTION' }),
+  /** The inputs file (path, format, stamp), one task per record. */
+  inputs: RecordFileSchema,
+  /** The user's --params object, given to fn and setup. */
+  params: Type.Record(Type.String(), Type.Unknown()),
+  /** Working directory of the interpreters (and where FILE.py and modules are found). Absolute. */
+  cwd: AbsolutePath,
+  /** The interpreter: a name found on the agent's PATH, or a path. */
+  python: Type.String({ minLength: 1, default: 'python3' }),
+  /** Per-task wall-clock limit in ms (0 = none): the interpreter is killed and started again. */
+  timeoutMs: Type.Number({ minimum: 0 }),
+  /** Between SIGTERM and SIGKILL when an interpreter must go, ms. */
+  killGraceMs: Type.Number({ minimum: 0 }),
+  /** Retry an exception (or timeout) on another attempt, up to --max-attempts; by default final. */
+  retryFailed: Type.Boolean({ default: false }),
+  /** Worker slots each task takes; also OMP/MKL/OPENBLAS/NUMEXPR threads. */
+  threads: Type.Integer({ minimum: 1, default: 1 }),
+  /** Memory each task needs, bytes (0 = negligible). */
+  memory: Type.Number({ minimum: 0 }),
+  /** GPUs each task needs (its interpreter keeps them). */
+  gpus: GpuCount,
+  /** Start a fresh interpreter after this many tasks (0 = never). */
+  recycleAfter: Type.Integer({ minimum: 0, default: 0 }),
+  /** Characters of each task's stdout and stderr kept in its row. */
+  tail: Type.Integer({ minimum: 0, default: 2048 }),
+});
+export type PythonParams = Static<typeof PythonParamsSchema>;
+
+const P = PythonParamsSchema.properties;
+
+const InUnits = {
+  timeout: Type.Number({ minimum: 0, default: 0 }),
+  killGrace: Type.Number({ minimum: 0, default: 0.5 }),
+  taskMemory: Type.Number({ minimum: 0, default: 0 }),
+};
+
+const GB = 2 ** 30;
+
+export function addPythonOptions(cmd: CommandUnknownOpts): void {
+  cmd
+    .usage('--fn <file.py:function> --inputs <file> [options]')
+    .option('--fn <spec>', 'the function: FILE.py:NAME (relative to --cwd) or MODULE:NAME (on the interpreter\'s sys.path plus --cwd); called as NAME(input, params)')
+    .option('--inputs <file>', 'one task per record: .txt (a string per line), .jsonl (a JSON value per line), .csv/.tsv (an object per row, keys from the header), .smi ({smiles, name} per line)')
+    .option('--format <fmt>', 'the inputs\' format when the extension does not say it: txt, jsonl, csv, tsv or smi')
+    .option('--params <json>', 'a JSON object given to NAME and to setup() as their params')
+    .option('--cwd <dir>', 'working directory of the interpreters (must exist on the agents; default: the current directory)')
+    .option('--python <path>', 'the interpreter (a venv\'s or conda env\'s python, or a name on the agents\' PATH)', helpDefault(P.python))
+    .option('--timeout <s>', 'a task running longer is an error; its interpreter is killed and started again (0 = no limit)', helpDefault(InUnits.timeout))
+    .option('--kill-grace <s>', 'seconds between SIGTERM and SIGKILL when an interpreter must stop', helpDefault(InUnits.killGrace))
+    .option('--retry-failed', 'retry a task that raised or timed out (up to --max-attempts); by default that is final')
+    .option('--threads <n>', 'worker slots per task; OMP_NUM_THREADS, MKL_NUM_THREADS, OPENBLAS_NUM_THREADS, NUMEXPR_NUM_THREADS and SHOAL_THREADS are set to it', helpDefault(P.threads));
+  addGpusOption(cmd)
+    .option('--task-memory <gb>', 'memory each task needs (GB); agents with less free memory do not get it', helpDefault(InUnits.taskMemory))
+    .option('--recycle-after <n>', 'start a fresh interpreter after this many tasks (C extensions that leak; 0 = never)', helpDefault(P.recycleAfter))
+    .option('--tail <chars>', 'characters of the end of each task\'s stdout and stderr kept in its row', helpDefault(P.tail))
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Each slot of each agent keeps one interpreter for the job: the module is imported once, and',
+        'setup(params), when the module has one, runs once per interpreter before its first task (load',
+        'a model there). A function that yields gives one row per record, with index and of.',
+        'A row\'s value is what NAME returns (NaN and infinities become null); pid is the interpreter\'s.',
+        '  shoal run python --fn score.py:score --inputs ligands.smi --params \'{"ff": "MMFF94"}\'',
+      ].join('\n'),
+    );
+}
+
+function existingDir(dir: string): string {
+  let ok = false;
+  try {
+    ok = statSync(dir).isDirectory();
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new InputError(`--cwd ${dir} is not a directory`);
+  return dir;
+}
+
+/** `--params JSON`: an object. */
+function userParams(v: unknown): Record<string, unknown> {
+  if (v === undefined) return {};
+  let p: unknown;
+  try {
+    p = JSON.parse(String(v));
+  } catch (err) {
+    throw new UsageError(`--params must be a JSON object: ${(err as Error).message}`);
+  }
+  if (!p || typeof p !== 'object' || Array.isArray(p)) throw new UsageError(`--params must be a JSON object, got ${String(v)}`);
+  return p as Record<string, unknown>;
+}
+
+/** `FILE.py:NAME` with FILE made absolute against cwd (and checked), or `MODULE:NAME` as given. */
+function fnSpec(v: unknown, cwd: string): string {
+  if (typeof v !== 'string' || v === '') throw new UsageError('python needs --fn FILE.py:FUNCTION (or MODULE:FUNCTION)');
+  const at = v.lastIndexOf(':');
+  const where = v.slice(0, at);
+  const name = v.slice(at + 1);
+  if (at <= 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`--fn ${v}: expected FILE.py:FUNCTION or MODULE:FUNCTION`);
+  if (!where.endsWith('.py')) {
+    if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(where)) throw new UsageError(`--fn ${v}: '${where}' is neither a .py file nor a module name`);
+    return v;
+  }
+  const file = isAbsolute(where) ? where : resolve(cwd, where);
+  try {
+    if (!statSync(file).isFile()) throw new Error('not a file');
+  } catch (err) {
+    throw new InputError(`--fn ${v}: ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  return `${file}:${name}`;
+}
+
+/** Command-line options → params (paths made absolute against the current directory). */
+export function pythonParams(o: Record<string, unknown>): PythonParams {
+  if (typeof o.inputs !== 'string' || o.inputs === '') throw new UsageError('python needs --inputs FILE (one task per record)');
+  const cwd = existingDir(resolve(typeof o.cwd === 'string' ? o.cwd : '.'));
+  return {
+    fn: fnSpec(o.fn, cwd),
+    inputs: recordFile('--inputs', o.inputs, typeof o.format === 'string' ? o.format : undefined),
+    params: userParams(o.params),
+    cwd,
+    python: typeof o.python === 'string' && o.python !== '' ? o.python : 'python3',
+    timeoutMs: Math.round(readOption('--timeout', InUnits.timeout, o.timeout) * 1000),
+    killGraceMs: Math.round(readOption('--kill-grace', InUnits.killGrace, o.killGrace) * 1000),
+    retryFailed: o.retryFailed === true,
+    threads: readOption('--threads', P.threads, o.threads),
+    gpus: readGpusOption(o),
+    memory: Math.round(readOption('--task-memory', InUnits.taskMemory, o.taskMemory) * GB),
+    recycleAfter: readOption('--recycle-after', P.recycleAfter, o.recycleAfter),
+    tail: readOption('--tail', P.tail, o.tail),
+  };
+}
+
+/** Params from the wire: the schema's check, as InputError naming the field. */
+export const checkPythonParams = paramsCheck('python', PythonParamsSchema);
