@@ -90,6 +90,8 @@ export const AgentStatusSchema = Type.Object({
   /** Its GPUs, and how many are free (absent: it has none). */
   gpus: Type.Optional(Count),
   freeGpus: Type.Optional(Count),
+  /** The version of `python3` on its PATH (agents started with --allow-command). */
+  python: Type.Optional(Type.String()),
 });
 export type AgentStatus = Static<typeof AgentStatusSchema>;
 

@@ -26,6 +26,7 @@ export function status(st: State, now: number, jobName?: string): { jobs: JobSta
       lastSeenMs: now - a.lastSeen,
       spot: a.info.spot,
       ...(gpuCount(a.info) > 0 ? { gpus: gpuCount(a.info), freeGpus: a.freeGpus } : {}),
+      ...(a.info.python ? { python: a.info.python } : {}),
     });
   }
   return { jobs, agents };

@@ -8,7 +8,7 @@ import type { Bus } from '../bus/index.js';
 import { ANONYMOUS, subjectToken, type Subjects } from '../../protocol/index.js';
 import type { Logger } from '../log.js';
 import { Coordinator } from '../../coordinator/index.js';
-import { Agent, availableMemory, probeGpus, probeNode, type Gpu, type NodeProbe } from '../../agents/index.js';
+import { Agent, availableMemory, probeGpus, probeNode, probePython, type Gpu, type NodeProbe } from '../../agents/index.js';
 import { UsageError } from '../errors.js';
 import { loadHandlerModules, WORKER_ADAPTER } from '../kinds/handlers/index.js';
 import { GB } from './options.js';
@@ -132,7 +132,12 @@ export async function createAgent(bus: Bus, subj: Subjects, log: Logger, o: Agen
   for (const h of loaded) log.info({ module: h.path, kinds: h.kinds }, 'handler module loaded');
   // The workers load the same modules; the adapter (last) wraps simple { name, run } kinds.
   const handlers = loaded.length > 0 ? [...loaded.map((h) => h.path), fileURLToPath(WORKER_ADAPTER)] : [];
-  const [probe, gpus] = await Promise.all([probeNode(), o.gpus ?? probeGpus(process.env, (f, m) => log.debug(f, m))]);
+  // Only agents that run users' code (python, command) need to know their Python.
+  const [probe, gpus, python] = await Promise.all([probeNode(), o.gpus ?? probeGpus(process.env, (f, m) => log.debug(f, m)), o.allowCommand ? probePython() : null]);
+  if (o.allowCommand) {
+    if (python) log.info({ python }, 'python3 for python tasks');
+    else log.warn('no python3 on PATH: python tasks fail here unless their job names an interpreter (--python)');
+  }
   if (gpus.length > 0) log.info({ gpus: gpus.map((g) => g.index), from: o.gpus ? '--gpus' : 'nvidia-smi' }, 'GPUs for tasks');
   const workers = resolveWorkers(o.workers, probe, !!o.strictAffinity, log, !!o.oversubscribe);
   let limit = probe.memory.total;
@@ -148,6 +153,7 @@ export async function createAgent(bus: Bus, subj: Subjects, log: Logger, o: Agen
     memory: { total: probe.memory.total, available: probe.memory.available, limit },
     ...(probe.slurm ? { slurm: { ...probe.slurm } } : {}),
     ...(gpus.length > 0 ? { gpus } : {}),
+    ...(python ? { python } : {}),
   };
   return new Agent(bus, subj, info, log.child({ component: 'agent' }), {
     workers,

@@ -6,11 +6,12 @@
  * a 30 s task, a drain, and an interpreter printing megabytes. No interpreter outlives its agent.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { assertOneRowPerTask, readRows, type Row } from '../helpers/rows.js';
-import { alive, jobStatus, runShoal, waitForJobEnd, type Agent } from '../helpers/shoal.js';
+import { alive, jobStatus, runShoal, shoalJson, waitForJobEnd, type Agent } from '../helpers/shoal.js';
 import { natsSuite, type Run } from '../helpers/suite.js';
 import { until } from '../helpers/wait.js';
 
@@ -126,6 +127,14 @@ describe('python tasks', () => {
       checkScores(rows);
       assert.deepEqual(new Set(rows.map((x) => x.agent)), new Set(agents.map((a) => a.id)), 'both agents ran tasks');
       allPids.push(...pidsOf(rows));
+    });
+
+    it("status shows each agent's python3", async () => {
+      const version = execFileSync('python3', ['--version'], { encoding: 'utf8' }).trim().replace(/^Python /, '');
+      const st = await shoalJson<{ agents: Array<{ agent: string; python?: string }> }>(['status', '--json', ...conn()]);
+      for (const a of agents) assert.equal(st.agents.find((x) => x.agent === a.id)?.python, version, JSON.stringify(st.agents));
+      const human = await runShoal(['status', ...conn()]);
+      assert.match(human.stdout, new RegExp(`PYTHON[\\s\\S]*${version.replace(/\./g, '\\.')}`), human.describe());
     });
 
     it('an exception, os._exit and a segfault mid-batch, a timeout, megabytes printed: each recorded, the rest not charged', async () => {
