@@ -129,6 +129,17 @@ describe('python tasks', () => {
       allPids.push(...pidsOf(rows));
     });
 
+    it('interpreters idle for --idle seconds after their job are stopped, their memory and GPUs freed', async () => {
+      const small = join(suite.dir, 'small.txt');
+      writeFileSync(small, 'a\nb\nc\nd\n');
+      const r = await runShoal(['submit', 'python', ...conn(), '--job', 'P0', '--fn', 'mod.py:score', '--inputs', small, '--params', '{"scale": 2}', '--idle', '0.5', '--wait'], { cwd: suite.dir });
+      assert.equal(r.code, 0, r.describe());
+      const pids = pidsOf(readRows(join(run.out, 'P0.jsonl')));
+      assert.ok(pids.length >= 1);
+      await until(() => `the idle interpreters to stop (alive: ${pids.filter(alive).join(', ')})`, () => pids.every((p) => !alive(p)));
+      assert.ok(agents.every((a) => a.proc.alive), 'the agents run on');
+    });
+
     it("status shows each agent's python3", async () => {
       const version = execFileSync('python3', ['--version'], { encoding: 'utf8' }).trim().replace(/^Python /, '');
       const st = await shoalJson<{ agents: Array<{ agent: string; python?: string }> }>(['status', '--json', ...conn()]);

@@ -23,6 +23,22 @@ const CHUNK_MAX = 2048;
 
 /** The thread's interpreter and what it was started for. */
 let current: { key: string; it: Interpreter } | null = null;
+/**
+ * The timer that stops the thread's interpreter once it has been idle for the job's --idle
+ * seconds: its job has likely ended, and it may hold memory and a GPU that the next job's
+ * interpreters need. The timer keeps no thread alive.
+ */
+let idle: NodeJS.Timeout | null = null;
+
+function stopWhenIdle(ms: number): void {
+  idle = setTimeout(() => {
+    idle = null;
+    const c = current;
+    current = null;
+    void c?.it.close();
+  }, ms);
+  idle.unref();
+}
 /** The mean time of a task of the job this thread ran last, ms (0: not known yet): sizes the first chunks of its next bundle. */
 let pace: { job: string; meanMs: number } = { job: '', meanMs: 0 };
 
@@ -87,6 +103,16 @@ function answer(t: BatchTask, r: PyReply, pid: number, p: PythonParams): BatchRe
 
 /** Runs a bundle's python tasks; see the file's header. */
 export async function* runPythonBatch(tasks: BatchTask[], p: PythonParams, ctx: BatchContext): AsyncGenerator<BatchResult> {
+  if (idle) clearTimeout(idle);
+  idle = null;
+  try {
+    yield* runOnInterpreter(tasks, p, ctx);
+  } finally {
+    stopWhenIdle(p.idleMs);
+  }
+}
+
+async function* runOnInterpreter(tasks: BatchTask[], p: PythonParams, ctx: BatchContext): AsyncGenerator<BatchResult> {
   let it: Interpreter;
   try {
     it = await interpreterFor(p, ctx);
