@@ -104,20 +104,28 @@ export function principalFromEnv(env: NodeJS.ProcessEnv): string {
   return p ? subjectToken(p) : ANONYMOUS;
 }
 
-/** How many workers to run: asked for, or the usable CPUs (under Slurm, no more than it allocated). */
-export function resolveWorkers(asked: number | undefined, probe: NodeProbe, strict: boolean, log: Logger, oversubscribe = false): number {
+/**
+ * How many workers to run: asked for, or the usable CPUs (under Slurm, no more than it
+ * allocated), but never fewer than the agent's GPUs (`gpus`), unless fewer are asked for: a
+ * GPU task holds a thread while it runs, and that thread mostly waits on its GPU, so a node
+ * with fewer CPUs than GPUs would otherwise leave GPUs idle. --strict-affinity counts CPUs only.
+ */
+export function resolveWorkers(asked: number | undefined, probe: NodeProbe, strict: boolean, log: Logger, oversubscribe = false, gpus = 0): number {
   let usable = probe.cpus.usable;
   if (probe.slurm?.cpusOnNode) usable = Math.min(usable, probe.slurm.cpusOnNode);
-  if (asked === undefined) return Math.max(1, usable);
+  const room = Math.max(usable, gpus);
+  if (asked === undefined) return Math.max(1, room);
   if (asked > usable && oversubscribe && !strict) {
     log.warn({ asked, usable }, `running ${asked} workers on ${usable} usable CPUs (--oversubscribe)`);
     return asked;
   }
-  if (asked > usable) {
-    if (strict) throw new UsageError(`--strict-affinity: asked for ${asked} workers but this process may use only ${usable} CPUs (affinity/Slurm allocation)`);
-    log.warn({ asked, usable }, `asked for ${asked} workers but only ${usable} CPUs are usable; using ${usable}`);
-    return Math.max(1, usable);
+  if (asked > usable && strict) throw new UsageError(`--strict-affinity: asked for ${asked} workers but this process may use only ${usable} CPUs (affinity/Slurm allocation)`);
+  if (asked > room) {
+    const also = gpus > 0 ? ` and it has ${gpus} GPU${gpus === 1 ? '' : 's'}` : '';
+    log.warn({ asked, usable, gpus }, `asked for ${asked} workers but only ${usable} CPUs are usable${also}; using ${room} (--oversubscribe runs all ${asked})`);
+    return Math.max(1, room);
   }
+  if (asked > usable) log.info({ asked, usable, gpus }, `running ${asked} workers on ${usable} usable CPUs: one thread per GPU`);
   return asked;
 }
 
@@ -139,7 +147,7 @@ export async function createAgent(bus: Bus, subj: Subjects, log: Logger, o: Agen
     else log.warn('no python3 on PATH: python tasks fail here unless their job names an interpreter (--python)');
   }
   if (gpus.length > 0) log.info({ gpus: gpus.map((g) => g.index), from: o.gpus ? '--gpus' : 'nvidia-smi' }, 'GPUs for tasks');
-  const workers = resolveWorkers(o.workers, probe, !!o.strictAffinity, log, !!o.oversubscribe);
+  const workers = resolveWorkers(o.workers, probe, !!o.strictAffinity, log, !!o.oversubscribe, gpus.length);
   let limit = probe.memory.total;
   if (probe.memory.cgroupLimit !== null) limit = Math.min(limit, probe.memory.cgroupLimit);
   if (probe.slurm?.memPerNode) limit = Math.min(limit, probe.slurm.memPerNode);

@@ -109,6 +109,41 @@ describe('python tasks', () => {
     ]);
   });
 
+  describe('with GPUs', () => {
+    it('two agents declaring GPUs 0-3, one GPU per task: each interpreter sees its own, never two at once on one GPU, all four used', async () => {
+      const run = await suite.coordinator('python-gpus');
+      const agents = await run.agents(2, ['--workers', '4', '--gpus', '0,1,2,3', '--allow-command']);
+      const list = join(suite.dir, 'gpu.txt');
+      writeFileSync(list, Array.from({ length: 120 }, (_, i) => `g${i}`).join('\n') + '\n');
+      const r = await runShoal(['submit', 'python', ...suite.conn(run.ns), '--job', 'G1', '--fn', 'mod.py:on_gpu', '--inputs', list, '--gpus', '1', '--wait'], { cwd: suite.dir, timeoutMs: 120_000 });
+      assert.equal(r.code, 0, r.describe());
+      const rows = readRows(join(run.out, 'G1.jsonl'));
+      assertOneRowPerTask(rows, ids(120), { status: 'ok' });
+      const spans = new Map<string, Array<[number, number, string]>>();
+      const pidGpu = new Map<number, string>();
+      for (const x of rows) {
+        const v = x.value as { cvd: string; pid: number; t0: number; t1: number };
+        assert.match(v.cvd, /^[0-3]$/, `${x.task} saw exactly one GPU (${v.cvd})`);
+        assert.equal(pidGpu.get(v.pid) ?? v.cvd, v.cvd, `interpreter ${v.pid} kept its GPU`);
+        pidGpu.set(v.pid, v.cvd);
+        const key = `${x.agent} GPU ${v.cvd}`;
+        spans.set(key, [...(spans.get(key) ?? []), [v.t0, v.t1, x.task]]);
+      }
+      for (const [key, list] of spans) {
+        list.sort((a, b) => a[0] - b[0]);
+        for (let i = 1; i < list.length; i++) assert.ok(list[i]![0] >= list[i - 1]![1], `${key}: ${list[i - 1]![2]} and ${list[i]![2]} overlap`);
+      }
+      const used = new Set(rows.map((x) => (x.value as { cvd: string }).cvd));
+      assert.deepEqual([...used].sort(), ['0', '1', '2', '3']);
+      assert.deepEqual(new Set(rows.map((x) => x.agent)), new Set(agents.map((a) => a.id)));
+      // The out dir is the suite's: its coordinator goes before the next block starts one there.
+      for (const p of [...agents.map((a) => a.proc), run.coord]) {
+        p.kill('SIGTERM');
+        await p.exited;
+      }
+    });
+  });
+
   describe('over NATS', () => {
     let run: Run;
     let agents: Agent[];
