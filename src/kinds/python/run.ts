@@ -6,7 +6,8 @@
  * Chunks are sized to about CHUNK_MS of work (from the mean task time so far) so that a task
  * taken back by a drain or a cancel is rarely already on its way. A task over --timeout gets
  * its interpreter killed. When the interpreter dies, the task it was running is blamed (the
- * first one sent and unanswered) and the rest of the bundle is handed back, unstarted; the
+ * one it had begun last, from its progress file; else the first one sent and unanswered) and
+ * the rest of the bundle is handed back, uncharged, with those whose answers it still held; the
  * next bundle starts a fresh interpreter.
  */
 import { ErrorCode, InputError, ShoalError } from '../../errors.js';
@@ -137,6 +138,8 @@ async function* runOnInterpreter(tasks: BatchTask[], p: PythonParams, ctx: Batch
   let chunkEnds: number[] = [];
   if (pace.job !== ctx.job) pace = { job: ctx.job, meanMs: 0 };
   let answered = 0;
+  /** Tasks the interpreter answered before this bundle (it answers all it is sent, in order). */
+  const before = it.answered;
   let timedOut = false;
 
   /** Sends the next chunk of live tasks; inputs that cannot be read end at once. */
@@ -173,7 +176,11 @@ async function* runOnInterpreter(tasks: BatchTask[], p: PythonParams, ctx: Batch
     ctx.begin(head.index);
     const r = await nextAnswer(it, p.timeoutMs > 0 ? p.timeoutMs - (performance.now() - t0) : 0, () => (timedOut = true));
     if ('code' in r) {
-      yield died(head, r, it, p, timedOut);
+      // The task it had begun last (its progress file says), else the first unanswered; those
+      // between ended but their answers were still gathered: they go back uncharged.
+      const begun = it.begunAtEnd === null ? -1 : it.begunAtEnd - 1 - before;
+      const culprit = begun >= answered && begun < sent.length ? sent[begun]! : head;
+      yield died(culprit, r, it, p, timedOut);
       current = null;
       return;
     }
