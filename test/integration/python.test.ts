@@ -29,6 +29,9 @@ def setup(params):
 def score(x, params):
     return {"x": x, "len": len(x), "scale": params.get("scale"), "setup": state["setup"], "pid": os.getpid()}
 
+def row(x, params):
+    return {"keys": sorted(x), "name": x["name"], "note": x["note"]}
+
 def chunks(x, params):
     for i in range(int(x)):
         yield {"part": i}
@@ -107,6 +110,22 @@ describe('python tasks', () => {
       ['in_2', 0, 2, 0],
       ['in_2', 1, 2, 1],
     ]);
+  });
+
+  it('embedded: a csv with quoted fields, commas and newlines in them, each row an object keyed by the header', async () => {
+    const csv = join(suite.dir, 'mols.csv');
+    writeFileSync(csv, 'name,note\r\n"aspirin, 81 mg","says ""take with food"""\r\nwater,"two\nlines"\n');
+    const out = join(suite.dir, 'csv.jsonl');
+    const r = await runShoal(['run', 'python', '--fn', 'mod.py:row', '--inputs', csv, '--out', out], { cwd: suite.dir });
+    assert.equal(r.code, 0, r.describe());
+    const rows = readRows(out).sort((a, b) => a.task.localeCompare(b.task));
+    assert.deepEqual(
+      rows.map((x) => [x.task, x.value]),
+      [
+        ['in_0', { keys: ['name', 'note'], name: 'aspirin, 81 mg', note: 'says "take with food"' }],
+        ['in_1', { keys: ['name', 'note'], name: 'water', note: 'two\nlines' }],
+      ],
+    );
   });
 
   describe('with GPUs', () => {
