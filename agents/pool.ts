@@ -16,12 +16,13 @@
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import { Piscina, queueOptionsSymbol } from 'piscina';
 import { getKind } from '../src/kinds/index.js';
 import { InputStore } from './input-store.js';
 import { abortBundle, bundleAborted, NONE_BEGUN, runningIndex, setNoneBegun } from './flags.js';
 import { toWorkerInput, type BundleEnd, type BundleInput, type BundleOutput, type PoolWorkerData, type WorkerInput } from './worker-types.js';
 import type { BundlePool, PoolOptions } from './bundle-pool.js';
+import { gpuKey, ThreadChoice } from './thread-choice.js';
 
 export type { BundleEnd, PoolOptions };
 
@@ -50,25 +51,26 @@ export class WorkerPool implements BundlePool {
   readonly inputs: InputStore | null;
   /** Bundles one thread holds at once (see PIPELINE). */
   readonly depth: number;
+  /** Which thread each bundle goes to (a GPU bundle to the thread that last had its GPUs). */
+  private readonly choice: ThreadChoice;
 
   constructor(private readonly opts: PoolOptions) {
     // A recycled thread is terminated after a bundle: it must not hold the next one then.
     this.depth = opts.recycleAfter > 0 ? 1 : PIPELINE;
+    this.choice = new ThreadChoice(this.depth);
     // Threads start on demand (a one-task job loads one) and then stay (no idle timeout). Until
     // every thread has started, a bundle goes to an idle thread or to a new one, never second
-    // in line on a busy thread, so bundles spread over threads as they would on a full pool.
+    // in line on a busy thread, so bundles spread over threads as they would on a full pool
+    // (thread-choice.ts; a bundle's GPUs ride on its task under piscina's queue-options key,
+    // which stays on this side: a symbol-keyed field is not copied to the thread).
     this.piscina = new Piscina<WorkerInput, BundleOutput>({
       filename: WORKER_FILE,
       minThreads: 1,
       maxThreads: opts.workers,
       idleTimeout: Infinity,
-      loadBalancer: (_task, threads) => {
-        let least: (typeof threads)[number] | null = null;
-        for (const t of threads) {
-          if (t.currentUsage === 0) return t;
-          if (!t.isRunningAbortableTask && t.currentUsage < this.depth && (least === null || t.currentUsage < least.currentUsage)) least = t;
-        }
-        return this.piscina.threads.length < opts.workers ? null : least;
+      loadBalancer: (task, threads) => {
+        const gpus = (task[queueOptionsSymbol] as { gpus?: string } | null)?.gpus ?? null;
+        return this.choice.choose(gpus, threads, this.piscina.threads.length < opts.workers);
       },
       concurrentTasksPerWorker: this.depth,
       maxQueue: Math.max(4, opts.workers * 4),
@@ -78,6 +80,7 @@ export class WorkerPool implements BundlePool {
     });
     // A dying thread emits 'error' on the pool as well as rejecting its task; the task path handles it.
     this.piscina.on('error', () => undefined);
+    this.piscina.on('workerDestroy', (w: { id: number }) => this.choice.forget(w.id));
     this.inputs = opts.inputCacheMb > 0 ? new InputStore(opts.inputCacheMb * 2 ** 20) : null;
   }
 
@@ -124,7 +127,9 @@ export class WorkerPool implements BundlePool {
   private async runOn(input: BundleInput, thread: Int32Array): Promise<BundleEnd> {
     const n = input.tasks.length;
     try {
-      const out = await this.piscina.run(toWorkerInput(input), input.inputs ? { transferList: [input.inputs] } : {});
+      const gpus = gpuKey(input.gpus);
+      const task = gpus === null ? toWorkerInput(input) : { ...toWorkerInput(input), [queueOptionsSymbol]: { gpus } };
+      const out = await this.piscina.run(task, input.inputs ? { transferList: [input.inputs] } : {});
       if (this.opts.recycleAfter > 0 && out.tasksRun >= this.opts.recycleAfter) this.recycle(out.threadId);
       return { kind: 'done', out };
     } catch (err) {

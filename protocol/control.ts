@@ -92,6 +92,8 @@ export const AgentStatusSchema = Type.Object({
   freeGpus: Type.Optional(Count),
   /** Its live interpreters (python kind): their resident memory together (bytes), and per job (absent: none). */
   interpreters: Type.Optional(Type.Object({ count: Count, rss: Num, jobs: Type.Array(InterpreterMemorySchema) })),
+  /** The version of `python3` on its PATH (agents started with --allow-command). */
+  python: Type.Optional(Type.String()),
 });
 export type AgentStatus = Static<typeof AgentStatusSchema>;
 

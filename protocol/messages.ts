@@ -44,6 +44,8 @@ export const AgentInfoSchema = Type.Object({
   kinds: Type.Array(Type.String({ maxLength: 128 }), { maxItems: 256 }),
   /** The GPUs tasks may be given (absent from older agents: none). */
   gpus: Type.Optional(Type.Array(GpuSchema, { maxItems: 1024 })),
+  /** The version of `python3` on its PATH, what python tasks get by default (absent: none, or not asked). */
+  python: Type.Optional(Type.String({ maxLength: 64 })),
 });
 export type AgentInfo = Static<typeof AgentInfoSchema>;
 

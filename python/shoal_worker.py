@@ -18,16 +18,22 @@ over two pipes, one JSON object per line (UTF-8):
   A done/error line may carry "stdout" and "stderr" (the ends of what the task printed) and
   "ms" (the task's own time, which sizes the next chunks).
 
-Each task's line is written as the task ends, so the agent always knows which task is running:
-the first one sent without an answer. stdout and stderr (fds 1 and 2) stay the user's; while a
-task runs, sys.stdout and sys.stderr are replaced by buffers that keep the last `tail`
-characters. Standard library only.
+Answers come in batches: they are written when the run request's tasks are done, when a task
+took 1 ms or more (its answer goes at once, with those before it), or when many have gathered.
+So that the agent knows which task was running if the interpreter dies, it may name a file in
+SHOAL_PROGRESS (8 bytes): before each task the interpreter stores there, little-endian, how many
+tasks it has begun since init. A worker without that file must write each answer as its task
+ends (the agent then takes the first task sent without an answer as the one running).
+
+stdout and stderr (fds 1 and 2) stay the user's; while a task runs, sys.stdout and sys.stderr
+are replaced by buffers that keep the last `tail` characters. Standard library only.
 """
 
 import importlib
 import importlib.util
 import json
 import math
+import mmap
 import os
 import signal
 import sys
@@ -38,6 +44,10 @@ import types
 REQUESTS = 3
 REPLIES = 4
 TRACEBACK_LINES = 12
+# An answer goes at once after a task this slow (s); faster ones wait for the batch's end.
+SLOW_TASK_S = 0.001
+# Answers gathered before they are written anyway.
+MAX_GATHERED = 512
 
 
 class Tail:
@@ -156,13 +166,38 @@ def load_function(spec, cwd):
 class Worker:
     def __init__(self):
         self.out = os.fdopen(REPLIES, "wb", buffering=0)
+        self.gathered = []
+        self.begun = 0
+        self.progress = None
+        path = os.environ.get("SHOAL_PROGRESS")
+        if path:
+            with open(path, "r+b") as f:
+                self.progress = mmap.mmap(f.fileno(), 8)
         self.fn = None
         self.params = None
         self.stdout = Tail(4096)
         self.stderr = Tail(4096)
 
     def send(self, msg):
-        self.out.write(msg.encode("utf-8") + b"\n")
+        """Writes one message now."""
+        self.gathered.append(msg)
+        self.flush()
+
+    def gather(self, msg, slow):
+        """Keeps a task's answer for the batch's write (at once after a slow task, or without a progress file)."""
+        self.gathered.append(msg)
+        if slow or self.progress is None or len(self.gathered) >= MAX_GATHERED:
+            self.flush()
+
+    def flush(self):
+        if self.gathered:
+            self.out.write(("\n".join(self.gathered) + "\n").encode("utf-8"))
+            self.gathered = []
+
+    def begin(self):
+        self.begun += 1
+        if self.progress is not None:
+            self.progress[0:8] = self.begun.to_bytes(8, "little")
 
     def init(self, req):
         limit = int(req.get("tail", 4096))
@@ -196,6 +231,7 @@ class Worker:
 
     def run_one(self, task):
         tid = task["id"]
+        self.begin()
         t0 = time.perf_counter()
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = self.stdout, self.stderr
@@ -221,12 +257,13 @@ class Worker:
             reply["stdout"] = out
         if err:
             reply["stderr"] = err
-        reply["ms"] = round((time.perf_counter() - t0) * 1000, 4)
+        took = time.perf_counter() - t0
+        reply["ms"] = round(took * 1000, 4)
         try:
             line = dumps(reply)
         except (TypeError, ValueError) as exc:
             line = dumps({"op": "error", "id": tid, "error": {"type": "TypeError", "message": f"the value is not JSON-serialisable: {exc}", "traceback": ""}})
-        self.send(line)
+        self.gather(line, took >= SLOW_TASK_S)
 
 
 def stop(_signum, _frame):
@@ -244,6 +281,7 @@ def main():
         if op == "run":
             for task in req["tasks"]:
                 worker.run_one(task)
+            worker.flush()
         elif op == "init":
             if not worker.init(req):
                 sys.exit(1)

@@ -27,6 +27,7 @@ export function status(st: State, now: number, jobName?: string): { jobs: JobSta
       spot: a.info.spot,
       ...(gpuCount(a.info) > 0 ? { gpus: gpuCount(a.info), freeGpus: a.freeGpus } : {}),
       ...(a.interpreters.length > 0 ? { interpreters: interpreterTotals(a.interpreters) } : {}),
+      ...(a.info.python ? { python: a.info.python } : {}),
     });
   }
   return { jobs, agents };

@@ -8,7 +8,7 @@ import type { Bus } from '../bus/index.js';
 import { ANONYMOUS, subjectToken, type Subjects } from '../../protocol/index.js';
 import type { Logger } from '../log.js';
 import { Coordinator } from '../../coordinator/index.js';
-import { Agent, availableMemory, probeGpus, probeNode, type Gpu, type NodeProbe } from '../../agents/index.js';
+import { Agent, availableMemory, probeGpus, probeNode, probePython, type Gpu, type NodeProbe } from '../../agents/index.js';
 import { UsageError } from '../errors.js';
 import { loadHandlerModules, WORKER_ADAPTER } from '../kinds/handlers/index.js';
 import { GB } from './options.js';
@@ -104,20 +104,28 @@ export function principalFromEnv(env: NodeJS.ProcessEnv): string {
   return p ? subjectToken(p) : ANONYMOUS;
 }
 
-/** How many workers to run: asked for, or the usable CPUs (under Slurm, no more than it allocated). */
-export function resolveWorkers(asked: number | undefined, probe: NodeProbe, strict: boolean, log: Logger, oversubscribe = false): number {
+/**
+ * How many workers to run: asked for, or the usable CPUs (under Slurm, no more than it
+ * allocated), but never fewer than the agent's GPUs (`gpus`), unless fewer are asked for: a
+ * GPU task holds a thread while it runs, and that thread mostly waits on its GPU, so a node
+ * with fewer CPUs than GPUs would otherwise leave GPUs idle. --strict-affinity counts CPUs only.
+ */
+export function resolveWorkers(asked: number | undefined, probe: NodeProbe, strict: boolean, log: Logger, oversubscribe = false, gpus = 0): number {
   let usable = probe.cpus.usable;
   if (probe.slurm?.cpusOnNode) usable = Math.min(usable, probe.slurm.cpusOnNode);
-  if (asked === undefined) return Math.max(1, usable);
+  const room = Math.max(usable, gpus);
+  if (asked === undefined) return Math.max(1, room);
   if (asked > usable && oversubscribe && !strict) {
     log.warn({ asked, usable }, `running ${asked} workers on ${usable} usable CPUs (--oversubscribe)`);
     return asked;
   }
-  if (asked > usable) {
-    if (strict) throw new UsageError(`--strict-affinity: asked for ${asked} workers but this process may use only ${usable} CPUs (affinity/Slurm allocation)`);
-    log.warn({ asked, usable }, `asked for ${asked} workers but only ${usable} CPUs are usable; using ${usable}`);
-    return Math.max(1, usable);
+  if (asked > usable && strict) throw new UsageError(`--strict-affinity: asked for ${asked} workers but this process may use only ${usable} CPUs (affinity/Slurm allocation)`);
+  if (asked > room) {
+    const also = gpus > 0 ? ` and it has ${gpus} GPU${gpus === 1 ? '' : 's'}` : '';
+    log.warn({ asked, usable, gpus }, `asked for ${asked} workers but only ${usable} CPUs are usable${also}; using ${room} (--oversubscribe runs all ${asked})`);
+    return Math.max(1, room);
   }
+  if (asked > usable) log.info({ asked, usable, gpus }, `running ${asked} workers on ${usable} usable CPUs: one thread per GPU`);
   return asked;
 }
 
@@ -132,9 +140,14 @@ export async function createAgent(bus: Bus, subj: Subjects, log: Logger, o: Agen
   for (const h of loaded) log.info({ module: h.path, kinds: h.kinds }, 'handler module loaded');
   // The workers load the same modules; the adapter (last) wraps simple { name, run } kinds.
   const handlers = loaded.length > 0 ? [...loaded.map((h) => h.path), fileURLToPath(WORKER_ADAPTER)] : [];
-  const [probe, gpus] = await Promise.all([probeNode(), o.gpus ?? probeGpus(process.env, (f, m) => log.debug(f, m))]);
+  // Only agents that run users' code (python, command) need to know their Python.
+  const [probe, gpus, python] = await Promise.all([probeNode(), o.gpus ?? probeGpus(process.env, (f, m) => log.debug(f, m)), o.allowCommand ? probePython() : null]);
+  if (o.allowCommand) {
+    if (python) log.info({ python }, 'python3 for python tasks');
+    else log.warn('no python3 on PATH: python tasks fail here unless their job names an interpreter (--python)');
+  }
   if (gpus.length > 0) log.info({ gpus: gpus.map((g) => g.index), from: o.gpus ? '--gpus' : 'nvidia-smi' }, 'GPUs for tasks');
-  const workers = resolveWorkers(o.workers, probe, !!o.strictAffinity, log, !!o.oversubscribe);
+  const workers = resolveWorkers(o.workers, probe, !!o.strictAffinity, log, !!o.oversubscribe, gpus.length);
   let limit = probe.memory.total;
   if (probe.memory.cgroupLimit !== null) limit = Math.min(limit, probe.memory.cgroupLimit);
   if (probe.slurm?.memPerNode) limit = Math.min(limit, probe.slurm.memPerNode);
@@ -148,6 +161,7 @@ export async function createAgent(bus: Bus, subj: Subjects, log: Logger, o: Agen
     memory: { total: probe.memory.total, available: probe.memory.available, limit },
     ...(probe.slurm ? { slurm: { ...probe.slurm } } : {}),
     ...(gpus.length > 0 ? { gpus } : {}),
+    ...(python ? { python } : {}),
   };
   return new Agent(bus, subj, info, log.child({ component: 'agent' }), {
     workers,

@@ -6,11 +6,12 @@
  * a 30 s task, a drain, and an interpreter printing megabytes. No interpreter outlives its agent.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { assertOneRowPerTask, readRows, type Row } from '../helpers/rows.js';
-import { alive, jobStatus, runShoal, waitForJobEnd, type Agent } from '../helpers/shoal.js';
+import { alive, jobStatus, runShoal, shoalJson, waitForJobEnd, type Agent } from '../helpers/shoal.js';
 import { natsSuite, type Run } from '../helpers/suite.js';
 import { until } from '../helpers/wait.js';
 
@@ -108,6 +109,41 @@ describe('python tasks', () => {
     ]);
   });
 
+  describe('with GPUs', () => {
+    it('two agents declaring GPUs 0-3, one GPU per task: each interpreter sees its own, never two at once on one GPU, all four used', async () => {
+      const run = await suite.coordinator('python-gpus');
+      const agents = await run.agents(2, ['--workers', '4', '--gpus', '0,1,2,3', '--allow-command']);
+      const list = join(suite.dir, 'gpu.txt');
+      writeFileSync(list, Array.from({ length: 120 }, (_, i) => `g${i}`).join('\n') + '\n');
+      const r = await runShoal(['submit', 'python', ...suite.conn(run.ns), '--job', 'G1', '--fn', 'mod.py:on_gpu', '--inputs', list, '--gpus', '1', '--wait'], { cwd: suite.dir, timeoutMs: 120_000 });
+      assert.equal(r.code, 0, r.describe());
+      const rows = readRows(join(run.out, 'G1.jsonl'));
+      assertOneRowPerTask(rows, ids(120), { status: 'ok' });
+      const spans = new Map<string, Array<[number, number, string]>>();
+      const pidGpu = new Map<number, string>();
+      for (const x of rows) {
+        const v = x.value as { cvd: string; pid: number; t0: number; t1: number };
+        assert.match(v.cvd, /^[0-3]$/, `${x.task} saw exactly one GPU (${v.cvd})`);
+        assert.equal(pidGpu.get(v.pid) ?? v.cvd, v.cvd, `interpreter ${v.pid} kept its GPU`);
+        pidGpu.set(v.pid, v.cvd);
+        const key = `${x.agent} GPU ${v.cvd}`;
+        spans.set(key, [...(spans.get(key) ?? []), [v.t0, v.t1, x.task]]);
+      }
+      for (const [key, list] of spans) {
+        list.sort((a, b) => a[0] - b[0]);
+        for (let i = 1; i < list.length; i++) assert.ok(list[i]![0] >= list[i - 1]![1], `${key}: ${list[i - 1]![2]} and ${list[i]![2]} overlap`);
+      }
+      const used = new Set(rows.map((x) => (x.value as { cvd: string }).cvd));
+      assert.deepEqual([...used].sort(), ['0', '1', '2', '3']);
+      assert.deepEqual(new Set(rows.map((x) => x.agent)), new Set(agents.map((a) => a.id)));
+      // The out dir is the suite's: its coordinator goes before the next block starts one there.
+      for (const p of [...agents.map((a) => a.proc), run.coord]) {
+        p.kill('SIGTERM');
+        await p.exited;
+      }
+    });
+  });
+
   describe('over NATS', () => {
     let run: Run;
     let agents: Agent[];
@@ -126,6 +162,25 @@ describe('python tasks', () => {
       checkScores(rows);
       assert.deepEqual(new Set(rows.map((x) => x.agent)), new Set(agents.map((a) => a.id)), 'both agents ran tasks');
       allPids.push(...pidsOf(rows));
+    });
+
+    it('interpreters idle for --idle seconds after their job are stopped, their memory and GPUs freed', async () => {
+      const small = join(suite.dir, 'small.txt');
+      writeFileSync(small, 'a\nb\nc\nd\n');
+      const r = await runShoal(['submit', 'python', ...conn(), '--job', 'P0', '--fn', 'mod.py:score', '--inputs', small, '--params', '{"scale": 2}', '--idle', '0.5', '--wait'], { cwd: suite.dir });
+      assert.equal(r.code, 0, r.describe());
+      const pids = pidsOf(readRows(join(run.out, 'P0.jsonl')));
+      assert.ok(pids.length >= 1);
+      await until(() => `the idle interpreters to stop (alive: ${pids.filter(alive).join(', ')})`, () => pids.every((p) => !alive(p)));
+      assert.ok(agents.every((a) => a.proc.alive), 'the agents run on');
+    });
+
+    it("status shows each agent's python3", async () => {
+      const version = execFileSync('python3', ['--version'], { encoding: 'utf8' }).trim().replace(/^Python /, '');
+      const st = await shoalJson<{ agents: Array<{ agent: string; python?: string }> }>(['status', '--json', ...conn()]);
+      for (const a of agents) assert.equal(st.agents.find((x) => x.agent === a.id)?.python, version, JSON.stringify(st.agents));
+      const human = await runShoal(['status', ...conn()]);
+      assert.match(human.stdout, new RegExp(`PYTHON[\\s\\S]*${version.replace(/\./g, '\\.')}`), human.describe());
     });
 
     it('an exception, os._exit and a segfault mid-batch, a timeout, megabytes printed: each recorded, the rest not charged', async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import si from 'systeminformation';
 import { physicalCores, probeNode } from '../../agents/probe.js';
+import { parsePythonVersion } from '../../agents/python-probe.js';
 import { tempSuite } from '../helpers/suite.js';
 
 const suite = tempSuite('shoal-probe-');
@@ -50,4 +51,11 @@ test('the probe reports what systeminformation reports for this machine', async 
   // Available memory moves between the two reads: same source (MemAvailable), within 5%.
   assert.ok(Math.abs(probe.memory.available - mem.available) <= 0.05 * mem.total, `available ${probe.memory.available} vs ${mem.available}`);
   assert.equal(probe.slurm, null);
+});
+
+test('python probe: reads the version python --version prints, on stdout or stderr', () => {
+  assert.equal(parsePythonVersion('Python 3.11.2\n'), '3.11.2');
+  assert.equal(parsePythonVersion('\nPython 2.7.18\n'), '2.7.18');
+  assert.equal(parsePythonVersion('Python 3.13.0rc1'), '3.13.0rc1');
+  assert.equal(parsePythonVersion('sh: python3: not found'), null);
 });

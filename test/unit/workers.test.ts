@@ -23,3 +23,13 @@ test('asking for more than usable: the usable count, a refusal with --strict-aff
   assert.equal(resolveWorkers(8, probe(2), false, silentLogger(), true), 8);
   assert.throws(() => resolveWorkers(8, probe(2), true, silentLogger(), true), /strict-affinity/);
 });
+
+test('GPUs: one thread each even on fewer CPUs (a GPU task mostly waits on its GPU); --strict-affinity still counts CPUs', () => {
+  assert.equal(resolveWorkers(undefined, probe(2), false, silentLogger(), false, 4), 4);
+  assert.equal(resolveWorkers(undefined, probe(8), false, silentLogger(), false, 4), 8);
+  assert.equal(resolveWorkers(4, probe(2), false, silentLogger(), false, 4), 4);
+  assert.equal(resolveWorkers(3, probe(2), false, silentLogger(), false, 4), 3);
+  assert.equal(resolveWorkers(8, probe(2), false, silentLogger(), false, 4), 4);
+  assert.equal(resolveWorkers(4, probe(4, 2), false, silentLogger(), false, 4), 4);
+  assert.throws(() => resolveWorkers(4, probe(2), true, silentLogger(), false, 4), /strict-affinity/);
+});

@@ -69,13 +69,15 @@ export function printStatus(out: Output, jobs: JobStatus[], agents: AgentStatus[
   out.line('');
   if (agents.length === 0) out.line('no agents');
   else {
-    // A GPU column only where some agent has GPUs: free/total, '-' for an agent without.
+    // A GPU column only where some agent has GPUs: free/total, '-' for an agent without; a
+    // PYTHON column (its python3's version) only where some agent runs users' code.
     const gpus = agents.some((a) => a.gpus);
+    const python = agents.some((a) => a.python);
     // An interpreters column only where some agent has live ones (python jobs).
     const py = agents.some((a) => a.interpreters);
     out.table(
-      ['AGENT', 'HOST', 'STATE', 'SLOTS', 'BUSY', 'MEMORY', ...(py ? ['INTERPRETERS'] : []), ...(gpus ? ['GPUS FREE'] : []), 'DONE', 'SEEN'],
-      agents.map((a) => [a.agent, a.host, a.state + (a.spot ? ' (spot)' : ''), a.slots, a.busy, formatBytes(a.memory), ...(py ? [interpreterCell(a)] : []), ...(gpus ? [gpuCell(a)] : []), a.done, `${(a.lastSeenMs / 1000).toFixed(1)}s ago`]),
+      ['AGENT', 'HOST', 'STATE', 'SLOTS', 'BUSY', 'MEMORY', ...(py ? ['INTERPRETERS'] : []), ...(gpus ? ['GPUS FREE'] : []), ...(python ? ['PYTHON'] : []), 'DONE', 'SEEN'],
+      agents.map((a) => [a.agent, a.host, a.state + (a.spot ? ' (spot)' : ''), a.slots, a.busy, formatBytes(a.memory), ...(py ? [interpreterCell(a)] : []), ...(gpus ? [gpuCell(a)] : []), ...(python ? [a.python ?? '-'] : []), a.done, `${(a.lastSeenMs / 1000).toFixed(1)}s ago`]),
     );
     for (const a of agents) for (const j of a.interpreters?.jobs ?? []) out.line(`interpreters (${a.agent}, job ${j.job}): ${j.count}, ${formatBytes(j.rss)} resident, largest ${formatBytes(j.maxRss)}`);
   }

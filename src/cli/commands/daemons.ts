@@ -176,7 +176,7 @@ export function registerAgent(program: Command): void {
     .description(COMMANDS.agent.description)
     .option('--nats <url>', 'NATS server URL (or SHOAL_NATS)')
     .option('--ns <ns>', 'namespace (default: SHOAL_NS or "default")')
-    .addOption(valueOption('--workers <n>', 'worker threads (default: usable CPUs of this process)', integerFrom(1)))
+    .addOption(valueOption('--workers <n>', 'worker threads (default: usable CPUs of this process, and at least one per GPU)', integerFrom(1)))
     .addOption(agentOptions.memory())
     .option('--spot', 'this agent may vanish (preemptible); it joins running jobs')
     .option('--strict-affinity', 'refuse to start when fewer CPUs are usable than --workers asks for')

@@ -9,8 +9,10 @@
  * SIGTERM and, `killGraceS` later, SIGKILL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import { lifelineWrapper, signalOfStatus, Tail } from '../command/process.js';
@@ -79,6 +81,8 @@ export class SetupFailed extends Error {
 /** The interpreter could not be started, or died before it was ready. */
 export class StartFailed extends Error {}
 
+let made = 0;
+
 export class Interpreter {
   /** The interpreter's own pid (from its ready message; the group's leader until then). */
   pid: number;
@@ -94,10 +98,15 @@ export class Interpreter {
   private readonly replies: unknown[] = [];
   private waiter: (() => void) | null = null;
   private ended: PyExit | null = null;
+  /** The file where the interpreter counts the tasks it has begun (see shoal_worker.py). */
+  private readonly progress = join(tmpdir(), `shoal-progress-${process.pid}-${threadId}-${++made}`);
+  /** Tasks it had begun when it ended (from the progress file); null while it runs or when unknown. */
+  begunAtEnd: number | null = null;
 
   private constructor(spec: InterpreterSpec) {
     foundDir ??= workerDir();
-    const env = { ...spec.env, PYTHONPATH: [foundDir, spec.env.PYTHONPATH].filter(Boolean).join(delimiter), PYTHONUNBUFFERED: '1' };
+    writeFileSync(this.progress, Buffer.alloc(8));
+    const env = { ...spec.env, PYTHONPATH: [foundDir, spec.env.PYTHONPATH].filter(Boolean).join(delimiter), PYTHONUNBUFFERED: '1', SHOAL_PROGRESS: this.progress };
     this.child = spawn('/bin/sh', ['-c', lifelineWrapper(9, spec.killGraceS, [3, 4]), 'shoal', spec.python, '-m', 'shoal_worker'], {
       cwd: spec.cwd,
       env,
@@ -203,6 +212,13 @@ export class Interpreter {
   private onEnd(e: PyExit): void {
     if (this.ended) return;
     this.ended = e;
+    try {
+      const b = readFileSync(this.progress);
+      if (b.length >= 8) this.begunAtEnd = Number(b.readBigUInt64LE(0));
+      rmSync(this.progress, { force: true });
+    } catch {
+      // gone or unreadable: the first unanswered task is blamed
+    }
     // Nothing of its group may outlive it.
     this.kill();
     this.wake();

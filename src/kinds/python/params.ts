@@ -32,6 +32,8 @@ export const PythonParamsSchema = Type.Object({
   memory: Type.Number({ minimum: 0 }),
   /** GPUs each task needs (its interpreter keeps them). */
   gpus: GpuCount,
+  /** An interpreter idle this long (ms) is stopped, freeing its memory and GPU. */
+  idleMs: Type.Number({ minimum: 0, default: 30_000 }),
   /** Start a fresh interpreter after this many tasks (0 = never). */
   recycleAfter: Type.Integer({ minimum: 0, default: 0 }),
   /** Characters of each task's stdout and stderr kept in its row. */
@@ -44,6 +46,7 @@ const P = PythonParamsSchema.properties;
 const InUnits = {
   timeout: Type.Number({ minimum: 0, default: 0 }),
   killGrace: Type.Number({ minimum: 0, default: 0.5 }),
+  idle: Type.Number({ minimum: 0, default: 30 }),
   taskMemory: Type.Number({ minimum: 0, default: 0 }),
 };
 
@@ -64,6 +67,7 @@ export function addPythonOptions(cmd: CommandUnknownOpts): void {
     .option('--threads <n>', 'worker slots per task; OMP_NUM_THREADS, MKL_NUM_THREADS, OPENBLAS_NUM_THREADS, NUMEXPR_NUM_THREADS and SHOAL_THREADS are set to it', helpDefault(P.threads));
   addGpusOption(cmd)
     .option('--task-memory <gb>', 'memory each task needs (GB); agents with less free memory do not get it', helpDefault(InUnits.taskMemory))
+    .option('--idle <s>', 'stop an interpreter idle this many seconds (the job has ended, or waits): its memory and GPU go back', helpDefault(InUnits.idle))
     .option('--recycle-after <n>', 'start a fresh interpreter after this many tasks (C extensions that leak; 0 = never)', helpDefault(P.recycleAfter))
     .option('--tail <chars>', 'characters of the end of each task\'s stdout and stderr kept in its row', helpDefault(P.tail))
     .addHelpText(
@@ -139,6 +143,7 @@ export function pythonParams(o: Record<string, unknown>): PythonParams {
     threads: readOption('--threads', P.threads, o.threads),
     gpus: readGpusOption(o),
     memory: Math.round(readOption('--task-memory', InUnits.taskMemory, o.taskMemory) * GB),
+    idleMs: Math.round(readOption('--idle', InUnits.idle, o.idle) * 1000),
     recycleAfter: readOption('--recycle-after', P.recycleAfter, o.recycleAfter),
     tail: readOption('--tail', P.tail, o.tail),
   };

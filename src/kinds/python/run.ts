@@ -6,7 +6,8 @@
  * Chunks are sized to about CHUNK_MS of work (from the mean task time so far) so that a task
  * taken back by a drain or a cancel is rarely already on its way. A task over --timeout gets
  * its interpreter killed. When the interpreter dies, the task it was running is blamed (the
- * first one sent and unanswered) and the rest of the bundle is handed back, unstarted; the
+ * one it had begun last, from its progress file; else the first one sent and unanswered) and
+ * the rest of the bundle is handed back, uncharged, with those whose answers it still held; the
  * next bundle starts a fresh interpreter.
  */
 import { ErrorCode, InputError, ShoalError } from '../../errors.js';
@@ -24,6 +25,22 @@ const CHUNK_MAX = 2048;
 
 /** The thread's interpreter and what it was started for. */
 let current: { key: string; it: Interpreter } | null = null;
+/**
+ * The timer that stops the thread's interpreter once it has been idle for the job's --idle
+ * seconds: its job has likely ended, and it may hold memory and a GPU that the next job's
+ * interpreters need. The timer keeps no thread alive.
+ */
+let idle: NodeJS.Timeout | null = null;
+
+function stopWhenIdle(ms: number): void {
+  idle = setTimeout(() => {
+    idle = null;
+    const c = current;
+    current = null;
+    void c?.it.close();
+  }, ms);
+  idle.unref();
+}
 /** The mean time of a task of the job this thread ran last, ms (0: not known yet): sizes the first chunks of its next bundle. */
 let pace: { job: string; meanMs: number } = { job: '', meanMs: 0 };
 
@@ -89,6 +106,16 @@ function answer(t: BatchTask, r: PyReply, pid: number, p: PythonParams): BatchRe
 
 /** Runs a bundle's python tasks; see the file's header. */
 export async function* runPythonBatch(tasks: BatchTask[], p: PythonParams, ctx: BatchContext): AsyncGenerator<BatchResult> {
+  if (idle) clearTimeout(idle);
+  idle = null;
+  try {
+    yield* runOnInterpreter(tasks, p, ctx);
+  } finally {
+    stopWhenIdle(p.idleMs);
+  }
+}
+
+async function* runOnInterpreter(tasks: BatchTask[], p: PythonParams, ctx: BatchContext): AsyncGenerator<BatchResult> {
   let it: Interpreter;
   try {
     it = await interpreterFor(p, ctx);
@@ -113,6 +140,8 @@ export async function* runPythonBatch(tasks: BatchTask[], p: PythonParams, ctx: 
   let chunkEnds: number[] = [];
   if (pace.job !== ctx.job) pace = { job: ctx.job, meanMs: 0 };
   let answered = 0;
+  /** Tasks the interpreter answered before this bundle (it answers all it is sent, in order). */
+  const before = it.answered;
   let timedOut = false;
 
   /** Sends the next chunk of live tasks; inputs that cannot be read end at once. */
@@ -149,7 +178,11 @@ export async function* runPythonBatch(tasks: BatchTask[], p: PythonParams, ctx: 
     ctx.begin(head.index);
     const r = await nextAnswer(it, p.timeoutMs > 0 ? p.timeoutMs - (performance.now() - t0) : 0, () => (timedOut = true));
     if ('code' in r) {
-      yield died(head, r, it, p, timedOut);
+      // The task it had begun last (its progress file says), else the first unanswered; those
+      // between ended but their answers were still gathered: they go back uncharged.
+      const begun = it.begunAtEnd === null ? -1 : it.begunAtEnd - 1 - before;
+      const culprit = begun >= answered && begun < sent.length ? sent[begun]! : head;
+      yield died(culprit, r, it, p, timedOut);
       current = null;
       return;
     }

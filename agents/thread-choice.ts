@@ -1,0 +1,64 @@
+/**
+ * Which worker thread of the pool a bundle goes to. A bundle holding GPUs goes to the idle
+ * thread that last ran a bundle with the same GPUs when there is one: a kind may keep a process
+ * per thread that sees its GPUs (the python kind's interpreter, with the user's model loaded),
+ * and a bundle with other GPUs on that thread would restart it. Otherwise a bundle goes to an
+ * idle thread that holds no GPUs, or to a new thread while the pool may still start one (never
+ * second in line on a busy thread, nor onto another bundle's GPU thread, before every thread
+ * has started); with every thread started, to any idle thread, else to the least busy one with
+ * room for its next bundle. No I/O: pool.ts asks it from piscina's load balancer.
+ */
+
+/** What the chooser needs to know of a thread (piscina's view of a worker fits it). */
+export interface ThreadView {
+  readonly id: number;
+  readonly currentUsage: number;
+  readonly isRunningAbortableTask: boolean;
+}
+
+export class ThreadChoice {
+  /** For each thread that ran a bundle with GPUs, those GPUs (as `gpuKey` writes them). */
+  private readonly gpusOf = new Map<number, string>();
+
+  /** @param depth bundles one thread holds at once (its running one and its next) */
+  constructor(private readonly depth: number) {}
+
+  /**
+   * The thread for a bundle holding the GPUs `gpus` (null: none), or null to have the pool
+   * start a new thread (only when `canGrow`).
+   */
+  choose<T extends ThreadView>(gpus: string | null, threads: Iterable<T>, canGrow: boolean): T | null {
+    let fresh: T | null = null;
+    let idle: T | null = null;
+    let least: T | null = null;
+    for (const t of threads) {
+      if (t.currentUsage === 0) {
+        const held = this.gpusOf.get(t.id);
+        if (gpus !== null && held === gpus) return this.took(t, gpus);
+        if (held === undefined) fresh ??= t;
+        else idle ??= t;
+      } else if (!t.isRunningAbortableTask && t.currentUsage < this.depth && (least === null || t.currentUsage < least.currentUsage)) least = t;
+    }
+    // A new thread rather than one whose GPUs another bundle may want next.
+    const pick = fresh ?? (canGrow ? null : (idle ?? least));
+    return pick && this.took(pick, gpus);
+  }
+
+  /** A thread has ended (recycled, killed or died): what it held went with it. */
+  forget(id: number): void {
+    this.gpusOf.delete(id);
+  }
+
+  private took<T extends ThreadView>(t: T, gpus: string | null): T {
+    // A bundle without GPUs replaces whatever process saw the thread's GPUs (a kind keeps one
+    // per thread), so after it the thread holds none.
+    if (gpus !== null) this.gpusOf.set(t.id, gpus);
+    else this.gpusOf.delete(t.id);
+    return t;
+  }
+}
+
+/** The key of a bundle's GPUs for `ThreadChoice` (null: it holds none). */
+export function gpuKey(gpus: readonly number[] | undefined): string | null {
+  return gpus && gpus.length > 0 ? gpus.join(',') : null;
+}
