@@ -19,6 +19,7 @@ import { AgentCore, type AgentCommand, type Bundle } from './core/index.js';
 import { DEFAULT_AGENT_OPTIONS, type AgentOptions, type AgentShell } from './agent-options.js';
 import { CoordinatorLink } from './coordinator-link.js';
 import { PullLoop } from './pull-loop.js';
+import { InterpreterWatch } from './interpreters.js';
 
 export { DEFAULT_AGENT_OPTIONS, type AgentOptions };
 
@@ -31,6 +32,8 @@ export class Agent implements AgentShell {
   private readonly link: CoordinatorLink;
   private readonly pull: PullLoop;
   private readonly drops: DropLog;
+  /** The interpreters its worker threads started (null: a pool without threads of its own). */
+  private readonly interpreters: InterpreterWatch | null;
   /** The abort of each bundle on the pool. */
   private readonly aborts = new Map<Bundle, AbortController>();
   private timers: NodeJS.Timeout[] = [];
@@ -61,6 +64,8 @@ export class Agent implements AgentShell {
     this.drops = new DropLog(log);
     this.link = new CoordinatorLink(this, () => ({ ...this.info, slots: o.workers, spot: o.spot, allowCommand: o.allowCommand, kinds: o.handlerKinds }));
     this.pull = new PullLoop(this, this.link);
+    const pool = this.pool;
+    this.interpreters = pool.ownsThread ? new InterpreterWatch((t) => pool.ownsThread!(t), () => void this.measureInterpreters()) : null;
   }
 
   /** Starts pulling; returns at once (await `finished` for the end). */
@@ -150,7 +155,14 @@ export class Agent implements AgentShell {
     });
   }
 
+  /** Measures the interpreters' memory (each second, and as soon as one has started). */
+  private async measureInterpreters(): Promise<void> {
+    if (!this.interpreters || this.core.state === 'stopped') return;
+    this.apply(this.core.interpretersMeasured(await this.interpreters.measure()));
+  }
+
   private async checkMemory(): Promise<void> {
+    await this.measureInterpreters();
     let free: number;
     try {
       free = await this.memoryProbe();
@@ -208,6 +220,7 @@ export class Agent implements AgentShell {
       if (this.graceTimer) clearTimeout(this.graceTimer);
       this.pull.poke();
       this.cmdSub?.unsubscribe();
+      this.interpreters?.close();
       this.sender.outbox.close();
       await this.pool.close().catch(() => undefined);
       this.log.info({ agent: this.id, why, tasks: this.core.done }, 'agent stopped');

@@ -33,6 +33,11 @@ export interface BundlePool {
   run(input: BundleInput, signal: AbortSignal): Promise<BundleEnd>;
   /** Stops every slot (running tasks are abandoned). Idempotent. */
   close(): Promise<void>;
+  /**
+   * Whether worker thread `threadId` is one of this pool's (the agent then measures the
+   * interpreters it starts: interpreters.ts). Absent: the pool has no threads of its own.
+   */
+  ownsThread?(threadId: number): boolean;
 }
 
 /** Builds an agent's pool from its options (AgentOptions.pool). */

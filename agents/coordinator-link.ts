@@ -116,7 +116,7 @@ export class CoordinatorLink {
     try {
       a.bus.publish(
         a.subj.heartbeat(a.opts.principal),
-        encode({ kind: 'heartbeat', v: PROTOCOL_VERSION, agent: a.id, epoch: link.epoch, busySlots: l.busySlots, memory: l.memory, ...(a.core.bundles.gpus > 0 ? { busyGpus: l.busyGpus } : {}), state: l.state, done: l.done }),
+        encode({ kind: 'heartbeat', v: PROTOCOL_VERSION, agent: a.id, epoch: link.epoch, busySlots: l.busySlots, memory: l.memory, ...(a.core.bundles.gpus > 0 ? { busyGpus: l.busyGpus } : {}), state: l.state, done: l.done, ...(l.interpreters.length > 0 ? { interpreters: l.interpreters } : {}) }),
       );
     } catch {
       // Disconnected: the next one will do.

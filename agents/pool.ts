@@ -165,6 +165,10 @@ export class WorkerPool implements BundlePool {
     void w?.terminate();
   }
 
+  ownsThread(threadId: number): boolean {
+    return this.piscina.threads.some((t) => t.threadId === threadId);
+  }
+
   /** Replaces a worker thread that has run its quota of tasks. */
   private recycle(threadId: number): void {
     if (this.recycling.has(threadId)) return;

@@ -3,7 +3,7 @@
  * and the events it publishes. Part of the message set of messages.ts (its `Schemas` lists them).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Count, ErrorReplySchema, Id, Num, V } from './fields.js';
+import { Count, ErrorReplySchema, Id, InterpreterMemorySchema, Num, V } from './fields.js';
 
 /** Job names become file names: letters, digits, '.', '_', '-'; not starting with a dot. */
 export const JobNameSchema = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' });
@@ -90,6 +90,8 @@ export const AgentStatusSchema = Type.Object({
   /** Its GPUs, and how many are free (absent: it has none). */
   gpus: Type.Optional(Count),
   freeGpus: Type.Optional(Count),
+  /** Its live interpreters (python kind): their resident memory together (bytes), and per job (absent: none). */
+  interpreters: Type.Optional(Type.Object({ count: Count, rss: Num, jobs: Type.Array(InterpreterMemorySchema) })),
   /** The version of `python3` on its PATH (agents started with --allow-command). */
   python: Type.Optional(Type.String()),
 });

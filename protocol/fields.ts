@@ -11,3 +11,15 @@ export const WireErrorSchema = Type.Object({ code: Type.String({ maxLength: 64 }
 
 export const ErrorReplySchema = Type.Object({ kind: Type.Literal('error'), v: V, code: Type.String(), message: Type.String() });
 export type ErrorReply = Static<typeof ErrorReplySchema>;
+
+/**
+ * A job's long-lived interpreters on one agent (the python kind's), as the agent measured them:
+ * how many live, their resident memory together and the largest one's (bytes, VmRSS).
+ */
+export const InterpreterMemorySchema = Type.Object({
+  job: Id,
+  count: Count,
+  rss: Num,
+  maxRss: Num,
+});
+export type InterpreterMemory = Static<typeof InterpreterMemorySchema>;

@@ -5,10 +5,10 @@
  * Kind-specific payloads (`params`, `ref`) are `unknown` here: the kind validates them.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Count, ErrorReplySchema, Id, Num, V, WireErrorSchema } from './fields.js';
+import { Count, ErrorReplySchema, Id, InterpreterMemorySchema, Num, V, WireErrorSchema } from './fields.js';
 import { CtlReplySchema, CtlRequestSchema, EventSchema } from './control.js';
 
-export { ErrorReplySchema, WireErrorSchema, type ErrorReply } from './fields.js';
+export { ErrorReplySchema, InterpreterMemorySchema, WireErrorSchema, type ErrorReply, type InterpreterMemory } from './fields.js';
 
 // ───────────────────────── Agent → Coordinator ─────────────────────────
 
@@ -111,6 +111,8 @@ export const HeartbeatSchema = Type.Object({
   busyGpus: Type.Optional(Count),
   state: Type.Union([Type.Literal('active'), Type.Literal('draining'), Type.Literal('paused')]),
   done: Count,
+  /** Its interpreters' memory, per job (absent: none live, or an agent that does not measure them). */
+  interpreters: Type.Optional(Type.Array(InterpreterMemorySchema, { maxItems: 4096 })),
 });
 export type Heartbeat = Static<typeof HeartbeatSchema>;
 

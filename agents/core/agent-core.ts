@@ -4,13 +4,14 @@
  * and commands go out for the shell to carry out on the bus, the pool and the timers. No I/O
  * here: the only memory it shares is each bundle's flags (flags.ts), which the workers write.
  */
-import type { HeldTask, JobInfo, ResultGroup, TaskMsg, TaskReport, Welcome } from '../../protocol/index.js';
+import type { HeldTask, InterpreterMemory, JobInfo, ResultGroup, TaskMsg, TaskReport, Welcome } from '../../protocol/index.js';
 import { ErrorCode } from '../../src/errors.js';
 import { errorRow, GroupBuilder, taskText } from '../../src/rows/index.js';
 import { CoordinatorWatch } from '../coordinators.js';
 import { abortBundle, abortTask, handBackTask, isMarked, runningIndex, taskCount } from '../flags.js';
 import type { BundleEnd } from '../worker-types.js';
 import { BundleBook, type Bundle } from './bundle-book.js';
+import { MemoryBook, type InterpreterRss } from './memory-book.js';
 import { linkOf, moveSession, type Link, type Session, type SessionName } from './session.js';
 
 /** What the shell is to do. */
@@ -58,6 +59,8 @@ export interface CoreOptions {
   freeMemory: number;
   /** The indices of the GPUs tasks may be given (default none). */
   gpus?: readonly number[];
+  /** Kinds that run in interpreters the shell measures (memory-book.ts; default python). */
+  interpreterKinds?: readonly string[];
 }
 
 /** The figures of a pull or a heartbeat. */
@@ -70,11 +73,14 @@ export interface LoadFacts {
   freeGpus: number;
   state: 'active' | 'draining' | 'paused';
   done: number;
+  /** The live interpreters' memory, per job. */
+  interpreters: InterpreterMemory[];
 }
 
 export class AgentCore {
   private session: Session = { s: 'starting' };
   private readonly book: BundleBook;
+  private readonly memory: MemoryBook;
   private readonly jobs = new Map<string, JobInfo>();
   private reports: TaskReport[] = [];
   private readonly coordinators = new CoordinatorWatch();
@@ -89,6 +95,7 @@ export class AgentCore {
   constructor(private readonly opts: CoreOptions) {
     this.book = new BundleBook(opts.slots, opts.depth, opts.gpus ?? []);
     this.freeMemory = opts.freeMemory;
+    this.memory = new MemoryBook(new Set(opts.interpreterKinds ?? ['python']));
   }
 
   private to(next: Session, event: string): void {
@@ -258,10 +265,22 @@ export class AgentCore {
   /** Free memory was measured. */
   memoryMeasured(free: number): AgentCommand[] {
     this.freeMemory = free;
+    // Bundles waiting for memory may fit now.
+    const fed = this.book.heldForMemory > 0 ? this.feed() : [];
     const low = this.opts.minFreeMemory > 0 && free < this.opts.minFreeMemory;
-    if (low === this.memoryLow) return [];
+    if (low === this.memoryLow) return fed;
     this.memoryLow = low;
-    return [{ kind: 'memory', low, free }, { kind: 'wake' }];
+    return [...fed, { kind: 'memory', low, free }, { kind: 'wake' }];
+  }
+
+  /** The live interpreters were measured (each second, and as one starts). */
+  interpretersMeasured(list: readonly InterpreterRss[]): AgentCommand[] {
+    return this.memory.measured(list) ? [...this.feed(), { kind: 'wake' }] : [];
+  }
+
+  /** Bytes the agent's interpreters may hold together: its limit, and what the node has free. */
+  private get memoryBudget(): number {
+    return Math.min(this.opts.memoryLimit, this.freeMemory + this.memory.total);
   }
 
   /** The shell has stopped (drained, refused, or told to stop). */
@@ -285,7 +304,7 @@ export class AgentCore {
 
   private feed(): AgentCommand[] {
     if (this.session.s === 'stopped') return [];
-    return this.book.start().map((bundle) => ({ kind: 'run', bundle }) as const);
+    return this.book.start((b) => this.memory.admits(b, this.book.running, this.memoryBudget)).map((bundle) => ({ kind: 'run', bundle }) as const);
   }
 
   /** Replaces the rows of tasks whose result alone is too large for the bus with an error row. */
@@ -306,6 +325,7 @@ export class AgentCore {
   /** Asserts the core's invariants (tests call it after every step). */
   check(): void {
     this.book.check();
+    this.memory.check();
   }
 
   // ---- questions the shell asks ----
@@ -324,7 +344,8 @@ export class AgentCore {
 
   /** Bundles to ask for now (0 = none). */
   want(outboxFull: boolean): number {
-    if (this.session.s !== 'active' || this.memoryLow || outboxFull) return 0;
+    // A bundle waiting for memory: more would only wait behind it (another agent may run them).
+    if (this.session.s !== 'active' || this.memoryLow || outboxFull || this.book.heldForMemory > 0) return 0;
     return Math.max(0, this.opts.slots + this.opts.prefetch - this.book.held);
   }
 
@@ -355,11 +376,12 @@ export class AgentCore {
     return {
       busySlots: this.book.busy,
       freeSlots: this.book.freeSlots,
-      memory: Math.max(0, Math.min(this.freeMemory, this.opts.memoryLimit)),
+      memory: Math.max(0, Math.min(this.freeMemory, this.opts.memoryLimit - this.memory.total)),
       busyGpus: this.book.busyGpus,
       freeGpus: this.book.freeGpus,
       state: s === 'draining' || s === 'stopping' ? 'draining' : this.memoryLow ? 'paused' : 'active',
       done: this.done,
+      interpreters: this.memory.byJob(),
     };
   }
 

@@ -70,6 +70,8 @@ export class BundleBook {
   private multiRunning = 0;
   private made = 0;
   private readonly gpuBook: GpuBook;
+  /** Queued bundles the last start() left waiting for memory (they would fit the slots). */
+  heldForMemory = 0;
 
   /**
    * @param slots the agent's worker threads
@@ -97,10 +99,12 @@ export class BundleBook {
    * a bundle of more threads waits for its slots, and nothing is added beside one. A bundle
    * needing GPUs starts only on a thread of its own (it must not hold GPUs while it waits
    * behind another bundle) and when that many are free; while they are not, the bundles
-   * behind it may start.
+   * behind it may start; so may those behind one that `admit` holds back (memory: see
+   * memory-book.ts).
    */
-  start(): Bundle[] {
+  start(admit: (b: Bundle) => boolean = () => true): Bundle[] {
     const started: Bundle[] = [];
+    this.heldForMemory = 0;
     for (let i = 0; i < this.queue.length; ) {
       const b = this.queue[i]!;
       if (b.needsGpus > this.gpuBook.freeCount) {
@@ -109,6 +113,11 @@ export class BundleBook {
       }
       const pipelined = b.threads === 1 && b.needsGpus === 0 && this.multiRunning === 0;
       if (this.busySlots + b.threads > (pipelined ? this.slots * this.depth : this.slots)) break;
+      if (!admit(b)) {
+        this.heldForMemory++;
+        i++;
+        continue;
+      }
       if (b.threads > 1) this.multiRunning++;
       this.queue.splice(i, 1);
       this.busySlots += b.threads;

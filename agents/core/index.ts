@@ -2,3 +2,4 @@
 export { AgentCore, type AgentCommand, type CoreOptions } from './agent-core.js';
 export type { Bundle } from './bundle-book.js';
 export { IllegalSessionMoveError, moveSession, type Session, type SessionName } from './session.js';
+export type { InterpreterRss } from './memory-book.js';

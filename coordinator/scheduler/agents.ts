@@ -3,7 +3,7 @@
  * allowed moves between them. The roster moves agents only through that table, and keeps the
  * slots of active agents and the set of parked pulls in step with their states.
  */
-import type { AgentInfo } from '../../protocol/index.js';
+import type { AgentInfo, InterpreterMemory } from '../../protocol/index.js';
 import type { Task } from './task-state.js';
 
 /** Where an agent stands. */
@@ -58,6 +58,8 @@ export interface Agent {
   /** GPUs free, as its last pull or heartbeat said, less what was dispatched since. */
   freeGpus: number;
   done: number;
+  /** Its live interpreters' memory per job, as its last heartbeat said (empty: none). */
+  interpreters: InterpreterMemory[];
   /** Jobs whose params this agent has been sent. */
   readonly knows: Set<string>;
   /** Its parked pull; set and cleared by the roster (park, unpark). */
@@ -119,7 +121,7 @@ export class AgentRoster {
     this.mostGpus = Math.max(this.mostGpus, gpuCount(info));
     const known = this.byId.get(id) as MutableAgent | undefined;
     if (!known) {
-      const a: MutableAgent = { id, info, epoch, state: ACTIVE, lastSeen: now, leases: new Set(), dispatches: new Map(), seq: 0, busy: 0, memory: info.memory.available, freeGpus: gpuCount(info), done: 0, knows: new Set(), pull: null };
+      const a: MutableAgent = { id, info, epoch, state: ACTIVE, lastSeen: now, leases: new Set(), dispatches: new Map(), seq: 0, busy: 0, memory: info.memory.available, freeGpus: gpuCount(info), done: 0, interpreters: [], knows: new Set(), pull: null };
       this.byId.set(id, a);
       this.slots += info.slots;
       return a;

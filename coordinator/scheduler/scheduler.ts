@@ -8,7 +8,7 @@
  * splitting (split), tasks agents hold (held), commits, speculation, liveness, a job's life
  * (lifecycle), status and invariants.
  */
-import type { AgentInfo, CommitGroup, HeldTask, JobSpec, JobState, JobStatus, AgentStatus } from '../../protocol/index.js';
+import type { AgentInfo, CommitGroup, HeldTask, JobSpec, JobState, JobStatus, AgentStatus, InterpreterMemory } from '../../protocol/index.js';
 import { AgentRoster, DRAINING, gpuCount, type Agent } from './agents.js';
 import { log, type Command, type Ctx } from './commands.js';
 import { commit } from './commits.js';
@@ -169,7 +169,7 @@ export class Scheduler {
   }
 
   /** Liveness and load. Returns false when the agent must say hello again. */
-  onHeartbeat(id: string, epoch: number, busy: number, memory: number, draining: boolean, now: number, busyGpus = 0): boolean {
+  onHeartbeat(id: string, epoch: number, busy: number, memory: number, draining: boolean, now: number, busyGpus = 0, interpreters: InterpreterMemory[] = []): boolean {
     const a = this.st.agents.get(id);
     if (!a || a.state.s === 'lost' || a.epoch !== epoch) return false;
     a.lastSeen = now;
@@ -177,6 +177,7 @@ export class Scheduler {
     // Between pulls only (a parked pull's figure is the one dispatch goes by).
     if (!a.pull) a.freeGpus = Math.max(0, gpuCount(a.info) - busyGpus);
     a.memory = Math.min(memory, a.info.memory.limit);
+    a.interpreters = interpreters;
     if (draining && a.state.s === 'active') this.st.agents.move(a, DRAINING);
     return true;
   }

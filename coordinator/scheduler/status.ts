@@ -1,5 +1,5 @@
 /** What `shoal status` shows: each job's figures and recent rate, and each agent. */
-import type { AgentStatus, JobStatus } from '../../protocol/index.js';
+import type { AgentStatus, InterpreterMemory, JobStatus } from '../../protocol/index.js';
 import { gpuCount } from './agents.js';
 import type { Job } from './job.js';
 import type { State } from './state.js';
@@ -26,10 +26,22 @@ export function status(st: State, now: number, jobName?: string): { jobs: JobSta
       lastSeenMs: now - a.lastSeen,
       spot: a.info.spot,
       ...(gpuCount(a.info) > 0 ? { gpus: gpuCount(a.info), freeGpus: a.freeGpus } : {}),
+      ...(a.interpreters.length > 0 ? { interpreters: interpreterTotals(a.interpreters) } : {}),
       ...(a.info.python ? { python: a.info.python } : {}),
     });
   }
   return { jobs, agents };
+}
+
+/** An agent's interpreters: how many and their memory together, and per job. */
+function interpreterTotals(jobs: InterpreterMemory[]): { count: number; rss: number; jobs: InterpreterMemory[] } {
+  let count = 0;
+  let rss = 0;
+  for (const j of jobs) {
+    count += j.count;
+    rss += j.rss;
+  }
+  return { count, rss, jobs };
 }
 
 function jobStatus(job: Job, now: number): JobStatus {

@@ -49,14 +49,16 @@ function agentLines(agents: AgentStatus[]): string[] {
   if (agents.length === 0) return ['no agents'];
   const gpus = agents.some((a) => a.gpus);
   const python = agents.some((a) => a.python);
+  const py = agents.some((a) => a.interpreters);
   return columns([
-    ['AGENT', 'HOST', 'STATE', 'BUSY/SLOTS', 'MEM FREE', ...(gpus ? ['GPUS FREE'] : []), ...(python ? ['PYTHON'] : []), 'DONE', 'HEARTBEAT'],
+    ['AGENT', 'HOST', 'STATE', 'BUSY/SLOTS', 'MEM FREE', ...(py ? ['INTERPRETERS'] : []), ...(gpus ? ['GPUS FREE'] : []), ...(python ? ['PYTHON'] : []), 'DONE', 'HEARTBEAT'],
     ...agents.map((a) => [
       a.agent,
       a.host,
       a.state + (a.spot ? ' (spot)' : ''),
       `${a.busy}/${a.slots}`,
       formatBytes(a.memory),
+      ...(py ? [a.interpreters ? `${a.interpreters.count}: ${formatBytes(a.interpreters.rss)}` : '-'] : []),
       ...(gpus ? [a.gpus ? `${a.freeGpus ?? 0}/${a.gpus}` : '-'] : []),
       ...(python ? [a.python ?? '-'] : []),
       String(a.done),

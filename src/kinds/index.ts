@@ -13,6 +13,7 @@ export type { Kind, TaskSpec, RunContext, RunOutput, Row, ExpandContext, RecordO
 export { readOption, optionParser } from './options.js';
 export { addGpusOption, gpuEnv, GpuCount, readGpusOption } from './gpus.js';
 export { numberedIds, taskListOf, type TaskList } from './task-list.js';
+export { interpreterStarted, watchInterpreters, type InterpreterStarted } from './interpreters.js';
 export { PortInputs, sharedBytes, threadInputs, type InputCache, type InputReply, type InputRequest } from './inputs.js';
 
 const BUILTIN: ReadonlyMap<string, Kind<unknown>> = new Map<string, Kind<unknown>>([

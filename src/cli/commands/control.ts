@@ -73,11 +73,19 @@ export function printStatus(out: Output, jobs: JobStatus[], agents: AgentStatus[
     // PYTHON column (its python3's version) only where some agent runs users' code.
     const gpus = agents.some((a) => a.gpus);
     const python = agents.some((a) => a.python);
+    // An interpreters column only where some agent has live ones (python jobs).
+    const py = agents.some((a) => a.interpreters);
     out.table(
-      ['AGENT', 'HOST', 'STATE', 'SLOTS', 'BUSY', 'MEMORY', ...(gpus ? ['GPUS FREE'] : []), ...(python ? ['PYTHON'] : []), 'DONE', 'SEEN'],
-      agents.map((a) => [a.agent, a.host, a.state + (a.spot ? ' (spot)' : ''), a.slots, a.busy, formatBytes(a.memory), ...(gpus ? [gpuCell(a)] : []), ...(python ? [a.python ?? '-'] : []), a.done, `${(a.lastSeenMs / 1000).toFixed(1)}s ago`]),
+      ['AGENT', 'HOST', 'STATE', 'SLOTS', 'BUSY', 'MEMORY', ...(py ? ['INTERPRETERS'] : []), ...(gpus ? ['GPUS FREE'] : []), ...(python ? ['PYTHON'] : []), 'DONE', 'SEEN'],
+      agents.map((a) => [a.agent, a.host, a.state + (a.spot ? ' (spot)' : ''), a.slots, a.busy, formatBytes(a.memory), ...(py ? [interpreterCell(a)] : []), ...(gpus ? [gpuCell(a)] : []), ...(python ? [a.python ?? '-'] : []), a.done, `${(a.lastSeenMs / 1000).toFixed(1)}s ago`]),
     );
+    for (const a of agents) for (const j of a.interpreters?.jobs ?? []) out.line(`interpreters (${a.agent}, job ${j.job}): ${j.count}, ${formatBytes(j.rss)} resident, largest ${formatBytes(j.maxRss)}`);
   }
+}
+
+/** An agent's live interpreters as `count: memory`, or '-' when it has none. */
+export function interpreterCell(a: AgentStatus): string {
+  return a.interpreters ? `${a.interpreters.count}: ${formatBytes(a.interpreters.rss)}` : '-';
 }
 
 /** An agent's GPUs as `free/total`, or '-' when it has none. */

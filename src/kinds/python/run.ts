@@ -16,6 +16,7 @@ import type { BatchContext, BatchResult, BatchTask, RecordOutput, RunOutput } fr
 import { describeExit, Interpreter, SetupFailed, type PyError, type PyExit, type PyReply } from './interpreter.js';
 import type { PythonParams } from './params.js';
 import { gpuEnv } from '../gpus.js';
+import { interpreterStarted } from '../interpreters.js';
 
 /** Aim for chunks of about this much work. */
 const CHUNK_MS = 40;
@@ -72,6 +73,7 @@ async function interpreterFor(p: PythonParams, ctx: BatchContext): Promise<Inter
     killGraceS: p.killGraceMs / 1000,
   });
   current = { key, it };
+  interpreterStarted(it.pid, ctx.job);
   return it;
 }
 
