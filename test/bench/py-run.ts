@@ -1,0 +1,110 @@
+/**
+ * How the `py` bench (py.ts) starts each side and times it from process start to exit: shoal
+ * embedded (`shoal run python`), shoal over NATS (a nats-server, a coordinator and agents
+ * started and joined first, then `shoal submit --wait` timed), and py_pool.py. Every run writes
+ * a JSONL file and must hold one line per task.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startNatsServer } from '../../src/nats-server.js';
+import { cliPath, repoRoot } from '../helpers/paths.js';
+import { until } from '../helpers/wait.js';
+
+/** One process run to its end: wall seconds from spawn to exit, its stdout, the end of its stderr. */
+export interface Ran {
+  seconds: number;
+  stdout: string;
+  stderr: string;
+}
+
+interface Started {
+  done: Promise<Ran & { code: number | null }>;
+  kill(): void;
+}
+
+/** With PY_PROFILE=DIR every shoal process writes V8 CPU profiles (main thread and workers) there. */
+function profileEnv(): NodeJS.ProcessEnv {
+  const dir = process.env.PY_PROFILE;
+  return dir ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${dir}`.trim() } : {};
+}
+
+function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Started {
+  const t0 = performance.now();
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20000)));
+  return {
+    done: new Promise((r) => {
+      child.on('error', (e) => r({ code: null, seconds: 0, stdout, stderr: `${stderr}${e.message}` }));
+      child.on('exit', (code) => r({ code, seconds: (performance.now() - t0) / 1000, stdout, stderr }));
+    }),
+    kill: () => child.kill('SIGTERM'),
+  };
+}
+
+const shoal = (args: string[]): Started => start(process.execPath, [cliPath, ...args], profileEnv());
+
+async function ok(what: string, s: Started): Promise<Ran> {
+  const r = await s.done;
+  if (r.code !== 0) throw new Error(`py: ${what} exited ${r.code}: ${r.stderr.slice(-4000)}`);
+  return r;
+}
+
+/** Fails unless `path` holds `tasks` lines. */
+export function checkLines(what: string, path: string, tasks: number): void {
+  const text = readFileSync(path, 'utf8');
+  let lines = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines++;
+  if (lines !== tasks) throw new Error(`py: ${what} wrote ${lines} lines to ${path}, expected ${tasks}`);
+}
+
+/** The kind's arguments for one function of py_fns.py over `inputs`. */
+export function pythonArgs(python: string, fn: string, inputs: string, params: object): string[] {
+  return ['python', '--fn', `${join(repoRoot, 'test', 'bench', 'py_fns.py')}:${fn}`, '--inputs', inputs, '--python', python, '--params', JSON.stringify(params)];
+}
+
+/** `shoal run python ...` with one agent of `workers` worker threads. */
+export async function shoalEmbedded(kindArgs: string[], out: string, tasks: number, workers = 2): Promise<Ran> {
+  const r = await ok('shoal run', shoal(['run', ...kindArgs, '--workers', String(workers), '--oversubscribe', '--out', out, '--json']));
+  checkLines('shoal run', out, tasks);
+  return r;
+}
+
+/** A coordinator and `agents` agents of 2 / agents workers over a fresh nats-server; only `submit --wait` is timed. */
+export async function shoalOverNats(kindArgs: string[], dir: string, job: string, tasks: number, agents: number): Promise<Ran> {
+  const server = await startNatsServer();
+  const conn = ['--nats', server.url, '--ns', `py${Date.now().toString(36)}`];
+  const coordinator = shoal(['coordinator', ...conn, '--out-dir', dir, '--log-level', 'warn']);
+  const workers = String(Math.max(1, 2 / agents));
+  const ags = Array.from({ length: agents }, () => shoal(['agent', ...conn, '--workers', workers, '--allow-command', '--log-level', 'warn']));
+  try {
+    await until('the coordinator to answer with every agent joined', async () => {
+      const st = await shoal(['status', ...conn, '--json']).done;
+      return st.code === 0 && (JSON.parse(st.stdout) as { agents: unknown[] }).agents.length === agents;
+    });
+    const r = await ok('shoal submit', shoal(['submit', ...kindArgs, ...conn, '--job', job, '--wait', '--json']));
+    checkLines('shoal submit', join(dir, `${job}.jsonl`), tasks);
+    return r;
+  } finally {
+    for (const a of ags) a.kill();
+    coordinator.kill();
+    await Promise.all([coordinator.done, ...ags.map((a) => a.done)]);
+    await server.stop();
+  }
+}
+
+/** py_pool.py: `mode` is `submit` (a future per record) or `map:N` (pool.map, chunksize N). */
+export async function processPool(python: string, fn: string, inputs: string, params: object, mode: string, out: string, tasks: number, workers = 2): Promise<Ran> {
+  const script = join(repoRoot, 'test', 'bench', 'py_pool.py');
+  const r = await ok(`py_pool.py ${fn} ${mode}`, start(python, [script, fn, inputs, JSON.stringify(params), String(workers), mode, out]));
+  checkLines(`py_pool.py ${fn} ${mode}`, out, tasks);
+  return r;
+}
+
+/** Runs a Python snippet with `python` and returns its stdout. */
+export async function pythonOut(python: string, args: string[]): Promise<string> {
+  return (await ok(`${python} ${args[0] ?? ''}`, start(python, args))).stdout;
+}
