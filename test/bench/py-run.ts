@@ -16,6 +16,12 @@ export interface Ran {
   seconds: number;
   stdout: string;
   stderr: string;
+  /**
+   * CPU seconds (user + system) of what the run started, every thread and every descendant that
+   * was waited for (an interpreter, a pool's workers): unlike wall time, hardly moved by what
+   * else runs on the machine.
+   */
+  cpuS: number;
 }
 
 interface Started {
@@ -23,14 +29,27 @@ interface Started {
   kill(): void;
 }
 
-/** With PY_PROFILE=DIR every shoal process writes V8 CPU profiles (main thread and workers) there. */
-function profileEnv(): NodeJS.ProcessEnv {
+/** With PY_PROFILE=DIR every shoal process writes V8 CPU profiles (main thread and workers) there (node refuses --cpu-prof in NODE_OPTIONS). */
+function profileArgs(): string[] {
   const dir = process.env.PY_PROFILE;
-  return dir ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${dir}`.trim() } : {};
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
+/** CPU seconds of this process's children that have been waited for (cutime + cstime; Linux, else 0). */
+function childrenCpuS(): number {
+  try {
+    const s = readFileSync('/proc/self/stat', 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // Fields 16 and 17 of stat (cutime, cstime), in clock ticks of 10 ms, are 13 and 14 after the command name.
+    return (Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Started {
   const t0 = performance.now();
+  const cpu0 = childrenCpuS();
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -38,14 +57,14 @@ function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Starte
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20000)));
   return {
     done: new Promise((r) => {
-      child.on('error', (e) => r({ code: null, seconds: 0, stdout, stderr: `${stderr}${e.message}` }));
-      child.on('exit', (code) => r({ code, seconds: (performance.now() - t0) / 1000, stdout, stderr }));
+      child.on('error', (e) => r({ code: null, seconds: 0, stdout, stderr: `${stderr}${e.message}`, cpuS: 0 }));
+      child.on('exit', (code) => r({ code, seconds: (performance.now() - t0) / 1000, stdout, stderr, cpuS: childrenCpuS() - cpu0 }));
     }),
     kill: () => child.kill('SIGTERM'),
   };
 }
 
-const shoal = (args: string[]): Started => start(process.execPath, [cliPath, ...args], profileEnv());
+const shoal = (args: string[]): Started => start(process.execPath, [...profileArgs(), cliPath, ...args]);
 
 async function ok(what: string, s: Started): Promise<Ran> {
   const r = await s.done;
@@ -73,25 +92,35 @@ export async function shoalEmbedded(kindArgs: string[], out: string, tasks: numb
   return r;
 }
 
-/** A coordinator and `agents` agents of 2 / agents workers over a fresh nats-server; only `submit --wait` is timed. */
+/** A coordinator and `agents` agents of 2 / agents workers over a fresh nats-server; only `submit --wait` is timed (its CPU: the submit's, and the coordinator's and agents' from the submit to their exit). */
 export async function shoalOverNats(kindArgs: string[], dir: string, job: string, tasks: number, agents: number): Promise<Ran> {
   const server = await startNatsServer();
   const conn = ['--nats', server.url, '--ns', `py${Date.now().toString(36)}`];
   const coordinator = shoal(['coordinator', ...conn, '--out-dir', dir, '--log-level', 'warn']);
   const workers = String(Math.max(1, 2 / agents));
   const ags = Array.from({ length: agents }, () => shoal(['agent', ...conn, '--workers', workers, '--allow-command', '--log-level', 'warn']));
+  let stopped: Promise<unknown> | null = null;
+  const stop = (): Promise<unknown> => {
+    if (!stopped) {
+      for (const a of ags) a.kill();
+      coordinator.kill();
+      stopped = Promise.all([coordinator.done, ...ags.map((a) => a.done)]);
+    }
+    return stopped;
+  };
   try {
     await until('the coordinator to answer with every agent joined', async () => {
       const st = await shoal(['status', ...conn, '--json']).done;
       return st.code === 0 && (JSON.parse(st.stdout) as { agents: unknown[] }).agents.length === agents;
     });
+    const cpu0 = childrenCpuS();
     const r = await ok('shoal submit', shoal(['submit', ...kindArgs, ...conn, '--job', job, '--wait', '--json']));
     checkLines('shoal submit', join(dir, `${job}.jsonl`), tasks);
-    return r;
+    // The coordinator's and agents' CPU is counted once they have exited and been waited for.
+    await stop();
+    return { ...r, cpuS: childrenCpuS() - cpu0 };
   } finally {
-    for (const a of ags) a.kill();
-    coordinator.kill();
-    await Promise.all([coordinator.done, ...ags.map((a) => a.done)]);
+    await stop();
     await server.stop();
   }
 }

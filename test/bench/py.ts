@@ -32,7 +32,9 @@ const list = (name: string, dflt: string): number[] => (process.env[name] ?? dfl
 const load = (): string => `load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`;
 
 function row(workload: string, mode: string, tasks: number, r: Ran, loadBefore: string, note = ''): BenchRow {
-  return { workload, mode, tasks, seconds: +r.seconds.toFixed(3), tasksPerSecond: Math.round(tasks / r.seconds), note: [note, loadBefore].filter(Boolean).join('; ') };
+  const us = (r.cpuS * 1e6) / tasks;
+  const cpu = `CPU ${us.toFixed(us < 100 ? 1 : 0)} µs/record`;
+  return { workload, mode, tasks, seconds: +r.seconds.toFixed(3), tasksPerSecond: Math.round(tasks / r.seconds), note: [note, cpu, loadBefore].filter(Boolean).join('; ') };
 }
 
 /** Runs `fn` with the load average read just before it. */
