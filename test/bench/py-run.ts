@@ -5,26 +5,29 @@
  * a JSONL file and must hold one line per task.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNatsServer } from '../../src/nats-server.js';
 import { cliPath, repoRoot } from '../helpers/paths.js';
 import { until } from '../helpers/wait.js';
 
-/** One process run to its end: wall seconds from spawn to exit, its stdout, the end of its stderr. */
+/** One process run to its end: wall seconds from its start to its exit, its stdout, the end of its stderr. */
 export interface Ran {
   seconds: number;
   stdout: string;
   stderr: string;
   /**
-   * CPU seconds (user + system) of what the run started, every thread and every descendant that
-   * was waited for (an interpreter, a pool's workers): unlike wall time, hardly moved by what
-   * else runs on the machine.
+   * CPU seconds (user + system) of the process and everything it started, every thread,
+   * interpreters and a pool's workers included (py_cpu.py): unlike wall time, hardly moved by
+   * what else runs on the machine.
    */
   cpuS: number;
 }
 
 interface Started {
+  /** The py_cpu.py wrapper's pid (the command is its child). */
+  pid: number;
   done: Promise<Ran & { code: number | null }>;
   kill(): void;
 }
@@ -35,30 +38,61 @@ function profileArgs(): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
-/** CPU seconds of this process's children that have been waited for (cutime + cstime; Linux, else 0). */
-function childrenCpuS(): number {
+/** A process's parent, and its own CPU and that of the children it waited for (seconds), from /proc/PID/stat; null once it has gone. */
+function procStat(pid: string): { ppid: string; own: number; children: number } | null {
   try {
-    const s = readFileSync('/proc/self/stat', 'utf8');
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    // Fields 16 and 17 of stat (cutime, cstime), in clock ticks of 10 ms, are 13 and 14 after the command name.
-    return (Number(f[13]) + Number(f[14])) / 100;
+    // Fields 4 (ppid) and 14-17 (utime, stime, cutime, cstime, in ticks of 10 ms) are 1 and 11-14 after the command name.
+    return { ppid: f[1]!, own: (Number(f[11]) + Number(f[12])) / 100, children: (Number(f[13]) + Number(f[14])) / 100 };
   } catch {
-    return 0;
+    return null;
   }
 }
 
-function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Started {
-  const t0 = performance.now();
-  const cpu0 = childrenCpuS();
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** CPU seconds so far of everything below the `roots` (py_cpu.py wrappers): what they waited for, and each live descendant. */
+function treeCpuS(roots: number[]): number {
+  const stats = new Map<string, NonNullable<ReturnType<typeof procStat>>>();
+  for (const e of readdirSync('/proc')) {
+    const st = /^\d+$/.test(e) ? procStat(e) : null;
+    if (st) stats.set(e, st);
+  }
+  const rootIds = new Set(roots.map(String));
+  const under = (pid: string): boolean => {
+    for (let p = stats.get(pid)?.ppid; p !== undefined && p !== '0'; p = stats.get(p)?.ppid) if (rootIds.has(p)) return true;
+    return false;
+  };
+  let cpu = 0;
+  for (const [pid, st] of stats) {
+    if (rootIds.has(pid)) cpu += st.children;
+    else if (under(pid)) cpu += st.own + st.children;
+  }
+  return cpu;
+}
+
+let runs = 0;
+
+/** Starts `cmd` under py_cpu.py, which times it and counts the CPU of all it starts. */
+function start(cmd: string, args: string[]): Started {
+  const report = join(tmpdir(), `shoal-py-cpu-${process.pid}-${runs++}.json`);
+  const child = spawn('python3', [join(repoRoot, 'test', 'bench', 'py_cpu.py'), report, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20000)));
   return {
+    pid: child.pid ?? 0,
     done: new Promise((r) => {
       child.on('error', (e) => r({ code: null, seconds: 0, stdout, stderr: `${stderr}${e.message}`, cpuS: 0 }));
-      child.on('exit', (code) => r({ code, seconds: (performance.now() - t0) / 1000, stdout, stderr, cpuS: childrenCpuS() - cpu0 }));
+      child.on('exit', (code) => {
+        try {
+          const m = JSON.parse(readFileSync(report, 'utf8')) as { seconds: number; cpu: number };
+          rmSync(report);
+          r({ code, seconds: m.seconds, stdout, stderr, cpuS: m.cpu });
+        } catch (err) {
+          r({ code: code === 0 ? null : code, seconds: 0, stdout, stderr: `${stderr}\npy_cpu.py wrote no report: ${(err as Error).message}`, cpuS: 0 });
+        }
+      });
     }),
     kill: () => child.kill('SIGTERM'),
   };
@@ -113,12 +147,11 @@ export async function shoalOverNats(kindArgs: string[], dir: string, job: string
       const st = await shoal(['status', ...conn, '--json']).done;
       return st.code === 0 && (JSON.parse(st.stdout) as { agents: unknown[] }).agents.length === agents;
     });
-    const cpu0 = childrenCpuS();
+    const before = treeCpuS([coordinator.pid, ...ags.map((a) => a.pid)]);
     const r = await ok('shoal submit', shoal(['submit', ...kindArgs, ...conn, '--job', job, '--wait', '--json']));
     checkLines('shoal submit', join(dir, `${job}.jsonl`), tasks);
-    // The coordinator's and agents' CPU is counted once they have exited and been waited for.
-    await stop();
-    return { ...r, cpuS: childrenCpuS() - cpu0 };
+    const ran = (await stop()) as Ran[];
+    return { ...r, cpuS: r.cpuS + ran.reduce((a, x) => a + x.cpuS, 0) - before };
   } finally {
     await stop();
     await server.stop();
