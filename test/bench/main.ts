@@ -7,7 +7,7 @@
  *   FLEET_AGENTS=10,100 npm run bench -- fleet    a part of the fleet (see fleet.ts)
  *   BIG_TASKS=1000000 npm run bench -- big         smaller jobs of millions (see big.ts)
  *   RECORDS_LINES=10000000 npm run bench -- records  index ten million records (see records.ts)
- *   PY_RDKIT_TASKS=5000 npm run bench -- py         the python kind at the issue's RDKit size (see py.ts)
+ *   PY_RDKIT_TASKS=5000 npm run bench -- py         the python kind at the goal's RDKit size (see py.ts)
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';

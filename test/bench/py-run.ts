@@ -1,8 +1,9 @@
 /**
  * How the `py` bench (py.ts) starts each side and times it from process start to exit: shoal
  * embedded (`shoal run python`), shoal over NATS (a nats-server, a coordinator and agents
- * started and joined first, then `shoal submit --wait` timed), and py_pool.py. Every run writes
- * a JSONL file and must hold one line per task.
+ * started and joined first, then `shoal submit --wait` timed), and py_pool.py. Each process
+ * runs under py_cpu.py, which times it and counts the CPU of all it starts. Every run writes a
+ * JSONL file and must hold one line per task.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';

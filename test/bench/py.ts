@@ -16,7 +16,7 @@
  *   PY_PYTHON         the interpreter for both sides [/usr/bin/python3 when it has RDKit, else python3]
  *   PY_NOOP_TASKS     [106778]       PY_NOOP_CHUNKS   map() chunk sizes to try [100,1000,10000]
  *   PY_W2_TASKS       [20000]        PY_W2_CHUNKS     [20]
- *   PY_RDKIT_TASKS    [1000]         PY_RDKIT_CHUNKS  [1,10]  (the issue's size is 5,000: ~95 s a run on 2 cores)
+ *   PY_RDKIT_TASKS    [1000]         PY_RDKIT_CHUNKS  [1,10]  (the goal's size is 5,000: ~95 s a run on 2 cores)
  *   PY_PARTS          which of noop,w2,rdkit to run [all]
  *   PY_PROFILE=DIR    V8 CPU profiles of every shoal process and thread, written to DIR
  */
