@@ -7,6 +7,7 @@
  *   FLEET_AGENTS=10,100 npm run bench -- fleet    a part of the fleet (see fleet.ts)
  *   BIG_TASKS=1000000 npm run bench -- big         smaller jobs of millions (see big.ts)
  *   RECORDS_LINES=10000000 npm run bench -- records  index ten million records (see records.ts)
+ *   PY_RDKIT_TASKS=5000 npm run bench -- py         the python kind at the goal's RDKit size (see py.ts)
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ import { benchStartup } from './startup.js';
 import { pythonPool } from './python-pool.js';
 import { benchBig } from './big.js';
 import { benchRecords } from './records.js';
+import { benchPy } from './py.js';
 import { sleep, until } from '../helpers/wait.js';
 
 export interface BenchRow {
@@ -256,6 +258,8 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
   big: (dir) => benchBig(dir),
   /** Inputs from files: indexing 1,000,000 records of .txt and .csv, time and peak RSS, and reading them back (RECORDS_LINES for another count). */
   records: (dir) => benchRecords(dir),
+  /** Users' Python functions: no-op, 1 ms and RDKit records, shoal's python kind against a ProcessPoolExecutor (see py.ts). */
+  py: (dir) => benchPy(dir),
   /** The RMSD kernel: superpositions per second for 30 heavy atoms on one thread. */
   rmsd: async () => [rmsdKernel()],
   /** conformers on 1,000 synthetic molecules with the heavy-tailed sizes (106,778 reference conformers). */
