@@ -21,6 +21,7 @@ import { getKind } from '../index.js';
 import { FORMAT_WORDS, RECORD_FORMATS, recordFile, recordReaderFor, type RecordFile, type RecordTaskRef } from '../records/index.js';
 import type { Kind, Row, RunContext } from '../types.js';
 import { handlerInputs, type HandlerJobParams } from './inputs.js';
+import { readParamsOption } from '../process-options.js';
 
 export { expandHandlerJob, handlerInputs, type HandlerJobParams } from './inputs.js';
 
@@ -154,19 +155,6 @@ export async function loadHandlerModules(paths: readonly string[]): Promise<Load
 /** The worker-side adapter module (see worker-adapter.ts), as a path for the pool's handler list. */
 export const WORKER_ADAPTER = new URL('./worker-adapter.js', import.meta.url);
 
-/** `--params JSON`: an object. */
-function readParams(v: unknown): Record<string, unknown> {
-  if (v === undefined) return {};
-  let p: unknown;
-  try {
-    p = JSON.parse(String(v));
-  } catch (err) {
-    throw new UsageError(`--params must be a JSON object: ${(err as Error).message}`);
-  }
-  if (!p || typeof p !== 'object' || Array.isArray(p)) throw new UsageError(`--params must be a JSON object, got ${String(v)}`);
-  if ('inputs' in p) throw new UsageError("--params must not have an 'inputs' field: the inputs come from --inputs FILE");
-  return p as Record<string, unknown>;
-}
 
 /**
  * A handler kind as the submitting CLI sees it: it turns `--params` and `--inputs` into job
@@ -188,7 +176,7 @@ export function remoteHandlerKind(name: string): Kind<HandlerJobParams> {
     },
     params(o): HandlerJobParams {
       if (typeof o.inputs !== 'string') throw new UsageError(`submit ${name} needs --inputs FILE (one task per record: a line of .txt or .jsonl, a row of .csv or .tsv, a molecule of .smi)`);
-      const user = readParams(o.params);
+      const user = readParamsOption(o.params, { field: 'inputs', why: 'the inputs come from --inputs FILE' });
       return { ...user, inputs: recordFile('--inputs', o.inputs, typeof o.format === 'string' ? o.format : undefined) };
     },
     checkParams(raw) {

@@ -4,8 +4,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { InputError, UsageError } from '../../errors.js';
-import { AbsolutePath, helpDefault, paramsCheck, readOption } from '../options.js';
-import { addGpusOption, GpuCount, readGpusOption } from '../gpus.js';
+import { helpDefault, paramsCheck, readOption } from '../options.js';
+import { addProcessTaskOptions, ProcessTaskFields, readParamsOption, readProcessTaskOptions } from '../process-options.js';
 import { recordFile, RecordFileSchema } from '../records/index.js';
 
 /** Parameters of a python job (they travel to every agent with the job): type, defaults, check. */
@@ -16,22 +16,9 @@ export const PythonParamsSchema = Type.Object({
   inputs: RecordFileSchema,
   /** The user's --params object, given to fn and setup. */
   params: Type.Record(Type.String(), Type.Unknown()),
-  /** Working directory of the interpreters (and where FILE.py and modules are found). Absolute. */
-  cwd: AbsolutePath,
   /** The interpreter: a name found on the agent's PATH, or a path. */
   python: Type.String({ minLength: 1, default: 'python3' }),
-  /** Per-task wall-clock limit in ms (0 = none): the interpreter is killed and started again. */
-  timeoutMs: Type.Number({ minimum: 0 }),
-  /** Between SIGTERM and SIGKILL when an interpreter must go, ms. */
-  killGraceMs: Type.Number({ minimum: 0 }),
-  /** Retry an exception (or timeout) on another attempt, up to --max-attempts; by default final. */
-  retryFailed: Type.Boolean({ default: false }),
-  /** Worker slots each task takes; also OMP/MKL/OPENBLAS/NUMEXPR threads. */
-  threads: Type.Integer({ minimum: 1, default: 1 }),
-  /** Memory each task needs, bytes (0 = negligible). */
-  memory: Type.Number({ minimum: 0 }),
-  /** GPUs each task needs (its interpreter keeps them). */
-  gpus: GpuCount,
+  ...ProcessTaskFields,
   /** An interpreter idle this long (ms) is stopped, freeing its memory and GPU. */
   idleMs: Type.Number({ minimum: 0, default: 30_000 }),
   /** Start a fresh interpreter after this many tasks (0 = never). */
@@ -44,13 +31,11 @@ export type PythonParams = Static<typeof PythonParamsSchema>;
 const P = PythonParamsSchema.properties;
 
 const InUnits = {
-  timeout: Type.Number({ minimum: 0, default: 0 }),
-  killGrace: Type.Number({ minimum: 0, default: 0.5 }),
   idle: Type.Number({ minimum: 0, default: 30 }),
-  taskMemory: Type.Number({ minimum: 0, default: 0 }),
 };
 
-const GB = 2 ** 30;
+/** Seconds between SIGTERM and SIGKILL by default: an interpreter has no files of ours to close. */
+const KILL_GRACE_S = 0.5;
 
 export function addPythonOptions(cmd: CommandUnknownOpts): void {
   cmd
@@ -59,14 +44,15 @@ export function addPythonOptions(cmd: CommandUnknownOpts): void {
     .option('--inputs <file>', 'one task per record: .txt (a string per line), .jsonl (a JSON value per line), .csv/.tsv (an object per row, keys from the header), .smi ({smiles, name} per line)')
     .option('--format <fmt>', 'the inputs\' format when the extension does not say it: txt, jsonl, csv, tsv or smi')
     .option('--params <json>', 'a JSON object given to NAME and to setup() as their params')
-    .option('--cwd <dir>', 'working directory of the interpreters (must exist on the agents; default: the current directory)')
-    .option('--python <path>', 'the interpreter (a venv\'s or conda env\'s python, or a name on the agents\' PATH)', helpDefault(P.python))
-    .option('--timeout <s>', 'a task running longer is an error; its interpreter is killed and started again (0 = no limit)', helpDefault(InUnits.timeout))
-    .option('--kill-grace <s>', 'seconds between SIGTERM and SIGKILL when an interpreter must stop', helpDefault(InUnits.killGrace))
-    .option('--retry-failed', 'retry a task that raised or timed out (up to --max-attempts); by default that is final')
-    .option('--threads <n>', 'worker slots per task; OMP_NUM_THREADS, MKL_NUM_THREADS, OPENBLAS_NUM_THREADS, NUMEXPR_NUM_THREADS and SHOAL_THREADS are set to it', helpDefault(P.threads));
-  addGpusOption(cmd)
-    .option('--task-memory <gb>', 'memory each task needs (GB); agents with less free memory do not get it', helpDefault(InUnits.taskMemory))
+    .option('--python <path>', 'the interpreter (a venv\'s or conda env\'s python, or a name on the agents\' PATH)', helpDefault(P.python));
+  addProcessTaskOptions(cmd, {
+    cwd: 'working directory of the interpreters (must exist on the agents; default: the current directory)',
+    timeout: 'a task running longer is an error; its interpreter is killed and started again (0 = no limit)',
+    killGrace: 'seconds between SIGTERM and SIGKILL when an interpreter must stop',
+    killGraceS: KILL_GRACE_S,
+    retryFailed: 'retry a task that raised or timed out (up to --max-attempts); by default that is final',
+    threads: 'worker slots per task; OMP_NUM_THREADS, MKL_NUM_THREADS, OPENBLAS_NUM_THREADS, NUMEXPR_NUM_THREADS and SHOAL_THREADS are set to it',
+  })
     .option('--idle <s>', 'stop an interpreter idle this many seconds (the job has ended, or waits): its memory and GPU go back', helpDefault(InUnits.idle))
     .option('--recycle-after <n>', 'start a fresh interpreter after this many tasks (C extensions that leak; 0 = never)', helpDefault(P.recycleAfter))
     .option('--tail <chars>', 'characters of the end of each task\'s stdout and stderr kept in its row', helpDefault(P.tail))
@@ -81,30 +67,6 @@ export function addPythonOptions(cmd: CommandUnknownOpts): void {
         '  shoal run python --fn score.py:score --inputs ligands.smi --params \'{"ff": "MMFF94"}\'',
       ].join('\n'),
     );
-}
-
-function existingDir(dir: string): string {
-  let ok = false;
-  try {
-    ok = statSync(dir).isDirectory();
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new InputError(`--cwd ${dir} is not a directory`);
-  return dir;
-}
-
-/** `--params JSON`: an object. */
-function userParams(v: unknown): Record<string, unknown> {
-  if (v === undefined) return {};
-  let p: unknown;
-  try {
-    p = JSON.parse(String(v));
-  } catch (err) {
-    throw new UsageError(`--params must be a JSON object: ${(err as Error).message}`);
-  }
-  if (!p || typeof p !== 'object' || Array.isArray(p)) throw new UsageError(`--params must be a JSON object, got ${String(v)}`);
-  return p as Record<string, unknown>;
 }
 
 /** `FILE.py:NAME` with FILE made absolute against cwd (and checked), or `MODULE:NAME` as given. */
@@ -130,19 +92,13 @@ function fnSpec(v: unknown, cwd: string): string {
 /** Command-line options → params (paths made absolute against the current directory). */
 export function pythonParams(o: Record<string, unknown>): PythonParams {
   if (typeof o.inputs !== 'string' || o.inputs === '') throw new UsageError('python needs --inputs FILE (one task per record)');
-  const cwd = existingDir(resolve(typeof o.cwd === 'string' ? o.cwd : '.'));
+  const shared = readProcessTaskOptions(o, KILL_GRACE_S);
   return {
-    fn: fnSpec(o.fn, cwd),
+    fn: fnSpec(o.fn, shared.cwd),
     inputs: recordFile('--inputs', o.inputs, typeof o.format === 'string' ? o.format : undefined),
-    params: userParams(o.params),
-    cwd,
+    params: readParamsOption(o.params),
     python: typeof o.python === 'string' && o.python !== '' ? o.python : 'python3',
-    timeoutMs: Math.round(readOption('--timeout', InUnits.timeout, o.timeout) * 1000),
-    killGraceMs: Math.round(readOption('--kill-grace', InUnits.killGrace, o.killGrace) * 1000),
-    retryFailed: o.retryFailed === true,
-    threads: readOption('--threads', P.threads, o.threads),
-    gpus: readGpusOption(o),
-    memory: Math.round(readOption('--task-memory', InUnits.taskMemory, o.taskMemory) * GB),
+    ...shared,
     idleMs: Math.round(readOption('--idle', InUnits.idle, o.idle) * 1000),
     recycleAfter: readOption('--recycle-after', P.recycleAfter, o.recycleAfter),
     tail: readOption('--tail', P.tail, o.tail),
