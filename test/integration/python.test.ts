@@ -32,6 +32,14 @@ def score(x, params):
 def row(x, params):
     return {"keys": sorted(x), "name": x["name"], "note": x["note"]}
 
+def flaky(x, params):
+    mark = os.path.join(params["marks"], x)
+    if x == "b" and not os.path.exists(mark):
+        os.makedirs(params["marks"], exist_ok=True)
+        open(mark, "w").close()
+        raise RuntimeError("flaky on its first attempt")
+    return x
+
 def chunks(x, params):
     for i in range(int(x)):
         yield {"part": i}
@@ -126,6 +134,31 @@ describe('python tasks', () => {
         ['in_1', { keys: ['name', 'note'], name: 'water', note: 'two\nlines' }],
       ],
     );
+  });
+
+  it('embedded: --recycle-after N starts a fresh interpreter after N tasks; --retry-failed runs a raising task again', async () => {
+    const list = join(suite.dir, 'ten.txt');
+    writeFileSync(list, Array.from({ length: 10 }, (_, i) => `r${i}`).join('\n') + '\n');
+    const out = join(suite.dir, 'recycle.jsonl');
+    const r = await runShoal(['run', 'python', '--fn', 'mod.py:score', '--inputs', list, '--params', '{"scale": 2}', '--workers', '1', '--recycle-after', '3', '--out', out], { cwd: suite.dir });
+    assert.equal(r.code, 0, r.describe());
+    const rows = readRows(out);
+    const perPid = new Map<number, number>();
+    for (const x of rows) perPid.set(x.pid as number, (perPid.get(x.pid as number) ?? 0) + 1);
+    assert.ok([...perPid.values()].every((n) => n <= 3), `at most 3 tasks an interpreter: ${JSON.stringify([...perPid])}`);
+    assert.ok(perPid.size >= 4, `10 tasks, 3 an interpreter: at least 4 interpreters (${perPid.size})`);
+    assert.ok(rows.every((x) => (x.value as { setup: number }).setup === 1), 'each fresh interpreter ran setup once');
+
+    const marks = join(suite.dir, 'marks');
+    const flaky = join(suite.dir, 'flaky.txt');
+    writeFileSync(flaky, 'a\nb\nc\n');
+    const fout = join(suite.dir, 'flaky.jsonl');
+    const f = await runShoal(['run', 'python', '--fn', 'mod.py:flaky', '--inputs', flaky, '--params', JSON.stringify({ marks }), '--retry-failed', '--max-attempts', '2', '--out', fout], { cwd: suite.dir });
+    assert.equal(f.code, 0, f.describe());
+    const frows = readRows(fout);
+    assertOneRowPerTask(frows, ['in_0', 'in_1', 'in_2'], { status: 'ok' });
+    assert.equal(frows.find((x) => x.task === 'in_1')!.attempt, 2, 'b raised once and ran again');
+    assert.equal(frows.find((x) => x.task === 'in_0')!.attempt, 1);
   });
 
   describe('with GPUs', () => {
