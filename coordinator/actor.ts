@@ -237,9 +237,11 @@ export class Coordinator implements SinkHost {
     return agent === COORDINATOR_SENDER ? this.scheduler.failingOf(job) : this.scheduler.leasedTo(job, agent);
   }
 
-  committed(groups: CommitGroup[]): void {
+  committed(groups: CommitGroup[], texts: readonly string[]): void {
     const now = Date.now();
     for (const g of groups) this.run(this.scheduler.onCommitted(g, now));
+    // Stages fed by these jobs' rows (--from) get their tasks once the rows are durable.
+    this.admission.stages.committed(groups, texts);
   }
 
   stalled(job: string, reason: string | null): void {

@@ -35,6 +35,8 @@ export const ErrorCode = {
   Exception: 'E_EXCEPTION',
   /** The user's module cannot be loaded, or its setup() raised: the job cannot run (python kind). */
   Setup: 'E_SETUP',
+  /** The upstream row a stage's task comes from (`--from JOB`) is an error: the task does not run. */
+  Upstream: 'E_UPSTREAM',
   /** The process running the task died under it (python kind: a segfault, os._exit, an OOM kill). */
   Crash: 'E_CRASH',
   /** The task ran past its --timeout (python kind; command timeouts are E_EXIT). */

@@ -6,11 +6,12 @@
 import { PROTOCOL_VERSION, type Event, type JobSpec, type JobStatus, type Subjects } from '../../protocol/index.js';
 import { ErrorCode, ShoalError, toWireError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
-import { handlerInputs } from '../../src/kinds/handlers/index.js';
+import { handlerFrom, handlerInputs } from '../../src/kinds/handlers/index.js';
 import { jobFilePathFor, type Sink } from '../../src/sink/index.js';
-import { costOrderSteps, type Command, type Scheduler } from '../scheduler/index.js';
+import { costOrderSteps, type Command, type LateTask, type Scheduler, type TaskSource } from '../scheduler/index.js';
 import { checkRoom, freeForJobs, inSteps } from './room.js';
-import { expandJob, kindOf, splitterFor } from './expand.js';
+import { expandJob, kindOf, splitterFor, stageOf, stageSource } from './expand.js';
+import { Stages, type Upstream } from './stages.js';
 import { confine, outPathOf } from './out-path.js';
 import { describeChange, fingerprint, JobRegistry, readJobRecord, writeJobRecord, type JobRecord } from './record.js';
 
@@ -41,10 +42,13 @@ export class Admission {
   /** Jobs whose end has been fully recorded (output closed, summary written). */
   readonly finished = new Set<string>();
   private readonly registry: JobRegistry;
+  /** Stage jobs fed by other jobs' rows (`--from`). */
+  readonly stages: Stages;
   private stopped = false;
 
   constructor(private readonly d: AdmissionDeps) {
     this.registry = new JobRegistry(d.outDir);
+    this.stages = new Stages({ scheduler: d.scheduler, sink: d.sink, run: d.run });
   }
 
   /** Jobs of the registry that had not ended when the last coordinator stopped (none without persistence). */
@@ -79,7 +83,7 @@ export class Admission {
     const state = this.d.scheduler.jobState(spec.job);
     if (state === 'running' || this.expanding.has(spec.job)) throw new ShoalError(ErrorCode.Usage, `job '${spec.job}' is already running`);
     const out = outPathOf(this.d.outDir, spec);
-    const fp = fingerprint(spec.kind, spec.params, kind ? kind.inputs(kind.checkParams(spec.params)) : [handlerInputs(spec.kind, spec.params).file]);
+    const fp = fingerprint(spec.kind, spec.params, kind ? kind.inputs(kind.checkParams(spec.params)) : handlerFrom(spec.kind, spec.params) !== undefined ? [] : [handlerInputs(spec.kind, spec.params).file]);
     const prior = readJobRecord(jobFilePathFor(out));
     if (prior) {
       if (prior.job !== spec.job) {
@@ -96,6 +100,7 @@ export class Admission {
       // A job that ran before starts again: its earlier end no longer counts for status.
       this.d.scheduler.forget(spec.job);
       this.finished.delete(spec.job);
+      this.stages.reopened(spec.job);
     }
     const rec: JobRecord = {
       ...(prior?.expandSlots !== undefined ? { expandSlots: prior.expandSlots, expandMaxAgentSlots: prior.expandMaxAgentSlots ?? 0 } : {}),
@@ -122,13 +127,23 @@ export class Admission {
     const spec: JobSpec = { job: rec.job, kind: rec.kind, params: rec.params, out: rec.out };
     if (rec.maxAttempts !== undefined) spec.maxAttempts = rec.maxAttempts;
     this.expanding.set(rec.job, rec);
+    const { kind, opts } = kindOf(spec);
+    const stage = stageOf(spec, kind);
     try {
-      const { kind, opts } = kindOf(spec);
       // The first expansion fixes the slot count for every later one (task ids are the journal).
       const cap = this.d.scheduler.capacity();
       rec.expandSlots ??= cap.slots;
       rec.expandMaxAgentSlots ??= cap.maxAgentSlots;
-      const tasks = await expandJob(spec, kind, { slots: rec.expandSlots, maxAgentSlots: rec.expandMaxAgentSlots }, (msg, f) => this.d.log.info({ job: rec.job, ...f }, msg));
+      let tasks: TaskSource;
+      // A stage's tasks that do not run (upstream errors) join it after its submit, as failing ones.
+      let failing: LateTask[] = [];
+      if (stage) {
+        const first = await this.stages.begin(rec.job, stage, this.upstream(stage.from, rec.job));
+        failing = first.filter((t) => t.upstreamError !== undefined);
+        tasks = stageSource(first.filter((t) => t.upstreamError === undefined));
+      } else {
+        tasks = await expandJob(spec, kind, { slots: rec.expandSlots, maxAgentSlots: rec.expandMaxAgentSlots }, (msg, f) => this.d.log.info({ job: rec.job, ...f }, msg));
+      }
       checkRoom(rec.job, tasks.length, Math.min(this.d.jobMemory ?? Infinity, freeForJobs()));
       const order = await inSteps(costOrderSteps(tasks));
       // Expanded first: a job refused here leaves no output file and no open writer behind.
@@ -147,14 +162,33 @@ export class Admission {
         errorRecords: opened.errorRecords,
         ...(split ? { split } : {}),
         ...(kind?.secondsPerCost ? { secondsPerCost: kind.secondsPerCost } : {}),
+        ...(stage ? { upstream: stage.from } : {}),
       };
       this.d.run(this.d.scheduler.onSubmit(spec, tasks, opened.done, jobOpts, Date.now(), order));
+      if (stage) this.stages.admitted(rec.job, stage.from, failing);
       // Counted by the scheduler: a resumed job's split tasks are done as halves.
       const n = this.d.scheduler.jobCounts(rec.job);
       return { job: rec.job, tasks: n?.total ?? tasks.length, alreadyDone: n?.done ?? 0, out: rec.out };
+    } catch (err) {
+      if (stage && this.d.scheduler.jobState(rec.job) !== 'running') this.stages.abandon(rec.job, stage.from);
+      throw err;
     } finally {
       this.expanding.delete(rec.job);
     }
+  }
+
+  /** Where the rows of job `from` are, for stage `job`, and whether it has ended. Throws naming `--from` when no such job is known. */
+  private upstream(from: string, job: string): Upstream {
+    if (from === job) throw new ShoalError(ErrorCode.Usage, `--from ${from}: job '${job}' cannot take its tasks from its own rows`);
+    const rec = this.records.get(from) ?? this.expanding.get(from) ?? (this.d.persist ? this.registry.find(from) : null);
+    if (!rec) {
+      throw new ShoalError(ErrorCode.NotFound, `--from ${from}: no job named '${from}' is known to this coordinator (known: ${this.d.scheduler.jobNames().join(', ') || 'none'}); submit it first, to the same coordinator`);
+    }
+    // A job of this coordinator's life has ended once its end is recorded; one of an earlier life
+    // that had not ended is resumed (and ends) here.
+    const here = this.d.scheduler.jobState(from) !== null || this.expanding.has(from);
+    const ended = here ? this.finished.has(from) : rec.state !== 'running' && rec.state !== 'expanding';
+    return { out: rec.out, ended };
   }
 
   /** Writes the job's record (beside its output; with persistence also in the registry). */
@@ -167,6 +201,8 @@ export class Admission {
     const rec = this.records.get(job);
     await this.d.sink.close(job, state);
     if (this.stopped) return;
+    // Every row of the job is durable now: its stages know all their tasks.
+    this.stages.ended(job);
     if (rec) {
       rec.state = state;
       try {

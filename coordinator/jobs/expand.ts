@@ -4,9 +4,9 @@
  */
 import { encodedSizeBound, type JobSpec } from '../../protocol/index.js';
 import { ErrorCode, ShoalError } from '../../src/errors.js';
-import { expandHandlerJob } from '../../src/kinds/handlers/index.js';
-import { COMMAND_KINDS, getKind, taskListOf, type Kind, type TaskList } from '../../src/kinds/index.js';
-import type { NewTask, JobOptions, TaskSource } from '../scheduler/index.js';
+import { expandHandlerJob, handlerFrom } from '../../src/kinds/handlers/index.js';
+import { COMMAND_KINDS, getKind, taskListOf, type Kind, type StageShape, type TaskList } from '../../src/kinds/index.js';
+import type { NewTask, JobOptions, LateTask, TaskSource } from '../scheduler/index.js';
 
 /** Resolves the kind of a spec; unknown kinds are handler kinds (agents that list them run them). */
 export function kindOf(spec: JobSpec): { kind: Kind<unknown> | null; opts: Omit<JobOptions, 'granularity'> } {
@@ -31,6 +31,18 @@ export async function expandJob(spec: JobSpec, kind: Kind<unknown> | null, cap: 
   const bad = list.check(kind.split !== undefined);
   if (bad !== null) throw new ShoalError(ErrorCode.Internal, `kind ${kind.name} produced ${bad}`);
   return sourceFrom(list);
+}
+
+/** The upstream of a stage job (`--from JOB`: its tasks are that job's rows) and what its tasks ask for; null for other jobs. */
+export function stageOf(spec: JobSpec, kind: Kind<unknown> | null): StageShape | null {
+  if (kind) return kind.stage?.(kind.checkParams(spec.params)) ?? null;
+  const from = handlerFrom(spec.kind, spec.params);
+  return from === undefined ? null : { from };
+}
+
+/** A stage's first tasks (the upstream's rows committed before it was admitted) as the scheduler's task source. */
+export function stageSource(tasks: readonly LateTask[]): TaskSource {
+  return sourceFrom(taskListOf(tasks));
 }
 
 /** The scheduler's view of a kind's tasks: each built with its defaults and encoded size when asked for. */

@@ -99,6 +99,14 @@ export class JobRegistry {
     mkdirSync(this.dir, { recursive: true });
     await Promise.all([writeJobRecord(join(this.dir, `${rec.job}.json`), rec), writeJobRecord(jobFilePathFor(rec.out), rec)]);
   }
+  /** The record of job `job`, or null when the registry has none (or cannot read it). */
+  find(job: string): JobRecord | null {
+    try {
+      return readJobRecord(join(this.dir, `${job}.json`));
+    } catch {
+      return null;
+    }
+  }
   /** Records of jobs that had not ended when the coordinator stopped. Unreadable ones are reported. */
   unfinished(onBad: (file: string, err: Error) => void): JobRecord[] {
     if (!existsSync(this.dir)) return [];

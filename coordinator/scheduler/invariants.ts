@@ -16,7 +16,7 @@ export const INVARIANTS = {
   'attempts-bounded': 'a queued or leased task is within its job\'s attempts',
   'counts': 'a job\'s count of tasks in each state is the number of its tasks in that state',
   'queued-cost': 'a job\'s queued cost is the sum of its queued tasks\' costs',
-  'job-end': 'a job is running exactly while some task of it is queued, leased or failing',
+  'job-end': 'a job is running exactly while some task of it is queued, leased or failing, or more tasks may come',
   'lost-no-leases': 'a lost agent holds no lease',
   'lease-held': 'every task an agent lists among its leases is leased to it (or its copy is)',
   'active-slots': 'the active slots are the slots of the active agents',
@@ -89,5 +89,7 @@ function checkJob(st: State, job: Job): void {
   }
   if (Math.abs(queuedCost - q.queuedCost) > 1e-6 * Math.max(1, queuedCost)) throw new InvariantError('queued-cost', `job ${job.name} queued cost ${q.queuedCost} but tasks add up to ${queuedCost}`);
   const open = counts.queued + counts.leased + counts.failing;
-  if ((job.state === 'running') !== open > 0) throw new InvariantError('job-end', `job ${job.name} is ${job.state} with ${counts.queued} queued, ${counts.leased} leased, ${counts.failing} failing`);
+  if ((job.state === 'running') !== (open > 0 || job.fed)) {
+    throw new InvariantError('job-end', `job ${job.name} is ${job.state} with ${counts.queued} queued, ${counts.leased} leased, ${counts.failing} failing${job.fed ? ', more to come' : ''}`);
+  }
 }

@@ -179,7 +179,7 @@ export class JobQueue {
     return held.length === 0 ? t : { ...t, lessees: held.length === 1 ? held[0]! : held };
   }
 
-  /** Adds a half of a split task, in state `state` (queued, or done when a resumed job's output holds it). */
+  /** Adds a task without a number (a split half, or one that came after the job was loaded), in `state` (queued, or done when the output holds it). */
   addHalf(h: NewTask, state: TaskState): Task {
     if (this.extra.has(h.id) || this.src.indexOf(h.id) >= 0) throw new Error(`job ${this.job}: task id ${h.id} is not unique`);
     const t = newTask(this.job, h, state);

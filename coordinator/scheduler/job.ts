@@ -1,7 +1,7 @@
 /** A job as the scheduler holds it: its spec and options, its queue of tasks, and its figures. */
 import type { JobInfo, JobSpec, TaskMsg } from '../../protocol/index.js';
 import { JobQueue } from './job-queue.js';
-import type { JobOptions } from './options.js';
+import type { DoneLookup, JobOptions } from './options.js';
 import type { Task, TransitionLog } from './task-state.js';
 import { Throughput } from './throughput.js';
 
@@ -45,6 +45,12 @@ export interface Job {
   readonly info: JobInfo;
   /** [time, committed] samples for the recent rate. */
   readonly samples: Array<[number, number]>;
+  /** The job whose committed rows become this job's tasks as they commit (null: all known at submit). */
+  readonly upstream: string | null;
+  /** More tasks may still come (the upstream job has not ended): the job cannot end before. */
+  fed: boolean;
+  /** Tasks committed in the output before this run, looked up for tasks that come later (a fed job). */
+  doneBefore: DoneLookup | null;
 }
 
 /** A running job with no tasks yet. */
@@ -65,9 +71,12 @@ export function newJob(spec: JobSpec, opts: JobOptions, maxAttempts: number, log
     throughput: new Throughput(),
     startedAt: now,
     endedAt: null,
-    notes: new Set(),
+    notes: new Set(opts.upstream !== undefined ? [`tasks come from the rows of job '${opts.upstream}' as they commit`] : []),
     info: { job: spec.job, kind: spec.kind, params: spec.params },
     samples: [[now, 0]],
+    upstream: opts.upstream ?? null,
+    fed: opts.upstream !== undefined,
+    doneBefore: null,
   };
 }
 

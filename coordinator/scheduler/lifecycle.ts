@@ -45,9 +45,9 @@ export function addTasks(job: Job, src: TaskSource, done: DoneLookup, wasSplit: 
   job.samples[0] = [job.samples[0]![0], q.counts.done];
 }
 
-/** Ends the job (done) when it is running and none of its tasks is open. */
+/** Ends the job (done) when it is running, none of its tasks is open and no more can come. */
 export function endIfFinished(st: State, job: Job, ctx: Ctx): void {
-  if (job.state !== 'running' || job.queue.open > 0) return;
+  if (job.state !== 'running' || job.queue.open > 0 || job.fed) return;
   endJob(st, job, 'done', ctx);
 }
 
@@ -56,6 +56,8 @@ export function endJob(st: State, job: Job, state: Exclude<JobPhase, 'running'>,
   if (!JOB_TRANSITIONS[job.state].includes(state)) throw new Error(`illegal transition of job ${job.name}: ${job.state} → ${state}`);
   job.state = state;
   job.endedAt = ctx.now;
+  job.fed = false;
+  job.doneBefore = null;
   const i = st.running.indexOf(job);
   if (i >= 0) st.running.splice(i, 1);
   const secs = Math.max(1e-3, (ctx.now - job.startedAt) / 1000);

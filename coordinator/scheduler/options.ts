@@ -135,6 +135,16 @@ export interface JobOptions {
   adoptHeld?: boolean;
   /** Error records already in the output (a resumed job), so status counts them too. */
   errorRecords?: number;
+  /**
+   * The job is a stage fed by this job's rows: more tasks come with `onGrow` as those rows
+   * commit, and the job ends only once `onGrow` says the upstream ended and every task is done.
+   */
+  upstream?: string;
+}
+
+/** A task that arrives while its job runs (`onGrow`); with `upstreamError` it is not run: its error row is written at once. */
+export interface LateTask extends NewTask {
+  upstreamError?: { code: string; message: string };
 }
 
 export interface PullParams {

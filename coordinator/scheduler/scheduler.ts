@@ -14,12 +14,13 @@ import { log, type Command, type Ctx } from './commands.js';
 import { commit } from './commits.js';
 import { answer, serve, wake } from './dispatch.js';
 import { HeldTasks } from './held.js';
+import { grow } from './growth.js';
 import { check } from './invariants.js';
 import { newJob, type Job } from './job.js';
 import { report, unlease } from './leases.js';
 import { addTasks, cancelJob, endIfFinished } from './lifecycle.js';
 import { checkAgents, prune } from './liveness.js';
-import { DEFAULT_SCHEDULER_OPTIONS, sourceOf, type DoneLookup, type JobOptions, type NewTask, type PullParams, type SchedulerOptions, type TaskSource } from './options.js';
+import { DEFAULT_SCHEDULER_OPTIONS, sourceOf, type DoneLookup, type JobOptions, type LateTask, type NewTask, type PullParams, type SchedulerOptions, type TaskSource } from './options.js';
 import { speculate } from './speculation.js';
 import { splitParents } from './split.js';
 import type { TaskOrder } from './cost-order.js';
@@ -64,12 +65,31 @@ export class Scheduler {
     // Tasks split before the job stopped: their halves' ids are in the output (or held by agents).
     const src = Array.isArray(tasks) ? sourceOf(tasks as readonly NewTask[]) : (tasks as TaskSource);
     addTasks(job, src, done, splitParents([done.outsiders?.() ?? done.keys(), this.held.earlyIds(spec.job)]), ctx.ev, order);
+    if (job.fed) job.doneBefore = done;
     this.held.adoptEarly(this.st, job, ctx);
     this.st.jobs.set(job.name, job);
     this.st.running.push(job);
     this.st.news++;
     const q = job.queue;
     ctx.out.push(log('info', 'job submitted', { job: job.name, kind: spec.kind, tasks: q.total, resplit: q.counts.split, alreadyDone: q.counts.done, event: ctx.ev }));
+    endIfFinished(this.st, job, ctx);
+    wake(this.st, ctx);
+    return ctx.out;
+  }
+
+  /**
+   * More tasks of a job fed by another job's rows (ids it has already are ignored);
+   * `upstreamEnded`: no more will come, so the job ends once every task is done.
+   */
+  onGrow(jobName: string, late: readonly LateTask[], upstreamEnded: boolean, now: number): Command[] {
+    const ctx = this.ctx(now);
+    const job = this.st.jobs.get(jobName);
+    if (!job || job.state !== 'running' || !job.fed) return ctx.out;
+    grow(job, late, ctx);
+    if (upstreamEnded) {
+      job.fed = false;
+      job.notes.add(`job '${job.upstream}' has ended: no more tasks come`);
+    }
     endIfFinished(this.st, job, ctx);
     wake(this.st, ctx);
     return ctx.out;

@@ -9,6 +9,14 @@ import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { InputCache } from './inputs.js';
 import type { TaskList } from './task-list.js';
 
+/** A stage job's upstream and what each of its tasks asks for (see `Kind.stage`). */
+export interface StageShape {
+  from: string;
+  threads?: number;
+  memory?: number;
+  gpus?: number;
+}
+
 /** One unit of scheduling as the kind describes it. */
 export interface TaskSpec {
   /** Deterministic from the inputs (the output doubles as the journal): e.g. `mol_0007`. */
@@ -169,6 +177,12 @@ export interface Kind<P = unknown> {
    * The halves' ids are the coordinator's (`<id>/0`, `<id>/1`).
    */
   split?(task: TaskSpec, params: P): [TaskHalf, TaskHalf] | null;
+  /**
+   * Optional, for kinds that take `--from JOB`: the upstream job when this job's tasks are its
+   * rows (null when they come from the kind's own inputs), and what each such task asks for.
+   * The coordinator then makes the tasks itself (src/kinds/stage.ts) and never calls expand.
+   */
+  stage?(params: P): StageShape | null;
   /** Dataset-level figures from the job's rows (streamed); written to `<job>.summary.json`. */
   summarize(rows: AsyncIterable<Row>, params: P): Promise<Record<string, unknown>>;
   /** Optional: a few lines for `shoal run` to print at the end from the summary. */

@@ -44,8 +44,8 @@ export interface SinkHost {
    * again, as for a job not open yet.
    */
   writable(job: string, agent: string): ((task: string) => boolean) | null;
-  /** Tasks whose rows are now durable. */
-  committed(groups: CommitGroup[]): void;
+  /** Tasks whose rows are now durable, and those rows (`texts[i]`: group i's rows, back to back). */
+  committed(groups: CommitGroup[], texts: readonly string[]): void;
   /** A job's output cannot be written (the reason), or can again (null). */
   stalled(job: string, reason: string | null): void;
 }
@@ -288,7 +288,7 @@ export class Sink {
     if (job) return { rows: job.writer.rows, errorRecords: job.writer.errorRecords, done: job.writer.done(), repaired: 0 };
     const o = await openOutput(req, this.opts.fs, (lost) => this.lost(req.job, lost));
     const writer = new JobWriter(req.job, req.out, o.file, o.size, o.done, {
-      durable: (groups) => this.host.committed(groups),
+      durable: (groups, texts) => this.host.committed(groups, texts),
       stalled: (reason) => {
         if (reason) this.log.error({ job: req.job, out: req.out, reason }, 'the output cannot be written: the job is stalled; results wait with the agents and the job continues by itself when writes succeed again');
         else this.log.info({ job: req.job, out: req.out }, 'the output can be written again: the job continues');
@@ -303,6 +303,11 @@ export class Sink {
     if (o.repaired > 0) this.log.warn({ job: req.job, out: req.out, bytes: o.repaired }, 'repaired a torn tail of the output');
     this.log.info({ job: req.job, out: req.out, rows: writer.rows, tasks: writer.doneCount }, 'output opened');
     return { rows: writer.rows, errorRecords: writer.errorRecords, done: writer.done(), repaired: o.repaired };
+  }
+
+  /** Bytes of the job's output that are durable (its committed rows end there), or null when the job is not open here. */
+  durableBytes(job: string): number | null {
+    return this.jobs.get(job)?.writer.durableBytes ?? null;
   }
 
   /** Another process took the output's lock: stop writing to it. */

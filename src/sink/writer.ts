@@ -91,8 +91,8 @@ interface Commit {
 }
 
 export interface WriterHooks {
-  /** Tasks whose rows the last fsync made durable (called before their senders are answered). */
-  durable(groups: CommitGroup[]): void;
+  /** Tasks whose rows the last fsync made durable, and their rows (`texts[i]`: group i's, back to back); called before their senders are answered. */
+  durable(groups: CommitGroup[], texts: readonly string[]): void;
   /** The file cannot be written (the reason), or can again (null). Called on changes only. */
   stalled(reason: string | null): void;
 }
@@ -130,6 +130,10 @@ export class JobWriter {
   private inFlightCount = 0;
   /** Bytes of the file known durable. */
   private size: number;
+  /** Bytes of the file known durable: its rows up to here are committed. */
+  get durableBytes(): number {
+    return this.size;
+  }
   /** A failed write may have left bytes past `size` that could not be cut yet. */
   private tailDirty = false;
   /** Bytes of the last commit that failed: a stalled writer waits for room for them. */
@@ -263,7 +267,7 @@ export class JobWriter {
       this.stalledBy = null;
       this.hooks.stalled(null);
     }
-    this.hooks.durable(c.groups);
+    this.hooks.durable(c.groups, c.texts);
     c.resolve();
     this.afterCommit();
   }

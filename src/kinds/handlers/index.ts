@@ -20,23 +20,24 @@ import { InputError, UsageError, ShoalError, ErrorCode } from '../../errors.js';
 import { getKind } from '../index.js';
 import { FORMAT_WORDS, RECORD_FORMATS, recordFile, recordReaderFor, type RecordFile, type RecordTaskRef } from '../records/index.js';
 import type { Kind, Row, RunContext } from '../types.js';
-import { handlerInputs, type HandlerJobParams } from './inputs.js';
+import { handlerFrom, handlerInputs, type HandlerJobParams } from './inputs.js';
+import { isStageRef, readFromOption } from '../stage.js';
 import { readParamsOption } from '../process-options.js';
 
-export { expandHandlerJob, handlerInputs, type HandlerJobParams } from './inputs.js';
+export { expandHandlerJob, handlerFrom, handlerInputs, type HandlerJobParams } from './inputs.js';
 
 /** What a simple handler's `run` receives. */
 export interface HandlerTask {
-  /** The task id (`task_0007`): deterministic from the input's position. */
+  /** The task id (`task_0007`): deterministic from the input's position (a `--from` job: the upstream row's task, see src/kinds/stage.ts). */
   id: string;
   /**
    * The record: a string for .txt (the line), the JSON value for .jsonl, an object keyed by the
    * header for .csv/.tsv (values strings), `{ smiles, name }` for .smi.
    */
   input: unknown;
-  /** The record's number among the inputs, from 0 (for csv, pandas' index of the row). */
+  /** The record's number among the inputs, from 0 (for csv, pandas' index of the row); a `--from` job: the upstream row's index, or 0. */
   index: number;
-  /** The line of the inputs file it starts on, from 1. */
+  /** The line of the inputs file it starts on, from 1 (0 in a `--from` job). */
   line: number;
   /** The job's `--params` object (without the inputs). */
   params: Record<string, unknown>;
@@ -57,7 +58,7 @@ export interface HandlerKind {
 
 interface WrappedParams {
   user: Record<string, unknown>;
-  inputs: RecordFile;
+  inputs: RecordFile | null;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -77,15 +78,20 @@ export function asKind(h: HandlerKind): Kind<WrappedParams> {
     },
     checkParams(raw: unknown): WrappedParams {
       if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new InputError(`${h.name} params: expected an object`);
-      const { inputs, ...user } = raw as Record<string, unknown>;
-      return { user, inputs: handlerInputs(h.name, { inputs }) };
+      const { inputs, from, ...user } = raw as Record<string, unknown>;
+      return { user, inputs: handlerFrom(h.name, { from }) !== undefined ? null : handlerInputs(h.name, { inputs }) };
     },
     inputs: () => [],
     expand: async () => {
       throw new ShoalError(ErrorCode.Internal, `handler kind ${h.name} is expanded by the coordinator, not by its module`);
     },
     async run(ref, p, ctx) {
+      if (isStageRef(ref)) {
+        const value = await h.run({ id: ctx.task, input: ref.v, index: ref.i ?? 0, line: 0, params: p.user }, ctx);
+        return { value: value === undefined ? null : value };
+      }
       const r = ref as RecordTaskRef;
+      if (!p.inputs) throw new InputError(`${h.name} task ${ctx.task}: a task of a --from job without its upstream value (malformed ref)`);
       if (!r || typeof r !== 'object' || typeof r.line !== 'number' || typeof r.i !== 'number') throw new InputError(`${h.name} task ${ctx.task}: malformed ref`);
       const input = (await recordReaderFor(p.inputs)).read(r);
       const value = await h.run({ id: ctx.task, input, index: r.i, line: r.line, params: p.user }, ctx);
@@ -172,15 +178,19 @@ export function remoteHandlerKind(name: string): Kind<HandlerJobParams> {
       cmd
         .option('--params <json>', 'parameters of the job (a JSON object), given to every task as task.params')
         .option('--inputs <file>', 'one task per record of FILE (task.input); the file must be readable at the same path by the coordinator and the agents')
+        .option('--from <job>', "instead of --inputs: one task per committed row of job JOB (running or ended), the row's value as task.input, each made as its row commits")
         .option('--format <format>', `how FILE is read (default: from its extension): ${RECORD_FORMATS.map((f) => `${f} = ${FORMAT_WORDS[f]}`).join('; ')}`);
     },
     params(o): HandlerJobParams {
+      const from = readFromOption(o.from, { name: '--inputs', value: o.inputs });
+      if (from !== undefined) return { ...readParamsOption(o.params, { field: 'from', why: 'the upstream job comes from --from JOB' }), from };
       if (typeof o.inputs !== 'string') throw new UsageError(`submit ${name} needs --inputs FILE (one task per record: a line of .txt or .jsonl, a row of .csv or .tsv, a molecule of .smi)`);
       const user = readParamsOption(o.params, { field: 'inputs', why: 'the inputs come from --inputs FILE' });
       return { ...user, inputs: recordFile('--inputs', o.inputs, typeof o.format === 'string' ? o.format : undefined) };
     },
     checkParams(raw) {
       if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new InputError(`${name} params: expected an object`);
+      if (handlerFrom(name, raw) !== undefined) return raw as HandlerJobParams;
       return { ...(raw as Record<string, unknown>), inputs: handlerInputs(name, raw) };
     },
     inputs: () => [],

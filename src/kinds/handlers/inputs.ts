@@ -9,10 +9,19 @@ import { InputError } from '../../errors.js';
 import { indexRecords, recordTasks, RecordFileSchema, type RecordFile } from '../records/index.js';
 import type { TaskList } from '../task-list.js';
 
-/** Params of a handler job as they travel: the user's --params plus the inputs file. */
+/** Params of a handler job as they travel: the user's --params plus the inputs file, or the job whose rows are its tasks (`from`). */
 export interface HandlerJobParams {
-  inputs: RecordFile;
+  inputs?: RecordFile;
+  from?: string;
   [key: string]: unknown;
+}
+
+/** The upstream job a handler job's params name (`from`: its tasks are that job's rows), or undefined. */
+export function handlerFrom(kind: string, params: unknown): string | undefined {
+  const from = (params as { from?: unknown } | null)?.from;
+  if (from === undefined) return undefined;
+  if (typeof from !== 'string' || from === '' || /[\s/]/.test(from)) throw new InputError(`kind '${kind}': params 'from' must name a job, got ${JSON.stringify(from)}`);
+  return from;
 }
 
 let check: ReturnType<typeof TypeCompiler.Compile<typeof RecordFileSchema>> | undefined;

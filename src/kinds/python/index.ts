@@ -12,6 +12,7 @@ import { describePythonSummary, summarizePython } from './summarize.js';
 import { ErrorCode, ShoalError } from '../../errors.js';
 
 async function expandList(p: PythonParams): Promise<TaskList> {
+  if (!p.inputs) throw new ShoalError(ErrorCode.Internal, `a python job --from ${p.from} is expanded by the coordinator from that job's rows`);
   const index = await indexRecords(p.inputs.file, p.inputs.format, { stamp: p.inputs, what: '--inputs ' });
   return recordTasks(index, { prefix: 'in_', threads: p.threads, memory: p.memory, gpus: p.gpus });
 }
@@ -22,8 +23,9 @@ export const pythonKind: Kind<PythonParams> = {
   addOptions: addPythonOptions,
   params: pythonParams,
   checkParams: checkPythonParams,
-  inputs: (p) => [p.inputs.file, ...(p.fn.includes('.py:') ? [p.fn.slice(0, p.fn.lastIndexOf(':'))] : [])],
+  inputs: (p) => [...(p.inputs ? [p.inputs.file] : []), ...(p.fn.includes('.py:') ? [p.fn.slice(0, p.fn.lastIndexOf(':'))] : [])],
   expandList,
+  stage: (p) => (p.from === undefined ? null : { from: p.from, threads: p.threads, memory: p.memory, gpus: p.gpus }),
   async expand(p): Promise<TaskSpec[]> {
     const list = await expandList(p);
     return Array.from({ length: list.length }, (_, i) => list.at(i));

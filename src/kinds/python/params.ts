@@ -7,13 +7,16 @@ import { InputError, UsageError } from '../../errors.js';
 import { helpDefault, paramsCheck, readOption } from '../options.js';
 import { addProcessTaskOptions, ProcessTaskFields, readParamsOption, readProcessTaskOptions } from '../process-options.js';
 import { recordFile, RecordFileSchema } from '../records/index.js';
+import { FromJobSchema, readFromOption } from '../stage.js';
 
 /** Parameters of a python job (they travel to every agent with the job): type, defaults, check. */
 export const PythonParamsSchema = Type.Object({
   /** `/abs/file.py:fn` (made absolute against cwd) or `package.module:fn`. */
   fn: Type.String({ pattern: ':[A-Za-z_][A-Za-z0-9_]*$', expected: 'FILE.py:FUNCTION or MODULE:FUNCTION' }),
-  /** The inputs file (path, format, stamp), one task per record. */
-  inputs: RecordFileSchema,
+  /** The inputs file (path, format, stamp), one task per record; absent when the tasks come `from` a job. */
+  inputs: Type.Optional(RecordFileSchema),
+  /** The upstream job: one task per committed row of it, the row's value as input (`--from JOB`). */
+  from: Type.Optional(FromJobSchema),
   /** The user's --params object, given to fn and setup. */
   params: Type.Record(Type.String(), Type.Unknown()),
   /** The interpreter: a name found on the agent's PATH, or a path. */
@@ -42,6 +45,7 @@ export function addPythonOptions(cmd: CommandUnknownOpts): void {
     .usage('--fn <file.py:function> --inputs <file> [options]')
     .option('--fn <spec>', 'the function: FILE.py:NAME (relative to --cwd) or MODULE:NAME (on the interpreter\'s sys.path plus --cwd); called as NAME(input, params)')
     .option('--inputs <file>', 'one task per record: .txt (a string per line), .jsonl (a JSON value per line), .csv/.tsv (an object per row, keys from the header), .smi ({smiles, name} per line)')
+    .option('--from <job>', "instead of --inputs: one task per committed row of job JOB (running or ended), the row's value as input, each made as its row commits")
     .option('--format <fmt>', 'the inputs\' format when the extension does not say it: txt, jsonl, csv, tsv or smi')
     .option('--params <json>', 'a JSON object given to NAME and to setup() as their params')
     .option('--python <path>', 'the interpreter (a venv\'s or conda env\'s python, or a name on the agents\' PATH)', helpDefault(P.python));
@@ -91,11 +95,12 @@ function fnSpec(v: unknown, cwd: string): string {
 
 /** Command-line options → params (paths made absolute against the current directory). */
 export function pythonParams(o: Record<string, unknown>): PythonParams {
-  if (typeof o.inputs !== 'string' || o.inputs === '') throw new UsageError('python needs --inputs FILE (one task per record)');
+  const from = readFromOption(o.from, { name: '--inputs', value: o.inputs });
+  if (from === undefined && (typeof o.inputs !== 'string' || o.inputs === '')) throw new UsageError('python needs --inputs FILE (one task per record) or --from JOB (one task per row of that job)');
   const shared = readProcessTaskOptions(o, KILL_GRACE_S);
   return {
     fn: fnSpec(o.fn, shared.cwd),
-    inputs: recordFile('--inputs', o.inputs, typeof o.format === 'string' ? o.format : undefined),
+    ...(from !== undefined ? { from } : { inputs: recordFile('--inputs', o.inputs as string, typeof o.format === 'string' ? o.format : undefined) }),
     params: readParamsOption(o.params),
     python: typeof o.python === 'string' && o.python !== '' ? o.python : 'python3',
     ...shared,
@@ -106,4 +111,11 @@ export function pythonParams(o: Record<string, unknown>): PythonParams {
 }
 
 /** Params from the wire: the schema's check, as InputError naming the field. */
-export const checkPythonParams = paramsCheck('python', PythonParamsSchema);
+const checkSchema = paramsCheck('python', PythonParamsSchema);
+
+/** Params from the wire: the schema's check, and exactly one of inputs and from, as InputError naming the field. */
+export function checkPythonParams(raw: unknown): PythonParams {
+  const p = checkSchema(raw);
+  if ((p.inputs === undefined) === (p.from === undefined)) throw new InputError(`python params: give exactly one of 'inputs' (a file of records) and 'from' (a job), got ${p.inputs === undefined ? 'neither' : 'both'}`);
+  return p;
+}

@@ -12,6 +12,7 @@
  */
 import { ErrorCode, InputError, ShoalError } from '../../errors.js';
 import { recordReaderFor, type RecordReader } from '../records/index.js';
+import { isStageRef } from '../stage.js';
 import type { BatchContext, BatchResult, BatchTask, RecordOutput, RunOutput } from '../types.js';
 import { describeExit, Interpreter, SetupFailed, type PyError, type PyExit, type PyReply } from './interpreter.js';
 import type { PythonParams } from './params.js';
@@ -126,9 +127,9 @@ async function* runOnInterpreter(tasks: BatchTask[], p: PythonParams, ctx: Batch
     yield { index: tasks[0]!.index, error: new ShoalError(ErrorCode.Setup, msg, { retryable: true }) };
     return;
   }
-  let inputs: RecordReader;
+  let inputs: Pick<RecordReader, 'read'>;
   try {
-    inputs = await recordReaderFor(p.inputs);
+    inputs = p.inputs ? await recordReaderFor(p.inputs) : stageInputs;
   } catch (err) {
     // The file cannot be read here: the same for every task of the bundle.
     for (const t of tasks) yield { index: t.index, error: err };
@@ -231,3 +232,11 @@ function died(t: BatchTask, e: PyExit, it: Interpreter, p: PythonParams, timedOu
   }
   return { index: t.index, error: new ShoalError(ErrorCode.Crash, `the interpreter (pid ${it.pid}) died running this task: ${describeExit(e)}`, { retryable: true }), fields: { pid: it.pid } };
 }
+
+/** The inputs of a stage's tasks (`--from JOB`): each task carries its upstream row's value. */
+const stageInputs: Pick<RecordReader, 'read'> = {
+  read(ref: unknown): unknown {
+    if (!isStageRef(ref)) throw new InputError('a task of a --from job without its upstream value (malformed ref)');
+    return ref.v;
+  },
+};
