@@ -24,6 +24,7 @@ export {
   INVARIANTS,
   InvariantError,
   type InvariantName,
+  type LateTask,
 } from './scheduler/index.js';
 export { Coordinator, DEFAULT_COORDINATOR_OPTIONS, type CoordinatorOptions } from './actor.js';
 export { expandJob, fingerprint, readJobRecord, splitterFor, type JobRecord } from './jobs/index.js';

@@ -1,0 +1,54 @@
+/**
+ * The id scheme of stages (`--from JOB`): a stage's task per upstream row is named after the
+ * upstream task (plus `.index` for a record of a multi-record task); a multi-record task's rows
+ * give tasks only once its set is whole; rows of other jobs, torn lines and repeated rows give
+ * nothing; error rows give E_UPSTREAM tasks naming the upstream job and task.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { readStageRows, StageRows } from '../../coordinator/jobs/stage-rows.js';
+import { stageTaskId } from '../../src/kinds/index.js';
+import { tempSuite } from '../helpers/suite.js';
+
+const suite = tempSuite('shoal-stage-rows-');
+const row = (o: Record<string, unknown>): string => JSON.stringify({ job: 'U', kind: 'python', attempt: 1, ...o }) + '\n';
+
+test('stage task ids derive from the upstream ids', () => {
+  assert.equal(stageTaskId('in_0042'), 'in_0042');
+  assert.equal(stageTaskId('in_0042', 3), 'in_0042.3');
+  assert.equal(stageTaskId(stageTaskId('in_7', 0), 1), 'in_7.0.1', 'a chain of record stages nests');
+});
+
+test('rows become tasks: values in the ref, records once their set is whole, errors as E_UPSTREAM, each once', () => {
+  const r = new StageRows('U', { from: 'U', threads: 2, memory: 5, gpus: 1 });
+  r.text(row({ task: 'a', status: 'ok', value: { x: 1 } }) + row({ task: 'b', status: 'ok', index: 0, of: 2, value: 'b0' }));
+  assert.deepEqual(r.drain().map((t) => t.id), ['a'], 'b waits for its second record');
+  r.text(row({ task: 'b', status: 'ok', index: 1, of: 2, value: 'b1' }) + row({ task: 'a', status: 'ok', value: { x: 1 } }));
+  r.line(JSON.stringify({ job: 'OTHER', task: 'z', kind: 'k', status: 'ok', value: 1 }));
+  r.line('{"job":"U","task":"torn"');
+  r.text(row({ task: 'c', status: 'error', error: { code: 'E_EXCEPTION', message: 'boom' } }));
+  const t = r.drain();
+  assert.deepEqual(t.map((x) => x.id), ['b.0', 'b.1', 'c'], 'a repeated, another job, a torn line: nothing');
+  assert.deepEqual(t[0]!.ref, { up: 'b', i: 0, v: 'b0' });
+  assert.deepEqual([t[0]!.threads, t[0]!.memory, t[0]!.gpus], [2, 5, 1]);
+  assert.equal(t[0]!.upstreamError, undefined);
+  assert.equal(t[2]!.upstreamError?.code, 'E_UPSTREAM');
+  assert.match(t[2]!.upstreamError!.message, /upstream job U task c failed: E_EXCEPTION: boom/);
+});
+
+test("an upstream's output read up to its durable bytes; a last line without its newline is not taken", async () => {
+  const file = join(suite.dir, 'U.jsonl');
+  const first = row({ task: 'a', status: 'ok', value: 1 });
+  writeFileSync(file, first + row({ task: 'b', status: 'ok', value: 2 }) + row({ task: 'c', status: 'ok', value: 3 }).trimEnd());
+  const all = new StageRows('U', { from: 'U' });
+  await readStageRows(file, null, all);
+  assert.deepEqual(all.drain().map((t) => t.id), ['a', 'b']);
+  const durable = new StageRows('U', { from: 'U' });
+  await readStageRows(file, Buffer.byteLength(first), durable);
+  assert.deepEqual(durable.drain().map((t) => t.id), ['a']);
+  const none = new StageRows('U', { from: 'U' });
+  await readStageRows(join(suite.dir, 'missing.jsonl'), null, none);
+  assert.deepEqual(none.drain(), []);
+});
