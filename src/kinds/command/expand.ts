@@ -3,7 +3,7 @@
  * file is indexed once (records/, txt format): each task carries its line's byte range and
  * number, and the worker reads the line when the task runs.
  */
-import { InputError } from '../../errors.js';
+import { ErrorCode, InputError, ShoalError } from '../../errors.js';
 import { indexRecords, type RecordRef } from '../records/index.js';
 import type { TaskList } from '../task-list.js';
 import type { TaskSpec } from '../types.js';
@@ -19,6 +19,7 @@ export function commandTaskId(n: number, width: number): string {
 
 /** The tasks by number: no object per waiting line, whatever the length of the list. */
 export async function expandCommandList(p: CommandParams): Promise<TaskList> {
+  if (!p.argsFile || !p.argsStamp) throw new ShoalError(ErrorCode.Internal, `a command job --from ${p.from} is expanded by the coordinator from that job's rows`);
   const index = await indexRecords(p.argsFile, 'txt', { stamp: p.argsStamp, what: '--args ' });
   if (index.count === 0) throw new InputError(`--args ${p.argsFile} has no non-blank line: nothing to run`);
   const width = String(index.lines).length;

@@ -15,7 +15,8 @@ export const commandKind: Kind<CommandParams> = {
   addOptions: addCommandOptions,
   params: commandParams,
   checkParams: checkCommandParams,
-  inputs: (p) => [p.argsFile],
+  inputs: (p) => (p.argsFile ? [p.argsFile] : []),
+  stage: (p) => (p.from === undefined ? null : { from: p.from, threads: p.threads, memory: p.memory, gpus: p.gpus }),
   expand: expandCommand,
   expandList: expandCommandList,
   run: runCommand,
@@ -27,7 +28,7 @@ export type { CommandParams } from './params.js';
 export type { CommandRef } from './expand.js';
 export type { CommandValue } from './run.js';
 export type { CommandSummary } from './summarize.js';
-export { expandArgv, hasPlaceholder } from './template.js';
+export { expandArgv, expandStageArgv, hasPlaceholder, valueText } from './template.js';
 export { commandTaskId } from './expand.js';
 export { parseStdout, taskEnv, failureMessage } from './run.js';
 export { runInGroup, signalOfStatus, type ProcessOptions, type ProcessResult } from './process.js';

@@ -5,13 +5,17 @@ import { UsageError } from '../../errors.js';
 import { addProcessTaskOptions, ProcessTaskFields, readProcessTaskOptions } from '../process-options.js';
 import { AbsolutePath, helpDefault, paramsCheck, readOption } from '../options.js';
 import { recordFile } from '../records/index.js';
+import { FromJobSchema, readFromOption } from '../stage.js';
+import { InputError } from '../../errors.js';
 
 /** Parameters of a command job (they travel to every agent with the job): type, defaults, check. */
 export const CommandParamsSchema = Type.Object({
-  /** The list file, one task per (non-blank) line. Absolute. */
-  argsFile: AbsolutePath,
+  /** The list file, one task per (non-blank) line. Absolute. Absent when the tasks come `from` a job. */
+  argsFile: Type.Optional(AbsolutePath),
   /** Its size and mtime when the job was made: a file changed since is an error, never other lines. */
-  argsStamp: Type.Object({ size: Type.Integer({ minimum: 0 }), mtimeMs: Type.Number() }),
+  argsStamp: Type.Optional(Type.Object({ size: Type.Integer({ minimum: 0 }), mtimeMs: Type.Number() })),
+  /** The upstream job: one task per committed row of it, `{}` its value (`--from JOB`). */
+  from: Type.Optional(FromJobSchema),
   /** The argv template (everything after `--`), with `{}` placeholders. */
   template: Type.Array(Type.String(), { minItems: 1 }),
   ...ProcessTaskFields,
@@ -31,7 +35,8 @@ const KILL_GRACE_S = 5;
 export function addCommandOptions(cmd: CommandUnknownOpts): void {
   cmd
     .usage('--args <file> [options] -- <program> [args...]')
-    .option('--args <file>', ARGS_HELP);
+    .option('--args <file>', ARGS_HELP)
+    .option('--from <job>', "instead of --args: one task per committed row of job JOB, made as it commits; {} is the row's value (a string as it is, else JSON), {value.KEY} its key KEY, {#} the record's index");
   addProcessTaskOptions(cmd, {
     cwd: 'working directory of every task (must exist on the agents; default: the current directory)',
     timeout: "kill a task's process group after this many seconds (0 = no limit)",
@@ -52,14 +57,14 @@ export function addCommandOptions(cmd: CommandUnknownOpts): void {
 
 /** Command-line options → params (paths made absolute against the current directory). */
 export function commandParams(o: Record<string, unknown>): CommandParams {
-  if (typeof o.args !== 'string' || o.args === '') throw new UsageError('command needs --args FILE (one task per line)');
+  const from = readFromOption(o.from, { name: '--args', value: o.args });
+  if (from === undefined && (typeof o.args !== 'string' || o.args === '')) throw new UsageError('command needs --args FILE (one task per line) or --from JOB (one task per row of that job)');
   const template = Array.isArray(o.template) ? o.template.map(String) : [];
   if (template.length === 0 || template[0] === '') throw new UsageError("command needs the program after '--', e.g. shoal run command --args list.txt -- prog --in {}");
   // Always txt, whatever the file's extension: a line is what the template gets.
-  const args = recordFile('--args', o.args, 'txt');
+  const args = from === undefined ? recordFile('--args', o.args as string, 'txt') : null;
   return {
-    argsFile: args.file,
-    argsStamp: { size: args.size, mtimeMs: args.mtimeMs },
+    ...(args ? { argsFile: args.file, argsStamp: { size: args.size, mtimeMs: args.mtimeMs } } : { from: from! }),
     template,
     ...readProcessTaskOptions(o, KILL_GRACE_S),
     maxStdout: readOption('--max-stdout', P.maxStdout, o.maxStdout),
@@ -68,4 +73,12 @@ export function commandParams(o: Record<string, unknown>): CommandParams {
 }
 
 /** Params from the wire: the schema's check, as InputError naming the field. */
-export const checkCommandParams = paramsCheck('command', CommandParamsSchema);
+const checkSchema = paramsCheck('command', CommandParamsSchema);
+
+/** Params from the wire: the schema's check, and either an args file (with its stamp) or `from`, as InputError naming the field. */
+export function checkCommandParams(raw: unknown): CommandParams {
+  const p = checkSchema(raw);
+  const file = p.argsFile !== undefined && p.argsStamp !== undefined;
+  if (file === (p.from !== undefined)) throw new InputError(`command params: give either 'argsFile' with 'argsStamp' (a list file) or 'from' (a job), got ${file ? 'both' : 'neither'}`);
+  return p;
+}

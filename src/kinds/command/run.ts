@@ -7,7 +7,8 @@ import type { RunContext, RunOutput } from '../types.js';
 import type { CommandRef } from './expand.js';
 import type { CommandParams } from './params.js';
 import { runInGroup, type ProcessResult } from './process.js';
-import { expandArgv } from './template.js';
+import { expandArgv, expandStageArgv, valueText } from './template.js';
+import { isStageRef } from '../stage.js';
 
 /** The `value` of an ok row. */
 export interface CommandValue {
@@ -75,11 +76,18 @@ export function failureMessage(argv: readonly string[], r: ProcessResult, p: Pic
 }
 
 export async function runCommand(ref: unknown, p: CommandParams, ctx: RunContext): Promise<RunOutput> {
-  const r = ref as CommandRef;
-  if (!r || typeof r !== 'object' || typeof r.line !== 'number') throw new InputError(`command task ${ctx.task}: malformed ref`);
-  const reader = await recordReaderFor({ file: p.argsFile, format: 'txt', ...p.argsStamp });
-  const line = reader.read(r) as string;
-  const argv = expandArgv(p.template, line, r.line);
+  let line: string;
+  let argv: string[];
+  if (isStageRef(ref)) {
+    line = valueText(ref.v);
+    argv = expandStageArgv(p.template, ref.v, ref.i ?? 0, ctx.task);
+  } else {
+    const r = ref as CommandRef;
+    if (!r || typeof r !== 'object' || typeof r.line !== 'number' || !p.argsFile || !p.argsStamp) throw new InputError(`command task ${ctx.task}: malformed ref`);
+    const reader = await recordReaderFor({ file: p.argsFile, format: 'txt', ...p.argsStamp });
+    line = reader.read(r) as string;
+    argv = expandArgv(p.template, line, r.line);
+  }
   const final = (code: ErrorCode, msg: string): ShoalError => new ShoalError(code, msg, { retryable: p.retryFailed });
   let cwdOk = false;
   try {

@@ -7,7 +7,12 @@
  *   {//}  its dirname         {/.}  its basename without extension
  *
  * A template with no placeholder at all gets the line appended as its last argument.
+ *
+ * A job `--from JOB` has no lines: `{}` is the upstream row's value (a string as it is, any
+ * other value as JSON), `{value.KEY}` the value's top-level key KEY (the same way), `{#}` the
+ * upstream record's index (0 for a task of one row); the path forms take the value's text.
  */
+import { InputError } from '../../errors.js';
 
 const PLACEHOLDER = /\{(#|\.|\/|\/\/|\/\.)?\}/g;
 
@@ -58,4 +63,28 @@ export function hasPlaceholder(template: readonly string[]): boolean {
 export function expandArgv(template: readonly string[], line: string, n: number): string[] {
   if (!hasPlaceholder(template)) return [...template, line];
   return template.map((a) => a.replace(PLACEHOLDER, (_m, token: string | undefined) => substitute(token, line, n)));
+}
+
+const STAGE_PLACEHOLDER = /\{value\.([^{}\s]+)\}|\{(#|\.|\/|\/\/|\/\.)?\}/g;
+
+/** A value as an argument: a string as it is, anything else as JSON. */
+export function valueText(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v ?? null);
+}
+
+/** The argv for the upstream row value `value` (record `index`) of task `task` of a `--from` job. Throws InputError for a `{value.KEY}` the value lacks. */
+export function expandStageArgv(template: readonly string[], value: unknown, index: number, task: string): string[] {
+  const text = valueText(value);
+  let found = false;
+  const out = template.map((a) =>
+    a.replace(STAGE_PLACEHOLDER, (_m, key: string | undefined, token: string | undefined) => {
+      found = true;
+      if (key === undefined) return substitute(token, text, index);
+      if (!value || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, key)) {
+        throw new InputError(`task ${task}: the template's {value.${key}} needs an object with the key '${key}', the upstream value is ${text.length > 80 ? `${text.slice(0, 80)}...` : text}`);
+      }
+      return valueText((value as Record<string, unknown>)[key]);
+    }),
+  );
+  return found ? out : [...template, text];
 }
