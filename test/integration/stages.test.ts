@@ -113,6 +113,35 @@ describe('stages', () => {
     await run.coord.exited;
   });
 
+  it('a handler stage between python stages: task.input is the row value, E_UPSTREAM passes through it', async () => {
+    const handlers = join(suite.dir, 'shout.mjs');
+    writeFileSync(handlers, 'export const kinds = [{ name: "shout", run(task) { return { word: String(task.input.word).toUpperCase(), index: task.index, line: task.line }; } }];\n');
+    const list = join(suite.dir, 'three.txt');
+    writeFileSync(list, 'alpha\nbad\nbeta\n');
+    const run = await suite.coordinator('stages-handler');
+    await run.agents(1, ['--workers', '2', '--allow-command', '--handlers', handlers]);
+    const conn = suite.conn(run.ns);
+    const subs = [
+      ['submit', 'python', ...conn, '--job', 'H1', '--fn', 'mod.py:first', '--inputs', list],
+      ['submit', 'shout', ...conn, '--job', 'H2', '--from', 'H1'],
+      ['submit', 'python', ...conn, '--job', 'H3', '--fn', 'mod.py:plain', '--from', 'H2'],
+    ];
+    for (const args of subs) {
+      const r = await runShoal(args, { cwd: suite.dir });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    assert.equal((await run.ctl.waitEnd('H3', 120_000)).state, 'done');
+    const h2 = readRows(join(run.out, 'H2.jsonl'));
+    const h3 = readRows(join(run.out, 'H3.jsonl'));
+    assertOneRowEach(h2, ['in_0', 'in_1', 'in_2'], 'H2');
+    assertOneRowEach(h3, ['in_0', 'in_1', 'in_2'], 'H3');
+    assert.deepEqual(h2.find((r) => r.task === 'in_2')!.value, { word: 'BETA', index: 0, line: 0 });
+    assert.deepEqual(h3.find((r) => r.task === 'in_0')!.value, { word: 'ALPHA', index: 0, line: 0 });
+    for (const rows of [h2, h3]) assert.equal(rows.find((r) => r.task === 'in_1')!.error?.code, 'E_UPSTREAM');
+    run.coord.kill('SIGTERM');
+    await run.coord.exited;
+  });
+
   it('the coordinator killed mid-chain and restarted: every stage ends with exactly one row per task', async () => {
     const run = await suite.coordinator('stages-restart');
     await run.agents(2, ['--workers', '2', '--allow-command']);
