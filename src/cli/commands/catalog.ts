@@ -64,6 +64,12 @@ export const COMMANDS = {
     description: 'stop an agent pulling; it finishes running tasks within its grace period, hands the rest back and exits 0',
     load: async () => (await import('./control.js')).registerDrain,
   },
+  pipeline: {
+    args: '<file>',
+    options: true,
+    description: 'run the stages of a pipeline file (YAML): jobs fed by each other as rows commit, or waiting for each other',
+    load: async () => (await import('./pipeline.js')).registerPipeline,
+  },
   report: {
     args: '<file>',
     options: true,
