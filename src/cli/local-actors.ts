@@ -30,23 +30,22 @@ export interface LocalActors {
 /** Starts them; `allowCommand` lets the local agent run users' programs and code. */
 export async function startLocal(opts: LocalOptions, log: Logger, label: string, outDir: string, allowCommand: boolean): Promise<LocalActors> {
   const conn = await connectBus(opts, label, { embedded: true });
+  // The agent is built while the coordinator starts: its first worker thread boots meanwhile.
+  const agentMade = opts.workers === 0 ? Promise.resolve(null) : createAgent(conn.bus, conn.subj, log, { workers: opts.workers, memory: opts.memory, oversubscribe: !!opts.oversubscribe, inputCache: opts.inputCache, allowCommand });
   // No registry: running the same command again is what resumes its jobs.
-  let actors: Awaited<ReturnType<typeof startCoordinator>>;
-  try {
-    actors = await startCoordinator(conn.bus, conn.subj, log, { outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, jobMemory: opts.jobMemory, persist: false });
-  } catch (err) {
+  const [coordinator, made] = await Promise.allSettled([
+    startCoordinator(conn.bus, conn.subj, log, { outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, jobMemory: opts.jobMemory, persist: false }),
+    agentMade,
+  ]);
+  if (coordinator.status === 'rejected' || made.status === 'rejected') {
+    // A bad option of either: stop what was started so the process can exit with the error.
+    if (made.status === 'fulfilled') await made.value?.stop(0, 'not started');
+    if (coordinator.status === 'fulfilled') await coordinator.value.stop();
     await conn.bus.close();
-    throw err;
+    throw coordinator.status === 'rejected' ? coordinator.reason : (made as PromiseRejectedResult).reason;
   }
-  let agent: Awaited<ReturnType<typeof createAgent>> | null = null;
-  try {
-    if (opts.workers !== 0) agent = await createAgent(conn.bus, conn.subj, log, { workers: opts.workers, memory: opts.memory, oversubscribe: !!opts.oversubscribe, inputCache: opts.inputCache, allowCommand });
-  } catch (err) {
-    // A bad agent option: stop what was started so the process can exit with the error.
-    await actors.stop();
-    await conn.bus.close();
-    throw err;
-  }
+  const actors = coordinator.value;
+  const agent = made.value;
   agent?.start();
   return {
     client: new CtlClient(conn.bus, conn.subj, conn.ns),
