@@ -58,6 +58,12 @@ export const COMMANDS = {
     description: 'stop a job now: no new task starts, running ones are aborted; rows already written stay',
     load: async () => (await import('./control.js')).registerCancel,
   },
+  priority: {
+    args: '<job> <n>',
+    options: true,
+    description: "change a running or waiting job's priority: higher gets free slots first, equal ones share them",
+    load: async () => (await import('./control.js')).registerPriority,
+  },
   drain: {
     args: '<agent>',
     options: true,
