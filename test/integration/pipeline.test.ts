@@ -30,6 +30,22 @@ describe('pipeline files', () => {
     assert.equal(readRows(join(out, 'demo.a.jsonl')).length, 40, 'nothing ran twice');
   });
 
+  it('a stage after another starts once it has ended; priority and after reach the jobs', async () => {
+    const file = join(scratch.dir, 'chain.yaml');
+    writeFileSync(file, ['name: chain', 'stages:', '  - { name: a, kind: spin, options: { tasks: 30, ms: 3 } }', '  - name: b', '    kind: spin', '    after: [a]', '    priority: 2', '    options: { tasks: 20, ms: 1 }', ''].join('\n'));
+    const out = join(scratch.dir, 'chain-out');
+    const r = await runShoal(['pipeline', file, '--out-dir', out, '--json'], { cwd: scratch.dir });
+    assert.equal(r.code, 0, r.describe());
+    const a = readRows(join(out, 'chain.a.jsonl'));
+    const b = readRows(join(out, 'chain.b.jsonl'));
+    assertOneRowPerTask(a, spinIds(30), { status: 'ok', job: 'chain.a' });
+    assertOneRowPerTask(b, spinIds(20), { status: 'ok', job: 'chain.b' });
+    const aEnd = Math.max(...a.map((x) => x.end as number));
+    assert.ok(b.every((x) => (x.start as number) >= aEnd), 'b started after a ended');
+    const finals = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { job: string; priority?: number });
+    assert.equal(finals.find((j) => j.job === 'chain.b')?.priority, 2, r.stdout);
+  });
+
   it('a bad file is one line naming where, exit 2, and nothing is submitted', async () => {
     const cases: Array<[string, string, RegExp]> = [
       ['cycle.yaml', 'stages:\n  - { name: a, kind: spin, after: [b] }\n  - { name: b, kind: spin, after: [a] }\n', /cycle\.yaml: the stages form a cycle: a → b → a/],
