@@ -35,7 +35,7 @@ import { COORDINATOR_SENDER, Sink, type SinkHost, type SinkOptions } from '../sr
 import { errorRow, GroupBuilder } from '../src/rows/index.js';
 import { Scheduler, type Command, type SchedulerOptions } from './scheduler/index.js';
 import { NamespaceClaim } from './claim.js';
-import { Admission } from './jobs/index.js';
+import { Admission, endedJob, type JobRecord } from './jobs/index.js';
 import { ctlReply } from './control.js';
 import { acquireOwnerLock, type OwnerLock } from '../src/owner-lock.js';
 
@@ -149,7 +149,26 @@ export class Coordinator implements SinkHost {
       else if (s.type === 'reconnected') this.log.info({ server: s.server }, 'NATS connection back');
     });
     this.timer = setInterval(() => this.run(this.scheduler.onTick(Date.now())), this.opts.tickMs);
+    this.knowEndedUpstreams(unfinished);
     await this.admission.resume(unfinished);
+  }
+
+  /** The out dir the coordinator owns (job records are found there). */
+  get outDir(): string {
+    return this.opts.outDir;
+  }
+
+  /** Jobs resumed with `--after` may wait for jobs that ended before the restart: the scheduler learns how from their records. */
+  private knowEndedUpstreams(recs: JobRecord[]): void {
+    const resumed = new Set(recs.map((r) => r.job));
+    for (const r of recs) {
+      for (const name of r.after ?? []) {
+        if (resumed.has(name)) continue;
+        const end = endedJob(this.opts.outDir, name);
+        if (end) this.scheduler.knowEnded(name, end);
+        else this.log.warn({ job: r.job, after: name }, 'no record of an upstream job ended before the restart: the job waits for it');
+      }
+    }
   }
 
   /**

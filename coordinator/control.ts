@@ -1,6 +1,7 @@
-/** The operator's requests (submit, status, cancel, drain) and the coordinator's answers. */
-import { errorReply, PROTOCOL_VERSION, type CtlReply, type CtlRequest } from '../protocol/index.js';
-import { ErrorCode } from '../src/errors.js';
+/** The operator's requests (submit, status, cancel, priority, drain) and the coordinator's answers. */
+import { errorReply, PROTOCOL_VERSION, type CtlReply, type CtlRequest, type JobSpec } from '../protocol/index.js';
+import { ErrorCode, ShoalError } from '../src/errors.js';
+import { endedJob } from './jobs/index.js';
 import type { Coordinator } from './actor.js';
 
 /** The answer to one control request; throws a ShoalError for a refused submission. */
@@ -8,6 +9,7 @@ export async function ctlReply(c: Coordinator, req: CtlRequest): Promise<CtlRepl
   const v = PROTOCOL_VERSION;
   switch (req.kind) {
     case 'submit':
+      checkUpstreams(c, req.spec);
       return { kind: 'submitted', v, ...(await c.admission.submit(req.spec)) };
     case 'status': {
       const now = Date.now();
@@ -28,6 +30,12 @@ export async function ctlReply(c: Coordinator, req: CtlRequest): Promise<CtlRepl
       c.run(c.scheduler.onCancel(req.job, Date.now()));
       return { kind: 'cancelled', v, job: req.job, state: c.scheduler.jobState(req.job)! };
     }
+    case 'priority': {
+      const r = c.scheduler.onPriority(req.job, req.priority, Date.now());
+      if (!r.changed) return errorReply(ErrorCode.NotFound, `no running or waiting job named '${req.job}' (known: ${c.scheduler.jobNames().join(', ') || 'none'})`);
+      c.run(r.commands);
+      return { kind: 'priority-set', v, job: req.job, priority: req.priority };
+    }
     case 'drain': {
       const cmds = c.scheduler.onDrain(req.agent, req.graceMs ?? null, Date.now());
       if (cmds.length === 0) return errorReply(ErrorCode.NotFound, `no active agent named '${req.agent}'`);
@@ -36,6 +44,20 @@ export async function ctlReply(c: Coordinator, req: CtlRequest): Promise<CtlRepl
     }
     default:
       return assertNever(req);
+  }
+}
+
+/**
+ * Each job of a spec's `--after` must be known: held by the scheduler, being admitted, or
+ * ended before with its record in the out dir (then the scheduler is told how it ended).
+ */
+function checkUpstreams(c: Coordinator, spec: JobSpec): void {
+  for (const name of spec.after ?? []) {
+    if (name === spec.job) throw new ShoalError(ErrorCode.Usage, `--after ${name}: a job cannot wait for itself`);
+    if (c.scheduler.knowsJob(name) || c.admission.expanding.has(name)) continue;
+    const ended = endedJob(c.outDir, name);
+    if (ended === null) throw new ShoalError(ErrorCode.Usage, `--after ${name}: the coordinator knows no job named '${name}' (known: ${c.scheduler.jobNames().join(', ') || 'none'}); submit it first or fix the name`);
+    c.scheduler.knowEnded(name, ended);
   }
 }
 

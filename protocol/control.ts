@@ -8,6 +8,9 @@ import { Count, ErrorReplySchema, Id, InterpreterMemorySchema, Num, V } from './
 /** Job names become file names: letters, digits, '.', '_', '-'; not starting with a dot. */
 export const JobNameSchema = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' });
 
+/** A job's priority: higher gets free slots first. */
+export const PrioritySchema = Type.Integer({ minimum: -1000, maximum: 1000 });
+
 export const JobSpecSchema = Type.Object({
   job: JobNameSchema,
   kind: Id,
@@ -24,6 +27,12 @@ export const JobSpecSchema = Type.Object({
   granularity: Type.Optional(Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 100000 })])),
   /** Speculative copies of stragglers (default on). */
   speculate: Type.Optional(Type.Boolean()),
+  /** Jobs that must end before this one dispatches anything (`--after`). */
+  after: Type.Optional(Type.Array(JobNameSchema, { minItems: 1, maxItems: 64 })),
+  /** Run after the `after` jobs however they ended (`--after-any`); absent: only when each ended done without failed tasks. */
+  afterAny: Type.Optional(Type.Boolean()),
+  /** Higher-priority jobs get free slots first (default 0); equal ones share them. */
+  priority: Type.Optional(PrioritySchema),
 });
 export type JobSpec = Static<typeof JobSpecSchema>;
 
@@ -32,6 +41,7 @@ export const CtlRequestSchema = Type.Union([
   Type.Object({ kind: Type.Literal('status'), v: V, job: Type.Optional(Id) }),
   Type.Object({ kind: Type.Literal('cancel'), v: V, job: Id }),
   Type.Object({ kind: Type.Literal('drain'), v: V, agent: Id, graceMs: Type.Optional(Count) }),
+  Type.Object({ kind: Type.Literal('priority'), v: V, job: Id, priority: PrioritySchema }),
 ]);
 export type CtlRequest = Static<typeof CtlRequestSchema>;
 
@@ -72,8 +82,12 @@ export const JobStatusSchema = Type.Object({
   failedRecords: Type.Optional(Count),
   /** While stalled: why the output cannot be written. */
   stalled: Type.Optional(Type.String()),
-  /** A failed job: why (its code could not be loaded, its setup raised). */
+  /** A failed job: why (its code could not be loaded, its setup raised); a job cancelled because an upstream job ended badly: which and how. */
   error: Type.Optional(Type.String()),
+  /** A job submitted with --after that waits: the upstream jobs that have not ended yet (its state is shown as waiting). */
+  waitingFor: Type.Optional(Type.Array(Id)),
+  /** Its priority, when not 0. */
+  priority: Type.Optional(Num),
 });
 export type JobStatus = Static<typeof JobStatusSchema>;
 
@@ -108,6 +122,7 @@ export const CtlReplySchema = Type.Union([
   }),
   Type.Object({ kind: Type.Literal('cancelled'), v: V, job: Id, state: JobStateSchema }),
   Type.Object({ kind: Type.Literal('draining'), v: V, agent: Id }),
+  Type.Object({ kind: Type.Literal('priority-set'), v: V, job: Id, priority: Num }),
   ErrorReplySchema,
 ]);
 export type CtlReply = Static<typeof CtlReplySchema>;

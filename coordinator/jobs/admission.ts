@@ -13,7 +13,7 @@ import { checkRoom, freeForJobs, inSteps } from './room.js';
 import { expandJob, kindOf, splitterFor, stageOf, stageSource } from './expand.js';
 import { Stages, type Upstream } from './stages.js';
 import { confine, outPathOf } from './out-path.js';
-import { describeChange, fingerprint, JobRegistry, readJobRecord, writeJobRecord, type JobRecord } from './record.js';
+import { describeChange, fingerprint, JobRegistry, readJobRecord, sharingOf, writeJobRecord, type JobRecord } from './record.js';
 
 export interface AdmissionDeps {
   outDir: string;
@@ -115,6 +115,7 @@ export class Admission {
       ...(spec.maxAttempts !== undefined ? { maxAttempts: spec.maxAttempts } : {}),
       ...(spec.granularity !== undefined ? { granularity: spec.granularity } : {}),
       ...(spec.speculate !== undefined ? { speculate: spec.speculate } : {}),
+      ...sharingOf(spec),
     };
     return this.admit(rec, prior !== null, spec.force === true);
   }
@@ -124,7 +125,7 @@ export class Admission {
    * continues an earlier run, so the tasks agents say they hold are adopted.
    */
   private async admit(rec: JobRecord, resumed: boolean, force = false): Promise<Submitted> {
-    const spec: JobSpec = { job: rec.job, kind: rec.kind, params: rec.params, out: rec.out };
+    const spec: JobSpec = { job: rec.job, kind: rec.kind, params: rec.params, out: rec.out, ...sharingOf(rec) };
     if (rec.maxAttempts !== undefined) spec.maxAttempts = rec.maxAttempts;
     this.expanding.set(rec.job, rec);
     const { kind, opts } = kindOf(spec);
@@ -205,6 +206,7 @@ export class Admission {
     this.stages.ended(job);
     if (rec) {
       rec.state = state;
+      rec.failed = this.d.scheduler.jobFailed(job) ?? 0;
       try {
         // Durable before the end is told: whoever sees the job ended finds its end recorded.
         await this.save(rec);

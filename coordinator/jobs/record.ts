@@ -9,7 +9,7 @@ import writeFileAtomic from 'write-file-atomic';
 import { join } from 'node:path';
 import type { JobState } from '../../protocol/index.js';
 import { InputError } from '../../src/errors.js';
-import { jobFilePathFor } from '../../src/sink/index.js';
+import { defaultOutPath, jobFilePathFor } from '../../src/sink/index.js';
 
 /** What is stored beside the output and in the coordinator's registry. */
 export interface JobRecord {
@@ -24,6 +24,12 @@ export interface JobRecord {
   maxAttempts?: number;
   granularity?: 'auto' | number;
   speculate?: boolean;
+  /** `--after` jobs, `--after-any` and `--priority` (absent: none, after-ok, 0). */
+  after?: string[];
+  afterAny?: boolean;
+  priority?: number;
+  /** Tasks committed as error rows, recorded when the job ended (so `--after` knows after a restart). */
+  failed?: number;
   /** Slots the job was first expanded for; every resume expands for the same, so task ids stay. */
   expandSlots?: number;
   expandMaxAgentSlots?: number;
@@ -122,4 +128,28 @@ export class JobRegistry {
     }
     return out.sort((a, b) => a.submittedAt - b.submittedAt);
   }
+}
+
+/**
+ * How job `name` ended, from its record in the out dir (the registry's, else the one beside
+ * its default output); null when no record of it is found or it has not ended.
+ */
+export function endedJob(outDir: string, name: string): { state: 'done' | 'cancelled' | 'failed'; failed: number } | null {
+  for (const f of [join(outDir, '.shoal-jobs', `${name}.json`), jobFilePathFor(defaultOutPath(outDir, name))]) {
+    let r: JobRecord | null;
+    try {
+      r = readJobRecord(f);
+    } catch {
+      continue;
+    }
+    if (r === null || r.job !== name) continue;
+    if (r.state === 'done' || r.state === 'cancelled' || r.state === 'failed') return { state: r.state, failed: r.failed ?? 0 };
+    return null;
+  }
+  return null;
+}
+
+/** The parts of a spec about other jobs (`--after`, `--after-any`, `--priority`), as a record keeps them. */
+export function sharingOf(s: { after?: string[]; afterAny?: boolean; priority?: number }): Pick<JobRecord, 'after' | 'afterAny' | 'priority'> {
+  return { ...(s.after?.length ? { after: s.after } : {}), ...(s.afterAny ? { afterAny: true } : {}), ...(s.priority ? { priority: s.priority } : {}) };
 }

@@ -1,7 +1,9 @@
 /**
- * Dispatch: parked pulls are served bundles from the running jobs, in the order the jobs were
- * submitted, until the pull's wants, the dispatch's bytes or the agent's free slots (for long
- * work) are used up.
+ * Dispatch: parked pulls are served bundles from the running jobs until the pull's wants, the
+ * dispatch's bytes or the agent's free slots (for long work) are used up. Each bundle comes
+ * from the job that `nextJob` picks: the highest priority first, and among equal ones the job
+ * with the fewest tasks out (fair share: a small job gets the slots it can use at once, and
+ * two large ones get half each).
  */
 import type { Bundle, JobInfo } from '../../protocol/index.js';
 import type { Agent, ParkedPull } from './agents.js';
@@ -42,19 +44,25 @@ export function serve(st: State, a: Agent, ctx: Ctx): void {
   // Long bundles (or ones of unknown length) only fill the agent's free slots: prefetching
   // them would hoard work that another agent, or a split, would do sooner.
   const long = st.opts.dispatchMs / 500;
-  for (const job of st.running) {
-    if (d.full) break;
-    if (job.queue.counts.queued === 0 || job.stalled !== null || !mayRun(a, job)) continue;
-    const spc = secondsPerCost(job);
-    const next = job.queue.next();
-    let heavy = spc === null || (next !== undefined && next.cost * spc > long);
-    while (!d.full) {
-      if (heavy && d.slots >= p.freeSlots) break;
-      const b = takeBundle(st, job, a, d.seq, { memory: d.memory, gpus: d.gpus, bytes: d.byteRoom }, ctx);
-      if (!b) break;
-      heavy = b.seconds === null || b.seconds > long;
-      d.add(job, b, a);
+  // Jobs that have nothing more for this pull; whether each one's bundles are long.
+  const spent = new Set<Job>();
+  const heavy = new Map<Job, boolean>();
+  while (!d.full) {
+    const job = nextJob(st, a, spent);
+    if (job === null) break;
+    let h = heavy.get(job);
+    if (h === undefined) {
+      const spc = secondsPerCost(job);
+      const next = job.queue.next();
+      h = spc === null || (next !== undefined && next.cost * spc > long);
     }
+    const b = h && d.slots >= p.freeSlots ? null : takeBundle(st, job, a, d.seq, { memory: d.memory, gpus: d.gpus, bytes: d.byteRoom }, ctx);
+    if (!b) {
+      spent.add(job);
+      continue;
+    }
+    heavy.set(job, b.seconds === null || b.seconds > long);
+    d.add(job, b, a);
   }
   if (d.bundles.length === 0) {
     p.triedAt = workVersion(st);
@@ -64,6 +72,25 @@ export function serve(st: State, a: Agent, ctx: Ctx): void {
   a.freeGpus = d.gpus;
   a.dispatches.set(d.seq, d.taken);
   answer(st, a, d.jobs, d.bundles, ctx.out);
+}
+
+/**
+ * The job the next bundle comes from: of the running jobs with queued work that the agent may
+ * run, the highest priority, then the fewest tasks out (leased), then the earliest started.
+ * Jobs found unable to run on the agent join `spent`.
+ */
+export function nextJob(st: State, a: Agent, spent: Set<Job>): Job | null {
+  let best: Job | null = null;
+  for (const job of st.running) {
+    if (spent.has(job) || job.queue.counts.queued === 0 || job.stalled !== null) continue;
+    if (best !== null && (job.priority < best.priority || (job.priority === best.priority && job.queue.counts.leased >= best.queue.counts.leased))) continue;
+    if (!mayRun(a, job)) {
+      spent.add(job);
+      continue;
+    }
+    best = job;
+  }
+  return best;
 }
 
 /** Answers the agent's parked pull. */

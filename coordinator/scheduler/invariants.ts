@@ -3,6 +3,7 @@
  * step). A broken one throws an error naming it: `invariant <name>: ...`.
  */
 import { gpuCount } from './agents.js';
+import { endOf } from './barriers.js';
 import type { Job } from './job.js';
 import type { State } from './state.js';
 import { holders, TRANSITIONS, wasLeasedTo, type TaskStateName } from './task-state.js';
@@ -16,7 +17,10 @@ export const INVARIANTS = {
   'attempts-bounded': 'a queued or leased task is within its job\'s attempts',
   'counts': 'a job\'s count of tasks in each state is the number of its tasks in that state',
   'queued-cost': 'a job\'s queued cost is the sum of its queued tasks\' costs',
-  'job-end': 'a job is running exactly while some task of it is queued, leased or failing, or more tasks may come',
+  'job-end': 'a running job has some task queued, leased or failing (or more tasks may come: it is fed by another job), and a job that has one is running or waiting',
+  'job-lists': 'the running jobs are those in the running list and the waiting ones those in the waiting list, each once',
+  'waiting-upstream': 'a waiting job waits for at least one job of its --after that has not ended; any other job waits for none',
+  'waiting-idle': 'a waiting job has no task leased',
   'lost-no-leases': 'a lost agent holds no lease',
   'lease-held': 'every task an agent lists among its leases is leased to it (or its copy is)',
   'active-slots': 'the active slots are the slots of the active agents',
@@ -55,6 +59,7 @@ export function check(st: State): void {
       if (t.gpus > gpus) throw new InvariantError('gpu-fit', `task ${t.job}/${t.id} needs ${t.gpus} GPUs, its agent ${a.id} has ${gpus}`);
     }
   }
+  checkLists(st);
   for (const job of st.jobs.values()) checkJob(st, job);
   const active = st.agents.activeSlots;
   if (slots !== active) throw new InvariantError('active-slots', `active slots ${active}, agents add up to ${slots}`);
@@ -89,7 +94,31 @@ function checkJob(st: State, job: Job): void {
   }
   if (Math.abs(queuedCost - q.queuedCost) > 1e-6 * Math.max(1, queuedCost)) throw new InvariantError('queued-cost', `job ${job.name} queued cost ${q.queuedCost} but tasks add up to ${queuedCost}`);
   const open = counts.queued + counts.leased + counts.failing;
-  if ((job.state === 'running') !== (open > 0 || job.fed)) {
-    throw new InvariantError('job-end', `job ${job.name} is ${job.state} with ${counts.queued} queued, ${counts.leased} leased, ${counts.failing} failing${job.fed ? ', more to come' : ''}`);
+  if ((job.state === 'running' && open === 0 && !job.fed) || (open > 0 && job.state !== 'running' && job.state !== 'waiting')) {
+    throw new InvariantError('job-end', `job ${job.name} is ${job.state} with ${counts.queued} queued, ${counts.leased} leased, ${counts.failing} failing`);
+  }
+  if (job.state === 'waiting' && counts.leased > 0) throw new InvariantError('waiting-idle', `waiting job ${job.name} has ${counts.leased} tasks leased`);
+}
+
+/** The running and waiting lists hold exactly the jobs in those states; a waiting job's upstreams have not all ended. */
+function checkLists(st: State): void {
+  for (const [state, list] of [['running', st.running], ['waiting', st.waiting]] as const) {
+    const seen = new Set<Job>();
+    for (const j of list) {
+      if (j.state !== state || seen.has(j) || st.jobs.get(j.name) !== j) throw new InvariantError('job-lists', `job ${j.name} is ${j.state} but listed ${seen.has(j) ? 'twice ' : ''}among the ${state} jobs`);
+      seen.add(j);
+    }
+  }
+  for (const j of st.jobs.values()) {
+    const listed = j.state === 'running' ? st.running.includes(j) : j.state === 'waiting' ? st.waiting.includes(j) : !st.running.includes(j) && !st.waiting.includes(j);
+    if (!listed) throw new InvariantError('job-lists', `job ${j.name} is ${j.state} but not in the list of its state`);
+    if (j.state !== 'waiting') {
+      if (j.waitingFor.size > 0) throw new InvariantError('waiting-upstream', `job ${j.name} is ${j.state} but waits for ${[...j.waitingFor].join(', ')}`);
+      continue;
+    }
+    if (j.waitingFor.size === 0) throw new InvariantError('waiting-upstream', `job ${j.name} is waiting for nothing`);
+    for (const u of j.waitingFor) {
+      if (endOf(st, u) !== null) throw new InvariantError('waiting-upstream', `job ${j.name} waits for ${u}, which has ended`);
+    }
   }
 }

@@ -6,13 +6,19 @@ import type { Task, TransitionLog } from './task-state.js';
 import { Throughput } from './throughput.js';
 
 /**
- * A job's states in the scheduler. A stalled job is running (status shows it stalled). A job
- * fails when it cannot run at all (its code cannot be loaded: `failure` says why).
+ * A job's states in the scheduler. A waiting job dispatches nothing until the jobs it was
+ * submitted after (`--after`) have ended. A stalled job is running (status shows it stalled).
+ * A job fails when it cannot run at all (its code cannot be loaded: `failure` says why).
  */
-export type JobPhase = 'running' | 'done' | 'cancelled' | 'failed';
+export type JobPhase = 'waiting' | 'running' | 'done' | 'cancelled' | 'failed';
 
-/** The allowed moves: a running job ends done, cancelled or failed, and stays so. */
+/**
+ * The allowed moves: a waiting job runs once its upstream jobs have ended (or is cancelled,
+ * when one of them ended badly under --after-ok); a running job ends done, cancelled or
+ * failed, and stays so.
+ */
 export const JOB_TRANSITIONS: Readonly<Record<JobPhase, readonly JobPhase[]>> = {
+  waiting: ['running', 'cancelled', 'failed'],
   running: ['done', 'cancelled', 'failed'],
   done: [],
   cancelled: [],
@@ -24,8 +30,12 @@ export interface Job {
   readonly name: string;
   readonly opts: JobOptions;
   readonly maxAttempts: number;
-  /** Changed only by endJob, through JOB_TRANSITIONS. */
+  /** Changed only through JOB_TRANSITIONS (lifecycle's moveJob). */
   state: JobPhase;
+  /** Higher first for free slots; equal ones share them (changed by `shoal priority`). */
+  priority: number;
+  /** The upstream jobs (`--after`) that have not ended yet; empty once it runs. */
+  readonly waitingFor: Set<string>;
   /** Its tasks, their states' counts, and the dispatch order. */
   readonly queue: JobQueue;
   /** Tasks committed with an error row. */
@@ -34,7 +44,7 @@ export interface Job {
   errorRecords: number;
   /** Why the job's output cannot be written now (dispatch waits); null while it can. */
   stalled: string | null;
-  /** Why the job failed (set as it ends 'failed'); null otherwise. */
+  /** Why the job failed (set as it ends 'failed') or was cancelled by an upstream job's end; null otherwise. */
   failure: string | null;
   retried: number;
   speculated: number;
@@ -60,7 +70,9 @@ export function newJob(spec: JobSpec, opts: JobOptions, maxAttempts: number, log
     name: spec.job,
     opts,
     maxAttempts: spec.maxAttempts ?? maxAttempts,
-    state: 'running',
+    state: spec.after?.length ? 'waiting' : 'running',
+    priority: spec.priority ?? 0,
+    waitingFor: new Set(),
     queue: new JobQueue(spec.job, log),
     errors: 0,
     errorRecords: opts.errorRecords ?? 0,

@@ -1,5 +1,10 @@
-/** A job's life: its tasks when submitted, its end when none is open, and its cancellation. */
+/**
+ * A job's life: its tasks when submitted, its wait for upstream jobs, its end when none is
+ * open, and its cancellation.
+ */
+import { badEnd, endOf } from './barriers.js';
 import { log, type Ctx } from './commands.js';
+import { wake } from './dispatch.js';
 import { JOB_TRANSITIONS, type Job, type JobPhase } from './job.js';
 import { costOrder, type TaskOrder } from './cost-order.js';
 import type { DoneLookup, NewTask, TaskSource } from './options.js';
@@ -51,15 +56,83 @@ export function endIfFinished(st: State, job: Job, ctx: Ctx): void {
   endJob(st, job, 'done', ctx);
 }
 
-/** Ends a running job (done or cancelled) through the table, and says so. */
-export function endJob(st: State, job: Job, state: Exclude<JobPhase, 'running'>, ctx: Ctx): void {
-  if (!JOB_TRANSITIONS[job.state].includes(state)) throw new Error(`illegal transition of job ${job.name}: ${job.state} → ${state}`);
-  job.state = state;
+/** Moves the job to another phase through the table; a move not in it throws. */
+function moveJob(job: Job, to: JobPhase): void {
+  if (!JOB_TRANSITIONS[job.state].includes(to)) throw new Error(`illegal transition of job ${job.name}: ${job.state} → ${to}`);
+  job.state = to;
+}
+
+function remove(list: Job[], job: Job): void {
+  const i = list.indexOf(job);
+  if (i >= 0) list.splice(i, 1);
+}
+
+/**
+ * Puts a job just submitted where it belongs: running, or waiting for the upstream jobs of its
+ * `--after` that have not ended (an upstream that ended badly cancels it under --after-ok).
+ */
+export function place(st: State, job: Job, ctx: Ctx): void {
+  if (job.state !== 'waiting') {
+    st.running.push(job);
+    return;
+  }
+  st.waiting.push(job);
+  for (const name of job.spec.after ?? []) {
+    const e = endOf(st, name);
+    if (e === null) job.waitingFor.add(name);
+    else if (!job.spec.afterAny && badEnd(name, e) !== null) return cancelJob(st, job, ctx, badEnd(name, e)!, 'cancelled');
+  }
+  if (job.waitingFor.size === 0) release(st, job, ctx);
+  else ctx.out.push(log('info', 'job waits for upstream jobs', { job: job.name, after: [...job.waitingFor], event: ctx.ev }));
+}
+
+/** A waiting job whose upstream jobs have all ended runs. */
+function release(st: State, job: Job, ctx: Ctx): void {
+  moveJob(job, 'running');
+  remove(st.waiting, job);
+  st.running.push(job);
+  st.news++;
+  ctx.out.push(log('info', 'job runs: its upstream jobs ended', { job: job.name, event: ctx.ev }));
+  endIfFinished(st, job, ctx);
+}
+
+/** Job `name` ended: the jobs waiting for it run, wait for the rest, or are cancelled (--after-ok). */
+function upstreamEnded(st: State, name: string, ctx: Ctx): void {
+  const e = endOf(st, name);
+  if (e === null) return;
+  let released = false;
+  for (const w of [...st.waiting]) {
+    if (w.state !== 'waiting' || !w.waitingFor.delete(name)) continue;
+    const bad = w.spec.afterAny ? null : badEnd(name, e);
+    if (bad !== null) {
+      w.waitingFor.clear();
+      cancelJob(st, w, ctx, bad, 'cancelled');
+    } else if (w.waitingFor.size === 0) {
+      release(st, w, ctx);
+      released = true;
+    }
+  }
+  if (released) wake(st, ctx);
+}
+
+/** Sets a job's priority (free slots go to higher ones first); dispatch takes it from the next pull. */
+export function setPriority(st: State, job: Job, priority: number, ctx: Ctx): void {
+  if (job.priority === priority) return;
+  ctx.out.push(log('info', 'job priority changed', { job: job.name, from: job.priority, to: priority, event: ctx.ev }));
+  job.priority = priority;
+  st.news++;
+  wake(st, ctx);
+}
+
+/** Ends a running or waiting job (done, cancelled or failed) through the table, says so, and tells the jobs waiting for it. */
+export function endJob(st: State, job: Job, state: Exclude<JobPhase, 'running' | 'waiting'>, ctx: Ctx): void {
+  moveJob(job, state);
   job.endedAt = ctx.now;
   job.fed = false;
   job.doneBefore = null;
-  const i = st.running.indexOf(job);
-  if (i >= 0) st.running.splice(i, 1);
+  job.waitingFor.clear();
+  remove(st.running, job);
+  remove(st.waiting, job);
   const secs = Math.max(1e-3, (ctx.now - job.startedAt) / 1000);
   const n = job.queue.counts;
   ctx.out.push(
@@ -77,14 +150,16 @@ export function endJob(st: State, job: Job, state: Exclude<JobPhase, 'running'>,
   ctx.out.push({ kind: 'job-ended', job: job.name, state });
   // The job keeps its counts, not its tasks.
   job.queue.release();
+  upstreamEnded(st, job.name, ctx);
 }
 
 /**
  * Stops dispatch of the job at once and aborts its running tasks everywhere; it ends
- * cancelled, or failed with `failure` saying why.
+ * cancelled, or failed with `failure` saying why (or cancelled with it, when `end` says so:
+ * an upstream job ended badly).
  */
-export function cancelJob(st: State, job: Job, ctx: Ctx, failure?: string): void {
-  const reason = failure === undefined ? 'job cancelled' : 'job failed';
+export function cancelJob(st: State, job: Job, ctx: Ctx, failure?: string, end: 'cancelled' | 'failed' = failure === undefined ? 'cancelled' : 'failed'): void {
+  const reason = end === 'cancelled' ? 'job cancelled' : 'job failed';
   const agentsToAbort = new Set<string>();
   for (const t of [...job.queue.objects()]) {
     const s = t.state.s;
@@ -105,5 +180,5 @@ export function cancelJob(st: State, job: Job, ctx: Ctx, failure?: string): void
     }
   }
   if (failure !== undefined) job.failure = failure;
-  endJob(st, job, failure === undefined ? 'cancelled' : 'failed', ctx);
+  endJob(st, job, end, ctx);
 }

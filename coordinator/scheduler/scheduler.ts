@@ -18,7 +18,8 @@ import { grow } from './growth.js';
 import { check } from './invariants.js';
 import { newJob, type Job } from './job.js';
 import { report, unlease } from './leases.js';
-import { addTasks, cancelJob, endIfFinished } from './lifecycle.js';
+import { addTasks, cancelJob, endIfFinished, place, setPriority } from './lifecycle.js';
+import type { UpstreamEnd } from './barriers.js';
 import { checkAgents, prune } from './liveness.js';
 import { DEFAULT_SCHEDULER_OPTIONS, sourceOf, type DoneLookup, type JobOptions, type LateTask, type NewTask, type PullParams, type SchedulerOptions, type TaskSource } from './options.js';
 import { speculate } from './speculation.js';
@@ -42,7 +43,7 @@ export class Scheduler {
 
   constructor(opts: Partial<SchedulerOptions> = {}) {
     this.opts = { ...DEFAULT_SCHEDULER_OPTIONS, ...opts };
-    this.st = { opts: this.opts, jobs: new Map(), running: [], agents: new AgentRoster(), news: 0 };
+    this.st = { opts: this.opts, jobs: new Map(), running: [], waiting: [], endedElsewhere: new Map(), agents: new AgentRoster(), news: 0 };
     this.held = new HeldTasks(this.opts.maxHeldEarly);
   }
 
@@ -68,10 +69,10 @@ export class Scheduler {
     if (job.fed) job.doneBefore = done;
     this.held.adoptEarly(this.st, job, ctx);
     this.st.jobs.set(job.name, job);
-    this.st.running.push(job);
     this.st.news++;
     const q = job.queue;
-    ctx.out.push(log('info', 'job submitted', { job: job.name, kind: spec.kind, tasks: q.total, resplit: q.counts.split, alreadyDone: q.counts.done, event: ctx.ev }));
+    ctx.out.push(log('info', 'job submitted', { job: job.name, kind: spec.kind, tasks: q.total, resplit: q.counts.split, alreadyDone: q.counts.done, priority: job.priority, event: ctx.ev }));
+    place(this.st, job, ctx);
     endIfFinished(this.st, job, ctx);
     wake(this.st, ctx);
     return ctx.out;
@@ -84,7 +85,7 @@ export class Scheduler {
   onGrow(jobName: string, late: readonly LateTask[], upstreamEnded: boolean, now: number): Command[] {
     const ctx = this.ctx(now);
     const job = this.st.jobs.get(jobName);
-    if (!job || job.state !== 'running' || !job.fed) return ctx.out;
+    if (!job || (job.state !== 'running' && job.state !== 'waiting') || !job.fed) return ctx.out;
     grow(job, late, ctx);
     if (upstreamEnded) {
       job.fed = false;
@@ -213,8 +214,25 @@ export class Scheduler {
   onCancel(jobName: string, now: number): Command[] {
     const ctx = this.ctx(now);
     const job = this.st.jobs.get(jobName);
-    if (job && job.state === 'running') cancelJob(this.st, job, ctx);
+    if (job && (job.state === 'running' || job.state === 'waiting')) cancelJob(this.st, job, ctx);
     return ctx.out;
+  }
+
+  /** Changes a job's priority (higher gets free slots first). False: no such job running or waiting. */
+  onPriority(jobName: string, priority: number, now: number): { changed: boolean; commands: Command[] } {
+    const ctx = this.ctx(now);
+    const job = this.st.jobs.get(jobName);
+    if (!job || (job.state !== 'running' && job.state !== 'waiting')) return { changed: false, commands: ctx.out };
+    setPriority(this.st, job, priority, ctx);
+    return { changed: true, commands: ctx.out };
+  }
+
+  /**
+   * A job this scheduler does not hold ended before (its record on disk says how), so jobs
+   * submitted `--after` it need not wait for it.
+   */
+  knowEnded(jobName: string, end: UpstreamEnd): void {
+    if (!this.st.jobs.has(jobName)) this.st.endedElsewhere.set(jobName, end);
   }
 
   /** Stops an agent pulling; it finishes what it runs and hands the rest back. */
@@ -303,8 +321,20 @@ export class Scheduler {
     return this.st.jobs.get(name)?.opts.adoptHeld === true;
   }
 
+  /** A job's state as the protocol names it (a waiting job is running: status says what it waits for). */
   jobState(name: string): JobState | null {
-    return this.st.jobs.get(name)?.state ?? null;
+    const state = this.st.jobs.get(name)?.state ?? null;
+    return state === 'waiting' ? 'running' : state;
+  }
+
+  /** Whether the scheduler holds job `name` (in any state) or knows how it ended elsewhere. */
+  knowsJob(name: string): boolean {
+    return this.st.jobs.has(name) || this.st.endedElsewhere.has(name);
+  }
+
+  /** A job's tasks committed as error rows (null: no such job), for the record of its end. */
+  jobFailed(name: string): number | null {
+    return this.st.jobs.get(name)?.errors ?? null;
   }
 
   /** A job's task count and how many are done (split tasks count as their halves), without building a status. */
@@ -335,7 +365,7 @@ export class Scheduler {
   }
 
   /** The scheduler's state, for tests that break an invariant on purpose. Not for anything else. */
-  internalsForTests(): { jobs: ReadonlyMap<string, Job>; agents: AgentRoster } {
-    return { jobs: this.st.jobs, agents: this.st.agents };
+  internalsForTests(): { jobs: ReadonlyMap<string, Job>; agents: AgentRoster; running: Job[]; waiting: Job[] } {
+    return { jobs: this.st.jobs, agents: this.st.agents, running: this.st.running, waiting: this.st.waiting };
   }
 }

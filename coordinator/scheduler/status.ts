@@ -51,7 +51,8 @@ function jobStatus(job: Job, now: number): JobStatus {
   return {
     job: job.name,
     kind: job.spec.kind,
-    state: stalled ? 'stalled' : job.state,
+    // A waiting job is running on the wire (older peers know no other state); waitingFor says it waits.
+    state: stalled ? 'stalled' : job.state === 'waiting' ? 'running' : job.state,
     total: job.queue.total,
     done: n.done,
     failed: job.errors,
@@ -61,7 +62,7 @@ function jobStatus(job: Job, now: number): JobStatus {
     speculated: job.speculated,
     split: n.split,
     rate,
-    etaS: job.state !== 'running' ? 0 : rate > 0 ? job.queue.open / rate : null,
+    etaS: job.state === 'waiting' ? null : job.state !== 'running' ? 0 : rate > 0 ? job.queue.open / rate : null,
     startedAt: job.startedAt,
     endedAt: job.endedAt,
     out: job.spec.out ?? '',
@@ -69,6 +70,8 @@ function jobStatus(job: Job, now: number): JobStatus {
     failedRecords: job.errorRecords,
     ...(stalled ? { stalled: job.stalled! } : {}),
     ...(job.failure !== null ? { error: job.failure } : {}),
+    ...(job.state === 'waiting' ? { waitingFor: [...job.waitingFor] } : {}),
+    ...(job.priority !== 0 ? { priority: job.priority } : {}),
   };
 }
 

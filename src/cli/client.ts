@@ -1,5 +1,5 @@
 /**
- * The operator's side of the control protocol: submit, status, cancel, drain, and waiting
+ * The operator's side of the control protocol: submit, status, cancel, priority, drain, and waiting
  * for a job to end. Used by the CLI commands and by the embedded `run`.
  */
 import { BusError, type Bus } from '../bus/index.js';
@@ -60,6 +60,10 @@ export class CtlClient {
 
   cancel(job: string): Promise<Reply<'cancelled'>> {
     return this.ask({ kind: 'cancel', v: PROTOCOL_VERSION, job }, 'cancelled', 10_000, true);
+  }
+
+  priority(job: string, priority: number): Promise<Reply<'priority-set'>> {
+    return this.ask({ kind: 'priority', v: PROTOCOL_VERSION, job, priority }, 'priority-set', 10_000, true);
   }
 
   drain(agent: string, graceMs?: number): Promise<Reply<'draining'>> {

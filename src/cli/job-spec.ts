@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Type } from '@sinclair/typebox';
-import type { Command } from '@commander-js/extra-typings';
+import { Option, type Command } from '@commander-js/extra-typings';
 import type { JobSpec } from '../../protocol/index.js';
 import { UsageError } from '../errors.js';
 import type { Kind } from '../kinds/index.js';
@@ -20,6 +20,10 @@ export interface JobCliOptions {
   granularity: 'auto' | 'task' | number;
   /** `false` from --no-speculate. */
   speculate: 'on' | 'off' | false;
+  after?: string;
+  afterOk?: true;
+  afterAny?: true;
+  priority: number;
 }
 
 /** Options every job takes, whatever its kind. */
@@ -31,7 +35,20 @@ export function addJobOptions<Args extends unknown[]>(cmd: Command<Args>) {
     .addOption(valueOption('--max-attempts <n>', `attempts per task before it becomes an error row (default: the coordinator's, ${DEFAULT_SCHEDULER_OPTIONS.maxAttempts})`, integerFrom(1)))
     .addOption(valueOption('--granularity <g>', "'auto' (adaptive batching), 'task' (one task per dispatch) or N tasks per dispatch", Type.Union([Type.Literal('auto'), Type.Literal('task'), integerFrom(1)])).default('auto' as const))
     .addOption(valueOption('--speculate <on|off>', 'run a second copy of a straggling task when slots are idle (never for command tasks)', Type.Union([Type.Literal('on'), Type.Literal('off')])).default('on' as const))
-    .option('--no-speculate', "the same as '--speculate off'");
+    .option('--no-speculate', "the same as '--speculate off'")
+    .option('--after <jobs>', 'dispatch nothing until these jobs (JOB[,JOB...], known to the coordinator) have ended')
+    .addOption(new Option('--after-ok', 'with --after: run only if each of them ended done without failed tasks, else cancel this job (the default)').conflicts('afterAny'))
+    .addOption(new Option('--after-any', 'with --after: run however they ended'))
+    .addOption(valueOption('--priority <n>', 'jobs of higher priority get free slots first; equal ones share them (change it later with `shoal priority`)', Type.Integer({ minimum: -1000, maximum: 1000 })).default(0));
+}
+
+/** The jobs of `--after A,B`, each a valid job name. */
+function afterList(value: string): string[] {
+  const names = value.split(',').map((n) => n.trim());
+  for (const n of names) {
+    if (!JOB_RE.test(n)) throw new UsageError(`--after '${value}': '${n}' is not a job name (JOB[,JOB...]: letters, digits, '.', '_' or '-')`);
+  }
+  return [...new Set(names)];
 }
 
 const JOB_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -59,5 +76,9 @@ export function buildSpec(kind: Kind<unknown>, opts: JobCliOptions & Record<stri
   if (out) spec.out = out;
   if (opts.force === true) spec.force = true;
   if (opts.maxAttempts !== undefined) spec.maxAttempts = opts.maxAttempts;
+  if ((opts.afterOk || opts.afterAny) && opts.after === undefined) throw new UsageError(`${opts.afterAny ? '--after-any' : '--after-ok'} says how to wait for the jobs of --after: give --after JOB[,JOB...] too`);
+  if (opts.after !== undefined) spec.after = afterList(opts.after);
+  if (opts.afterAny) spec.afterAny = true;
+  if (opts.priority !== 0) spec.priority = opts.priority;
   return spec;
 }

@@ -208,6 +208,7 @@ describe('hostile bus', () => {
       [subj.ctl('status'), [{ kind: 'status', v: V, job: 'F1' }, { kind: 'status', v: V }], [{ kind: 'status', v: 99, job: 'F1' }]],
       [subj.ctl('cancel'), [{ kind: 'cancel', v: V, job: 'zz-decoy' }], [{ kind: 'cancel', v: 99, job: 'F1' }]],
       [subj.ctl('drain'), [{ kind: 'drain', v: V, agent: 'zz-decoy-agent', graceMs: 0 }], [{ kind: 'drain', v: 99, agent: a.id, graceMs: 0 }]],
+      [subj.ctl('priority'), [{ kind: 'priority', v: V, job: 'zz-decoy', priority: 3 }], [{ kind: 'priority', v: 99, job: 'F1', priority: -1000 }]],
       [subj.hello(ANONYMOUS), [{ kind: 'hello', v: V, agent: 'zz-decoy-agent', info, held: [['zz-decoy', 'zz-task', 1]] }], [{ kind: 'hello', v: 99, agent: a.id, info, held: [] }]],
       [subj.pull(ANONYMOUS), [{ kind: 'pull', v: V, agent: 'zz-decoy-agent', epoch: 0, seq: 0, want: 8, freeSlots: 1, memory: 1e9, waitMs: 0, reports: [] }], [{ kind: 'pull', v: 99, agent: a.id, epoch: 1, seq: 0, want: 64, freeSlots: 1, memory: 1e9, waitMs: 0, reports: [{ job: 'F1', id: 'spin_0001', attempt: 1, error: { code: 'E_FAKE', message: 'forged' } }] }]],
       [subj.heartbeat(ANONYMOUS), [{ kind: 'heartbeat', v: V, agent: 'zz-decoy-agent', epoch: 0, busySlots: 0, memory: 0, state: 'active', done: 0 }], [{ kind: 'heartbeat', v: 99, agent: a.id, epoch: 1, busySlots: 0, memory: 0, state: 'draining', done: 0 }]],

@@ -108,6 +108,7 @@ describe('protocol guard', () => {
       [subj.ctl('status')]: [{ kind: 'status', v: V, job: 'G1' }],
       [subj.ctl('cancel')]: [{ kind: 'cancel', v: V, job: 'G1' }],
       [subj.ctl('drain')]: [{ kind: 'drain', v: V, agent: agentId, graceMs: 0 }],
+      [subj.ctl('priority')]: [{ kind: 'priority', v: V, job: 'G1', priority: -1000 }],
       [subj.owner]: [{ kind: 'claim', v: V, claimant: { boot: 'b', host: 'h', pid: 1, since: 0, outDir: '/' } }],
       [subj.hello(ANONYMOUS)]: [{ kind: 'hello', v: V, agent: agentId, info, held: [] }],
       [subj.pull(ANONYMOUS)]: [{ kind: 'pull', v: V, agent: agentId, epoch: 99, seq: 0, want: 64, freeSlots: 4, memory: 1e9, waitMs: 0, reports: [{ job: 'G1', id: 'spin_002', attempt: 1, error: { code: 'E_FAKE', message: 'forged' } }] }],

@@ -43,6 +43,18 @@ const breaks: Record<InvariantName, (s: Scheduler, leased: string[], queued: str
     assert.equal(s.jobState('J'), 'done');
     s.check();
     job(s).state = 'running';
+    inside(s).running.push(job(s));
+  },
+  'job-lists': (s) => {
+    job(s).state = 'waiting';
+  },
+  'waiting-upstream': (s) => void job(s).waitingFor.add('X'),
+  'waiting-idle': (s) => {
+    // A job with leased tasks moved back to waiting (for a job that has not ended).
+    inside(s).running.splice(0, 1);
+    inside(s).waiting.push(job(s));
+    job(s).state = 'waiting';
+    job(s).waitingFor.add('X');
   },
   'lost-no-leases': (s) => inside(s).agents.move(agent(s, 'a'), { s: 'lost', since: 0 }),
   'lease-held': (s, _l, q) => void agent(s, 'b').leases.add(task(s, q[0]!)),
@@ -71,5 +83,6 @@ test('every invariant check() claims is broken by one test above', () => {
 test('a job that ended while a task of it is still queued breaks job-end too', () => {
   const { s } = busy();
   job(s).state = 'done';
+  inside(s).running.splice(0, 1);
   assert.throws(() => s.check(), (err: unknown) => err instanceof InvariantError && err.invariant === 'job-end');
 });

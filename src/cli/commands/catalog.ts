@@ -58,11 +58,23 @@ export const COMMANDS = {
     description: 'stop a job now: no new task starts, running ones are aborted; rows already written stay',
     load: async () => (await import('./control.js')).registerCancel,
   },
+  priority: {
+    args: '<job> <n>',
+    options: true,
+    description: "change a running or waiting job's priority: higher gets free slots first, equal ones share them",
+    load: async () => (await import('./control.js')).registerPriority,
+  },
   drain: {
     args: '<agent>',
     options: true,
     description: 'stop an agent pulling; it finishes running tasks within its grace period, hands the rest back and exits 0',
     load: async () => (await import('./control.js')).registerDrain,
+  },
+  pipeline: {
+    args: '<file>',
+    options: true,
+    description: 'run the stages of a pipeline file (YAML): jobs fed by each other as rows commit, or waiting for each other',
+    load: async () => (await import('./pipeline.js')).registerPipeline,
   },
   report: {
     args: '<file>',

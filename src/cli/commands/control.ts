@@ -1,9 +1,10 @@
-/** `shoal status`, `cancel`, `drain`: the operator's commands against a running coordinator. */
+/** `shoal status`, `cancel`, `priority`, `drain`: the operator's commands against a running coordinator. */
 import type { Command } from '@commander-js/extra-typings';
 import type { AgentStatus, JobStatus } from '../../../protocol/index.js';
 import { connOpts, withClient } from '../connect.js';
 import { Output, formatBytes, formatDuration, formatRate } from '../output.js';
 import { Exit } from '../exit.js';
+import { UsageError } from '../../errors.js';
 import { atLeast, valueOption } from '../options.js';
 import { COMMANDS, declaration } from './catalog.js';
 
@@ -42,6 +43,22 @@ export function registerCancel(program: Command): void {
     });
 }
 
+export function registerPriority(program: Command): void {
+  connOpts(program.command(declaration('priority')).description(COMMANDS.priority.description))
+    .option('--json', 'machine-readable output')
+    .action(async (job: string, n: string, opts) => {
+      const out = new Output(!!opts.json);
+      const priority = Number(n);
+      if (!Number.isInteger(priority) || priority < -1000 || priority > 1000) throw new UsageError(`shoal priority ${job} ${n}: the priority must be an integer from -1000 to 1000`);
+      await withClient(opts, async (c) => {
+        const r = await c.priority(job, priority);
+        out.data(r);
+        out.line(`job ${r.job} priority ${r.priority}`);
+      });
+      process.exitCode = Exit.Done;
+    });
+}
+
 export function registerDrain(program: Command): void {
   connOpts(program.command(declaration('drain')).description(COMMANDS.drain.description))
     .addOption(valueOption('--grace <s>', "seconds running tasks get (default: the agent's --grace)", atLeast(0)))
@@ -63,9 +80,13 @@ export function printStatus(out: Output, jobs: JobStatus[], agents: AgentStatus[
   else
     out.table(
       ['JOB', 'KIND', 'STATE', 'DONE', 'FAILED', 'RUNNING', 'QUEUED', 'RETRIED', 'SPECULATED', 'RATE/s', 'ETA'],
-      jobs.map((j) => [j.job, j.kind, j.state, `${j.done}/${j.total}`, j.failed, j.running, j.queued, j.retried, j.speculated, formatRate(j.rate), j.state === 'running' ? (j.etaS === null ? '?' : formatDuration(j.etaS)) : '-']),
+      jobs.map((j) => [j.job, j.kind, shownState(j), `${j.done}/${j.total}`, j.failed, j.running, j.queued, j.retried, j.speculated, formatRate(j.rate), j.state === 'running' ? (j.etaS === null ? '?' : formatDuration(j.etaS)) : '-']),
     );
-  for (const j of jobs) for (const n of j.notes) out.line(`note (${j.job}): ${n}`);
+  for (const j of jobs) {
+    if (j.waitingFor) out.line(`waiting (${j.job}): for ${j.waitingFor.join(', ')} to end`);
+    if (j.error) out.line(`${j.state} (${j.job}): ${j.error}`);
+    for (const n of j.notes) out.line(`note (${j.job}): ${n}`);
+  }
   out.line('');
   if (agents.length === 0) out.line('no agents');
   else {
@@ -81,6 +102,12 @@ export function printStatus(out: Output, jobs: JobStatus[], agents: AgentStatus[
     );
     for (const a of agents) for (const j of a.interpreters?.jobs ?? []) out.line(`interpreters (${a.agent}, job ${j.job}): ${j.count}, ${formatBytes(j.rss)} resident, largest ${formatBytes(j.maxRss)}`);
   }
+}
+
+/** A job's state as the table shows it: `waiting` for a job held by --after, its priority when not 0. */
+export function shownState(j: JobStatus): string {
+  const state = j.waitingFor ? 'waiting' : j.state;
+  return j.priority ? `${state} (p${j.priority})` : state;
 }
 
 /** An agent's live interpreters as `count: memory`, or '-' when it has none. */

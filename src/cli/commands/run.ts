@@ -7,11 +7,9 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { builtinKinds, COMMAND_KINDS, type Kind } from '../../kinds/index.js';
 import { createLogger } from '../../log.js';
-import { CtlClient } from '../client.js';
-import { connectBus } from '../connect.js';
 import { Output } from '../output.js';
 import { addJobOptions, buildSpec, type JobCliOptions } from '../job-spec.js';
-import { createAgent, startCoordinator } from '../actors.js';
+import { startLocal, type LocalOptions } from '../local-actors.js';
 import { atLeast, integerFrom, logLevelOption, valueOption, type LogLevel } from '../options.js';
 import { agentOptions, coordinatorOptions } from '../role-options.js';
 import { reportJob } from '../job-report.js';
@@ -51,18 +49,8 @@ export function registerRun(program: Command, kinds: Kind<unknown>[] = builtinKi
 }
 
 /** What `run <kind>` reads besides the job's and the kind's options. */
-interface RunCliOptions extends JobCliOptions {
+interface RunCliOptions extends JobCliOptions, LocalOptions {
   outDir: string;
-  workers?: number;
-  nats?: string;
-  ns?: string;
-  agentTimeout: number;
-  dispatchMs: number;
-  splitMinS: number;
-  jobMemory?: number;
-  oversubscribe?: true;
-  inputCache: number;
-  memory?: number;
   allowCommand?: true;
   stallTimeout: number;
   json?: true;
@@ -74,27 +62,9 @@ async function runJob(kind: Kind<unknown>, opts: RunCliOptions & Record<string, 
   const log = createLogger(opts.logLevel, { role: 'run' });
   const spec = buildSpec(kind, opts);
   const outDir = spec.out ? dirname(spec.out) : resolve(opts.outDir);
-  const conn = await connectBus(opts, `shoal-run ${spec.job}`, { embedded: true });
-  // No registry: running the same command again is what resumes the job.
-  let actors: Awaited<ReturnType<typeof startCoordinator>>;
-  try {
-    actors = await startCoordinator(conn.bus, conn.subj, log, { outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, jobMemory: opts.jobMemory, persist: false });
-  } catch (err) {
-    await conn.bus.close();
-    throw err;
-  }
+  const local = await startLocal(opts, log, `shoal-run ${spec.job}`, outDir, COMMAND_KINDS.has(kind.name) || !!opts.allowCommand);
+  const client = local.client;
   const stallLimitMs = opts.stallTimeout * 1000;
-  let agent: Awaited<ReturnType<typeof createAgent>> | null = null;
-  try {
-    if (opts.workers !== 0) agent = await createAgent(conn.bus, conn.subj, log, { workers: opts.workers, memory: opts.memory, oversubscribe: !!opts.oversubscribe, inputCache: opts.inputCache, allowCommand: COMMAND_KINDS.has(kind.name) || !!opts.allowCommand });
-  } catch (err) {
-    // A bad agent option: stop what was started so the process can exit with the error.
-    await actors.stop();
-    await conn.bus.close();
-    throw err;
-  }
-  agent?.start();
-  const client = new CtlClient(conn.bus, conn.subj, conn.ns);
   const progress = await out.progress();
   let interrupted = false;
   const onSignal = (): void => {
@@ -128,9 +98,7 @@ async function runJob(kind: Kind<unknown>, opts: RunCliOptions & Record<string, 
     progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    if (agent) await agent.stop(0, 'run finished');
-    await actors.stop();
-    await conn.bus.close();
+    await local.stop('run finished');
   }
   reportJob(out, kind, final);
   return exitForJob(final.state, final.failed);

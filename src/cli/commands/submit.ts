@@ -15,7 +15,7 @@ export function registerSubmit(program: Command, kinds: Kind<unknown>[] = builti
     const sub = submit.command(kind.name).description(kind.description);
     kind.addOptions(sub);
     connOpts(addJobOptions(sub))
-      .option('--wait', 'wait for the job to end; exit 0 done, 1 with failed tasks, 3 cancelled')
+      .option('--wait', 'wait for the job to end; exit 0 done, 1 with failed tasks, 2 the job failed (its code could not be loaded), 3 cancelled')
       .option('--json', 'machine-readable output')
       .action((opts) => submitJob(kind, opts));
   }
@@ -26,7 +26,7 @@ export function registerSubmit(program: Command, kinds: Kind<unknown>[] = builti
     .description("a kind from the agents' --handlers modules: one task per record of --inputs");
   remoteHandlerKind('handler').addOptions(handler);
   connOpts(addJobOptions(handler))
-    .option('--wait', 'wait for the job to end; exit 0 done, 1 with failed tasks, 3 cancelled')
+    .option('--wait', 'wait for the job to end; exit 0 done, 1 with failed tasks, 2 the job failed (its code could not be loaded), 3 cancelled')
     .option('--json', 'machine-readable output')
     .action((name: string, opts) => submitJob(remoteHandlerKind(name), opts));
   submit.addHelpText('after', "\nKinds from handler modules (shoal agent --handlers FILE):\n  shoal submit <name> --params '{\"k\":1}' --inputs FILE --nats URL [--wait]\n  FILE: .txt (a line each), .jsonl (a JSON value each), .csv/.tsv (a row each), .smi (a molecule each)");

@@ -1,0 +1,58 @@
+/**
+ * The coordinator, its sink and one agent in this process, for `run` and `pipeline`: on the
+ * in-process bus, or over --nats so other agents can join. Started together, stopped together.
+ */
+import type { Logger } from '../log.js';
+import { CtlClient } from './client.js';
+import { connectBus } from './connect.js';
+import { createAgent, startCoordinator } from './actors.js';
+
+/** What the local actors are started with (the options `run` and `pipeline` share). */
+export interface LocalOptions {
+  nats?: string;
+  ns?: string;
+  workers?: number;
+  agentTimeout: number;
+  dispatchMs: number;
+  splitMinS: number;
+  jobMemory?: number;
+  oversubscribe?: true;
+  inputCache: number;
+  memory?: number;
+}
+
+export interface LocalActors {
+  client: CtlClient;
+  /** Stops the agent (if any), the coordinator and the bus, in that order. */
+  stop(why: string): Promise<void>;
+}
+
+/** Starts them; `allowCommand` lets the local agent run users' programs and code. */
+export async function startLocal(opts: LocalOptions, log: Logger, label: string, outDir: string, allowCommand: boolean): Promise<LocalActors> {
+  const conn = await connectBus(opts, label, { embedded: true });
+  // The agent is built while the coordinator starts: its first worker thread boots meanwhile.
+  const agentMade = opts.workers === 0 ? Promise.resolve(null) : createAgent(conn.bus, conn.subj, log, { workers: opts.workers, memory: opts.memory, oversubscribe: !!opts.oversubscribe, inputCache: opts.inputCache, allowCommand });
+  // No registry: running the same command again is what resumes its jobs.
+  const [coordinator, made] = await Promise.allSettled([
+    startCoordinator(conn.bus, conn.subj, log, { outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, jobMemory: opts.jobMemory, persist: false }),
+    agentMade,
+  ]);
+  if (coordinator.status === 'rejected' || made.status === 'rejected') {
+    // A bad option of either: stop what was started so the process can exit with the error.
+    if (made.status === 'fulfilled') await made.value?.stop(0, 'not started');
+    if (coordinator.status === 'fulfilled') await coordinator.value.stop();
+    await conn.bus.close();
+    throw coordinator.status === 'rejected' ? coordinator.reason : (made as PromiseRejectedResult).reason;
+  }
+  const actors = coordinator.value;
+  const agent = made.value;
+  agent?.start();
+  return {
+    client: new CtlClient(conn.bus, conn.subj, conn.ns),
+    async stop(why) {
+      if (agent) await agent.stop(0, why);
+      await actors.stop();
+      await conn.bus.close();
+    },
+  };
+}
