@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LateTask } from '../../coordinator/index.js';
-import { agentInfo, commit, newScheduler, ofKind, pullParams, replies, submit, taskIds, tasks } from '../helpers/sched.js';
+import { agentInfo, BUILTIN, commit, newScheduler, ofKind, pullParams, replies, submit, taskIds, tasks } from '../helpers/sched.js';
 
 const late = (ids: string[], o: Partial<LateTask> = {}): LateTask[] => ids.map((id) => ({ id, cost: 1, ref: { up: id, v: id }, ...o }));
 
@@ -75,4 +75,21 @@ test('a job not fed by another ignores onGrow, and a cancelled fed job takes no 
   s.onGrow('D', late(['u0']), false, 3);
   assert.equal(s.jobCounts('D')!.total, 0);
   s.check();
+});
+
+test('a fed job that also waits (--after) keeps the tasks that come while it waits, and runs them once released', () => {
+  const s = newScheduler();
+  submit(s, 'A', tasks(1));
+  s.onSubmit({ job: 'D', kind: 'spin', params: {}, after: ['A'] }, [], new Map(), { ...BUILTIN, upstream: 'U' }, 0);
+  s.check();
+  const phase = (): string => (s.status(0, 'D').jobs[0]!.waitingFor ? 'waiting' : 'running');
+  assert.equal(phase(), 'waiting');
+  s.onGrow('D', late(['u0']), false, 1);
+  s.check();
+  assert.equal(s.jobCounts('D')!.total, 1);
+  s.onCommitted(commit('A', [['t0', 'ok', 1, 'a', 5]]), 2);
+  s.check();
+  assert.equal(phase(), 'running');
+  const a = s.onHello('a', agentInfo(), [], 3);
+  assert.deepEqual(taskIds(replies(s.onPull('a', pullParams(a.epoch, a.seq, 2, { waitMs: 0 }), 'p', 3))[0]!.bundles), ['u0']);
 });
