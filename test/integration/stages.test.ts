@@ -75,12 +75,13 @@ describe('stages', () => {
 
   it('a chain of three: tasks made as rows commit, one task per record, upstream errors as E_UPSTREAM rows', async () => {
     const run = await suite.coordinator('stages');
-    await run.agents(1, ['--workers', '4', '--allow-command']);
+    // Slots enough for the first stage's waiting task and the others (on a machine of any size).
+    await run.agents(1, ['--workers', '4', '--oversubscribe', '--allow-command']);
     const mark = join(suite.dir, 'mark');
     const conn = suite.conn(run.ns);
     const params = JSON.stringify({ mark });
     const sub = (args: string[]) => runShoal(['submit', 'python', ...conn, '--fn', 'mod.py:' + args[0], ...args.slice(1), '--params', params], { cwd: suite.dir });
-    for (const r of [await sub(['first', '--job', 'S1', '--inputs', words]), await sub(['second', '--job', 'S2', '--from', 'S1']), await sub(['third', '--job', 'S3', '--from', 'S2'])]) {
+    for (const r of [await sub(['first', '--job', 'S1', '--inputs', words, '--granularity', 'task']), await sub(['second', '--job', 'S2', '--from', 'S1']), await sub(['third', '--job', 'S3', '--from', 'S2'])]) {
       assert.equal(r.code, 0, r.stderr);
     }
     const s3 = await run.ctl.waitEnd('S3', 120_000);
@@ -144,14 +145,14 @@ describe('stages', () => {
 
   it('the coordinator killed mid-chain and restarted: every stage ends with exactly one row per task', async () => {
     const run = await suite.coordinator('stages-restart');
-    await run.agents(2, ['--workers', '2', '--allow-command']);
+    await run.agents(2, ['--workers', '2', '--oversubscribe', '--allow-command']);
     const list = join(suite.dir, 'many.txt');
     const n = 60;
     writeFileSync(list, Array.from({ length: n }, (_, i) => (i === 5 ? 'gate' : `w${i}`)).join('\n') + '\n');
     const mark = join(suite.dir, 'restarted');
     const conn = suite.conn(run.ns);
     const sub = (fn: string, job: string, src: string[]) => runShoal(['submit', 'python', ...conn, '--fn', `mod.py:${fn}`, '--job', job, ...src], { cwd: suite.dir });
-    for (const r of [await sub('gated', 'R1', ['--inputs', list, '--params', JSON.stringify({ mark })]), await sub('plain', 'R2', ['--from', 'R1']), await sub('plain', 'R3', ['--from', 'R2'])]) {
+    for (const r of [await sub('gated', 'R1', ['--inputs', list, '--params', JSON.stringify({ mark }), '--granularity', 'task']), await sub('plain', 'R2', ['--from', 'R1']), await sub('plain', 'R3', ['--from', 'R2'])]) {
       assert.equal(r.code, 0, r.stderr);
     }
     // Mid-chain: the last stage has rows, the first has not finished.
