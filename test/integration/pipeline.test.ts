@@ -46,6 +46,22 @@ describe('pipeline files', () => {
     assert.equal(finals.find((j) => j.job === 'chain.b')?.priority, 2, r.stdout);
   });
 
+  it('a stage fed by another (from) gets one task per upstream row, with the row value as its input', async () => {
+    writeFileSync(join(scratch.dir, 'fns.py'), 'def double(x, params):\n    return int(x) * 2\n\ndef plus(x, params):\n    return x + params["k"]\n');
+    writeFileSync(join(scratch.dir, 'nums.txt'), Array.from({ length: 12 }, (_, i) => String(i)).join('\n') + '\n');
+    const file = join(scratch.dir, 'fed.yaml');
+    writeFileSync(file, ['stages:', '  - { name: twice, kind: python, options: { fn: fns.py:double, inputs: nums.txt } }', '  - name: more', '    kind: python', '    from: twice', '    options: { fn: fns.py:plus, params: { k: 100 } }', ''].join('\n'));
+    const out = join(scratch.dir, 'fed-out');
+    const r = await runShoal(['pipeline', file, '--out-dir', out], { cwd: scratch.dir });
+    assert.equal(r.code, 0, r.describe());
+    const up = readRows(join(out, 'twice.jsonl'));
+    const down = readRows(join(out, 'more.jsonl'));
+    assert.equal(up.length, 12);
+    assert.deepEqual(new Set(down.map((x) => x.task)), new Set(up.map((x) => x.task)), 'one downstream task per upstream row, ids from the upstream ids');
+    const upValue = new Map(up.map((x) => [x.task, x.value as number]));
+    for (const x of down) assert.equal(x.value, upValue.get(x.task)! + 100, x.task);
+  });
+
   it('a bad file is one line naming where, exit 2, and nothing is submitted', async () => {
     const cases: Array<[string, string, RegExp]> = [
       ['cycle.yaml', 'stages:\n  - { name: a, kind: spin, after: [b] }\n  - { name: b, kind: spin, after: [a] }\n', /cycle\.yaml: the stages form a cycle: a → b → a/],
