@@ -2,7 +2,9 @@
  * The coordinator, its sink and one agent in this process, for `run` and `pipeline`: on the
  * in-process bus, or over --nats so other agents can join. Started together, stopped together.
  */
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { Logger } from '../log.js';
+import { agentOptions, coordinatorOptions } from './role-options.js';
 import { CtlClient } from './client.js';
 import { connectBus } from './connect.js';
 import { createAgent, startCoordinator } from './actors.js';
@@ -19,6 +21,18 @@ export interface LocalOptions {
   oversubscribe?: true;
   inputCache: number;
   memory?: number;
+}
+
+/** Adds the local coordinator's and agent's tuning options (the rest of LocalOptions is each command's own). */
+export function addLocalTuning(cmd: CommandUnknownOpts): void {
+  cmd
+    .addOption(coordinatorOptions.agentTimeout())
+    .addOption(coordinatorOptions.dispatchMs())
+    .addOption(coordinatorOptions.splitMinS())
+    .addOption(coordinatorOptions.jobMemory())
+    .option('--oversubscribe', 'run --workers threads even when fewer CPUs are usable')
+    .addOption(agentOptions.inputCache())
+    .addOption(agentOptions.memory());
 }
 
 export interface LocalActors {

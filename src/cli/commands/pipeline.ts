@@ -19,11 +19,11 @@ import { withClient } from '../connect.js';
 import { Exit, exitForJob, type ExitCode } from '../exit.js';
 import { reportJob } from '../job-report.js';
 import { addJobOptions, buildSpec } from '../job-spec.js';
-import { startLocal, type LocalOptions } from '../local-actors.js';
+import { addLocalTuning, startLocal, type LocalOptions } from '../local-actors.js';
 import { integerFrom, logLevelOption, valueOption, type LogLevel } from '../options.js';
 import { Output } from '../output.js';
 import { readPipeline, type Pipeline } from '../pipeline-file.js';
-import { agentOptions, coordinatorOptions } from '../role-options.js';
+import { coordinatorOptions } from '../role-options.js';
 import { COMMANDS, declaration } from './catalog.js';
 
 interface PipelineCliOptions extends LocalOptions {
@@ -34,21 +34,16 @@ interface PipelineCliOptions extends LocalOptions {
 }
 
 export function registerPipeline(program: Command): void {
-  program
+  const cmd = program
     .command(declaration('pipeline'))
     .description(COMMANDS.pipeline.description)
     .addOption(coordinatorOptions.outDir('where the stages\' outputs go (embedded; over --nats the coordinator\'s)'))
     .addOption(valueOption('--workers <n>', 'worker threads of the local agent (default: usable CPUs)', integerFrom(1)))
     .option('--nats <url>', 'submit the stages to the coordinator on this NATS server (default: run them in this process)')
     .option('--ns <ns>', 'namespace on the NATS server (default: SHOAL_NS or "default")')
-    .option('--wait', 'with --nats: wait for every stage to end (without --nats the run always waits)')
-    .addOption(coordinatorOptions.agentTimeout())
-    .addOption(coordinatorOptions.dispatchMs())
-    .addOption(coordinatorOptions.splitMinS())
-    .addOption(coordinatorOptions.jobMemory())
-    .option('--oversubscribe', 'run --workers threads even when fewer CPUs are usable')
-    .addOption(agentOptions.inputCache())
-    .addOption(agentOptions.memory())
+    .option('--wait', 'with --nats: wait for every stage to end (without --nats the run always waits)');
+  addLocalTuning(cmd);
+  cmd
     .option('--json', 'print the stages\' final status as JSON')
     .addOption(logLevelOption('warn'))
     .addHelpText('after', '\nThe file lists named stages: kind, options, and from (stream a stage\'s rows in as they commit) or after (wait for stages to end):\n  stages:\n    - { name: confs, kind: python, options: { fn: gen.py:confs, inputs: ligands.smi } }\n    - { name: score, kind: python, from: confs, options: { fn: score.py:score } }\nRelative paths in it are taken from its directory. Running it again resumes.')

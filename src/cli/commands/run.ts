@@ -9,9 +9,9 @@ import { builtinKinds, COMMAND_KINDS, type Kind } from '../../kinds/index.js';
 import { createLogger } from '../../log.js';
 import { Output } from '../output.js';
 import { addJobOptions, buildSpec, type JobCliOptions } from '../job-spec.js';
-import { startLocal, type LocalOptions } from '../local-actors.js';
+import { addLocalTuning, startLocal, type LocalOptions } from '../local-actors.js';
 import { atLeast, integerFrom, logLevelOption, valueOption, type LogLevel } from '../options.js';
-import { agentOptions, coordinatorOptions } from '../role-options.js';
+import { coordinatorOptions } from '../role-options.js';
 import { reportJob } from '../job-report.js';
 import { ErrorCode } from '../../errors.js';
 import { exitForJob, type ExitCode } from '../exit.js';
@@ -30,20 +30,15 @@ export function registerRun(program: Command, kinds: Kind<unknown>[] = builtinKi
       .addOption(coordinatorOptions.outDir('where outputs go when --out is not given'))
       .addOption(valueOption('--workers <n>', 'worker threads of the local agent (default: usable CPUs; 0 = no local agent, with --nats)', integerFrom(0)))
       .option('--nats <url>', 'run over this NATS server so other agents can join (default: in-process bus)')
-      .option('--ns <ns>', 'namespace on the NATS server (default: SHOAL_NS or "default")')
-      .addOption(coordinatorOptions.agentTimeout())
-      .addOption(coordinatorOptions.dispatchMs())
-      .addOption(coordinatorOptions.splitMinS())
-      .addOption(coordinatorOptions.jobMemory())
-      .option('--oversubscribe', 'run --workers threads even when fewer CPUs are usable')
-      .addOption(agentOptions.inputCache())
-      .addOption(agentOptions.memory())
+      .option('--ns <ns>', 'namespace on the NATS server (default: SHOAL_NS or "default")');
+    addLocalTuning(sub);
+    sub
       .option('--allow-command', 'let the local agent run command tasks')
       .addOption(valueOption('--stall-timeout <s>', 'give up (exit 5) when the output cannot be written (disk full, read-only) for this long', atLeast(0.1)).default(120))
       .option('--json', 'print the final status as JSON')
       .addOption(logLevelOption('warn'))
       .action(async (opts) => {
-        process.exitCode = await runJob(kind, opts);
+        process.exitCode = await runJob(kind, opts as RunCliOptions & Record<string, unknown>);
       });
   }
 }
