@@ -8,10 +8,10 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Command } from '@commander-js/extra-typings';
 import { commandKind, expandArgv, parseStdout, taskEnv, type CommandParams, type CommandRef } from '../../src/kinds/command/index.js';
 import { ShoalError } from '../../src/errors.js';
 import type { RunContext, RunOutput } from '../../src/kinds/index.js';
+import { kindParams } from '../helpers/kinds.js';
 
 let dir: string;
 before(() => {
@@ -19,19 +19,7 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Parses `args` as `command <args>` the way `shoal run command` does, and returns the params. */
-function parse(args: string[]): CommandParams {
-  const program = new Command().exitOverride();
-  const sub = program.command('command');
-  commandKind.addOptions(sub);
-  let params: CommandParams | null = null;
-  sub.exitOverride().action((opts: Record<string, unknown>) => {
-    params = commandKind.params(opts);
-  });
-  program.parse(['command', ...args], { from: 'user' });
-  assert.ok(params, 'the action ran');
-  return params;
-}
+const parse = (args: string[]): CommandParams => kindParams(commandKind, args);
 
 function ctx(task = 'line_1', attempt = 1): RunContext {
   return { signal: new AbortController().signal, threads: 3, attempt, job: 'J', task };

@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Command } from '@commander-js/extra-typings';
 import { commandKind, expandStageArgv, type CommandParams } from '../../src/kinds/command/index.js';
 import { ShoalError } from '../../src/errors.js';
 import type { RunContext } from '../../src/kinds/index.js';
+import { kindParams } from '../helpers/kinds.js';
 
 let dir: string;
 before(() => {
@@ -20,18 +20,7 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function parse(args: string[]): CommandParams {
-  const program = new Command().exitOverride();
-  const sub = program.command('command');
-  commandKind.addOptions(sub);
-  let params: CommandParams | null = null;
-  sub.exitOverride().action((opts: Record<string, unknown>) => {
-    params = commandKind.params(opts);
-  });
-  program.parse(['command', ...args], { from: 'user' });
-  assert.ok(params, 'the action ran');
-  return params;
-}
+const parse = (args: string[]): CommandParams => kindParams(commandKind, args);
 
 const code = (f: () => unknown): string | undefined => {
   try {

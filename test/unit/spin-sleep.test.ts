@@ -4,24 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Command } from '@commander-js/extra-typings';
 import { spinKind, type SpinParams } from '../../src/kinds/spin/index.js';
 import { ErrorCode, ShoalError } from '../../src/errors.js';
 import type { RunContext } from '../../src/kinds/index.js';
+import { kindParams } from '../helpers/kinds.js';
 
 /** Parses `spin <args>` the way `shoal run spin` does, and returns the params. */
-function parse(args: string[]): SpinParams {
-  const program = new Command().exitOverride();
-  const sub = program.command('spin').exitOverride();
-  spinKind.addOptions(sub);
-  let params: SpinParams | null = null;
-  sub.action((opts: Record<string, unknown>) => {
-    params = spinKind.params(opts);
-  });
-  program.parse(['spin', ...args], { from: 'user' });
-  assert.ok(params, 'the action ran');
-  return params;
-}
+const parse = (args: string[]): SpinParams => kindParams(spinKind, args);
 
 function ctx(signal: AbortSignal = new AbortController().signal): RunContext {
   return { signal, threads: 1, attempt: 1, job: 'J', task: 'spin_0' };
