@@ -161,6 +161,17 @@ describe('python tasks', () => {
     assert.equal(frows.find((x) => x.task === 'in_0')!.attempt, 1);
   });
 
+  it('embedded: an interpreter that cannot be started fails the job with what the shell said, exit 2', async () => {
+    const small = join(suite.dir, 'two.txt');
+    writeFileSync(small, 'a\nb\n');
+    const out = join(suite.dir, 'nopython.jsonl');
+    const r = await runShoal(['run', 'python', '--fn', 'mod.py:score', '--inputs', small, '--python', '/nonexistent/python3', '--out', out, '--json'], { cwd: suite.dir });
+    assert.equal(r.code, 2, r.describe());
+    const final = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { state: string; error?: string };
+    assert.equal(final.state, 'failed');
+    assert.match(String(final.error), /\/nonexistent\/python3 ended before it was ready \(exited with code 127; stderr tail: .*not found/);
+  });
+
   describe('with GPUs', () => {
     it('two agents declaring GPUs 0-3, one GPU per task: each interpreter sees its own, never two at once on one GPU, all four used', async () => {
       const run = await suite.coordinator('python-gpus');

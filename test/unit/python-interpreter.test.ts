@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Interpreter, SetupFailed, type InterpreterSpec, type PyExit, type PyReply } from '../../src/kinds/python/interpreter.js';
+import { describeExit, Interpreter, SetupFailed, type InterpreterSpec, type PyExit, type PyReply } from '../../src/kinds/python/interpreter.js';
 import { pythonEnv } from '../../src/kinds/python/index.js';
 import { tempSuite } from '../helpers/suite.js';
 import { until } from '../helpers/wait.js';
@@ -148,7 +148,6 @@ describe('python interpreter', () => {
       const end = r.at(-1) as PyExit;
       assert.ok('code' in end, JSON.stringify(r));
       assert.ok(r.length <= 3, 'no answer after the death');
-      const { describeExit } = await import('../../src/kinds/python/interpreter.js');
       assert.match(describeExit(end), how);
       assert.equal(it.begunAtEnd, 3, 'it had begun its third task');
       await until('the interpreter to be gone', () => !pidAlive(it.pid));
