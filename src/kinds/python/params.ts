@@ -22,7 +22,7 @@ export const PythonParamsSchema = Type.Object({
   /** The interpreter: a name found on the agent's PATH, or a path. */
   python: Type.String({ minLength: 1, default: 'python3' }),
   ...ProcessTaskFields,
-  /** An interpreter idle this long (ms) is stopped, freeing its memory and GPU. */
+  /** An interpreter idle this long (ms) is stopped, freeing its memory and GPU; 0 = kept until another job takes its slot. */
   idleMs: Type.Number({ minimum: 0, default: 30_000 }),
   /** Start a fresh interpreter after this many tasks (0 = never). */
   recycleAfter: Type.Integer({ minimum: 0, default: 0 }),
@@ -57,7 +57,7 @@ export function addPythonOptions(cmd: CommandUnknownOpts): void {
     retryFailed: 'retry a task that raised or timed out (up to --max-attempts); by default that is final',
     threads: 'worker slots per task; OMP_NUM_THREADS, MKL_NUM_THREADS, OPENBLAS_NUM_THREADS, NUMEXPR_NUM_THREADS and SHOAL_THREADS are set to it',
   })
-    .option('--idle <s>', 'stop an interpreter idle this many seconds (the job has ended, or waits): its memory and GPU go back', helpDefault(InUnits.idle))
+    .option('--idle <s>', 'stop an interpreter idle this many seconds (the job has ended, or waits): its memory and GPU go back (0 = keep it until another job takes its slot)', helpDefault(InUnits.idle))
     .option('--recycle-after <n>', 'start a fresh interpreter after this many tasks (C extensions that leak; 0 = never)', helpDefault(P.recycleAfter))
     .option('--tail <chars>', 'characters of the end of each task\'s stdout and stderr kept in its row', helpDefault(P.tail))
     .addHelpText(

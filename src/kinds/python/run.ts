@@ -112,7 +112,7 @@ export async function* runPythonBatch(tasks: BatchTask[], p: PythonParams, ctx: 
   try {
     yield* runOnInterpreter(tasks, p, ctx);
   } finally {
-    stopWhenIdle(p.idleMs);
+    if (p.idleMs > 0) stopWhenIdle(p.idleMs);
   }
 }
 
