@@ -6,7 +6,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Count, ErrorReplySchema, Id, InterpreterMemorySchema, Num, V } from './fields.js';
 
 /** Job names become file names: letters, digits, '.', '_', '-'; not starting with a dot. */
-export const JobNameSchema = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' });
+export const JOB_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
+export const JobNameSchema = Type.String({ pattern: JOB_NAME_PATTERN });
 
 /** A job's priority: higher gets free slots first. */
 export const PrioritySchema = Type.Integer({ minimum: -1000, maximum: 1000 });

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { Option, type Command } from '@commander-js/extra-typings';
-import type { JobSpec } from '../../protocol/index.js';
+import { JOB_NAME_PATTERN, type JobSpec } from '../../protocol/index.js';
 import { UsageError } from '../errors.js';
 import type { Kind } from '../kinds/index.js';
 import { jobFilePathFor } from '../sink/index.js';
@@ -51,7 +51,7 @@ function afterList(value: string): string[] {
   return [...new Set(names)];
 }
 
-const JOB_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const JOB_RE = new RegExp(JOB_NAME_PATTERN);
 
 export function newJobName(kind: string): string {
   return `${kind}-${Date.now().toString(36).slice(-4)}${randomBytes(2).toString('hex')}`;

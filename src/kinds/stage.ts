@@ -7,7 +7,7 @@
  * finds its done tasks: the upstream task's id, plus `.<index>` for a record of a multi-record
  * task (`in_0042.3`).
  */
-import { Type } from '@sinclair/typebox';
+import { JOB_NAME_PATTERN, JobNameSchema } from '../../protocol/index.js';
 import { UsageError } from '../errors.js';
 
 /** What a stage's task carries: the upstream task, its record's index (multi-record tasks), and the row's value. */
@@ -17,8 +17,9 @@ export interface StageRef {
   v: unknown;
 }
 
-/** The params field naming the upstream job. */
-export const FromJobSchema = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\s/]+$' });
+/** The params field naming the upstream job: a job's name. */
+export const FromJobSchema = JobNameSchema;
+const JOB_RE = new RegExp(JOB_NAME_PATTERN);
 
 /** Whether a task's ref is a stage's (not a byte range of an inputs file). */
 export function isStageRef(ref: unknown): ref is StageRef {
@@ -33,7 +34,7 @@ export function stageTaskId(task: string, index?: number): string {
 /** `--from JOB` as given, checked; undefined when absent. `other`: the option it replaces, which must then be absent. */
 export function readFromOption(v: unknown, other: { name: string; value: unknown }): string | undefined {
   if (v === undefined || v === false) return undefined;
-  if (typeof v !== 'string' || v === '' || /[\s/]/.test(v)) throw new UsageError(`--from ${String(v)}: expected the name of a job (no spaces or '/')`);
+  if (typeof v !== 'string' || !JOB_RE.test(v)) throw new UsageError(`--from ${String(v)}: expected the name of a job (letters, digits, '.', '_' or '-')`);
   if (other.value !== undefined && other.value !== false) throw new UsageError(`--from ${v} and ${other.name} both given: a job's tasks come from one of them`);
   return v;
 }
