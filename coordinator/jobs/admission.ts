@@ -3,6 +3,7 @@
  * go, whether it resumes an earlier run), expanded into tasks, given its output by the sink
  * and handed to the scheduler; a job that ends has its output closed and its end recorded.
  */
+import { existsSync } from 'node:fs';
 import { PROTOCOL_VERSION, type Event, type JobSpec, type JobStatus, type Subjects } from '../../protocol/index.js';
 import { ErrorCode, ShoalError, toWireError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
@@ -13,7 +14,7 @@ import { checkRoom, freeForJobs, inSteps } from './room.js';
 import { expandJob, kindOf, splitterFor, stageOf, stageSource } from './expand.js';
 import { Stages, type Upstream } from './stages.js';
 import { confine, outPathOf } from './out-path.js';
-import { describeChange, fingerprint, JobRegistry, readJobRecord, sharingOf, writeJobRecord, type JobRecord } from './record.js';
+import { describeChange, fingerprint, JobRegistry, readJobRecord, runOf, sharingOf, writeJobRecord, type JobRecord } from './record.js';
 
 export interface AdmissionDeps {
   outDir: string;
@@ -83,7 +84,8 @@ export class Admission {
     const state = this.d.scheduler.jobState(spec.job);
     if (state === 'running' || this.expanding.has(spec.job)) throw new ShoalError(ErrorCode.Usage, `job '${spec.job}' is already running`);
     const out = outPathOf(this.d.outDir, spec);
-    const fp = fingerprint(spec.kind, spec.params, kind ? kind.inputs(kind.checkParams(spec.params)) : handlerFrom(spec.kind, spec.params) !== undefined ? [] : [handlerInputs(spec.kind, spec.params).file]);
+    const upstream = this.upstreamRun(stageOf(spec, kind)?.from);
+    const fp = fingerprint(spec.kind, spec.params, kind ? kind.inputs(kind.checkParams(spec.params)) : handlerFrom(spec.kind, spec.params) !== undefined ? [] : [handlerInputs(spec.kind, spec.params).file], upstream);
     const prior = readJobRecord(jobFilePathFor(out));
     if (prior) {
       if (prior.job !== spec.job) {
@@ -92,7 +94,7 @@ export class Admission {
       if (prior.fingerprint !== fp.hash) {
         throw new ShoalError(
           ErrorCode.Fingerprint,
-          `refusing to resume job '${spec.job}' into ${out}: ${describeChange(prior, spec.kind, spec.params, fp.inputs)}. Use another --out (or --job), or remove the old output to start over`,
+          `refusing to resume job '${spec.job}' into ${out}: ${describeChange(prior, spec.kind, spec.params, fp.inputs, upstream)}. Use another --out (or --job), or remove the old output to start over`,
         );
       }
     }
@@ -112,6 +114,9 @@ export class Admission {
       inputs: fp.inputs,
       state: 'running',
       submittedAt: Date.now(),
+      // An output that is gone starts a new run, whatever its record says.
+      createdAt: prior && existsSync(out) ? (prior.createdAt ?? prior.submittedAt) : Date.now(),
+      ...(upstream ? { upstream } : {}),
       ...(spec.maxAttempts !== undefined ? { maxAttempts: spec.maxAttempts } : {}),
       ...(spec.granularity !== undefined ? { granularity: spec.granularity } : {}),
       ...(spec.speculate !== undefined ? { speculate: spec.speculate } : {}),
@@ -178,10 +183,21 @@ export class Admission {
     }
   }
 
+  /** The run of job `from` a stage's rows come from (undefined: not a stage, or no such job: admission says so). */
+  private upstreamRun(from: string | undefined): JobRecord['upstream'] {
+    if (from === undefined) return undefined;
+    const rec = this.recordOf(from);
+    return rec ? { job: from, run: runOf(rec) } : undefined;
+  }
+
+  private recordOf(job: string): JobRecord | null {
+    return this.records.get(job) ?? this.expanding.get(job) ?? (this.d.persist ? this.registry.find(job) : null);
+  }
+
   /** Where the rows of job `from` are, for stage `job`, and whether it has ended. Throws naming `--from` when no such job is known. */
   private upstream(from: string, job: string): Upstream {
     if (from === job) throw new ShoalError(ErrorCode.Usage, `--from ${from}: job '${job}' cannot take its tasks from its own rows`);
-    const rec = this.records.get(from) ?? this.expanding.get(from) ?? (this.d.persist ? this.registry.find(from) : null);
+    const rec = this.recordOf(from);
     if (!rec) {
       throw new ShoalError(ErrorCode.NotFound, `--from ${from}: no job named '${from}' is known to this coordinator (known: ${this.d.scheduler.jobNames().join(', ') || 'none'}); submit it first, to the same coordinator`);
     }

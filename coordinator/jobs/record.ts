@@ -20,6 +20,8 @@ export interface JobRecord {
   fingerprint: string;
   /** What went into the fingerprint, to say what changed. */
   inputs: Array<{ path: string; size: number; mtimeMs: number }>;
+  /** A stage's (`--from`) upstream job and its fingerprint when this job was first submitted: rows made from another run of it are not resumed. */
+  upstream?: { job: string; run: string };
   state: JobState;
   maxAttempts?: number;
   granularity?: 'auto' | number;
@@ -34,6 +36,13 @@ export interface JobRecord {
   expandSlots?: number;
   expandMaxAgentSlots?: number;
   submittedAt: number;
+  /** When its output was first started (kept across resumes): with the fingerprint, which run of the job made its rows. */
+  createdAt?: number;
+}
+
+/** Which run of a job made its rows: its fingerprint and when it was first started. */
+export function runOf(rec: JobRecord): string {
+  return `${rec.fingerprint}@${rec.createdAt ?? rec.submittedAt}`;
 }
 
 /** Sorted-key JSON so the same parameters always hash the same. */
@@ -49,7 +58,7 @@ function canonical(v: unknown): string {
 }
 
 /** The fingerprint of a job: kind, parameters, and each input's size and mtime. */
-export function fingerprint(kind: string, params: unknown, inputs: string[]): { hash: string; inputs: JobRecord['inputs'] } {
+export function fingerprint(kind: string, params: unknown, inputs: string[], upstream?: JobRecord['upstream']): { hash: string; inputs: JobRecord['inputs'] } {
   const facts = inputs.map((path) => {
     try {
       const st = statSync(path);
@@ -58,13 +67,16 @@ export function fingerprint(kind: string, params: unknown, inputs: string[]): { 
       throw new InputError(`input ${path}: ${(err as Error).message}`);
     }
   });
-  const hash = createHash('sha256').update(canonical({ kind, params, inputs: facts })).digest('hex').slice(0, 32);
+  const hash = createHash('sha256').update(canonical({ kind, params, inputs: facts, upstream })).digest('hex').slice(0, 32);
   return { hash, inputs: facts };
 }
 
 /** Explains how a stored job differs from a new submission (for the refusal message). */
-export function describeChange(old: JobRecord, kind: string, params: unknown, inputs: JobRecord['inputs']): string {
+export function describeChange(old: JobRecord, kind: string, params: unknown, inputs: JobRecord['inputs'], upstream?: JobRecord['upstream']): string {
   if (old.kind !== kind) return `kind was ${old.kind}, now ${kind}`;
+  if (upstream && old.upstream?.run !== upstream.run) {
+    return `its rows were made from another run of upstream job '${upstream.job}' (it was run again, or its inputs or parameters changed, since)`;
+  }
   // Inputs first: a kind whose params carry its file's stamp changes both, and the file says why.
   for (const i of inputs) {
     const o = old.inputs.find((x) => x.path === i.path);

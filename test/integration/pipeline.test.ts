@@ -1,11 +1,11 @@
 /**
  * `shoal pipeline FILE.yaml` embedded: stages run to their end and a second run resumes (each
- * stage found done); bad files (a cycle, a stage naming no stage, a YAML syntax error, an
- * unknown option) are one line naming the file, the stage and the field, exit 2, and nothing is
- * submitted.
+ * stage found done), but not a stage whose upstream started over; bad files (a cycle, a stage
+ * naming no stage, a YAML syntax error, an unknown option) are one line naming the file, the
+ * stage and the field, exit 2, and nothing is submitted.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
@@ -60,6 +60,13 @@ describe('pipeline files', () => {
     assert.deepEqual(new Set(down.map((x) => x.task)), new Set(up.map((x) => x.task)), 'one downstream task per upstream row, ids from the upstream ids');
     const upValue = new Map(up.map((x) => [x.task, x.value as number]));
     for (const x of down) assert.equal(x.value, upValue.get(x.task)! + 100, x.task);
+    // The upstream started over (its output removed): the stage's rows were made from another
+    // run of it, so it is not resumed from them; it says which upstream and what to do.
+    rmSync(join(out, 'twice.jsonl'));
+    const over = await runShoal(['pipeline', file, '--out-dir', out], { cwd: scratch.dir });
+    assert.equal(over.code, 2, over.describe());
+    assert.match(over.stderr, /refusing to resume job 'more'.*another run of upstream job 'twice'/);
+    assert.equal(readRows(join(out, 'more.jsonl')).length, 12, 'the old rows are left as they were');
   });
 
   it('a bad file is one line naming where, exit 2, and nothing is submitted', async () => {
