@@ -19,7 +19,7 @@ export async function ctlReply(c: Coordinator, req: CtlRequest): Promise<CtlRepl
       for (const j of st.jobs) {
         if (j.state !== 'running' && j.state !== 'stalled' && j.state !== 'cancelled' && j.state !== 'failed' && !c.admission.finished.has(j.job)) j.state = 'running';
       }
-      st.jobs.push(...c.admission.expandingStatus(req.job));
+      st.jobs.push(...c.admission.expandingStatus(req.job), ...c.admission.unresumedStatus(req.job));
       if (req.job && st.jobs.length === 0) {
         return errorReply(ErrorCode.NotFound, `no job named '${req.job}' (known: ${c.scheduler.jobNames().join(', ') || 'none'})`);
       }

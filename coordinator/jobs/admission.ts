@@ -45,6 +45,8 @@ export class Admission {
   private readonly registry: JobRegistry;
   /** Stage jobs fed by other jobs' rows (`--from`). */
   readonly stages: Stages;
+  /** Jobs of an earlier life that could not be resumed, and why (status shows them failed; a submit tries again). */
+  private readonly unresumed = new Map<string, { rec: JobRecord; why: string }>();
   private stopped = false;
 
   constructor(private readonly d: AdmissionDeps) {
@@ -64,12 +66,34 @@ export class Admission {
       this.d.log.info({ job: rec.job, out: rec.out }, 'resuming job after restart');
       try {
         confine(this.d.outDir, rec.out);
+        this.checkUnchanged(rec);
         await this.admit(rec, true);
       } catch (err) {
         this.d.scheduler.unexpect(rec.job);
-        this.d.log.error({ job: rec.job, err: toWireError(err).message }, 'cannot resume job');
+        const why = toWireError(err).message;
+        this.d.log.error({ job: rec.job, err: why }, 'cannot resume job');
+        // It has ended for this coordinator's life: status says so and why, the jobs fed by
+        // it or waiting for it do not wait forever. Its record stays: the next start tries again.
+        this.unresumed.set(rec.job, { rec, why });
+        this.d.sink.forsake(rec.job);
+        this.stages.ended(rec.job);
+        this.d.run(this.d.scheduler.onEndedElsewhere(rec.job, { state: 'failed', failed: 0 }, Date.now()));
       }
     }
+  }
+
+  /** A job to resume must have the inputs and upstream it was fingerprinted with: its task ids are its journal. */
+  private checkUnchanged(rec: JobRecord): void {
+    // A record from before stages kept their upstream's run is checked without it.
+    const upstream = rec.upstream ? this.upstreamRun(rec.upstream.job) : undefined;
+    const fp = this.fingerprintOf(rec, upstream);
+    if (fp.hash !== rec.fingerprint) throw new ShoalError(ErrorCode.Fingerprint, `${describeChange(rec, rec.kind, rec.params, fp.inputs, upstream)} since it was submitted; submit it again to resume it into another --out, or remove ${rec.out} to start over`);
+  }
+
+  private fingerprintOf(spec: Pick<JobSpec, 'job' | 'kind' | 'params'>, upstream: JobRecord['upstream']): ReturnType<typeof fingerprint> {
+    const { kind } = kindOf(spec);
+    const inputs = kind ? kind.inputs(kind.checkParams(spec.params)) : handlerFrom(spec.kind, spec.params) !== undefined ? [] : [handlerInputs(spec.kind, spec.params).file];
+    return fingerprint(spec.kind, spec.params, inputs, upstream);
   }
 
   /** The kind of a job (for rows the coordinator writes). */
@@ -85,7 +109,7 @@ export class Admission {
     if (state === 'running' || this.expanding.has(spec.job)) throw new ShoalError(ErrorCode.Usage, `job '${spec.job}' is already running`);
     const out = outPathOf(this.d.outDir, spec);
     const upstream = this.upstreamRun(stageOf(spec, kind)?.from);
-    const fp = fingerprint(spec.kind, spec.params, kind ? kind.inputs(kind.checkParams(spec.params)) : handlerFrom(spec.kind, spec.params) !== undefined ? [] : [handlerInputs(spec.kind, spec.params).file], upstream);
+    const fp = this.fingerprintOf(spec, upstream);
     const prior = readJobRecord(jobFilePathFor(out));
     if (prior) {
       if (prior.job !== spec.job) {
@@ -122,7 +146,9 @@ export class Admission {
       ...(spec.speculate !== undefined ? { speculate: spec.speculate } : {}),
       ...sharingOf(spec),
     };
-    return this.admit(rec, prior !== null, spec.force === true);
+    const submitted = await this.admit(rec, prior !== null, spec.force === true);
+    this.unresumed.delete(spec.job);
+    return submitted;
   }
 
   /**
@@ -241,6 +267,17 @@ export class Admission {
     for (const rec of this.expanding.values()) {
       if (job !== undefined && job !== rec.job) continue;
       out.push({ job: rec.job, kind: rec.kind, state: 'expanding', total: 0, done: 0, failed: 0, running: 0, queued: 0, retried: 0, speculated: 0, rate: 0, etaS: null, startedAt: rec.submittedAt, endedAt: null, out: rec.out, notes: [] });
+    }
+    return out;
+  }
+
+  /** Status of the jobs that could not be resumed after the restart. */
+  unresumedStatus(job?: string): JobStatus[] {
+    const out: JobStatus[] = [];
+    for (const { rec, why } of this.unresumed.values()) {
+      if (job !== undefined && job !== rec.job) continue;
+      const error = `cannot resume it after the coordinator restarted: ${why}`;
+      out.push({ job: rec.job, kind: rec.kind, state: 'failed', total: 0, done: 0, failed: 0, running: 0, queued: 0, retried: 0, speculated: 0, rate: 0, etaS: null, startedAt: rec.submittedAt, endedAt: null, out: rec.out, notes: [], error });
     }
     return out;
   }

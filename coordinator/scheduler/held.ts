@@ -47,17 +47,17 @@ export class HeldTasks {
     for (const [jobName, taskId, attempt] of held) {
       const job = st.jobs.get(jobName);
       if (!job) {
-        if (!this.keepEarly(a, jobName, taskId, attempt)) unknown++;
+        if (this.keepEarly(a, jobName, taskId, attempt)) continue;
+        unknown++;
+        // A job this coordinator does not hold and will not load (never submitted here, or not
+        // resumable): nothing would take its results, so it stops running.
+        if (!this.expected.has(jobName)) addTo(refused, jobName, taskId);
         continue;
       }
       const t = job.queue.get(taskId) ?? (job.opts.adoptHeld ? materialize(job, taskId, st.agents.activeSlots, ctx) : null);
       const mine = t !== null && t !== undefined && wasLeasedTo(t, a.id);
       if (!t || (!mine && !job.opts.adoptHeld)) {
-        if (job.state === 'running') {
-          const ids = refused.get(jobName);
-          if (ids) ids.push(taskId);
-          else refused.set(jobName, [taskId]);
-        }
+        if (job.state === 'running') addTo(refused, jobName, taskId);
         continue;
       }
       if (t.gpus > gpuCount(a.info)) {
@@ -73,9 +73,9 @@ export class HeldTasks {
         adopted++;
       }
     }
-    for (const [job, tasks] of refused) ctx.out.push({ kind: 'abort', agent: a.id, job, tasks, reason: 'not leased to this agent' });
+    for (const [job, tasks] of refused) ctx.out.push({ kind: 'abort', agent: a.id, job, tasks, reason: st.jobs.has(job) ? 'not leased to this agent' : 'no such job here' });
     if (unknown > 0 || refused.size > 0) {
-      ctx.out.push(log('warn', 'an agent holds tasks this coordinator did not lease to it; ignored', { agent: a.id, unknownJobs: unknown, notLeased: [...refused.values()].reduce((n, x) => n + x.length, 0), event: ctx.ev }));
+      ctx.out.push(log('warn', 'an agent holds tasks this coordinator did not lease to it: not adopted', { agent: a.id, unknownJobs: unknown, notLeased: [...refused.values()].reduce((n, x) => n + x.length, 0), event: ctx.ev }));
     }
     return adopted;
   }
@@ -107,4 +107,10 @@ export class HeldTasks {
       lease(job, t, a, 0, ctx, { attempt: Math.max(t.attempt, h.attempt) });
     }
   }
+}
+
+function addTo(m: Map<string, string[]>, key: string, value: string): void {
+  const list = m.get(key);
+  if (list) list.push(value);
+  else m.set(key, [value]);
 }

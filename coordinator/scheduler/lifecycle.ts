@@ -97,7 +97,7 @@ function release(st: State, job: Job, ctx: Ctx): void {
 }
 
 /** Job `name` ended: the jobs waiting for it run, wait for the rest, or are cancelled (--after-ok). */
-function upstreamEnded(st: State, name: string, ctx: Ctx): void {
+export function upstreamEnded(st: State, name: string, ctx: Ctx): void {
   const e = endOf(st, name);
   if (e === null) return;
   let released = false;

@@ -18,7 +18,7 @@ import { grow } from './growth.js';
 import { check } from './invariants.js';
 import { newJob, type Job } from './job.js';
 import { report, unlease } from './leases.js';
-import { addTasks, cancelJob, endIfFinished, place, setPriority } from './lifecycle.js';
+import { addTasks, cancelJob, endIfFinished, place, setPriority, upstreamEnded } from './lifecycle.js';
 import type { UpstreamEnd } from './barriers.js';
 import { checkAgents, prune } from './liveness.js';
 import { DEFAULT_SCHEDULER_OPTIONS, sourceOf, type DoneLookup, type JobOptions, type LateTask, type NewTask, type PullParams, type SchedulerOptions, type TaskSource } from './options.js';
@@ -233,6 +233,18 @@ export class Scheduler {
    */
   knowEnded(jobName: string, end: UpstreamEnd): void {
     if (!this.st.jobs.has(jobName)) this.st.endedElsewhere.set(jobName, end);
+  }
+
+  /**
+   * Job `jobName`, not held here, has ended as `end` (a job that could not be resumed after a
+   * restart fails): the jobs waiting for it run or are cancelled as for any upstream's end.
+   */
+  onEndedElsewhere(jobName: string, end: UpstreamEnd, now: number): Command[] {
+    const ctx = this.ctx(now);
+    if (this.st.jobs.has(jobName)) return ctx.out;
+    this.st.endedElsewhere.set(jobName, end);
+    upstreamEnded(this.st, jobName, ctx);
+    return ctx.out;
   }
 
   /** Stops an agent pulling; it finishes what it runs and hands the rest back. */

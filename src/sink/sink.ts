@@ -305,6 +305,11 @@ export class Sink {
     return { rows: writer.rows, errorRecords: writer.errorRecords, done: writer.done(), repaired: o.repaired };
   }
 
+  /** Job `job` will not be opened here (it could not be resumed): its results are refused, not kept for later. */
+  forsake(job: string): void {
+    if (!this.jobs.has(job)) this.closedJobs.add(job);
+  }
+
   /** Bytes of the job's output that are durable (its committed rows end there), or null when the job is not open here. */
   durableBytes(job: string): number | null {
     return this.jobs.get(job)?.writer.durableBytes ?? null;

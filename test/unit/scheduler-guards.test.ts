@@ -42,12 +42,16 @@ test('a task leased to an agent stays believable from it after a requeue, beside
   s.check();
 });
 
-test('held tasks of jobs nobody is loading are not kept; of expected jobs, at most maxHeldEarly', () => {
+test('held tasks of jobs nobody is loading are stopped; of expected jobs, at most maxHeldEarly are kept', () => {
   const s = newScheduler({ maxHeldEarly: 3 });
   s.expect(['J']);
   const held = (job: string, n: number): Array<[string, string, number]> => Array.from({ length: n }, (_, i) => [job, `t${i}`, 1]);
   const cmds = s.onHello('a', agentInfo(), [...held('NOJOB', 1000), ...held('J', 5)], 0).commands;
   assert.ok(ofKind(cmds, 'log').some((l) => l.msg.includes('did not lease') && l.fields.unknownJobs === 1002), JSON.stringify(ofKind(cmds, 'log')));
+  // A job that is not coming is stopped on the agent (nothing would take its results); an
+  // expected one's tasks beyond the cap are not: the job may still adopt them.
+  const aborts = ofKind(cmds, 'abort');
+  assert.deepEqual(aborts.map((c) => [c.job, c.tasks?.length, c.reason]), [['NOJOB', 1000, 'no such job here']]);
   submit(s, 'J', tasks(5), { adoptHeld: true, now: 1 });
   assert.equal(s.status(1).jobs[0]!.running, 3, 'three of the five claims were kept');
   s.check();
