@@ -32,13 +32,20 @@ export function registerStatus(program: Command): void {
 
 export function registerCancel(program: Command): void {
   connOpts(program.command(declaration('cancel')).description(COMMANDS.cancel.description))
+    .option(
+      '--downstream',
+      'also cancel, in the same request, every job fed by JOB (--from) or waiting for it (--after), and the jobs downstream of those; jobs that have ended stay as they are. ' +
+        'Without it only JOB is cancelled: a stage fed by JOB runs the tasks of the rows JOB committed and ends done (so the jobs waiting for the stage run), ' +
+        'and a job waiting for JOB itself is cancelled by its end (--after-ok) or runs (--after-any)',
+    )
     .option('--json', 'machine-readable output')
     .action(async (job: string, opts) => {
       const out = new Output(!!opts.json);
       await withClient(opts, async (c) => {
-        const r = await c.cancel(job);
+        const r = await c.cancel(job, { downstream: !!opts.downstream });
         out.data(r);
         out.line(`job ${r.job} ${r.state}`);
+        for (const j of r.also ?? []) out.line(`job ${j} cancelled (downstream of ${r.job})`);
       });
       process.exitCode = Exit.Done;
     });
