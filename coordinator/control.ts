@@ -27,8 +27,13 @@ export async function ctlReply(c: Coordinator, req: CtlRequest): Promise<CtlRepl
     }
     case 'cancel': {
       if (c.scheduler.jobState(req.job) === null) return errorReply(ErrorCode.NotFound, `no job named '${req.job}'`);
-      c.run(c.scheduler.onCancel(req.job, Date.now()));
-      return { kind: 'cancelled', v, job: req.job, state: c.scheduler.jobState(req.job)! };
+      if (!req.downstream) {
+        c.run(c.scheduler.onCancel(req.job, Date.now()));
+        return { kind: 'cancelled', v, job: req.job, state: c.scheduler.jobState(req.job)! };
+      }
+      const r = c.scheduler.onCancelDownstream(req.job, Date.now());
+      c.run(r.commands);
+      return { kind: 'cancelled', v, job: req.job, state: c.scheduler.jobState(req.job)!, also: r.also };
     }
     case 'priority': {
       const r = c.scheduler.onPriority(req.job, req.priority, Date.now());

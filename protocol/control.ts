@@ -40,7 +40,13 @@ export type JobSpec = Static<typeof JobSpecSchema>;
 export const CtlRequestSchema = Type.Union([
   Type.Object({ kind: Type.Literal('submit'), v: V, spec: JobSpecSchema }),
   Type.Object({ kind: Type.Literal('status'), v: V, job: Type.Optional(Id) }),
-  Type.Object({ kind: Type.Literal('cancel'), v: V, job: Id }),
+  Type.Object({
+    kind: Type.Literal('cancel'),
+    v: V,
+    job: Id,
+    /** Also cancel, transitively, every job fed by this one (`--from`) or waiting for it (`--after`) that has not ended. */
+    downstream: Type.Optional(Type.Boolean()),
+  }),
   Type.Object({ kind: Type.Literal('drain'), v: V, agent: Id, graceMs: Type.Optional(Count) }),
   Type.Object({ kind: Type.Literal('priority'), v: V, job: Id, priority: PrioritySchema }),
 ]);
@@ -89,6 +95,10 @@ export const JobStatusSchema = Type.Object({
   waitingFor: Type.Optional(Type.Array(Id)),
   /** Its priority, when not 0. */
   priority: Type.Optional(Num),
+  /** A stage (`--from`): the job whose committed rows are its tasks. */
+  from: Type.Optional(Id),
+  /** The jobs it was submitted after (`--after`), all of them, ended or not. */
+  after: Type.Optional(Type.Array(Id)),
 });
 export type JobStatus = Static<typeof JobStatusSchema>;
 
@@ -121,7 +131,14 @@ export const CtlReplySchema = Type.Union([
     jobs: Type.Array(JobStatusSchema),
     agents: Type.Array(AgentStatusSchema),
   }),
-  Type.Object({ kind: Type.Literal('cancelled'), v: V, job: Id, state: JobStateSchema }),
+  Type.Object({
+    kind: Type.Literal('cancelled'),
+    v: V,
+    job: Id,
+    state: JobStateSchema,
+    /** With `downstream`: the other jobs this request cancelled (downstream ones that had not ended), upstream first. */
+    also: Type.Optional(Type.Array(Id)),
+  }),
   Type.Object({ kind: Type.Literal('draining'), v: V, agent: Id }),
   Type.Object({ kind: Type.Literal('priority-set'), v: V, job: Id, priority: Num }),
   ErrorReplySchema,

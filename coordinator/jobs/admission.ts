@@ -40,6 +40,8 @@ export class Admission {
   private readonly records = new Map<string, JobRecord>();
   /** Jobs being expanded (not in the scheduler yet). */
   readonly expanding = new Map<string, JobRecord>();
+  /** The upstream (`--from`) of each stage being expanded, for its status. */
+  private readonly expandingFrom = new Map<string, string>();
   /** Jobs whose end has been fully recorded (output closed, summary written). */
   readonly finished = new Set<string>();
   private readonly registry: JobRegistry;
@@ -161,6 +163,7 @@ export class Admission {
     this.expanding.set(rec.job, rec);
     const { kind, opts } = kindOf(spec);
     const stage = stageOf(spec, kind);
+    if (stage) this.expandingFrom.set(rec.job, stage.from);
     try {
       // The first expansion fixes the slot count for every later one (task ids are the journal).
       const cap = this.d.scheduler.capacity();
@@ -206,6 +209,7 @@ export class Admission {
       throw err;
     } finally {
       this.expanding.delete(rec.job);
+      this.expandingFrom.delete(rec.job);
     }
   }
 
@@ -266,7 +270,12 @@ export class Admission {
     const out: JobStatus[] = [];
     for (const rec of this.expanding.values()) {
       if (job !== undefined && job !== rec.job) continue;
-      out.push({ job: rec.job, kind: rec.kind, state: 'expanding', total: 0, done: 0, failed: 0, running: 0, queued: 0, retried: 0, speculated: 0, rate: 0, etaS: null, startedAt: rec.submittedAt, endedAt: null, out: rec.out, notes: [] });
+      const from = this.expandingFrom.get(rec.job);
+      out.push({
+        job: rec.job, kind: rec.kind, state: 'expanding', total: 0, done: 0, failed: 0, running: 0, queued: 0, retried: 0, speculated: 0, rate: 0, etaS: null, startedAt: rec.submittedAt, endedAt: null, out: rec.out, notes: [],
+        ...(from !== undefined ? { from } : {}),
+        ...(rec.after?.length ? { after: [...rec.after] } : {}),
+      });
     }
     return out;
   }

@@ -14,6 +14,7 @@ import { log, type Command, type Ctx } from './commands.js';
 import { commit } from './commits.js';
 import { answer, serve, wake } from './dispatch.js';
 import { HeldTasks } from './held.js';
+import { cancelDownstream } from './downstream.js';
 import { grow } from './growth.js';
 import { check } from './invariants.js';
 import { newJob, type Job } from './job.js';
@@ -216,6 +217,12 @@ export class Scheduler {
     const job = this.st.jobs.get(jobName);
     if (job && (job.state === 'running' || job.state === 'waiting')) cancelJob(this.st, job, ctx);
     return ctx.out;
+  }
+
+  /** Cancels the job and every job downstream of it that has not ended (see downstream.ts); `also`: those, upstream first. */
+  onCancelDownstream(jobName: string, now: number): { also: string[]; commands: Command[] } {
+    const ctx = this.ctx(now);
+    return { also: cancelDownstream(this.st, jobName, ctx), commands: ctx.out };
   }
 
   /** Changes a job's priority (higher gets free slots first). False: no such job running or waiting. */

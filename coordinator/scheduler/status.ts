@@ -72,6 +72,8 @@ function jobStatus(job: Job, now: number): JobStatus {
     ...(job.failure !== null ? { error: job.failure } : {}),
     ...(job.state === 'waiting' ? { waitingFor: [...job.waitingFor] } : {}),
     ...(job.priority !== 0 ? { priority: job.priority } : {}),
+    ...(job.upstream !== null ? { from: job.upstream } : {}),
+    ...(job.spec.after?.length ? { after: [...job.spec.after] } : {}),
   };
 }
 

@@ -58,8 +58,9 @@ export class CtlClient {
     return this.ask({ kind: 'status', v: PROTOCOL_VERSION, ...(job ? { job } : {}) }, 'status', 10_000, true);
   }
 
-  cancel(job: string): Promise<Reply<'cancelled'>> {
-    return this.ask({ kind: 'cancel', v: PROTOCOL_VERSION, job }, 'cancelled', 10_000, true);
+  /** Cancels the job; with `downstream`, also every job fed by it or waiting for it, and so on (the reply's `also`). */
+  cancel(job: string, o: { downstream?: boolean } = {}): Promise<Reply<'cancelled'>> {
+    return this.ask({ kind: 'cancel', v: PROTOCOL_VERSION, job, ...(o.downstream ? { downstream: true } : {}) }, 'cancelled', 10_000, true);
   }
 
   priority(job: string, priority: number): Promise<Reply<'priority-set'>> {

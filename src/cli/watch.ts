@@ -10,6 +10,7 @@ import type { AgentStatus, JobStatus } from '../../protocol/index.js';
 import type { CtlClient } from './client.js';
 import type { Output } from './output.js';
 import { formatBytes, formatDuration, formatRate } from './output.js';
+import { remarks, shownState, statusTree, type TreeRow } from './status-tree.js';
 
 type Status = Awaited<ReturnType<CtlClient['status']>>;
 
@@ -32,16 +33,18 @@ function columns(rows: string[][]): string[] {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
 }
 
-function jobLines(j: JobStatus, width: number): string[] {
+/** A job's block: its name (after its branch of the tree), its progress bar, its counts, what is said of it. */
+function jobLines(row: TreeRow, width: number): string[] {
+  const j = row.job;
   const frac = j.total === 0 ? 0 : j.done / j.total;
   const pct = `${(100 * frac).toFixed(frac < 1 && frac >= 0.995 ? 1 : 0)}%`.padStart(4);
-  const size = Math.max(10, Math.min(40, width - 60));
+  const size = Math.max(10, Math.min(40, width - 60 - row.indent.length));
   const lines = [
-    `${j.job}  ${j.kind}  ${j.state}`,
-    `  ${bar(frac, size)} ${pct}  ${j.done}/${j.total}  ${formatRate(j.rate)}/s  ETA ${eta(j)}`,
-    `  running ${j.running}  queued ${j.queued}  failed ${j.failed}  retried ${j.retried}${j.speculated ? `  speculated ${j.speculated}` : ''}${j.split ? `  split ${j.split}` : ''}`,
+    `${row.prefix}${j.job}  ${j.kind}  ${shownState(j)}`,
+    `${row.indent}${bar(frac, size)} ${pct}  ${j.done}/${j.total}  ${formatRate(j.rate)}/s  ETA ${eta(j)}`,
+    `${row.indent}running ${j.running}  queued ${j.queued}  failed ${j.failed}  retried ${j.retried}${j.speculated ? `  speculated ${j.speculated}` : ''}${j.split ? `  split ${j.split}` : ''}`,
   ];
-  for (const n of j.notes) lines.push(`  note: ${n}`);
+  for (const [label, text] of remarks(row)) lines.push(`${row.indent}${label}: ${text}`);
   return lines;
 }
 
@@ -71,7 +74,13 @@ function agentLines(agents: AgentStatus[]): string[] {
 export function renderFrame(st: Status, width = 100): string {
   const lines = [`shoal status  ${new Date(st.now).toTimeString().slice(0, 8)}`, ''];
   if (st.jobs.length === 0) lines.push('no jobs');
-  for (const j of st.jobs) lines.push(...jobLines(j, width), '');
+  const rows = statusTree(st.jobs);
+  rows.forEach((row, i) => {
+    lines.push(...jobLines(row, width));
+    // Between two blocks, the branches that go on to the next job (nothing before a root).
+    const next = rows[i + 1];
+    lines.push(next && next.depth > 0 ? next.prefix.slice(0, -3) + '│' : '');
+  });
   lines.push(...agentLines(st.agents));
   return lines.join('\n');
 }
@@ -80,9 +89,10 @@ export function renderFrame(st: Status, width = 100): string {
 export function plainLines(st: Status): string[] {
   const busy = st.agents.reduce((s, a) => s + a.busy, 0);
   const slots = st.agents.reduce((s, a) => s + a.slots, 0);
-  return st.jobs.map(
-    (j) =>
-      `${new Date(st.now).toISOString()} ${j.job} ${j.state} ${j.done}/${j.total} failed=${j.failed} retried=${j.retried} running=${j.running} rate=${formatRate(j.rate)}/s eta=${eta(j)} agents=${st.agents.length} busy=${busy}/${slots}`,
+  // In tree order; a job fed by another says which (a log is read by programs: no glyphs).
+  return statusTree(st.jobs).map(
+    ({ job: j }) =>
+      `${new Date(st.now).toISOString()} ${j.job} ${j.state} ${j.done}/${j.total} failed=${j.failed} retried=${j.retried} running=${j.running} rate=${formatRate(j.rate)}/s eta=${eta(j)} agents=${st.agents.length} busy=${busy}/${slots}${j.from !== undefined ? ` from=${j.from}` : ''}${j.after ? ` after=${j.after.join(',')}` : ''}`,
   );
 }
 

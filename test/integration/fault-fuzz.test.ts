@@ -76,7 +76,7 @@ class Fuzzer {
         const o: Record<string, unknown> = {};
         // defineProperty: a plain assignment to '__proto__' would set the prototype, not a key.
         for (let i = this.int(6); i > 0; i--) {
-          const key = this.pick(['kind', 'v', 'job', 'agent', 'id', 'ids', 'seq', 'groups', 'text', 'tasks', 'x', '__proto__']);
+          const key = this.pick(['kind', 'v', 'job', 'agent', 'id', 'ids', 'seq', 'groups', 'text', 'tasks', 'downstream', 'x', '__proto__']);
           Object.defineProperty(o, key, { value: this.value(depth + 1), enumerable: true, writable: true, configurable: true });
         }
         return o;
@@ -206,7 +206,7 @@ describe('hostile bus', () => {
     const plan: Array<[string, Array<Record<string, unknown>>, Array<Record<string, unknown>>]> = [
       [subj.ctl('submit'), [{ kind: 'submit', v: V, spec: { job: 'zz-decoy', kind: 'zz-nokind', params: {} } }], [{ kind: 'submit', v: 99, spec: { job: 'F1', kind: 'spin', params: { tasks: 1, ms: 0 } } }]],
       [subj.ctl('status'), [{ kind: 'status', v: V, job: 'F1' }, { kind: 'status', v: V }], [{ kind: 'status', v: 99, job: 'F1' }]],
-      [subj.ctl('cancel'), [{ kind: 'cancel', v: V, job: 'zz-decoy' }], [{ kind: 'cancel', v: 99, job: 'F1' }]],
+      [subj.ctl('cancel'), [{ kind: 'cancel', v: V, job: 'zz-decoy' }, { kind: 'cancel', v: V, job: 'zz-decoy', downstream: true }], [{ kind: 'cancel', v: 99, job: 'F1' }, { kind: 'cancel', v: 99, job: 'F1', downstream: true }]],
       [subj.ctl('drain'), [{ kind: 'drain', v: V, agent: 'zz-decoy-agent', graceMs: 0 }], [{ kind: 'drain', v: 99, agent: a.id, graceMs: 0 }]],
       [subj.ctl('priority'), [{ kind: 'priority', v: V, job: 'zz-decoy', priority: 3 }], [{ kind: 'priority', v: 99, job: 'F1', priority: -1000 }]],
       [subj.hello(ANONYMOUS), [{ kind: 'hello', v: V, agent: 'zz-decoy-agent', info, held: [['zz-decoy', 'zz-task', 1]] }], [{ kind: 'hello', v: 99, agent: a.id, info, held: [] }]],

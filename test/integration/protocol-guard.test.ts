@@ -106,7 +106,7 @@ describe('protocol guard', () => {
     const valid: Record<string, object[]> = {
       [subj.ctl('submit')]: [{ kind: 'submit', v: V, spec: { job: 'G1', kind: 'spin', params: { tasks: 1, ms: 0 } } }],
       [subj.ctl('status')]: [{ kind: 'status', v: V, job: 'G1' }],
-      [subj.ctl('cancel')]: [{ kind: 'cancel', v: V, job: 'G1' }],
+      [subj.ctl('cancel')]: [{ kind: 'cancel', v: V, job: 'G1' }, { kind: 'cancel', v: V, job: 'G1', downstream: true }],
       [subj.ctl('drain')]: [{ kind: 'drain', v: V, agent: agentId, graceMs: 0 }],
       [subj.ctl('priority')]: [{ kind: 'priority', v: V, job: 'G1', priority: -1000 }],
       [subj.owner]: [{ kind: 'claim', v: V, claimant: { boot: 'b', host: 'h', pid: 1, since: 0, outDir: '/' } }],

@@ -129,6 +129,7 @@ const samples: { [N in SchemaName]: Array<Record<string, unknown>> } = {
     { kind: 'status', v, job: 'geom' },
     { kind: 'status', v },
     { kind: 'cancel', v, job: 'geom' },
+    { kind: 'cancel', v, job: 'geom', downstream: true },
     { kind: 'drain', v, agent: 'node12-4711', graceMs: 5000 },
   ],
   CtlReply: [
@@ -137,10 +138,16 @@ const samples: { [N in SchemaName]: Array<Record<string, unknown>> } = {
       kind: 'status',
       v,
       now: 1763800001000,
-      jobs: [jobStatus, { ...jobStatus, job: 'old', state: 'done', etaS: 0, endedAt: 1763800000500, notes: [] }],
+      jobs: [
+        jobStatus,
+        { ...jobStatus, job: 'old', state: 'done', etaS: 0, endedAt: 1763800000500, notes: [] },
+        // A stage fed by geom's rows that was also submitted after old.
+        { ...jobStatus, job: 'score', kind: 'python', from: 'geom', after: ['old'], waitingFor: ['old'] },
+      ],
       agents: [{ agent: 'node12-4711', host: 'node12', state: 'active', slots: 8, busy: 8, memory: 3e10, done: 40, lastSeenMs: 120, spot: false }],
     },
     { kind: 'cancelled', v, job: 'geom', state: 'cancelled' },
+    { kind: 'cancelled', v, job: 'geom', state: 'cancelled', also: ['score', 'report'] },
     { kind: 'draining', v, agent: 'node12-4711' },
     err,
   ],
@@ -265,6 +272,10 @@ describe('codec: shape', () => {
     ['an unknown kind', 'AgentCmd', { kind: 'reboot', v }],
     ['an empty id', 'CtlRequest', { kind: 'cancel', v, job: '' }],
     ['an id over 512 characters', 'CtlRequest', { kind: 'cancel', v, job: 'x'.repeat(513) }],
+    ['a downstream flag that is not a boolean', 'CtlRequest', { kind: 'cancel', v, job: 'geom', downstream: 'yes' }],
+    ['an empty id among the jobs a cancel also ended', 'CtlReply', { kind: 'cancelled', v, job: 'geom', state: 'cancelled', also: ['score', ''] }],
+    ['a from that is not a job id', 'CtlReply', { kind: 'status', v, now: 1, jobs: [{ ...jobStatus, from: 7 }], agents: [] }],
+    ['an after that is not a list', 'CtlReply', { kind: 'status', v, now: 1, jobs: [{ ...jobStatus, after: 'old' }], agents: [] }],
     ['zero slots', 'Hello', { ...samples.Hello[0]!, info: { ...info, slots: 0 } }],
     ['a held task of the wrong arity', 'Hello', { ...samples.Hello[0]!, held: [['geom', 'mol_1']] }],
     ['a bundle without tasks', 'PullReply', { kind: 'dispatch', v, seq: 1, jobs: [], bundles: [{ job: 'j', threads: 1, tasks: [] }] }],
@@ -286,6 +297,20 @@ describe('codec: shape', () => {
     for (const msg of [{}, { foo: 1 }, { ...hb, v: undefined }]) {
       const r = rejected('Heartbeat', encode(plain(msg) as object));
       assert.equal(r.reason, 'shape', `${JSON.stringify(msg)}: ${r.reason} (${r.detail})`);
+    }
+  });
+
+  it('fields a schema does not name pass the check: optional fields added later reach a peer built before them', () => {
+    // As a CLI built before `from`, `after` and `also` sees a status and a cancel reply, and a
+    // coordinator built before `downstream` sees the cancel request (it then cancels the job alone).
+    const later: Array<[SchemaName, Record<string, unknown>]> = [
+      ['CtlReply', { kind: 'status', v, now: 1, jobs: [{ ...jobStatus, lineage: { from: 'x' } }], agents: [] }],
+      ['CtlReply', { kind: 'cancelled', v, job: 'geom', state: 'cancelled', reachedToo: ['a'] }],
+      ['CtlRequest', { kind: 'cancel', v, job: 'geom', alsoBelow: true }],
+    ];
+    for (const [name, msg] of later) {
+      const d = decode(name, encode(msg));
+      assert.ok(d.ok, `${name} ${String(msg.kind)}: ${d.ok ? '' : d.detail}`);
     }
   });
 

@@ -49,13 +49,13 @@ export const COMMANDS = {
   status: {
     args: '[job]',
     options: true,
-    description: 'where jobs stand (done, failed, running, queued, rate, ETA) and the agents',
+    description: 'where jobs stand (done, failed, running, queued, rate, ETA), each under the job that feeds it, and the agents',
     load: async () => (await import('./control.js')).registerStatus,
   },
   cancel: {
     args: '<job>',
     options: true,
-    description: 'stop a job now: no new task starts, running ones are aborted; rows already written stay',
+    description: 'stop a job now (--downstream: and the jobs it feeds or that wait for it): no new task starts, running ones are aborted; rows already written stay',
     load: async () => (await import('./control.js')).registerCancel,
   },
   priority: {

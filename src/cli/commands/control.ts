@@ -7,6 +7,7 @@ import { Exit } from '../exit.js';
 import { UsageError } from '../../errors.js';
 import { atLeast, valueOption } from '../options.js';
 import { COMMANDS, declaration } from './catalog.js';
+import { remarks, shownState, statusTree } from '../status-tree.js';
 
 export function registerStatus(program: Command): void {
   connOpts(program.command(declaration('status')).description(COMMANDS.status.description))
@@ -31,13 +32,20 @@ export function registerStatus(program: Command): void {
 
 export function registerCancel(program: Command): void {
   connOpts(program.command(declaration('cancel')).description(COMMANDS.cancel.description))
+    .option(
+      '--downstream',
+      'also cancel, in the same request, every job fed by JOB (--from) or waiting for it (--after), and the jobs downstream of those; jobs that have ended stay as they are. ' +
+        'Without it only JOB is cancelled: a stage fed by JOB runs the tasks of the rows JOB committed and ends done (so the jobs waiting for the stage run), ' +
+        'and a job waiting for JOB itself is cancelled by its end (--after-ok) or runs (--after-any)',
+    )
     .option('--json', 'machine-readable output')
     .action(async (job: string, opts) => {
       const out = new Output(!!opts.json);
       await withClient(opts, async (c) => {
-        const r = await c.cancel(job);
+        const r = await c.cancel(job, { downstream: !!opts.downstream });
         out.data(r);
         out.line(`job ${r.job} ${r.state}`);
+        for (const j of r.also ?? []) out.line(`job ${j} cancelled (downstream of ${r.job})`);
       });
       process.exitCode = Exit.Done;
     });
@@ -74,19 +82,19 @@ export function registerDrain(program: Command): void {
     });
 }
 
-/** The human status: one table of jobs, one of agents. */
+/**
+ * The human status: one table of jobs, each under the job that feeds it (status-tree.ts), what
+ * is said of each job below it, then a table of agents.
+ */
 export function printStatus(out: Output, jobs: JobStatus[], agents: AgentStatus[]): void {
+  const rows = statusTree(jobs);
   if (jobs.length === 0) out.line('no jobs');
   else
     out.table(
       ['JOB', 'KIND', 'STATE', 'DONE', 'FAILED', 'RUNNING', 'QUEUED', 'RETRIED', 'SPECULATED', 'RATE/s', 'ETA'],
-      jobs.map((j) => [j.job, j.kind, shownState(j), `${j.done}/${j.total}`, j.failed, j.running, j.queued, j.retried, j.speculated, formatRate(j.rate), j.state === 'running' ? (j.etaS === null ? '?' : formatDuration(j.etaS)) : '-']),
+      rows.map(({ job: j, prefix }) => [prefix + j.job, j.kind, shownState(j), `${j.done}/${j.total}`, j.failed, j.running, j.queued, j.retried, j.speculated, formatRate(j.rate), j.state === 'running' ? (j.etaS === null ? '?' : formatDuration(j.etaS)) : '-']),
     );
-  for (const j of jobs) {
-    if (j.waitingFor) out.line(`waiting (${j.job}): for ${j.waitingFor.join(', ')} to end`);
-    if (j.error) out.line(`${j.state} (${j.job}): ${j.error}`);
-    for (const n of j.notes) out.line(`note (${j.job}): ${n}`);
-  }
+  for (const row of rows) for (const [label, text] of remarks(row)) out.line(`${label} (${row.job.job}): ${text}`);
   out.line('');
   if (agents.length === 0) out.line('no agents');
   else {
@@ -102,12 +110,6 @@ export function printStatus(out: Output, jobs: JobStatus[], agents: AgentStatus[
     );
     for (const a of agents) for (const j of a.interpreters?.jobs ?? []) out.line(`interpreters (${a.agent}, job ${j.job}): ${j.count}, ${formatBytes(j.rss)} resident, largest ${formatBytes(j.maxRss)}`);
   }
-}
-
-/** A job's state as the table shows it: `waiting` for a job held by --after, its priority when not 0. */
-export function shownState(j: JobStatus): string {
-  const state = j.waitingFor ? 'waiting' : j.state;
-  return j.priority ? `${state} (p${j.priority})` : state;
 }
 
 /** An agent's live interpreters as `count: memory`, or '-' when it has none. */
