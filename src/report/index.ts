@@ -11,9 +11,9 @@ import { renderHtml } from './html.js';
 import { scanRows, type ReportData, type ScanOptions } from './scan.js';
 import { summarize, summaryLines, type ReportSummary } from './summary.js';
 
-export { scanRows, DEFAULT_SCAN_OPTIONS, type ReportData, type ScanOptions, type AgentTotals, type TaskBrief } from './scan.js';
-export type { PageData, PageState, Bars, LaneTotals, Utilization } from './page-data.js';
-export { summarize, summaryLines, type ReportSummary } from './summary.js';
+export { scanRows, ReportScan, DEFAULT_SCAN_OPTIONS, type ReportData, type ScanOptions, type AgentTotals, type JobTotals, type TaskBrief } from './scan.js';
+export type { PageData, PageState, Bars, LaneGroup, LaneTotals, Utilization } from './page-data.js';
+export { summarize, summaryLines, type JobSummary, type ReportSummary } from './summary.js';
 export { renderHtml } from './html.js';
 export { TimeBins } from './bins.js';
 
