@@ -3,9 +3,9 @@
  * the tables rendered here (readable even with scripts off). Nothing is fetched at view time.
  */
 import type { ErrorExample, ReportData, TaskBrief } from './scan.js';
-import type { ReportSummary } from './summary.js';
+import type { JobSummary, ReportSummary } from './summary.js';
 import type { PageData } from './page-data.js';
-import { PAGE_CSS, pageScript } from './page.js';
+import { PAGE_CSS, PALETTE, pageScript } from './page.js';
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => ESC[c]!);
@@ -17,6 +17,7 @@ function dur(ms: number): string {
   return `${ms.toFixed(ms >= 10 ? 0 : 1)}ms`;
 }
 
+const secs = (s: number): string => dur(s * 1000);
 const pct = (x: number): string => `${(100 * x).toFixed(0)}%`;
 
 interface Col<T> {
@@ -47,9 +48,42 @@ function scriptJson(v: unknown): string {
   return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
+/** The timeline's legend: a swatch per kind, then retried and failed tasks. */
+function legend(kinds: string[]): string {
+  const item = (color: string, text: string): string => `<span><i style="background:${color}"></i>${esc(text)}</span>`;
+  const p = PALETTE;
+  return [...kinds.map((k, j) => item(p.kinds[j % p.kinds.length]!, `${k} ok`)), item(p.retry, 'ok after a retry'), item(p.error, 'error')].join('');
+}
+
+/**
+ * The labels beside the timeline's rows, at the heights the page draws them: per lane its
+ * agent and worker, and with several jobs a label on each job's band (its figures on hover).
+ */
+function laneLabels(d: ReportData, s: ReportSummary): string {
+  const { laneHeight, bandHeight } = d.geometry;
+  const out: string[] = [];
+  d.lanes.forEach((ln, i) => {
+    const g = d.groups[ln.group]!;
+    if (bandHeight > 0 && i === g.lane) {
+      const j = s.perJob[ln.group]!;
+      const title = `${j.job || '-'}: ${j.tasks} tasks (${j.ok} ok, ${j.error} failed) on ${j.lanes} lanes, from ${secs(j.startS)} to ${secs(j.endS)} (${secs(j.spanS)})${j.previous === null ? '' : `, overlapping ${j.previous || '-'} for ${secs(j.overlapS)}`}`;
+      out.push(`<div class="group-label" style="height:${bandHeight}px" title="${esc(title)}">${esc(j.job || '-')}</div>`);
+    }
+    const worker = ln.worker === null ? '-' : String(ln.worker);
+    const title = `${ln.agent} (${ln.host}) worker ${worker}: ${ln.tasks} tasks${bandHeight > 0 ? ` of ${ln.job || '-'}` : ''}`;
+    const cls = `lane-label${laneHeight < 10 ? ' tiny' : ''}${i > g.lane && d.lanes[i - 1]!.agent !== ln.agent ? ' agent-start' : ''}`;
+    out.push(`<div class="${cls}" style="height:${laneHeight}px" title="${esc(title)}">${esc(`${ln.agent} / ${ln.worker === null ? '-' : `w${ln.worker}`}`)}</div>`);
+  });
+  return out.join('\n');
+}
+
 export function renderHtml(d: ReportData, s: ReportSummary): string {
   const at = (t: number): string => dur(t - d.t0);
+  const several = s.perJob.length > 1;
+  // With several jobs a task is named by its job too (a stage's tasks have its upstream's ids).
+  const jobCol: Array<Col<TaskBrief>> = several ? [{ head: 'job', cell: (t) => t.job || '-' }] : [];
   const taskCols: Array<Col<TaskBrief>> = [
+    ...jobCol,
     { head: 'task', cell: (t) => t.task },
     { head: 'kind', cell: (t) => t.kind },
     { head: 'status', cell: (t) => t.status },
@@ -62,7 +96,7 @@ export function renderHtml(d: ReportData, s: ReportSummary): string {
   const codes = Object.entries(d.errorsByCode).sort((a, b) => b[1] - a[1]);
   const attempts = Object.entries(d.attempts).sort((a, b) => Number(a[0]) - Number(b[0]));
   const sampled = d.bars.task.length < d.barsTotal;
-  const data: PageData = { t0: d.t0, t1: d.t1, kinds: d.kinds, lanes: d.lanes, bars: d.bars, util: d.util };
+  const data: PageData = { t0: d.t0, t1: d.t1, kinds: d.kinds, groups: d.groups, lanes: d.lanes, geometry: d.geometry, palette: PALETTE, bars: d.bars, util: d.util };
   const title = `shoal report — ${d.file}`;
   return `<!doctype html>
 <html lang="en">
@@ -75,7 +109,7 @@ export function renderHtml(d: ReportData, s: ReportSummary): string {
 <body>
 <header>
 <h1>shoal report</h1>
-<div class="meta">${esc(d.file)} · jobs: ${esc(d.jobs.join(', ') || '-')} · kinds: ${esc(d.kinds.join(', ') || '-')} · ${esc(d.t0 ? new Date(d.t0).toISOString() : '-')}</div>
+<div class="meta">${esc(d.files.length > 1 ? d.files.join(', ') : d.file)} · jobs: ${esc(d.jobs.join(', ') || '-')} · kinds: ${esc(d.kinds.join(', ') || '-')} · ${esc(d.t0 ? new Date(d.t0).toISOString() : '-')}</div>
 <div class="cards">
 ${card('tasks', String(d.tasks))}
 ${card('ok', String(d.ok))}
@@ -85,8 +119,9 @@ ${card('retried', String(d.retried), d.retried > 0)}
 ${card('span', dur(d.t1 - d.t0))}
 ${card('busy worker time', dur(d.busyMs))}
 ${card('utilization', pct(s.utilization))}
+${several ? card('jobs', String(s.perJob.length)) : ''}
 ${card('agents', String(d.agents.length))}
-${card('worker lanes', String(d.lanes.length))}
+${card('worker lanes', String(d.workers))}
 </div>
 </header>
 
@@ -95,14 +130,45 @@ ${card('worker lanes', String(d.lanes.length))}
 <div class="toolbar"><button id="zoom-in" title="zoom in">+</button><button id="zoom-out" title="zoom out">−</button><button id="zoom-reset">reset</button>
 <span id="range" class="hint"></span><span class="hint">· wheel to zoom, drag to pan, double-click to reset</span></div>
 ${sampled ? `<p class="note">${d.bars.task.length} of ${d.barsTotal} tasks drawn (a uniform random sample); every figure and table counts all of them.</p>` : ''}
-<div id="legend"></div>
-<div id="timeline-wrap"><div id="lanes"></div><div id="plot"><canvas id="axis"></canvas><canvas id="timeline"></canvas></div></div>
+<div id="legend">${legend(d.kinds)}</div>
+<div id="timeline-wrap"><div id="lanes">
+${laneLabels(d, s)}
+</div><div id="plot"><canvas id="axis"></canvas><canvas id="timeline"></canvas></div></div>
 <div id="tooltip" hidden></div>
 </section>
 
-<section>
+${
+  several
+    ? `<section>
+<h2>Per job</h2>
+<p class="note">In the timeline's order (by first start), each job's lanes under its band. Times from the first start; overlap: how long a job's span and the previous one's ran together.</p>
+${table<JobSummary>(
+  'jobs',
+  [
+    { head: 'job', cell: (j) => j.job || '-' },
+    { head: 'kinds', cell: (j) => j.kinds.join(', ') },
+    { head: 'tasks', num: true, cell: (j) => j.tasks },
+    { head: 'ok', num: true, cell: (j) => j.ok },
+    { head: 'failed', num: true, cell: (j) => j.error },
+    { head: 'retried', num: true, cell: (j) => j.retried },
+    { head: 'lanes', num: true, cell: (j) => j.lanes },
+    { head: 'start', num: true, cell: (j) => secs(j.startS) },
+    { head: 'end', num: true, cell: (j) => secs(j.endS) },
+    { head: 'span', num: true, cell: (j) => secs(j.spanS) },
+    { head: 'busy', num: true, cell: (j) => secs(j.busyS) },
+    { head: 'utilization', num: true, cell: (j) => pct(j.utilization) },
+    { head: 'overlap with previous', num: true, cell: (j) => (j.previous === null ? '-' : `${secs(j.overlapS)} (${j.previous || '-'})`) },
+  ],
+  s.perJob,
+  'no jobs',
+)}
+</section>
+
+`
+    : ''
+}<section>
 <h2>Utilization over time</h2>
-<p class="note">Filled: tasks running (average per ${esc(dur(d.util.width))} bin). Line: worker lanes alive (from their first task to their last). Overall ${esc(pct(s.utilization))} busy.</p>
+<p class="note">Filled: tasks running (average per ${esc(dur(d.util.width))} bin). Line: worker lanes alive (from their first task to their last${several ? '; a worker that ran several jobs counts once' : ''}). Overall ${esc(pct(s.utilization))} busy.</p>
 <div id="util-wrap"><canvas id="util"></canvas></div>
 </section>
 
@@ -117,7 +183,7 @@ ${table('slowest', taskCols, d.slowest, 'no tasks')}
 <div><h3>Error rows by code</h3>${table<[string, number]>('error-codes', [{ head: 'code', cell: (r) => r[0] }, { head: 'rows', num: true, cell: (r) => r[1] }], codes, 'no errors')}</div>
 <div><h3>Tasks by attempt</h3>${table<[string, number]>('attempts', [{ head: 'attempt', num: true, cell: (r) => r[0] }, { head: 'tasks', num: true, cell: (r) => r[1] }], attempts, 'no tasks')}</div>
 </div>
-${fold(`Failed tasks${d.error > d.errors.length ? ` (first ${d.errors.length} of ${d.error})` : ` (${d.errors.length})`}, ${d.failedRecords} failed records`, d.errors.length, table<ErrorExample>('errors', [taskCols[0]!, { head: 'failed records', num: true, cell: (t) => `${t.failedRecords} of ${t.records}` }, { head: 'code', cell: (t) => t.code }, { head: 'first error', cls: 'msg', cell: (t) => t.message }, taskCols[3]!, taskCols[6]!], d.errors, 'no errors'))}
+${fold(`Failed tasks${d.error > d.errors.length ? ` (first ${d.errors.length} of ${d.error})` : ` (${d.errors.length})`}, ${d.failedRecords} failed records`, d.errors.length, table<ErrorExample>('errors', [...jobCol, { head: 'task', cell: (t) => t.task }, { head: 'failed records', num: true, cell: (t) => `${t.failedRecords} of ${t.records}` }, { head: 'code', cell: (t) => t.code }, { head: 'first error', cls: 'msg', cell: (t) => t.message }, { head: 'attempt', num: true, cell: (t) => t.attempt }, { head: 'agent', cell: (t) => t.agent }], d.errors, 'no errors'))}
 ${fold(`Retried tasks${d.retried > d.retries.length ? ` (first ${d.retries.length} of ${d.retried})` : ` (${d.retries.length})`}`, d.retries.length, table('retries', taskCols, d.retries, 'no task needed a second attempt'))}
 </section>
 

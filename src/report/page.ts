@@ -9,6 +9,16 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, ShoalError } from '../errors.js';
+import type { Palette } from './page-data.js';
+
+/** The page's colours: the legend (html.ts) and the canvas (browser/main.ts) both use these. */
+export const PALETTE: Palette = {
+  kinds: ['#4e79a7', '#59a14f', '#76b7b2', '#b07aa1', '#9c755f', '#edc948', '#17becf', '#bab0ac', '#8cd17d', '#499894'],
+  error: '#e15759',
+  retry: '#f28e2b',
+  // Light, so that a job's name reads over its band.
+  bands: ['#c6d6e8', '#cde3c8', '#e6d3e1', '#f3e2b8', '#cfe7e5', '#e5d6cb'],
+};
 
 export const PAGE_CSS = `
 :root { --fg:#1d232b; --muted:#5f6b7a; --line:#d9dee5; --bg:#fff; --panel:#f6f8fa; --accent:#4e79a7; }
@@ -32,6 +42,7 @@ h2 { font-size: 16px; margin: 28px 0 8px; border-bottom: 1px solid var(--line); 
 .lane-label { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; padding: 0 8px; display: flex; align-items: center; }
 .lane-label.tiny { font-size: 0; }
 .lane-label.agent-start { border-top: 1px solid var(--line); }
+.group-label { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; padding: 0 8px; display: flex; align-items: center; font-weight: 600; font-size: 12px; background: #e9edf2; border-top: 1px solid #c5cdd8; }
 #plot { position: relative; flex: 1 1 auto; min-width: 0; }
 #plot canvas, #util { display: block; width: 100%; }
 #timeline { cursor: grab; }

@@ -1,15 +1,18 @@
 /**
- * One streamed pass over a JSONL output, keeping only what the report shows: per-lane and
- * per-agent totals, utilization bins, the slowest tasks, retries and errors (capped), and a
- * bounded, uniform sample of task bars for the timeline. Rows are never held: a file of any
- * size is read in constant memory (up to the bar cap).
+ * One streamed pass over each JSONL output, keeping only what the report shows: per-job,
+ * per-lane and per-agent totals, utilization bins, the slowest tasks, retries and errors
+ * (capped), and a bounded, uniform sample of task bars for the timeline. Rows are never held:
+ * files of any size are read in constant memory (up to the bar cap, which holds for all the
+ * files of a report together: one sample is drawn over every task of every file).
  *
  * A task with several rows (a frame chunk: `index`/`of`) is one bar; its rows are counted,
  * and it has failed when any of its rows is an error (its failed rows are counted too).
  */
 import { mulberry32 } from '../random.js';
 import { TimeBins } from './bins.js';
-import type { Bars, LaneTotals, PageData } from './page-data.js';
+import { layOut, geometryOf, type JobCounts, type LaidJob, type LaneCounts } from './layout.js';
+import type { Bars, PageData } from './page-data.js';
+import { TopK } from './top-k.js';
 
 export interface ScanOptions {
   /** Most bars kept for the timeline (a uniform random sample beyond). Default 200,000. */
@@ -27,6 +30,7 @@ export const DEFAULT_SCAN_OPTIONS: ScanOptions = { maxBars: 200_000, slowest: 25
 export interface AgentTotals {
   agent: string;
   host: string;
+  /** Its workers (a worker that ran tasks of several jobs is one). */
   lanes: number;
   tasks: number;
   ok: number;
@@ -35,8 +39,15 @@ export interface AgentTotals {
   failedRecords: number;
   retried: number;
   busyMs: number;
+  /** Worker time while its workers were alive: each from its first task to its last. */
+  aliveMs: number;
   first: number;
   last: number;
+}
+
+/** One job's figures, and how its span overlaps the job before it (see layout.ts). */
+export interface JobTotals extends LaidJob {
+  kinds: string[];
 }
 
 export interface TaskBrief {
@@ -60,9 +71,12 @@ export interface ErrorExample extends TaskBrief {
   failedRecords: number;
 }
 
-/** Everything the report shows; the page's own data (PageData) is a part of it. */
-export interface ReportData extends PageData {
+/** Everything the report shows; the page's own data (PageData, but for its colours) is a part of it. */
+export interface ReportData extends Omit<PageData, 'palette'> {
+  /** What the report is of: the one file, or the paths it was given. */
   file: string;
+  /** The files read, in the order read. */
+  files: string[];
   rows: number;
   /** Lines that were not JSON rows (skipped). */
   badLines: number;
@@ -76,7 +90,12 @@ export interface ReportData extends PageData {
   retried: number;
   /** Tasks per final attempt number. */
   attempts: Record<string, number>;
+  /** The jobs, in the timeline's order (by first start). */
   jobs: string[];
+  /** Per job, in the same order; its lane group is in `groups`. */
+  jobTotals: JobTotals[];
+  /** Workers seen (agent × worker), whatever their jobs. */
+  workers: number;
   busyMs: number;
   agents: AgentTotals[];
   /** Tasks seen; bars.task.length of them are drawn. */
@@ -102,45 +121,6 @@ interface RawRow {
   error?: { code?: unknown; message?: unknown };
 }
 
-
-/** Keeps the `size` largest items by `key` (a min-heap). */
-class TopK<T> {
-  private heap: T[] = [];
-  constructor(
-    private readonly size: number,
-    private readonly key: (t: T) => number,
-  ) {}
-  add(t: T): void {
-    const h = this.heap;
-    if (h.length < this.size) {
-      h.push(t);
-      let i = h.length - 1;
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (this.key(h[p]!) <= this.key(h[i]!)) break;
-        [h[p], h[i]] = [h[i]!, h[p]!];
-        i = p;
-      }
-      return;
-    }
-    if (this.size === 0 || this.key(t) <= this.key(h[0]!)) return;
-    h[0] = t;
-    for (let i = 0; ; ) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && this.key(h[l]!) < this.key(h[m]!)) m = l;
-      if (r < h.length && this.key(h[r]!) < this.key(h[m]!)) m = r;
-      if (m === i) break;
-      [h[m], h[i]] = [h[i]!, h[m]!];
-      i = m;
-    }
-  }
-  sorted(): T[] {
-    return [...this.heap].sort((a, b) => this.key(b) - this.key(a));
-  }
-}
-
 const str = (v: unknown, d = ''): string => (typeof v === 'string' ? v : d);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
@@ -162,172 +142,232 @@ interface TaskRows {
   error: { code: string; message: string } | null;
 }
 
-/** Streams `rows` (parsed JSONL objects) into the report's figures. */
-export async function scanRows(rows: AsyncIterable<Record<string, unknown>>, file: string, opts: Partial<ScanOptions> = {}, badLines: () => number = () => 0): Promise<ReportData> {
-  const o = { ...DEFAULT_SCAN_OPTIONS, ...opts };
-  const random = mulberry32(0x5eed); // the same file gives the same sample
-  const lanes = new Map<string, LaneTotals & { index: number }>();
-  const agents = new Map<string, AgentTotals & { laneSet: Set<string> }>();
-  const kinds = new Map<string, number>();
-  const jobs = new Set<string>();
-  const busy = new TimeBins(o.bins);
-  const slowest = new TopK<TaskBrief>(o.slowest, (t) => t.ms);
-  const attempts: Record<string, number> = {};
-  const errorsByCode: Record<string, number> = {};
-  const errors: ErrorExample[] = [];
-  const retries: TaskBrief[] = [];
-  // Absolute starts while streaming; made relative to t0 at the end.
-  const bars: Bars = { lane: [], start: [], ms: [], kind: [], status: [], attempt: [], task: [] };
-  let rowsSeen = 0;
-  let tasks = 0;
-  let ok = 0;
-  let error = 0;
-  let failedRecords = 0;
-  let retried = 0;
-  let busyMs = 0;
-  let t0 = Infinity;
-  let t1 = -Infinity;
-  let current: TaskRows | null = null;
+/** A worker's span, whatever the job (the utilization's capacity). */
+interface Span {
+  agent: string;
+  first: number;
+  last: number;
+}
 
-  for await (const raw of rows) {
-    const r = raw as RawRow;
-    const task = str(r.task);
-    const start = num(r.start);
-    const end = num(r.end);
-    if (!task || start === null || end === null || (r.status !== 'ok' && r.status !== 'error')) continue;
-    rowsSeen++;
-    const job = str(r.job);
-    const attempt = num(r.attempt) ?? 1;
-    // The rows of one multi-record task are written together: one task, one bar for them.
-    const key = `${job}\u0000${task}\u0000${attempt}\u0000${start}`;
-    if (current === null || key !== current.key) {
-      if (current !== null) addTask(current);
-      current = {
-        key, job, task, kind: str(r.kind, '?'), agent: str(r.agent, '?'), host: str(r.host, '?'), worker: num(r.worker),
-        attempt, start, end, records: 0, failedRecords: 0, error: null,
-      };
-    }
-    current.records++;
-    if (r.status === 'error') {
-      current.failedRecords++;
-      failedRecords++;
-      const code = str(r.error?.code, 'E_UNKNOWN');
-      errorsByCode[code] = (errorsByCode[code] ?? 0) + 1;
-      current.error ??= { code, message: str(r.error?.message).slice(0, 500) };
-    }
+/**
+ * The report's figures, fed one file at a time (`add`, one streamed pass each) and read once
+ * at the end (`result`). Lanes, agents and jobs are merged across files by name.
+ */
+export class ReportScan {
+  private readonly o: ScanOptions;
+  private readonly random = mulberry32(0x5eed); // the same files give the same sample
+  private readonly lanes = new Map<string, LaneCounts>();
+  private readonly workers = new Map<string, Span>();
+  private readonly agents = new Map<string, Omit<AgentTotals, 'lanes' | 'aliveMs'> & { workers: Set<string> }>();
+  private readonly jobs = new Map<string, JobCounts & { kinds: Set<string> }>();
+  private readonly kinds = new Map<string, number>();
+  private readonly busy: TimeBins;
+  private readonly slowest: TopK<TaskBrief>;
+  private readonly attempts: Record<string, number> = {};
+  private readonly errorsByCode: Record<string, number> = {};
+  private readonly errors: ErrorExample[] = [];
+  private readonly retries: TaskBrief[] = [];
+  /** Absolute starts while streaming; made relative to t0 at the end. */
+  private readonly bars: Bars = { lane: [], start: [], ms: [], kind: [], status: [], attempt: [], task: [] };
+  private readonly files: string[] = [];
+  private rows = 0;
+  private tasks = 0;
+  private ok = 0;
+  private error = 0;
+  private failedRecords = 0;
+  private retried = 0;
+  private busyMs = 0;
+  private t0 = Infinity;
+  private t1 = -Infinity;
+
+  constructor(opts: Partial<ScanOptions> = {}) {
+    this.o = { ...DEFAULT_SCAN_OPTIONS, ...opts };
+    this.busy = new TimeBins(this.o.bins);
+    this.slowest = new TopK<TaskBrief>(this.o.slowest, (t) => t.ms);
   }
-  if (current !== null) addTask(current);
+
+  /** Streams one file's rows (parsed JSONL objects) in; a task's rows never span two files. */
+  async add(rows: AsyncIterable<Record<string, unknown>>, file: string): Promise<void> {
+    this.files.push(file);
+    let current: TaskRows | null = null;
+    for await (const raw of rows) {
+      const r = raw as RawRow;
+      const task = str(r.task);
+      const start = num(r.start);
+      const end = num(r.end);
+      if (!task || start === null || end === null || (r.status !== 'ok' && r.status !== 'error')) continue;
+      this.rows++;
+      const job = str(r.job);
+      const attempt = num(r.attempt) ?? 1;
+      // The rows of one multi-record task are written together: one task, one bar for them.
+      const key = `${job}\u0000${task}\u0000${attempt}\u0000${start}`;
+      if (current === null || key !== current.key) {
+        if (current !== null) this.count(current);
+        current = {
+          key, job, task, kind: str(r.kind, '?'), agent: str(r.agent, '?'), host: str(r.host, '?'), worker: num(r.worker),
+          attempt, start, end, records: 0, failedRecords: 0, error: null,
+        };
+      }
+      current.records++;
+      if (r.status === 'error') {
+        current.failedRecords++;
+        this.failedRecords++;
+        const code = str(r.error?.code, 'E_UNKNOWN');
+        this.errorsByCode[code] = (this.errorsByCode[code] ?? 0) + 1;
+        current.error ??= { code, message: str(r.error?.message).slice(0, 500) };
+      }
+    }
+    if (current !== null) this.count(current);
+  }
 
   /** Counts one task: failed when any of its rows is an error. */
-  function addTask(g: TaskRows): void {
+  private count(g: TaskRows): void {
     const { job, task, kind, agent, host, worker, attempt, start, end } = g;
-    tasks++;
-    jobs.add(job);
+    const o = this.o;
+    const tasks = ++this.tasks;
     const status = g.failedRecords > 0 ? 'error' : 'ok';
-    if (status === 'ok') ok++;
-    else error++;
-    if (!kinds.has(kind)) kinds.set(kind, kinds.size);
+    if (status === 'ok') this.ok++;
+    else this.error++;
+    if (!this.kinds.has(kind)) this.kinds.set(kind, this.kinds.size);
     const ms = Math.max(0, end - start);
-    busyMs += ms;
-    t0 = Math.min(t0, start);
-    t1 = Math.max(t1, end);
-    busy.add(start, end);
+    this.busyMs += ms;
+    this.t0 = Math.min(this.t0, start);
+    this.t1 = Math.max(this.t1, end);
+    this.busy.add(start, end);
 
-    const laneKey = `${agent}\u0000${worker ?? '-'}`;
-    let lane = lanes.get(laneKey);
+    let j = this.jobs.get(job);
+    if (!j) {
+      j = { job, tasks: 0, ok: 0, error: 0, failedRecords: 0, retried: 0, busyMs: 0, first: start, last: end, kinds: new Set() };
+      this.jobs.set(job, j);
+    }
+    tally(j, status, g.failedRecords, attempt, ms, start, end);
+    j.kinds.add(kind);
+
+    const workerKey = `${agent}\u0000${worker ?? '-'}`;
+    const w = this.workers.get(workerKey);
+    if (w) {
+      w.first = Math.min(w.first, start);
+      w.last = Math.max(w.last, end);
+    } else this.workers.set(workerKey, { agent, first: start, last: end });
+
+    const laneKey = `${job}\u0000${workerKey}`;
+    let lane = this.lanes.get(laneKey);
     if (!lane) {
-      lane = { agent, host, worker, tasks: 0, busyMs: 0, first: start, last: end, index: lanes.size };
-      lanes.set(laneKey, lane);
+      lane = { job, agent, host, worker, tasks: 0, busyMs: 0, first: start, last: end, index: this.lanes.size };
+      this.lanes.set(laneKey, lane);
     }
     lane.tasks++;
     lane.busyMs += ms;
     lane.first = Math.min(lane.first, start);
     lane.last = Math.max(lane.last, end);
 
-    let a = agents.get(agent);
+    let a = this.agents.get(agent);
     if (!a) {
-      a = { agent, host, lanes: 0, tasks: 0, ok: 0, error: 0, failedRecords: 0, retried: 0, busyMs: 0, first: start, last: end, laneSet: new Set() };
-      agents.set(agent, a);
+      a = { agent, host, tasks: 0, ok: 0, error: 0, failedRecords: 0, retried: 0, busyMs: 0, first: start, last: end, workers: new Set() };
+      this.agents.set(agent, a);
     }
-    a.laneSet.add(laneKey);
-    a.tasks++;
-    if (status === 'ok') a.ok++;
-    else a.error++;
-    a.failedRecords += g.failedRecords;
-    if (attempt > 1) a.retried++;
-    a.busyMs += ms;
-    a.first = Math.min(a.first, start);
-    a.last = Math.max(a.last, end);
+    a.workers.add(workerKey);
+    tally(a, status, g.failedRecords, attempt, ms, start, end);
 
-    attempts[attempt] = (attempts[attempt] ?? 0) + 1;
+    this.attempts[attempt] = (this.attempts[attempt] ?? 0) + 1;
     const brief = (): TaskBrief => ({ job, task, kind, status, attempt, agent, worker, start, ms });
-    slowest.add(brief());
+    this.slowest.add(brief());
     if (attempt > 1) {
-      retried++;
-      if (retries.length < o.examples) retries.push(brief());
+      this.retried++;
+      if (this.retries.length < o.examples) this.retries.push(brief());
     }
-    if (g.error !== null && errors.length < o.examples) {
-      errors.push({ ...brief(), ...g.error, records: g.records, failedRecords: g.failedRecords });
+    if (g.error !== null && this.errors.length < o.examples) {
+      this.errors.push({ ...brief(), ...g.error, records: g.records, failedRecords: g.failedRecords });
     }
 
-    // Reservoir sample of bars (algorithm R).
+    // Reservoir sample of bars (algorithm R), over the tasks of every file.
+    const bars = this.bars;
     let slot = bars.task.length;
     if (slot >= o.maxBars) {
-      const j = Math.floor(random() * tasks);
-      if (j >= o.maxBars) return;
-      slot = j;
+      const r = Math.floor(this.random() * tasks);
+      if (r >= o.maxBars) return;
+      slot = r;
     }
     bars.lane[slot] = lane.index;
     bars.start[slot] = start;
     bars.ms[slot] = ms;
-    bars.kind[slot] = kinds.get(kind)!;
+    bars.kind[slot] = this.kinds.get(kind)!;
     bars.status[slot] = status === 'ok' ? 0 : 1;
     bars.attempt[slot] = attempt;
     bars.task[slot] = task;
   }
 
-  if (tasks === 0) {
-    t0 = 0;
-    t1 = 0;
+  /** The report of every file added; `file` says what it is of (a path, or the paths given). Call once. */
+  result(file: string, badLines = 0): ReportData {
+    const o = this.o;
+    const empty = this.tasks === 0;
+    const t0 = empty ? 0 : this.t0;
+    const t1 = empty ? 0 : this.t1;
+    const bars = this.bars;
+    for (let i = 0; i < bars.start.length; i++) bars.start[i] = bars.start[i]! - t0;
+
+    const { lanes, groups, jobs, remap } = layOut([...this.lanes.values()], [...this.jobs.values()]);
+    for (let i = 0; i < bars.lane.length; i++) bars.lane[i] = remap[bars.lane[i]!]!;
+
+    const cap = new TimeBins(o.bins);
+    const aliveByAgent = new Map<string, number>();
+    for (const w of this.workers.values()) {
+      cap.add(w.first, w.last);
+      aliveByAgent.set(w.agent, (aliveByAgent.get(w.agent) ?? 0) + (w.last - w.first));
+    }
+    const b = this.busy.result();
+    const c = cap.result(b.width);
+    // Both cover [t0, t1]; align defensively on `from`.
+    const capacity = b.values.map((_, i) => c.values[i + Math.round((b.from - c.from) / b.width)] ?? 0);
+
+    return {
+      file,
+      files: this.files,
+      rows: this.rows,
+      badLines,
+      tasks: this.tasks,
+      ok: this.ok,
+      error: this.error,
+      failedRecords: this.failedRecords,
+      retried: this.retried,
+      attempts: this.attempts,
+      jobs: jobs.map((j) => j.job),
+      jobTotals: jobs.map((j) => ({ ...j, kinds: [...this.jobs.get(j.job)!.kinds] })),
+      kinds: [...this.kinds.keys()],
+      t0,
+      t1,
+      busyMs: this.busyMs,
+      groups,
+      lanes,
+      geometry: geometryOf(groups, lanes.length),
+      workers: this.workers.size,
+      agents: [...this.agents.values()].sort((x, y) => x.first - y.first).map(({ workers, ...a }) => ({ ...a, lanes: workers.size, aliveMs: aliveByAgent.get(a.agent) ?? 0 })),
+      bars,
+      barsTotal: this.tasks,
+      util: { from: b.from, width: b.width, busy: b.values, capacity },
+      slowest: this.slowest.sorted(),
+      errorsByCode: this.errorsByCode,
+      errors: this.errors,
+      retries: this.retries,
+    };
   }
-  for (let i = 0; i < bars.start.length; i++) bars.start[i] = bars.start[i]! - t0;
+}
 
-  // Lanes in a stable order: by agent (first seen), then worker; bars re-pointed to it.
-  const laneList = [...lanes.values()].sort((x, y) => (x.agent === y.agent ? (x.worker ?? -1) - (y.worker ?? -1) : agents.get(x.agent)!.first - agents.get(y.agent)!.first || (x.agent < y.agent ? -1 : 1)));
-  const remap = new Array<number>(laneList.length);
-  laneList.forEach((l, i) => (remap[l.index] = i));
-  for (let i = 0; i < bars.lane.length; i++) bars.lane[i] = remap[bars.lane[i]!]!;
+/** Adds one task to a job's or an agent's counts. */
+function tally(t: Omit<JobCounts, 'job'>, status: 'ok' | 'error', failedRecords: number, attempt: number, ms: number, start: number, end: number): void {
+  t.tasks++;
+  if (status === 'ok') t.ok++;
+  else t.error++;
+  t.failedRecords += failedRecords;
+  if (attempt > 1) t.retried++;
+  t.busyMs += ms;
+  t.first = Math.min(t.first, start);
+  t.last = Math.max(t.last, end);
+}
 
-  const cap = new TimeBins(o.bins);
-  for (const l of laneList) cap.add(l.first, l.last);
-  const b = busy.result();
-  const c = cap.result(b.width);
-  // Both cover [t0, t1]; align defensively on `from`.
-  const capacity = b.values.map((_, i) => c.values[i + Math.round((b.from - c.from) / b.width)] ?? 0);
-
-  return {
-    file,
-    rows: rowsSeen,
-    badLines: badLines(),
-    tasks,
-    ok,
-    error,
-    failedRecords,
-    retried,
-    attempts,
-    jobs: [...jobs],
-    kinds: [...kinds.keys()],
-    t0,
-    t1,
-    busyMs,
-    lanes: laneList.map(({ index: _i, ...l }) => l),
-    agents: [...agents.values()].sort((x, y) => x.first - y.first).map(({ laneSet, ...a }) => ({ ...a, lanes: laneSet.size })),
-    bars,
-    barsTotal: tasks,
-    util: { from: b.from, width: b.width, busy: b.values, capacity },
-    slowest: slowest.sorted(),
-    errorsByCode,
-    errors,
-    retries,
-  };
+/** Streams one file's `rows` (parsed JSONL objects) into the report's figures. */
+export async function scanRows(rows: AsyncIterable<Record<string, unknown>>, file: string, opts: Partial<ScanOptions> = {}, badLines: () => number = () => 0): Promise<ReportData> {
+  const scan = new ReportScan(opts);
+  await scan.add(rows, file);
+  return scan.result(file, badLines());
 }

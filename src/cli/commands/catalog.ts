@@ -77,9 +77,9 @@ export const COMMANDS = {
     load: async () => (await import('./pipeline.js')).registerPipeline,
   },
   report: {
-    args: '<file>',
+    args: '<paths...>',
     options: true,
-    description: 'summarize a JSONL output: task stream per agent and worker, utilization, slowest tasks, retries and errors',
+    description: 'summarize JSONL outputs (files, or a directory such as a pipeline\'s out dir): task stream per job, agent and worker, utilization, slowest tasks, retries and errors',
     load: async () => (await import('./report.js')).registerReport,
   },
   verify: {

@@ -2,7 +2,13 @@
  * The report page's script, run in the browser. It reads the data from
  * <script id="shoal-data" type="application/json"> and draws the task stream and the
  * utilization chart on canvases (hundreds of thousands of bars are too many for SVG), with
- * wheel/drag zoom and a tooltip. The tables are rendered on the server side (html.ts).
+ * wheel/drag zoom and a tooltip. The tables, the legend and the lanes' labels are rendered on
+ * the server side (html.ts), the rows laid out there too (layout.ts), in the page's colours
+ * (page.ts).
+ *
+ * With several jobs, each job's lanes are drawn together under a band that names the job and
+ * marks its span (first start to last end), bands in the order the jobs started: how the
+ * stages of a pipeline overlap is seen at a glance.
  *
  * After each draw, the page records what it drew on `window.shoalReport` and on the timeline
  * canvas's data attributes (lanes, bars drawn), which the browser test reads.
@@ -25,13 +31,6 @@ function byId<T extends HTMLElement>(id: string, type: { new (): T; prototype: T
   return e;
 }
 
-function el(tag: string, cls?: string, text?: string): HTMLElement {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
 const D = JSON.parse(byId('shoal-data', HTMLScriptElement).textContent ?? '') as PageData;
 const B = D.bars;
 const n = B.task.length;
@@ -40,17 +39,10 @@ const span = Math.max(1, D.t1 - D.t0);
 /** The time window shown, in ms after t0. */
 const view = { a: 0, b: span };
 
-const KIND = ['#4e79a7', '#59a14f', '#76b7b2', '#b07aa1', '#9c755f', '#edc948', '#17becf', '#bab0ac', '#8cd17d', '#499894'];
-const ERROR = '#e15759';
-const RETRY = '#f28e2b';
+const { kinds: KIND, error: ERROR, retry: RETRY, bands: GROUP } = D.palette;
 const AXIS_H = 22;
-const laneH = laneHeight(nl);
-
-/** Lanes fill about 520px, 2 to 28px each, and the canvas stays within 16000px (1px lanes at least). */
-function laneHeight(lanes: number): number {
-  const h = Math.max(2, Math.min(28, Math.floor(520 / Math.max(1, lanes))));
-  return lanes * h > 16000 ? Math.max(1, Math.floor(16000 / lanes)) : h;
-}
+// Where the rows are (laid out on the server, which rendered their labels at the same heights).
+const { laneHeight: laneH, bandHeight: BAND_H, bandTop, laneTop, height: plotH } = D.geometry;
 
 function colorOf(i: number): string {
   if (B.status[i]) return ERROR;
@@ -66,30 +58,6 @@ for (const ix of byLane) ix.sort((x, y) => B.start[x]! - B.start[y]!);
 const maxMs = byLane.map((ix) => ix.reduce((m, i) => Math.max(m, B.ms[i]!), 0));
 
 const workerName = (worker: number | null): string => (worker === null ? '-' : String(worker));
-
-// Legend.
-const legend = byId('legend', HTMLElement);
-function legendItem(color: string, text: string): void {
-  const s = el('span');
-  const sw = el('i');
-  sw.style.background = color;
-  s.appendChild(sw);
-  s.appendChild(document.createTextNode(text));
-  legend.appendChild(s);
-}
-D.kinds.forEach((k, j) => legendItem(KIND[j % KIND.length]!, `${k} ok`));
-legendItem(RETRY, 'ok after a retry');
-legendItem(ERROR, 'error');
-
-// Lane labels.
-const lanesEl = byId('lanes', HTMLElement);
-D.lanes.forEach((ln, j) => {
-  const cls = `lane-label${laneH < 10 ? ' tiny' : ''}${j > 0 && D.lanes[j - 1]!.agent !== ln.agent ? ' agent-start' : ''}`;
-  const d = el('div', cls, `${ln.agent} / ${ln.worker === null ? '-' : `w${ln.worker}`}`);
-  d.style.height = `${laneH}px`;
-  d.title = `${ln.agent} (${ln.host}) worker ${workerName(ln.worker)}: ${ln.tasks} tasks`;
-  lanesEl.appendChild(d);
-});
 
 const axis = byId('axis', HTMLCanvasElement);
 const tl = byId('timeline', HTMLCanvasElement);
@@ -178,21 +146,24 @@ function drawTimeline(): number {
   const a = fit(axis, AXIS_H);
   a.ctx.clearRect(0, 0, a.w, AXIS_H);
   ticks(a.ctx, a.w, AXIS_H, 0);
-  const H = Math.max(laneH, nl * laneH);
+  const H = plotH;
   const { ctx, w } = fit(tl, H);
   ctx.clearRect(0, 0, w, H);
-  for (let l = 1; l < nl; l += 2) {
-    ctx.fillStyle = '#f6f8fa';
-    ctx.fillRect(0, l * laneH, w, laneH);
+  for (const g of D.groups) {
+    for (let l = g.lane + 1; l < g.lane + g.lanes; l += 2) {
+      ctx.fillStyle = '#f6f8fa';
+      ctx.fillRect(0, laneTop[l]!, w, laneH);
+    }
   }
   ticks(ctx, w, H, 1);
   const k = (view.b - view.a) / w;
+  if (BAND_H > 0) drawBands(ctx, w, k);
   const pad = laneH >= 6 ? 1 : 0;
   const bh = Math.max(1, laneH - 2 * pad);
   let drawn = 0;
   for (let l = 0; l < nl; l++) {
     const ix = byLane[l]!;
-    const y = l * laneH + pad;
+    const y = laneTop[l]! + pad;
     for (let j = firstFrom(ix, view.a - maxMs[l]!); j < ix.length; j++) {
       const i = ix[j]!;
       const s = B.start[i]!;
@@ -209,6 +180,27 @@ function drawTimeline(): number {
   tl.setAttribute('data-bars-drawn', String(drawn));
   rangeEl.textContent = `${fmt(view.a)} – ${fmt(view.b)} of ${fmt(span)} · ${drawn} bars in view`;
   return drawn;
+}
+
+/** Each job's band: its name, and a bar from its first start to its last end (grey: the time it did not run). */
+function drawBands(ctx: CanvasRenderingContext2D, w: number, k: number): void {
+  ctx.font = '600 11px system-ui, sans-serif';
+  ctx.textBaseline = 'middle';
+  D.groups.forEach((g, gi) => {
+    const y = bandTop[gi]!;
+    ctx.fillStyle = '#e9edf2';
+    ctx.fillRect(0, y, w, BAND_H);
+    ctx.fillStyle = '#c5cdd8';
+    ctx.fillRect(0, y, w, 1);
+    const x0 = Math.max(0, (g.first - D.t0 - view.a) / k);
+    const x1 = Math.min(w, (g.last - D.t0 - view.a) / k);
+    if (x1 >= 0 && x0 <= w) {
+      ctx.fillStyle = GROUP[gi % GROUP.length]!;
+      ctx.fillRect(x0, y + 4, Math.max(2, x1 - x0), BAND_H - 8);
+    }
+    ctx.fillStyle = '#1d232b';
+    ctx.fillText(g.job || '-', Math.min(Math.max(4, x0 + 4), Math.max(4, w - 160)), y + BAND_H / 2);
+  });
 }
 
 /** The utilization chart: tasks running (filled) under lanes alive (line), per bin. */
@@ -266,7 +258,8 @@ function drawUtil(): void {
 function draw(): void {
   const barsDrawn = drawTimeline();
   drawUtil();
-  window.shoalReport = { lanes: nl, bars: n, barsDrawn, view: { from: view.a, to: view.b }, laneHeight: laneH, axisHeight: AXIS_H };
+  const groups = D.groups.map((g, gi) => ({ job: g.job, lanes: g.lanes, top: bandTop[gi]! }));
+  window.shoalReport = { lanes: nl, groups, laneTops: laneTop, bars: n, barsDrawn, view: { from: view.a, to: view.b }, laneHeight: laneH, axisHeight: AXIS_H };
 }
 
 /** Scales the window by `factor` around `at` (px from the plot's left; its middle when absent), kept within the run. */
@@ -335,6 +328,16 @@ byId('zoom-in', HTMLButtonElement).onclick = () => zoom(0.5);
 byId('zoom-out', HTMLButtonElement).onclick = () => zoom(2);
 byId('zoom-reset', HTMLButtonElement).onclick = reset;
 
+/** The lane at `y` px down the timeline; -1 on a band or below the last lane. */
+function laneAt(y: number): number {
+  let gi = D.groups.length - 1;
+  while (gi > 0 && bandTop[gi]! > y) gi--;
+  const g = D.groups[gi];
+  if (!g || y < bandTop[gi]! + BAND_H) return -1;
+  const l = g.lane + Math.floor((y - bandTop[gi]! - BAND_H) / laneH);
+  return l < g.lane + g.lanes ? l : -1;
+}
+
 /** The bar under the pointer (within 3px), the last of its lane that starts before it; -1 when none. */
 function barAt(l: number, offsetX: number): number {
   if (l < 0 || l >= nl) return -1;
@@ -354,7 +357,7 @@ tl.addEventListener('mousemove', (e) => {
     tip.hidden = true;
     return;
   }
-  const l = Math.floor(e.offsetY / laneH);
+  const l = laneAt(e.offsetY);
   const found = barAt(l, e.offsetX);
   if (found < 0) {
     tip.hidden = true;
@@ -363,7 +366,7 @@ tl.addEventListener('mousemove', (e) => {
   const ln = D.lanes[l]!;
   tip.textContent =
     `${B.task[found]}  (${D.kinds[B.kind[found]!]}, ${B.status[found] ? 'error' : 'ok'}, attempt ${B.attempt[found]})\n` +
-    `${fmt(B.ms[found]!)} from ${fmt(B.start[found]!)}\n${ln.agent} worker ${workerName(ln.worker)} on ${ln.host}`;
+    `${fmt(B.ms[found]!)} from ${fmt(B.start[found]!)}\n${BAND_H > 0 ? `${ln.job} · ` : ''}${ln.agent} worker ${workerName(ln.worker)} on ${ln.host}`;
   tip.hidden = false;
   tip.style.left = `${Math.min(window.innerWidth - 300, e.clientX + 14)}px`;
   tip.style.top = `${e.clientY + 14}px`;
