@@ -267,31 +267,26 @@ export class Admission {
 
   /** Status of the jobs being expanded. */
   expandingStatus(job?: string): JobStatus[] {
-    const out: JobStatus[] = [];
-    for (const rec of this.expanding.values()) {
-      if (job !== undefined && job !== rec.job) continue;
-      const from = this.expandingFrom.get(rec.job);
-      out.push({
-        job: rec.job, kind: rec.kind, state: 'expanding', total: 0, done: 0, failed: 0, running: 0, queued: 0, retried: 0, speculated: 0, rate: 0, etaS: null, startedAt: rec.submittedAt, endedAt: null, out: rec.out, notes: [],
-        ...(from !== undefined ? { from } : {}),
-        ...(rec.after?.length ? { after: [...rec.after] } : {}),
-      });
-    }
-    return out;
+    return [...this.expanding.values()].filter((rec) => job === undefined || job === rec.job).map((rec) => notRunning(rec, 'expanding', this.expandingFrom.get(rec.job)));
   }
 
   /** Status of the jobs that could not be resumed after the restart. */
   unresumedStatus(job?: string): JobStatus[] {
-    const out: JobStatus[] = [];
-    for (const { rec, why } of this.unresumed.values()) {
-      if (job !== undefined && job !== rec.job) continue;
-      const error = `cannot resume it after the coordinator restarted: ${why}`;
-      out.push({ job: rec.job, kind: rec.kind, state: 'failed', total: 0, done: 0, failed: 0, running: 0, queued: 0, retried: 0, speculated: 0, rate: 0, etaS: null, startedAt: rec.submittedAt, endedAt: null, out: rec.out, notes: [], error });
-    }
-    return out;
+    return [...this.unresumed.values()]
+      .filter(({ rec }) => job === undefined || job === rec.job)
+      .map(({ rec, why }) => ({ ...notRunning(rec, 'failed', rec.upstream?.job), error: `cannot resume it after the coordinator restarted: ${why}` }));
   }
 
   stop(): void {
     this.stopped = true;
   }
+}
+
+/** The status of a job the scheduler does not hold (being expanded, or not resumed): no counts, its links. */
+function notRunning(rec: JobRecord, state: JobStatus['state'], from: string | undefined): JobStatus {
+  return {
+    job: rec.job, kind: rec.kind, state, total: 0, done: 0, failed: 0, running: 0, queued: 0, retried: 0, speculated: 0, rate: 0, etaS: null, startedAt: rec.submittedAt, endedAt: null, out: rec.out, notes: [],
+    ...(from !== undefined ? { from } : {}),
+    ...(rec.after?.length ? { after: [...rec.after] } : {}),
+  };
 }
