@@ -100,7 +100,7 @@ export class Coordinator implements SinkHost {
       sizeOf: (g) => g.text.length,
       highWater: 1 << 16,
     });
-    this.admission = new Admission({ outDir: this.opts.outDir, persist: this.opts.persist, jobMemory: this.opts.jobMemory, scheduler: this.scheduler, sink: this.sink, log, run: (c) => this.run(c), publish: (s, m) => this.publish(s, 'Event', m), subj });
+    this.admission = new Admission({ outDir: this.opts.outDir, persist: this.opts.persist, jobMemory: this.opts.jobMemory, scheduler: this.scheduler, sink: this.sink, log, maxTaskBytes: Math.floor(maxDispatchBytes / 2), run: (c) => this.run(c), publish: (s, m) => this.publish(s, 'Event', m), subj });
     this.claim = new NamespaceClaim(bus, subj, this.opts.ns, this.me, log, (message) => {
       this.log.fatal({ ns: this.opts.ns }, message);
       this.opts.onConflict(message);

@@ -24,6 +24,8 @@ export interface AdmissionDeps {
   scheduler: Scheduler;
   sink: Sink;
   log: Logger;
+  /** The most one task may carry encoded (a stage's upstream value). */
+  maxTaskBytes: number;
   subj: Subjects;
   run(cmds: Command[]): void;
   publish(subject: string, msg: Event): void;
@@ -53,7 +55,7 @@ export class Admission {
 
   constructor(private readonly d: AdmissionDeps) {
     this.registry = new JobRegistry(d.outDir);
-    this.stages = new Stages({ scheduler: d.scheduler, sink: d.sink, run: d.run });
+    this.stages = new Stages({ scheduler: d.scheduler, sink: d.sink, log: d.log, maxTaskBytes: d.maxTaskBytes, run: d.run });
   }
 
   /** Jobs of the registry that had not ended when the last coordinator stopped (none without persistence). */

@@ -32,24 +32,36 @@ function upRow(line: string, up: string): UpRow | null {
   return o as unknown as UpRow;
 }
 
-/** The stage task an upstream row gives; an error row gives one that does not run (E_UPSTREAM). */
-export function stageTask(up: string, row: UpRow, shape: StageShape): LateTask {
+/**
+ * The stage task an upstream row gives, with id `id` (derived from the row's); an error row
+ * gives one that does not run (E_UPSTREAM), and so does a value too big to travel in a task
+ * (over `maxBytes` encoded: E_TOO_LARGE).
+ */
+export function stageTask(up: string, row: UpRow, shape: StageShape, id = stageTaskId(row.task, typeof row.index === 'number' ? row.index : undefined), maxBytes = Infinity): LateTask {
   const index = typeof row.index === 'number' ? row.index : undefined;
-  const id = stageTaskId(row.task, index);
-  const ref: StageRef = { up: row.task, ...(index !== undefined ? { i: index } : {}), v: row.status === 'ok' ? (row.value ?? null) : null };
+  const what = index !== undefined ? `task ${row.task} record ${index}` : `task ${row.task}`;
+  let ref: StageRef = { up: row.task, ...(index !== undefined ? { i: index } : {}), v: row.status === 'ok' ? (row.value ?? null) : null };
+  let bytes = encodedSizeBound({ id, ref }) + 24;
+  let tooLarge: string | null = null;
+  if (bytes > maxBytes) {
+    tooLarge = `the value of upstream job ${up} ${what} is about ${bytes} bytes encoded; a task carries at most ${maxBytes} (half the bus's message limit): write large values to a file and return its path`;
+    ref = { ...ref, v: null };
+    bytes = encodedSizeBound({ id, ref }) + 24;
+  }
   const t: LateTask = {
     id,
     cost: 1,
     threads: shape.threads ?? 1,
     memory: shape.memory ?? 0,
     gpus: shape.gpus ?? 0,
-    bytes: encodedSizeBound({ id, ref }) + 24,
+    bytes,
     ref,
   };
   if (row.status === 'error') {
-    const what = index !== undefined ? `task ${row.task} record ${index}` : `task ${row.task}`;
     const e = row.error ?? {};
     t.upstreamError = { code: ErrorCode.Upstream, message: `upstream job ${up} ${what} failed: ${String(e.code ?? 'E_TASK')}: ${String(e.message ?? '')}` };
+  } else if (tooLarge !== null) {
+    t.upstreamError = { code: ErrorCode.TooLarge, message: tooLarge };
   }
   return t;
 }
@@ -61,11 +73,23 @@ export function stageTask(up: string, row: UpRow, shape: StageShape): LateTask {
 export class StageRows {
   private readonly seen = new Set<string>();
   private readonly sets = new Map<string, Map<number, UpRow>>();
+  /** Ids taken by a record of a multi-record task (the others by a whole task's row). */
+  private readonly ofRecords = new Set<string>();
+  /** Rows whose derived id another row had taken (`a.1` beside record 1 of `a`), by their task and index: the id they got. */
+  private readonly clashed = new Map<string, string>();
+  /** The ids given instead (`<id>~<n>`): a row whose own id is one of them clashes too. */
+  private readonly instead = new Set<string>();
   readonly tasks: LateTask[] = [];
 
+  /**
+   * `maxBytes`: the most a task may carry encoded. `onClash`: told when a row's derived id was
+   * taken by another row, and the id it gets instead (`<id>~<n>`).
+   */
   constructor(
     private readonly up: string,
     private readonly shape: StageShape,
+    private readonly maxBytes = Infinity,
+    private readonly onClash?: (id: string, instead: string) => void,
   ) {}
 
   /** Takes one line of the upstream's output. */
@@ -98,11 +122,29 @@ export class StageRows {
     return this.tasks.splice(0);
   }
 
+  /**
+   * One task per row, once: a row read twice (from the file and from a commit) is taken once.
+   * Ids derive from the upstream's, so two rows can derive the same one (a task `a.1` and
+   * record 1 of a task `a`); the later one (in the output's order, so the same on a resume)
+   * gets the first free `<id>~<n>`.
+   */
   private take(row: UpRow): void {
-    const t = stageTask(this.up, row, this.shape);
-    if (this.seen.has(t.id)) return;
-    this.seen.add(t.id);
-    this.tasks.push(t);
+    const record = typeof row.index === 'number';
+    let id = stageTaskId(row.task, record ? row.index : undefined);
+    if (this.seen.has(id)) {
+      if (!this.instead.has(id) && this.ofRecords.has(id) === record) return;
+      const origin = `${row.task}\u0000${record ? row.index : ''}`;
+      if (this.clashed.has(origin)) return;
+      let n = 1;
+      while (this.seen.has(`${id}~${n}`)) n++;
+      this.clashed.set(origin, `${id}~${n}`);
+      this.instead.add(`${id}~${n}`);
+      this.onClash?.(id, `${id}~${n}`);
+      id = `${id}~${n}`;
+    }
+    this.seen.add(id);
+    if (record) this.ofRecords.add(id);
+    this.tasks.push(stageTask(this.up, row, this.shape, id, this.maxBytes));
   }
 }
 

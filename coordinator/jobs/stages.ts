@@ -6,6 +6,7 @@
  */
 import type { CommitGroup } from '../../protocol/index.js';
 import type { StageShape } from '../../src/kinds/index.js';
+import type { Logger } from '../../src/log.js';
 import type { Sink } from '../../src/sink/index.js';
 import type { Command, LateTask, Scheduler } from '../scheduler/index.js';
 import { readStageRows, StageRows } from './stage-rows.js';
@@ -27,6 +28,9 @@ interface Feed {
 export interface StagesDeps {
   scheduler: Scheduler;
   sink: Sink;
+  log: Logger;
+  /** The most one task may carry encoded (its upstream value); a row with more gives an E_TOO_LARGE row. */
+  maxTaskBytes: number;
   run(cmds: Command[]): void;
 }
 
@@ -43,7 +47,7 @@ export class Stages {
    * then reads what its output holds. Returns the tasks of the rows committed so far.
    */
   async begin(job: string, shape: StageShape, up: Upstream): Promise<LateTask[]> {
-    const feed: Feed = { up: shape.from, rows: new StageRows(shape.from, shape), admitted: false, upEnded: up.ended || this.endedJobs.has(shape.from) };
+    const feed: Feed = { up: shape.from, rows: new StageRows(shape.from, shape, this.d.maxTaskBytes, (id, instead) => this.clash(job, id, instead)), admitted: false, upEnded: up.ended || this.endedJobs.has(shape.from) };
     let feeds = this.byUpstream.get(shape.from);
     if (!feeds) this.byUpstream.set(shape.from, (feeds = new Map()));
     feeds.set(job, feed);
@@ -100,6 +104,10 @@ export class Stages {
   /** Job `up` runs again (submitted again): its stages admitted from now on wait for its new end. */
   reopened(up: string): void {
     this.endedJobs.delete(up);
+  }
+
+  private clash(job: string, id: string, instead: string): void {
+    this.d.log.warn({ job, id, instead }, 'two rows of the upstream job give the same task id: the later one gets another');
   }
 
   private drop(job: string, up: string): void {

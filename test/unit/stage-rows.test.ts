@@ -2,7 +2,8 @@
  * The id scheme of stages (`--from JOB`): a stage's task per upstream row is named after the
  * upstream task (plus `.index` for a record of a multi-record task); a multi-record task's rows
  * give tasks only once its set is whole; rows of other jobs, torn lines and repeated rows give
- * nothing; error rows give E_UPSTREAM tasks naming the upstream job and task.
+ * nothing; error rows give E_UPSTREAM tasks naming the upstream job and task; two rows deriving
+ * one id get distinct ones; a value too big for a task gives an E_TOO_LARGE task.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -51,4 +52,30 @@ test("an upstream's output read up to its durable bytes; a last line without its
   const none = new StageRows('U', { from: 'U' });
   await readStageRows(join(suite.dir, 'missing.jsonl'), null, none);
   assert.deepEqual(none.drain(), []);
+});
+
+test('two rows deriving the same id: the later one (in output order) gets <id>~<n>, each row still once', () => {
+  const clashes: Array<[string, string]> = [];
+  const r = new StageRows('U', { from: 'U' }, Infinity, (id, instead) => clashes.push([id, instead]));
+  const rows = row({ task: 'a', status: 'ok', index: 0, of: 2, value: 'a0' }) + row({ task: 'a', status: 'ok', index: 1, of: 2, value: 'a1' }) + row({ task: 'a.1', status: 'ok', value: 'plain' }) + row({ task: 'a.1~1', status: 'ok', value: 'tilde' });
+  r.text(rows);
+  r.text(rows); // read again (the file, then a commit): nothing new
+  const t = r.drain();
+  assert.deepEqual(t.map((x) => [x.id, (x.ref as { v: unknown }).v]), [['a.0', 'a0'], ['a.1', 'a1'], ['a.1~1', 'plain'], ['a.1~1~1', 'tilde']]);
+  assert.deepEqual(clashes, [['a.1', 'a.1~1'], ['a.1~1', 'a.1~1~1']]);
+  // The same output read by a resumed stage gives the same ids.
+  const again = new StageRows('U', { from: 'U' });
+  again.text(rows);
+  assert.deepEqual(again.drain().map((x) => x.id), t.map((x) => x.id));
+});
+
+test('a value too big to travel in a task gives an E_TOO_LARGE task that does not carry it', () => {
+  const r = new StageRows('U', { from: 'U' }, 2000);
+  r.text(row({ task: 'small', status: 'ok', value: 'x'.repeat(100) }) + row({ task: 'big', status: 'ok', value: 'x'.repeat(5000) }));
+  const [small, big] = r.drain();
+  assert.equal(small!.upstreamError, undefined);
+  assert.equal(big!.upstreamError?.code, 'E_TOO_LARGE');
+  assert.match(big!.upstreamError!.message, /upstream job U task big is about \d+ bytes encoded; a task carries at most 2000 .*write large values to a file/);
+  assert.equal((big!.ref as { v: unknown }).v, null);
+  assert.ok(big!.bytes! < 2000);
 });
