@@ -161,11 +161,11 @@ describe('faults across stages', () => {
     await until(
       () => `B and C begun, A with tasks queued, the victim in a B or C task (notes: ${notes().length}; FA: ${JSON.stringify(lastA)})`,
       async () => {
-        lastA = await run.ctl.job('FA');
         const ns = notes();
         if (starts(ns, 'B').length === 0 || starts(ns, 'C').length === 0) return false;
         if (!unfinished(ns).some((x) => x.agent === 'victim' && x.stage !== 'A')) return false;
-        const a = await run.ctl.job('FA');
+        // Last, right before the kill.
+        const a = (lastA = await run.ctl.job('FA'));
         if (a.queued === 0) throw new GiveUp(`FA has no task queued any more (${JSON.stringify(a)})`);
         return true;
       },
