@@ -56,7 +56,10 @@ export class HeldTasks {
       }
       const t = job.queue.get(taskId) ?? (job.opts.adoptHeld ? materialize(job, taskId, st.agents.activeSlots, ctx) : null);
       const mine = t !== null && t !== undefined && wasLeasedTo(t, a.id);
-      if (!t || (!mine && !job.opts.adoptHeld)) {
+      // Not this agent's, and another took it first (a restart: whoever said hello first pulled
+      // it) or will: its result would be refused, so it stops rather than hold a slot.
+      const taken = t !== null && t !== undefined && !mine && !(t.state.s === 'queued' && !t.started) && t.state.s !== 'done' && t.state.s !== 'cancelled';
+      if (!t || (!mine && !job.opts.adoptHeld) || taken) {
         if (job.state === 'running') addTo(refused, jobName, taskId);
         continue;
       }

@@ -5,11 +5,13 @@
  *
  *   assert.equal(await stopAgent(a.proc), ...);   // SIGTERM; tasks the agent ran
  *   await until('rows of J1', () => rowsSoFar(file).length >= 100);
+ *   const pids = await killNode(agent.proc);        // the agent and its interpreters, at once
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { spawnShoal, type Exited, type LogLine, type ShoalProcess } from './shoal.js';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { alive, spawnShoal, type Exited, type LogLine, type ShoalProcess } from './shoal.js';
 import type { Row } from './rows.js';
+import { until } from './wait.js';
 
 /**
  * A process's memory from /proc: `VmRSS` (resident now) or `VmHWM` (its peak), bytes; 0 once
@@ -61,11 +63,70 @@ export async function killHard(p: ShoalProcess): Promise<Exited> {
   return p.exited;
 }
 
+/** The parent of each live process, from /proc (a process gone meanwhile is left out). */
+function parents(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // Fields after the command (which may hold spaces and parentheses): state, then ppid.
+      out.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return out;
+}
+
+/** Every live descendant of `pid` (children, their children...), whatever their process group. */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const [child, parent] of parents()) children.set(parent, [...(children.get(parent) ?? []), child]);
+  const out: number[] = [];
+  const todo = [pid];
+  while (todo.length > 0) {
+    for (const c of children.get(todo.pop()!) ?? []) {
+      out.push(c);
+      todo.push(c);
+    }
+  }
+  return out;
+}
+
+const signal = (pid: number, sig: NodeJS.Signals): void => {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Already gone.
+  }
+};
+
 /**
- * The rows of an output that is still being written: complete lines only (a batch being
- * appended may be half on disk). A missing file has no rows.
+ * A node dying: the process and everything it started (interpreters and programs in process
+ * groups of their own, the watchers guarding them) stopped at one instant and SIGKILLed, so
+ * none of them sees the others go and reacts (a lifeline that kills its group, a pipe that
+ * closes). Resolves with the pids killed, the process first, once all of them are gone.
  */
-export function rowsSoFar(path: string): Row[] {
+export async function killNode(p: ShoalProcess): Promise<number[]> {
+  const pids = [p.pid];
+  signal(p.pid, 'SIGSTOP');
+  // Stopped, a process starts nothing more; its children may still fork until they are stopped too.
+  for (let more = descendants(p.pid); more.length > 0; more = descendants(p.pid).filter((d) => !pids.includes(d))) {
+    for (const d of more) signal(d, 'SIGSTOP');
+    pids.push(...more);
+  }
+  for (const pid of pids) signal(pid, 'SIGKILL');
+  await p.exited;
+  await until(() => `the processes of ${p.args[0]} (pid ${p.pid}) to be gone: ${pids.filter(alive).join(', ')}`, () => !pids.some(alive), 10_000, 20);
+  return pids;
+}
+
+/**
+ * The objects of a JSON-lines file that is still being written: complete lines only (a batch
+ * being appended may be half on disk). A missing file has none.
+ */
+export function jsonLinesSoFar<T>(path: string): T[] {
   if (!existsSync(path)) return [];
   const text = readFileSync(path, 'utf8');
   const end = text.lastIndexOf('\n');
@@ -73,7 +134,12 @@ export function rowsSoFar(path: string): Row[] {
   return text
     .slice(0, end)
     .split('\n')
-    .map((l) => JSON.parse(l) as Row);
+    .map((l) => JSON.parse(l) as T);
+}
+
+/** The rows of an output that is still being written (see jsonLinesSoFar). */
+export function rowsSoFar(path: string): Row[] {
+  return jsonLinesSoFar<Row>(path);
 }
 
 /** Tasks with more than one row, and expected tasks with none. */

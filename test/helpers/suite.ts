@@ -21,6 +21,7 @@ import { subjects, type JobStatus, type AgentStatus } from '../../protocol/index
 import { ErrorCode } from '../../src/errors.js';
 import { connArgs, killLeftovers, startAgent, startCoordinator, type Agent, type ShoalProcess, type SpawnOptions } from './shoal.js';
 import { startTestNats, uniqueNs, type TestNats } from './nats.js';
+import { until } from './wait.js';
 
 /** A suite's temp dir; `dir` is set once its `before` hook has run. */
 export interface TempSuite {
@@ -65,8 +66,12 @@ export interface NatsSuite extends TempSuite {
   control(ns: string): Promise<Control>;
   /** `--nats URL --ns NS` for the suite's server. */
   conn(ns: string): string[];
-  /** Starts a coordinator (with `args`) on a namespace of its own, named after `label`, writing to `<dir>/out`, and a control client on it. */
-  coordinator(label: string, args?: string[]): Promise<Run>;
+  /**
+   * Starts a coordinator (with `args`) on a namespace of its own, named after `label`, writing
+   * to `<dir>/out` (or `o.out`: a test whose coordinator may be left running by a failure keeps
+   * the next test's out dir free), and a control client on it.
+   */
+  coordinator(label: string, args?: string[], o?: { out?: string }): Promise<Run>;
 }
 
 /** A coordinator a suite started, and how to start agents beside it. */
@@ -91,9 +96,9 @@ export function natsSuite(prefix: string, o: SuiteHooks<NatsSuite> = {}): NatsSu
       return c;
     },
     conn: (ns) => connArgs(suite.nats.url, ns),
-    async coordinator(label, args = []) {
+    async coordinator(label, args = [], o = {}) {
       const ns = uniqueNs(label);
-      const out = join(suite.dir, 'out');
+      const out = o.out ?? join(suite.dir, 'out');
       const coord = await startCoordinator(suite.nats.url, ns, out, args);
       const agents = async (n: number, extra: string[] = [], o: SpawnOptions = {}): Promise<Agent[]> => {
         const started: Agent[] = [];
@@ -155,14 +160,23 @@ export class Control {
     return (await this.status()).agents.find((a) => a.agent === id);
   }
 
-  /** Waits until the job has ended (through coordinator restarts and broker outages) and returns its last status. */
+  /**
+   * Waits until the job has ended (through coordinator restarts and broker outages) and returns
+   * its last status. Polls, and stops polling at the timeout: a wait that fails leaves nothing
+   * running that would keep the test process alive once the bus is closed.
+   */
   async waitEnd(job: string, timeoutMs = 60_000): Promise<JobStatus> {
     let last: JobStatus | null = null;
-    const timer = new Promise<never>((_, reject) => {
-      const t = setTimeout(() => reject(new Error(`job ${job} has not ended after ${timeoutMs} ms (last status: ${JSON.stringify(last)})`)), timeoutMs);
-      t.unref();
-    });
-    return Promise.race([this.client.waitFor(job, (j) => (last = j), 200), timer]);
+    return until(
+      () => `job ${job} to end (last status: ${JSON.stringify(last)})`,
+      async () => {
+        const j = (await this.client.status(job)).jobs.find((x) => x.job === job);
+        if (j) last = j;
+        return j && j.state !== 'running' && j.state !== 'expanding' && j.state !== 'stalled' ? j : null;
+      },
+      timeoutMs,
+      200,
+    );
   }
 
   close(): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * Stages that stream into each other (`--from JOB`) over a real nats-server: a chain of three
  * python jobs where each task is made as its upstream row commits (the last stage runs while
- * the first still runs: the first stage's last task waits for the third stage's first), a
+ * the first still runs: the first stage's last task waits for the third stage's first, and the
+ * chain takes less than its stages' spans one after the other), a
  * generator's records giving one task each, upstream errors giving E_UPSTREAM rows that run
  * nothing, and a chain whose coordinator is killed and restarted mid-way ending with exactly
  * one row per task per stage.
@@ -73,7 +74,7 @@ describe('stages', () => {
     writeFileSync(words, ['alpha', 'beta', 'gate', 'bad', 'gamma'].join('\n') + '\n');
   });
 
-  it('a chain of three: tasks made as rows commit, one task per record, upstream errors as E_UPSTREAM rows', async () => {
+  it('a chain of three: tasks made as rows commit, one task per record, upstream errors as E_UPSTREAM rows', async (t) => {
     const run = await suite.coordinator('stages');
     // Slots enough for the first stage's waiting task and the others (on a machine of any size).
     await run.agents(1, ['--workers', '4', '--oversubscribe', '--allow-command']);
@@ -109,6 +110,16 @@ describe('stages', () => {
     const firstEnd = Math.max(...r1!.map((r) => r.end as number));
     const thirdStart = Math.min(...r3!.filter((r) => r.status === 'ok').map((r) => r.start as number));
     assert.ok(thirdStart < firstEnd, `the third stage started (${thirdStart}) before the first ended (${firstEnd})`);
+    // Overlap over the whole chain: from the first start of S1 to the last end of S3 is less than
+    // the stages' own spans (first start to last end) one after the other. Rows that ran only:
+    // an E_UPSTREAM row is written by the coordinator, its times are its commit's.
+    const ran = (rows: readonly Row[]): Row[] => rows.filter((r) => r.error?.code !== 'E_UPSTREAM');
+    const spanOf = (rows: readonly Row[]): [number, number] => [Math.min(...ran(rows).map((r) => r.start as number)), Math.max(...ran(rows).map((r) => r.end as number))];
+    const spans = [r1!, r2!, r3!].map(spanOf);
+    const makespan = spans[2]![1] - spans[0]![0];
+    const sum = spans.reduce((n, [s, e]) => n + (e - s), 0);
+    t.diagnostic(`makespan ${makespan} ms; stage spans ${spans.map(([s, e]) => e - s).join(' + ')} = ${sum} ms`);
+    assert.ok(makespan < sum, `the chain took ${makespan} ms from S1's first start to S3's last end, not less than its stages' spans one after the other (${spans.map(([s, e]) => e - s).join(' + ')} = ${sum} ms)`);
     // The next test starts its own coordinator on the suite's out dir.
     run.coord.kill('SIGTERM');
     await run.coord.exited;

@@ -42,6 +42,19 @@ test('a task leased to an agent stays believable from it after a requeue, beside
   s.check();
 });
 
+test('after a restart, a task an agent still runs but another took first (its hello came first) is stopped on the late one', () => {
+  const s = newScheduler();
+  submit(s, 'J', tasks(1), { adoptHeld: true });
+  const a = s.onHello('a', agentInfo(), [], 0);
+  assert.deepEqual(taskIds(replies(s.onPull('a', pullParams(a.epoch, a.seq, 1), 'pa', 0))[0]!.bundles), ['t0']);
+  // b ran t0 before the restart: its copy's result would be refused (no lease), so it stops.
+  const cmds = s.onHello('b', agentInfo(), [['J', 't0', 1]], 1).commands;
+  s.check();
+  assert.deepEqual(ofKind(cmds, 'abort').map((c) => [c.agent, c.tasks]), [['b', ['t0']]]);
+  assert.equal(s.leasedTo('J', 'a')('t0'), true, 'a keeps its lease');
+  assert.equal(s.leasedTo('J', 'b')('t0'), false);
+});
+
 test('held tasks of jobs nobody is loading are stopped; of expected jobs, at most maxHeldEarly are kept', () => {
   const s = newScheduler({ maxHeldEarly: 3 });
   s.expect(['J']);
