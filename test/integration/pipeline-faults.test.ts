@@ -58,6 +58,12 @@ def _work(n, long, short):
     # Skewed: every seventh task is long.
     time.sleep(long if n % 7 == 0 else short * (1 + n % 3))
 
+def _downstream_work(n, long, short):
+    _work(n, long, short)
+    if os.environ.get("PF_AGENT") == "victim":
+        # The agent to be killed holds each downstream attempt a while: the kill finds one running.
+        time.sleep(1.0)
+
 def _wait_for(path):
     deadline = time.time() + 120
     while not os.path.exists(path):
@@ -70,6 +76,9 @@ def first(x, params):
     if x == "bad":
         _end(params, "A", x)
         raise ValueError("cannot take " + x)
+    if x == params["gate"]:
+        # A cannot end before the kill: the test releases this task after it.
+        _wait_for(params["release"])
     _work(int(x[1:]), 0.6, 0.05)
     _end(params, "A", x)
     return {"word": x}
@@ -77,7 +86,7 @@ def first(x, params):
 def second(v, params):
     w = v["word"]
     _begin(params, "B", w, params["jobs"]["A"], lambda r: r["status"] == "ok" and r["value"]["word"] == w)
-    _work(int(w[1:]), 0.3, 0.04)
+    _downstream_work(int(w[1:]), 0.3, 0.04)
     _end(params, "B", w)
     for part in range(2):
         yield {"word": w, "part": part}
@@ -86,7 +95,7 @@ def third(v, params):
     w, part = v["word"], v["part"]
     key = "%s.%d" % (w, part)
     _begin(params, "C", key, params["jobs"]["B"], lambda r: r["status"] == "ok" and r["value"] == {"word": w, "part": part})
-    _work(int(w[1:]) + part, 0.3, 0.03)
+    _downstream_work(int(w[1:]) + part, 0.3, 0.03)
     _end(params, "C", key)
     return {"word": w, "part": part, "done": True}
 
@@ -149,7 +158,8 @@ describe('faults across stages', () => {
     const list = join(suite.dir, 'chain.txt');
     writeFileSync(list, words.join('\n') + '\n');
     const notesFile = join(suite.dir, 'chain-notes.jsonl');
-    const params = JSON.stringify({ notes: notesFile, out: run.out, jobs: { A: 'FA', B: 'FB' } });
+    const release = join(suite.dir, 'release-chain');
+    const params = JSON.stringify({ notes: notesFile, out: run.out, jobs: { A: 'FA', B: 'FB' }, gate: words[3], release });
     const sub = (fn: string, job: string, src: string[]) => runShoal(['submit', 'python', ...suite.conn(run.ns), '--fn', `faults.py:${fn}`, '--job', job, '--params', params, ...src], { cwd: suite.dir });
     for (const r of [await sub('first', 'FA', ['--inputs', list, '--granularity', 'task']), await sub('second', 'FB', ['--from', 'FA']), await sub('third', 'FC', ['--from', 'FB'])]) {
       assert.equal(r.code, 0, r.describe());
@@ -157,16 +167,16 @@ describe('faults across stages', () => {
     const notes = (): Note[] => jsonLinesSoFar<Note>(notesFile);
     let lastA: unknown = null;
 
-    // Mid-pipeline: B and C have begun tasks, A has tasks queued, the victim runs a downstream task.
+    // Mid-pipeline: B and C have begun tasks, A has not ended (a task of it waits for the test), the victim runs a downstream task.
     await until(
-      () => `B and C begun, A with tasks queued, the victim in a B or C task (notes: ${notes().length}; FA: ${JSON.stringify(lastA)})`,
+      () => `B and C begun, A not ended, the victim in a B or C task (notes: ${notes().length}; FA: ${JSON.stringify(lastA)})`,
       async () => {
         const ns = notes();
         if (starts(ns, 'B').length === 0 || starts(ns, 'C').length === 0) return false;
         if (!unfinished(ns).some((x) => x.agent === 'victim' && x.stage !== 'A')) return false;
         // Last, right before the kill.
         const a = (lastA = await run.ctl.job('FA'));
-        if (a.queued === 0) throw new GiveUp(`FA has no task queued any more (${JSON.stringify(a)})`);
+        if (a.state !== 'running') throw new GiveUp(`FA has ended before the kill (${JSON.stringify(a)})`);
         return true;
       },
       90_000,
@@ -183,6 +193,7 @@ describe('faults across stages', () => {
     const lost = await run.coord.waitForLog((l) => l.msg === 'agent lost; its tasks requeued' && l.agent === victim.id, 30_000);
     assert.ok((lost.requeued as number) > 0, `the victim held no lease: ${JSON.stringify(lost)}`);
     t.diagnostic(`killed ${pids.length} processes; attempts cut short: ${cut.map(attempt).join('; ')}; ${String(lost.requeued)} tasks requeued`);
+    writeFileSync(release, '');
     for (const j of ['FA', 'FB', 'FC']) assert.equal((await run.ctl.waitEnd(j, 180_000)).state, 'done', j);
 
     const [ra, rb, rc] = ['FA', 'FB', 'FC'].map((j) => readRows(join(run.out, `${j}.jsonl`))) as [Row[], Row[], Row[]];
