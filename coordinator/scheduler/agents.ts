@@ -13,17 +13,32 @@ export type AgentState =
   /** Takes no new work: it finishes what it runs and hands the rest back. */
   | { readonly s: 'draining' }
   /** Silent past the timeout, its leases taken back, since `since`; it may say hello again. */
-  | { readonly s: 'lost'; readonly since: number };
+  | { readonly s: 'lost'; readonly since: number }
+  /**
+   * Gone after a drain, holding nothing: it was draining and fell silent with no lease left
+   * (a drained agent exits, and SIGTERM drains), since `since`. Nothing was taken back from
+   * it; it may say hello again.
+   */
+  | { readonly s: 'left'; readonly since: number };
 
 export type AgentStateName = AgentState['s'];
 
-/** The allowed moves. A lost agent comes back only by saying hello (→ active). */
+/**
+ * The allowed moves. Only a draining agent leaves (an active one that falls silent is lost);
+ * a lost or left agent comes back only by saying hello (→ active).
+ */
 export const AGENT_TRANSITIONS: Readonly<Record<AgentStateName, readonly AgentStateName[]>> = {
   // active → active: a hello again (the agent restarted, or a coordinator restarted) opens a new epoch.
   active: ['active', 'draining', 'lost'],
-  draining: ['active', 'lost'],
+  draining: ['active', 'lost', 'left'],
   lost: ['active'],
+  left: ['active'],
 };
+
+/** Whether the agent is still with us (active or draining): not lost, not left. */
+export function present(a: Agent): boolean {
+  return a.state.s === 'active' || a.state.s === 'draining';
+}
 
 export const ACTIVE: AgentState = Object.freeze({ s: 'active' });
 export const DRAINING: AgentState = Object.freeze({ s: 'draining' });
@@ -136,7 +151,11 @@ export class AgentRoster {
     return known;
   }
 
-  /** Moves an agent through the table (with its new info, on a hello), keeping the active slots in step. */
+  /**
+   * Moves an agent through the table (with its new info, on a hello), keeping the active slots
+   * in step. An agent that is lost or has left runs nothing for us: its pull is dropped and
+   * its busy slots and interpreters are no longer counted.
+   */
   move(agent: Agent, next: AgentState, info?: AgentInfo): void {
     const a = agent as MutableAgent;
     const from = a.state.s;
@@ -145,12 +164,16 @@ export class AgentRoster {
     if (info) a.info = info;
     a.state = next;
     if (next.s === 'active') this.slots += a.info.slots;
-    if (next.s === 'lost') this.unpark(a);
+    if (!present(a)) {
+      this.unpark(a);
+      a.busy = 0;
+      a.interpreters = [];
+    }
   }
 
-  /** Forgets a lost agent (it is no longer listed; it may join again). */
+  /** Forgets a lost agent or one that left (it is no longer listed; it may join again). */
   forget(a: Agent): void {
-    if (a.state.s !== 'lost') throw new Error(`agent ${a.id} is ${a.state.s}: only a lost agent is forgotten`);
+    if (present(a)) throw new Error(`agent ${a.id} is ${a.state.s}: only a lost agent or one that left is forgotten`);
     this.byId.delete(a.id);
   }
 
@@ -164,10 +187,10 @@ export class AgentRoster {
     this.parkedSet.delete(a);
   }
 
-  /** The largest memory limit among the agents that are not lost. */
+  /** The largest memory limit among the agents that are still with us (not lost, not left). */
   largestMemory(): number {
     let max = 0;
-    for (const a of this.byId.values()) if (a.state.s !== 'lost') max = Math.max(max, a.info.memory.limit);
+    for (const a of this.byId.values()) if (present(a)) max = Math.max(max, a.info.memory.limit);
     return max;
   }
 

@@ -3,7 +3,7 @@
  * other holder is told to abort, the job's speed is measured, and the job may end.
  */
 import type { CommitGroup } from '../../protocol/index.js';
-import { gpuCount, type Agent } from './agents.js';
+import { gpuCount, present, type Agent } from './agents.js';
 import type { Command, Ctx } from './commands.js';
 import { serve } from './dispatch.js';
 import { endIfFinished } from './lifecycle.js';
@@ -79,5 +79,5 @@ function leasedGpus(a: Agent): number {
 
 function abortCopy(st: State, agentId: string, t: Task, out: Command[]): void {
   const holder = st.agents.get(agentId);
-  if (holder && holder.state.s !== 'lost') out.push({ kind: 'abort', agent: agentId, job: t.job, tasks: [t.id], reason: 'another copy was committed first' });
+  if (holder && present(holder)) out.push({ kind: 'abort', agent: agentId, job: t.job, tasks: [t.id], reason: 'another copy was committed first' });
 }

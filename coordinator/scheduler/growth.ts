@@ -26,6 +26,7 @@ export function grow(job: Job, late: readonly LateTask[], ctx: Ctx): number {
     const t = q.addHalf(task, prior === undefined ? QUEUED : prior === 'ok' ? DONE_OK : DONE_ERROR);
     added++;
     if (prior === 'error') job.errors++;
+    if (prior !== undefined) job.doneEarlier++;
     if (prior !== undefined || upstreamError === undefined) continue;
     const error: WireError = { code: upstreamError.code, message: upstreamError.message };
     q.move(t, { s: 'failing', error }, ctx.ev);

@@ -2,7 +2,7 @@
  * The invariants the scheduler keeps, checked all at once (O(tasks): for tests, after every
  * step). A broken one throws an error naming it: `invariant <name>: ...`.
  */
-import { gpuCount } from './agents.js';
+import { gpuCount, present } from './agents.js';
 import { endOf } from './barriers.js';
 import type { Job } from './job.js';
 import type { State } from './state.js';
@@ -11,7 +11,7 @@ import { holders, TRANSITIONS, wasLeasedTo, type TaskStateName } from './task-st
 /** The invariants `check` asserts, by the name its error gives. */
 export const INVARIANTS = {
   'queued-reachable': 'every queued task is in its job queue (retries or the order past its head)',
-  'holder-alive': 'every holder of a lease is a known agent that is not lost',
+  'holder-alive': 'every holder of a lease is a known agent that is not lost and has not left',
   'holder-lists-lease': 'the holder of a lease lists it among its leases',
   'lessee-recorded': 'the holder of a lease is among the task\'s lessees (the sink believes its results)',
   'attempts-bounded': 'a queued or leased task is within its job\'s attempts',
@@ -22,6 +22,7 @@ export const INVARIANTS = {
   'waiting-upstream': 'a waiting job waits for at least one job of its --after that has not ended; any other job waits for none',
   'waiting-idle': 'a waiting job has no task leased',
   'lost-no-leases': 'a lost agent holds no lease',
+  'left-idle': 'an agent that left holds no lease, runs nothing (busy 0) and has no pull parked',
   'lease-held': 'every task an agent lists among its leases is leased to it (or its copy is)',
   'active-slots': 'the active slots are the slots of the active agents',
   'gpu-fit': 'a task is leased only to an agent with at least the GPUs it needs',
@@ -51,6 +52,9 @@ export function check(st: State): void {
   for (const a of st.agents.values()) {
     if (a.state.s === 'active') slots += a.info.slots;
     if (a.state.s === 'lost' && a.leases.size > 0) throw new InvariantError('lost-no-leases', `lost agent ${a.id} still holds ${a.leases.size} leases`);
+    if (a.state.s === 'left' && (a.leases.size > 0 || a.busy > 0 || a.pull !== null)) {
+      throw new InvariantError('left-idle', `agent ${a.id} left but holds ${a.leases.size} leases, runs ${a.busy} slots${a.pull ? ' and has a pull parked' : ''}`);
+    }
     const gpus = gpuCount(a.info);
     if (gpus > st.agents.largestGpus()) throw new InvariantError('largest-gpus', `agent ${a.id} has ${gpus} GPUs, the most recorded is ${st.agents.largestGpus()}`);
     if (a.freeGpus < 0 || a.freeGpus > gpus) throw new InvariantError('free-gpus', `agent ${a.id} has ${a.freeGpus} free of ${gpus} GPUs`);
@@ -81,7 +85,7 @@ function checkJob(st: State, job: Job): void {
     }
     for (const h of holders(s)) {
       const a = st.agents.get(h);
-      if (a === undefined || a.state.s === 'lost') throw new InvariantError('holder-alive', `task ${job.name}/${t.id} leased to lost or unknown agent ${h}`);
+      if (a === undefined || !present(a)) throw new InvariantError('holder-alive', `task ${job.name}/${t.id} leased to ${a ? a.state.s : 'unknown'} agent ${h}`);
       if (!a.leases.has(t)) throw new InvariantError('holder-lists-lease', `agent ${h} does not list its lease on ${job.name}/${t.id}`);
       if (!wasLeasedTo(t, h)) throw new InvariantError('lessee-recorded', `task ${job.name}/${t.id} is leased to ${h} but does not list it among its lessees`);
     }

@@ -50,7 +50,11 @@ export interface Job {
   speculated: number;
   readonly throughput: Throughput;
   readonly startedAt: number;
+  /** When it began to run: at submission, or when its upstream jobs ended (--after); null while waiting. */
+  ranFrom: number | null;
   endedAt: number | null;
+  /** Tasks found committed in the output, not run in this life (a resumed job, a stage's rows done before). */
+  doneEarlier: number;
   readonly notes: Set<string>;
   readonly info: JobInfo;
   /** [time, committed] samples for the recent rate. */
@@ -82,7 +86,9 @@ export function newJob(spec: JobSpec, opts: JobOptions, maxAttempts: number, log
     speculated: 0,
     throughput: new Throughput(),
     startedAt: now,
+    ranFrom: spec.after?.length ? null : now,
     endedAt: null,
+    doneEarlier: 0,
     notes: new Set(opts.upstream !== undefined ? [`tasks come from the rows of job '${opts.upstream}' as they commit`] : []),
     info: { job: spec.job, kind: spec.kind, params: spec.params },
     samples: [[now, 0]],

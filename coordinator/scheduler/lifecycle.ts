@@ -2,6 +2,7 @@
  * A job's life: its tasks when submitted, its wait for upstream jobs, its end when none is
  * open, and its cancellation.
  */
+import { present } from './agents.js';
 import { badEnd, endOf } from './barriers.js';
 import { log, type Ctx } from './commands.js';
 import { wake } from './dispatch.js';
@@ -48,6 +49,7 @@ export function addTasks(job: Job, src: TaskSource, done: DoneLookup, wasSplit: 
     if (i >= 0 && q.isFresh(i)) resplit(q.find(id)!, src.at(i));
   }
   job.samples[0] = [job.samples[0]![0], q.counts.done];
+  job.doneEarlier = q.counts.done;
 }
 
 /** Ends the job (done) when it is running, none of its tasks is open and no more can come. */
@@ -89,6 +91,7 @@ export function place(st: State, job: Job, ctx: Ctx): void {
 /** A waiting job whose upstream jobs have all ended runs. */
 function release(st: State, job: Job, ctx: Ctx): void {
   moveJob(job, 'running');
+  job.ranFrom = ctx.now;
   remove(st.waiting, job);
   st.running.push(job);
   st.news++;
@@ -175,7 +178,7 @@ export function cancelJob(st: State, job: Job, ctx: Ctx, failure?: string, end: 
   for (const a of agentsToAbort) ctx.out.push({ kind: 'abort', agent: a, job: job.name, tasks: null, reason });
   // Agents may hold prefetched bundles of the job that no lease tracks any more.
   for (const a of st.agents.values()) {
-    if (a.state.s !== 'lost' && !agentsToAbort.has(a.id) && a.knows.has(job.name)) {
+    if (present(a) && !agentsToAbort.has(a.id) && a.knows.has(job.name)) {
       ctx.out.push({ kind: 'abort', agent: a.id, job: job.name, tasks: null, reason });
     }
   }

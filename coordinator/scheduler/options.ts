@@ -33,7 +33,12 @@ export interface SchedulerOptions {
   tickGapMs: number;
   /** A lost agent is forgotten (no longer listed) this long after it was lost; it may join again. Default 300,000 ms. */
   lostRetentionMs: number;
-  /** Most agents known at once, lost ones included; a hello beyond that is refused. Default 100,000. */
+  /**
+   * An agent that left (drained, then fell silent holding nothing) is forgotten this long after
+   * it left; it may join again. Default 60,000 ms.
+   */
+  leftRetentionMs: number;
+  /** Most agents known at once, lost ones and those that left included; a hello beyond that is refused. Default 100,000. */
   maxAgents: number;
   /** Most tasks agents may say they hold for jobs a restarted coordinator has not loaded yet. Default 1,000,000. */
   maxHeldEarly: number;
@@ -53,6 +58,7 @@ export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
   splitMinS: 2,
   tickGapMs: 1_000,
   lostRetentionMs: 300_000,
+  leftRetentionMs: 60_000,
   maxAgents: 100_000,
   maxHeldEarly: 1_000_000,
   maxBundlesPerSlot: 3,

@@ -9,7 +9,7 @@
  * (lifecycle), status and invariants.
  */
 import type { AgentInfo, CommitGroup, HeldTask, JobSpec, JobState, JobStatus, AgentStatus, InterpreterMemory } from '../../protocol/index.js';
-import { AgentRoster, DRAINING, gpuCount, type Agent } from './agents.js';
+import { AgentRoster, DRAINING, gpuCount, present, type Agent } from './agents.js';
 import { log, type Command, type Ctx } from './commands.js';
 import { commit } from './commits.js';
 import { answer, serve, wake } from './dispatch.js';
@@ -144,8 +144,8 @@ export class Scheduler {
     const ctx = this.ctx(now);
     const out = ctx.out;
     const a = this.st.agents.get(id);
-    if (!a || a.state.s === 'lost' || a.epoch !== p.epoch) {
-      out.push({ kind: 'rejoin', token, agent: id, reason: !a ? 'unknown agent' : a.state.s === 'lost' ? 'agent was declared lost' : 'stale epoch' });
+    if (!a || !present(a) || a.epoch !== p.epoch) {
+      out.push({ kind: 'rejoin', token, agent: id, reason: !a ? 'unknown agent' : a.state.s === 'lost' ? 'agent was declared lost' : a.state.s === 'left' ? 'agent was taken to have left' : 'stale epoch' });
       return out;
     }
     a.lastSeen = now;
@@ -193,7 +193,7 @@ export class Scheduler {
   /** Liveness and load. Returns false when the agent must say hello again. */
   onHeartbeat(id: string, epoch: number, busy: number, memory: number, draining: boolean, now: number, busyGpus = 0, interpreters: InterpreterMemory[] = []): boolean {
     const a = this.st.agents.get(id);
-    if (!a || a.state.s === 'lost' || a.epoch !== epoch) return false;
+    if (!a || !present(a) || a.epoch !== epoch) return false;
     a.lastSeen = now;
     a.busy = Math.min(busy, a.info.slots);
     // Between pulls only (a parked pull's figure is the one dispatch goes by).
@@ -258,7 +258,7 @@ export class Scheduler {
   onDrain(id: string, graceMs: number | null, _now: number): Command[] {
     const out: Command[] = [];
     const a = this.st.agents.get(id);
-    if (!a || a.state.s === 'lost') return out;
+    if (!a || !present(a)) return out;
     if (a.state.s === 'active') this.st.agents.move(a, DRAINING);
     out.push({ kind: 'drain-agent', agent: id, graceMs });
     out.push(log('info', 'agent draining', { agent: id, leases: a.leases.size }));

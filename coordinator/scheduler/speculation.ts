@@ -2,7 +2,7 @@
  * Speculation: a second copy of a straggler when its job's queue is empty and some agent is
  * idle. The first committed copy wins; the other is aborted (see commits).
  */
-import type { Agent } from './agents.js';
+import { present, type Agent } from './agents.js';
 import { log, type Ctx } from './commands.js';
 import { answer, mayRun } from './dispatch.js';
 import { taskMsg } from './job.js';
@@ -23,7 +23,7 @@ export function speculate(st: State, ctx: Ctx): void {
     if (idle.length === 0) return;
     const late: Array<[number, Task]> = [];
     for (const b of st.agents.values()) {
-      if (b.state.s === 'lost') continue;
+      if (!present(b)) continue;
       for (const t of b.leases) {
         const s = t.state;
         if (t.job !== job.name || s.s !== 'leased' || s.copy || s.agent !== b.id) continue;

@@ -1,4 +1,4 @@
-/** What `shoal status` shows: each job's figures and recent rate, and each agent. */
+/** What `shoal status` shows: each job's figures and rate (recent while it runs, its average once ended), and each agent. */
 import type { AgentStatus, InterpreterMemory, JobStatus } from '../../protocol/index.js';
 import { gpuCount } from './agents.js';
 import type { Job } from './job.js';
@@ -46,7 +46,7 @@ function interpreterTotals(jobs: InterpreterMemory[]): { count: number; rss: num
 
 function jobStatus(job: Job, now: number): JobStatus {
   const n = job.queue.counts;
-  const rate = recentRate(job.samples, now, n.done);
+  const rate = job.endedAt === null ? recentRate(job.samples, now, n.done) : averageRate(job);
   const stalled = job.state === 'running' && job.stalled !== null;
   return {
     job: job.name,
@@ -83,6 +83,17 @@ export function sample(running: readonly Job[], now: number): void {
     job.samples.push([now, job.queue.counts.done]);
     if (job.samples.length > MAX_SAMPLES) job.samples.shift();
   }
+}
+
+/**
+ * An ended job's tasks per second over the time it ran: the tasks it committed in this life
+ * (not those found done in its output) over its end less its start (or its release, for a job
+ * that waited). It does not change once the job has ended; 0 for a job that never ran.
+ */
+export function averageRate(job: Job): number {
+  if (job.endedAt === null || job.ranFrom === null) return 0;
+  const secs = (job.endedAt - job.ranFrom) / 1000;
+  return secs > 0 ? Math.max(0, job.queue.counts.done - job.doneEarlier) / secs : 0;
 }
 
 /** Committed tasks per second over the last ten seconds of samples. */

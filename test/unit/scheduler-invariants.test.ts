@@ -57,6 +57,11 @@ const breaks: Record<InvariantName, (s: Scheduler, leased: string[], queued: str
     job(s).waitingFor.add('X');
   },
   'lost-no-leases': (s) => inside(s).agents.move(agent(s, 'a'), { s: 'lost', since: 0 }),
+  // Agent a taken to have left while it still holds its two leases.
+  'left-idle': (s) => {
+    inside(s).agents.move(agent(s, 'a'), { s: 'draining' });
+    inside(s).agents.move(agent(s, 'a'), { s: 'left', since: 0 });
+  },
   'lease-held': (s, _l, q) => void agent(s, 'b').leases.add(task(s, q[0]!)),
   'active-slots': (s) => inside(s).agents.forTests().addSlots(1),
   'gpu-fit': (s, l) => poke(task(s, l[0]!), 'gpus', 1),
