@@ -76,9 +76,13 @@ export const JobStatusSchema = Type.Object({
   speculated: Count,
   /** Tasks split in two while dispatching (each split adds one to total). */
   split: Type.Optional(Count),
-  /** Committed tasks per second over the recent window. */
+  /**
+   * Committed tasks per second: over the recent window while the job runs; once it has ended,
+   * its average over the time it ran (tasks committed in this run over end less start), which
+   * no longer changes.
+   */
   rate: Num,
-  /** Seconds until done at the recent rate; null when unknown. */
+  /** Seconds until done at the recent rate; null when unknown; 0 once ended. */
   etaS: Type.Union([Num, Type.Null()]),
   startedAt: Num,
   endedAt: Type.Union([Num, Type.Null()]),
@@ -105,6 +109,11 @@ export type JobStatus = Static<typeof JobStatusSchema>;
 export const AgentStatusSchema = Type.Object({
   agent: Id,
   host: Type.String(),
+  /**
+   * `active`, `draining`, `left` (drained, then silent holding nothing: gone cleanly) or `lost`
+   * (silent past the agent timeout, its tasks requeued). One that left or was lost stays
+   * listed for the coordinator's --left-retention or --lost-retention, with `busy` 0.
+   */
   state: Type.String(),
   slots: Count,
   busy: Count,

@@ -21,6 +21,8 @@ export interface CoordinatorCliOptions {
   agentTimeout?: number;
   /** Seconds a lost agent stays listed (and known) before it is forgotten. */
   lostRetention?: number;
+  /** Seconds an agent that left (drained) stays listed (and known) before it is forgotten. */
+  leftRetention?: number;
   /** Target work per dispatch bundle, ms. */
   dispatchMs?: number;
   maxAttempts?: number;
@@ -54,6 +56,7 @@ export async function startCoordinator(bus: Bus, subj: Subjects, log: Logger, o:
     scheduler: given({
       agentTimeoutMs: ms(o.agentTimeout),
       lostRetentionMs: ms(o.lostRetention),
+      leftRetentionMs: ms(o.leftRetention),
       dispatchMs: o.dispatchMs,
       maxAttempts: o.maxAttempts,
       splitMinS: o.splitMinS,

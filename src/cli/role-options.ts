@@ -13,6 +13,8 @@ export const coordinatorOptions = {
   outDir: (description: string) => new Option('--out-dir <dir>', description).default('shoal-out'),
   agentTimeout: () => valueOption('--agent-timeout <s>', 'seconds of silence before an agent is lost and its tasks requeued', atLeast(0.1)).default(SCHEDULER.agentTimeoutMs / 1000),
   lostRetention: () => valueOption('--lost-retention <s>', 'seconds a lost agent stays listed in status before it is forgotten', atLeast(0)).default(SCHEDULER.lostRetentionMs / 1000),
+  leftRetention: () =>
+    valueOption('--left-retention <s>', 'seconds an agent that left (drained, or stopped by SIGTERM or SIGINT) stays listed in status before it is forgotten', atLeast(0)).default(SCHEDULER.leftRetentionMs / 1000),
   dispatchMs: () => valueOption('--dispatch-ms <ms>', 'work per dispatch bundle, from measured task times (smaller: better balance; larger: less messaging)', atLeast(1)).default(SCHEDULER.dispatchMs),
   maxAttempts: () => valueOption('--max-attempts <n>', 'attempts per task before it becomes an error row', integerFrom(1)).default(SCHEDULER.maxAttempts),
   jobMemory: () => valueOption('--job-memory <gb>', "most memory one job's tasks may take in the coordinator (18 bytes a task while it is admitted, 2-10 after); a larger job is refused (default: what is free)", atLeast(0.001)),

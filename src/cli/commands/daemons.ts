@@ -119,6 +119,7 @@ export function registerCoordinator(program: Command): void {
     .addOption(coordinatorOptions.outDir('where job outputs, summaries and the job registry go'))
     .addOption(coordinatorOptions.agentTimeout())
     .addOption(coordinatorOptions.lostRetention())
+    .addOption(coordinatorOptions.leftRetention())
     .addOption(coordinatorOptions.dispatchMs())
     .addOption(coordinatorOptions.maxAttempts())
     .addOption(coordinatorOptions.splitMinS())
@@ -139,7 +140,7 @@ export function registerCoordinator(program: Command): void {
         let conflict: (message: string) => void = () => undefined;
         let actors: Awaited<ReturnType<typeof startCoordinator>>;
         try {
-          actors = await startCoordinator(conn.bus, conn.subj, log, { outDir: opts.outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, lostRetention: opts.lostRetention, maxAttempts: opts.maxAttempts, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, jobMemory: opts.jobMemory, persist: true, onConflict: (m) => conflict(m) });
+          actors = await startCoordinator(conn.bus, conn.subj, log, { outDir: opts.outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, lostRetention: opts.lostRetention, leftRetention: opts.leftRetention, maxAttempts: opts.maxAttempts, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, jobMemory: opts.jobMemory, persist: true, onConflict: (m) => conflict(m) });
         } catch (err) {
           await conn.bus.close();
           throw err;
