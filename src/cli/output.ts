@@ -4,6 +4,9 @@
  */
 import type cliProgress from 'cli-progress';
 import type { JobStatus } from '../../protocol/index.js';
+import { progressFigures } from './status-columns.js';
+
+export { formatBytes, formatDuration, formatRate } from './units.js';
 
 export class Output {
   readonly tty: boolean;
@@ -29,9 +32,7 @@ export class Output {
   /** An aligned table on stdout. */
   table(headers: string[], rows: Array<Array<string | number>>): void {
     if (this.json) return;
-    const cells = [headers, ...rows.map((r) => r.map(String))];
-    const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-    for (const r of cells) this.line(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+    for (const l of alignColumns([headers, ...rows.map((r) => r.map(String))])) this.line(l);
   }
 
   /** A job progress bar on a TTY; silent otherwise (and cli-progress is then not loaded). */
@@ -39,6 +40,21 @@ export class Output {
     return new JobProgress(this.tty ? (await import('cli-progress')).default : null);
   }
 }
+
+/** Rows of cells as lines of aligned columns, two spaces apart (the last one not padded). */
+export function alignColumns(rows: readonly string[][]): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+}
+
+/**
+ * The bar `run` and `submit --wait` show on a TTY, then its figures under the names `status`
+ * gives them (status-columns.ts). The figures are one payload field of our own: cli-progress
+ * fills its own fields (`{eta}` among them, a bare number of seconds) over payload fields of
+ * the same name.
+ */
+export const PROGRESS_FORMAT = ' {bar} {percentage}% | {figures}';
 
 export class JobProgress {
   private bar: cliProgress.SingleBar | null = null;
@@ -48,14 +64,13 @@ export class JobProgress {
   update(j: JobStatus): void {
     const lib = this.lib;
     if (!lib || j.total === 0) return;
-    const payload = { rate: formatRate(j.rate), eta: j.etaS === null ? '?' : formatDuration(j.etaS), failed: j.failed, running: j.running };
+    const payload = { figures: progressFigures(j) };
     if (!this.bar) {
-      this.bar = new lib.SingleBar(
-        { format: ' {bar} {percentage}% | {value}/{total} tasks | {rate}/s | ETA {eta} | running {running} | failed {failed}', stream: process.stderr, hideCursor: true, clearOnComplete: false },
-        lib.Presets.shades_classic,
-      );
+      this.bar = new lib.SingleBar({ format: PROGRESS_FORMAT, stream: process.stderr, hideCursor: true, clearOnComplete: false }, lib.Presets.shades_classic);
       this.bar.start(j.total, j.done, payload);
     }
+    // A stage's total grows as its upstream's rows commit.
+    if (this.bar.getTotal() !== j.total) this.bar.setTotal(j.total);
     this.bar.update(j.done, payload);
   }
 
@@ -63,22 +78,4 @@ export class JobProgress {
     this.bar?.stop();
     this.bar = null;
   }
-}
-
-export function formatRate(r: number): string {
-  return r >= 1000 ? `${(r / 1000).toFixed(1)}k` : r >= 10 ? r.toFixed(0) : r.toFixed(1);
-}
-
-export function formatDuration(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-}
-
-export function formatBytes(b: number): string {
-  if (b >= 2 ** 30) return `${(b / 2 ** 30).toFixed(1)}G`;
-  if (b >= 2 ** 20) return `${(b / 2 ** 20).toFixed(0)}M`;
-  return `${Math.round(b / 1024)}K`;
 }

@@ -77,7 +77,7 @@ describe('python interpreters\' memory', () => {
     assert.equal(st.agents[0]!.slots, 4);
     const human = await runShoal(['status', ...conn]);
     assert.match(human.stdout, /INTERPRETERS/);
-    assert.match(human.stdout, /interpreters \(.*, job M1\): [12], [\d.]+M resident, largest 3\d\dM/);
+    assert.match(human.stdout, /interpreters \(.*, job M1\): [12], [\d.]+MiB resident, largest 3\d\dMiB/);
 
     const end = await waitForJobEnd(suite.nats.url, run.ns, 'M1', { timeoutMs: 180_000 });
     assert.equal(end.state, 'done', JSON.stringify(end));

@@ -2,18 +2,20 @@
 import type { Command } from '@commander-js/extra-typings';
 import type { AgentStatus, JobStatus } from '../../../protocol/index.js';
 import { connOpts, withClient } from '../connect.js';
-import { Output, formatBytes, formatDuration, formatRate } from '../output.js';
+import { Output, alignColumns } from '../output.js';
 import { Exit } from '../exit.js';
 import { UsageError } from '../../errors.js';
 import { atLeast, valueOption } from '../options.js';
 import { COMMANDS, declaration } from './catalog.js';
-import { remarks, shownState, statusTree } from '../status-tree.js';
+import { remarks, statusTree } from '../status-tree.js';
+import { agentNotes, agentTable, jobTable } from '../status-columns.js';
 
 export function registerStatus(program: Command): void {
   connOpts(program.command(declaration('status')).description(COMMANDS.status.description))
-    .option('--watch', 'keep refreshing until the job ends (or Ctrl-C)')
+    .option('--watch', 'keep refreshing until the job ends (or Ctrl-C); while the coordinator cannot be reached it says so and keeps the last view, marked stale, until it answers again')
     .addOption(valueOption('--interval <s>', 'refresh interval for --watch', atLeast(0.05)).default(1))
-    .option('--json', 'machine-readable output')
+    .option('--json', "machine-readable output (with --watch: one document per refresh, a status or, while the coordinator cannot be reached, {kind: 'unreachable', since, seconds, error})")
+    .addHelpText('after', STATUS_HELP)
     .action(async (job: string | undefined, opts) => {
       const out = new Output(!!opts.json);
       await withClient(opts, async (c) => {
@@ -29,6 +31,19 @@ export function registerStatus(program: Command): void {
       process.exitCode = Exit.Done;
     });
 }
+
+/** What `status --help` says of the agents' states and the figures' units. */
+export const STATUS_HELP = `
+Agents are active, draining, left or lost. An agent that drained (shoal drain, or SIGTERM or
+SIGINT, which drain) and then falls silent holding no task has left: busy 0, nothing requeued.
+One that falls silent while it still holds tasks is lost, and its tasks are requeued. Silent
+means for the coordinator's --agent-timeout (10 s by default). An agent that left stays
+listed for the coordinator's --left-retention (60 s by default), a lost one for its
+--lost-retention (300 s by default); then it is dropped from the list.
+
+RATE is tasks committed per second: over the last 10 s while a job runs, and its average over
+the time it ran once it has ended. ETA is at that rate; '-' once the job has ended, '?' when not
+known yet. MEM FREE is in GiB, MiB or KiB; SEEN is how long ago the agent was last heard from.`;
 
 export function registerCancel(program: Command): void {
   connOpts(program.command(declaration('cancel')).description(COMMANDS.cancel.description))
@@ -84,41 +99,15 @@ export function registerDrain(program: Command): void {
 
 /**
  * The human status: one table of jobs, each under the job that feeds it (status-tree.ts), what
- * is said of each job below it, then a table of agents.
+ * is said of each job below it, then a table of agents; the columns are those of
+ * status-columns.ts, which `--watch` draws too.
  */
 export function printStatus(out: Output, jobs: JobStatus[], agents: AgentStatus[]): void {
   const rows = statusTree(jobs);
   if (jobs.length === 0) out.line('no jobs');
-  else
-    out.table(
-      ['JOB', 'KIND', 'STATE', 'DONE', 'FAILED', 'RUNNING', 'QUEUED', 'RETRIED', 'SPECULATED', 'RATE/s', 'ETA'],
-      rows.map(({ job: j, prefix }) => [prefix + j.job, j.kind, shownState(j), `${j.done}/${j.total}`, j.failed, j.running, j.queued, j.retried, j.speculated, formatRate(j.rate), j.state === 'running' ? (j.etaS === null ? '?' : formatDuration(j.etaS)) : '-']),
-    );
+  else for (const l of alignColumns(jobTable(rows))) out.line(l);
   for (const row of rows) for (const [label, text] of remarks(row)) out.line(`${label} (${row.job.job}): ${text}`);
   out.line('');
   if (agents.length === 0) out.line('no agents');
-  else {
-    // A GPU column only where some agent has GPUs: free/total, '-' for an agent without; a
-    // PYTHON column (its python3's version) only where some agent runs users' code.
-    const gpus = agents.some((a) => a.gpus);
-    const python = agents.some((a) => a.python);
-    // An interpreters column only where some agent has live ones (python jobs).
-    const py = agents.some((a) => a.interpreters);
-    out.table(
-      ['AGENT', 'HOST', 'STATE', 'SLOTS', 'BUSY', 'MEMORY', ...(py ? ['INTERPRETERS'] : []), ...(gpus ? ['GPUS FREE'] : []), ...(python ? ['PYTHON'] : []), 'DONE', 'SEEN'],
-      agents.map((a) => [a.agent, a.host, a.state + (a.spot ? ' (spot)' : ''), a.slots, a.busy, formatBytes(a.memory), ...(py ? [interpreterCell(a)] : []), ...(gpus ? [gpuCell(a)] : []), ...(python ? [a.python ?? '-'] : []), a.done, `${(a.lastSeenMs / 1000).toFixed(1)}s ago`]),
-    );
-    for (const a of agents) for (const j of a.interpreters?.jobs ?? []) out.line(`interpreters (${a.agent}, job ${j.job}): ${j.count}, ${formatBytes(j.rss)} resident, largest ${formatBytes(j.maxRss)}`);
-  }
+  else for (const l of [...alignColumns(agentTable(agents)), ...agentNotes(agents)]) out.line(l);
 }
-
-/** An agent's live interpreters as `count: memory`, or '-' when it has none. */
-export function interpreterCell(a: AgentStatus): string {
-  return a.interpreters ? `${a.interpreters.count}: ${formatBytes(a.interpreters.rss)}` : '-';
-}
-
-/** An agent's GPUs as `free/total`, or '-' when it has none. */
-export function gpuCell(a: AgentStatus): string {
-  return a.gpus ? `${a.freeGpus ?? 0}/${a.gpus}` : '-';
-}
-
