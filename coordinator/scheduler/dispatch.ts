@@ -42,8 +42,11 @@ export function serve(st: State, a: Agent, ctx: Ctx): void {
   if (!p || a.state.s !== 'active') return;
   const d = new DispatchFill(p, st.opts.maxDispatchBytes, a.seq + 1);
   // Long bundles (or ones of unknown length) only fill the agent's free slots: prefetching
-  // them would hoard work that another agent, or a split, would do sooner.
+  // them would hoard work that another agent, or a split, would do sooner. But a job held
+  // below its fair share may queue one behind the work a busy agent runs: else a job of short
+  // tasks that keeps every slot supplied would starve it (a stage beside its upstream).
   const long = st.opts.dispatchMs / 500;
+  let behind = false;
   // Jobs that have nothing more for this pull; whether each one's bundles are long.
   const spent = new Set<Job>();
   const heavy = new Map<Job, boolean>();
@@ -56,11 +59,13 @@ export function serve(st: State, a: Agent, ctx: Ctx): void {
       const next = job.queue.next();
       h = spc === null || (next !== undefined && next.cost * spc > long);
     }
-    const b = h && d.slots >= p.freeSlots ? null : takeBundle(st, job, a, d.seq, { memory: d.memory, gpus: d.gpus, bytes: d.byteRoom }, ctx);
+    const queueBehind = h && d.slots >= p.freeSlots && !behind && job.queue.counts.leased < fairShare(st, job);
+    const b = h && d.slots >= p.freeSlots && !queueBehind ? null : takeBundle(st, job, a, d.seq, { memory: d.memory, gpus: d.gpus, bytes: d.byteRoom }, ctx);
     if (!b) {
       spent.add(job);
       continue;
     }
+    if (queueBehind) behind = true;
     heavy.set(job, b.seconds === null || b.seconds > long);
     d.add(job, b, a);
   }
@@ -91,6 +96,13 @@ export function nextJob(st: State, a: Agent, spent: Set<Job>): Job | null {
     best = job;
   }
   return best;
+}
+
+/** The slots a job would hold if the running jobs of its priority shared the active ones equally. */
+function fairShare(st: State, job: Job): number {
+  let sharing = 0;
+  for (const j of st.running) if (j.priority === job.priority && j.stalled === null && j.queue.counts.queued + j.queue.counts.leased > 0) sharing++;
+  return Math.floor(st.agents.activeSlots / Math.max(1, sharing));
 }
 
 /** Answers the agent's parked pull. */
