@@ -6,13 +6,14 @@
  * spent from the submit to the end, and the machine's, are read from /proc.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startNatsServer } from '../../src/nats-server.js';
 import { cliPath } from '../helpers/paths.js';
 import { until } from '../helpers/wait.js';
 import { machineCpu, procCpu } from './proc.js';
+import type { ThreadCpu } from './thread-cpu.js';
 
 /** The handler module the agent loads (compiled next to this file). */
 export const PIPE_HANDLERS = fileURLToPath(new URL('./pipe-kinds.js', import.meta.url));
@@ -32,8 +33,10 @@ export interface JobFinal {
 /** What one variant's run gave. */
 export interface VariantRun {
   finals: JobFinal[];
-  /** CPU seconds from the submit to the end. */
-  cpu: { coordinatorS: number; agentS: number; agentMainS: number; machineS: number };
+  /** CPU seconds from the submit to the end: the coordinator's (every thread), the agent's, the machine's (every process). */
+  cpu: { coordinatorS: number; agentS: number; machineS: number };
+  /** The agent's CPU by thread over the window its workers ran tasks (thread-cpu.ts); null where it could not be measured. */
+  agentThreads: ThreadCpu | null;
 }
 
 interface Proc {
@@ -42,10 +45,14 @@ interface Proc {
   kill(): void;
 }
 
-/** `node [--cpu-prof ...] dist/bundle/main.js ...args`; `profile`: the folder for its V8 CPU profiles (main thread and workers). */
-function shoal(args: string[], profile?: string): Proc {
-  const node = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
-  const child = spawn(process.execPath, [...node, cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `node [--cpu-prof ...] dist/bundle/main.js ...args`; `profile`: the folder for its V8 CPU
+ * profiles (main thread and workers); `threadCpu`: the file where it writes its CPU by thread at exit.
+ */
+function shoal(args: string[], o: { profile?: string | undefined; threadCpu?: string } = {}): Proc {
+  const node = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profile}`] : [];
+  const env = o.threadCpu ? { ...process.env, THREAD_CPU_OUT: o.threadCpu, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${new URL('./thread-cpu.js', import.meta.url).href}`.trim() } : process.env;
+  const child = spawn(process.execPath, [...node, cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -68,9 +75,11 @@ function shoal(args: string[], profile?: string): Proc {
 export async function runVariant(command: string[], outDir: string, workers: number, profile?: string): Promise<VariantRun> {
   const server = await startNatsServer();
   const conn = ['--nats', server.url, '--ns', `pipe${Date.now().toString(36)}`];
+  mkdirSync(outDir, { recursive: true });
   if (profile) mkdirSync(profile, { recursive: true });
-  const coordinator = shoal(['coordinator', ...conn, '--out-dir', outDir, '--log-level', 'warn'], profile && join(profile, 'coordinator'));
-  const agent = shoal(['agent', ...conn, '--workers', String(workers), '--handlers', PIPE_HANDLERS, '--log-level', 'warn'], profile && join(profile, 'agent'));
+  const threadCpu = join(outDir, 'agent-threads.json');
+  const coordinator = shoal(['coordinator', ...conn, '--out-dir', outDir, '--log-level', 'warn'], { profile: profile && join(profile, 'coordinator') });
+  const agent = shoal(['agent', ...conn, '--workers', String(workers), '--handlers', PIPE_HANDLERS, '--log-level', 'warn'], { profile: profile && join(profile, 'agent'), threadCpu });
   let stopped: Promise<unknown> | null = null;
   const stop = (): Promise<unknown> => {
     if (!stopped) {
@@ -96,7 +105,14 @@ export async function runVariant(command: string[], outDir: string, workers: num
     const finals = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as JobFinal);
     for (const f of finals) if (f.state !== 'done' || f.failed !== 0) throw new Error(`pipe: job ${f.job} ended ${f.state} with ${f.failed} failed tasks: ${JSON.stringify(f)}`);
     const s = (a: number, b: number): number => (b - a) / 1000;
-    return { finals, cpu: { coordinatorS: s(c0.totalMs, c1.totalMs), agentS: s(a0.totalMs, a1.totalMs), agentMainS: s(a0.mainMs, a1.mainMs), machineS: s(m0.busyMs, m1.busyMs) } };
+    await stop(); // the agent writes its CPU by thread as it exits
+    let agentThreads: ThreadCpu | null = null;
+    try {
+      agentThreads = JSON.parse(readFileSync(threadCpu, 'utf8')) as ThreadCpu;
+    } catch {
+      // not Linux, or the workers never ran
+    }
+    return { finals, cpu: { coordinatorS: s(c0.totalMs, c1.totalMs), agentS: s(a0.totalMs, a1.totalMs), machineS: s(m0.busyMs, m1.busyMs) }, agentThreads };
   } finally {
     await stop();
     await server.stop();

@@ -104,6 +104,14 @@ function timeline(rows: readonly Row[], startedAt: number, endedAt: number): { l
   return { leadS: (first - startedAt) / 1000, tailS: (endedAt - last) / 1000, idleS: (WORKERS * (last - first) - busy) / 1000 };
 }
 
+/** The agent's CPU by thread, and shoal's own CPU (coordinator, agent main thread and helpers) as a bound: (work + that) / workers. */
+function threads(r: VariantRun): string {
+  const t = r.agentThreads;
+  if (!t) return '';
+  const own = r.cpu.coordinatorS + (t.mainMs + t.otherMs) / 1000;
+  return ` (main thread ${fmt(t.mainMs / 1000)} s, workers ${fmt(t.workersMs / 1000, 1)} s, other threads ${fmt(t.otherMs / 1000)} s); shoal's own ${fmt(own, 1)} s`;
+}
+
 interface Result {
   variant: Variant;
   run: number;
@@ -155,9 +163,9 @@ async function variant(v: Variant, run: number, w: Work, inputs: { once: string;
   const t = timeline(rows, startedAt, endedAt);
   const work = w.totalS;
   notes.push(
-    `makespan/bound ${fmt(seconds / w.boundS, 3)} (bound ${fmt(w.boundS)} s), utilization ${fmt((work / WORKERS / seconds) * 100, 1)}%`,
+    `${v === 'a' ? '' : `makespan/bound ${fmt(seconds / w.boundS, 3)} (bound ${fmt(w.boundS)} s), `}utilization ${fmt((work / WORKERS / seconds) * 100, 1)}%`,
     `submit to first task ${fmt(t.leadS)} s, last task to end ${fmt(t.tailS)} s, workers idle between ${fmt(t.idleS)} s`,
-    `CPU: coordinator ${fmt(r.cpu.coordinatorS, 1)} s, agent ${fmt(r.cpu.agentS, 1)} s (main thread ${fmt(r.cpu.agentMainS, 1)} s), machine ${fmt(r.cpu.machineS, 1)} s for ${fmt(work, 1)} s of work`,
+    `CPU: coordinator ${fmt(r.cpu.coordinatorS, 1)} s, agent ${fmt(r.cpu.agentS, 1)} s${threads(r)}, machine ${fmt(r.cpu.machineS, 1)} s (every process) for ${fmt(work, 1)} s of work`,
   );
   return { variant: v, run, seconds, tasks: rows.length, note: notes.join('; ') };
 }
@@ -195,7 +203,7 @@ export async function benchPipe(dir: string): Promise<BenchRow[]> {
       const b = same('b');
       const c = same('c');
       const d = same('d');
-      ratios.push(`(a)/bound ${fmt(r.seconds / w.boundS, 3)}`);
+      ratios.push(`(a)/bound ${fmt(r.seconds / w.boundS, 3)} (bound ${fmt(w.boundS)} s)`);
       if (b) ratios.push(`(a)/(b) ${fmt(r.seconds / b.seconds, 3)}`);
       if (c) ratios.push(`streaming cost (a)/(c) − 1 ${fmt((r.seconds / c.seconds - 1) * 100, 1)}%`);
       if (d) ratios.push(`(a)/(d) − 1 ${fmt((r.seconds / d.seconds - 1) * 100, 1)}%`);
