@@ -33,8 +33,8 @@ export interface JobFinal {
 /** What one variant's run gave. */
 export interface VariantRun {
   finals: JobFinal[];
-  /** CPU seconds from the submit to the end: the coordinator's (every thread), the agent's, the machine's (every process). */
-  cpu: { coordinatorS: number; agentS: number; machineS: number };
+  /** CPU seconds from the submit to the end: the coordinator's (every thread), the agent's, the nats-server's, the machine's (every process). */
+  cpu: { coordinatorS: number; agentS: number; natsS: number; machineS: number };
   /** The agent's CPU by thread over the window its workers ran tasks (thread-cpu.ts); null where it could not be measured. */
   agentThreads: ThreadCpu | null;
 }
@@ -96,10 +96,12 @@ export async function runVariant(command: string[], outDir: string, workers: num
     });
     const c0 = procCpu(coordinator.pid);
     const a0 = procCpu(agent.pid);
+    const n0 = procCpu(server.child.pid ?? 0);
     const m0 = machineCpu();
     const r = await shoal([...command, ...conn, '--wait', '--json']).done;
     const c1 = procCpu(coordinator.pid);
     const a1 = procCpu(agent.pid);
+    const n1 = procCpu(server.child.pid ?? 0);
     const m1 = machineCpu();
     if (r.code !== 0) throw new Error(`pipe: shoal ${command.join(' ')} exited ${r.code}: ${r.stderr.slice(-4000)}`);
     const finals = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as JobFinal);
@@ -112,7 +114,7 @@ export async function runVariant(command: string[], outDir: string, workers: num
     } catch {
       // not Linux, or the workers never ran
     }
-    return { finals, cpu: { coordinatorS: s(c0.totalMs, c1.totalMs), agentS: s(a0.totalMs, a1.totalMs), machineS: s(m0.busyMs, m1.busyMs) }, agentThreads };
+    return { finals, cpu: { coordinatorS: s(c0.totalMs, c1.totalMs), agentS: s(a0.totalMs, a1.totalMs), natsS: s(n0.totalMs, n1.totalMs), machineS: s(m0.busyMs, m1.busyMs) }, agentThreads };
   } finally {
     await stop();
     await server.stop();

@@ -165,7 +165,7 @@ async function variant(v: Variant, run: number, w: Work, inputs: { once: string;
   notes.push(
     `${v === 'a' ? '' : `makespan/bound ${fmt(seconds / w.boundS, 3)} (bound ${fmt(w.boundS)} s), `}utilization ${fmt((work / WORKERS / seconds) * 100, 1)}%`,
     `submit to first task ${fmt(t.leadS)} s, last task to end ${fmt(t.tailS)} s, workers idle between ${fmt(t.idleS)} s`,
-    `CPU: coordinator ${fmt(r.cpu.coordinatorS, 1)} s, agent ${fmt(r.cpu.agentS, 1)} s${threads(r)}, machine ${fmt(r.cpu.machineS, 1)} s (every process) for ${fmt(work, 1)} s of work`,
+    `CPU: coordinator ${fmt(r.cpu.coordinatorS, 1)} s, agent ${fmt(r.cpu.agentS, 1)} s${threads(r)}, nats-server ${fmt(r.cpu.natsS, 1)} s; other processes ${fmt(r.cpu.machineS - r.cpu.coordinatorS - r.cpu.agentS - r.cpu.natsS, 1)} s (the submitting CLI among them); ${fmt(work, 1)} s of work`,
   );
   return { variant: v, run, seconds, tasks: rows.length, note: notes.join('; ') };
 }
