@@ -89,8 +89,12 @@ function checkedRows(f: JobFinal, ms: readonly number[]): Row[] {
   return rows;
 }
 
-/** What the rows' timestamps say of a run (ms): lead (submit to first task start), tail (last task end to the end), workers idle between. */
-function timeline(rows: readonly Row[], startedAt: number, endedAt: number): { leadS: number; tailS: number; idleS: number } {
+/**
+ * What the rows' timestamps say of a run (seconds): lead (submit to first task start), the
+ * tasks' own time (sum of end - start: their work, and more where they were kept off a core),
+ * the workers idle between the first start and the last end, tail (last task end to the end).
+ */
+function timeline(rows: readonly Row[], startedAt: number, endedAt: number): { leadS: number; busyS: number; idleS: number; tailS: number } {
   let first = Infinity;
   let last = -Infinity;
   let busy = 0;
@@ -101,7 +105,7 @@ function timeline(rows: readonly Row[], startedAt: number, endedAt: number): { l
     last = Math.max(last, e);
     busy += e - s;
   }
-  return { leadS: (first - startedAt) / 1000, tailS: (endedAt - last) / 1000, idleS: (WORKERS * (last - first) - busy) / 1000 };
+  return { leadS: (first - startedAt) / 1000, busyS: busy / 1000, idleS: (WORKERS * (last - first) - busy) / 1000, tailS: (endedAt - last) / 1000 };
 }
 
 /** The agent's CPU by thread, and shoal's own CPU (coordinator, agent main thread and helpers) as a bound: (work + that) / workers. */
@@ -164,7 +168,7 @@ async function variant(v: Variant, run: number, w: Work, inputs: { once: string;
   const work = w.totalS;
   notes.push(
     `${v === 'a' ? '' : `makespan/bound ${fmt(seconds / w.boundS, 3)} (bound ${fmt(w.boundS)} s), `}utilization ${fmt((work / WORKERS / seconds) * 100, 1)}%`,
-    `submit to first task ${fmt(t.leadS)} s, last task to end ${fmt(t.tailS)} s, workers idle between ${fmt(t.idleS)} s`,
+    `submit to first task ${fmt(t.leadS)} s, tasks' own time ${fmt(t.busyS, 1)} s, workers idle between ${fmt(t.idleS)} s, last task to end ${fmt(t.tailS)} s`,
     `CPU: coordinator ${fmt(r.cpu.coordinatorS, 1)} s, agent ${fmt(r.cpu.agentS, 1)} s${threads(r)}, nats-server ${fmt(r.cpu.natsS, 1)} s; other processes ${fmt(r.cpu.machineS - r.cpu.coordinatorS - r.cpu.agentS - r.cpu.natsS, 1)} s (the submitting CLI among them); ${fmt(work, 1)} s of work`,
   );
   return { variant: v, run, seconds, tasks: rows.length, note: notes.join('; ') };
