@@ -17,8 +17,9 @@
  * downstream row the work of its upstream task), or the bench fails.
  *
  *   PIPE_ROWS      [20000]    rows of 1 ms per stage (W1's sizes scaled to this many)
- *   PIPE_RUNS      [1]        rounds of the variants, taken in turn (a b c d a b c d ...)
- *   PIPE_VARIANTS  [a,b,c,d]  which variants to run
+ *   PIPE_RUNS      [1]        rounds of the variants, each round starting one later (a b c d, b c d a, ...),
+ *                             so none is always the first after a pause of the machine
+ *   PIPE_VARIANTS  [a,b,c,d]  which variants to run, in this order
  *   PIPE_PROFILE=DIR          V8 CPU profiles of each coordinator and agent, under DIR/<run><variant>/
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -195,7 +196,8 @@ export async function benchPipe(dir: string): Promise<BenchRow[]> {
   const setup = `W1 sizes ×10 scaled ×${w.scale.toPrecision(3)}: ${rowsPerStage.toLocaleString('en')} rows of 1 ms a stage, tasks ${fmt(Math.min(...w.ms), 3)}–${fmt(Math.max(...w.ms), 1)} ms`;
   const results: Result[] = [];
   for (let run = 1; run <= runs; run++) {
-    for (const v of chosen) {
+    for (let k = 0; k < chosen.length; k++) {
+      const v = chosen[(k + run - 1) % chosen.length]!;
       process.stderr.write(`  pipe run ${run}, variant ${v}...\n`);
       results.push(await variant(v, run, w, { once, twice }, dir));
     }
