@@ -109,7 +109,9 @@ function timeline(rows: readonly Row[], startedAt: number, endedAt: number): { l
   return { leadS: (first - startedAt) / 1000, busyS: busy / 1000, idleS: (WORKERS * (last - first) - busy) / 1000, tailS: (endedAt - last) / 1000 };
 }
 
-/** The agent's CPU by thread, and shoal's own CPU (coordinator, agent main thread and helpers) as a bound: (work + that) / workers. */
+const fmt = (x: number, d = 2): string => x.toFixed(d);
+
+/** The agent's CPU by thread, and shoal's own CPU: the coordinator's and the agent's besides its workers, which the workers' cores also carry. */
 function threads(r: VariantRun): string {
   const t = r.agentThreads;
   if (!t) return '';
@@ -124,8 +126,6 @@ interface Result {
   tasks: number;
   note: string;
 }
-
-const fmt = (x: number, d = 2): string => x.toFixed(d);
 
 /** One variant's run, its outputs checked, as a result with its timestamps and CPU in the note. */
 async function variant(v: Variant, run: number, w: Work, inputs: { once: string; twice: string }, dir: string): Promise<Result> {
