@@ -10,6 +10,7 @@ import type { Agent, ParkedPull } from './agents.js';
 import { takeBundle, type TakenBundle } from './bundle.js';
 import type { Command, Ctx } from './commands.js';
 import { secondsPerCost, taskMsg, type Job } from './job.js';
+import { whyNot } from './runnable.js';
 import type { State } from './state.js';
 import type { Task } from './task-state.js';
 
@@ -114,15 +115,9 @@ export function answer(st: State, a: Agent, jobs: JobInfo[], bundles: Bundle[], 
 
 /** Whether the agent may run the job's kind at all (records why not in the job's notes). */
 export function mayRun(a: Agent, job: Job): boolean {
-  if (job.opts.needsCommand && !a.info.allowCommand) {
-    job.notes.add(`agent ${a.id} declines ${job.spec.kind} tasks (started without --allow-command)`);
-    return false;
-  }
-  if (!job.opts.builtin && !a.info.kinds.includes(job.spec.kind)) {
-    job.notes.add(`agent ${a.id} has no handler for kind '${job.spec.kind}' (--handlers)`);
-    return false;
-  }
-  return true;
+  const why = whyNot(a, job);
+  if (why !== null) job.notes.add(why);
+  return why === null;
 }
 
 /** One dispatch being gathered for a pull: its bundles so far against what the pull allows. */
