@@ -89,6 +89,11 @@ export const JobStatusSchema = Type.Object({
   out: Type.String(),
   /** Why some tasks cannot run (e.g. no agent allows command tasks). */
   notes: Type.Array(Type.String()),
+  /**
+   * While agents are connected and none of them may run the job's kind (no handler for it, or
+   * no --allow-command): which kind, what they offer, what to do. Also the first of `notes`.
+   */
+  unrunnable: Type.Optional(Type.String()),
   /** Error rows among the records of committed tasks (a multi-record task counts each). */
   failedRecords: Type.Optional(Count),
   /** While stalled: why the output cannot be written. */

@@ -45,6 +45,8 @@ export const ErrorCode = {
   NotFound: 'E_NOT_FOUND',
   /** An output cannot be written now (disk full, read-only, I/O error); try again later. */
   Stalled: 'E_STALLED',
+  /** A command gave up waiting for a job to end (--wait-timeout); the job itself was left as it was. */
+  WaitTimeout: 'E_WAIT_TIMEOUT',
   /**
    * Refused on purpose: another owner holds the output or namespace, a sender speaks for an
    * agent that is not its own, a limit is reached.

@@ -10,6 +10,7 @@ import type { Agent, ParkedPull } from './agents.js';
 import { takeBundle, type TakenBundle } from './bundle.js';
 import type { Command, Ctx } from './commands.js';
 import { secondsPerCost, taskMsg, type Job } from './job.js';
+import { whyNot } from './runnable.js';
 import type { State } from './state.js';
 import type { Task } from './task-state.js';
 
@@ -42,8 +43,11 @@ export function serve(st: State, a: Agent, ctx: Ctx): void {
   if (!p || a.state.s !== 'active') return;
   const d = new DispatchFill(p, st.opts.maxDispatchBytes, a.seq + 1);
   // Long bundles (or ones of unknown length) only fill the agent's free slots: prefetching
-  // them would hoard work that another agent, or a split, would do sooner.
+  // them would hoard work that another agent, or a split, would do sooner. But a job held
+  // below its fair share may queue one behind the work a busy agent runs: else a job of short
+  // tasks that keeps every slot supplied would starve it (a stage beside its upstream).
   const long = st.opts.dispatchMs / 500;
+  let behind = false;
   // Jobs that have nothing more for this pull; whether each one's bundles are long.
   const spent = new Set<Job>();
   const heavy = new Map<Job, boolean>();
@@ -56,11 +60,13 @@ export function serve(st: State, a: Agent, ctx: Ctx): void {
       const next = job.queue.next();
       h = spc === null || (next !== undefined && next.cost * spc > long);
     }
-    const b = h && d.slots >= p.freeSlots ? null : takeBundle(st, job, a, d.seq, { memory: d.memory, gpus: d.gpus, bytes: d.byteRoom }, ctx);
+    const queueBehind = h && d.slots >= p.freeSlots && !behind && job.queue.counts.leased < fairShare(st, job);
+    const b = h && d.slots >= p.freeSlots && !queueBehind ? null : takeBundle(st, job, a, d.seq, { memory: d.memory, gpus: d.gpus, bytes: d.byteRoom }, ctx);
     if (!b) {
       spent.add(job);
       continue;
     }
+    if (queueBehind) behind = true;
     heavy.set(job, b.seconds === null || b.seconds > long);
     d.add(job, b, a);
   }
@@ -93,6 +99,13 @@ export function nextJob(st: State, a: Agent, spent: Set<Job>): Job | null {
   return best;
 }
 
+/** The slots a job would hold if the running jobs of its priority shared the active ones equally. */
+function fairShare(st: State, job: Job): number {
+  let sharing = 0;
+  for (const j of st.running) if (j.priority === job.priority && j.stalled === null && j.queue.counts.queued + j.queue.counts.leased > 0) sharing++;
+  return Math.floor(st.agents.activeSlots / Math.max(1, sharing));
+}
+
 /** Answers the agent's parked pull. */
 export function answer(st: State, a: Agent, jobs: JobInfo[], bundles: Bundle[], out: Command[]): void {
   if (!a.pull) return;
@@ -102,15 +115,9 @@ export function answer(st: State, a: Agent, jobs: JobInfo[], bundles: Bundle[], 
 
 /** Whether the agent may run the job's kind at all (records why not in the job's notes). */
 export function mayRun(a: Agent, job: Job): boolean {
-  if (job.opts.needsCommand && !a.info.allowCommand) {
-    job.notes.add(`agent ${a.id} declines ${job.spec.kind} tasks (started without --allow-command)`);
-    return false;
-  }
-  if (!job.opts.builtin && !a.info.kinds.includes(job.spec.kind)) {
-    job.notes.add(`agent ${a.id} has no handler for kind '${job.spec.kind}' (--handlers)`);
-    return false;
-  }
-  return true;
+  const why = whyNot(a, job);
+  if (why !== null) job.notes.add(why);
+  return why === null;
 }
 
 /** One dispatch being gathered for a pull: its bundles so far against what the pull allows. */

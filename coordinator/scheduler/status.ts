@@ -2,6 +2,7 @@
 import type { AgentStatus, InterpreterMemory, JobStatus } from '../../protocol/index.js';
 import { gpuCount } from './agents.js';
 import type { Job } from './job.js';
+import { unrunnable } from './runnable.js';
 import type { State } from './state.js';
 
 /** Samples kept per job for the recent rate (one a second at most). */
@@ -11,7 +12,7 @@ const MAX_SAMPLES = 30;
 export function status(st: State, now: number, jobName?: string): { jobs: JobStatus[]; agents: AgentStatus[] } {
   const jobs: JobStatus[] = [];
   for (const job of st.jobs.values()) {
-    if (jobName === undefined || job.name === jobName) jobs.push(jobStatus(job, now));
+    if (jobName === undefined || job.name === jobName) jobs.push(jobStatus(job, now, unrunnable(job, st.agents.values())));
   }
   const agents: AgentStatus[] = [];
   for (const a of st.agents.values()) {
@@ -44,7 +45,8 @@ function interpreterTotals(jobs: InterpreterMemory[]): { count: number; rss: num
   return { count, rss, jobs };
 }
 
-function jobStatus(job: Job, now: number): JobStatus {
+/** One job's status; `cannot`: why no connected agent may run it (see runnable.ts), shown first among its notes. */
+function jobStatus(job: Job, now: number, cannot: string | null): JobStatus {
   const n = job.queue.counts;
   const rate = job.endedAt === null ? recentRate(job.samples, now, n.done) : averageRate(job);
   const stalled = job.state === 'running' && job.stalled !== null;
@@ -66,8 +68,9 @@ function jobStatus(job: Job, now: number): JobStatus {
     startedAt: job.startedAt,
     endedAt: job.endedAt,
     out: job.spec.out ?? '',
-    notes: [...job.notes],
+    notes: cannot === null ? [...job.notes] : [cannot, ...job.notes],
     failedRecords: job.errorRecords,
+    ...(cannot !== null ? { unrunnable: cannot } : {}),
     ...(stalled ? { stalled: job.stalled! } : {}),
     ...(job.failure !== null ? { error: job.failure } : {}),
     ...(job.state === 'waiting' ? { waitingFor: [...job.waitingFor] } : {}),

@@ -1,6 +1,10 @@
 /**
  * An example handler module: kinds of your own, run by shoal's agents.
  *
+ *   shoal run word-stats --handlers examples/handlers/word-stats.mjs --inputs examples/handlers/files.txt
+ *
+ * runs it in one process (from the repository root); over NATS:
+ *
  *   shoal agent --nats URL --handlers examples/handlers/word-stats.mjs
  *   shoal submit word-stats --nats URL --inputs files.txt --params '{"top":3}' --wait
  *

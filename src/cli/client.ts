@@ -74,11 +74,13 @@ export class CtlClient {
   /**
    * Polls until the job has ended, calling `onProgress` with each status. Survives a
    * coordinator restart or a broker outage (keeps asking). With `stallLimitMs`, a job whose
-   * output stays unwritable that long ends the wait with a StalledError-coded ShoalError.
-   * The coordinator's `job-ended` event for the job cuts the pause short, so the end is seen
-   * when it happens, not up to an interval later; a missed event only costs that interval.
+   * output stays unwritable that long ends the wait with a StalledError-coded ShoalError; with
+   * `timeoutMs`, a job still not ended after that long ends it with a WaitTimeout-coded one (the
+   * job itself goes on). The coordinator's `job-ended` event for the job cuts the pause short,
+   * so the end is seen when it happens, not up to an interval later; a missed event only costs
+   * that interval.
    */
-  async waitFor(job: string, onProgress: (j: JobStatus, agents: AgentStatus[]) => void, intervalMs = 250, o: { stallLimitMs?: number } = {}): Promise<JobStatus> {
+  async waitFor(job: string, onProgress: (j: JobStatus, agents: AgentStatus[]) => void, intervalMs = 250, o: WaitOptions = {}): Promise<JobStatus> {
     let wake: () => void = () => undefined;
     const events = this.bus.subscribe(this.subj.events);
     void (async () => {
@@ -87,6 +89,8 @@ export class CtlClient {
         if (d.ok && d.msg.job === job) wake();
       }
     })().catch(() => undefined); // no events (not allowed to hear them, connection closed): polling alone
+    const deadline = o.timeoutMs === undefined ? Infinity : Date.now() + o.timeoutMs;
+    let last: JobStatus | null = null;
     try {
       let failing = 0;
       let stalledSince: number | null = null;
@@ -96,6 +100,7 @@ export class CtlClient {
           failing = 0;
           const j = st.jobs.find((x) => x.job === job);
           if (j) {
+            last = j;
             onProgress(j, st.agents);
             if (j.state !== 'running' && j.state !== 'expanding' && j.state !== 'stalled') return j;
             stalledSince = j.state === 'stalled' ? (stalledSince ?? Date.now()) : null;
@@ -107,8 +112,9 @@ export class CtlClient {
           if (err instanceof ShoalError && err.code === ErrorCode.NotFound && ++failing > 40) throw err;
           if (!(err instanceof ShoalError) || err.code === ErrorCode.Stalled || (err.code !== ErrorCode.Bus && err.code !== ErrorCode.Timeout && err.code !== ErrorCode.NotFound)) throw err;
         }
+        if (Date.now() >= deadline) throw waitTimedOut(job, o.timeoutMs!, last, o.afterTimeout);
         await new Promise<void>((r) => {
-          const timer = setTimeout(r, intervalMs);
+          const timer = setTimeout(r, Math.min(intervalMs, deadline - Date.now()));
           wake = () => {
             clearTimeout(timer);
             r();
@@ -120,4 +126,21 @@ export class CtlClient {
       events.unsubscribe();
     }
   }
+}
+
+/** How `waitFor` gives up. */
+export interface WaitOptions {
+  /** Give up once the job's output has been unwritable this long (ms). */
+  stallLimitMs?: number;
+  /** Give up once the job has not ended after this long (ms); the job is left as it is. */
+  timeoutMs?: number;
+  /** What the user may do once that wait is given up: the end of its message. */
+  afterTimeout?: string;
+}
+
+/** The error a wait given up after `timeoutMs` ends with: where the job stood, and why it did not move if known. */
+function waitTimedOut(job: string, timeoutMs: number, j: JobStatus | null, after: string | undefined): ShoalError {
+  const where = j === null ? 'the coordinator has not shown it yet' : `it is ${j.waitingFor?.length ? 'waiting' : j.state}, ${j.done} of ${j.total} tasks done`;
+  const why = j?.unrunnable ? `; ${j.unrunnable}` : '';
+  return new ShoalError(ErrorCode.WaitTimeout, `gave up waiting for job ${job} after ${timeoutMs / 1000} s (--wait-timeout): ${where}${why}${after ? `. ${after}` : ''}`);
 }

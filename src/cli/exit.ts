@@ -9,6 +9,8 @@ export const Exit = {
   Bus: 4,
   /** The output cannot be written (disk full, read-only, I/O error) and the wait for it was given up. */
   Output: 5,
+  /** The job had not ended when the wait for it was given up (--wait-timeout). */
+  WaitTimeout: 6,
 } as const;
 export type ExitCode = (typeof Exit)[keyof typeof Exit];
 
@@ -34,6 +36,8 @@ export function exitFor(err: unknown): { code: ExitCode; message: string } {
         return { code: Exit.Bus, message: err.message };
       case ErrorCode.Stalled:
         return { code: Exit.Output, message: err.message };
+      case ErrorCode.WaitTimeout:
+        return { code: Exit.WaitTimeout, message: err.message };
       default:
         return { code: Exit.Usage, message: err.message };
     }

@@ -6,7 +6,8 @@ import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { Logger } from '../log.js';
 import { agentOptions, coordinatorOptions } from './role-options.js';
 import { CtlClient } from './client.js';
-import { connectBus } from './connect.js';
+import { connectBus, natsUrlOf } from './connect.js';
+import { UsageError } from '../errors.js';
 import { createAgent, startCoordinator } from './actors.js';
 
 /** What the local actors are started with (the options `run` and `pipeline` share). */
@@ -21,6 +22,8 @@ export interface LocalOptions {
   oversubscribe?: true;
   inputCache: number;
   memory?: number;
+  /** Modules whose kinds the local agent runs (`--handlers`). */
+  handlers?: string[];
 }
 
 /** Adds the local coordinator's and agent's tuning options (the rest of LocalOptions is each command's own). */
@@ -41,11 +44,22 @@ export interface LocalActors {
   stop(why: string): Promise<void>;
 }
 
+/**
+ * Refuses options with which no agent could ever run the job: no local agent (--workers 0) and
+ * no NATS server for agents elsewhere to join through.
+ */
+export function checkLocal(opts: LocalOptions): void {
+  if (opts.workers === 0 && natsUrlOf(opts) === undefined) {
+    throw new UsageError('--workers 0 starts no agent in this process, and without --nats (or SHOAL_NATS) no other agent can join: nothing would ever run the job. Give --nats URL for agents on other nodes to join through, or leave out --workers 0');
+  }
+}
+
 /** Starts them; `allowCommand` lets the local agent run users' programs and code. */
 export async function startLocal(opts: LocalOptions, log: Logger, label: string, outDir: string, allowCommand: boolean): Promise<LocalActors> {
+  checkLocal(opts);
   const conn = await connectBus(opts, label, { embedded: true });
   // The agent is built while the coordinator starts: its first worker thread boots meanwhile.
-  const agentMade = opts.workers === 0 ? Promise.resolve(null) : createAgent(conn.bus, conn.subj, log, { workers: opts.workers, memory: opts.memory, oversubscribe: !!opts.oversubscribe, inputCache: opts.inputCache, allowCommand });
+  const agentMade = opts.workers === 0 ? Promise.resolve(null) : createAgent(conn.bus, conn.subj, log, { workers: opts.workers, memory: opts.memory, oversubscribe: !!opts.oversubscribe, inputCache: opts.inputCache, allowCommand, ...(opts.handlers ? { handlers: opts.handlers } : {}) });
   // No registry: running the same command again is what resumes its jobs.
   const [coordinator, made] = await Promise.allSettled([
     startCoordinator(conn.bus, conn.subj, log, { outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, jobMemory: opts.jobMemory, persist: false }),

@@ -33,7 +33,8 @@ Environment: SHOAL_NATS (server URL), SHOAL_NS (namespace), SHOAL_NATS_USER/SHOA
 SHOAL_NATS_TOKEN, SHOAL_NATS_CREDS, SHOAL_NATS_TLS_CA/CERT/KEY.
 Exit codes: 0 done, 1 done with failed tasks, 2 usage or input error (or another owner has
 the namespace or output, or the job failed: its code could not be loaded), 3 cancelled, 4 NATS unreachable or refused, 5 the output cannot be
-written (disk full, read-only) and run gave up (--stall-timeout).`,
+written (disk full, read-only) and run gave up (--stall-timeout), 6 submit --wait or run gave up
+waiting for the job to end (--wait-timeout).`,
     );
   program.exitOverride();
   const named = commandNamed(args);

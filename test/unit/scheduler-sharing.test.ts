@@ -1,7 +1,8 @@
 /**
  * Several jobs at once in the scheduling core, under a simulated clock: priorities (a job of
  * higher priority takes the next free slots), fair share between equal ones (each about half
- * the slots, a small one done in about its own time), and barriers (`--after`: nothing
+ * the slots, a small one done in about its own time, one of unknown speed not starved by one
+ * that keeps every slot supplied), and barriers (`--after`: nothing
  * dispatched until the upstream jobs end; --after-ok cancels on a bad end). Agents join and
  * vanish on the way; the invariants are checked after every step.
  */
@@ -9,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Command, JobOptions, Scheduler } from '../../coordinator/index.js';
 import type { JobSpec } from '../../protocol/index.js';
-import { agentInfo, BUILTIN, commit, newScheduler, pullParams, replies, tasks } from '../helpers/sched.js';
+import { agentInfo, BUILTIN, commit, newScheduler, pullParams, replies, submit, tasks } from '../helpers/sched.js';
 
 interface SimAgent {
   id: string;
@@ -216,4 +217,26 @@ test('--after: an upstream already ended (here or in a record on disk) counts as
   c.s.check();
   assert.equal(c.state('z'), 'cancelled');
   c.runUntil(() => c.state('y') === 'done', 50);
+});
+
+test('a job of unknown speed beside one whose short tasks keep every slot supplied gets one bundle queued behind them, up to its fair share', () => {
+  const s = newScheduler();
+  submit(s, 'U', tasks(10_000), { secondsPerCost: 0.001 });
+  const h = s.onHello('a', agentInfo({ slots: 2 }), [], 0);
+  let seq = h.seq;
+  const pull = (freeSlots: number, at: number): string[] => {
+    const r = replies(s.onPull('a', pullParams(h.epoch, seq, 2, { freeSlots, waitMs: 0 }), `p${at}`, at))[0];
+    s.check();
+    if (r) seq = r.seq;
+    return (r?.bundles ?? []).map((b) => b.job);
+  };
+  assert.ok(pull(2, 1).every((j) => j === 'U'), 'U takes both slots');
+  // A stage comes (its tasks' length unknown); the agent, busy with U, pulls for its prefetch only.
+  submit(s, 'S', tasks(100), { now: 2 });
+  const first = pull(0, 3);
+  assert.ok(first.includes('S'), `S gets a bundle though no slot is free: ${first.join(',')}`);
+  assert.equal(first.filter((j) => j === 'S').length, 1, 'one bundle of S per pull');
+  // Its fair share is one of the two slots: held, it gets no more until a slot is free.
+  assert.ok(!pull(0, 4).includes('S'));
+  assert.ok(pull(1, 5).includes('S'), 'a free slot still goes to it');
 });

@@ -25,7 +25,7 @@ export const COMMANDS = {
   run: {
     args: '',
     options: false,
-    description: 'run a job to the end in this process (coordinator, sink and one agent; no NATS server needed)',
+    description: 'run a job to the end in this process (coordinator, sink and one agent; no NATS server needed): a built-in kind, or your own with --handlers MODULE',
     load: async () => (await import('./run.js')).registerRun,
   },
   coordinator: {

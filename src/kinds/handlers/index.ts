@@ -184,7 +184,7 @@ export function remoteHandlerKind(name: string): Kind<HandlerJobParams> {
     params(o): HandlerJobParams {
       const from = readFromOption(o.from, { name: '--inputs', value: o.inputs });
       if (from !== undefined) return { ...readParamsOption(o.params, { field: 'from', why: 'the upstream job comes from --from JOB' }), from };
-      if (typeof o.inputs !== 'string') throw new UsageError(`submit ${name} needs --inputs FILE (one task per record: a line of .txt or .jsonl, a row of .csv or .tsv, a molecule of .smi)`);
+      if (typeof o.inputs !== 'string') throw new UsageError(`kind ${name} needs --inputs FILE (one task per record: a line of .txt or .jsonl, a row of .csv or .tsv, a molecule of .smi)`);
       const user = readParamsOption(o.params, { field: 'inputs', why: 'the inputs come from --inputs FILE' });
       // 'from' in the job's params names an upstream job (--from): a user's field of that name would be taken for one.
       if ('from' in user) throw new UsageError("--params must not have the field 'from': it names the job a --from job takes its tasks from");
