@@ -166,6 +166,8 @@ describe('status --watch', () => {
     const sub = await runShoal(['submit', 'spin', '--tasks', '100000', '--ms', '5', '--sleep', '--no-speculate', '--job', 'R1', ...rconn]);
     assert.equal(sub.code, 0, sub.describe());
     const watch = spawnShoal(['status', 'R1', '--watch', '--interval', '0.2', ...rconn]);
+    // A second one, without a job, to be stopped with Ctrl-C while nobody answers.
+    const other = spawnShoal(['status', '--watch', '--interval', '0.2', ...rconn]);
     await until(() => `the watch to show R1 running:\n${watch.describe()}`, () => plainDone(watch.stdout, 'R1').some((d) => d > 0));
 
     coord.kill('SIGKILL');
@@ -180,6 +182,10 @@ describe('status --watch', () => {
     assert.ok(said().every((x) => x.since === first.since), 'one moment since which it is unreachable');
     assert.ok(watch.alive, watch.describe());
     assert.deepEqual(plainDone(watch.stdout.slice(killedAt), 'R1'), [], 'no figures while nobody answers');
+    // Ctrl-C still ends a watch that is waiting for an answer.
+    await until(() => `the other watch to say so too:\n${other.describe()}`, () => / coordinator unreachable since /.test(other.stdout));
+    other.kill('SIGINT');
+    assert.equal((await within(other.exited, 30_000))?.code, 0, other.describe());
 
     const restartedAt = watch.stdout.length;
     coord = await startCoordinator(suite.nats.url, rns, out);
