@@ -2,7 +2,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import type { AgentStatus, JobStatus } from '../../../protocol/index.js';
 import { connOpts, withClient } from '../connect.js';
-import { Output, alignColumns } from '../output.js';
+import { Output } from '../output.js';
 import { Exit } from '../exit.js';
 import { UsageError } from '../../errors.js';
 import { atLeast, valueOption } from '../options.js';
@@ -105,9 +105,17 @@ export function registerDrain(program: Command): void {
 export function printStatus(out: Output, jobs: JobStatus[], agents: AgentStatus[]): void {
   const rows = statusTree(jobs);
   if (jobs.length === 0) out.line('no jobs');
-  else for (const l of alignColumns(jobTable(rows))) out.line(l);
+  else out.table(...headed(jobTable(rows)));
   for (const row of rows) for (const [label, text] of remarks(row)) out.line(`${label} (${row.job.job}): ${text}`);
   out.line('');
   if (agents.length === 0) out.line('no agents');
-  else for (const l of [...alignColumns(agentTable(agents)), ...agentNotes(agents)]) out.line(l);
+  else {
+    out.table(...headed(agentTable(agents)));
+    for (const l of agentNotes(agents)) out.line(l);
+  }
+}
+
+/** A table's header row apart from its rows, as Output.table takes them. */
+function headed(table: string[][]): [string[], string[][]] {
+  return [table[0]!, table.slice(1)];
 }
