@@ -20,8 +20,9 @@ export function reportJob(out: Output, kind: Kind<unknown> | undefined, j: JobSt
   }
   out.data({ ...j, summary });
   const records = j.failedRecords ? ` (${j.failedRecords} failed ${j.failedRecords === 1 ? 'record' : 'records'})` : '';
-  // A resumed job found (nearly) done has no rate worth a number: its rows were written before.
-  const rate = secs < 0.1 ? '' : ` (${formatRate(j.done / secs)} tasks/s)`;
+  // The rate status shows for an ended job: its tasks run in this run over the time it ran. A
+  // resumed job found done ran none: its rows were written before.
+  const rate = j.rate > 0 ? ` (${formatRate(j.rate)} tasks/s)` : '';
   out.line(`job ${j.job} ${j.state}: ${ok} ok, ${j.failed} failed${records}${j.state === 'cancelled' || j.state === 'failed' ? `, ${j.total - j.done} not run` : ''} of ${j.total} tasks in ${formatDuration(secs)}${rate}`);
   if (j.error) out.line(`error:   ${j.error}`);
   out.line(`output:  ${j.out}`);
