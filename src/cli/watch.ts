@@ -169,8 +169,8 @@ export async function watchStatus(c: CtlClient, out: Output, job: string | undef
       );
       let r = await race(answer, patienceMs);
       while (r === null && !interrupted) {
-        // An error seen before stays the reason given: it is the latest word on what is wrong.
-        trouble ??= { what: 'unreachable', since: askedAt, reason: 'no answer yet' };
+        // A bus error seen before stays the reason given: it is the latest word on what is wrong.
+        if (trouble?.what !== 'unreachable') trouble = { what: 'unreachable', since: trouble?.since ?? askedAt, reason: 'no answer yet' };
         show();
         r = await race(answer, intervalMs);
       }
