@@ -132,7 +132,7 @@ export function registerCoordinator(program: Command): void {
         const l = parseListen(opts.listen);
         server = await startNatsServer({ host: l.host, port: l.port, ...(opts.natsConfig ? { config: resolve(opts.natsConfig) } : {}) });
         opts.nats = server.url;
-        log.info({ url: server.url, pid: server.child.pid }, 'nats-server started');
+        log.info({ url: server.url, natsPid: server.child.pid }, 'nats-server started');
       }
       try {
         const conn = await connectBus(opts, 'shoal-coordinator', { retryMs: 10_000 });
@@ -152,8 +152,8 @@ export function registerCoordinator(program: Command): void {
           process.once('SIGINT', () => done('signal'));
           process.once('SIGTERM', () => done('signal'));
           conflict = () => done('conflict');
-          server?.child.once('exit', (code, signal) => {
-            log.error({ code, signal }, 'the spawned nats-server exited: stopping');
+          server?.onUnexpectedExit((code, signal) => {
+            log.error({ natsPid: server?.child.pid, code, signal }, 'the spawned nats-server exited: stopping');
             done('broker');
           });
         });
@@ -163,7 +163,10 @@ export function registerCoordinator(program: Command): void {
         await actors.stop();
         await conn.bus.close();
       } finally {
+        // Stopping it is the normal end (info); its exiting on its own was logged above.
+        const running = server !== null && server.child.exitCode === null && server.child.signalCode === null;
         await server?.stop();
+        if (running) log.info({ natsPid: server?.child.pid }, 'nats-server stopped');
       }
       exitSoon(typeof process.exitCode === 'number' ? process.exitCode : Exit.Done, log);
     });
