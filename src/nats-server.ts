@@ -76,14 +76,24 @@ export interface NatsServerHandle {
   onUnexpectedExit(fn: (code: number | null, signal: NodeJS.Signals | null) => void): void;
 }
 
-/** Starts nats-server on host:port (port 0 = a free one) and waits until it listens. */
-export async function startNatsServer(o: { host?: string; port?: number; config?: string; args?: string[]; bin?: string; logFile?: string } = {}): Promise<NatsServerHandle> {
+/**
+ * Starts nats-server on host:port (port 0 = a free one) and waits until it listens.
+ * `ownProcessGroup`: signals sent to our process group (a terminal's Ctrl-C) do not reach it.
+ */
+export async function startNatsServer(o: { host?: string; port?: number; config?: string; args?: string[]; bin?: string; logFile?: string; ownProcessGroup?: boolean } = {}): Promise<NatsServerHandle> {
   const bin = o.bin ?? findNatsServer();
   if (!bin) throw new Error(natsServerMissing());
   const host = o.host ?? '127.0.0.1';
   const port = o.port || (await freePort(host === '0.0.0.0' ? '127.0.0.1' : host));
   const args = [...(o.config ? ['-c', o.config] : []), '-a', host, '-p', String(port), ...(o.logFile ? ['-l', o.logFile] : []), ...(o.args ?? [])];
-  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', o.logFile ? 'ignore' : 'pipe'] });
+  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', o.logFile ? 'ignore' : 'pipe'], detached: o.ownProcessGroup === true });
+  if (o.ownProcessGroup) {
+    // Out of our process group a terminal's Ctrl-C no longer reaches it (we stop it, in order),
+    // and neither would our end: a process that exits takes it along.
+    const reap = (): void => void child.kill('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.off('exit', reap));
+  }
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);

@@ -95,6 +95,19 @@ describe('log lines', () => {
     assert.equal(stopped.natsPid, line.natsPid, coord.describe());
   });
 
+  it("Ctrl-C on its terminal (SIGINT to the whole process group) stops it in order, nats-server last, nothing at error level", async () => {
+    const port = await freePort();
+    // setsid: the coordinator leads a process group of its own, as a shell's foreground job does.
+    const coord = spawnShoal(['coordinator', '--spawn-nats', '--listen', `127.0.0.1:${port}`, '--ns', uniqueNs('logs'), '--out-dir', join(suite.dir, 'out-int')], { cwd: suite.dir, wrapper: ['setsid'] });
+    const started = await coord.waitForLog('nats-server started');
+    await coord.waitForLog('coordinator ready');
+    process.kill(-coord.pid, 'SIGINT');
+    assert.equal((await coord.exited).code, 0, coord.describe());
+    assert.deepEqual(errorLines(coord), [], coord.describe());
+    assert.deepEqual(coord.logs.filter((l) => l.level === 40), [], `no warning (a lost broker) either\n${coord.describe()}`);
+    assert.equal((await coord.waitForLog('nats-server stopped')).natsPid, started.natsPid, coord.describe());
+  });
+
   it('its nats-server killed under it: that is an error, and the coordinator stops with exit 4', async () => {
     const port = await freePort();
     const coord = spawnShoal(['coordinator', '--spawn-nats', '--listen', `127.0.0.1:${port}`, '--ns', uniqueNs('logs'), '--out-dir', join(suite.dir, 'out-killed')], { cwd: suite.dir });
