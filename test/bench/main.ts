@@ -8,6 +8,7 @@
  *   BIG_TASKS=1000000 npm run bench -- big         smaller jobs of millions (see big.ts)
  *   RECORDS_LINES=10000000 npm run bench -- records  index ten million records (see records.ts)
  *   PY_RDKIT_TASKS=5000 npm run bench -- py         the python kind at the goal's RDKit size (see py.ts)
+ *   SUBMIT_GB=4 npm run bench -- submit            a submit of a 4 GB inputs file (see submit.ts)
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ import { pythonPool } from './python-pool.js';
 import { benchBig } from './big.js';
 import { benchRecords } from './records.js';
 import { benchPy } from './py.js';
+import { benchSubmit } from './submit.js';
 import { sleep, until } from '../helpers/wait.js';
 
 export interface BenchRow {
@@ -260,6 +262,8 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
   records: (dir) => benchRecords(dir),
   /** Users' Python functions: no-op, 1 ms and RDKit records, shoal's python kind against a ProcessPoolExecutor (see py.ts). */
   py: (dir) => benchPy(dir),
+  /** A submit of a 1 GB inputs file: first (hashed), again unchanged (the record's hash), again after a touch (see submit.ts; SUBMIT_GB for another size). */
+  submit: (dir) => benchSubmit(dir),
   /** The RMSD kernel: superpositions per second for 30 heavy atoms on one thread. */
   rmsd: async () => [rmsdKernel()],
   /** conformers on 1,000 synthetic molecules with the heavy-tailed sizes (106,778 reference conformers). */
