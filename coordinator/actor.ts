@@ -204,8 +204,9 @@ export class Coordinator implements SinkHost {
       await handle();
     } catch (err) {
       const w = toWireError(err);
-      // A refused request (bad input, unknown job) is the requester's problem; anything else is ours.
-      if (err instanceof ShoalError && err.code !== ErrorCode.Internal) this.log.warn({ subject: m.subject, code: w.code, err: w.message }, 'request refused');
+      // A refused request (bad input, unknown job) is the requester's problem, and the requester
+      // is told: info here (`run` would print it twice); anything else is ours.
+      if (err instanceof ShoalError && err.code !== ErrorCode.Internal) this.log.info({ subject: m.subject, code: w.code, err: w.message }, 'request refused');
       else this.log.error({ subject: m.subject, err: w.message, stack: (err as Error)?.stack }, 'handler failed');
       if (m.reply) m.respond(encode(errorReply(w.code, w.message)));
     }

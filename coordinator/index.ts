@@ -27,4 +27,4 @@ export {
   type LateTask,
 } from './scheduler/index.js';
 export { Coordinator, DEFAULT_COORDINATOR_OPTIONS, type CoordinatorOptions } from './actor.js';
-export { expandJob, fingerprint, readJobRecord, splitterFor, type JobRecord } from './jobs/index.js';
+export { contentFingerprint, expandJob, legacyFingerprint, readJobRecord, splitterFor, type JobRecord } from './jobs/index.js';

@@ -22,7 +22,7 @@ shoal_init() {
   SHOAL_NODE=${SHOAL_NODE:-$(command -v node || true)}
   [ -n "$SHOAL_NODE" ] || shoal_die 2 "node (20 or newer) is not on PATH: load it (module load nodejs) or set SHOAL_NODE"
   SHOAL_MAIN=$SHOAL_HOME/dist/bundle/main.js
-  [ -f "$SHOAL_MAIN" ] || shoal_die 2 "shoal is not built in $SHOAL_HOME: run 'npm ci && npm run build' there"
+  [ -f "$SHOAL_MAIN" ] || shoal_die 2 "shoal is not built in $SHOAL_HOME: run 'npm ci' there (it installs and builds)"
   export SHOAL_HOME SHOAL_NODE SHOAL_MAIN
 }
 

@@ -1,6 +1,7 @@
 /**
  * Finding and running a nats-server child process (for `coordinator --spawn-nats` and the
- * tests). The binary comes from NATS_SERVER_BIN, PATH, or Debian's /usr/sbin.
+ * tests). The binary is NATS_SERVER_BIN when set, else the first `nats-server` on PATH, else
+ * Debian's /usr/sbin (and /usr/local/sbin, /usr/bin).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,7 +20,14 @@ export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string | n
   return null;
 }
 
-export const INSTALL_HINT = "nats-server is not installed: 'apt-get install nats-server' (Debian), or set NATS_SERVER_BIN to its path";
+export const INSTALL_HINT =
+  "install nats-server ('apt-get install nats-server' on Debian and Ubuntu; without root, the single binary from github.com/nats-io/nats-server/releases) and put it on PATH, or set NATS_SERVER_BIN to its path";
+
+/** Why findNatsServer found nothing, and what to do: one line for the user. */
+export function natsServerMissing(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.NATS_SERVER_BIN) return `NATS_SERVER_BIN is '${env.NATS_SERVER_BIN}', which does not exist: set it to the nats-server binary's path, or unset it to look on PATH`;
+  return `nats-server is not on PATH nor in /usr/sbin: ${INSTALL_HINT}`;
+}
 
 /** A free TCP port on `host`. */
 export function freePort(host = '127.0.0.1'): Promise<number> {
@@ -61,16 +69,31 @@ export interface NatsServerHandle {
   child: ChildProcess;
   /** Stops the server (SIGTERM, then SIGKILL). Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Calls `fn` if the server exits before stop() is called (it crashed or was killed): an
+   * exit that stop() caused is the normal end, not news.
+   */
+  onUnexpectedExit(fn: (code: number | null, signal: NodeJS.Signals | null) => void): void;
 }
 
-/** Starts nats-server on host:port (port 0 = a free one) and waits until it listens. */
-export async function startNatsServer(o: { host?: string; port?: number; config?: string; args?: string[]; bin?: string; logFile?: string } = {}): Promise<NatsServerHandle> {
+/**
+ * Starts nats-server on host:port (port 0 = a free one) and waits until it listens.
+ * `ownProcessGroup`: signals sent to our process group (a terminal's Ctrl-C) do not reach it.
+ */
+export async function startNatsServer(o: { host?: string; port?: number; config?: string; args?: string[]; bin?: string; logFile?: string; ownProcessGroup?: boolean } = {}): Promise<NatsServerHandle> {
   const bin = o.bin ?? findNatsServer();
-  if (!bin) throw new Error(INSTALL_HINT);
+  if (!bin) throw new Error(natsServerMissing());
   const host = o.host ?? '127.0.0.1';
   const port = o.port || (await freePort(host === '0.0.0.0' ? '127.0.0.1' : host));
   const args = [...(o.config ? ['-c', o.config] : []), '-a', host, '-p', String(port), ...(o.logFile ? ['-l', o.logFile] : []), ...(o.args ?? [])];
-  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', o.logFile ? 'ignore' : 'pipe'] });
+  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', o.logFile ? 'ignore' : 'pipe'], detached: o.ownProcessGroup === true });
+  if (o.ownProcessGroup) {
+    // Out of our process group a terminal's Ctrl-C no longer reaches it (we stop it, in order),
+    // and neither would our end: a process that exits takes it along.
+    const reap = (): void => void child.kill('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.off('exit', reap));
+  }
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
@@ -99,6 +122,13 @@ export async function startNatsServer(o: { host?: string; port?: number; config?
         child.kill('SIGTERM');
       });
       return stopping;
+    },
+    onUnexpectedExit(fn) {
+      const report = (code: number | null, signal: NodeJS.Signals | null): void => {
+        if (!stopping) fn(code, signal);
+      };
+      if (child.exitCode !== null || child.signalCode !== null) report(child.exitCode, child.signalCode);
+      else child.once('exit', report);
     },
   };
 }

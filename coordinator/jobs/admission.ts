@@ -7,14 +7,16 @@ import { existsSync } from 'node:fs';
 import { PROTOCOL_VERSION, type Event, type JobSpec, type JobStatus, type Subjects } from '../../protocol/index.js';
 import { ErrorCode, ShoalError, toWireError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
-import { handlerFrom, handlerInputs } from '../../src/kinds/handlers/index.js';
 import { jobFilePathFor, type Sink } from '../../src/sink/index.js';
 import { costOrderSteps, type Command, type LateTask, type Scheduler, type TaskSource } from '../scheduler/index.js';
 import { checkRoom, freeForJobs, inSteps } from './room.js';
 import { expandJob, kindOf, splitterFor, stageOf, stageSource } from './expand.js';
 import { Stages, type Upstream } from './stages.js';
 import { confine, outPathOf } from './out-path.js';
-import { describeChange, fingerprint, JobRegistry, readJobRecord, runOf, sharingOf, writeJobRecord, type JobRecord } from './record.js';
+import { contentFingerprint, JobRegistry, readJobRecord, runOf, sameJob, sharingOf, writeJobRecord, type Fingerprinted, type JobRecord } from './record.js';
+import { describeChange } from './changes.js';
+import { inputFacts } from './content-hash.js';
+import { identityOf, restampOf } from './identity.js';
 
 export interface AdmissionDeps {
   outDir: string;
@@ -49,6 +51,8 @@ export class Admission {
   private readonly registry: JobRegistry;
   /** Stage jobs fed by other jobs' rows (`--from`). */
   readonly stages: Stages;
+  /** Jobs whose inputs are being hashed before they are expanded: a second submit of one is refused. */
+  private readonly hashing = new Set<string>();
   /** Jobs of an earlier life that could not be resumed, and why (status shows them failed; a submit tries again). */
   private readonly unresumed = new Map<string, { rec: JobRecord; why: string }>();
   private stopped = false;
@@ -70,7 +74,8 @@ export class Admission {
       this.d.log.info({ job: rec.job, out: rec.out }, 'resuming job after restart');
       try {
         confine(this.d.outDir, rec.out);
-        this.checkUnchanged(rec);
+        this.hashing.add(rec.job);
+        await this.checkUnchanged(rec);
         await this.admit(rec, true);
       } catch (err) {
         this.d.scheduler.unexpect(rec.job);
@@ -82,22 +87,43 @@ export class Admission {
         this.d.sink.forsake(rec.job);
         this.stages.ended(rec.job);
         this.d.run(this.d.scheduler.onEndedElsewhere(rec.job, { state: 'failed', failed: 0 }, Date.now()));
+      } finally {
+        this.hashing.delete(rec.job);
       }
     }
   }
 
-  /** A job to resume must have the inputs and upstream it was fingerprinted with: its task ids are its journal. */
-  private checkUnchanged(rec: JobRecord): void {
+  /**
+   * A job to resume must have the inputs (their content) and upstream it was fingerprinted
+   * with: its task ids are its journal. Its record is brought up to date: files written again
+   * with the same bytes are stamped anew, a record of an earlier shoal gets content hashes.
+   */
+  private async checkUnchanged(rec: JobRecord): Promise<void> {
     // A record from before stages kept their upstream's run is checked without it.
     const upstream = rec.upstream ? this.upstreamRun(rec.upstream.job) : undefined;
-    const fp = this.fingerprintOf(rec, upstream);
-    if (fp.hash !== rec.fingerprint) throw new ShoalError(ErrorCode.Fingerprint, `${describeChange(rec, rec.kind, rec.params, fp.inputs, upstream)} since it was submitted; submit it again to resume it into another --out, or remove ${rec.out} to start over`);
+    const fp = await this.fingerprintOf(rec, upstream, rec);
+    if (!sameJob(rec, fp)) {
+      throw new ShoalError(ErrorCode.Fingerprint, `${describeChange(rec, fp, kindOf(rec).kind)} since it was submitted; submit it again to resume it into another --out, or remove ${rec.out} to start over`);
+    }
+    const touched = fp.inputs.some((f, i) => f.size !== rec.inputs[i]?.size || f.mtimeMs !== rec.inputs[i]?.mtimeMs);
+    if (touched) rec.params = restampOf(rec.kind, kindOf(rec).kind, rec.params);
+    Object.assign(rec, this.fingerprintFields(rec, fp));
   }
 
-  private fingerprintOf(spec: Pick<JobSpec, 'job' | 'kind' | 'params'>, upstream: JobRecord['upstream']): ReturnType<typeof fingerprint> {
-    const { kind } = kindOf(spec);
-    const inputs = kind ? kind.inputs(kind.checkParams(spec.params)) : handlerFrom(spec.kind, spec.params) !== undefined ? [] : [handlerInputs(spec.kind, spec.params).file];
-    return fingerprint(spec.kind, spec.params, inputs, upstream);
+  /**
+   * The fingerprint of a job as submitted now. The hash of an input whose size and mtime are
+   * those `known` (its record) has for the same path is taken from there; other inputs are read.
+   */
+  private async fingerprintOf(spec: Pick<JobSpec, 'job' | 'kind' | 'params'>, upstream: JobRecord['upstream'], known: JobRecord | null): Promise<Fingerprinted> {
+    const { identity, files } = identityOf(spec.kind, kindOf(spec).kind, spec.params);
+    const inputs = await inputFacts(files, known?.inputs);
+    return { kind: spec.kind, params: spec.params, inputs, upstream, hash: contentFingerprint(spec.kind, identity, inputs, upstream) };
+  }
+
+  /** A record's fingerprint fields for `fp`; a record of an earlier shoal keeps the name of the run that made its rows (its stages name it). */
+  private fingerprintFields(prior: JobRecord | null, fp: Fingerprinted): Pick<JobRecord, 'fingerprint' | 'fingerprintBy' | 'inputs' | 'run'> {
+    const run = prior === null ? undefined : prior.fingerprintBy === 'content' ? prior.run : runOf(prior);
+    return { fingerprint: fp.hash, fingerprintBy: 'content', inputs: fp.inputs, ...(run !== undefined ? { run } : {}) };
   }
 
   /** The kind of a job (for rows the coordinator writes). */
@@ -110,21 +136,30 @@ export class Admission {
     const { kind } = kindOf(spec);
     if (kind) kind.checkParams(spec.params);
     const state = this.d.scheduler.jobState(spec.job);
-    if (state === 'running' || this.expanding.has(spec.job)) throw new ShoalError(ErrorCode.Usage, `job '${spec.job}' is already running`);
+    if (state === 'running' || this.expanding.has(spec.job) || this.hashing.has(spec.job)) throw new ShoalError(ErrorCode.Usage, `job '${spec.job}' is already running`);
+    this.hashing.add(spec.job);
+    try {
+      return await this.submitChecked(spec, state);
+    } finally {
+      this.hashing.delete(spec.job);
+    }
+  }
+
+  /** `submit` once the job is known not to run: the resume check, its record, admission. */
+  private async submitChecked(spec: JobSpec, state: ReturnType<Scheduler['jobState']>): Promise<Submitted> {
+    const { kind } = kindOf(spec);
     const out = outPathOf(this.d.outDir, spec);
     const upstream = this.upstreamRun(stageOf(spec, kind)?.from);
-    const fp = this.fingerprintOf(spec, upstream);
     const prior = readJobRecord(jobFilePathFor(out));
-    if (prior) {
-      if (prior.job !== spec.job) {
-        throw new ShoalError(ErrorCode.Fingerprint, `output ${out} belongs to job '${prior.job}', not '${spec.job}': resume it with --job ${prior.job}, or choose another --out`);
-      }
-      if (prior.fingerprint !== fp.hash) {
-        throw new ShoalError(
-          ErrorCode.Fingerprint,
-          `refusing to resume job '${spec.job}' into ${out}: ${describeChange(prior, spec.kind, spec.params, fp.inputs, upstream)}. Use another --out (or --job), or remove the old output to start over`,
-        );
-      }
+    if (prior && prior.job !== spec.job) {
+      throw new ShoalError(ErrorCode.Fingerprint, `output ${out} belongs to job '${prior.job}', not '${spec.job}': resume it with --job ${prior.job}, or choose another --out`);
+    }
+    const fp = await this.fingerprintOf(spec, upstream, prior);
+    if (prior && !sameJob(prior, fp)) {
+      throw new ShoalError(
+        ErrorCode.Fingerprint,
+        `refusing to resume job '${spec.job}' into ${out}: ${describeChange(prior, fp, kind)}. Use another --out (or --job), or remove the old output to start over`,
+      );
     }
     if (state !== null) {
       // A job that ran before starts again: its earlier end no longer counts for status.
@@ -132,18 +167,18 @@ export class Admission {
       this.finished.delete(spec.job);
       this.stages.reopened(spec.job);
     }
+    // An output that is gone starts a new run, whatever its record says.
+    const carried = prior && existsSync(out) ? prior : null;
     const rec: JobRecord = {
       ...(prior?.expandSlots !== undefined ? { expandSlots: prior.expandSlots, expandMaxAgentSlots: prior.expandMaxAgentSlots ?? 0 } : {}),
       job: spec.job,
       kind: spec.kind,
       params: spec.params,
       out,
-      fingerprint: fp.hash,
-      inputs: fp.inputs,
+      ...this.fingerprintFields(carried, fp),
       state: 'running',
       submittedAt: Date.now(),
-      // An output that is gone starts a new run, whatever its record says.
-      createdAt: prior && existsSync(out) ? (prior.createdAt ?? prior.submittedAt) : Date.now(),
+      createdAt: carried ? (carried.createdAt ?? carried.submittedAt) : Date.now(),
       ...(upstream ? { upstream } : {}),
       ...(spec.maxAttempts !== undefined ? { maxAttempts: spec.maxAttempts } : {}),
       ...(spec.granularity !== undefined ? { granularity: spec.granularity } : {}),

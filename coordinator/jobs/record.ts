@@ -1,15 +1,16 @@
 /**
  * Jobs on disk: the record stored beside each output and in the coordinator's registry, so a
  * restarted coordinator finds its jobs again, and the fingerprint that guards a resume against
- * changed inputs.
+ * changed inputs or parameters (what changed is said in changes.ts).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import writeFileAtomic from 'write-file-atomic';
 import { join } from 'node:path';
 import type { JobState } from '../../protocol/index.js';
 import { InputError } from '../../src/errors.js';
 import { defaultOutPath, jobFilePathFor } from '../../src/sink/index.js';
+import type { InputFacts } from './content-hash.js';
 
 /** What is stored beside the output and in the coordinator's registry. */
 export interface JobRecord {
@@ -18,10 +19,18 @@ export interface JobRecord {
   params: unknown;
   out: string;
   fingerprint: string;
-  /** What went into the fingerprint, to say what changed. */
-  inputs: Array<{ path: string; size: number; mtimeMs: number }>;
-  /** A stage's (`--from`) upstream job and its fingerprint when this job was first submitted: rows made from another run of it are not resumed. */
+  /**
+   * How `fingerprint` was made: 'content' from the kind, what of the params counts and each
+   * input's bytes (`contentFingerprint`); absent in records of an earlier shoal, from all of the
+   * params and each input's path, size and mtime (`legacyFingerprint`).
+   */
+  fingerprintBy?: 'content';
+  /** Each input file when the job was last admitted: its hash, and the size and mtime that let a resume take the hash without reading the file. */
+  inputs: InputFacts[];
+  /** A stage's (`--from`) upstream job and its run when this job was first submitted: rows made from another run of it are not resumed. */
   upstream?: { job: string; run: string };
+  /** Which run made the rows, where it is not `fingerprint@createdAt`: kept from a record of an earlier shoal, so the stages fed by it still resume. */
+  run?: string;
   state: JobState;
   maxAttempts?: number;
   granularity?: 'auto' | number;
@@ -42,11 +51,11 @@ export interface JobRecord {
 
 /** Which run of a job made its rows: its fingerprint and when it was first started. */
 export function runOf(rec: JobRecord): string {
-  return `${rec.fingerprint}@${rec.createdAt ?? rec.submittedAt}`;
+  return rec.run ?? `${rec.fingerprint}@${rec.createdAt ?? rec.submittedAt}`;
 }
 
-/** Sorted-key JSON so the same parameters always hash the same. */
-function canonical(v: unknown): string {
+/** Sorted-key JSON so the same parameters always hash the same (keys whose value is undefined left out). */
+export function canonical(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   const o = v as Record<string, unknown>;
@@ -57,35 +66,42 @@ function canonical(v: unknown): string {
     .join(',')}}`;
 }
 
-/** The fingerprint of a job: kind, parameters, and each input's size and mtime. */
-export function fingerprint(kind: string, params: unknown, inputs: string[], upstream?: JobRecord['upstream']): { hash: string; inputs: JobRecord['inputs'] } {
-  const facts = inputs.map((path) => {
-    try {
-      const st = statSync(path);
-      return { path, size: st.size, mtimeMs: Math.round(st.mtimeMs) };
-    } catch (err) {
-      throw new InputError(`input ${path}: ${(err as Error).message}`);
-    }
-  });
-  const hash = createHash('sha256').update(canonical({ kind, params, inputs: facts, upstream })).digest('hex').slice(0, 32);
-  return { hash, inputs: facts };
+function digest(v: unknown): string {
+  return createHash('sha256').update(canonical(v)).digest('hex').slice(0, 32);
 }
 
-/** Explains how a stored job differs from a new submission (for the refusal message). */
-export function describeChange(old: JobRecord, kind: string, params: unknown, inputs: JobRecord['inputs'], upstream?: JobRecord['upstream']): string {
-  if (old.kind !== kind) return `kind was ${old.kind}, now ${kind}`;
-  if (upstream && old.upstream?.run !== upstream.run) {
-    return `its rows were made from another run of upstream job '${upstream.job}' (it was run again, or its inputs or parameters changed, since)`;
-  }
-  // Inputs first: a kind whose params carry its file's stamp changes both, and the file says why.
-  for (const i of inputs) {
-    const o = old.inputs.find((x) => x.path === i.path);
-    if (!o) return `input ${i.path} is new`;
-    if (o.size !== i.size) return `input ${i.path} changed size (${o.size} → ${i.size} bytes)`;
-    if (o.mtimeMs !== i.mtimeMs) return `input ${i.path} was modified (${new Date(o.mtimeMs).toISOString()} → ${new Date(i.mtimeMs).toISOString()})`;
-  }
-  if (canonical(old.params) !== canonical(params)) return 'parameters differ';
-  return 'inputs differ';
+/**
+ * The fingerprint of a job: its kind, what of its params counts (the kind's `identity`: no
+ * paths, no mtimes), the hash of each input's bytes in order, and a stage's upstream run. A
+ * touched input, or a copy of the inputs elsewhere, fingerprints the same.
+ */
+export function contentFingerprint(kind: string, identity: unknown, inputs: readonly InputFacts[], upstream?: JobRecord['upstream']): string {
+  return digest({ kind, params: identity, inputs: inputs.map((i) => i.sha256 ?? null), upstream });
+}
+
+/** The fingerprint a record of an earlier shoal holds: the kind, all of the params, each input's path, size and mtime (to the millisecond). */
+export function legacyFingerprint(kind: string, params: unknown, inputs: readonly InputFacts[], upstream?: JobRecord['upstream']): string {
+  return digest({ kind, params, inputs: inputs.map(({ path, size, mtimeMs }) => ({ path, size, mtimeMs: Math.round(mtimeMs) })), upstream });
+}
+
+/** A job as it is submitted now, fingerprinted. */
+export interface Fingerprinted {
+  kind: string;
+  params: unknown;
+  inputs: InputFacts[];
+  upstream: JobRecord['upstream'];
+  /** `contentFingerprint` of it. */
+  hash: string;
+}
+
+/**
+ * Whether `now` is the job `rec` was made from: the same content fingerprint; for a record of
+ * an earlier shoal, the same fingerprint by its old rule (params, each input's path, size and
+ * mtime), so such a job resumes as long as its files were left as they were.
+ */
+export function sameJob(rec: JobRecord, now: Fingerprinted): boolean {
+  if (rec.fingerprintBy === 'content') return rec.fingerprint === now.hash;
+  return rec.fingerprint === legacyFingerprint(now.kind, now.params, now.inputs, now.upstream);
 }
 
 export function readJobRecord(path: string): JobRecord | null {

@@ -3,6 +3,7 @@
 import { Command, CommanderError, Help } from '@commander-js/extra-typings';
 import { COMMANDS, commandNames, declaration, outline, type CommandName } from './commands/catalog.js';
 import { exitFor } from './exit.js';
+import { isLogFormat, setLogFormat } from '../log-settings.js';
 
 /**
  * The command the arguments name (`shoal status ...`, `shoal help status`), or undefined
@@ -37,16 +38,34 @@ written (disk full, read-only) and run gave up (--stall-timeout), 6 submit --wai
 waiting for the job to end (--wait-timeout).`,
     );
   program.exitOverride();
+  // A command that logs takes --log-format beside --log-level; its loggers use it from the start.
+  program.hook('preAction', (_program, action) => {
+    const format = action.opts().logFormat;
+    if (isLogFormat(format)) setLogFormat(format);
+  });
   const named = commandNamed(args);
   for (const name of commandNames()) {
     const c = COMMANDS[name];
     if (name === named) (await c.load())(program);
     else program.command(declaration(name)).description(c.description);
   }
+  await addLogFormat(program);
   // A command not loaded is listed as it would be once loaded (`status [options] [job]`).
   const help = new Help();
   program.configureHelp({ subcommandTerm: (cmd) => (cmd.name() in COMMANDS ? outline(cmd.name() as CommandName) : help.subcommandTerm(cmd)) });
   return program;
+}
+
+/**
+ * Gives every loaded command that takes --log-level a --log-format too, so the two always go
+ * together; the value reaches the loggers through the preAction hook.
+ */
+async function addLogFormat(program: Command): Promise<void> {
+  const all = (c: Command): Command[] => [c, ...(c.commands as Command[]).flatMap(all)];
+  const logging = all(program).filter((c) => c.options.some((o) => o.long === '--log-level'));
+  if (logging.length === 0) return;
+  const { logFormatOption } = await import('./options.js');
+  for (const c of logging) c.addOption(logFormatOption());
 }
 
 async function main(): Promise<void> {

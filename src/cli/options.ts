@@ -8,6 +8,7 @@
 import { Option } from '@commander-js/extra-typings';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { optionParser } from '../kinds/index.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log-settings.js';
 
 /** Bytes in a GiB (memory options are given in GB). */
 export const GB = 2 ** 30;
@@ -23,8 +24,11 @@ export function valueOption<U extends string, T extends TSchema>(flags: U, descr
   return option.argParser(optionParser(option.long ?? flags, schema));
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export type { LogLevel };
 
 /** --log-level, with the command's own default. */
 export const logLevelOption = (byDefault: LogLevel) => valueOption('--log-level <level>', 'log level on stderr', Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)))).default(byDefault);
+
+/** --log-format: main.ts adds it beside every --log-level and hands its value to the logging (setLogFormat). */
+export const logFormatOption = () =>
+  valueOption('--log-format <format>', "log lines on stderr: 'pretty' (readable), 'json' (one object a line), or 'auto' (pretty on a terminal)", Type.Union(LOG_FORMATS.map((f) => Type.Literal(f)))).default('auto' as LogFormat);

@@ -147,8 +147,22 @@ export interface Kind<P = unknown> {
   params(opts: Record<string, unknown>): P;
   /** Validates params that arrived over the wire (from another process); throws InputError. */
   checkParams(raw: unknown): P;
-  /** Input files whose size and mtime make up the job fingerprint. */
+  /** Input files whose content makes up the job fingerprint (with the kind and `identity`), in a fixed order. */
   inputs(params: P): string[];
+  /**
+   * Optional: what of `params` makes the job's results what they are, for its fingerprint: the
+   * params without where the `inputs` files lie or when they were written (their content
+   * counts instead), so that a job resumes on a copy of its files elsewhere or on files that
+   * were touched. Its keys are the params' own, for a refusal to name the option that changed.
+   * Absent: all of params count.
+   */
+  identity?(params: P): unknown;
+  /**
+   * Optional, for kinds whose params hold their files' stamps (size, mtime): the params with
+   * the stamps taken again from the files, for a job resumed after a restart on files whose
+   * content did not change but whose mtime did. Throws InputError naming a missing file.
+   */
+  restamp?(params: P): P;
   /** Spec → tasks. Throws InputError to refuse the whole job (bad or missing file...). */
   expand(params: P, ctx: ExpandContext): Promise<TaskSpec[]>;
   /**

@@ -9,6 +9,7 @@
  *   RECORDS_LINES=10000000 npm run bench -- records  index ten million records (see records.ts)
  *   PY_RDKIT_TASKS=5000 npm run bench -- py         the python kind at the goal's RDKit size (see py.ts)
  *   PIPE_RUNS=2 npm run bench -- pipe                two stages streamed, run in turn, and as one job, twice (see pipe.ts)
+ *   SUBMIT_GB=4 npm run bench -- submit            a submit of a 4 GB inputs file (see submit.ts)
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -31,6 +32,7 @@ import { benchBig } from './big.js';
 import { benchRecords } from './records.js';
 import { benchPy } from './py.js';
 import { benchPipe } from './pipe.js';
+import { benchSubmit } from './submit.js';
 import { sleep, until } from '../helpers/wait.js';
 
 export interface BenchRow {
@@ -264,6 +266,8 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
   py: (dir) => benchPy(dir),
   /** Two stages of 10,000 W1-sized tasks: streamed (--from), one after the other, and as one job (see pipe.ts). */
   pipe: (dir) => benchPipe(dir),
+  /** A submit of a 1 GB inputs file: first (hashed), again unchanged (the record's hash), again after a touch (see submit.ts; SUBMIT_GB for another size). */
+  submit: (dir) => benchSubmit(dir),
   /** The RMSD kernel: superpositions per second for 30 heavy atoms on one thread. */
   rmsd: async () => [rmsdKernel()],
   /** conformers on 1,000 synthetic molecules with the heavy-tailed sizes (106,778 reference conformers). */

@@ -9,6 +9,7 @@ import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
+import { repoRoot } from '../helpers/paths.js';
 import { runShoal } from '../helpers/shoal.js';
 import { tempSuite } from '../helpers/suite.js';
 
@@ -67,6 +68,20 @@ describe('pipeline files', () => {
     assert.equal(over.code, 2, over.describe());
     assert.match(over.stderr, /refusing to resume job 'more'.*another run of upstream job 'twice'/);
     assert.equal(readRows(join(out, 'more.jsonl')).length, 12, 'the old rows are left as they were');
+  });
+
+  it('a stage of a kind of your own runs embedded with --handlers', async () => {
+    const handlers = join(repoRoot, 'examples', 'handlers', 'word-stats.mjs');
+    const lines = join(scratch.dir, 'own-files.txt');
+    writeFileSync(lines, ['README.md', 'ARCHITECTURE.md'].map((f) => join(repoRoot, f)).join('\n') + '\n');
+    const file = join(scratch.dir, 'own.yaml');
+    writeFileSync(file, ['stages:', `  - { name: words, kind: word-stats, options: { inputs: ${lines} } }`, ''].join('\n'));
+    const out = join(scratch.dir, 'own-out');
+    const r = await runShoal(['pipeline', file, '--out-dir', out, '--handlers', handlers], { cwd: scratch.dir });
+    assert.equal(r.code, 0, r.describe());
+    const rows = readRows(join(out, 'words.jsonl'));
+    assert.equal(rows.length, 2, r.describe());
+    assert.ok(rows.every((x) => x.status === 'ok' && x.kind === 'word-stats'), JSON.stringify(rows));
   });
 
   it('a bad file is one line naming where, exit 2, and nothing is submitted', async () => {

@@ -94,6 +94,12 @@ export const COMMANDS = {
     description: 'keep the first complete row set of each task of the job, in order, and move every other line to FILE.rejected',
     load: async () => (await import('./output.js')).registerRepair,
   },
+  export: {
+    args: '<file>',
+    options: true,
+    description: 'write a JSONL output as a table for analysis (CSV or Parquet): a row per line, a column per field of the row and of its value',
+    load: async () => (await import('./export.js')).registerExport,
+  },
 } as const satisfies Record<string, CommandEntry>;
 
 export type CommandName = keyof typeof COMMANDS;

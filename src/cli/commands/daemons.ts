@@ -1,6 +1,7 @@
 /** `shoal coordinator` and `shoal agent`: the long-running roles of a distributed run. */
 import type { Command } from '@commander-js/extra-typings';
 import { execFile } from 'node:child_process';
+import { constants } from 'node:os';
 import { resolve } from 'node:path';
 import type { Agent } from '../../../agents/index.js';
 import { probeNode } from '../../../agents/index.js';
@@ -107,6 +108,23 @@ function exitSoon(code: number, log: Logger, ms = 5000): void {
   }, ms).unref();
 }
 
+/**
+ * Resolves on the first SIGINT or SIGTERM (an orderly stop follows); a second one exits at
+ * once, with 128 + its number as a shell reports it.
+ */
+function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((done) => {
+    let seen = false;
+    const on = (signal: NodeJS.Signals): void => {
+      if (seen) process.exit(128 + constants.signals[signal]);
+      seen = true;
+      done(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
 export function registerCoordinator(program: Command): void {
   program
     .command(declaration('coordinator'))
@@ -127,13 +145,14 @@ export function registerCoordinator(program: Command): void {
     .addOption(logLevelOption('info'))
     .action(async (opts) => {
       const log = createLogger(opts.logLevel, { role: 'coordinator' });
+      const signalled = stopSignal();
       let server: NatsServerHandle | null = null;
       if (opts.spawnNats) {
         if (opts.nats) throw new UsageError('--spawn-nats and --nats exclude each other');
         const l = parseListen(opts.listen);
-        server = await startNatsServer({ host: l.host, port: l.port, ...(opts.natsConfig ? { config: resolve(opts.natsConfig) } : {}) });
+        server = await startNatsServer({ host: l.host, port: l.port, ...(opts.natsConfig ? { config: resolve(opts.natsConfig) } : {}), ownProcessGroup: true });
         opts.nats = server.url;
-        log.info({ url: server.url, pid: server.child.pid }, 'nats-server started');
+        log.info({ url: server.url, natsPid: server.child.pid }, 'nats-server started');
       }
       try {
         const conn = await connectBus(opts, 'shoal-coordinator', { retryMs: 10_000 });
@@ -150,11 +169,10 @@ export function registerCoordinator(program: Command): void {
         // hang, so a batch script sees it and a restart resumes from the journal. Another
         // coordinator owning the namespace after all: stop (exit 2).
         const why = await new Promise<'signal' | 'broker' | 'conflict'>((done) => {
-          process.once('SIGINT', () => done('signal'));
-          process.once('SIGTERM', () => done('signal'));
+          void signalled.then(() => done('signal'));
           conflict = () => done('conflict');
-          server?.child.once('exit', (code, signal) => {
-            log.error({ code, signal }, 'the spawned nats-server exited: stopping');
+          server?.onUnexpectedExit((code, signal) => {
+            log.error({ natsPid: server?.child.pid, code, signal }, 'the spawned nats-server exited: stopping');
             done('broker');
           });
         });
@@ -164,7 +182,10 @@ export function registerCoordinator(program: Command): void {
         await actors.stop();
         await conn.bus.close();
       } finally {
+        // Stopping it is the normal end (info); its exiting on its own was logged above.
+        const running = server !== null && server.child.exitCode === null && server.child.signalCode === null;
         await server?.stop();
+        if (running) log.info({ natsPid: server?.child.pid }, 'nats-server stopped');
       }
       exitSoon(typeof process.exitCode === 'number' ? process.exitCode : Exit.Done, log);
     });

@@ -15,11 +15,12 @@ import { getKind, type Kind } from '../../kinds/index.js';
 import { remoteHandlerKind } from '../../kinds/handlers/index.js';
 import { createLogger } from '../../log.js';
 import type { CtlClient } from '../client.js';
-import { withClient } from '../connect.js';
+import { namespaceOf, natsUrlOf, withClient } from '../connect.js';
 import { Exit, exitForJob, type ExitCode } from '../exit.js';
 import { reportJob } from '../job-report.js';
 import { addJobOptions, buildSpec } from '../job-spec.js';
 import { addLocalTuning, startLocal, type LocalOptions } from '../local-actors.js';
+import { agentHint, WaitNotes } from '../wait-notes.js';
 import { integerFrom, logLevelOption, valueOption, type LogLevel } from '../options.js';
 import { Output } from '../output.js';
 import { readPipeline, type Pipeline } from '../pipeline-file.js';
@@ -41,7 +42,8 @@ export function registerPipeline(program: Command): void {
     .addOption(valueOption('--workers <n>', 'worker threads of the local agent (default: usable CPUs)', integerFrom(1)))
     .option('--nats <url>', 'submit the stages to the coordinator on this NATS server (default: run them in this process)')
     .option('--ns <ns>', 'namespace on the NATS server (default: SHOAL_NS or "default")')
-    .option('--wait', 'with --nats: wait for every stage to end (without --nats the run always waits)');
+    .option('--wait', 'with --nats: wait for every stage to end (without --nats the run always waits)')
+    .option('--handlers <module...>', 'modules exporting kinds of your own that stages use, loaded by the local agent (as `shoal agent --handlers` does; with --nats the agents must load them)');
   addLocalTuning(cmd);
   cmd
     .option('--json', 'print the stages\' final status as JSON')
@@ -80,14 +82,22 @@ export function stageSpecs(p: Pipeline, remote: boolean): JobSpec[] {
   }
 }
 
-/** Submits the specs in order and, when asked, follows every job to its end; the worst exit code. */
-async function submitAll(client: CtlClient, specs: JobSpec[], out: Output, wait: boolean): Promise<ExitCode> {
+/**
+ * Submits the specs in order and, when asked, follows every job to its end, saying when no
+ * agent can run a stage's kind (as `submit --wait` does); the worst exit code.
+ */
+async function submitAll(client: CtlClient, specs: JobSpec[], out: Output, wait: boolean, hint: string): Promise<ExitCode> {
   for (const spec of specs) {
     const r = await client.submit(spec);
     out.note(`stage ${spec.job}: ${r.tasks} tasks${r.alreadyDone ? `, ${r.alreadyDone} already done` : ''}`);
   }
   if (!wait) return Exit.Done;
-  const finals = await Promise.all(specs.map((s) => client.waitFor(s.job, () => undefined)));
+  const finals = await Promise.all(
+    specs.map((s) => {
+      const notes = new WaitNotes((l) => out.note(l), hint);
+      return client.waitFor(s.job, (j, agents) => notes.update(j, agents));
+    }),
+  );
   const codes = finals.map((f: JobStatus, i) => {
     reportJob(out, kindOf(specs[i]!.kind), f);
     return exitForJob(f.state, f.failed);
@@ -100,12 +110,12 @@ async function runPipeline(file: string, opts: PipelineCliOptions): Promise<Exit
   const pipeline = readPipeline(file);
   const remote = opts.nats !== undefined;
   const specs = stageSpecs(pipeline, remote);
-  if (remote) return withClient(opts, (c) => submitAll(c, specs, out, !!opts.wait));
+  if (remote) return withClient(opts, (c) => submitAll(c, specs, out, !!opts.wait, agentHint(natsUrlOf(opts), namespaceOf(opts))));
   const log = createLogger(opts.logLevel, { role: 'pipeline' });
   // Pipelines run users' code (python, command): the local agent may, as `run python` does.
   const local = await startLocal(opts, log, `shoal-pipeline ${pipeline.file}`, resolve(opts.outDir), true);
   try {
-    return await submitAll(local.client, specs, out, true);
+    return await submitAll(local.client, specs, out, true, agentHint(natsUrlOf(opts), namespaceOf(opts)));
   } finally {
     await local.stop('pipeline finished');
   }

@@ -4,6 +4,7 @@
  * run it only when started with --allow-command (see COMMAND_KINDS).
  */
 import type { Kind } from '../types.js';
+import { currentStamp } from '../records/index.js';
 import { expandCommand, expandCommandList } from './expand.js';
 import { addCommandOptions, checkCommandParams, commandParams, type CommandParams } from './params.js';
 import { runCommand } from './run.js';
@@ -16,6 +17,9 @@ export const commandKind: Kind<CommandParams> = {
   params: commandParams,
   checkParams: checkCommandParams,
   inputs: (p) => (p.argsFile ? [p.argsFile] : []),
+  // The list file's content counts, not where it lies or when it was written; the template and --cwd do.
+  identity: (p) => ({ ...p, argsFile: undefined, argsStamp: undefined }),
+  restamp: (p) => (p.argsFile ? { ...p, argsStamp: currentStamp(p.argsFile) } : p),
   stage: (p) => (p.from === undefined ? null : { from: p.from, threads: p.threads, memory: p.memory, gpus: p.gpus }),
   expand: expandCommand,
   expandList: expandCommandList,

@@ -25,6 +25,8 @@ export const conformersKind: Kind<ConformersParams> = {
   params: conformersParams,
   checkParams: checkConformersParams,
   inputs: (p) => [p.ref, p.gen],
+  // Where the two SD files lie does not count: their content does.
+  identity: (p) => ({ ...p, ref: undefined, gen: undefined }),
   expand: async (p, ctx) => (await (expandModule ??= import('./expand.js'))).expandConformers(p, ctx),
   split: (task) => splitConformersTask(task),
   run: async (ref, p, ctx) => (await (runModule ??= import('./run.js'))).runConformers(ref, p, ctx),

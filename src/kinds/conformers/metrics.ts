@@ -19,14 +19,24 @@ export interface ThresholdMetrics {
   amr_p: number;
 }
 
-/** Metrics per threshold, keyed by the threshold as written by `thresholdKey`. */
+/** Metrics per threshold, keyed by the threshold as written by `thresholdKey`, in ascending order. */
 export type MoleculeMetrics = Record<string, ThresholdMetrics>;
 
 export const METRIC_NAMES = ['cov_r', 'amr_r', 'cov_p', 'amr_p'] as const;
 
-/** A threshold as an object key: the shortest decimal form (`0.75`, `1`, `1.25`). */
+/**
+ * A threshold as an object key: the shortest decimal form with a decimal point (`0.75`, `1.0`,
+ * `1.25`). The point matters: a key that reads as an integer (`1`) is listed before every
+ * other key of a JavaScript object whatever the order it was added in, so `1` would come
+ * before `0.5` in the JSON text.
+ */
 export function thresholdKey(delta: number): string {
-  return String(delta);
+  return Number.isInteger(delta) ? delta.toFixed(1) : String(delta);
+}
+
+/** The thresholds smallest first: the order of the keys of every metrics object. */
+export function ascending(thresholds: readonly number[]): number[] {
+  return [...thresholds].sort((a, b) => a - b);
 }
 
 /** Row minima (per reference row) and column minima (per generated column) of a rows × cols block. */
@@ -57,10 +67,10 @@ function coverageAndMean(minima: ArrayLike<number>, delta: number): [number, num
   return [covered / minima.length, sum / minima.length];
 }
 
-/** The metrics of a whole molecule from its complete row and column minima. */
+/** The metrics of a whole molecule from its complete row and column minima, thresholds in ascending order. */
 export function moleculeMetrics(rowMin: ArrayLike<number>, colMin: ArrayLike<number>, thresholds: readonly number[]): MoleculeMetrics {
   const out: MoleculeMetrics = {};
-  for (const delta of thresholds) {
+  for (const delta of ascending(thresholds)) {
     const [covR, amrR] = coverageAndMean(rowMin, delta);
     const [covP, amrP] = coverageAndMean(colMin, delta);
     out[thresholdKey(delta)] = { cov_r: covR, amr_r: amrR, cov_p: covP, amr_p: amrP };

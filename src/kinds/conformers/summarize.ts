@@ -4,7 +4,7 @@
  * median of each metric over the molecules.
  */
 import type { Row } from '../types.js';
-import { METRIC_NAMES, meanAndMedian, moleculeMetrics, thresholdKey, type MoleculeMetrics } from './metrics.js';
+import { METRIC_NAMES, ascending, meanAndMedian, moleculeMetrics, thresholdKey, type MoleculeMetrics } from './metrics.js';
 import type { ConformersParams } from './params.js';
 import type { ConformersValue } from './run.js';
 
@@ -139,7 +139,7 @@ export async function summarizeConformers(rows: AsyncIterable<Row>, p: Conformer
   failures.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || (a.task < b.task ? -1 : 1));
 
   const dataset: DatasetFigures = {};
-  for (const delta of p.thresholds) {
+  for (const delta of ascending(p.thresholds)) {
     const k = thresholdKey(delta);
     const figures = {} as DatasetFigures[string];
     for (const name of METRIC_NAMES) {

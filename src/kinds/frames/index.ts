@@ -35,6 +35,8 @@ export const framesKind: Kind<FramesParams> = {
   params: framesParams,
   checkParams: checkFramesParams,
   inputs: (p) => (p.top === null ? [p.traj] : [p.traj, p.top]),
+  // The files' content counts, not where they lie (`format` stays: it says how the trajectory is read).
+  identity: (p) => ({ ...p, traj: undefined, top: undefined }),
   expand: async (p, ctx) => (await (expandModule ??= import('./expand.js'))).expandFrames(p, ctx),
   run: async (ref, p, ctx) => (await (runModule ??= import('./run.js'))).runFrames(ref, p, ctx),
   summarize: (rows) => summarizeFrames(rows),

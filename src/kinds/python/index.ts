@@ -5,7 +5,7 @@
  */
 import type { Kind, TaskSpec } from '../types.js';
 import type { TaskList } from '../task-list.js';
-import { indexRecords, recordTasks } from '../records/index.js';
+import { currentStamp, indexRecords, recordTasks } from '../records/index.js';
 import { addPythonOptions, checkPythonParams, pythonParams, type PythonParams } from './params.js';
 import { runPythonBatch } from './run.js';
 import { describePythonSummary, summarizePython } from './summarize.js';
@@ -24,6 +24,15 @@ export const pythonKind: Kind<PythonParams> = {
   params: pythonParams,
   checkParams: checkPythonParams,
   inputs: (p) => [...(p.inputs ? [p.inputs.file] : []), ...(p.fn.includes('.py:') ? [p.fn.slice(0, p.fn.lastIndexOf(':'))] : [])],
+  // The inputs' and the .py file's content counts, not where they lie: of --inputs its format
+  // stays, of --fn FILE.py:NAME the name. --cwd and --python count.
+  identity: (p) => ({
+    ...p,
+    inputs: undefined,
+    format: p.inputs?.format,
+    fn: p.fn.includes('.py:') ? p.fn.slice(p.fn.lastIndexOf(':')) : p.fn,
+  }),
+  restamp: (p) => (p.inputs ? { ...p, inputs: { ...p.inputs, ...currentStamp(p.inputs.file) } } : p),
   expandList,
   stage: (p) => (p.from === undefined ? null : { from: p.from, threads: p.threads, memory: p.memory, gpus: p.gpus }),
   async expand(p): Promise<TaskSpec[]> {

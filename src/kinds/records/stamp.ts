@@ -3,7 +3,7 @@
  * worker's reader compare the file with it, so that a file changed after submit gives a clear
  * error rather than the bytes of other records.
  */
-import type { Stats } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { InputError } from '../../errors.js';
 
 export interface FileStamp {
@@ -13,6 +13,15 @@ export interface FileStamp {
 
 export function stampOf(st: Pick<Stats, 'size' | 'mtimeMs'>): FileStamp {
   return { size: st.size, mtimeMs: st.mtimeMs };
+}
+
+/** The stamp of `file` as it is now. Throws InputError naming the file. */
+export function currentStamp(file: string): FileStamp {
+  try {
+    return stampOf(statSync(file));
+  } catch (err) {
+    throw new InputError(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
 }
 
 /** How the file changed ('it shrank from 10 to 4 bytes'), or null when it did not. */
