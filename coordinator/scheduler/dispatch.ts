@@ -99,11 +99,20 @@ export function nextJob(st: State, a: Agent, spent: Set<Job>): Job | null {
   return best;
 }
 
-/** The slots a job would hold if the running jobs of its priority shared the active ones equally. */
+/**
+ * The slots a job would hold if the running jobs of its priority shared the active ones
+ * equally; 0 while no other job of its priority holds any (nothing takes its place, so it has
+ * no cause to queue behind its own work).
+ */
 function fairShare(st: State, job: Job): number {
   let sharing = 0;
-  for (const j of st.running) if (j.priority === job.priority && j.stalled === null && j.queue.counts.queued + j.queue.counts.leased > 0) sharing++;
-  return Math.floor(st.agents.activeSlots / Math.max(1, sharing));
+  let others = false;
+  for (const j of st.running) {
+    if (j.priority !== job.priority || j.stalled !== null || j.queue.counts.queued + j.queue.counts.leased === 0) continue;
+    sharing++;
+    if (j !== job && j.queue.counts.leased > 0) others = true;
+  }
+  return others ? Math.floor(st.agents.activeSlots / sharing) : 0;
 }
 
 /** Answers the agent's parked pull. */

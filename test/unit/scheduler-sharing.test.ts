@@ -240,3 +240,15 @@ test('a job of unknown speed beside one whose short tasks keep every slot suppli
   assert.ok(!pull(0, 4).includes('S'));
   assert.ok(pull(1, 5).includes('S'), 'a free slot still goes to it');
 });
+
+test('a job of unknown speed alone does not queue behind its own work: it waits for a free slot', () => {
+  const s = newScheduler();
+  submit(s, 'S', tasks(100));
+  const h = s.onHello('a', agentInfo({ slots: 2 }), [], 0);
+  const first = replies(s.onPull('a', pullParams(h.epoch, h.seq, 2, { freeSlots: 2, waitMs: 0 }), 'p1', 1))[0]!;
+  s.check();
+  assert.ok(first.bundles.length > 0);
+  const busy = replies(s.onPull('a', pullParams(h.epoch, first.seq, 2, { freeSlots: 0, waitMs: 0 }), 'p2', 2));
+  s.check();
+  assert.deepEqual(busy.flatMap((r) => r.bundles), [], 'no free slot: nothing of S is prefetched');
+});
