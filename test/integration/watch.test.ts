@@ -189,10 +189,12 @@ describe('status --watch', () => {
 
     const restartedAt = watch.stdout.length;
     coord = await startCoordinator(suite.nats.url, rns, out);
-    // Fresh counts: the job again, its done count from the output, and moving on once the agent is back.
-    await until(() => `the watch to show R1 moving again after the restart:\n${watch.describe()}`, () => {
+    // Fresh counts: the job again with its done count from the output, moving on once the agent is back.
+    await until(() => `the watch to show R1 moving again after the restart from ${beforeKill} done (after it: ${plainDone(watch.stdout.slice(restartedAt), 'R1').slice(0, 5).join(', ')}, ...):\n${watch.describe()}`, () => {
+      // (While it reloads the job, the new coordinator may list it first with nothing counted yet.)
       const fresh = plainDone(watch.stdout.slice(restartedAt), 'R1');
-      return fresh.length > 0 && fresh[0]! >= beforeKill && fresh.at(-1)! > fresh[0]!;
+      const back = fresh.findIndex((d) => d >= beforeKill);
+      return back >= 0 && fresh.slice(back + 1).some((d) => d > fresh[back]!);
     }, 60_000);
 
     const cancel = await runShoal(['cancel', 'R1', ...rconn]);
