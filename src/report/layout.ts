@@ -6,18 +6,23 @@
  */
 import type { LaneGroup, LaneTotals, Geometry } from './page-data.js';
 
-/** One job's counts while streaming. */
-export interface JobCounts {
-  job: string;
+/** Task counts and busy time, kept per job and per agent while streaming. */
+export interface TaskCounts {
   tasks: number;
   ok: number;
   error: number;
+  /** Error rows of its tasks (a failed frame chunk counts each failed frame). */
   failedRecords: number;
   retried: number;
   busyMs: number;
   /** Its first task's start and its last task's end (epoch ms). */
   first: number;
   last: number;
+}
+
+/** One job's counts while streaming. */
+export interface JobCounts extends TaskCounts {
+  job: string;
 }
 
 /** A lane while streaming: `index` is the order it was first seen, which the bars point at. */

@@ -10,7 +10,7 @@
  */
 import { mulberry32 } from '../random.js';
 import { TimeBins } from './bins.js';
-import { layOut, geometryOf, type JobCounts, type LaidJob, type LaneCounts } from './layout.js';
+import { layOut, geometryOf, type JobCounts, type LaidJob, type LaneCounts, type TaskCounts } from './layout.js';
 import type { Bars, PageData } from './page-data.js';
 import { TopK } from './top-k.js';
 
@@ -27,22 +27,13 @@ export interface ScanOptions {
 
 export const DEFAULT_SCAN_OPTIONS: ScanOptions = { maxBars: 200_000, slowest: 25, examples: 200, bins: 600 };
 
-export interface AgentTotals {
+export interface AgentTotals extends TaskCounts {
   agent: string;
   host: string;
   /** Its workers (a worker that ran tasks of several jobs is one). */
   lanes: number;
-  tasks: number;
-  ok: number;
-  error: number;
-  /** Error rows of this agent's tasks (a failed frame chunk counts each failed frame). */
-  failedRecords: number;
-  retried: number;
-  busyMs: number;
   /** Worker time while its workers were alive: each from its first task to its last. */
   aliveMs: number;
-  first: number;
-  last: number;
 }
 
 /** One job's figures, and how its span overlaps the job before it (see layout.ts). */
