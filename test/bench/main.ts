@@ -34,6 +34,7 @@ import { benchPy } from './py.js';
 import { benchPipe } from './pipe.js';
 import { benchSubmit } from './submit.js';
 import { sleep, until } from '../helpers/wait.js';
+import { spawned, type Spawned } from './spawned.js';
 
 export interface BenchRow {
   workload: string;
@@ -46,17 +47,8 @@ export interface BenchRow {
   threadCpu?: ThreadCpu;
 }
 
-function shoal(args: string[], env: NodeJS.ProcessEnv = {}): { pid: number; done: Promise<{ code: number | null; stdout: string; stderr: string }>; kill(): void } {
-  const child = spawn(process.execPath, [cliPath, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20000)));
-  return {
-    pid: child.pid ?? 0,
-    done: new Promise((r) => child.on('exit', (code) => r({ code, stdout, stderr }))),
-    kill: () => child.kill('SIGTERM'),
-  };
+function shoal(args: string[], env: NodeJS.ProcessEnv = {}): Spawned {
+  return spawned(spawn(process.execPath, [cliPath, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 interface FinalStatus {

@@ -13,6 +13,7 @@ import { startNatsServer } from '../../src/nats-server.js';
 import { cliPath } from '../helpers/paths.js';
 import { until } from '../helpers/wait.js';
 import { machineCpu, procCpu } from './proc.js';
+import { spawned, type Spawned } from './spawned.js';
 import type { ThreadCpu } from './thread-cpu.js';
 
 /** The handler module the agent loads (compiled next to this file). */
@@ -39,32 +40,14 @@ export interface VariantRun {
   agentThreads: ThreadCpu | null;
 }
 
-interface Proc {
-  pid: number;
-  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
-  kill(): void;
-}
-
 /**
  * `node [--cpu-prof ...] dist/bundle/main.js ...args`; `profile`: the folder for its V8 CPU
  * profiles (main thread and workers); `threadCpu`: the file where it writes its CPU by thread at exit.
  */
-function shoal(args: string[], o: { profile?: string | undefined; threadCpu?: string } = {}): Proc {
+function shoal(args: string[], o: { profile?: string | undefined; threadCpu?: string } = {}): Spawned {
   const node = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profile}`] : [];
   const env = o.threadCpu ? { ...process.env, THREAD_CPU_OUT: o.threadCpu, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${new URL('./thread-cpu.js', import.meta.url).href}`.trim() } : process.env;
-  const child = spawn(process.execPath, [...node, cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20000)));
-  return {
-    pid: child.pid ?? 0,
-    done: new Promise((r) => {
-      child.on('error', (e) => r({ code: null, stdout, stderr: `${stderr}${e.message}` }));
-      child.on('exit', (code) => r({ code, stdout, stderr }));
-    }),
-    kill: () => child.kill('SIGTERM'),
-  };
+  return spawned(spawn(process.execPath, [...node, cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /**

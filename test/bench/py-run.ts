@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { startNatsServer } from '../../src/nats-server.js';
 import { cliPath, repoRoot } from '../helpers/paths.js';
 import { until } from '../helpers/wait.js';
+import { spawned } from './spawned.js';
 
 /** One process run to its end: wall seconds from its start to its exit, its stdout, the end of its stderr. */
 export interface Ran {
@@ -76,26 +77,20 @@ let runs = 0;
 /** Starts `cmd` under py_cpu.py, which times it and counts the CPU of all it starts. */
 function start(cmd: string, args: string[]): Started {
   const report = join(tmpdir(), `shoal-py-cpu-${process.pid}-${runs++}.json`);
-  const child = spawn('python3', [join(repoRoot, 'test', 'bench', 'py_cpu.py'), report, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20000)));
+  const p = spawned(spawn('python3', [join(repoRoot, 'test', 'bench', 'py_cpu.py'), report, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
   return {
-    pid: child.pid ?? 0,
-    done: new Promise((r) => {
-      child.on('error', (e) => r({ code: null, seconds: 0, stdout, stderr: `${stderr}${e.message}`, cpuS: 0 }));
-      child.on('exit', (code) => {
-        try {
-          const m = JSON.parse(readFileSync(report, 'utf8')) as { seconds: number; cpu: number };
-          rmSync(report);
-          r({ code, seconds: m.seconds, stdout, stderr, cpuS: m.cpu });
-        } catch (err) {
-          r({ code: code === 0 ? null : code, seconds: 0, stdout, stderr: `${stderr}\npy_cpu.py wrote no report: ${(err as Error).message}`, cpuS: 0 });
-        }
-      });
+    pid: p.pid,
+    done: p.done.then(({ code, stdout, stderr }) => {
+      if (code === null) return { code, seconds: 0, stdout, stderr, cpuS: 0 };
+      try {
+        const m = JSON.parse(readFileSync(report, 'utf8')) as { seconds: number; cpu: number };
+        rmSync(report);
+        return { code, seconds: m.seconds, stdout, stderr, cpuS: m.cpu };
+      } catch (err) {
+        return { code: code === 0 ? null : code, seconds: 0, stdout, stderr: `${stderr}\npy_cpu.py wrote no report: ${(err as Error).message}`, cpuS: 0 };
+      }
     }),
-    kill: () => child.kill('SIGTERM'),
+    kill: p.kill,
   };
 }
 
