@@ -24,6 +24,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { mulberry32 } from '../../src/random.js';
 import { repoRoot } from '../helpers/paths.js';
 import { assertOneRowPerTask, readRows, type Row } from '../helpers/rows.js';
 import type { BenchRow } from './main.js';
@@ -47,22 +48,11 @@ interface Work {
   boundS: number;
 }
 
-/** A fixed pseudo-random sequence in [0, 1) (mulberry32), so every run has the same order. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function work(rowsPerStage: number): Work {
   const w1 = (JSON.parse(readFileSync(join(repoRoot, 'test', 'bench', 'sizes.json'), 'utf8')) as { sizes: number[] }).sizes;
   const sizes = Array.from({ length: TASKS }, (_, i) => w1[i % w1.length]!);
-  const next = random(1);
+  const next = mulberry32(1);
   for (let i = sizes.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
     [sizes[i], sizes[j]] = [sizes[j]!, sizes[i]!];
