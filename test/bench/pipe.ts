@@ -48,7 +48,6 @@ interface Work {
   boundS: number;
 }
 
-
 function work(rowsPerStage: number): Work {
   const w1 = (JSON.parse(readFileSync(join(repoRoot, 'test', 'bench', 'sizes.json'), 'utf8')) as { sizes: number[] }).sizes;
   const sizes = Array.from({ length: TASKS }, (_, i) => w1[i % w1.length]!);
