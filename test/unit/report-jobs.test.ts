@@ -9,29 +9,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { renderHtml, ReportScan, scanRows, summarize, summaryLines } from '../../src/report/index.js';
 import { geometryOf, layOut, overlapMs, BAND_HEIGHT } from '../../src/report/layout.js';
+import { iter, reportRow, type ReportRowSpec } from '../helpers/report-rows.js';
 
 const T = 1_700_000_000_000;
 
-async function* iter<T>(xs: T[]): AsyncGenerator<T> {
-  for (const x of xs) yield x;
-}
-
-interface R {
-  job: string;
-  task: string;
-  agent?: string;
-  worker?: number | null;
-  start: number;
-  end: number;
-  status?: 'ok' | 'error';
-  attempt?: number;
-  kind?: string;
-}
-
-/** A row at `start`..`end` ms after T. */
-function row(r: R): Record<string, unknown> {
-  const agent = r.agent ?? 'n1-1';
-  return { kind: r.kind ?? 'python', status: r.status ?? 'ok', attempt: r.attempt ?? 1, agent, host: agent.split('-')[0], worker: r.worker === undefined ? 1 : r.worker, ...r, start: T + r.start, end: T + r.end, ...(r.status === 'error' ? { error: { code: 'E_EXCEPTION', message: 'boom' } } : {}) };
+/** A row at `start`..`end` ms after T; an error row gets an error. */
+function row(r: ReportRowSpec & { job: string }): Record<string, unknown> {
+  return { ...reportRow(r, { kind: 'python', agent: 'n1-1', t0: T }), ...(r.status === 'error' ? { error: { code: 'E_EXCEPTION', message: 'boom' } } : {}) };
 }
 
 /**

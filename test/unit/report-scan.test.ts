@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { renderHtml, scanRows, summarize, summaryLines, TimeBins } from '../../src/report/index.js';
+import { iter, reportRow, type ReportRowSpec } from '../helpers/report-rows.js';
 
 /** A small deterministic PRNG for the brute-force comparison. */
 function lcg(seed: number): () => number {
@@ -13,27 +14,7 @@ function lcg(seed: number): () => number {
   return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
 }
 
-async function* iter<T>(xs: T[]): AsyncGenerator<T> {
-  for (const x of xs) yield x;
-}
-
-interface R {
-  task: string;
-  agent?: string;
-  worker?: number | null;
-  start: number;
-  end: number;
-  status?: 'ok' | 'error';
-  attempt?: number;
-  kind?: string;
-  index?: number;
-  of?: number;
-  error?: { code: string; message: string };
-}
-
-function row(r: R): Record<string, unknown> {
-  return { job: 'J', kind: r.kind ?? 'spin', status: r.status ?? 'ok', attempt: r.attempt ?? 1, agent: r.agent ?? 'a-1', host: (r.agent ?? 'a-1').split('-')[0], worker: r.worker === undefined ? 1 : r.worker, ...r };
-}
+const row = (r: ReportRowSpec): Record<string, unknown> => reportRow(r, { job: 'J', kind: 'spin', agent: 'a-1' });
 
 describe('TimeBins', () => {
   it('matches a brute-force per-bin sum for intervals in any order, across coarsening', () => {
@@ -141,11 +122,11 @@ describe('scanRows', () => {
   });
 
   it('counts a multi-record task with any error row as failed, and its failed records', async () => {
-    const err = (index: number, code = 'E_INPUT'): R => ({
+    const err = (index: number, code = 'E_INPUT'): ReportRowSpec => ({
       task: 'frames_0-3', agent: 'n1-1', start: t, end: t + 50, kind: 'frames', index, of: 4, status: 'error',
       error: { code, message: `traj.dcd frame ${index}: truncated file` },
     });
-    const chunk = (task: string, index: number, start: number): R => ({ task, agent: 'n1-1', start, end: start + 50, kind: 'frames', index, of: 2 });
+    const chunk = (task: string, index: number, start: number): ReportRowSpec => ({ task, agent: 'n1-1', start, end: start + 50, kind: 'frames', index, of: 2 });
     const crafted = [
       // The first row is ok: the task must still end up failed.
       row({ task: 'frames_0-3', agent: 'n1-1', start: t, end: t + 50, kind: 'frames', index: 0, of: 4 }),
