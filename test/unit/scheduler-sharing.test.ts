@@ -219,17 +219,22 @@ test('--after: an upstream already ended (here or in a record on disk) counts as
   c.runUntil(() => c.state('y') === 'done', 50);
 });
 
-test('a job of unknown speed beside one whose short tasks keep every slot supplied gets one bundle queued behind them, up to its fair share', () => {
-  const s = newScheduler();
-  submit(s, 'U', tasks(10_000), { secondsPerCost: 0.001 });
+/** An agent of 2 slots that pulls for 2 bundles, saying how many slots are free; each pull gives the jobs of its bundles. */
+function twoSlotAgent(s: Scheduler): (freeSlots: number, at: number) => string[] {
   const h = s.onHello('a', agentInfo({ slots: 2 }), [], 0);
   let seq = h.seq;
-  const pull = (freeSlots: number, at: number): string[] => {
+  return (freeSlots, at) => {
     const r = replies(s.onPull('a', pullParams(h.epoch, seq, 2, { freeSlots, waitMs: 0 }), `p${at}`, at))[0];
     s.check();
     if (r) seq = r.seq;
     return (r?.bundles ?? []).map((b) => b.job);
   };
+}
+
+test('a job of unknown speed beside one whose short tasks keep every slot supplied gets one bundle queued behind them, up to its fair share', () => {
+  const s = newScheduler();
+  submit(s, 'U', tasks(10_000), { secondsPerCost: 0.001 });
+  const pull = twoSlotAgent(s);
   assert.ok(pull(2, 1).every((j) => j === 'U'), 'U takes both slots');
   // A stage comes (its tasks' length unknown); the agent, busy with U, pulls for its prefetch only.
   submit(s, 'S', tasks(100), { now: 2 });
@@ -244,11 +249,7 @@ test('a job of unknown speed beside one whose short tasks keep every slot suppli
 test('a job of unknown speed alone does not queue behind its own work: it waits for a free slot', () => {
   const s = newScheduler();
   submit(s, 'S', tasks(100));
-  const h = s.onHello('a', agentInfo({ slots: 2 }), [], 0);
-  const first = replies(s.onPull('a', pullParams(h.epoch, h.seq, 2, { freeSlots: 2, waitMs: 0 }), 'p1', 1))[0]!;
-  s.check();
-  assert.ok(first.bundles.length > 0);
-  const busy = replies(s.onPull('a', pullParams(h.epoch, first.seq, 2, { freeSlots: 0, waitMs: 0 }), 'p2', 2));
-  s.check();
-  assert.deepEqual(busy.flatMap((r) => r.bundles), [], 'no free slot: nothing of S is prefetched');
+  const pull = twoSlotAgent(s);
+  assert.ok(pull(2, 1).length > 0);
+  assert.deepEqual(pull(0, 2), [], 'no free slot: nothing of S is prefetched');
 });
