@@ -35,8 +35,9 @@ export class WaitNotes {
     const cause = this.causeOf(j, agents);
     const t = this.now();
     if (cause === null) {
-      // Over: said only while the job runs on (its end is reported anyway).
-      if (this.said !== null && j.state === 'running') this.say(`job ${j.job}: an agent that can run it is connected now`);
+      // Over: said while the job runs on, or when it ended done (the agent that came ran it all
+      // between two statuses); not for a job cancelled or failed.
+      if (this.said !== null && (j.state === 'running' || j.state === 'done')) this.say(`job ${j.job}: an agent that can run it is connected now`);
       this.pending = null;
       this.said = null;
       return;

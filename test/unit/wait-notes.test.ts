@@ -75,6 +75,16 @@ describe('wait notes', () => {
     assert.equal(said.length, 1, said.join('\n'));
   });
 
+  it('a job that an agent ran to its end between two statuses says the wait is over', () => {
+    const { n, said, at } = notes();
+    n.update(job(), []);
+    at(NOTE_AFTER_MS.noAgent);
+    n.update(job(), []);
+    n.update(job({ state: 'done', queued: 0, done: 3 }), [agent()]);
+    assert.equal(said.length, 2, said.join('\n'));
+    assert.equal(said[1], 'job J: an agent that can run it is connected now');
+  });
+
   it('the hint leaves out the default namespace and names a URL to fill in when there is none', () => {
     assert.equal(agentHint(undefined, 'default'), 'shoal agent --nats URL');
   });
