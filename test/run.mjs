@@ -3,11 +3,12 @@
 // Usage: node test/run.mjs [unit|integration|e2e ...]   (default: all)
 //
 // Most integration tests spend their time waiting (for agent timeouts, drains, restarts), so
-// files run in SHOAL_TEST_LANES lanes at once (default 2), plus a lane for the files that
+// files run in SHOAL_TEST_LANES lanes at once (default 3), plus a lane for the files that
 // build hosts (real Slurm, network namespaces). Files that measure the whole machine (a
 // process eating memory, CPU affinity) run alone at the end.
 // Each file's TAP output is printed whole when it ends; the last lines sum up all files.
-import { readdirSync, statSync, existsSync } from 'node:fs';
+import { readdirSync, statSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 
@@ -37,12 +38,12 @@ if (files.length === 0) {
  */
 const HOSTS = [/\/e2e\//, /fault-partition\./];
 const ALONE = [/fault-memory\./, /affinity\./, /security-cluster\./];
-const lanes = Math.max(1, Number.parseInt(process.env.SHOAL_TEST_LANES ?? '2', 10) || 1);
+const lanes = Math.max(1, Number.parseInt(process.env.SHOAL_TEST_LANES ?? '3', 10) || 1);
 const matches = (res, f) => res.some((re) => re.test(f));
 
 // Long waiting files first (the longest measured here, in order), so the lanes end together;
 // unit files fill the gaps at the end.
-const LONG = ['fault-hostile', 'security', 'fault-drain', 'skeleton', 'fault-owner', 'command', 'fault-cancel', 'watch', 'fault-pause', 'fault-broker'];
+const LONG = ['scale', 'fault-hostile', 'pipeline-faults', 'python', 'fleet', 'fault-owner', 'watch', 'fault-sink', 'resume-content', 'command', 'fault-drain', 'skeleton', 'stages', 'frames'];
 const rank = (f) => {
   const long = LONG.findIndex((name) => f.endsWith(`/${name}.test.js`));
   return long >= 0 ? long : f.includes('/integration/') ? LONG.length : LONG.length + 1;
@@ -54,16 +55,28 @@ const solo = files.filter((f) => matches(ALONE, f));
 const totals = { tests: 0, pass: 0, fail: 0, cancelled: 0, skipped: 0, todo: 0 };
 const failed = [];
 
+// Where GNU time is installed, each file's CPU seconds (its processes and the servers they
+// started) are printed beside its wall time: what a file costs the machine, for ordering lanes.
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+const cpuDir = TIME ? mkdtempSync(join(tmpdir(), 'shoal-test-cpu-')) : null;
+let cpuFiles = 0;
+
 function runFile(file) {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const child = spawn(process.execPath, ['--test', '--test-reporter=tap', '--test-timeout=600000', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['--test', '--test-reporter=tap', '--test-timeout=600000', file];
+    const cpuOut = cpuDir ? join(cpuDir, `${cpuFiles++}.txt`) : null;
+    const child = cpuOut
+      ? spawn(TIME, ['-q', '-f', '%U %S', '-o', cpuOut, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.on('close', (code, signal) => {
       const name = relative(join(root, 'dist'), file);
-      process.stdout.write(`# ── ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n${out}`);
+      const cpu = cpuOut && existsSync(cpuOut) ? readFileSync(cpuOut, 'utf8').trim().split(/\s+/).map(Number) : null;
+      const cpuText = cpu && cpu.length === 2 && cpu.every(Number.isFinite) ? `, cpu ${(cpu[0] + cpu[1]).toFixed(1)} s` : '';
+      process.stdout.write(`# ── ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s${cpuText})\n${out}`);
       for (const k of Object.keys(totals)) {
         const m = new RegExp(`^# ${k} (\\d+)$`, 'm').exec(out);
         if (m) totals[k] += Number(m[1]);
@@ -87,6 +100,7 @@ const t0 = Date.now();
 await Promise.all([runLanes(shared, lanes), runLanes(hosts, 1).then(() => runLanes(shared, 1))]);
 await runLanes(solo, 1);
 const secs = ((Date.now() - t0) / 1000).toFixed(1);
+if (cpuDir) rmSync(cpuDir, { recursive: true, force: true });
 console.log(`# files ${files.length}${failed.length ? `; failed: ${failed.join(', ')}` : ''}`);
 console.log(`# tests ${totals.tests}\n# pass ${totals.pass}\n# fail ${totals.fail}\n# cancelled ${totals.cancelled}\n# skipped ${totals.skipped}\n# todo ${totals.todo}\n# duration_s ${secs}`);
 console.log(`${totals.pass} passed, ${totals.fail + totals.cancelled} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
