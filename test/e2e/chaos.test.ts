@@ -57,7 +57,7 @@ describe('chaos', () => {
     const c = await startAgent(suite.nats.url, ns, ['--workers', '1']);
     const ctl = await suite.control(ns);
     const started = Date.now();
-    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '10', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'X1']);
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--sleep', '--ms', '10', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'X1']);
     assert.equal(sub.code, 0, sub.describe());
 
     const report: FaultRow[] = [];

@@ -113,7 +113,7 @@ async function bandExtent(page: Page, top: number): Promise<{ from: number; to: 
 describe('shoal report --html in headless Chromium', () => {
   it('renders the lanes and bars of a real job, works offline, zooms, and the text summary agrees', async (t) => {
     const out = join(tmp, 'spin.jsonl');
-    const run = await runShoal(['run', 'spin', '--tasks', '300', '--ms', '5', '--workers', '2', '--out', out]);
+    const run = await runShoal(['run', 'spin', '--tasks', '300', '--sleep', '--ms', '5', '--workers', '2', '--out', out]);
     assert.equal(run.code, 0, run.describe());
     const rows = readRows(out);
     assert.equal(rows.length, 300);

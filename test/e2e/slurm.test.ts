@@ -78,7 +78,7 @@ test('Slurm: shoal.sbatch on two nodes; spot agents join, drain on scancel and b
 
   // Submitted from the checkout without SHOAL_HOME: the script must find shoal through the
   // submit directory (its own path is a spooled copy under slurmd's spool).
-  const main = c.sbatch(['-N2', '-c1', '-J', 'shoal-e2e', join(repoRoot, 'slurm', 'shoal.sbatch'), 'spin', '--tasks', String(TASKS), '--ms', String(TASK_MS)], {
+  const main = c.sbatch(['-N2', '-c1', '-J', 'shoal-e2e', join(repoRoot, 'slurm', 'shoal.sbatch'), 'spin', '--tasks', String(TASKS), '--sleep', '--ms', String(TASK_MS)], {
     cwd: repoRoot,
     out: mainOut,
     err: mainErr,

@@ -20,7 +20,7 @@ describe('agent loss', () => {
     const [a, b] = (await agents(2, ['--workers', '1'])) as [Agent, Agent];
 
     const tasks = 300;
-    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '30', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'L1']);
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--sleep', '--ms', '30', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'L1']);
     assert.equal(sub.code, 0, sub.describe());
 
     // Kill B once it has results in the output and so surely holds leases of a running job.

@@ -31,7 +31,7 @@ describe('broker restart', () => {
     const [a, b] = (await agents(2, ['--workers', '1'])) as [Agent, Agent];
 
     const tasks = 500;
-    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '25', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'B1']);
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--sleep', '--ms', '25', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'B1']);
     assert.equal(sub.code, 0, sub.describe());
     const file = join(out, 'B1.jsonl');
     await until('progress before the outage', () => rowsSoFar(file).length >= 60, 30_000);

@@ -36,7 +36,7 @@ describe('cancel', () => {
       return [a.id, b.id].every((id) => st.agents.find((x) => x.agent === id)?.busy === 1);
     }, 20_000);
     // A second job, waiting behind C1 (the agents hold C1's bundles and pull nothing more).
-    const sub = await runShoal(['submit', 'spin', '--tasks', '40', '--ms', '50', '--no-speculate', ...conn(), '--job', 'C2']);
+    const sub = await runShoal(['submit', 'spin', '--tasks', '40', '--sleep', '--ms', '50', '--no-speculate', ...conn(), '--job', 'C2']);
     assert.equal(sub.code, 0, sub.describe());
     assert.equal((await run.ctl.job('C2')).done, 0, 'precondition: C2 waits behind C1');
 
@@ -68,7 +68,7 @@ describe('cancel', () => {
     const a = await startAgent(suite.nats.url, run.ns, ['--workers', '1'], { t });
     const b = await startAgent(suite.nats.url, run.ns, ['--workers', '1'], { t });
     const tasks = 4000;
-    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '5', '--no-speculate', ...conn(), '--job', 'C3']);
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--sleep', '--ms', '5', '--no-speculate', ...conn(), '--job', 'C3']);
     assert.equal(sub.code, 0, sub.describe());
     const file = join(run.out, 'C3.jsonl');
     await until('rows of C3 from both agents', () => {

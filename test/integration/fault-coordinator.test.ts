@@ -30,7 +30,7 @@ describe('coordinator crash', () => {
     const [a, b] = (await agents(2, ['--workers', '1'])) as [Agent, Agent];
 
     const tasks = 600;
-    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '20', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'K1']);
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--sleep', '--ms', '20', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'K1']);
     assert.equal(sub.code, 0, sub.describe());
     const file = join(out, 'K1.jsonl');
     await until('progress before the crash', () => rowsSoFar(file).length >= 100, 30_000);

@@ -50,7 +50,7 @@ describe('drain', () => {
     // for a first row would leave A between bundles.) B joins only after A is gone, so every
     // task it runs came back to the coordinator by hand-back or was never leased.
     const tasks = 24;
-    await submit('D1', ['--tasks', String(tasks), '--ms', '500', '--granularity', '12']);
+    await submit('D1', ['--tasks', String(tasks), '--sleep', '--ms', '500', '--granularity', '12']);
     const file = join(run.out, 'D1.jsonl');
     await until('A running a bundle of D1', async () => (await run.ctl.agent(a.id))?.busy === 1, 20_000);
 

@@ -195,7 +195,7 @@ describe('hostile bus', () => {
     const ctl = await suite.control(ns);
 
     const tasks = 1500;
-    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '8', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'F1']);
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--sleep', '--ms', '8', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'F1']);
     assert.equal(sub.code, 0, sub.describe());
 
     const info = { host: 'zz', pid: 1, slots: 1, cpus: { logical: 1, physical: 1, usable: 1 }, memory: { total: 1e9, available: 1e9, limit: 1e9 }, spot: false, allowCommand: false, kinds: [] };

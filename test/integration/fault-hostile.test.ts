@@ -65,7 +65,7 @@ describe('a hostile agent with valid credentials', () => {
     assert.match(realId, new RegExp(`@${ns}-agent-1$`), 'the agent names its principal in its id');
     const operator = creds('operator');
     const tasks = 3000;
-    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '4', '--no-speculate', ...at, '--job', 'H1'], { env: operator });
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--sleep', '--ms', '4', '--no-speculate', ...at, '--job', 'H1'], { env: operator });
     assert.equal(sub.code, 0, sub.describe());
 
     const hostileCreds = creds('agent-2');

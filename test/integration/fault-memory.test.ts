@@ -56,7 +56,7 @@ describe('memory guard', () => {
     const [m] = (await agents(1, ['--workers', '1', '--min-free-memory', (threshold / GiB).toFixed(3)])) as [Agent];
 
     const tasks = 400;
-    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '20', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'M1']);
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--sleep', '--ms', '20', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'M1']);
     assert.equal(sub.code, 0, sub.describe());
     const file = join(out, 'M1.jsonl');
     await until('progress', () => rowsSoFar(file).length >= 20, 20_000);

@@ -34,7 +34,7 @@ async function jobUnderWay(dir: string, job: string, tasks: number, ms: number) 
   const first = await startCoordinator(suite.nats.url, ns, out);
   const ctl = await suite.control(ns);
   const agent = await startAgent(suite.nats.url, ns, ['--workers', '1']);
-  const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', String(ms), ...connArgs(suite.nats.url, ns), '--job', job]);
+  const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--sleep', '--ms', String(ms), ...connArgs(suite.nats.url, ns), '--job', job]);
   assert.equal(sub.code, 0, sub.describe());
   await until(`rows of ${job}`, () => rowsSoFar(join(out, `${job}.jsonl`)).length >= 100);
   return { ns, out, first, ctl, agent };
@@ -73,7 +73,7 @@ describe('one owner', () => {
 
   it('a second shoal run on the same --out exits 2 naming the first; the first completes exactly once', async () => {
     const file = join(suite.dir, 'runs', 'R1.jsonl');
-    const cmd = ['run', 'spin', '--tasks', '3000', '--ms', '2', '--workers', '1', '--job', 'R1', '--out', file];
+    const cmd = ['run', 'spin', '--tasks', '3000', '--sleep', '--ms', '2', '--workers', '1', '--job', 'R1', '--out', file];
     const first = spawnShoal(cmd);
     await until('rows of R1', () => rowsSoFar(file).length >= 50);
     const second = await runShoal(cmd, { timeoutMs: 30_000 });

@@ -68,7 +68,7 @@ describe('network partition', () => {
     assert.match(pId, /^p1-/, 'the agent runs on host p1');
 
     const tasks = 1000;
-    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '30', '--no-speculate', ...connArgs(url, ns), '--job', job]);
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--sleep', '--ms', '30', '--no-speculate', ...connArgs(url, ns), '--job', job]);
     assert.equal(sub.code, 0, sub.describe());
     const file = join(out, `${job}.jsonl`);
     await until('rows from p1', () => rowsSoFar(file).filter((r) => r.agent === pId).length >= 5, 30_000);

@@ -25,7 +25,7 @@ describe('a paused coordinator', () => {
     const a = await startAgent(suite.nats.url, ns, ['--workers', '1']);
     const b = await startAgent(suite.nats.url, ns, ['--workers', '1']);
     const tasks = 3000;
-    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '3', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'P1']);
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--sleep', '--ms', '3', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'P1']);
     assert.equal(sub.code, 0, sub.describe());
     await until('P1 under way', async () => (await ctl.job('P1')).done >= 300);
 

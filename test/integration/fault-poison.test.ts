@@ -24,7 +24,7 @@ describe('poison tasks', () => {
     const ids = spinIds(tasks);
     const [fail, crash, hog] = [5, 17, 33];
     const sub = await runShoal([
-      'submit', 'spin', '--tasks', String(tasks), '--ms', '20', '--no-speculate',
+      'submit', 'spin', '--tasks', String(tasks), '--sleep', '--ms', '20', '--no-speculate',
       '--fail-tasks', String(fail), '--crash-tasks', String(crash), '--hog-tasks', String(hog),
       ...connArgs(suite.nats.url, ns), '--job', 'P1', '--wait',
     ], { timeoutMs: 80_000 });
@@ -72,7 +72,7 @@ describe('poison tasks', () => {
     assert.equal(deaths.filter((d) => d.task === ids[hog]).length, 3);
 
     // The pools still work: a second job runs on every agent (each has its one thread back).
-    const again = await runShoal(['submit', 'spin', '--tasks', '300', '--ms', '10', ...connArgs(suite.nats.url, ns), '--job', 'P2', '--wait']);
+    const again = await runShoal(['submit', 'spin', '--tasks', '300', '--sleep', '--ms', '10', ...connArgs(suite.nats.url, ns), '--job', 'P2', '--wait']);
     assert.equal(again.code, 0, again.describe());
     const rows2 = readRows(join(out, 'P2.jsonl'));
     assertOneRowPerTask(rows2, spinIds(300), { status: 'ok', job: 'P2' });

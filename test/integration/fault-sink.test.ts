@@ -82,7 +82,7 @@ describe('sink: torn tail and replay', () => {
   it('a run SIGKILLed mid-job with a half-written row at the end resumes to one row per task', async () => {
     const file = join(suite.dir, 'killed', 'S2.jsonl');
     const tasks = 3000;
-    const cmd = ['run', 'spin', '--tasks', String(tasks), '--ms', '2', '--workers', '1', '--job', 'S2', '--out', file];
+    const cmd = ['run', 'spin', '--tasks', String(tasks), '--sleep', '--ms', '2', '--workers', '1', '--job', 'S2', '--out', file];
     const p = spawnShoal(cmd);
     await until('rows of S2', () => rowsSoFar(file).length >= 300, 30_000);
     await killHard(p);

@@ -94,7 +94,7 @@ describe('protocol guard', () => {
     assert.equal(typeof agentId, 'string');
 
     const tasks = 600;
-    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--ms', '10', ...conn, '--job', 'G1']);
+    const sub = await runShoal(['submit', 'spin', '--tasks', String(tasks), '--sleep', '--ms', '10', ...conn, '--job', 'G1']);
     assert.equal(sub.code, 0, sub.describe());
 
     // What goes on each subject: random bytes, msgpack's reserved byte, truncated msgpack,

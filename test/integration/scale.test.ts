@@ -26,7 +26,7 @@ const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MB`;
 describe('jobs of millions of tasks', () => {
   it('a 5,000,000-task job submitted while another runs: its agent stays, status answers within a second, memory comes back', async (t) => {
     const [agent] = await run.agents(1, ['--workers', '2'], { t });
-    const r = await runShoal(['submit', 'spin', '--tasks', '300', '--ms', '40', '--no-speculate', ...conn(), '--job', 'R']);
+    const r = await runShoal(['submit', 'spin', '--tasks', '300', '--sleep', '--ms', '40', '--no-speculate', ...conn(), '--job', 'R']);
     assert.equal(r.code, 0, r.describe());
     await until('R under way', async () => (await run.ctl.job('R')).done > 0);
 

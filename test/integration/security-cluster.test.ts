@@ -62,7 +62,7 @@ describe('deploy/nats/cluster: three routed servers', () => {
     // tried in random order); it learns the others from the cluster.
     agent = spawnShoal(['agent', '--nats', s2.url, '--ns', ns, '--workers', '2'], { env: creds('agent') });
     await agent.waitForLog('joined the coordinator');
-    const r = await runShoal(['submit', 'spin', '--tasks', '300', '--ms', '1', '--nats', s3.url, '--ns', ns, '--job', 'c1', '--wait'], { env: creds('operator') });
+    const r = await runShoal(['submit', 'spin', '--tasks', '300', '--sleep', '--ms', '1', '--nats', s3.url, '--ns', ns, '--job', 'c1', '--wait'], { env: creds('operator') });
     assert.equal(r.code, 0, r.describe());
     assertOneRowPerTask(readRows(join(scratch.dir, 'out', 'c1.jsonl')), spinIds(300), { status: 'ok', job: 'c1' });
   });
@@ -71,7 +71,7 @@ describe('deploy/nats/cluster: three routed servers', () => {
     const [, s2, s3] = servers as [NatsServerHandle, NatsServerHandle, NatsServerHandle];
     await s2.stop();
     await agent.waitForLog('NATS connection back', 30_000);
-    const r = await runShoal(['submit', 'spin', '--tasks', '300', '--ms', '1', '--nats', s3.url, '--ns', ns, '--job', 'c2', '--wait'], { env: creds('operator'), timeoutMs: 90_000 });
+    const r = await runShoal(['submit', 'spin', '--tasks', '300', '--sleep', '--ms', '1', '--nats', s3.url, '--ns', ns, '--job', 'c2', '--wait'], { env: creds('operator'), timeoutMs: 90_000 });
     assert.equal(r.code, 0, r.describe());
     const rows = readRows(join(scratch.dir, 'out', 'c2.jsonl'));
     assertOneRowPerTask(rows, spinIds(300), { status: 'ok', job: 'c2' });

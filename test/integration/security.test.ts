@@ -82,7 +82,7 @@ describe('deploy/nats: roles and namespaces on the shipped config', () => {
 
   it('an agent (or coordinator) credential cannot cancel a job; an operator can', async () => {
     // Far more work than one worker does while this test runs: the job stays running.
-    const sub = await runShoal(['submit', 'spin', '--tasks', '2000', '--ms', '500', ...at(nsA), '--job', 'long'], { env: creds(nsA, 'operator') });
+    const sub = await runShoal(['submit', 'spin', '--tasks', '2000', '--sleep', '--ms', '500', ...at(nsA), '--job', 'long'], { env: creds(nsA, 'operator') });
     assert.equal(sub.code, 0, sub.describe());
     for (const role of ['agent', 'coordinator'] as const) {
       const r = await runShoal(['cancel', 'long', ...at(nsA)], { env: creds(nsA, role) });

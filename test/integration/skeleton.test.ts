@@ -49,7 +49,7 @@ describe('distributed: coordinator, agents and CLI as separate processes', () =>
   });
 
   it('submit --wait of 600 tasks × 20 ms exits 0 with one ok row per task, run by both agents', async () => {
-    const r = await runShoal(['submit', 'spin', '--tasks', '600', '--ms', '20', ...conn(), '--wait', '--job', 'J2']);
+    const r = await runShoal(['submit', 'spin', '--tasks', '600', '--sleep', '--ms', '20', ...conn(), '--wait', '--job', 'J2']);
     assert.equal(r.code, 0, r.describe());
     const rows = readRows(join(out, 'J2.jsonl'));
     assertOneRowPerTask(rows, spinIds(600), { status: 'ok', job: 'J2' });
@@ -64,7 +64,7 @@ describe('distributed: coordinator, agents and CLI as separate processes', () =>
     agentB.kill('SIGTERM');
     assert.deepEqual(await agentB.exited, { code: 0, signal: null }, agentB.describe());
 
-    const sub = await runShoal(['submit', 'spin', '--tasks', '400', '--ms', '25', ...conn(), '--job', 'J3']);
+    const sub = await runShoal(['submit', 'spin', '--tasks', '400', '--sleep', '--ms', '25', ...conn(), '--job', 'J3']);
     assert.equal(sub.code, 0, sub.describe());
     assert.equal(sub.stdout.trim(), 'J3');
 
@@ -114,7 +114,7 @@ describe('distributed: coordinator, agents and CLI as separate processes', () =>
 describe('embedded: shoal run without NATS', () => {
   it('run spin --tasks 5000 --ms 1 --out FILE exits 0 with 5,000 rows, one per task, and the summary beside it', async () => {
     const file = join(suite.dir, 'embedded', 'x.jsonl');
-    const r = await runShoal(['run', 'spin', '--tasks', '5000', '--ms', '1', '--out', file]);
+    const r = await runShoal(['run', 'spin', '--tasks', '5000', '--sleep', '--ms', '1', '--out', file]);
     assert.equal(r.code, 0, r.describe());
     const rows = readRows(file);
     assert.equal(rows.length, 5000);

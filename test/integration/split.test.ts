@@ -24,7 +24,7 @@ describe('splitting while dispatching', () => {
     // in two 0.6 s halves (not further: 0.6 s is under a fair share).
     const sizes = join(suite.dir, 'sizes.json');
     writeFileSync(sizes, JSON.stringify([8, 1, 1, 1, 1]));
-    const job = ['spin', '--sizes', sizes, '--ms', '150', '--splittable', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'S1'];
+    const job = ['spin', '--sizes', sizes, '--sleep', '--ms', '150', '--splittable', '--no-speculate', ...connArgs(suite.nats.url, ns), '--job', 'S1'];
     const sub = await runShoal(['submit', ...job]);
     assert.equal(sub.code, 0, sub.describe());
     const final = await ctl.waitEnd('S1');

@@ -69,7 +69,7 @@ describe('status --watch', () => {
   });
 
   it('on a terminal redraws a progress bar that advances, then shows the finished job and the agents', async () => {
-    const sub = await runShoal(['submit', 'spin', '--tasks', '400', '--ms', '15', '--job', 'W1', ...conn()]);
+    const sub = await runShoal(['submit', 'spin', '--tasks', '400', '--sleep', '--ms', '15', '--job', 'W1', ...conn()]);
     assert.equal(sub.code, 0, sub.describe());
     const cmd = [process.execPath, cliPath, 'status', 'W1', '--watch', '--interval', '0.2', ...conn()].map(quote).join(' ');
     tmux('new-session', '-d', '-s', 'watch', '-x', '120', '-y', '40', `${cmd}; echo "WATCH-EXIT=$?"; sleep 600`);
@@ -114,7 +114,7 @@ describe('status --watch', () => {
     agent.kill('SIGSTOP');
     let watch: ShoalProcess;
     try {
-      const sub = await runShoal(['submit', 'spin', '--tasks', '150', '--ms', '10', '--job', 'W2', ...conn()]);
+      const sub = await runShoal(['submit', 'spin', '--tasks', '150', '--sleep', '--ms', '10', '--job', 'W2', ...conn()]);
       assert.equal(sub.code, 0, sub.describe());
       watch = spawnShoal(['status', 'W2', '--watch', '--json', '--interval', '0.2', ...conn()]);
       await until(() => `a first refresh:\n${watch.describe()}`, () => watch.stdout.includes('\n') || !watch.alive);
