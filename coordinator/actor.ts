@@ -83,13 +83,16 @@ export class Coordinator implements SinkHost {
   private dirLock: OwnerLock | null = null;
   private stopped = false;
   private readonly host = hostname();
+  private readonly log: Logger;
 
   constructor(
     private readonly bus: Bus,
     private readonly subj: Subjects,
-    private readonly log: Logger,
+    /** The process's logger: the coordinator's lines and the sink's each bind their own `component`. */
+    log: Logger,
     opts: Partial<CoordinatorOptions> & { outDir: string },
   ) {
+    this.log = log.child({ component: 'coordinator' });
     this.opts = { ...DEFAULT_COORDINATOR_OPTIONS, onConflict: () => undefined, ...opts, outDir: resolve(opts.outDir) };
     const maxDispatchBytes = Math.min(this.opts.scheduler.maxDispatchBytes ?? 512 * 1024, Math.floor(bus.maxPayload / 2));
     this.scheduler = new Scheduler({ ...this.opts.scheduler, maxDispatchBytes });
@@ -100,12 +103,12 @@ export class Coordinator implements SinkHost {
       sizeOf: (g) => g.text.length,
       highWater: 1 << 16,
     });
-    this.admission = new Admission({ outDir: this.opts.outDir, persist: this.opts.persist, jobMemory: this.opts.jobMemory, scheduler: this.scheduler, sink: this.sink, log, maxTaskBytes: Math.floor(maxDispatchBytes / 2), run: (c) => this.run(c), publish: (s, m) => this.publish(s, 'Event', m), subj });
-    this.claim = new NamespaceClaim(bus, subj, this.opts.ns, this.me, log, (message) => {
+    this.admission = new Admission({ outDir: this.opts.outDir, persist: this.opts.persist, jobMemory: this.opts.jobMemory, scheduler: this.scheduler, sink: this.sink, log: this.log, maxTaskBytes: Math.floor(maxDispatchBytes / 2), run: (c) => this.run(c), publish: (s, m) => this.publish(s, 'Event', m), subj });
+    this.claim = new NamespaceClaim(bus, subj, this.opts.ns, this.me, this.log, (message) => {
       this.log.fatal({ ns: this.opts.ns }, message);
       this.opts.onConflict(message);
     });
-    this.drops = new DropLog(log);
+    this.drops = new DropLog(this.log);
   }
 
   /**

@@ -47,7 +47,7 @@ function given<T extends object>(o: T): Partial<T> {
 
 /** Starts the coordinator (and the sink it hosts) on the bus; refuses (E_REFUSED) when the namespace has an owner. */
 export async function startCoordinator(bus: Bus, subj: Subjects, log: Logger, o: CoordinatorCliOptions): Promise<{ coordinator: Coordinator; stop(): Promise<void> }> {
-  const coordinator = new Coordinator(bus, subj, log.child({ component: 'coordinator' }), {
+  const coordinator = new Coordinator(bus, subj, log, {
     outDir: resolve(o.outDir),
     ns: o.ns,
     persist: o.persist,
