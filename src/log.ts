@@ -31,10 +31,33 @@ export interface LoggerOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * Where the process's stderr lines go while something owns the terminal's last line (a progress
+ * bar): it prints them above itself, so a log line or a note never lands on the bar's line.
+ */
+let terminalLines: ((line: string) => void) | null = null;
+
+/** Routes the process's stderr lines (log entries, notes) through `sink` until called with null. */
+export function routeStderrLines(sink: ((line: string) => void) | null): void {
+  terminalLines = sink;
+}
+
+/** Writes one line (ending in a newline) on stderr, through the bar while one is drawn. */
+export function writeStderrLine(line: string): void {
+  if (terminalLines) terminalLines(line);
+  else process.stderr.write(line);
+}
+
+/** stderr, written synchronously so nothing is lost when a process exits, through a bar while one is drawn. */
+function stderrStream(): LogStream {
+  const dest = pino.destination({ dest: 2, sync: true });
+  return { write: (line: string) => (terminalLines ? terminalLines(line) : dest.write(line)) };
+}
+
 /** A logger at `level`, its lines in the chosen format. */
 export function createLogger(level: LogLevel = 'info', base: Record<string, unknown> = {}, o: LoggerOptions = {}): Logger {
   if (!isLogLevel(level)) throw new UsageError(`log level '${String(level)}' is not one of ${LOG_LEVELS.join(', ')}`);
-  const stream: LogStream = o.stream ?? pino.destination({ dest: 2, sync: true });
+  const stream: LogStream = o.stream ?? stderrStream();
   const tty = o.stream ? o.stream.isTTY === true : isatty(2);
   const format = o.format ?? logFormat();
   if (format === 'pretty' || (format === 'auto' && tty)) {

@@ -4,6 +4,7 @@
  */
 import type cliProgress from 'cli-progress';
 import type { JobStatus } from '../../protocol/index.js';
+import { routeStderrLines, writeStderrLine } from '../log.js';
 import { progressFigures } from './status-columns.js';
 
 export { formatBytes, formatDuration, formatRate } from './units.js';
@@ -24,9 +25,9 @@ export class Output {
     if (this.json) process.stdout.write(JSON.stringify(obj) + '\n');
   }
 
-  /** A warning or note on stderr (both modes). */
+  /** A warning or note on stderr (both modes); above the progress bar while one is drawn. */
   note(text: string): void {
-    process.stderr.write(text + '\n');
+    writeStderrLine(text + '\n');
   }
 
   /** An aligned table on stdout. */
@@ -57,6 +58,8 @@ export function alignColumns(rows: readonly string[][]): string[] {
 export const PROGRESS_FORMAT = ' {bar} {percentage}% | {figures}';
 
 export class JobProgress {
+  /** One bar in cli-progress's MultiBar, whose `log` prints lines above it. */
+  private multi: cliProgress.MultiBar | null = null;
   private bar: cliProgress.SingleBar | null = null;
   /** `lib`: cli-progress, or null for no bar. */
   constructor(private readonly lib: typeof cliProgress | null) {}
@@ -66,8 +69,11 @@ export class JobProgress {
     if (!lib || j.total === 0) return;
     const payload = { figures: progressFigures(j) };
     if (!this.bar) {
-      this.bar = new lib.SingleBar({ format: PROGRESS_FORMAT, stream: process.stderr, hideCursor: true, clearOnComplete: false }, lib.Presets.shades_classic);
-      this.bar.start(j.total, j.done, payload);
+      const multi = new lib.MultiBar({ format: PROGRESS_FORMAT, stream: process.stderr, hideCursor: true, clearOnComplete: false }, lib.Presets.shades_classic);
+      this.multi = multi;
+      this.bar = multi.create(j.total, j.done, payload);
+      // Log entries and notes go above the bar, not onto its line.
+      routeStderrLines((line) => multi.log(line.endsWith('\n') ? line : `${line}\n`));
     }
     // A stage's total grows as its upstream's rows commit.
     if (this.bar.getTotal() !== j.total) this.bar.setTotal(j.total);
@@ -75,7 +81,13 @@ export class JobProgress {
   }
 
   stop(): void {
-    this.bar?.stop();
+    if (this.multi) {
+      routeStderrLines(null);
+      // Lines logged since the last redraw are printed by one more redraw; stop leaves the bar drawn.
+      this.multi.update();
+      this.multi.stop();
+    }
+    this.multi = null;
     this.bar = null;
   }
 }

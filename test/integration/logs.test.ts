@@ -24,16 +24,39 @@ const quote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
  * Runs the CLI with a pseudo-terminal as its stdout and stderr; resolves with all it wrote.
  * Give it `--json`: a progress bar would share lines with the log.
  */
-function onTerminal(args: string[], cwd: string): Promise<{ code: number | null; text: string }> {
+function onTerminal(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; text: string }> {
   const command = [process.execPath, cliPath, ...args].map(quote).join(' ');
   return new Promise((resolve, reject) => {
     // -e: script exits with the command's code; the typescript file is not wanted.
-    const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', TERM: 'dumb' } });
+    const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, NO_COLOR: '1', TERM: 'dumb' } });
     let text = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (text += d));
     child.once('error', (err) => reject(new Error(`cannot start util-linux 'script' (needed for a pseudo-terminal): ${err.message}`)));
     child.once('close', (code) => resolve({ code, text }));
+  });
+}
+
+/**
+ * The lines a terminal shows for `text`: a carriage return or `ESC [ n G` moves along the line,
+ * where the next characters overwrite; `ESC [ 2 K` clears the line and `ESC [ K` its rest; other
+ * escape sequences draw nothing.
+ */
+function shownLines(text: string): string[] {
+  return text.split(/\r?\n/).map((segment) => {
+    let line: string[] = [];
+    let col = 0;
+    for (let i = 0; i < segment.length; i++) {
+      const c = segment[i]!;
+      if (c === '\r') col = 0;
+      else if (c === '\u001b') {
+        const m = /^\u001b\[([?\d;]*)([A-Za-z])/.exec(segment.slice(i));
+        if (m?.[2] === 'G') col = Math.max(1, Number(m[1]) || 1) - 1;
+        else if (m?.[2] === 'K') line = m[1] === '2' ? [] : line.slice(0, col);
+        i += (m?.[0].length ?? 1) - 1;
+      } else line[col++] = c;
+    }
+    return Array.from(line, (c) => c ?? ' ').join('');
   });
 }
 
@@ -67,6 +90,18 @@ describe('log lines', () => {
     assert.doesNotMatch(pretty.stderr, /\{"level"|\u001b\[/, pretty.describe());
   });
 
+  it("a line logged while run's progress bar is drawn is printed above the bar, never on its line", async () => {
+    const env = { ...process.env };
+    delete env.CI; // the bar is drawn on a terminal, but not under CI
+    // Task 150 ends its worker thread each time it runs: the agent warns while the bar is up.
+    const r = await onTerminal(['run', 'spin', '--tasks', '300', '--sleep', '--ms', '10', '--workers', '2', '--crash-tasks', '150', '--max-attempts', '2', '--job', 'bar', '--out-dir', suite.dir], suite.dir, env);
+    const shown = shownLines(r.text);
+    assert.ok(shown.some((l) => /^ \S+ \d+% \|/.test(l)), `a progress bar was drawn\n${JSON.stringify(r.text)}`);
+    const warned = shown.filter((l) => l.includes('a worker thread died; replaced'));
+    assert.equal(warned.length, 2, `one warning per attempt\n${shown.join('\n')}`);
+    for (const l of warned) assert.match(l, /^\[[\d:.]+\] WARN: agent: a worker thread died; replaced/, `a line of its own\n${JSON.stringify(r.text)}`);
+  });
+
   it('a coordinator with its own nats-server, an agent, a job and a normal stop: nothing at error level', async () => {
     const port = await freePort();
     const url = `nats://127.0.0.1:${port}`;
@@ -84,6 +119,10 @@ describe('log lines', () => {
 
     assert.deepEqual(errorLines(coord), [], coord.describe());
     assert.deepEqual(errorLines(agent.proc), [], agent.proc.describe());
+    // Each line names its component once (the sink's lines are not also the coordinator's).
+    const lines = coord.stderr.split('\n').filter((l) => l.startsWith('{'));
+    assert.deepEqual(lines.filter((l) => l.split('"component":').length > 2), [], coord.describe());
+    assert.ok(coord.logs.some((l) => l.component === 'sink'), `a line of the sink's\n${coord.describe()}`);
     const started = coord.stderr.split('\n').find((l) => l.includes('"msg":"nats-server started"'));
     assert.ok(started, coord.describe());
     assert.equal(started.split('"pid":').length - 1, 1, `one pid in ${started}`);

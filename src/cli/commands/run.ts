@@ -92,13 +92,12 @@ async function runJob(kind: Kind<unknown>, opts: RunCliOptions & Record<string, 
   const client = local.client;
   const stallLimitMs = opts.stallTimeout * 1000;
   const progress = await out.progress();
-  const onTty = (l: string): string => (out.tty ? `\n${l}` : l);
-  const notes = new WaitNotes((l) => out.note(onTty(l)), agentHint(natsUrlOf(opts), namespaceOf(opts)));
+  const notes = new WaitNotes((l) => out.note(l), agentHint(natsUrlOf(opts), namespaceOf(opts)));
   let interrupted = false;
   const onSignal = (): void => {
     if (interrupted) process.exit(3);
     interrupted = true;
-    out.note(`\ncancelling job ${spec.job} (press Ctrl-C again to quit at once)`);
+    out.note(`cancelling job ${spec.job} (press Ctrl-C again to quit at once)`);
     void client.cancel(spec.job).catch(() => undefined);
   };
   process.on('SIGINT', onSignal);

@@ -61,7 +61,7 @@ async function submitJob(kind: Kind<unknown>, opts: SubmitCliOptions & Record<st
     }
     out.note(`submitted ${r.job} (${r.tasks} tasks${r.alreadyDone ? `, ${r.alreadyDone} already done` : ''})`);
     const progress = await out.progress();
-    const notes = new WaitNotes((l) => out.note(out.tty ? `\n${l}` : l), agentHint(natsUrlOf(opts), conn.ns));
+    const notes = new WaitNotes((l) => out.note(l), agentHint(natsUrlOf(opts), conn.ns));
     let final;
     try {
       final = await c.waitFor(
