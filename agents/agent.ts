@@ -208,6 +208,9 @@ export class Agent implements AgentShell {
     await this.pull.sendReports(deadline);
     const flushed = await this.sender.outbox.drain(Math.max(0, deadline - Date.now()));
     if (!flushed) this.log.error({ pending: this.sender.outbox.pending }, 'could not deliver every result before exiting');
+    // Said only with nothing held back: an agent whose results are still on their way stays
+    // draining until its silence ends it.
+    else if (this.core.bundles.running.size === 0) await this.link.goodbye();
     await this.stop(0, 'drained');
   }
 

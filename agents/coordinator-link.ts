@@ -108,18 +108,29 @@ export class CoordinatorLink {
     this.beat = null;
   }
 
-  heartbeat(): void {
+  heartbeat(goodbye = false): void {
     const { a } = this;
     const link = a.core.link;
     if (!link || a.core.state === 'stopped') return;
     const l = a.core.load();
+    const state = goodbye ? 'left' : l.state;
     try {
       a.bus.publish(
         a.subj.heartbeat(a.opts.principal),
-        encode({ kind: 'heartbeat', v: PROTOCOL_VERSION, agent: a.id, epoch: link.epoch, busySlots: l.busySlots, memory: l.memory, ...(a.core.bundles.gpus > 0 ? { busyGpus: l.busyGpus } : {}), state: l.state, done: l.done, ...(l.interpreters.length > 0 ? { interpreters: l.interpreters } : {}) }),
+        encode({ kind: 'heartbeat', v: PROTOCOL_VERSION, agent: a.id, epoch: link.epoch, busySlots: l.busySlots, memory: l.memory, ...(a.core.bundles.gpus > 0 ? { busyGpus: l.busyGpus } : {}), state, done: l.done, ...(l.interpreters.length > 0 ? { interpreters: l.interpreters } : {}) }),
       );
     } catch {
       // Disconnected: the next one will do.
     }
+  }
+
+  /**
+   * The last heartbeat, as the agent exits after its drain with everything handed back and
+   * delivered: the coordinator shows it as left at once instead of after its silence.
+   */
+  async goodbye(): Promise<void> {
+    this.stopBeating();
+    this.heartbeat(true);
+    await this.a.bus.flush().catch(() => undefined);
   }
 }

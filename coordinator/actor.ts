@@ -243,6 +243,7 @@ export class Coordinator implements SinkHost {
   }
 
   private onHeartbeat(hb: Heartbeat): void {
+    if (hb.state === 'left') return this.run(this.scheduler.onGoodbye(hb.agent, hb.epoch, Date.now()));
     const ok = this.scheduler.onHeartbeat(hb.agent, hb.epoch, hb.busySlots, hb.memory, hb.state === 'draining', Date.now(), hb.busyGpus ?? 0, hb.interpreters ?? []);
     if (!ok && this.once.changed(`hb:${hb.agent}`, String(hb.epoch))) this.log.debug({ agent: hb.agent }, 'heartbeat from an agent that must rejoin');
   }

@@ -109,7 +109,8 @@ export const HeartbeatSchema = Type.Object({
   memory: Num,
   /** GPUs held by running tasks (absent: none). */
   busyGpus: Type.Optional(Count),
-  state: Type.Union([Type.Literal('active'), Type.Literal('draining'), Type.Literal('paused')]),
+  /** `left`: the agent's last heartbeat, sent as it exits after a drain (it holds no task). */
+  state: Type.Union([Type.Literal('active'), Type.Literal('draining'), Type.Literal('paused'), Type.Literal('left')]),
   done: Count,
   /** Its interpreters' memory, per job (absent: none live, or an agent that does not measure them). */
   interpreters: Type.Optional(Type.Array(InterpreterMemorySchema, { maxItems: 4096 })),

@@ -1,6 +1,7 @@
 /**
  * Agent liveness: an agent silent past agentTimeoutMs is lost and its leases are taken back,
  * unless it was draining and holds none: then it has left (a drain ends with the agent's exit).
+ * An agent that says goodbye (its last heartbeat, as it exits after a drain) leaves at once.
  * A lost agent is forgotten after lostRetentionMs, one that left after leftRetentionMs. A
  * coordinator that was itself paused gives the agents the time back before judging anyone.
  */
@@ -56,8 +57,8 @@ export function lose(st: State, a: Agent, ctx: Ctx): void {
   wake(st, ctx);
 }
 
-/** A draining agent that holds no lease fell silent: it has left (drained and exited); nothing is taken back. */
-function leave(st: State, a: Agent, ctx: Ctx): void {
+/** A draining agent that holds no lease fell silent, or said goodbye: it has left (drained and exited); nothing is taken back. */
+export function leave(st: State, a: Agent, ctx: Ctx): void {
   st.agents.move(a, { s: 'left', since: ctx.now });
   a.dispatches.clear();
   ctx.out.push(log('info', 'agent left after draining', { agent: a.id, host: a.info.host, done: a.done, event: ctx.ev }));

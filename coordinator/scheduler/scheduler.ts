@@ -21,7 +21,7 @@ import { newJob, type Job } from './job.js';
 import { report, unlease } from './leases.js';
 import { addTasks, cancelJob, endIfFinished, place, setPriority, upstreamEnded } from './lifecycle.js';
 import type { UpstreamEnd } from './barriers.js';
-import { checkAgents, prune } from './liveness.js';
+import { checkAgents, leave, prune } from './liveness.js';
 import { DEFAULT_SCHEDULER_OPTIONS, sourceOf, type DoneLookup, type JobOptions, type LateTask, type NewTask, type PullParams, type SchedulerOptions, type TaskSource } from './options.js';
 import { speculate } from './speculation.js';
 import { splitParents } from './split.js';
@@ -202,6 +202,20 @@ export class Scheduler {
     a.interpreters = interpreters;
     if (draining && a.state.s === 'active') this.st.agents.move(a, DRAINING);
     return true;
+  }
+
+  /**
+   * The agent's goodbye (its last heartbeat, after its drain): it has left now, not when its
+   * silence outlasts agentTimeoutMs. One whose leases have not all come back here yet (a commit
+   * or a handback still on its way) stays until its silence judges it, as before.
+   */
+  onGoodbye(id: string, epoch: number, now: number): Command[] {
+    const ctx = this.ctx(now);
+    const a = this.st.agents.get(id);
+    if (!a || !present(a) || a.epoch !== epoch || a.leases.size > 0) return ctx.out;
+    if (a.state.s === 'active') this.st.agents.move(a, DRAINING);
+    leave(this.st, a, ctx);
+    return ctx.out;
   }
 
   /** The sink committed rows for these tasks (first result wins; later copies were dropped). */

@@ -3,7 +3,7 @@
  * preemption. The agent stops pulling, lets the task it is running finish within --grace,
  * hands every unstarted lease back at once (another agent runs them at attempt 1: a hand-back
  * costs no attempt, while a lease recovered by --agent-timeout would cost one), flushes its
- * outbox and exits 0. The end of the grace period, or a second SIGTERM, aborts what still
+ * outbox, says goodbye (status shows it as left at once) and exits 0. The end of the grace period, or a second SIGTERM, aborts what still
  * runs and hands it back too.
  *
  * The coordinator's --agent-timeout is 60 s here, far longer than any of these jobs: only a
@@ -60,6 +60,8 @@ describe('drain', () => {
     const draining = await a.proc.waitForLog('draining');
     assert.equal(draining.running, 1, 'A was running a bundle when it drained');
     await exitsZero(a.proc);
+    // Its goodbye: shown as left now, not after the 60 s --agent-timeout.
+    await until('A shown as left', async () => (await run.ctl.agent(a.id))?.state === 'left', 20_000);
     const b = await startAgent(suite.nats.url, run.ns, ['--workers', '2'], { t });
 
     const final = await run.ctl.waitEnd('D1');

@@ -67,6 +67,32 @@ test('a drained agent that falls silent holding nothing has left: busy 0, nothin
   assert.equal(state(s, 'a', 4400), undefined, 'forgotten 3 s after it left');
 });
 
+test("a drained agent's goodbye makes it left at once; one that still holds a lease, or speaks with an old epoch, is judged by its silence as before", () => {
+  const s = newScheduler({ agentTimeoutMs: 1000 });
+  submit(s, 'J', tasks(4), { granularity: 1 });
+  const { epoch, leased } = running(s, 'a');
+  s.onDrain('a', null, 20);
+  s.onCommitted(commit('J', [[leased[0]!, 'ok', 1, 'a', 5]]), 100);
+  assert.deepEqual(s.onGoodbye('a', epoch, 120), [], 'a lease is still held here: nothing happens');
+  assert.equal(state(s, 'a', 120), 'draining');
+  s.onPull('a', pullParams(epoch, 1, 0, { reports: [handback('J', leased[1]!)], reportsOnly: true }), 'last', 150);
+  assert.deepEqual(s.onGoodbye('a', epoch + 1, 160), [], 'another epoch: not this agent');
+  assert.equal(state(s, 'a', 160), 'draining');
+  const before = s.status(160).jobs[0]!;
+  const said = s.onGoodbye('a', epoch, 170);
+  assert.ok(said.some((c) => c.kind === 'log' && c.msg === 'agent left after draining'), JSON.stringify(said));
+  assert.equal(state(s, 'a', 170), 'left', 'left at once, not agentTimeoutMs later');
+  assert.equal(busy(s, 'a', 170), 0);
+  assert.equal(s.status(170).jobs[0]!.retried, before.retried, 'nothing was taken back from it');
+  s.check();
+
+  // An active agent that says goodbye with nothing held (its drain was its own, by SIGTERM) has left too.
+  const h = s.onHello('b', agentInfo(), [], 200);
+  s.onGoodbye('b', h.epoch, 210);
+  assert.equal(state(s, 'b', 210), 'left');
+  s.check();
+});
+
 test('a draining agent that falls silent still holding leases is lost: its tasks are requeued, and it stays listed for lostRetentionMs', () => {
   const s = newScheduler({ agentTimeoutMs: 1000, leftRetentionMs: 3000, lostRetentionMs: 8000 });
   submit(s, 'J', tasks(4), { granularity: 1 });
