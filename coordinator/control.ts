@@ -1,7 +1,7 @@
 /** The operator's requests (submit, status, cancel, priority, drain) and the coordinator's answers. */
 import { errorReply, PROTOCOL_VERSION, type CtlReply, type CtlRequest, type JobSpec } from '../protocol/index.js';
 import { ErrorCode, ShoalError } from '../src/errors.js';
-import { endedJob } from './jobs/index.js';
+import { endedEarlierStatus, endedJob } from './jobs/index.js';
 import type { Coordinator } from './actor.js';
 
 /** The answer to one control request; throws a ShoalError for a refused submission. */
@@ -20,6 +20,9 @@ export async function ctlReply(c: Coordinator, req: CtlRequest): Promise<CtlRepl
         if (j.state !== 'running' && j.state !== 'stalled' && j.state !== 'cancelled' && j.state !== 'failed' && !c.admission.finished.has(j.job)) j.state = 'running';
       }
       st.jobs.push(...c.admission.expandingStatus(req.job), ...c.admission.unresumedStatus(req.job));
+      // A job of an earlier life (the coordinator restarted since it ended): from its record.
+      const earlier = req.job && st.jobs.length === 0 ? endedEarlierStatus(c.outDir, req.job) : null;
+      if (earlier) st.jobs.push(earlier);
       if (req.job && st.jobs.length === 0) {
         return errorReply(ErrorCode.NotFound, `no job named '${req.job}' (known: ${c.scheduler.jobNames().join(', ') || 'none'})`);
       }

@@ -158,22 +158,23 @@ export class JobRegistry {
   }
 }
 
-/**
- * How job `name` ended, from its record in the out dir (the registry's, else the one beside
- * its default output); null when no record of it is found or it has not ended.
- */
-export function endedJob(outDir: string, name: string): { state: 'done' | 'cancelled' | 'failed'; failed: number } | null {
+/** Job `name`'s record in the out dir (the registry's, else the one beside its default output); null when neither is found and readable. */
+export function findJobRecord(outDir: string, name: string): JobRecord | null {
   for (const f of [join(outDir, '.shoal-jobs', `${name}.json`), jobFilePathFor(defaultOutPath(outDir, name))]) {
-    let r: JobRecord | null;
     try {
-      r = readJobRecord(f);
+      const r = readJobRecord(f);
+      if (r !== null && r.job === name) return r;
     } catch {
-      continue;
+      // Unreadable: the other place may hold it.
     }
-    if (r === null || r.job !== name) continue;
-    if (r.state === 'done' || r.state === 'cancelled' || r.state === 'failed') return { state: r.state, failed: r.failed ?? 0 };
-    return null;
   }
+  return null;
+}
+
+/** How job `name` ended, from its record in the out dir; null when no record of it is found or it has not ended. */
+export function endedJob(outDir: string, name: string): { state: 'done' | 'cancelled' | 'failed'; failed: number } | null {
+  const r = findJobRecord(outDir, name);
+  if (r && (r.state === 'done' || r.state === 'cancelled' || r.state === 'failed')) return { state: r.state, failed: r.failed ?? 0 };
   return null;
 }
 

@@ -3,6 +3,7 @@
  * again with the same --out-dir. It finds the job in its registry, rebuilds the done set from
  * the JSONL, the agents introduce themselves again (with the tasks they still hold), and the
  * job ends with one row per task. Tasks run twice are at most those in flight at the kill.
+ * Restarted once more after the job ended, `status K1` still tells how it ended.
  *
  * How "in flight at the kill" is measured exactly: the agents are frozen (SIGSTOP) a moment
  * before the kill, so the coordinator's lease count read then cannot change before it dies;
@@ -86,6 +87,13 @@ describe('coordinator crash', () => {
     assert.ok(rerun >= 0, `the agents ran ${ran} tasks for ${tasks} rows`);
     assert.ok(rerun <= inFlight, `${rerun} tasks ran twice, more than the ${inFlight} in flight at the kill`);
     assert.ok(second.alive, second.describe());
+
+    // Once more after it ended: `status K1` still says how it ended, from its record and summary.
+    await killHard(second);
+    await startCoordinator(suite.nats.url, ns, out, [], { t });
+    const earlier = await ctl.job('K1');
+    assert.deepEqual([earlier.state, earlier.total, earlier.done, earlier.failed, earlier.running], ['done', tasks, tasks, 0, 0], JSON.stringify(earlier));
+    assert.match(earlier.notes.join('\n'), /ended before the coordinator restarted/);
   });
 
   it('after a restart, results from an agent that has not said hello yet wait for its hello, then are written', async (t) => {
