@@ -181,6 +181,10 @@ export class Agent implements AgentShell {
       case 'drain':
         void this.drain(c.graceMs ?? this.opts.graceMs);
         return;
+      case 'rejoin':
+        this.log.info({ reason: c.reason }, 'the coordinator asks this agent to join again now');
+        this.pull.hurry(`the coordinator asks this agent to join again: ${c.reason}`);
+        return;
       default:
         assertNever(c);
     }

@@ -9,7 +9,7 @@ import { sleep, type AgentShell } from './agent-options.js';
 
 export class CoordinatorLink {
   /** Requests in flight that a reconnect abandons (see acrossReconnect). */
-  private readonly onReconnect = new Set<() => void>();
+  private readonly onReconnect = new Set<(why: string) => void>();
   private readonly once = new OnceLog();
   private beat: NodeJS.Timeout | null = null;
 
@@ -24,7 +24,7 @@ export class CoordinatorLink {
       if (s.type === 'disconnected') this.a.log.warn({ server: s.server }, 'lost the NATS connection; reconnecting');
       else if (s.type === 'reconnected') {
         this.a.log.info({ server: s.server }, 'NATS connection back');
-        for (const abandon of [...this.onReconnect]) abandon();
+        this.abandonInFlight('the NATS connection was re-established before an answer came; asking again');
         this.a.sender.outbox.resend();
         back();
       }
@@ -37,11 +37,16 @@ export class CoordinatorLink {
    * waiting for its timeout would idle the agent for many seconds. A dispatch that still
    * arrives on the old request is lost on purpose; the coordinator requeues it (seq gap).
    */
+  /** Fails every request in flight with `why` (a reconnect, or a coordinator that no longer knows this agent). */
+  abandonInFlight(why: string): void {
+    for (const abandon of [...this.onReconnect]) abandon(why);
+  }
+
   acrossReconnect<T>(p: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const abandon = (): void => {
+      const abandon = (why: string): void => {
         this.onReconnect.delete(abandon);
-        reject(new Error('the NATS connection was re-established before an answer came; asking again'));
+        reject(new Error(why));
       };
       this.onReconnect.add(abandon);
       p.then(

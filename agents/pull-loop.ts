@@ -19,6 +19,35 @@ export class PullLoop {
     private readonly link: CoordinatorLink,
   ) {}
 
+  /** Ends a backoff wait early (see hurry). */
+  private cutShort: (() => void) | null = null;
+
+  /**
+   * The coordinator does not know this agent (it restarted, or took the agent for lost): the
+   * pull in flight will not be answered and a failing pull's backoff is moot. Pull now; the
+   * answer will be to join again.
+   */
+  hurry(why: string): void {
+    this.link.abandonInFlight(why);
+    const c = this.cutShort;
+    this.cutShort = null;
+    c?.();
+  }
+
+  /** Waits `ms`, or less when hurried. */
+  private backoffWait(ms: number): Promise<void> {
+    return new Promise((r) => {
+      const t = setTimeout(() => {
+        this.cutShort = null;
+        r();
+      }, ms);
+      this.cutShort = () => {
+        clearTimeout(t);
+        r();
+      };
+    });
+  }
+
   /** Wakes the loop. */
   poke(): void {
     const w = this.wake;
@@ -102,8 +131,10 @@ export class PullLoop {
         if (a.core.state === 'stopped') return;
         pullFailed = true;
         if (this.once.changed('pull', 'failing')) a.log.warn({ err: (err as Error).message }, 'pull failed; retrying');
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, 5000);
+        const t0 = Date.now();
+        await this.backoffWait(backoff);
+        // Hurried: the coordinator is back; start the backoff over.
+        backoff = Date.now() - t0 < backoff ? 100 : Math.min(backoff * 2, 5000);
       }
     }
   }

@@ -245,7 +245,12 @@ export class Coordinator implements SinkHost {
   private onHeartbeat(hb: Heartbeat): void {
     if (hb.state === 'left') return this.run(this.scheduler.onGoodbye(hb.agent, hb.epoch, Date.now()));
     const ok = this.scheduler.onHeartbeat(hb.agent, hb.epoch, hb.busySlots, hb.memory, hb.state === 'draining', Date.now(), hb.busyGpus ?? 0, hb.interpreters ?? []);
-    if (!ok && this.once.changed(`hb:${hb.agent}`, String(hb.epoch))) this.log.debug({ agent: hb.agent }, 'heartbeat from an agent that must rejoin');
+    // Told once per epoch (its next pull would learn it too, but a pull sent to a coordinator
+    // that has since restarted waits for its timeout).
+    if (!ok && this.once.changed(`hb:${hb.agent}`, String(hb.epoch))) {
+      this.log.debug({ agent: hb.agent }, 'heartbeat from an agent that must rejoin');
+      this.publish(this.subj.agentCmd(hb.agent), 'AgentCmd', { kind: 'rejoin', v: PROTOCOL_VERSION, reason: 'this coordinator does not know the agent (restarted, or took it for lost)' });
+    }
   }
 
   // ───────────── SinkHost: the sink asks and tells, inside this process ─────────────

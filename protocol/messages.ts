@@ -201,6 +201,11 @@ export const AgentCmdSchema = Type.Union([
     reason: Type.String(),
   }),
   Type.Object({ kind: Type.Literal('drain'), v: V, graceMs: Type.Optional(Count) }),
+  /**
+   * Join again now: the coordinator heard a heartbeat from an agent it does not know (it was
+   * restarted, or took the agent for lost), so a pull the agent has in flight will not be answered.
+   */
+  Type.Object({ kind: Type.Literal('rejoin'), v: V, reason: Type.String() }),
 ]);
 export type AgentCmd = Static<typeof AgentCmdSchema>;
 

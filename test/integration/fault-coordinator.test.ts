@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
-import { runShoal, connArgs, startCoordinator, type Agent } from '../helpers/shoal.js';
+import { runShoal, connArgs, startAgent, startCoordinator, type Agent } from '../helpers/shoal.js';
 import { uniqueNs } from '../helpers/nats.js';
 import { natsSuite } from '../helpers/suite.js';
 import { killHard, logsOf, rowsSoFar, stopAgent } from '../helpers/faults.js';
@@ -94,6 +94,21 @@ describe('coordinator crash', () => {
     const earlier = await ctl.job('K1');
     assert.deepEqual([earlier.state, earlier.total, earlier.done, earlier.failed, earlier.running], ['done', tasks, tasks, 0, 0], JSON.stringify(earlier));
     assert.match(earlier.notes.join('\n'), /ended before the coordinator restarted/);
+  });
+
+  it('an idle agent whose pull waits at a coordinator that is killed is told to join the restarted one when its heartbeat is heard', async (t) => {
+    const ns = uniqueNs('coord-idle');
+    const out = join(suite.dir, 'out-idle');
+    const first = await startCoordinator(suite.nats.url, ns, out);
+    const agent = await startAgent(suite.nats.url, ns, ['--workers', '1'], { t });
+    await first.waitForLog((l) => l.msg === 'agent joined' && l.agent === agent.id);
+    await killHard(first);
+    // Its pull sits at the dead coordinator until its timeout; the new one hears its heartbeat.
+    const second = await startCoordinator(suite.nats.url, ns, out, [], { t });
+    const told = await agent.proc.waitForLog('the coordinator asks this agent to join again now');
+    assert.match(String(told.reason), /does not know the agent/);
+    await second.waitForLog((l) => l.msg === 'agent joined' && l.agent === agent.id);
+    await until('the agent welcomed by the new coordinator', () => logsOf(agent.proc, 'joined the coordinator').length === 2);
   });
 
   it('after a restart, results from an agent that has not said hello yet wait for its hello, then are written', async (t) => {
