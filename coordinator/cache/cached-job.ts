@@ -204,6 +204,8 @@ export class CachedJob {
       () => this.stored++,
       (err: Error) => {
         this.unstored++;
+        // Stores already on their way fail too: said once.
+        if (this.writeFailed) return;
         this.writeFailed = true;
         this.d.log.warn({ job: this.d.job, cache: this.d.store.dir, err: err.message }, 'cannot write to the cache: this job stores nothing more in it (free space, check its permissions, or run with --no-cache-write); the job goes on');
       },
