@@ -220,7 +220,7 @@ export class CachedJob {
     if (this.pending > 0) await new Promise<void>((r) => this.idle.push(r));
     await this.d.keys.close();
     this.halves.clear();
-    const run: CacheRun = { job: this.d.job, kind: this.d.kind, at: Date.now(), hits: this.hits, misses: this.misses, broken: this.broken, stored: this.stored, unstored: this.unstored };
+    const run: CacheRun = { dir: this.d.store.dir, job: this.d.job, kind: this.d.kind, at: Date.now(), hits: this.hits, misses: this.misses, broken: this.broken, stored: this.stored, unstored: this.unstored };
     if (this.d.write && !this.writeFailed) await this.d.store.recordRun(run).catch(() => undefined);
     return run;
   }

@@ -159,6 +159,8 @@ export class CacheStore {
 
 /** One job run's use of the cache. */
 export interface CacheRun {
+  /** The cache's directory. */
+  dir: string;
   job: string;
   kind: string;
   /** When the job ended (epoch ms). */

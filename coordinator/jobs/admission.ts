@@ -297,7 +297,11 @@ export class Admission {
   /** Closes the job's output (the sink writes the summary), records the end, tells listeners. */
   async finish(job: string, state: JobStatus['state']): Promise<void> {
     const rec = this.records.get(job);
-    await this.d.sink.close(job, state);
+    // The cache's counts go in the summary: its stores of the job's last rows are waited for first.
+    await this.d.sink.close(job, state, async () => {
+      const run = await this.d.cache.finish(job);
+      return run ? { cache: { dir: run.dir, hits: run.hits, misses: run.misses, broken: run.broken, stored: run.stored, unstored: run.unstored } } : {};
+    });
     await this.d.cache.finish(job);
     if (this.stopped) return;
     // Every row of the job is durable now: its stages know all their tasks.

@@ -345,14 +345,14 @@ export class Sink {
   }
 
   /** Closes a job's output (waiting for rows on their way) and writes its summary; returns the summary's path (null if it failed). */
-  async close(job: string, state: string): Promise<string | null> {
+  async close(job: string, state: string, extra?: () => Promise<Record<string, unknown>>): Promise<string | null> {
     const j = this.jobs.get(job);
     if (!j) return null;
     this.jobs.delete(job);
     this.closedJobs.add(job);
     await j.writer.close();
     try {
-      return await writeSummary(job, j.kind, j.params, state, j.writer, this.log);
+      return await writeSummary(job, j.kind, j.params, state, j.writer, this.log, extra ? await extra() : {});
     } finally {
       await j.release();
     }

@@ -69,6 +69,8 @@ describe('result cache', () => {
     assert.equal(second.length, first.length);
     assert.ok(second.every((r) => r.cached), 'every row of the second run is cached');
     assert.deepEqual(byTask(second), byTask(first), 'values byte for byte the first run\'s');
+    const summary = JSON.parse(readFileSync(join(suite.dir, 'c2.summary.json'), 'utf8')) as { cache: { hits: number; misses: number } };
+    assert.deepEqual([summary.cache.hits, summary.cache.misses], [second.length, 0]);
 
     // One coordinate of mol_0003's first generated record, in a copy under another name.
     const text = readFileSync(set.genPath, 'utf8');
