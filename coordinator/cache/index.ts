@@ -56,8 +56,9 @@ export class ResultCache {
     if (!store) this.stores.set(a.cache.dir, (store = new CacheStore(a.cache.dir)));
     const cj = new CachedJob({ job: a.job, kind: a.kindName, store, keys, tasks: a.tasks, split: a.split, write: a.cache.readOnly !== true, agent: this.who.agent, host: this.who.host, log: this.log });
     this.jobs.set(a.job, cj);
+    const t0 = performance.now();
     await cj.prefill(done, write);
-    this.log.info({ job: a.job, cache: a.cache.dir, hits: cj.hits, misses: cj.misses, ...(cj.broken ? { broken: cj.broken } : {}) }, 'cache looked up');
+    this.log.info({ job: a.job, cache: a.cache.dir, hits: cj.hits, misses: cj.misses, ms: +(performance.now() - t0).toFixed(1), ...(cj.broken ? { broken: cj.broken } : {}) }, 'cache looked up');
   }
 
   /** Rows the sink made durable: the ok tasks of agents' groups are stored. */
