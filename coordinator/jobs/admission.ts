@@ -254,7 +254,9 @@ export class Admission {
       if (stage) this.stages.admitted(rec.job, stage.from, failing);
       // Counted by the scheduler: a resumed job's split tasks are done as halves.
       const n = this.d.scheduler.jobCounts(rec.job);
-      return { job: rec.job, tasks: n?.total ?? tasks.length, alreadyDone: n?.done ?? 0, out: rec.out };
+      // Tasks written from the cache just now were not in the output before: not a resume's.
+      const cached = this.d.cache.counts(rec.job)?.hits ?? 0;
+      return { job: rec.job, tasks: n?.total ?? tasks.length, alreadyDone: Math.max(0, (n?.done ?? 0) - cached), out: rec.out };
     } catch (err) {
       if (stage && this.d.scheduler.jobState(rec.job) !== 'running') this.stages.abandon(rec.job, stage.from);
       throw err;

@@ -23,7 +23,7 @@ export interface CacheBenchRow {
 
 async function runWall(args: string[]): Promise<{ seconds: number; stderr: string }> {
   const t0 = performance.now();
-  const p = spawn(process.execPath, [join(repoRoot, 'dist', 'bundle', 'main.js'), 'run', ...args, '--workers', '2', '--oversubscribe'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn(process.execPath, [join(repoRoot, 'dist', 'bundle', 'main.js'), 'run', ...args, '--workers', '2', '--oversubscribe', '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | null>((r) => p.on('exit', r));
