@@ -37,6 +37,7 @@ import { Scheduler, type Command, type SchedulerOptions } from './scheduler/inde
 import { NamespaceClaim } from './claim.js';
 import { Admission, endedJob, type JobRecord } from './jobs/index.js';
 import { ctlReply } from './control.js';
+import { ResultCache } from './cache/index.js';
 import { acquireOwnerLock, type OwnerLock } from '../src/owner-lock.js';
 
 export interface CoordinatorOptions {
@@ -60,6 +61,8 @@ export interface CoordinatorOptions {
   jobMemory?: number;
   scheduler: Partial<SchedulerOptions>;
   sink: Partial<SinkOptions>;
+  /** The result cache of jobs that name none (`coordinator --cache DIR`); absent: only jobs with `--cache` use one. */
+  cacheDir?: string;
   /** Another coordinator turned out to own the namespace after this one started: it must stop. */
   onConflict(message: string): void;
 }
@@ -70,6 +73,8 @@ export class Coordinator implements SinkHost {
   readonly scheduler: Scheduler;
   readonly sink: Sink;
   readonly admission: Admission;
+  /** Jobs using the result cache: their lookups, stores and counts. */
+  readonly cache: ResultCache;
   /** Who this coordinator is (welcomes and namespace claims name it). */
   readonly me: CoordinatorId;
   private readonly opts: CoordinatorOptions;
@@ -103,7 +108,8 @@ export class Coordinator implements SinkHost {
       sizeOf: (g) => g.text.length,
       highWater: 1 << 16,
     });
-    this.admission = new Admission({ outDir: this.opts.outDir, persist: this.opts.persist, jobMemory: this.opts.jobMemory, scheduler: this.scheduler, sink: this.sink, log: this.log, maxTaskBytes: Math.floor(maxDispatchBytes / 2), run: (c) => this.run(c), publish: (s, m) => this.publish(s, 'Event', m), subj });
+    this.cache = new ResultCache(this.log.child({ component: 'cache' }), { agent: COORDINATOR_SENDER, host: this.host });
+    this.admission = new Admission({ cache: this.cache, ...(this.opts.cacheDir !== undefined ? { defaultCache: { dir: resolve(this.opts.cacheDir) } } : {}), outDir: this.opts.outDir, persist: this.opts.persist, jobMemory: this.opts.jobMemory, scheduler: this.scheduler, sink: this.sink, log: this.log, maxTaskBytes: Math.floor(maxDispatchBytes / 2), run: (c) => this.run(c), publish: (s, m) => this.publish(s, 'Event', m), subj });
     this.claim = new NamespaceClaim(bus, subj, this.opts.ns, this.me, this.log, (message) => {
       this.log.fatal({ ns: this.opts.ns }, message);
       this.opts.onConflict(message);
@@ -271,6 +277,7 @@ export class Coordinator implements SinkHost {
     for (const g of groups) this.run(this.scheduler.onCommitted(g, now));
     // Stages fed by these jobs' rows (--from) get their tasks once the rows are durable.
     this.admission.stages.committed(groups, texts);
+    this.cache.committed(groups, texts, COORDINATOR_SENDER);
   }
 
   stalled(job: string, reason: string | null): void {

@@ -20,6 +20,10 @@ export async function ctlReply(c: Coordinator, req: CtlRequest): Promise<CtlRepl
         if (j.state !== 'running' && j.state !== 'stalled' && j.state !== 'cancelled' && j.state !== 'failed' && !c.admission.finished.has(j.job)) j.state = 'running';
       }
       st.jobs.push(...c.admission.expandingStatus(req.job), ...c.admission.unresumedStatus(req.job));
+      for (const j of st.jobs) {
+        const counts = c.cache.counts(j.job);
+        if (counts) j.cache = counts;
+      }
       // A job of an earlier life (the coordinator restarted since it ended): from its record.
       const earlier = req.job && st.jobs.length === 0 ? endedEarlierStatus(c.outDir, req.job) : null;
       if (earlier) st.jobs.push(earlier);

@@ -12,6 +12,17 @@ export const JobNameSchema = Type.String({ pattern: JOB_NAME_PATTERN });
 /** A job's priority: higher gets free slots first. */
 export const PrioritySchema = Type.Integer({ minimum: -1000, maximum: 1000 });
 
+/** A job's use of the result cache. */
+export const JobCacheSchema = Type.Object({
+  /** The cache's directory (absolute; on a filesystem every coordinator using it sees). */
+  dir: Type.String({ minLength: 1, maxLength: 4096 }),
+  /** `--cache-key`: counts in every task's key (a version of an external program shoal cannot see). */
+  key: Type.Optional(Type.String({ maxLength: 4096 })),
+  /** `--no-cache-write`: look up only, store nothing. */
+  readOnly: Type.Optional(Type.Boolean()),
+});
+export type JobCache = Static<typeof JobCacheSchema>;
+
 export const JobSpecSchema = Type.Object({
   job: JobNameSchema,
   kind: Id,
@@ -34,6 +45,8 @@ export const JobSpecSchema = Type.Object({
   afterAny: Type.Optional(Type.Boolean()),
   /** Higher-priority jobs get free slots first (default 0); equal ones share them. */
   priority: Type.Optional(PrioritySchema),
+  /** The result cache (`--cache DIR`): tasks found there are written from it, ok rows of the others stored. */
+  cache: Type.Optional(JobCacheSchema),
 });
 export type JobSpec = Static<typeof JobSpecSchema>;
 
@@ -108,6 +121,8 @@ export const JobStatusSchema = Type.Object({
   from: Type.Optional(Id),
   /** The jobs it was submitted after (`--after`), all of them, ended or not. */
   after: Type.Optional(Type.Array(Id)),
+  /** A job using the result cache (`--cache`): its tasks found there (written from it) and looked up in vain. */
+  cache: Type.Optional(Type.Object({ hits: Count, misses: Count })),
 });
 export type JobStatus = Static<typeof JobStatusSchema>;
 

@@ -4,7 +4,8 @@
  * and handed to the scheduler; a job that ends has its output closed and its end recorded.
  */
 import { existsSync } from 'node:fs';
-import { PROTOCOL_VERSION, type Event, type JobSpec, type JobStatus, type Subjects } from '../../protocol/index.js';
+import { PROTOCOL_VERSION, type Event, type JobCache, type JobSpec, type JobStatus, type Subjects } from '../../protocol/index.js';
+import type { ResultCache } from '../cache/index.js';
 import { ErrorCode, ShoalError, toWireError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { jobFilePathFor, type Sink } from '../../src/sink/index.js';
@@ -31,6 +32,9 @@ export interface AdmissionDeps {
   subj: Subjects;
   run(cmds: Command[]): void;
   publish(subject: string, msg: Event): void;
+  /** The result cache's jobs, and the cache of jobs that name none (the coordinator's --cache). */
+  cache: ResultCache;
+  defaultCache?: JobCache;
 }
 
 export interface Submitted {
@@ -133,6 +137,7 @@ export class Admission {
 
   /** Validates, fingerprints, opens the output and hands the job to the scheduler. */
   async submit(spec: JobSpec): Promise<Submitted> {
+    if (spec.cache === undefined && this.d.defaultCache) spec = { ...spec, cache: this.d.defaultCache };
     const { kind } = kindOf(spec);
     if (kind) kind.checkParams(spec.params);
     const state = this.d.scheduler.jobState(spec.job);
@@ -220,11 +225,20 @@ export class Admission {
       const order = await inSteps(costOrderSteps(tasks));
       // Expanded first: a job refused here leaves no output file and no open writer behind.
       const numbers = { length: tasks.length, indexOf: (id: string) => tasks.indexOf(id), idOf: (i: number) => tasks.at(i).id };
-      const opened = await this.d.sink.open({ job: rec.job, kind: rec.kind, params: rec.params, out: rec.out, force, numbers });
+      const openReq = { job: rec.job, kind: rec.kind, params: rec.params, out: rec.out, force, numbers };
+      let opened = await this.d.sink.open(openReq);
       this.records.set(rec.job, rec);
       // Durable before any task is dispatched, so before any row can be: a resumed job finds it.
       await this.save(rec);
       const split = splitterFor(spec, kind);
+      if (rec.cache && !stage) {
+        const done = opened.done;
+        const hashes = new Map(rec.inputs.map((f) => [f.path, f.sha256 ?? '']));
+        const use = { job: rec.job, kindName: rec.kind, kind, params: rec.params, cache: rec.cache, tasks, split, fileHash: (p: string) => hashes.get(p) ?? '' };
+        await this.d.cache.admit(use, (id) => done.has(id), (rows) => this.d.sink.writeOwn(rec.job, rows));
+        // The output open already: what it holds now, the hits among it.
+        opened = await this.d.sink.open(openReq);
+      }
       const jobOpts = {
         ...(rec.speculate !== undefined ? { speculate: rec.speculate } : {}),
         // After the job's wish: the kind's rules win (no speculation for external programs).
@@ -240,7 +254,9 @@ export class Admission {
       if (stage) this.stages.admitted(rec.job, stage.from, failing);
       // Counted by the scheduler: a resumed job's split tasks are done as halves.
       const n = this.d.scheduler.jobCounts(rec.job);
-      return { job: rec.job, tasks: n?.total ?? tasks.length, alreadyDone: n?.done ?? 0, out: rec.out };
+      // Tasks written from the cache just now were not in the output before: not a resume's.
+      const cached = this.d.cache.counts(rec.job)?.hits ?? 0;
+      return { job: rec.job, tasks: n?.total ?? tasks.length, alreadyDone: Math.max(0, (n?.done ?? 0) - cached), out: rec.out };
     } catch (err) {
       if (stage && this.d.scheduler.jobState(rec.job) !== 'running') this.stages.abandon(rec.job, stage.from);
       throw err;
@@ -283,7 +299,12 @@ export class Admission {
   /** Closes the job's output (the sink writes the summary), records the end, tells listeners. */
   async finish(job: string, state: JobStatus['state']): Promise<void> {
     const rec = this.records.get(job);
-    await this.d.sink.close(job, state);
+    // The cache's counts go in the summary: its stores of the job's last rows are waited for first.
+    await this.d.sink.close(job, state, async () => {
+      const run = await this.d.cache.finish(job);
+      return run ? { cache: { dir: run.dir, hits: run.hits, misses: run.misses, broken: run.broken, stored: run.stored, unstored: run.unstored } } : {};
+    });
+    await this.d.cache.finish(job);
     if (this.stopped) return;
     // Every row of the job is durable now: its stages know all their tasks.
     this.stages.ended(job);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import writeFileAtomic from 'write-file-atomic';
 import { join } from 'node:path';
-import type { JobState } from '../../protocol/index.js';
+import type { JobCache, JobState } from '../../protocol/index.js';
 import { InputError } from '../../src/errors.js';
 import { defaultOutPath, jobFilePathFor } from '../../src/sink/index.js';
 import type { InputFacts } from './content-hash.js';
@@ -39,6 +39,8 @@ export interface JobRecord {
   after?: string[];
   afterAny?: boolean;
   priority?: number;
+  /** The result cache the job uses (`--cache`), kept for a resume after a restart. */
+  cache?: JobCache;
   /** Tasks committed as error rows, recorded when the job ended (so `--after` knows after a restart). */
   failed?: number;
   /** Slots the job was first expanded for; every resume expands for the same, so task ids stay. */
@@ -179,6 +181,6 @@ export function endedJob(outDir: string, name: string): { state: 'done' | 'cance
 }
 
 /** The parts of a spec about other jobs (`--after`, `--after-any`, `--priority`), as a record keeps them. */
-export function sharingOf(s: { after?: string[]; afterAny?: boolean; priority?: number }): Pick<JobRecord, 'after' | 'afterAny' | 'priority'> {
-  return { ...(s.after?.length ? { after: s.after } : {}), ...(s.afterAny ? { afterAny: true } : {}), ...(s.priority ? { priority: s.priority } : {}) };
+export function sharingOf(s: { after?: string[]; afterAny?: boolean; priority?: number; cache?: JobCache }): Pick<JobRecord, 'after' | 'afterAny' | 'priority' | 'cache'> {
+  return { ...(s.after?.length ? { after: s.after } : {}), ...(s.afterAny ? { afterAny: true } : {}), ...(s.priority ? { priority: s.priority } : {}), ...(s.cache ? { cache: s.cache } : {}) };
 }

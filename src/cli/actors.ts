@@ -17,6 +17,8 @@ import { GB } from './options.js';
 /** The coordinator's command-line options, read and checked (see options.ts); absent ones take the scheduler's defaults. */
 export interface CoordinatorCliOptions {
   outDir: string;
+  /** The result cache of jobs that name none (`--cache DIR`). */
+  cache?: string;
   /** Seconds of silence before an agent is lost. */
   agentTimeout?: number;
   /** Seconds a lost agent stays listed (and known) before it is forgotten. */
@@ -51,6 +53,7 @@ export async function startCoordinator(bus: Bus, subj: Subjects, log: Logger, o:
     outDir: resolve(o.outDir),
     ns: o.ns,
     persist: o.persist,
+    ...(o.cache ? { cacheDir: resolve(o.cache) } : {}),
     ...(o.jobMemory !== undefined ? { jobMemory: o.jobMemory * 2 ** 30 } : {}),
     onConflict: o.onConflict ?? (() => undefined),
     scheduler: given({

@@ -24,6 +24,10 @@ export interface JobCliOptions {
   afterOk?: true;
   afterAny?: true;
   priority: number;
+  cache?: string;
+  cacheKey?: string;
+  /** `false` from --no-cache-write. */
+  cacheWrite?: boolean;
 }
 
 /** Options every job takes, whatever its kind. */
@@ -39,6 +43,9 @@ export function addJobOptions<Args extends unknown[]>(cmd: Command<Args>) {
     .option('--after <jobs>', 'dispatch nothing until these jobs (JOB[,JOB...], known to the coordinator) have ended')
     .addOption(new Option('--after-ok', 'with --after: run only if each of them ended done without failed tasks, else cancel this job (the default)').conflicts('afterAny'))
     .addOption(new Option('--after-any', 'with --after: run however they ended'))
+    .addOption(new Option('--cache <dir>', 'result cache on a shared filesystem: tasks whose input and options were run before are written from it, ok rows of the others stored (README: the result cache)').env('SHOAL_CACHE'))
+    .option('--cache-key <string>', 'with --cache: counts in every task\'s key, e.g. the version of a program shoal cannot see (command jobs)')
+    .option('--no-cache-write', 'with --cache: look tasks up, store nothing')
     .addOption(valueOption('--priority <n>', 'jobs of higher priority get free slots first; equal ones share them (change it later with `shoal priority`)', Type.Integer({ minimum: -1000, maximum: 1000 })).default(0));
 }
 
@@ -80,5 +87,7 @@ export function buildSpec(kind: Kind<unknown>, opts: JobCliOptions & Record<stri
   if (opts.after !== undefined) spec.after = afterList(opts.after);
   if (opts.afterAny) spec.afterAny = true;
   if (opts.priority !== 0) spec.priority = opts.priority;
+  if ((opts.cacheKey !== undefined || opts.cacheWrite === false) && !opts.cache) throw new UsageError(`${opts.cacheKey !== undefined ? '--cache-key' : '--no-cache-write'} says how to use the result cache: give --cache DIR too (or set SHOAL_CACHE)`);
+  if (opts.cache) spec.cache = { dir: resolve(opts.cache), ...(opts.cacheKey !== undefined ? { key: opts.cacheKey } : {}), ...(opts.cacheWrite === false ? { readOnly: true } : {}) };
   return spec;
 }

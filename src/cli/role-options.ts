@@ -18,6 +18,7 @@ export const coordinatorOptions = {
   dispatchMs: () => valueOption('--dispatch-ms <ms>', 'work per dispatch bundle, from measured task times (smaller: better balance; larger: less messaging)', atLeast(1)).default(SCHEDULER.dispatchMs),
   maxAttempts: () => valueOption('--max-attempts <n>', 'attempts per task before it becomes an error row', integerFrom(1)).default(SCHEDULER.maxAttempts),
   jobMemory: () => valueOption('--job-memory <gb>', "most memory one job's tasks may take in the coordinator (18 bytes a task while it is admitted, 2-10 after); a larger job is refused (default: what is free)", atLeast(0.001)),
+  cache: () => new Option('--cache <dir>', 'result cache for jobs submitted without --cache of their own (README: the result cache)').env('SHOAL_CACHE'),
   splitMinS: () =>
     valueOption('--split-min-s <s>', 'split a splittable task while dispatching (when it exceeds a fair share of the work left) only if it is expected to run this long; 0 = never split', atLeast(0)).default(SCHEDULER.splitMinS),
 };

@@ -39,14 +39,17 @@ const FIGURES: ReadonlyArray<Column<JobStatus>> = [
   col('RETRIED', (j) => String(j.retried)),
   col('SPECULATED', (j) => String(j.speculated)),
   col('SPLIT', (j) => String(j.split ?? 0)),
+  // Tasks written from the result cache / looked up there in vain (`--cache`).
+  col('CACHED', (j) => (j.cache ? `${j.cache.hits}/${j.cache.hits + j.cache.misses}` : '-')),
   col('RATE', (j) => formatPerSecond(j.rate)),
   col('ETA', etaCell, 'ETA'),
 ];
 
-/** The job figures shown for these jobs: SPLIT only where some job had a task split. */
+/** The job figures shown for these jobs: SPLIT only where some job had a task split, CACHED where some job uses a cache. */
 export function jobFigures(jobs: readonly JobStatus[]): ReadonlyArray<Column<JobStatus>> {
   const split = jobs.some((j) => (j.split ?? 0) > 0);
-  return FIGURES.filter((c) => c.header !== 'SPLIT' || split);
+  const cached = jobs.some((j) => j.cache !== undefined);
+  return FIGURES.filter((c) => (c.header !== 'SPLIT' || split) && (c.header !== 'CACHED' || cached));
 }
 
 /** The job table: JOB (after its tree glyphs), KIND, then the figures. Header first. */

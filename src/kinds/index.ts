@@ -9,7 +9,7 @@ import { conformersKind } from './conformers/index.js';
 import { framesKind } from './frames/index.js';
 import { pythonKind } from './python/index.js';
 
-export type { Kind, StageShape, TaskSpec, RunContext, RunOutput, Row, ExpandContext, RecordOutput, TaskHalf, BatchTask, BatchContext, BatchResult } from './types.js';
+export type { Kind, KindCache, TaskContent, StageShape, TaskSpec, RunContext, RunOutput, Row, ExpandContext, RecordOutput, TaskHalf, BatchTask, BatchContext, BatchResult } from './types.js';
 export { readOption, optionParser } from './options.js';
 export { addGpusOption, gpuEnv, GpuCount, readGpusOption } from './gpus.js';
 export { FromJobSchema, isStageRef, readFromOption, stageTaskId, type StageRef } from './stage.js';

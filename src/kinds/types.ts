@@ -109,6 +109,31 @@ export interface BatchContext extends Omit<RunContext, 'attempt' | 'task'> {
 /** One task's end in `runBatch`: its output, or what it threw (as `run` would). */
 export type BatchResult = { index: number; output: RunOutput; fields?: undefined } | { index: number; error: unknown; fields?: Record<string, unknown> };
 
+/**
+ * What of one task makes its value, for the result cache (coordinator/cache): byte ranges of
+ * files (their bytes count, not the file's name) and whatever else of its ref counts.
+ */
+export interface TaskContent {
+  /** `[file, start, end)` byte ranges, in a fixed order. */
+  ranges: Array<[file: string, start: number, end: number]>;
+  /** A file whose first line counts too (a csv's header names the fields of each record). */
+  firstLineOf?: string;
+  /** The rest of the ref that counts (no paths): JSON-able. */
+  rest?: unknown;
+}
+
+/** How a kind's tasks are keyed in the result cache (see `Kind.cache`). */
+export interface KindCache<P> {
+  /** The kind's own version: bumped whenever the kind's numbers change, so old entries miss. */
+  readonly version: number;
+  /** Files whose whole content counts for every task (a python function's source file). */
+  files?(params: P): string[];
+  /** What of the params counts; absent: the kind's `identity`. */
+  params?(params: P): unknown;
+  /** The task's own input; null: the task is never cached (an error task). */
+  content(ref: unknown, params: P): TaskContent | null;
+}
+
 /** A row of the output, as summarize sees it (parsed from the JSONL). */
 export interface Row {
   job: string;
@@ -197,6 +222,11 @@ export interface Kind<P = unknown> {
    * The coordinator then makes the tasks itself (src/kinds/stage.ts) and never calls expand.
    */
   stage?(params: P): StageShape | null;
+  /**
+   * Optional: how the result cache keys its tasks (`--cache DIR`). Absent: the kind's jobs are
+   * never cached. Stage jobs (`--from`) are not cached either.
+   */
+  readonly cache?: KindCache<P>;
   /** Dataset-level figures from the job's rows (streamed); written to `<job>.summary.json`. */
   summarize(rows: AsyncIterable<Row>, params: P): Promise<Record<string, unknown>>;
   /** Optional: a few lines for `shoal run` to print at the end from the summary. */

@@ -59,7 +59,7 @@ export async function openOutput(req: OpenRequest, fs: OutputFs, onLost: (err: E
 }
 
 /** Writes `<out>.summary.json` durably; returns its path (null when it could not be written). */
-export async function writeSummary(job: string, kindName: string, params: unknown, state: string, w: JobWriter, log: Logger): Promise<string | null> {
+export async function writeSummary(job: string, kindName: string, params: unknown, state: string, w: JobWriter, log: Logger, extra: Record<string, unknown> = {}): Promise<string | null> {
   const path = summaryPathFor(w.path);
   const base = {
     job,
@@ -81,7 +81,7 @@ export async function writeSummary(job: string, kindName: string, params: unknow
     }
   }
   try {
-    await writeFileAtomic(path, JSON.stringify({ ...base, ...figures }, null, 2) + '\n', { fsync: true });
+    await writeFileAtomic(path, JSON.stringify({ ...base, ...extra, ...figures }, null, 2) + '\n', { fsync: true });
     return path;
   } catch (err) {
     log.error({ job, err: (err as Error).message, path }, 'cannot write the summary');

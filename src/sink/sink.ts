@@ -305,6 +305,23 @@ export class Sink {
     return { rows: writer.rows, errorRecords: writer.errorRecords, done: writer.done(), repaired: o.repaired };
   }
 
+  /**
+   * Writes rows the coordinator made itself for tasks of an open job before it is scheduled
+   * (a result cache's hits); resolves once they are durable. Tasks already committed are left out.
+   */
+  async writeOwn(job: string, tasks: ReadonlyArray<{ id: string; text: string; rows: number }>): Promise<void> {
+    const j = this.jobs.get(job);
+    if (!j) throw new ShoalError(ErrorCode.NotFound, `job ${job} is not open in the sink`);
+    if (!j.writer.accepting) throw j.writer.refusal();
+    const kept = tasks.filter((t) => j.writer.claim(t.id, 'ok'));
+    if (kept.length === 0) return;
+    const group: CommitGroup = { job, from: COORDINATOR_SENDER, ids: kept.map((t) => t.id), status: 'o'.repeat(kept.length), attempts: kept.map(() => 1), ms: kept.map(() => 0), errorRecords: 0 };
+    let rows = 0;
+    for (const t of kept) rows += t.rows;
+    this.stats.written += kept.length;
+    await j.writer.push(kept.map((t) => t.text).join(''), group, rows);
+  }
+
   /** Job `job` will not be opened here (it could not be resumed): its results are refused, not kept for later. */
   forsake(job: string): void {
     if (!this.jobs.has(job)) this.closedJobs.add(job);
@@ -328,14 +345,14 @@ export class Sink {
   }
 
   /** Closes a job's output (waiting for rows on their way) and writes its summary; returns the summary's path (null if it failed). */
-  async close(job: string, state: string): Promise<string | null> {
+  async close(job: string, state: string, extra?: () => Promise<Record<string, unknown>>): Promise<string | null> {
     const j = this.jobs.get(job);
     if (!j) return null;
     this.jobs.delete(job);
     this.closedJobs.add(job);
     await j.writer.close();
     try {
-      return await writeSummary(job, j.kind, j.params, state, j.writer, this.log);
+      return await writeSummary(job, j.kind, j.params, state, j.writer, this.log, extra ? await extra() : {});
     } finally {
       await j.release();
     }

@@ -11,6 +11,7 @@
  *   PIPE_RUNS=2 npm run bench -- pipe                two stages streamed, run in turn, and as one job, twice (see pipe.ts)
  *   SUBMIT_GB=4 npm run bench -- submit            a submit of a 4 GB inputs file (see submit.ts)
  */
+import { benchCache } from './cache.js';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -244,6 +245,8 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
   },
   /** The scheduling core alone: 10,000 simulated agents × 32 slots, task transitions per second. */
   scale: async () => [coreScale()],
+  /** The result cache: W1 without a cache, with an empty one, fully cached (CACHE_CONF=1 adds the conformers set; see cache.ts). */
+  cache: (dir) => benchCache(dir),
   /** The sink alone: W0's rows through group commit, with and without parsing them. */
   sink: (dir) => benchSink(dir),
   /** The coordinator and its sink under 10 to 1,000 simulated agents × 64 slots (FLEET_AGENTS=10,100 for fewer). */

@@ -15,6 +15,8 @@ export interface SmallDisk {
   readonly dir: string;
   /** Grows (or shrinks) the filesystem; it keeps its files. */
   resize(size: string): void;
+  /** Makes it read-only (true) or writable again (false); it keeps its files. */
+  readOnly(ro: boolean): void;
   unmount(): void;
 }
 
@@ -40,6 +42,7 @@ export function smallDisk(t: { skip(msg: string): void; after(fn: () => unknown)
   const disk: SmallDisk = {
     dir,
     resize: (s) => remount(`size=${s}`),
+    readOnly: (ro) => remount(ro ? 'ro' : 'rw'),
     unmount() {
       if (!mounted) return;
       mounted = false;

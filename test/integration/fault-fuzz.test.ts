@@ -204,7 +204,7 @@ describe('hostile bus', () => {
     const V = PROTOCOL_VERSION;
     // [subject, decoys (current version, harmless), real (sent only with a foreign version)]
     const plan: Array<[string, Array<Record<string, unknown>>, Array<Record<string, unknown>>]> = [
-      [subj.ctl('submit'), [{ kind: 'submit', v: V, spec: { job: 'zz-decoy', kind: 'zz-nokind', params: {} } }], [{ kind: 'submit', v: 99, spec: { job: 'F1', kind: 'spin', params: { tasks: 1, ms: 0 } } }]],
+      [subj.ctl('submit'), [{ kind: 'submit', v: V, spec: { job: 'zz-decoy', kind: 'zz-nokind', params: {}, cache: { dir: join(suite.dir, 'zz-cache'), key: 'v1', readOnly: true } } }], [{ kind: 'submit', v: 99, spec: { job: 'F1', kind: 'spin', params: { tasks: 1, ms: 0 }, cache: { dir: join(suite.dir, 'zz-cache') } } }]],
       [subj.ctl('status'), [{ kind: 'status', v: V, job: 'F1' }, { kind: 'status', v: V }], [{ kind: 'status', v: 99, job: 'F1' }]],
       [subj.ctl('cancel'), [{ kind: 'cancel', v: V, job: 'zz-decoy' }, { kind: 'cancel', v: V, job: 'zz-decoy', downstream: true }], [{ kind: 'cancel', v: 99, job: 'F1' }, { kind: 'cancel', v: 99, job: 'F1', downstream: true }]],
       [subj.ctl('drain'), [{ kind: 'drain', v: V, agent: 'zz-decoy-agent', graceMs: 0 }], [{ kind: 'drain', v: 99, agent: a.id, graceMs: 0 }]],

@@ -72,7 +72,7 @@ describe('protocol guard', () => {
   it('a control request of another protocol version is refused with E_PROTOCOL naming both versions', async () => {
     for (const req of [
       { kind: 'status', v: OTHER },
-      { kind: 'submit', v: OTHER, spec: { job: 'never', kind: 'spin', params: { tasks: 5, ms: 0 } } },
+      { kind: 'submit', v: OTHER, spec: { job: 'never', kind: 'spin', params: { tasks: 5, ms: 0 }, cache: { dir: '/never-cache', key: 'k', readOnly: true } } },
     ]) {
       const raw = await bus.request(subj.ctl(req.kind as 'status' | 'submit'), encode(req), { timeoutMs: 10_000 });
       const d = decode('CtlReply', raw);

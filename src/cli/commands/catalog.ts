@@ -100,6 +100,12 @@ export const COMMANDS = {
     description: 'write a JSONL output as a table for analysis (CSV or Parquet): a row per line, a column per field of the row and of its value',
     load: async () => (await import('./export.js')).registerExport,
   },
+  cache: {
+    args: '',
+    options: false,
+    description: 'the result cache (--cache DIR): `cache stats DIR` (entries, bytes, recent hits and misses), `cache prune DIR --older-than 30d | --max-size 50G`',
+    load: async () => (await import('./cache.js')).registerCache,
+  },
 } as const satisfies Record<string, CommandEntry>;
 
 export type CommandName = keyof typeof COMMANDS;

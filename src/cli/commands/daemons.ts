@@ -142,6 +142,7 @@ export function registerCoordinator(program: Command): void {
     .addOption(coordinatorOptions.maxAttempts())
     .addOption(coordinatorOptions.splitMinS())
     .addOption(coordinatorOptions.jobMemory())
+    .addOption(coordinatorOptions.cache())
     .addOption(logLevelOption('info'))
     .action(async (opts) => {
       const log = createLogger(opts.logLevel, { role: 'coordinator' });
@@ -159,7 +160,7 @@ export function registerCoordinator(program: Command): void {
         let conflict: (message: string) => void = () => undefined;
         let actors: Awaited<ReturnType<typeof startCoordinator>>;
         try {
-          actors = await startCoordinator(conn.bus, conn.subj, log, { outDir: opts.outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, lostRetention: opts.lostRetention, leftRetention: opts.leftRetention, maxAttempts: opts.maxAttempts, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, jobMemory: opts.jobMemory, persist: true, onConflict: (m) => conflict(m) });
+          actors = await startCoordinator(conn.bus, conn.subj, log, { outDir: opts.outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, lostRetention: opts.lostRetention, leftRetention: opts.leftRetention, maxAttempts: opts.maxAttempts, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, jobMemory: opts.jobMemory, ...(opts.cache ? { cache: opts.cache } : {}), persist: true, onConflict: (m) => conflict(m) });
         } catch (err) {
           await conn.bus.close();
           throw err;

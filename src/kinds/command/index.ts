@@ -5,7 +5,7 @@
  */
 import type { Kind } from '../types.js';
 import { currentStamp } from '../records/index.js';
-import { expandCommand, expandCommandList } from './expand.js';
+import { expandCommand, expandCommandList, type CommandRef } from './expand.js';
 import { addCommandOptions, checkCommandParams, commandParams, type CommandParams } from './params.js';
 import { runCommand } from './run.js';
 import { describeCommandSummary, summarizeCommand } from './summarize.js';
@@ -20,6 +20,11 @@ export const commandKind: Kind<CommandParams> = {
   // The list file's content counts, not where it lies or when it was written; the template and --cwd do.
   identity: (p) => ({ ...p, argsFile: undefined, argsStamp: undefined }),
   restamp: (p) => (p.argsFile ? { ...p, argsStamp: currentStamp(p.argsFile) } : p),
+  // The template counts (with the params) and the line's bytes; its number only where {#} uses it.
+  cache: {
+    version: 1,
+    content: (ref, p) => (p.argsFile ? { ranges: [[p.argsFile, (ref as CommandRef).s, (ref as CommandRef).e]], ...(p.template.some((a) => a.includes('{#}')) ? { rest: (ref as CommandRef).line } : {}) } : null),
+  },
   stage: (p) => (p.from === undefined ? null : { from: p.from, threads: p.threads, memory: p.memory, gpus: p.gpus }),
   expand: expandCommand,
   expandList: expandCommandList,

@@ -3,7 +3,7 @@
  */
 import { ErrorCode, ShoalError } from '../../errors.js';
 import type { SdfRange } from '../../io/sdf.js';
-import type { TaskHalf, TaskSpec } from '../types.js';
+import type { TaskContent, TaskHalf, TaskSpec } from '../types.js';
 
 /** Records of one file that a task reads. */
 export interface FileRecords {
@@ -89,4 +89,17 @@ export function splitConformersTask(task: TaskSpec, minHalfRows = MIN_HALF_ROWS)
     ref: { ...ref, ref: { file: ref.ref!.file, ranges: ref.ref!.ranges.slice(from - first, to - first) }, rows: [from, to], block: ref.block ?? 0 } satisfies ConformersTaskRef,
   });
   return [half(first, mid), half(mid, last)];
+}
+
+/**
+ * The kind's cache content: the bytes of the task's records (its topology record, its
+ * reference rows, the molecule's generated records), and which rows of how many it covers.
+ * Null for error tasks (their row is an error, never cached).
+ */
+export function conformersContent(raw: unknown): TaskContent | null {
+  const r = raw as ConformersTaskRef;
+  if (r.error !== undefined || !r.ref || !r.gen || !r.topo) return null;
+  const ranges: TaskContent['ranges'] = [[r.ref.file, r.topo[0], r.topo[0] + r.topo[1]]];
+  for (const f of [r.ref, r.gen]) for (const x of f.ranges) ranges.push([f.file, x[0], x[0] + x[1]]);
+  return { ranges, rest: { key: r.key, rows: r.rows, nRef: r.nRef } };
 }

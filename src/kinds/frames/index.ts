@@ -37,6 +37,9 @@ export const framesKind: Kind<FramesParams> = {
   inputs: (p) => (p.top === null ? [p.traj] : [p.traj, p.top]),
   // The files' content counts, not where they lie (`format` stays: it says how the trajectory is read).
   identity: (p) => ({ ...p, traj: undefined, top: undefined }),
+  // The trajectory and topology count whole (a frame's bytes are not a range of their own in
+  // every format); a task by its frames.
+  cache: { version: 1, files: (p) => (p.top === null ? [p.traj] : [p.traj, p.top]), content: (ref) => ({ ranges: [], rest: ref }) },
   expand: async (p, ctx) => (await (expandModule ??= import('./expand.js'))).expandFrames(p, ctx),
   run: async (ref, p, ctx) => (await (runModule ??= import('./run.js'))).runFrames(ref, p, ctx),
   summarize: (rows) => summarizeFrames(rows),

@@ -5,7 +5,7 @@
  */
 import type { Kind, TaskSpec } from '../types.js';
 import type { TaskList } from '../task-list.js';
-import { currentStamp, indexRecords, recordTasks } from '../records/index.js';
+import { currentStamp, indexRecords, recordContent, recordTasks, type RecordRef } from '../records/index.js';
 import { addPythonOptions, checkPythonParams, pythonParams, type PythonParams } from './params.js';
 import { runPythonBatch } from './run.js';
 import { describePythonSummary, summarizePython } from './summarize.js';
@@ -34,6 +34,12 @@ export const pythonKind: Kind<PythonParams> = {
   }),
   restamp: (p) => (p.inputs ? { ...p, inputs: { ...p.inputs, ...currentStamp(p.inputs.file) } } : p),
   expandList,
+  // The function's source file counts whole; each task's record by its bytes.
+  cache: {
+    version: 1,
+    files: (p) => (p.fn.includes('.py:') ? [p.fn.slice(0, p.fn.lastIndexOf(':'))] : []),
+    content: (ref, p) => (p.inputs ? recordContent(p.inputs, ref as RecordRef) : null),
+  },
   stage: (p) => (p.from === undefined ? null : { from: p.from, threads: p.threads, memory: p.memory, gpus: p.gpus }),
   async expand(p): Promise<TaskSpec[]> {
     const list = await expandList(p);

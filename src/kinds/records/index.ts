@@ -26,5 +26,5 @@
 export { RECORD_FORMATS, FORMAT_WORDS, recordFormatOf, type RecordFormat } from './format.js';
 export { indexRecords, recordTasks, type RecordIndex, type RecordRef, type RecordTaskRef } from './record-index.js';
 export { RecordReader, MAX_RECORD_BYTES, type SmilesRecord } from './reader.js';
-export { RecordFileSchema, recordFile, recordReaderFor, type RecordFile } from './source.js';
+export { RecordFileSchema, recordContent, recordFile, recordReaderFor, type RecordFile } from './source.js';
 export { currentStamp, type FileStamp } from './stamp.js';

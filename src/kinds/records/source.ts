@@ -11,6 +11,8 @@ import { AbsolutePath } from '../options.js';
 import { RECORD_FORMATS, recordFormatOf, type RecordFormat } from './format.js';
 import { RecordReader } from './reader.js';
 import { stampOf } from './stamp.js';
+import type { RecordRef } from './record-index.js';
+import type { TaskContent } from '../types.js';
 
 /** The params field naming a file of records. */
 export const RecordFileSchema = Type.Object({
@@ -64,4 +66,12 @@ export async function recordReaderFor(src: RecordFile): Promise<RecordReader> {
     p.then((x) => x.close(), () => undefined);
   }
   return r;
+}
+
+/**
+ * A record's cache content: its bytes, and for csv/tsv the header line too (it names the
+ * record's fields). Its number and line do not count: a record moved in its file still hits.
+ */
+export function recordContent(src: RecordFile, ref: RecordRef): TaskContent {
+  return { ranges: [[src.file, ref.s, ref.e]], ...(src.format === 'csv' || src.format === 'tsv' ? { firstLineOf: src.file } : {}) };
 }

@@ -134,6 +134,14 @@ export const spinKind: Kind<SpinParams> = {
     return [];
   },
 
+  // A task's value follows from its own time and number (its ref): how many tasks there are
+  // and the --sizes file do not count, so a longer list hits on the tasks it shares.
+  cache: {
+    version: 1,
+    params: (p) => ({ ...p, tasks: undefined, sizes: undefined }),
+    content: (ref) => ({ ranges: [], rest: ref }),
+  },
+
   async expand(p: SpinParams): Promise<TaskSpec[]> {
     const list = await this.expandList!(p, { slots: 0, job: '', info: () => undefined });
     return Array.from({ length: list.length }, (_, i) => list.at(i));

@@ -1,0 +1,227 @@
+/**
+ * One job's use of the result cache: before the job is scheduled, every task not in its output
+ * yet is looked up (its key from its input's bytes) and a hit's rows are written through the
+ * sink like the coordinator's own rows; after, each ok task the sink commits is stored. A split
+ * task's halves are stored as halves, and once both are, as their whole; a whole that misses is
+ * looked up as halves. Cache I/O never fails a job: a broken entry is a miss (logged once), a
+ * cache that cannot be written stops being written to (logged once).
+ */
+import type { Logger } from '../../src/log.js';
+import type { NewTask, TaskSource, JobOptions } from '../scheduler/index.js';
+import type { KeyMaker } from './key.js';
+import type { CacheRun, CacheStore, CachedRow, Lookup } from './store.js';
+import { cutTasks, hitHead, hitRow, type CutRow, type HitHead } from './rows.js';
+
+/** A hit's rows for one task, ready for the sink. */
+export interface HitRows {
+  id: string;
+  text: string;
+  rows: number;
+}
+
+/** Tasks looked up at once. */
+const LOOKUP_BATCH = 256;
+/** Stores in flight at most; more are left out (counted), never queued without bound. */
+const MAX_PENDING_STORES = 4096;
+
+type StoredRow = CutRow['row'] & { t: string };
+
+export interface CachedJobDeps {
+  job: string;
+  kind: string;
+  store: CacheStore;
+  keys: KeyMaker;
+  tasks: TaskSource;
+  split: JobOptions['split'];
+  /** Store ok rows (false: `--no-cache-write`). */
+  write: boolean;
+  /** Who writes a hit's rows (the coordinator's sender name) and its host. */
+  agent: string;
+  host: string;
+  log: Logger;
+}
+
+export class CachedJob {
+  hits = 0;
+  misses = 0;
+  broken = 0;
+  stored = 0;
+  unstored = 0;
+  /** Keys by task number (32 bytes each), for storing what commits; `known[i]` says whether task i has one. */
+  private readonly keyBytes: Buffer;
+  private readonly known: Uint8Array;
+  /** Halves committed while the other is not: the parent's id → its halves' rows. */
+  private readonly halves = new Map<string, [StoredRow[] | null, StoredRow[] | null]>();
+  private pending = 0;
+  private readonly idle: Array<() => void> = [];
+  private writeFailed = false;
+  private readonly head: HitHead;
+
+  constructor(private readonly d: CachedJobDeps) {
+    this.keyBytes = Buffer.alloc(32 * d.tasks.length);
+    this.known = new Uint8Array(d.tasks.length);
+    this.head = hitHead(d.job, d.kind, d.agent, d.host);
+  }
+
+  /**
+   * Looks up every task not `done`, giving the rows of hits to `write` a batch at a time (it
+   * resolves once they are durable). A task whose input cannot be read is a miss.
+   */
+  async prefill(done: (id: string) => boolean, write: (rows: HitRows[]) => Promise<void>): Promise<void> {
+    const n = this.d.tasks.length;
+    for (let s = 0; s < n; s += LOOKUP_BATCH) {
+      const batch: number[] = [];
+      for (let i = s; i < Math.min(n, s + LOOKUP_BATCH); i++) if (!done(this.d.tasks.at(i).id)) batch.push(i);
+      const found = await Promise.all(batch.map((i) => this.lookupTask(i)));
+      const rows = found.flat();
+      if (rows.length > 0) await write(rows);
+    }
+  }
+
+  /** Task i looked up whole, then (a miss of a kind that splits) as halves. */
+  private async lookupTask(i: number): Promise<HitRows[]> {
+    const t = this.d.tasks.at(i);
+    const key = await this.keyOf(t);
+    if (key === null) return [];
+    key.copy(this.keyBytes, 32 * i);
+    this.known[i] = 1;
+    const whole = await this.lookup(key.toString('hex'));
+    if (whole) {
+      this.hits++;
+      return [this.rowsOf(t.id, whole)];
+    }
+    const halves = this.d.split?.(t) ?? null;
+    const out: HitRows[] = [];
+    if (halves) {
+      for (const h of halves) {
+        const hk = await this.keyOf(h);
+        const hit = hk === null ? null : await this.lookup(hk.toString('hex'));
+        if (hit) out.push(this.rowsOf(h.id, hit));
+      }
+    }
+    if (out.length > 0) this.hits++;
+    else this.misses++;
+    return out;
+  }
+
+  private async lookup(key: string): Promise<Array<CachedRow & { value: string }> | null> {
+    const r: Lookup = await this.d.store.lookup(key);
+    if ('hit' in r) return r.hit.rows;
+    if (r.miss === 'broken') {
+      this.broken++;
+      if (this.broken === 1) this.d.log.warn({ job: this.d.job, cache: this.d.store.dir, why: r.why }, 'a broken cache entry counts as a miss (the task runs, and its entry is written again); further ones are counted, not logged');
+    }
+    return null;
+  }
+
+  private rowsOf(id: string, rows: Array<CachedRow & { value: string }>): HitRows {
+    const now = Date.now();
+    let text = '';
+    for (const r of rows) text += hitRow(this.head, id, now, r);
+    return { id, text, rows: rows.length };
+  }
+
+  /** A task's key (null: never cached, or its input cannot be read: logged once). */
+  private async keyOf(t: Pick<NewTask, 'id' | 'ref'>): Promise<Buffer | null> {
+    try {
+      const k = await this.d.keys.key(t.ref);
+      return k === null ? null : Buffer.from(k, 'hex');
+    } catch (err) {
+      this.onceWarn('key', { task: t.id, err: (err as Error).message }, 'a task\'s input could not be read for its cache key: it runs uncached');
+      return null;
+    }
+  }
+
+  private readonly warned = new Set<string>();
+  private onceWarn(what: string, fields: Record<string, unknown>, msg: string): void {
+    if (this.warned.has(what)) return;
+    this.warned.add(what);
+    this.d.log.warn({ job: this.d.job, cache: this.d.store.dir, ...fields }, msg);
+  }
+
+  /** Rows the sink made durable (an agent's group): each ok task's rows are stored. */
+  committed(status: string, ids: readonly string[], text: string): void {
+    if (!this.d.write || this.writeFailed) return;
+    const tasks = cutTasks(text);
+    for (let i = 0; i < ids.length; i++) {
+      if (status.charCodeAt(i) === 101 /* e */) continue;
+      const id = ids[i]!;
+      const rows = tasks.get(id);
+      if (!rows) continue;
+      const stored = rows.map((r) => ({ ...r, t: '' }));
+      if (id.includes('/')) void this.storeHalf(id, stored);
+      else this.storeTask(id, stored);
+    }
+  }
+
+  private storeTask(id: string, rows: StoredRow[]): void {
+    const i = this.d.tasks.indexOf(id);
+    if (i < 0 || this.known[i] !== 1) return;
+    this.enqueue(this.keyBytes.toString('hex', 32 * i, 32 * i + 32), rows);
+  }
+
+  /** A half (`p/k`): stored as itself, and its whole once both halves are here. */
+  private async storeHalf(id: string, rows: StoredRow[]): Promise<void> {
+    const t = this.taskOf(id);
+    const key = t ? await this.keyOf(t) : null;
+    if (key) this.enqueue(key.toString('hex'), rows);
+    const cut = id.lastIndexOf('/');
+    const parent = id.slice(0, cut);
+    const k = id.slice(cut + 1) === '0' ? 0 : 1;
+    const pair = this.halves.get(parent) ?? [null, null];
+    pair[k] = rows;
+    if (pair[0] === null || pair[1] === null) {
+      this.halves.set(parent, pair);
+      return;
+    }
+    this.halves.delete(parent);
+    const whole = [...pair[0].map((r) => ({ ...r, t: '/0' + r.t })), ...pair[1].map((r) => ({ ...r, t: '/1' + r.t }))];
+    if (parent.includes('/')) await this.storeHalf(parent, whole);
+    else this.storeTask(parent, whole);
+  }
+
+  /** The task of a half's id (`x/0/1`): its root split half by half. */
+  private taskOf(id: string): NewTask | null {
+    const parts = id.split('/');
+    const i = this.d.tasks.indexOf(parts[0]!);
+    if (i < 0 || !this.d.split) return null;
+    let t: NewTask = this.d.tasks.at(i);
+    for (const k of parts.slice(1)) {
+      const h = this.d.split(t);
+      if (!h) return null;
+      t = h[k === '0' ? 0 : 1];
+    }
+    return t;
+  }
+
+  private enqueue(key: string, rows: StoredRow[]): void {
+    if (this.writeFailed || this.pending >= MAX_PENDING_STORES) {
+      this.unstored++;
+      return;
+    }
+    this.pending++;
+    this.d.store.store(key, rows).then(
+      () => this.stored++,
+      (err: Error) => {
+        this.unstored++;
+        // Stores already on their way fail too: said once.
+        if (this.writeFailed) return;
+        this.writeFailed = true;
+        this.d.log.warn({ job: this.d.job, cache: this.d.store.dir, err: err.message }, 'cannot write to the cache: this job stores nothing more in it (free space, check its permissions, or run with --no-cache-write); the job goes on');
+      },
+    ).finally(() => {
+      this.pending--;
+      if (this.pending === 0) for (const f of this.idle.splice(0)) f();
+    });
+  }
+
+  /** Waits for the stores on their way; returns the run's counts (and records them in the cache when it can be written). */
+  async finish(): Promise<CacheRun> {
+    if (this.pending > 0) await new Promise<void>((r) => this.idle.push(r));
+    await this.d.keys.close();
+    this.halves.clear();
+    const run: CacheRun = { dir: this.d.store.dir, job: this.d.job, kind: this.d.kind, at: Date.now(), hits: this.hits, misses: this.misses, broken: this.broken, stored: this.stored, unstored: this.unstored };
+    if (this.d.write && !this.writeFailed) await this.d.store.recordRun(run).catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The result cache (`--cache DIR`): tasks keyed by what makes their value (key.ts), their rows
+ * stored as content-addressed files (store.ts), looked up before a job is scheduled and stored
+ * as the sink commits them (cached-job.ts).
+ */
+import type { CommitGroup, JobCache } from '../../protocol/index.js';
+import type { Kind } from '../../src/kinds/index.js';
+import type { Logger } from '../../src/log.js';
+import type { JobOptions, TaskSource } from '../scheduler/index.js';
+import { CachedJob, type HitRows } from './cached-job.js';
+import { KeyMaker } from './key.js';
+import { CacheStore, type CacheRun } from './store.js';
+
+export { CacheStore, cacheRoot, type CacheRun } from './store.js';
+export { KeyMaker, stableJson, KEY_SCHEME } from './key.js';
+export { cutRow, hitRow, hitHead } from './rows.js';
+export type { HitRows } from './cached-job.js';
+export { cacheStats, pruneCache, type CacheStats, type PruneReport } from './manage.js';
+
+/** A job about to be scheduled, as the cache needs it. */
+export interface CacheAdmit {
+  job: string;
+  kindName: string;
+  kind: Kind<unknown> | null;
+  params: unknown;
+  cache: JobCache;
+  tasks: TaskSource;
+  split: JobOptions['split'];
+  fileHash(path: string): string;
+}
+
+/** The coordinator's jobs that use a cache, by name. */
+export class ResultCache {
+  private readonly stores = new Map<string, CacheStore>();
+  private readonly jobs = new Map<string, CachedJob>();
+  private readonly ended = new Map<string, { hits: number; misses: number }>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly who: { agent: string; host: string },
+  ) {}
+
+  /**
+   * Looks up the job's tasks not yet `done` and writes the hits with `write`; from now on its
+   * committed ok rows are stored. Does nothing for kinds that are never cached (said once).
+   */
+  async admit(a: CacheAdmit, done: (id: string) => boolean, write: (rows: HitRows[]) => Promise<void>): Promise<void> {
+    this.jobs.delete(a.job);
+    this.ended.delete(a.job);
+    const keys = a.kind ? KeyMaker.of({ kindName: a.kindName, kind: a.kind, params: a.params, ...(a.cache.key !== undefined ? { cacheKey: a.cache.key } : {}), fileHash: a.fileHash }) : null;
+    if (keys === null) {
+      this.log.info({ job: a.job, kind: a.kindName }, `--cache: tasks of kind ${a.kindName} are not cached; the job runs uncached`);
+      return;
+    }
+    let store = this.stores.get(a.cache.dir);
+    if (!store) this.stores.set(a.cache.dir, (store = new CacheStore(a.cache.dir)));
+    const cj = new CachedJob({ job: a.job, kind: a.kindName, store, keys, tasks: a.tasks, split: a.split, write: a.cache.readOnly !== true, agent: this.who.agent, host: this.who.host, log: this.log });
+    this.jobs.set(a.job, cj);
+    const t0 = performance.now();
+    await cj.prefill(done, write);
+    this.log.info({ job: a.job, cache: a.cache.dir, hits: cj.hits, misses: cj.misses, ms: +(performance.now() - t0).toFixed(1), ...(cj.broken ? { broken: cj.broken } : {}) }, 'cache looked up');
+  }
+
+  /** Rows the sink made durable: the ok tasks of agents' groups are stored. */
+  committed(groups: readonly CommitGroup[], texts: readonly string[], coordinator: string): void {
+    if (this.jobs.size === 0) return;
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
+      if (g.from === coordinator) continue;
+      this.jobs.get(g.job)?.committed(g.status, g.ids, texts[i]!);
+    }
+  }
+
+  /** Hits and misses of a job (while it runs and after it ended), or undefined when it uses no cache. */
+  counts(job: string): { hits: number; misses: number } | undefined {
+    const j = this.jobs.get(job) ?? this.ended.get(job);
+    return j ? { hits: j.hits, misses: j.misses } : undefined;
+  }
+
+  /** The job has ended: its stores are waited for and its counts recorded. */
+  async finish(job: string): Promise<CacheRun | undefined> {
+    const j = this.jobs.get(job);
+    if (!j) return undefined;
+    this.jobs.delete(job);
+    this.ended.set(job, j);
+    const run = await j.finish();
+    this.log.info({ job, hits: run.hits, misses: run.misses, stored: run.stored, ...(run.broken ? { broken: run.broken } : {}), ...(run.unstored ? { unstored: run.unstored } : {}) }, 'cache use');
+    return run;
+  }
+}

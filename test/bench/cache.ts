@@ -1,0 +1,68 @@
+/**
+ * The result cache (`--cache DIR`): W1 (1,000 heavy-tailed spin tasks, 20,000 ms of work) run
+ * without a cache, with an empty one (every task a miss, every ok row stored), and again fully
+ * cached. Rows/s of the cached run are its rows over the lookup-and-write time the coordinator
+ * logs ('cache looked up', `ms`: keys, reads and the hits' rows durable in the JSONL); the
+ * overhead is the uncached run's wall time with an empty cache against without one.
+ * CACHE_CONF=1 adds the 1,000-molecule conformers set (minutes per uncached run).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/paths.js';
+import { writeSyntheticSet } from './synthetic-sdf.js';
+
+export interface CacheBenchRow {
+  workload: string;
+  mode: string;
+  tasks: number;
+  seconds: number;
+  tasksPerSecond: number;
+  note: string;
+}
+
+async function runWall(args: string[]): Promise<{ seconds: number; stderr: string }> {
+  const t0 = performance.now();
+  const p = spawn(process.execPath, [join(repoRoot, 'dist', 'bundle', 'main.js'), 'run', ...args, '--workers', '2', '--oversubscribe', '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((r) => p.on('exit', r));
+  if (code !== 0) throw new Error(`shoal run ${args.join(' ')} failed (${code}): ${stderr}`);
+  return { seconds: (performance.now() - t0) / 1000, stderr };
+}
+
+function lookupMs(stderr: string): { ms: number; hits: number } {
+  for (const l of stderr.split('\n')) {
+    if (!l.includes('cache looked up')) continue;
+    const j = JSON.parse(l) as { ms: number; hits: number };
+    return { ms: j.ms, hits: j.hits };
+  }
+  throw new Error(`no 'cache looked up' line: ${stderr}`);
+}
+
+async function threeRuns(name: string, args: string[], dir: string, rows: number): Promise<CacheBenchRow[]> {
+  const cache = join(dir, `${name}-cache`);
+  const plain = await runWall([...args, '--out', join(dir, `${name}-plain.jsonl`)]);
+  const cold = await runWall([...args, '--out', join(dir, `${name}-cold.jsonl`), '--cache', cache]);
+  const warm = await runWall([...args, '--out', join(dir, `${name}-warm.jsonl`), '--cache', cache]);
+  const w = lookupMs(warm.stderr);
+  const overhead = ((cold.seconds / plain.seconds - 1) * 100).toFixed(1);
+  return [
+    { workload: `cache-${name}`, mode: 'no --cache, process start to exit', tasks: rows, seconds: +plain.seconds.toFixed(3), tasksPerSecond: Math.round(rows / plain.seconds), note: '' },
+    { workload: `cache-${name}`, mode: 'empty cache: all miss, rows stored', tasks: rows, seconds: +cold.seconds.toFixed(3), tasksPerSecond: Math.round(rows / cold.seconds), note: `overhead ${overhead}% of the run without --cache (goal <= 2%)` },
+    { workload: `cache-${name}`, mode: 'fully cached re-run, lookups + rows durable', tasks: rows, seconds: +(w.ms / 1000).toFixed(4), tasksPerSecond: Math.round(rows / (w.ms / 1000)), note: `${w.hits} hits; process start to exit ${warm.seconds.toFixed(2)} s (goal >= 200,000 rows/s)` },
+  ];
+}
+
+export async function benchCache(dir: string): Promise<CacheBenchRow[]> {
+  const all = (JSON.parse(readFileSync(join(repoRoot, 'test', 'bench', 'sizes.json'), 'utf8')) as { sizes: number[] }).sizes;
+  const scale = 20_000 / all.reduce((a, b) => a + b, 0);
+  const file = join(dir, 'cache-w1-sizes.json');
+  writeFileSync(file, JSON.stringify(all.map((n) => +(n * scale).toFixed(4))));
+  const out = await threeRuns('w1', ['spin', '--sizes', file, '--ms', '1'], dir, all.length);
+  if (process.env.CACHE_CONF === '1') {
+    const set = await writeSyntheticSet(join(dir, 'cache-ref.sdf'), join(dir, 'cache-gen.sdf'), all, (_k, n) => n, 16);
+    out.push(...(await threeRuns('conf', ['conformers', '--ref', set.refPath, '--gen', set.genPath], dir, all.length)));
+  }
+  return out;
+}

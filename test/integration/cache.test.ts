@@ -1,0 +1,187 @@
+/**
+ * The result cache end to end (`--cache DIR`): a conformers job and a python job run twice into
+ * different outputs compute nothing the second time, their values byte for byte the first's;
+ * one generated record changed (in a renamed copy of the file) misses for its molecule only; an
+ * edited function file misses for every task. Two coordinators (each with its own nats-server)
+ * writing one cache at once leave no broken entry while a reader looks on; a truncated entry, a
+ * full cache and a read-only one still let the job complete, each reported once.
+ */
+import assert from 'node:assert/strict';
+import { appendFileSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { CacheStore } from '../../coordinator/index.js';
+import { writeSyntheticSet } from '../bench/synthetic-sdf.js';
+import { startTestNats, uniqueNs } from '../helpers/nats.js';
+import { runShoal, startAgent, startCoordinator, connArgs } from '../helpers/shoal.js';
+import { natsSuite } from '../helpers/suite.js';
+import { smallDisk } from '../helpers/tmpfs.js';
+
+const suite = natsSuite('shoal-cache-');
+
+interface RawRow {
+  task: string;
+  cached: boolean;
+  /** The row's text from `"value":` on. */
+  value: string;
+}
+
+function rawRows(path: string): RawRow[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => {
+      const r = JSON.parse(l) as { task: string; cached?: boolean; status: string };
+      assert.equal(r.status, 'ok', l);
+      return { task: r.task, cached: r.cached === true, value: l.slice(l.indexOf(',"value":')) };
+    });
+}
+
+function byTask(rows: RawRow[]): Map<string, string> {
+  return new Map(rows.map((r) => [r.task, r.value]));
+}
+
+async function run(args: string[]): Promise<string> {
+  const r = await runShoal(['run', ...args, '--workers', '2'], { cwd: suite.dir, timeoutMs: 120_000 });
+  assert.equal(r.code, 0, r.describe());
+  return r.stderr;
+}
+
+function entryFiles(cache: string): string[] {
+  const root = join(cache, 'v1', 'e');
+  return readdirSync(root).flatMap((s) => readdirSync(join(root, s)).filter((n) => !n.includes('.')).map((n) => join(root, s, n)));
+}
+
+function count(text: string, what: string): number {
+  return text.split(what).length - 1;
+}
+
+describe('result cache', () => {
+  it('conformers: a second run computes nothing; a changed record in a renamed file misses for its molecule only', async () => {
+    const cache = join(suite.dir, 'conf-cache');
+    const set = await writeSyntheticSet(join(suite.dir, 'ref.sdf'), join(suite.dir, 'gen.sdf'), [3, 5, 2, 4, 6, 3, 2, 5], (_k, n) => n, 8);
+    const conf = (gen: string, out: string): string[] => ['conformers', '--ref', set.refPath, '--gen', gen, '--out', join(suite.dir, out), '--cache', cache];
+    await run(conf(set.genPath, 'c1.jsonl'));
+    const first = rawRows(join(suite.dir, 'c1.jsonl'));
+    assert.ok(first.length >= 8 && first.every((r) => !r.cached));
+    await run(conf(set.genPath, 'c2.jsonl'));
+    const second = rawRows(join(suite.dir, 'c2.jsonl'));
+    assert.equal(second.length, first.length);
+    assert.ok(second.every((r) => r.cached), 'every row of the second run is cached');
+    assert.deepEqual(byTask(second), byTask(first), 'values byte for byte the first run\'s');
+    const summary = JSON.parse(readFileSync(join(suite.dir, 'c2.summary.json'), 'utf8')) as { cache: { hits: number; misses: number } };
+    assert.deepEqual([summary.cache.hits, summary.cache.misses], [second.length, 0]);
+
+    // One coordinate of mol_0003's first generated record, in a copy under another name.
+    const text = readFileSync(set.genPath, 'utf8');
+    const title = text.indexOf('mol_0003\n');
+    const atomLine = text.indexOf('\n', text.indexOf('V2000', title)) + 1;
+    const digit = text.slice(atomLine).search(/[0-9]/) + atomLine;
+    const changed = text.slice(0, digit) + (text[digit] === '9' ? '8' : String(Number(text[digit]) + 1)) + text.slice(digit + 1);
+    const gen2 = join(suite.dir, 'moved-gen.sdf');
+    writeFileSync(gen2, changed);
+    await run(conf(gen2, 'c3.jsonl'));
+    const third = rawRows(join(suite.dir, 'c3.jsonl'));
+    const missed = third.filter((r) => !r.cached).map((r) => r.task);
+    assert.ok(missed.length > 0 && missed.every((t) => t.endsWith('mol_0003')), `only mol_0003 misses: ${missed.join(', ')}`);
+    assert.ok(third.filter((r) => r.cached).every((r) => !r.task.endsWith('mol_0003')));
+  });
+
+  it('python: a second run computes nothing; the function file edited, every task misses', async () => {
+    const cache = join(suite.dir, 'py-cache');
+    const fn = join(suite.dir, 'fns.py');
+    writeFileSync(fn, 'def f(x, params):\n    return {"x": x, "n": len(x), "half": len(x) / 2}\n');
+    const inputs = join(suite.dir, 'words.txt');
+    writeFileSync(inputs, Array.from({ length: 40 }, (_, i) => `word${i}`).join('\n') + '\n');
+    const py = (out: string): string[] => ['python', '--fn', `${fn}:f`, '--inputs', inputs, '--out', join(suite.dir, out), '--cache', cache];
+    await run(py('p1.jsonl'));
+    await run(py('p2.jsonl'));
+    const first = rawRows(join(suite.dir, 'p1.jsonl'));
+    const second = rawRows(join(suite.dir, 'p2.jsonl'));
+    assert.equal(first.length, 40);
+    assert.ok(second.every((r) => r.cached));
+    assert.deepEqual(byTask(second), byTask(first));
+    appendFileSync(fn, '# edited\n');
+    await run(py('p3.jsonl'));
+    const third = rawRows(join(suite.dir, 'p3.jsonl'));
+    assert.equal(third.length, 40);
+    assert.ok(third.every((r) => !r.cached), 'every task misses after the function file changed');
+  });
+
+  it('a truncated entry is a miss, reported once; the job completes', async () => {
+    const cache = join(suite.dir, 'torn-cache');
+    const spin = (out: string): string[] => ['spin', '--tasks', '20', '--out', join(suite.dir, out), '--cache', cache];
+    await run(spin('t1.jsonl'));
+    const entries = entryFiles(cache);
+    assert.equal(entries.length, 20);
+    for (const e of entries.slice(0, 2)) truncateSync(e, Math.floor(readFileSync(e).length / 2));
+    const stderr = await run(spin('t2.jsonl'));
+    const rows = rawRows(join(suite.dir, 't2.jsonl'));
+    assert.equal(rows.length, 20);
+    assert.equal(rows.filter((r) => !r.cached).length, 2);
+    assert.equal(count(stderr, 'a broken cache entry counts as a miss'), 1, stderr);
+    // Written again by the run that missed them: a third run hits everything.
+    await run(spin('t3.jsonl'));
+    assert.ok(rawRows(join(suite.dir, 't3.jsonl')).every((r) => r.cached));
+  });
+
+  it('a full cache and a read-only one: the job completes, the failed write said once', async (t) => {
+    const disk = smallDisk(t, '64k');
+    if (!disk) return;
+    const spin = (out: string, n: number): string[] => ['spin', '--tasks', String(n), '--out', join(suite.dir, out), '--cache', disk.dir];
+    const full = await run(spin('f1.jsonl', 300));
+    assert.equal(rawRows(join(suite.dir, 'f1.jsonl')).length, 300);
+    assert.equal(count(full, 'cannot write to the cache'), 1, full);
+    const stored = entryFiles(disk.dir).length;
+    assert.ok(stored > 0 && stored < 300, `some entries fit: ${stored}`);
+    disk.readOnly(true);
+    const ro = await run(spin('f2.jsonl', 300));
+    const rows = rawRows(join(suite.dir, 'f2.jsonl'));
+    assert.equal(rows.length, 300);
+    assert.ok(rows.filter((r) => r.cached).length >= stored - 1, 'entries written before the disk filled are hits');
+    assert.equal(count(ro, 'cannot write to the cache'), 1, ro);
+  });
+
+  it('two coordinators writing one cache at once: no broken entry, and a reader racing them sees whole entries or none', async () => {
+    const cache = join(suite.dir, 'shared-cache');
+    const other = await startTestNats();
+    try {
+      const sides = [suite.nats.url, other.url].map((url, k) => ({ url, ns: uniqueNs(`cache${k}`), out: join(suite.dir, `shared-out-${k}`) }));
+      for (const s of sides) {
+        await startCoordinator(s.url, s.ns, s.out);
+        await startAgent(s.url, s.ns, ['--workers', '2']);
+      }
+      const submits = sides.map((s) => runShoal(['submit', 'spin', ...connArgs(s.url, s.ns), '--job', 'shared', '--tasks', '1000', '--cache', cache, '--wait'], { cwd: suite.dir, timeoutMs: 120_000 }));
+      let ended = false;
+      const both = Promise.all(submits).finally(() => (ended = true));
+      const store = new CacheStore(cache);
+      let seen = 0;
+      do {
+        let names: string[] = [];
+        try {
+          names = entryFiles(cache);
+        } catch {
+          names = [];
+        }
+        for (const f of names.slice(-200)) {
+          const key = f.slice(f.length - 65, f.length - 63) + f.slice(f.length - 62);
+          const r = await store.lookup(key);
+          assert.ok(!('miss' in r && r.miss === 'broken'), `entry ${f} read whole: ${'why' in r ? r.why : ''}`);
+          seen++;
+        }
+        await new Promise((r) => setImmediate(r));
+      } while (!ended);
+      for (const r of await both) assert.equal(r.code, 0, r.describe());
+      assert.ok(seen > 0, 'the reader read entries while they were written');
+      const entries = entryFiles(cache);
+      assert.equal(entries.length, 1000);
+      for (const f of entries) {
+        const key = f.slice(f.length - 65, f.length - 63) + f.slice(f.length - 62);
+        assert.ok('hit' in (await new CacheStore(cache).lookup(key)), `entry ${f} is whole`);
+      }
+      for (const s of sides) assert.equal(rawRows(join(s.out, 'shared.jsonl')).length, 1000);
+    } finally {
+      await other.stop();
+    }
+  });
+});
