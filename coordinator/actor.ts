@@ -108,7 +108,7 @@ export class Coordinator implements SinkHost {
       sizeOf: (g) => g.text.length,
       highWater: 1 << 16,
     });
-    this.cache = new ResultCache(this.log.child({ component: 'cache' }), { agent: COORDINATOR_SENDER, host: this.host });
+    this.cache = new ResultCache(log.child({ component: 'cache' }), { agent: COORDINATOR_SENDER, host: this.host });
     this.admission = new Admission({ cache: this.cache, ...(this.opts.cacheDir !== undefined ? { defaultCache: { dir: resolve(this.opts.cacheDir) } } : {}), outDir: this.opts.outDir, persist: this.opts.persist, jobMemory: this.opts.jobMemory, scheduler: this.scheduler, sink: this.sink, log: this.log, maxTaskBytes: Math.floor(maxDispatchBytes / 2), run: (c) => this.run(c), publish: (s, m) => this.publish(s, 'Event', m), subj });
     this.claim = new NamespaceClaim(bus, subj, this.opts.ns, this.me, this.log, (message) => {
       this.log.fatal({ ns: this.opts.ns }, message);

@@ -6,6 +6,7 @@
  * looked up as halves. Cache I/O never fails a job: a broken entry is a miss (logged once), a
  * cache that cannot be written stops being written to (logged once).
  */
+import { setImmediate } from 'node:timers/promises';
 import type { Logger } from '../../src/log.js';
 import type { NewTask, TaskSource, JobOptions } from '../scheduler/index.js';
 import type { KeyMaker } from './key.js';
@@ -21,6 +22,8 @@ export interface HitRows {
 
 /** Tasks looked up at once. */
 const LOOKUP_BATCH = 256;
+/** Hits' row text handed to the sink at once (characters). */
+const HIT_GROUP_CHARS = 4 << 20;
 /** Stores in flight at most; more are left out (counted), never queued without bound. */
 const MAX_PENDING_STORES = 4096;
 
@@ -69,13 +72,33 @@ export class CachedJob {
    */
   async prefill(done: (id: string) => boolean, write: (rows: HitRows[]) => Promise<void>): Promise<void> {
     const n = this.d.tasks.length;
+    // Hits go to the sink in large groups, each written while the next ones are looked up: one
+    // durable write (an fsync) per group, not per lookup batch.
+    const writes: Promise<void>[] = [];
+    let rows: HitRows[] = [];
+    let chars = 0;
+    const flush = (): void => {
+      const w = write(rows);
+      w.catch(() => undefined); // seen by the Promise.all below
+      writes.push(w);
+      rows = [];
+      chars = 0;
+    };
     for (let s = 0; s < n; s += LOOKUP_BATCH) {
       const batch: number[] = [];
       for (let i = s; i < Math.min(n, s + LOOKUP_BATCH); i++) if (!done(this.d.tasks.at(i).id)) batch.push(i);
-      const found = await Promise.all(batch.map((i) => this.lookupTask(i)));
-      const rows = found.flat();
-      if (rows.length > 0) await write(rows);
+      for (const found of await Promise.all(batch.map((i) => this.lookupTask(i)))) {
+        for (const r of found) {
+          rows.push(r);
+          chars += r.text.length;
+        }
+      }
+      if (chars >= HIT_GROUP_CHARS) flush();
+      // Reads are synchronous (store.ts): let heartbeats, pulls and status in between batches.
+      await setImmediate();
     }
+    if (rows.length > 0) flush();
+    await Promise.all(writes);
   }
 
   /** Task i looked up whole, then (a miss of a kind that splits) as halves. */
