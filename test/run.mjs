@@ -43,7 +43,7 @@ const matches = (res, f) => res.some((re) => re.test(f));
 
 // Long waiting files first (the longest measured here, in order), so the lanes end together;
 // unit files fill the gaps at the end.
-const LONG = ['scale', 'fault-hostile', 'pipeline-faults', 'python', 'fleet', 'fault-owner', 'watch', 'fault-sink', 'resume-content', 'command', 'fault-drain', 'skeleton', 'stages', 'frames'];
+const LONG = ['scale', 'fault-hostile', 'pipeline-faults', 'python', 'fleet', 'fault-owner', 'watch', 'fault-sink', 'cache', 'resume-content', 'command', 'fault-drain', 'skeleton', 'stages', 'frames'];
 const rank = (f) => {
   const long = LONG.findIndex((name) => f.endsWith(`/${name}.test.js`));
   return long >= 0 ? long : f.includes('/integration/') ? LONG.length : LONG.length + 1;

@@ -143,6 +143,7 @@ describe('result cache', () => {
   });
 
   it('two coordinators writing one cache at once: no broken entry, and a reader racing them sees whole entries or none', async () => {
+    const TASKS = 400;
     const cache = join(suite.dir, 'shared-cache');
     const other = await startTestNats();
     try {
@@ -151,7 +152,7 @@ describe('result cache', () => {
         await startCoordinator(s.url, s.ns, s.out);
         await startAgent(s.url, s.ns, ['--workers', '2']);
       }
-      const submits = sides.map((s) => runShoal(['submit', 'spin', ...connArgs(s.url, s.ns), '--job', 'shared', '--tasks', '1000', '--cache', cache, '--wait'], { cwd: suite.dir, timeoutMs: 120_000 }));
+      const submits = sides.map((s) => runShoal(['submit', 'spin', ...connArgs(s.url, s.ns), '--job', 'shared', '--tasks', String(TASKS), '--cache', cache, '--wait'], { cwd: suite.dir, timeoutMs: 120_000 }));
       let ended = false;
       const both = Promise.all(submits).finally(() => (ended = true));
       const store = new CacheStore(cache);
@@ -169,17 +170,18 @@ describe('result cache', () => {
           assert.ok(!('miss' in r && r.miss === 'broken'), `entry ${f} read whole: ${'why' in r ? r.why : ''}`);
           seen++;
         }
-        await new Promise((r) => setImmediate(r));
+        // A pause between scans (each walks the whole cache): the writers get the CPU.
+        await new Promise((r) => setTimeout(r, 5));
       } while (!ended);
       for (const r of await both) assert.equal(r.code, 0, r.describe());
       assert.ok(seen > 0, 'the reader read entries while they were written');
       const entries = entryFiles(cache);
-      assert.equal(entries.length, 1000);
+      assert.equal(entries.length, TASKS);
       for (const f of entries) {
         const key = f.slice(f.length - 65, f.length - 63) + f.slice(f.length - 62);
         assert.ok('hit' in (await new CacheStore(cache).lookup(key)), `entry ${f} is whole`);
       }
-      for (const s of sides) assert.equal(rawRows(join(s.out, 'shared.jsonl')).length, 1000);
+      for (const s of sides) assert.equal(rawRows(join(s.out, 'shared.jsonl')).length, TASKS);
     } finally {
       await other.stop();
     }
