@@ -13,7 +13,7 @@ export type { Kind, StageShape, TaskSpec, RunContext, RunOutput, Row, ExpandCont
 export { readOption, optionParser } from './options.js';
 export { addGpusOption, gpuEnv, GpuCount, readGpusOption } from './gpus.js';
 export { FromJobSchema, isStageRef, readFromOption, stageTaskId, type StageRef } from './stage.js';
-export { numberedIds, taskListOf, type TaskList } from './task-list.js';
+export { idWidth, numberedIds, PADDED_TO_SIZE, taskListOf, type TaskList } from './task-list.js';
 export { interpreterStarted, watchInterpreters, type InterpreterStarted } from './interpreters.js';
 export { PortInputs, sharedBytes, threadInputs, type InputCache, type InputReply, type InputRequest } from './inputs.js';
 

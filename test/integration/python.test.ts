@@ -73,7 +73,7 @@ def sleeper(x, params):
     return x
 `;
 
-const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => `in_${String(i).padStart(String(n - 1).length, '0')}`);
+const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => `in_${String(i).padStart(String(n).length, '0')}`);
 const pidsIn = (file: string): number[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number) : []);
 const pidsOf = (rows: readonly Row[]): number[] => [...new Set(rows.map((r) => r.pid as number).filter((p) => typeof p === 'number'))];
 

@@ -8,6 +8,7 @@
  * threads start on the first multi-threaded frame.
  */
 import type { Kind } from '../types.js';
+import { PADDED_TO_SIZE } from '../task-list.js';
 import { addFramesOptions, checkFramesParams, framesParams, type FramesParams } from './params.js';
 import { describeFramesSummary, summarizeFrames } from './summarize.js';
 
@@ -37,6 +38,7 @@ export const framesKind: Kind<FramesParams> = {
   inputs: (p) => (p.top === null ? [p.traj] : [p.traj, p.top]),
   // The files' content counts, not where they lie (`format` stays: it says how the trajectory is read).
   identity: (p) => ({ ...p, traj: undefined, top: undefined }),
+  idRule: () => PADDED_TO_SIZE,
   expand: async (p, ctx) => (await (expandModule ??= import('./expand.js'))).expandFrames(p, ctx),
   run: async (ref, p, ctx) => (await (runModule ??= import('./run.js'))).runFrames(ref, p, ctx),
   summarize: (rows) => summarizeFrames(rows),

@@ -12,7 +12,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { InputError, ShoalError, ErrorCode } from '../../errors.js';
 import { helpDefault, paramsCheck, readOption } from '../options.js';
-import { numberedIds, type TaskList } from '../task-list.js';
+import { numberedIds, PADDED_TO_SIZE, type TaskList } from '../task-list.js';
 import type { Kind, TaskHalf, TaskSpec } from '../types.js';
 
 /** Task numbers (for the fault options). */
@@ -133,6 +133,8 @@ export const spinKind: Kind<SpinParams> = {
   inputs(): string[] {
     return [];
   },
+
+  idRule: () => PADDED_TO_SIZE,
 
   async expand(p: SpinParams): Promise<TaskSpec[]> {
     const list = await this.expandList!(p, { slots: 0, job: '', info: () => undefined });
