@@ -18,6 +18,7 @@ import { describeChange } from './changes.js';
 import { inputFacts } from './content-hash.js';
 import { identityOf, restampOf } from './identity.js';
 import { refuseRenamedIds } from './renamed-ids.js';
+import { taskInput, type Kind, type TaskInput } from '../../src/kinds/index.js';
 
 export interface AdmissionDeps {
   outDir: string;
@@ -43,6 +44,8 @@ export interface Submitted {
 
 export class Admission {
   private readonly records = new Map<string, JobRecord>();
+  /** Each job's kind and checked params, for its error rows' input (made on the first). */
+  private readonly checked = new WeakMap<JobRecord, { kind: Kind<unknown> | null; params: unknown }>();
   /** Jobs being expanded (not in the scheduler yet). */
   readonly expanding = new Map<string, JobRecord>();
   /** The upstream (`--from`) of each stage being expanded, for its status. */
@@ -133,6 +136,24 @@ export class Admission {
   /** The kind of a job (for rows the coordinator writes). */
   kindOf(job: string): string {
     return this.records.get(job)?.kind ?? 'unknown';
+  }
+
+  /** What a task of `job` was given (its `ref`), for the `input` of its error row; null when the job or the ref is unknown. */
+  inputOf(job: string, ref: unknown): TaskInput | null {
+    const rec = this.records.get(job);
+    if (!rec || ref === undefined) return null;
+    let k = this.checked.get(rec);
+    if (!k) {
+      const { kind } = kindOf(rec);
+      let params: unknown = rec.params;
+      try {
+        if (kind) params = kind.checkParams(rec.params);
+      } catch {
+        params = undefined;
+      }
+      this.checked.set(rec, (k = { kind, params }));
+    }
+    return taskInput(k.kind, k.params, ref);
   }
 
   /** Validates, fingerprints, opens the output and hands the job to the scheduler. */

@@ -171,6 +171,12 @@ export interface Kind<P = unknown> {
    * always were.
    */
   idRule?(params: P): string | undefined;
+  /**
+   * Optional: what task `ref` was given (its line, record, frames, molecule), for the `input`
+   * field of its error rows (task-input.ts): a few fields, made only for error rows. It may read
+   * a record's bytes; it returns null when nothing can be said, and never throws.
+   */
+  input?(ref: unknown, params: P): Record<string, unknown> | null;
   /** Spec → tasks. Throws InputError to refuse the whole job (bad or missing file...). */
   expand(params: P, ctx: ExpandContext): Promise<TaskSpec[]>;
   /**

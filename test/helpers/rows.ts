@@ -10,6 +10,8 @@ import type { Row as KindRow } from '../../src/kinds/index.js';
 export interface Row extends KindRow {
   agent: string;
   host: string;
+  /** Error rows: what the task was given. */
+  input?: Record<string, unknown>;
 }
 
 /** Reads a JSONL file; a line that is not JSON fails with its line number. */

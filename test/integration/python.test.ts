@@ -261,6 +261,8 @@ describe('python tasks', () => {
       assert.equal(err('in_05').code, 'E_EXCEPTION');
       assert.equal(by.get('in_05')!.attempt, 1, 'an exception is final without --retry-failed');
       assert.match(err('in_05').message, /^ValueError: cannot score raise\n[\s\S]*mod\.py", line \d+, in faulty/);
+      assert.deepEqual(by.get('in_05')!.input, { record: 5, line: 6, text: 'raise' }, 'the error row says which record it was for');
+      assert.deepEqual(by.get('in_29')!.input, { record: 29, line: 30, text: 'segv' });
 
       for (const [t, how] of [
         ['in_17', /died running this task: exited with code 1/],

@@ -4,6 +4,7 @@
  * run it only when started with --allow-command (see COMMAND_KINDS).
  */
 import type { Kind } from '../types.js';
+import { recordInput } from '../task-input.js';
 import { currentStamp } from '../records/index.js';
 import { expandCommand, expandCommandList } from './expand.js';
 import { addCommandOptions, checkCommandParams, commandParams, type CommandParams } from './params.js';
@@ -20,6 +21,8 @@ export const commandKind: Kind<CommandParams> = {
   // The list file's content counts, not where it lies or when it was written; the template and --cwd do.
   identity: (p) => ({ ...p, argsFile: undefined, argsStamp: undefined }),
   restamp: (p) => (p.argsFile ? { ...p, argsStamp: currentStamp(p.argsFile) } : p),
+  // The line of --args: `{ line, text }`.
+  input: (ref, p) => recordInput(p.argsFile && p.argsStamp ? { file: p.argsFile, ...p.argsStamp } : null, ref),
   stage: (p) => (p.from === undefined ? null : { from: p.from, threads: p.threads, memory: p.memory, gpus: p.gpus }),
   expand: expandCommand,
   expandList: expandCommandList,

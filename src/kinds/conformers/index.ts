@@ -10,7 +10,7 @@
 import type { Kind } from '../types.js';
 import { addConformersOptions, checkConformersParams, conformersParams, type ConformersParams } from './params.js';
 import { describeConformersSummary, summarizeConformers } from './summarize.js';
-import { splitConformersTask } from './task-ref.js';
+import { conformersInput, splitConformersTask } from './task-ref.js';
 
 let expandModule: Promise<typeof import('./expand.js')> | undefined;
 let runModule: Promise<typeof import('./run.js')> | undefined;
@@ -29,6 +29,7 @@ export const conformersKind: Kind<ConformersParams> = {
   identity: (p) => ({ ...p, ref: undefined, gen: undefined }),
   expand: async (p, ctx) => (await (expandModule ??= import('./expand.js'))).expandConformers(p, ctx),
   split: (task) => splitConformersTask(task),
+  input: conformersInput,
   run: async (ref, p, ctx) => (await (runModule ??= import('./run.js'))).runConformers(ref, p, ctx),
   summarize: summarizeConformers,
   describeSummary: describeConformersSummary,

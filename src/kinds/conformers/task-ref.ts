@@ -90,3 +90,12 @@ export function splitConformersTask(task: TaskSpec, minHalfRows = MIN_HALF_ROWS)
   });
   return [half(first, mid), half(mid, last)];
 }
+
+/** What a task was given, for its error rows: the molecule's key, and the reference rows of a block or a half (`[first, end)`). */
+export function conformersInput(raw: unknown): Record<string, unknown> | null {
+  const r = raw as ConformersTaskRef | null;
+  if (typeof r !== 'object' || r === null || typeof r.key !== 'string') return null;
+  const rows = r.rows;
+  const part = Array.isArray(rows) && typeof r.nRef === 'number' && (rows[0] > 0 || rows[1] < r.nRef);
+  return part ? { molecule: r.key, rows: [rows[0], rows[1]] } : { molecule: r.key };
+}

@@ -10,6 +10,7 @@
 import type { Kind } from '../types.js';
 import { PADDED_TO_SIZE } from '../task-list.js';
 import { addFramesOptions, checkFramesParams, framesParams, type FramesParams } from './params.js';
+import type { FramesRef } from './source.js';
 import { describeFramesSummary, summarizeFrames } from './summarize.js';
 
 export type { FramesParams } from './params.js';
@@ -39,6 +40,11 @@ export const framesKind: Kind<FramesParams> = {
   // The files' content counts, not where they lie (`format` stays: it says how the trajectory is read).
   identity: (p) => ({ ...p, traj: undefined, top: undefined }),
   idRule: () => PADDED_TO_SIZE,
+  // The chunk's frames, both included.
+  input: (ref) => {
+    const r = ref as FramesRef | null;
+    return typeof r?.first === 'number' && typeof r.last === 'number' ? { first: r.first, last: r.last } : null;
+  },
   expand: async (p, ctx) => (await (expandModule ??= import('./expand.js'))).expandFrames(p, ctx),
   run: async (ref, p, ctx) => (await (runModule ??= import('./run.js'))).runFrames(ref, p, ctx),
   summarize: (rows) => summarizeFrames(rows),

@@ -4,6 +4,7 @@
  * from a file by byte range (src/kinds/records), so no input travels inside a message.
  */
 import type { Kind, TaskSpec } from '../types.js';
+import { recordInput } from '../task-input.js';
 import { PADDED_TO_SIZE, type TaskList } from '../task-list.js';
 import { currentStamp, indexRecords, recordTasks } from '../records/index.js';
 import { addPythonOptions, checkPythonParams, pythonParams, type PythonParams } from './params.js';
@@ -36,6 +37,8 @@ export const pythonKind: Kind<PythonParams> = {
   idRule: (p) => (p.inputs ? PADDED_TO_SIZE : undefined),
   restamp: (p) => (p.inputs ? { ...p, inputs: { ...p.inputs, ...currentStamp(p.inputs.file) } } : p),
   expandList,
+  // The record of --inputs: `{ record, line, text }`.
+  input: (ref, p) => recordInput(p.inputs, ref),
   stage: (p) => (p.from === undefined ? null : { from: p.from, threads: p.threads, memory: p.memory, gpus: p.gpus }),
   async expand(p): Promise<TaskSpec[]> {
     const list = await expandList(p);

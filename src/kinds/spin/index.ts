@@ -136,6 +136,11 @@ export const spinKind: Kind<SpinParams> = {
 
   idRule: () => PADDED_TO_SIZE,
 
+  input(ref) {
+    const r = ref as SpinRef | null;
+    return typeof r?.i === 'number' && typeof r.ms === 'number' ? { number: r.i, ms: r.ms } : null;
+  },
+
   async expand(p: SpinParams): Promise<TaskSpec[]> {
     const list = await this.expandList!(p, { slots: 0, job: '', info: () => undefined });
     return Array.from({ length: list.length }, (_, i) => list.at(i));
