@@ -69,6 +69,17 @@ export function isRow(v: unknown): v is Row {
   return typeof r.job === 'string' && typeof r.task === 'string' && typeof r.kind === 'string' && (r.status === 'ok' || r.status === 'error');
 }
 
+/** A line's row, or null when it is not one (not JSON, or not a row). */
+export function parseRow(text: string | null): Row | null {
+  if (text === null) return null;
+  try {
+    const v: unknown = JSON.parse(text);
+    return isRow(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
 const LEADING = ['job', 'task'] as const;
 const RECORD = ['index', 'of'] as const;
 const HEAD = ['kind', 'status', 'attempt', 'agent', 'host', 'worker', 'start', 'end'] as const;
