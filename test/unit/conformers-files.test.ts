@@ -6,7 +6,7 @@
  * molecules, as before.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -56,5 +56,9 @@ describe('--ref and --gen must be SD files', () => {
   it('a file with good and bad records is an SD file: the bad ones are error rows of their molecules', async () => {
     const tasks = await expand(fixture('conformers', 'bad_ref.sdf'), fixture('conformers', 'bad_gen.sdf'));
     assert.ok(tasks.length > 1);
+    // A broken first record before good ones: still an SD file.
+    const good = readFileSync(fixture('conformers', 'ref.sdf'), 'utf8');
+    const mixed = await expand(file('mixed.sdf', `junk\n\n\nnot a counts line\n$$$$\n${good}`));
+    assert.ok(mixed.length > 1);
   });
 });

@@ -76,16 +76,16 @@ function printable(s: string, max = 300): string {
 
 /**
  * The index of an SD file, or a usage error naming the file and its first problem when it is
- * not one: empty, or no record with a V2000 counts line and its atom block (a PDB file, bytes
- * of anything else, V3000 only). A file with some such records is an SD file: its bad records
- * are the error rows of their molecules.
+ * not one: empty, or no record with a V2000 counts line (a PDB file, bytes of anything else,
+ * V3000 only). A file with some such records is an SD file: its bad records are the error rows
+ * of their molecules.
  */
 async function indexOrRefuse(option: string, file: string, keyTag: string | null): Promise<SdfIndex> {
   const index = await indexSdf(file, keyTag === null ? {} : { keyTag });
   if (index.records.length === 0) throw new InputError(`${option} ${file}: the file is empty (no SD records)`);
-  if (index.records.some((r) => r.heavy >= 0)) return index;
+  if (index.records.some((r) => r.atoms >= 0)) return index;
   const first = index.records[0]!;
-  let why = `record #1 (line ${first.line}) has no V2000 counts line and atom block`;
+  let why = `record #1 (line ${first.line}) has no V2000 counts line`;
   try {
     const [text] = readSdfRanges(file, [range(first)], basename(file));
     parseSdfRecord(text!, { file: basename(file), record: first.record, line: first.line });
@@ -94,7 +94,7 @@ async function indexOrRefuse(option: string, file: string, keyTag: string | null
   }
   const n = index.records.length;
   throw new InputError(
-    `${option} ${file} is not an SD file: ${n === 1 ? 'its one record does not read' : `none of its ${n} records reads`} as a V2000 molfile (a counts line, then its atoms); the first problem: ${printable(why)}. Give an SD file: V2000 records ending in $$$$`,
+    `${option} ${file} is not an SD file: ${n === 1 ? 'its one record does not read' : `none of its ${n} records reads`} as a V2000 molfile (a title, two more header lines, then a counts line such as '  9  9  0  0  0  0  0  0  0  0999 V2000'); the first problem: ${printable(why)}. Give an SD file: V2000 records ending in $$$$`,
   );
 }
 
