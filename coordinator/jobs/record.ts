@@ -28,7 +28,7 @@ export interface JobRecord {
   /**
    * The rule its task ids follow, where it is not the first one (the kind's `idRule`). A record
    * with another rule (one of an earlier shoal has none) has its output checked for rows whose
-   * ids the job no longer has before it resumes (ids.ts).
+   * ids the job no longer has before it resumes (renamed-ids.ts).
    */
   ids?: string;
   /** Each input file when the job was last admitted: its hash, and the size and mtime that let a resume take the hash without reading the file. */
