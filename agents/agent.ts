@@ -20,6 +20,7 @@ import { DEFAULT_AGENT_OPTIONS, type AgentOptions, type AgentShell } from './age
 import { CoordinatorLink } from './coordinator-link.js';
 import { PullLoop } from './pull-loop.js';
 import { InterpreterWatch } from './interpreters.js';
+import { errorInputs } from './error-inputs.js';
 
 export { DEFAULT_AGENT_OPTIONS, type AgentOptions };
 
@@ -151,7 +152,7 @@ export class Agent implements AgentShell {
         const culprit = b.tasks[end.runningIndex];
         this.log.warn({ job: b.job, task: culprit?.id, attempt: culprit?.attempt, err: end.error.message }, 'a worker thread died; replaced');
       }
-      this.apply(this.core.bundleEnded(b, end, Date.now(), this.sender.maxText));
+      this.apply(this.core.bundleEnded(b, end, Date.now(), this.sender.maxText, errorInputs(b, end, this.sender.maxText)));
     });
   }
 

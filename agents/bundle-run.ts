@@ -5,7 +5,7 @@
  * running now is recorded so a crash can be pinned on it, and the bundle is marked ended.
  */
 import type { ResultGroup } from '../protocol/index.js';
-import type { BatchTask, InputCache, Kind, RunOutput } from '../src/kinds/index.js';
+import { taskInput, type BatchTask, type InputCache, type Kind, type RunOutput, type TaskInput } from '../src/kinds/index.js';
 import { ErrorCode, toWireError } from '../src/errors.js';
 import { errorRow, GroupBuilder, okRow, toJson, type RowHead } from '../src/rows/index.js';
 import { bundleAborted, isMarked, runningIndex, setEnded, setRunning } from './flags.js';
@@ -153,7 +153,9 @@ export async function runBundleTasks(input: WorkerInput, env: BundleRunEnv): Pro
     }
     const extra = output?.fields ?? fields;
     const head: RowHead = { job, task: id, kind: kindName, attempt, agent, host, worker, start, end: Date.now(), ...(extra ? { fields: extra } : {}) };
-    const rendered = error ? { text: errorRow(head, error), status: 'error' as const } : render(head, output!);
+    // What the task was given, read only when one of its rows is an error.
+    const given = (): TaskInput | null => taskInput(kind, params, refs[i]);
+    const rendered = error ? { text: errorRow(head, error, undefined, given()), status: 'error' as const } : render(head, output!, given);
     results.add(id, attempt, rendered.status === 'ok', ms, rendered.text);
   }
 }
@@ -164,30 +166,38 @@ function isWire(e: unknown): e is WireErrorShape & { retryable: boolean } {
 
 /**
  * Renders a task's output into its rows. A multi-record task is an error when any of its
- * records is: a chunk with one unreadable frame has failed, whatever the others did.
+ * records is: a chunk with one unreadable frame has failed, whatever the others did. `given`
+ * says what the task was given, for its error rows' `input` (asked once, and only for them).
  */
-export function render(head: RowHead, out: RunOutput): { text: string; status: 'ok' | 'error' } {
+export function render(head: RowHead, out: RunOutput, given?: () => unknown): { text: string; status: 'ok' | 'error' } {
+  let input: unknown;
+  let asked = false;
+  const inputOf = (): unknown => {
+    if (!asked) input = given?.();
+    asked = true;
+    return input;
+  };
   if ('records' in out) {
     const of = out.records.length;
-    if (of === 0) return { text: errorRow(head, { code: ErrorCode.Internal, message: 'the task produced no records' }), status: 'error' };
+    if (of === 0) return { text: errorRow(head, { code: ErrorCode.Internal, message: 'the task produced no records' }, undefined, inputOf()), status: 'error' };
     let text = '';
     let anyError = false;
     for (const r of out.records) {
       const idx = { index: r.index, of };
       if (r.error) {
-        text += errorRow(head, r.error, idx);
+        text += errorRow(head, r.error, idx, inputOf());
         anyError = true;
         continue;
       }
       const json = toJson(r.value);
       if (json === null) {
-        text += errorRow(head, { code: ErrorCode.Task, message: `record ${r.index}: value is not JSON-serialisable` }, idx);
+        text += errorRow(head, { code: ErrorCode.Task, message: `record ${r.index}: value is not JSON-serialisable` }, idx, inputOf());
         anyError = true;
       } else text += okRow(head, json, idx);
     }
     return { text, status: anyError ? 'error' : 'ok' };
   }
   const json = toJson(out.value);
-  if (json === null) return { text: errorRow(head, { code: ErrorCode.Task, message: 'the value is not JSON-serialisable' }), status: 'error' };
+  if (json === null) return { text: errorRow(head, { code: ErrorCode.Task, message: 'the value is not JSON-serialisable' }, undefined, inputOf()), status: 'error' };
   return { text: okRow(head, json), status: 'ok' };
 }

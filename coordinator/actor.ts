@@ -272,6 +272,11 @@ export class Coordinator implements SinkHost {
     return agent === COORDINATOR_SENDER ? this.scheduler.failingOf(job) : this.scheduler.leasedTo(job, agent);
   }
 
+  /** What a task was given (its error row's `input`): from its ref, which the scheduler holds from dispatch to commit. */
+  inputOf(job: string, task: string): unknown {
+    return this.admission.inputOf(job, this.scheduler.refOf(job, task));
+  }
+
   committed(groups: CommitGroup[], texts: readonly string[]): void {
     const now = Date.now();
     for (const g of groups) this.run(this.scheduler.onCommitted(g, now));
@@ -305,7 +310,8 @@ export class Coordinator implements SinkHost {
           const now = Date.now();
           const g = new GroupBuilder(c.job);
           for (const r of c.rows) {
-            g.add(r.id, r.attempt, false, 0, errorRow({ job: c.job, task: r.id, kind, attempt: r.attempt, agent: COORDINATOR_SENDER, host: this.host, worker: null, start: now, end: now }, r.error));
+            const head = { job: c.job, task: r.id, kind, attempt: r.attempt, agent: COORDINATOR_SENDER, host: this.host, worker: null, start: now, end: now };
+            g.add(r.id, r.attempt, false, 0, errorRow(head, r.error, undefined, this.inputOf(c.job, r.id)));
           }
           this.errors.push(g.build());
           break;

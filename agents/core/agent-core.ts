@@ -14,6 +14,8 @@ import { BundleBook, type Bundle } from './bundle-book.js';
 import { MemoryBook, type InterpreterRss } from './memory-book.js';
 import { linkOf, moveSession, type Link, type Session, type SessionName } from './session.js';
 
+const NO_INPUTS: ReadonlyMap<string, unknown> = new Map();
+
 /** What the shell is to do. */
 export type AgentCommand =
   /** Run the bundle on the pool; tell `bundleEnded` how it ended. */
@@ -165,8 +167,11 @@ export class AgentCore {
     return this.feed();
   }
 
-  /** The pool says how a bundle ended; `maxText` is the most text one result may carry on the bus. */
-  bundleEnded(b: Bundle, end: BundleEnd, now: number, maxText: number): AgentCommand[] {
+  /**
+   * The pool says how a bundle ended; `maxText`: the most text one result may carry on the bus;
+   * `inputs`: what the tasks whose error rows the core writes were given, by id (error-inputs.ts).
+   */
+  bundleEnded(b: Bundle, end: BundleEnd, now: number, maxText: number, inputs: ReadonlyMap<string, unknown> = NO_INPUTS): AgentCommand[] {
     const cancelled = b.state === 'cancelled';
     this.book.ended(b);
     const out: AgentCommand[] = [];
@@ -176,7 +181,7 @@ export class AgentCore {
     switch (end.kind) {
       case 'done': {
         const g = end.out.group;
-        if (!cancelled) out.push({ kind: 'send', group: g.text.length > maxText ? this.withoutOversize(g, b, end.out.threadId, now, maxText) : g });
+        if (!cancelled) out.push({ kind: 'send', group: g.text.length > maxText ? this.withoutOversize(g, b, end.out.threadId, now, maxText, inputs) : g });
         this.done += g.ids.length;
         for (const f of end.out.failures) if (!cancelled) this.reports.push({ job: b.job, id: f.id, attempt: f.attempt, error: f.error });
         // The worker answers each task at most once: when the counts add up, none is left over.
@@ -197,7 +202,7 @@ export class AgentCore {
           else if (cancelled) continue;
           else if (t.final) {
             const g = new GroupBuilder(b.job);
-            g.add(t.id, t.attempt, false, 0, errorRow({ job: b.job, task: t.id, kind: b.info.kind, attempt: t.attempt, agent: this.opts.agent, host: this.opts.host, worker: null, start: now, end: now }, end.error));
+            g.add(t.id, t.attempt, false, 0, errorRow({ job: b.job, task: t.id, kind: b.info.kind, attempt: t.attempt, agent: this.opts.agent, host: this.opts.host, worker: null, start: now, end: now }, end.error, undefined, inputs.get(t.id)));
             out.push({ kind: 'send', group: g.build() });
           } else this.reports.push({ job: b.job, id: t.id, attempt: t.attempt, error: end.error });
         }
@@ -308,7 +313,7 @@ export class AgentCore {
   }
 
   /** Replaces the rows of tasks whose result alone is too large for the bus with an error row. */
-  private withoutOversize(g: ResultGroup, b: Bundle, worker: number, now: number, max: number): ResultGroup {
+  private withoutOversize(g: ResultGroup, b: Bundle, worker: number, now: number, max: number, inputs: ReadonlyMap<string, unknown>): ResultGroup {
     const out = new GroupBuilder(g.job);
     for (let i = 0; i < g.ids.length; i++) {
       const text = taskText(g, i);
@@ -317,7 +322,7 @@ export class AgentCore {
         continue;
       }
       const head = { job: b.job, task: g.ids[i]!, kind: b.info.kind, attempt: g.attempts[i]!, agent: this.opts.agent, host: this.opts.host, worker, start: now, end: now };
-      out.add(g.ids[i]!, g.attempts[i]!, false, g.ms[i]!, errorRow(head, { code: ErrorCode.TooLarge, message: `result of ${text.length} characters exceeds the bus limit of ${max}` }));
+      out.add(g.ids[i]!, g.attempts[i]!, false, g.ms[i]!, errorRow(head, { code: ErrorCode.TooLarge, message: `result of ${text.length} characters exceeds the bus limit of ${max}` }, undefined, inputs.get(g.ids[i]!)));
     }
     return out.build();
   }

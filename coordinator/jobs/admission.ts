@@ -18,6 +18,8 @@ import { contentFingerprint, JobRegistry, readJobRecord, runOf, sameJob, sharing
 import { describeChange } from './changes.js';
 import { inputFacts } from './content-hash.js';
 import { identityOf, restampOf } from './identity.js';
+import { refuseRenamedIds } from './renamed-ids.js';
+import { taskInput, type Kind, type TaskInput } from '../../src/kinds/index.js';
 
 export interface AdmissionDeps {
   outDir: string;
@@ -46,6 +48,8 @@ export interface Submitted {
 
 export class Admission {
   private readonly records = new Map<string, JobRecord>();
+  /** Each job's kind and checked params, for its error rows' input (made on the first). */
+  private readonly checked = new WeakMap<JobRecord, { kind: Kind<unknown> | null; params: unknown }>();
   /** Jobs being expanded (not in the scheduler yet). */
   readonly expanding = new Map<string, JobRecord>();
   /** The upstream (`--from`) of each stage being expanded, for its status. */
@@ -79,8 +83,8 @@ export class Admission {
       try {
         confine(this.d.outDir, rec.out);
         this.hashing.add(rec.job);
-        await this.checkUnchanged(rec);
-        await this.admit(rec, true);
+        const renamed = await this.checkUnchanged(rec);
+        await this.admit(rec, true, false, renamed);
       } catch (err) {
         this.d.scheduler.unexpect(rec.job);
         const why = toWireError(err).message;
@@ -101,8 +105,9 @@ export class Admission {
    * A job to resume must have the inputs (their content) and upstream it was fingerprinted
    * with: its task ids are its journal. Its record is brought up to date: files written again
    * with the same bytes are stamped anew, a record of an earlier shoal gets content hashes.
+   * Returns whether its record names another rule of task ids than its kind follows now.
    */
-  private async checkUnchanged(rec: JobRecord): Promise<void> {
+  private async checkUnchanged(rec: JobRecord): Promise<boolean> {
     // A record from before stages kept their upstream's run is checked without it.
     const upstream = rec.upstream ? this.upstreamRun(rec.upstream.job) : undefined;
     const fp = await this.fingerprintOf(rec, upstream, rec);
@@ -111,7 +116,9 @@ export class Admission {
     }
     const touched = fp.inputs.some((f, i) => f.size !== rec.inputs[i]?.size || f.mtimeMs !== rec.inputs[i]?.mtimeMs);
     if (touched) rec.params = restampOf(rec.kind, kindOf(rec).kind, rec.params);
+    const renamed = (rec.ids ?? null) !== (fp.ids ?? null);
     Object.assign(rec, this.fingerprintFields(rec, fp));
+    return renamed;
   }
 
   /**
@@ -119,20 +126,38 @@ export class Admission {
    * those `known` (its record) has for the same path is taken from there; other inputs are read.
    */
   private async fingerprintOf(spec: Pick<JobSpec, 'job' | 'kind' | 'params'>, upstream: JobRecord['upstream'], known: JobRecord | null): Promise<Fingerprinted> {
-    const { identity, files } = identityOf(spec.kind, kindOf(spec).kind, spec.params);
+    const { identity, files, ids } = identityOf(spec.kind, kindOf(spec).kind, spec.params);
     const inputs = await inputFacts(files, known?.inputs);
-    return { kind: spec.kind, params: spec.params, inputs, upstream, hash: contentFingerprint(spec.kind, identity, inputs, upstream) };
+    return { kind: spec.kind, params: spec.params, inputs, upstream, ...(ids !== undefined ? { ids } : {}), hash: contentFingerprint(spec.kind, identity, inputs, upstream) };
   }
 
   /** A record's fingerprint fields for `fp`; a record of an earlier shoal keeps the name of the run that made its rows (its stages name it). */
-  private fingerprintFields(prior: JobRecord | null, fp: Fingerprinted): Pick<JobRecord, 'fingerprint' | 'fingerprintBy' | 'inputs' | 'run'> {
+  private fingerprintFields(prior: JobRecord | null, fp: Fingerprinted): Pick<JobRecord, 'fingerprint' | 'fingerprintBy' | 'ids' | 'inputs' | 'run'> {
     const run = prior === null ? undefined : prior.fingerprintBy === 'content' ? prior.run : runOf(prior);
-    return { fingerprint: fp.hash, fingerprintBy: 'content', inputs: fp.inputs, ...(run !== undefined ? { run } : {}) };
+    return { fingerprint: fp.hash, fingerprintBy: 'content', ...(fp.ids !== undefined ? { ids: fp.ids } : {}), inputs: fp.inputs, ...(run !== undefined ? { run } : {}) };
   }
 
   /** The kind of a job (for rows the coordinator writes). */
   kindOf(job: string): string {
     return this.records.get(job)?.kind ?? 'unknown';
+  }
+
+  /** What a task of `job` was given (its `ref`), for the `input` of its error row; null when the job or the ref is unknown. */
+  inputOf(job: string, ref: unknown): TaskInput | null {
+    const rec = this.records.get(job);
+    if (!rec || ref === undefined) return null;
+    let k = this.checked.get(rec);
+    if (!k) {
+      const { kind } = kindOf(rec);
+      let params: unknown = rec.params;
+      try {
+        if (kind) params = kind.checkParams(rec.params);
+      } catch {
+        params = undefined;
+      }
+      this.checked.set(rec, (k = { kind, params }));
+    }
+    return taskInput(k.kind, k.params, ref);
   }
 
   /** Validates, fingerprints, opens the output and hands the job to the scheduler. */
@@ -190,16 +215,18 @@ export class Admission {
       ...(spec.speculate !== undefined ? { speculate: spec.speculate } : {}),
       ...sharingOf(spec),
     };
-    const submitted = await this.admit(rec, prior !== null, spec.force === true);
+    const renamed = carried !== null && (carried.ids ?? null) !== (fp.ids ?? null);
+    const submitted = await this.admit(rec, prior !== null, spec.force === true, renamed);
     this.unresumed.delete(spec.job);
     return submitted;
   }
 
   /**
    * Expands, opens the output (repairing a torn tail) and schedules. `resumed`: the job
-   * continues an earlier run, so the tasks agents say they hold are adopted.
+   * continues an earlier run, so the tasks agents say they hold are adopted. `renamed`: its
+   * output was written under another rule of task ids, and is refused if its rows show it.
    */
-  private async admit(rec: JobRecord, resumed: boolean, force = false): Promise<Submitted> {
+  private async admit(rec: JobRecord, resumed: boolean, force = false, renamed = false): Promise<Submitted> {
     const spec: JobSpec = { job: rec.job, kind: rec.kind, params: rec.params, out: rec.out, ...sharingOf(rec) };
     if (rec.maxAttempts !== undefined) spec.maxAttempts = rec.maxAttempts;
     this.expanding.set(rec.job, rec);
@@ -222,6 +249,7 @@ export class Admission {
         tasks = await expandJob(spec, kind, { slots: rec.expandSlots, maxAgentSlots: rec.expandMaxAgentSlots }, (msg, f) => this.d.log.info({ job: rec.job, ...f }, msg));
       }
       checkRoom(rec.job, tasks.length, Math.min(this.d.jobMemory ?? Infinity, freeForJobs()));
+      if (renamed) await refuseRenamedIds(rec.job, rec.out, tasks, rec.ids);
       const order = await inSteps(costOrderSteps(tasks));
       // Expanded first: a job refused here leaves no output file and no open writer behind.
       const numbers = { length: tasks.length, indexOf: (id: string) => tasks.indexOf(id), idOf: (i: number) => tasks.at(i).id };

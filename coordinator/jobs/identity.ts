@@ -6,7 +6,7 @@
  */
 import { handlerFrom, handlerInputs } from '../../src/kinds/handlers/index.js';
 import { currentStamp } from '../../src/kinds/records/index.js';
-import type { Kind } from '../../src/kinds/index.js';
+import { PADDED_TO_SIZE, type Kind } from '../../src/kinds/index.js';
 
 /** The files and the params that make up a job's fingerprint. */
 export interface JobIdentity {
@@ -14,19 +14,23 @@ export interface JobIdentity {
   files: string[];
   /** What of the params counts, with keys the refusal can name (`--params KEY` for handler kinds' `params`). */
   identity: unknown;
+  /** The rule its task ids follow, where it is not the first one (the kind's `idRule`). */
+  ids?: string;
 }
 
 /** The identity of a job of kind `kind` (null: a handler kind) with `params`. Throws InputError for params that do not check. */
 export function identityOf(kindName: string, kind: Kind<unknown> | null, params: unknown): JobIdentity {
   if (kind) {
     const p = kind.checkParams(params);
-    return { files: kind.inputs(p), identity: kind.identity ? kind.identity(p) : p };
+    const ids = kind.idRule?.(p);
+    return { files: kind.inputs(p), identity: kind.identity ? kind.identity(p) : p, ...(ids !== undefined ? { ids } : {}) };
   }
   const from = handlerFrom(kindName, params);
   const { inputs: _inputs, from: _from, ...user } = params as Record<string, unknown>;
   if (from !== undefined) return { files: [], identity: { params: user, from } };
   const src = handlerInputs(kindName, params);
-  return { files: [src.file], identity: { params: user, format: src.format } };
+  // One task per record, numbered.
+  return { files: [src.file], identity: { params: user, format: src.format }, ids: PADDED_TO_SIZE };
 }
 
 /**

@@ -25,6 +25,12 @@ export interface JobRecord {
    * params and each input's path, size and mtime (`legacyFingerprint`).
    */
   fingerprintBy?: 'content';
+  /**
+   * The rule its task ids follow, where it is not the first one (the kind's `idRule`). A record
+   * with another rule (one of an earlier shoal has none) has its output checked for rows whose
+   * ids the job no longer has before it resumes (renamed-ids.ts).
+   */
+  ids?: string;
   /** Each input file when the job was last admitted: its hash, and the size and mtime that let a resume take the hash without reading the file. */
   inputs: InputFacts[];
   /** A stage's (`--from`) upstream job and its run when this job was first submitted: rows made from another run of it are not resumed. */
@@ -92,6 +98,8 @@ export interface Fingerprinted {
   params: unknown;
   inputs: InputFacts[];
   upstream: JobRecord['upstream'];
+  /** The rule its task ids follow (see JobRecord). */
+  ids?: string;
   /** `contentFingerprint` of it. */
   hash: string;
 }

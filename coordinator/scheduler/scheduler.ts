@@ -344,6 +344,11 @@ export class Scheduler {
     return (taskId) => q?.peek(taskId)?.state.s === 'failing';
   }
 
+  /** The ref of task `taskId` of the job while it is held as an object (dispatched, failing...), for its error row's input; else undefined. */
+  refOf(jobName: string, taskId: string): unknown {
+    return this.st.jobs.get(jobName)?.queue.peek(taskId)?.ref;
+  }
+
   /** Whether agent `id` has said hello to this coordinator (and is not forgotten). */
   knowsAgent(id: string): boolean {
     return this.st.agents.has(id);

@@ -3,8 +3,9 @@
  * used to turn each row into its cells in a second (`Table.cells`). Pure: no I/O.
  *
  * A row's own fields come first: job, task, index and of (when any row has them), kind, status,
- * attempt, agent, host, worker, start, end, error.code, error.message, then the kind's further
- * fields (a python row's pid, stdout, stderr). Then the value's fields:
+ * attempt, agent, host, worker, start, end, error.code, error.message, one column per field of
+ * the error rows' `input` (input.line, input.text...: what the task was given), then the kind's
+ * further fields (a python row's pid, stdout, stderr). Then the value's fields:
  *
  * - without `flat`, one column per top-level field of `value`; an object or an array there is
  *   its JSON text;
@@ -68,13 +69,26 @@ export function isRow(v: unknown): v is Row {
   return typeof r.job === 'string' && typeof r.task === 'string' && typeof r.kind === 'string' && (r.status === 'ok' || r.status === 'error');
 }
 
+/** A line's row, or null when it is not one (not JSON, or not a row). */
+export function parseRow(text: string | null): Row | null {
+  if (text === null) return null;
+  try {
+    const v: unknown = JSON.parse(text);
+    return isRow(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
 const LEADING = ['job', 'task'] as const;
 const RECORD = ['index', 'of'] as const;
 const HEAD = ['kind', 'status', 'attempt', 'agent', 'host', 'worker', 'start', 'end'] as const;
 const ERROR = ['error.code', 'error.message'] as const;
 const ROW_FIELDS: readonly string[] = [...LEADING, ...RECORD, ...HEAD];
 /** Top-level fields that are not a kind's further fields. */
-const OWN = new Set<string>([...ROW_FIELDS, 'value', 'error']);
+const OWN = new Set<string>([...ROW_FIELDS, 'value', 'error', 'input']);
+/** The prefix of the columns of an error row's `input`. */
+const INPUT = 'input.';
 
 // What a column has seen (bits).
 const BOOL = 1;
@@ -150,6 +164,9 @@ export class TableShape {
   /** The kind's further fields, in their order in the rows. */
   private readonly extras: string[] = [];
   private readonly extrasKnown = new Set<string>();
+  /** The fields of error rows' `input`, in their order in the rows. */
+  private readonly inputs: string[] = [];
+  private readonly inputsKnown = new Set<string>();
   private hasRecords = false;
   private nodes = 0;
 
@@ -163,6 +180,11 @@ export class TableShape {
     if (isObject(err)) {
       this.row.see('error.code', err.code);
       this.row.see('error.message', err.message);
+    }
+    if (isObject(row.input)) {
+      const keys = Object.keys(row.input);
+      for (const k of keys) this.row.see(INPUT + k, row.input[k]);
+      mergeOrder(this.inputs, this.inputsKnown, keys);
     }
     const extra: string[] = [];
     for (const k in row) {
@@ -217,7 +239,7 @@ export class TableShape {
       return columns.length - 1;
     };
     const fixed: string[] = [...LEADING, ...(this.hasRecords ? RECORD : []), ...HEAD];
-    for (const k of [...fixed, ...ERROR, ...this.extras]) add(k, this.row.bits.get(k) ?? 0);
+    for (const k of [...fixed, ...ERROR, ...this.inputs.map((k) => INPUT + k), ...this.extras]) add(k, this.row.bits.get(k) ?? 0);
     const reserved = new Set([...taken, ...LEADING, ...RECORD]);
     const skipped: SkippedField[] = [];
     // `name` is the node's path as columns name it; the root's ('') is the column `value`.
@@ -233,7 +255,7 @@ export class TableShape {
       }
     };
     walk(this.root, '');
-    return new Table(columns, skipped, this.root, fixed, [...this.extras], this.flat);
+    return new Table(columns, skipped, this.root, fixed, [...this.inputs], [...this.extras], this.flat);
   }
 }
 
@@ -263,6 +285,7 @@ export class Table {
     readonly skipped: readonly SkippedField[],
     private readonly root: Node,
     private readonly fixed: readonly string[],
+    private readonly inputs: readonly string[],
     private readonly extras: readonly string[],
     private readonly flat: boolean,
   ) {}
@@ -274,6 +297,8 @@ export class Table {
     const err = isObject(row.error) ? row.error : undefined;
     out[c] = this.cell(c++, err?.code);
     out[c] = this.cell(c++, err?.message);
+    const input = isObject(row.input) ? row.input : undefined;
+    for (const k of this.inputs) out[c] = this.cell(c++, input?.[k]);
     for (const k of this.extras) out[c] = this.cell(c++, row[k]);
     if ('value' in row) this.valueCells(this.root, row.value, out, KIND_COLUMNS[row.kind]);
     return out;

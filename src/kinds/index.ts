@@ -13,7 +13,8 @@ export type { Kind, KindCache, TaskContent, StageShape, TaskSpec, RunContext, Ru
 export { readOption, optionParser } from './options.js';
 export { addGpusOption, gpuEnv, GpuCount, readGpusOption } from './gpus.js';
 export { FromJobSchema, isStageRef, readFromOption, stageTaskId, type StageRef } from './stage.js';
-export { numberedIds, taskListOf, type TaskList } from './task-list.js';
+export { idWidth, numberedIds, PADDED_TO_SIZE, taskListOf, type TaskList } from './task-list.js';
+export { cutText, INPUT_TEXT_CHARS, recordInput, taskInput, type TaskInput } from './task-input.js';
 export { interpreterStarted, watchInterpreters, type InterpreterStarted } from './interpreters.js';
 export { PortInputs, sharedBytes, threadInputs, type InputCache, type InputReply, type InputRequest } from './inputs.js';
 

@@ -49,11 +49,12 @@ export function taskListOf(specs: readonly TaskSpec[]): TaskList & { check(noSla
 }
 
 /**
- * Ids `<prefix><number>` with the number zero-padded to the width of the largest (`spin_0042`
- * of 1000): the id of task i, and the task number of an id (-1 when it is not one of them).
+ * Ids `<prefix><number>` with the number zero-padded to the digits of the task count, the job's
+ * size (`spin_0042` of 1000 tasks, `spin_07` of 10), so that string order is task order: the id
+ * of task i, and the task number of an id (-1 when it is not one of them).
  */
 export function numberedIds(prefix: string, n: number): { id(i: number): string; indexOf(id: string): number } {
-  const width = String(Math.max(0, n - 1)).length;
+  const width = idWidth(n);
   return {
     id: (i) => prefix + String(i).padStart(width, '0'),
     indexOf(id) {
@@ -67,4 +68,16 @@ export function numberedIds(prefix: string, n: number): { id(i: number): string;
       return i < n ? i : -1;
     },
   };
+}
+
+/**
+ * The rule that numbered ids follow since they are zero-padded to the digits of the job's size
+ * (a kind's `idRule`). Earlier shoals padded spin, python and handler ids to the digits of the
+ * last task number (`spin_042` of 1000) and did not pad frames ids at all.
+ */
+export const PADDED_TO_SIZE = 'padded-to-size';
+
+/** The digits of a job's size (its task count, a file's last line number, a trajectory's frame count): numbered ids are zero-padded to it. */
+export function idWidth(size: number): number {
+  return String(Math.max(0, Math.floor(size))).length;
 }

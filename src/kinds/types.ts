@@ -188,6 +188,20 @@ export interface Kind<P = unknown> {
    * content did not change but whose mtime did. Throws InputError naming a missing file.
    */
   restamp?(params: P): P;
+  /**
+   * Optional: the name of the rule the job's task ids follow, where it differs from the rule of
+   * the first shoal that wrote such ids (`PADDED_TO_SIZE`). The job's record keeps it: ids are
+   * the journal, so an output written under another rule is refused when its rows name tasks
+   * the job no longer has (they would all run again beside those rows). Absent: ids as they
+   * always were.
+   */
+  idRule?(params: P): string | undefined;
+  /**
+   * Optional: what task `ref` was given (its line, record, frames, molecule), for the `input`
+   * field of its error rows (task-input.ts): a few fields, made only for error rows. It may read
+   * a record's bytes; it returns null when nothing can be said, and never throws.
+   */
+  input?(ref: unknown, params: P): Record<string, unknown> | null;
   /** Spec → tasks. Throws InputError to refuse the whole job (bad or missing file...). */
   expand(params: P, ctx: ExpandContext): Promise<TaskSpec[]>;
   /**

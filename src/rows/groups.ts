@@ -55,6 +55,14 @@ export function columnsAgree(g: ResultGroup): boolean {
   return start === g.text.length;
 }
 
+/** The positions of the tasks whose text alone exceeds `maxChars` (none when the whole text is within it). */
+export function oversized(g: ResultGroup, maxChars: number): number[] {
+  if (g.text.length <= maxChars) return [];
+  const out: number[] = [];
+  for (let i = 0; i < g.ids.length; i++) if (g.ends[i]! - (i === 0 ? 0 : g.ends[i - 1]!) > maxChars) out.push(i);
+  return out;
+}
+
 /** Splits a group so that no piece's text exceeds `maxChars` (a single task may still). */
 export function splitGroup(g: ResultGroup, maxChars: number): ResultGroup[] {
   if (g.text.length <= maxChars) return [g];

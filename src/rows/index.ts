@@ -4,4 +4,4 @@
  * agent's core, the coordinator's error rows) and where they are written (the sink).
  */
 export { okRow, errorRow, toJson, type RowHead } from './render.js';
-export { GroupBuilder, taskText, columnsAgree, splitGroup } from './groups.js';
+export { GroupBuilder, taskText, columnsAgree, oversized, splitGroup } from './groups.js';

@@ -5,7 +5,8 @@
  * Field order is fixed: job, task, kind, status, attempt, agent, host, worker, start, end,
  * then a kind's own fields (the python kind's `pid`, `stdout`, `stderr`), then `index` and
  * `of` for multi-record tasks (`of` = how many rows the task has, so a torn tail can be told
- * from a complete one), then `value` or `error`.
+ * from a complete one), then `value` or `error`, and after `error` the task's `input` (what it
+ * was given: src/kinds/task-input.ts).
  */
 import type { WireError } from '../errors.js';
 
@@ -73,9 +74,10 @@ export function okRow(h: RowHead, valueJson: string, index?: { index: number; of
   return `${headPrefix(h)},"status":"ok"${headSuffix(h)}${idx},"value":${valueJson}}\n`;
 }
 
-/** One error row. */
-export function errorRow(h: RowHead, error: WireError, index?: { index: number; of: number }): string {
+/** One error row; `input` (what the task was given) is left out when null or undefined. */
+export function errorRow(h: RowHead, error: WireError, index?: { index: number; of: number }, input?: unknown): string {
   const idx = index ? `,"index":${index.index},"of":${index.of}` : '';
   const e = `{"code":${JSON.stringify(error.code)},"message":${JSON.stringify(error.message)}}`;
-  return `${headPrefix(h)},"status":"error"${headSuffix(h)}${idx},"error":${e}}\n`;
+  const json = input === null || input === undefined ? null : toJson(input);
+  return `${headPrefix(h)},"status":"error"${headSuffix(h)}${idx},"error":${e}${json === null ? '' : `,"input":${json}`}}\n`;
 }

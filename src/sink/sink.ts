@@ -48,6 +48,8 @@ export interface SinkHost {
   committed(groups: CommitGroup[], texts: readonly string[]): void;
   /** A job's output cannot be written (the reason), or can again (null). */
   stalled(job: string, reason: string | null): void;
+  /** What task `task` of `job` was given, for the `input` of an error row the sink writes in place of refused rows (absent: none). */
+  inputOf?(job: string, task: string): unknown;
 }
 
 export interface SinkOptions {
@@ -279,7 +281,7 @@ export class Sink {
     const now = Date.now();
     const head = { job: g.job, task: g.ids[i]!, kind: job.kind, attempt: g.attempts[i]!, agent: from, host: '', worker: null, start: now, end: now };
     const error = tooLarge ? { code: ErrorCode.TooLarge, message: `result ${why}` } : { code: ErrorCode.Internal, message: `agent ${from} sent rows the sink refused: ${why}` };
-    return { replacement: errorRow(head, error), rows: 1, errorRows: 1 };
+    return { replacement: errorRow(head, error, undefined, this.host.inputOf?.(g.job, g.ids[i]!)), rows: 1, errorRows: 1 };
   }
 
   /** Opens (creating, resuming, repairing a torn tail) a job's output. Throws a ShoalError naming the file on refusal. */

@@ -10,6 +10,7 @@
  *   PY_RDKIT_TASKS=5000 npm run bench -- py         the python kind at the goal's RDKit size (see py.ts)
  *   PIPE_RUNS=2 npm run bench -- pipe                two stages streamed, run in turn, and as one job, twice (see pipe.ts)
  *   SUBMIT_GB=4 npm run bench -- submit            a submit of a 4 GB inputs file (see submit.ts)
+ *   EXPORT_ROWS=10000000 npm run bench -- export    export ten million rows (see export.ts)
  */
 import { benchCache } from './cache.js';
 import { spawn } from 'node:child_process';
@@ -34,6 +35,7 @@ import { benchRecords } from './records.js';
 import { benchPy } from './py.js';
 import { benchPipe } from './pipe.js';
 import { benchSubmit } from './submit.js';
+import { benchExport } from './export.js';
 import { sleep, until } from '../helpers/wait.js';
 import { spawned, type Spawned } from './spawned.js';
 
@@ -263,6 +265,8 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
   pipe: (dir) => benchPipe(dir),
   /** A submit of a 1 GB inputs file: first (hashed), again unchanged (the record's hash), again after a touch (see submit.ts; SUBMIT_GB for another size). */
   submit: (dir) => benchSubmit(dir),
+  /** `shoal export` to CSV of 1,000,000 rows, in task order and in completion order: time and peak RSS (see export.ts; EXPORT_ROWS for another count). */
+  export: (dir) => benchExport(dir),
   /** The RMSD kernel: superpositions per second for 30 heavy atoms on one thread. */
   rmsd: async () => [rmsdKernel()],
   /** conformers on 1,000 synthetic molecules with the heavy-tailed sizes (106,778 reference conformers). */

@@ -64,7 +64,7 @@ function work(rowsPerStage: number): Work {
 }
 
 /** `task_0000` ...: the ids of a handler job over n records (numbered as records/ numbers them). */
-const taskIds = (n: number): string[] => Array.from({ length: n }, (_, i) => `task_${String(i).padStart(String(n - 1).length, '0')}`);
+const taskIds = (n: number): string[] => Array.from({ length: n }, (_, i) => `task_${String(i).padStart(String(n).length, '0')}`);
 
 /** One job's rows, checked: exactly one ok row per task, each carrying the work of its record (`ms[i]`). */
 function checkedRows(f: JobFinal, ms: readonly number[]): Row[] {

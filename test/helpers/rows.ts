@@ -10,6 +10,8 @@ import type { Row as KindRow } from '../../src/kinds/index.js';
 export interface Row extends KindRow {
   agent: string;
   host: string;
+  /** Error rows: what the task was given. */
+  input?: Record<string, unknown>;
 }
 
 /** Reads a JSONL file; a line that is not JSON fails with its line number. */
@@ -28,9 +30,9 @@ export function readRows(path: string): Row[] {
   return rows;
 }
 
-/** The task ids of `spin --tasks n`: spin_0, spin_1... zero-padded to the width of n-1. */
+/** The task ids of `spin --tasks n`: spin_0, spin_1... zero-padded to the digits of n. */
 export function spinIds(n: number): string[] {
-  const width = String(n - 1).length;
+  const width = String(n).length;
   return Array.from({ length: n }, (_, i) => `spin_${String(i).padStart(width, '0')}`);
 }
 

@@ -76,6 +76,9 @@ describe('command tasks over NATS with two allowed agents and one that is not', 
     assert.equal(failed.attempt, 1, 'a non-zero exit is not retried without --retry-failed');
     assert.match(failed.error.message, /exited with code 7/);
     assert.match(failed.error.message, /reading item-13\.dat\s+cannot parse item-13\.dat: bad header/);
+    assert.deepEqual(failed.input, { line: 13, text: 'item-13.dat' }, 'the error row says which line it was for');
+    assert.equal(byTask.get('line_042')!.input?.text, 'item-42.dat');
+    assert.ok(ok.every((row) => !('input' in row)), 'ok rows stay as they were');
 
     const slow = byTask.get('line_042')! as Row & { error: { code: string; message: string } };
     assert.equal(slow.status, 'error');

@@ -2,8 +2,10 @@
  * `shoal export` as a user runs it, on real outputs of `shoal run` (embedded, no NATS): spin
  * (with failed tasks), conformers (examples/conformers, with --symmetry, three thresholds and
  * --matrix) and frames (examples/frames, one row per frame). Each is exported to CSV and to
- * Parquet, read back with csv-parse and hyparquet, and every cell checked against the JSONL.
- * (pandas is not on this machine's python3, so no check reads the tables with it.)
+ * Parquet, read back with csv-parse and hyparquet, and every cell checked against the JSONL,
+ * the table's rows in task order (the JSONL's are in the order tasks completed), error rows
+ * with the columns of their input. (pandas is not on this machine's python3, so no check reads
+ * the tables with it.)
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'h
 import { tempSuite } from '../helpers/suite.js';
 import { runShoal } from '../helpers/shoal.js';
 import { readRows, type Row } from '../helpers/rows.js';
+import { naturalCompare } from '../../src/export/index.js';
 import { repoRoot } from '../helpers/paths.js';
 
 const scratch = tempSuite('shoal-export-');
@@ -54,11 +57,14 @@ function valueOf(cell: unknown, type: string, csv: boolean): unknown {
   return text;
 }
 
-/** Checks every row of a table against the JSONL rows, through `expect(row)`: column → the JSONL value. */
+/** The JSONL's rows in task order: task ids in natural order, then index, then as the file has them. */
+const inTaskOrder = (rows: Row[]): Row[] => [...rows].sort((a, b) => naturalCompare(a.task, b.task) || (a.index ?? -1) - (b.index ?? -1));
+
+/** Checks every row of a table against the JSONL rows in task order, through `expect(row)`: column → the JSONL value. */
 function checkTable(what: string, table: Cells[], columns: { name: string; type: string }[], rows: Row[], expect: (r: Row) => Cells, csv: boolean): void {
   assert.equal(table.length, rows.length, `${what}: one table row per JSONL line`);
   const types = Object.fromEntries(columns.map((c) => [c.name, c.type]));
-  rows.forEach((r, i) => {
+  inTaskOrder(rows).forEach((r, i) => {
     for (const [name, want] of Object.entries(expect(r))) {
       assert.ok(name in types, `${what}: column ${name} (columns: ${Object.keys(types).join(', ')})`);
       assert.deepEqual(valueOf(table[i]![name], types[name]!, csv), want ?? null, `${what}: row ${i + 1} (${r.task}) ${name}`);
@@ -72,10 +78,14 @@ describe('shoal export', () => {
   it('spin, with failed tasks: CSV and Parquet hold every row, error rows with their code and message', async () => {
     const { file, rows } = await produce('spin', ['spin', '--tasks', '30', '--ms', '1', '--fail-tasks', '4,17'], true);
     assert.equal(rows.filter((r) => r.status === 'error').length, 2);
-    const expect = (r: Row): Cells => ({ ...head(r), ms: (r.value as { ms?: number } | undefined)?.ms });
+    // Error rows say what their task was given: input.number and input.ms.
+    const expect = (r: Row): Cells => ({ ...head(r), 'input.number': r.input?.number, 'input.ms': r.input?.ms, ms: (r.value as { ms?: number } | undefined)?.ms });
+    const inputs = rows.filter((r) => r.status === 'error').map((r) => r.input!);
+    assert.deepEqual(inputs.sort((a, b) => (a.number as number) - (b.number as number)), [{ number: 4, ms: 1 }, { number: 17, ms: 1 }]);
     const csv = await exportTo(file, ['--format', 'csv']);
     assert.equal(csv.out, join(scratch.dir, 'spin.csv'));
-    assert.deepEqual(csv.columns.map((c) => c.name), [...Object.keys(head(rows[0]!)), 'ms']);
+    assert.deepEqual(csv.columns.map((c) => c.name), [...Object.keys(head(rows[0]!)), 'input.number', 'input.ms', 'ms']);
+    assert.deepEqual(csvOf(csv.out).map((c) => c.task), Array.from({ length: 30 }, (_, i) => `spin_${String(i).padStart(2, '0')}`), 'in task order');
     checkTable('spin csv', csvOf(csv.out), csv.columns, rows, expect, true);
     const pq = await exportTo(file, ['--out', join(scratch.dir, 'spin.parquet')]);
     const { rows: table, types } = await parquetOf(pq.out);
@@ -111,7 +121,7 @@ describe('shoal export', () => {
     // Without --flat, metrics is one column: its JSON text, thresholds ascending.
     const plain = await exportTo(file, ['--format', 'csv', '--out', join(scratch.dir, 'conf-plain.csv')]);
     const first = csvOf(plain.out)[0]!;
-    assert.deepEqual(JSON.parse(first.metrics as string), (rows[0]!.value as { metrics: unknown }).metrics);
+    assert.deepEqual(JSON.parse(first.metrics as string), (inTaskOrder(rows)[0]!.value as { metrics: unknown }).metrics);
     assert.match(first.metrics as string, /^\{"0\.5":.*"0\.75":.*"1\.0":/);
   });
 
@@ -124,6 +134,7 @@ describe('shoal export', () => {
     };
     const csv = await exportTo(file, ['--format', 'csv', '--flat']);
     assert.deepEqual(csv.columns.map((c) => c.name).slice(0, 4), ['job', 'task', 'index', 'of']);
+    assert.deepEqual(csvOf(csv.out).map((c) => Number(c.index)), Array.from({ length: 60 }, (_, i) => i), 'frames in frame order');
     checkTable('frames csv', csvOf(csv.out), csv.columns, rows, expect, true);
     const pq = await exportTo(file, ['--format', 'parquet', '--flat']);
     const { rows: table, types } = await parquetOf(pq.out);

@@ -47,7 +47,7 @@ describe('frames with missing or unreadable frames', () => {
     assert.match(run.stdout, /: 2 ok, 1 failed \(2 failed records\) of 3 tasks/, run.describe());
     const rows = readRows(out);
     assert.equal(rows.length, 60);
-    assert.deepEqual(rows.filter((x) => x.status === 'error').map((x) => [x.task, x.index]), [['frames_0-19', 10], ['frames_0-19', 11]]);
+    assert.deepEqual(rows.filter((x) => x.status === 'error').map((x) => [x.task, x.index, x.input]), [['frames_00-19', 10, { first: 0, last: 19 }], ['frames_00-19', 11, { first: 0, last: 19 }]]);
     const summary = JSON.parse(readFileSync(join(scratch.dir, 'corrupt.summary.json'), 'utf8')) as Record<string, unknown>;
     assert.deepEqual(summary.frames, { total: 60, ok: 58, failed: 2 }, JSON.stringify(summary));
     assert.deepEqual(summary.chunks, { total: 3, ok: 2, failed: 1 }, JSON.stringify(summary));
@@ -66,6 +66,6 @@ describe('frames with missing or unreadable frames', () => {
     const page = readFileSync(html, 'utf8');
     assert.match(page, /<b>1<\/b><span>failed<\/span>/);
     assert.match(page, /<b>2<\/b><span>failed records<\/span>/);
-    assert.match(page, /<td>frames_0-19<\/td><td class="num">2 of 20<\/td><td>E_INPUT<\/td>/);
+    assert.match(page, /<td>frames_00-19<\/td><td class="num">2 of 20<\/td><td>E_INPUT<\/td>/);
   });
 });

@@ -81,6 +81,9 @@ describe('GPUs declared with --gpus on two agents', () => {
       const e = row.error as { code: string; message: string };
       assert.equal(e.code, 'E_UNSCHEDULABLE');
       assert.match(e.message, /needs 3 GPUs; the agent with the most GPUs that joined has 2/);
+      // Written by the coordinator, which reads the line from --args for it.
+      const line = Number(row.task.slice(5));
+      assert.deepEqual(row.input, { line, text: `item-${line}` });
     }
   });
 });

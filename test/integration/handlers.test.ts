@@ -59,6 +59,7 @@ describe('handler modules', () => {
     assert.equal(missing.status, 'error');
     assert.deepEqual(missing.error, { code: 'E_INPUT', message: `${join(suite.dir, 'missing.txt')}: no such file` });
     assert.equal(missing.attempt, 1, 'a final error from the module is not retried');
+    assert.deepEqual(missing.input, { record: 30, line: 31, text: 'missing.txt' });
 
     const j = await jobStatus(suite.nats.url, run.ns, 'H1');
     assert.ok((j.notes as string[]).some((n) => n.includes(`agent ${idWithout} has no handler for kind 'word-stats'`)), `notes: ${JSON.stringify(j.notes)}`);

@@ -135,7 +135,7 @@ function assertOneRowEach(rows: readonly Row[], expected: readonly string[], wha
   assert.deepEqual(rows.map(keyOf).sort(), [...expected].sort(), `${what}: one row per expected task (record)`);
 }
 
-const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => `in_${String(i).padStart(String(n - 1).length, '0')}`);
+const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => `in_${String(i).padStart(String(n).length, '0')}`);
 const starts = (notes: readonly Note[], stage: string): Note[] => notes.filter((n) => n.stage === stage && n.at === 'start');
 const attempt = (n: Note): string => `${n.stage} ${n.key} (pid ${n.pid}, agent ${n.agent})`;
 

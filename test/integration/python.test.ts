@@ -73,7 +73,7 @@ def sleeper(x, params):
     return x
 `;
 
-const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => `in_${String(i).padStart(String(n - 1).length, '0')}`);
+const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => `in_${String(i).padStart(String(n).length, '0')}`);
 const pidsIn = (file: string): number[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number) : []);
 const pidsOf = (rows: readonly Row[]): number[] => [...new Set(rows.map((r) => r.pid as number).filter((p) => typeof p === 'number'))];
 
@@ -261,6 +261,8 @@ describe('python tasks', () => {
       assert.equal(err('in_05').code, 'E_EXCEPTION');
       assert.equal(by.get('in_05')!.attempt, 1, 'an exception is final without --retry-failed');
       assert.match(err('in_05').message, /^ValueError: cannot score raise\n[\s\S]*mod\.py", line \d+, in faulty/);
+      assert.deepEqual(by.get('in_05')!.input, { record: 5, line: 6, text: 'raise' }, 'the error row says which record it was for');
+      assert.deepEqual(by.get('in_29')!.input, { record: 29, line: 30, text: 'segv' });
 
       for (const [t, how] of [
         ['in_17', /died running this task: exited with code 1/],

@@ -3,6 +3,8 @@
  * path, resumes (only the missing tasks run); one changed byte is refused naming the file, a
  * changed option naming it with its old and new value. A stage resumes beside its touched
  * upstream, and records of an earlier shoal (no content hashes) still resume, stages and all.
+ * An output whose task ids an earlier shoal padded otherwise is refused; one whose ids did not
+ * change resumes.
  * A coordinator restarted after the inputs of its running job were touched resumes the job.
  */
 import assert from 'node:assert/strict';
@@ -12,7 +14,7 @@ import { describe, it } from 'node:test';
 import { legacyFingerprint, type JobRecord } from '../../coordinator/index.js';
 import { killHard, rowsSoFar } from '../helpers/faults.js';
 import { repoRoot } from '../helpers/paths.js';
-import { assertOneRowPerTask, readRows } from '../helpers/rows.js';
+import { assertOneRowPerTask, readRows, spinIds } from '../helpers/rows.js';
 import { runShoal, startCoordinator } from '../helpers/shoal.js';
 import { natsSuite } from '../helpers/suite.js';
 import { until } from '../helpers/wait.js';
@@ -152,6 +154,43 @@ describe('resume by content, embedded', () => {
     touch(join(suite.dir, 'nums.txt'));
     done(await pipeline());
     assert.equal(readRows(join(out, 'more.jsonl')).length, 12, 'nothing ran twice');
+  });
+});
+
+describe('resume after the rule of task ids changed', () => {
+  /** Rewrites an output and its record as a shoal that padded ids to the digits of the last task number left them. */
+  function asEarlierIds(out: string, n: number): void {
+    const width = String(n - 1).length;
+    const text = readFileSync(out, 'utf8').replace(/"task":"spin_(\d+)"/g, (_, d: string) => `"task":"spin_${String(Number(d)).padStart(width, '0')}"`);
+    writeFileSync(out, text);
+    const recFile = out.replace(/\.jsonl$/, '.job.json');
+    const { ids, ...rec } = readRecord(recFile);
+    assert.equal(ids, 'padded-to-size', 'precondition: the record names the rule of its ids');
+    writeFileSync(recFile, JSON.stringify(rec, null, 2) + '\n');
+  }
+
+  it('refuses an output whose ids an earlier shoal padded otherwise, and resumes one whose ids are the same', async () => {
+    const run = (n: number, out: string): ReturnType<typeof runShoal> =>
+      runShoal(['run', 'spin', '--tasks', String(n), '--out', out, '--job', `ids${n}`, '--workers', '2'], { cwd: suite.dir, timeoutMs: 120_000 });
+    // 10 tasks: spin_00..spin_09 now, spin_0..spin_9 before.
+    const ten = join(suite.dir, 'ids', 'ten.jsonl');
+    assert.equal((await run(10, ten)).code, 0);
+    assertOneRowPerTask(readRows(ten), spinIds(10));
+    asEarlierIds(ten, 10);
+    const before = readFileSync(ten, 'utf8');
+    const refused = await run(10, ten);
+    assert.equal(refused.code, 2, refused.describe());
+    assert.match(refused.stderr, /refusing to resume job 'ids10' into .*ten\.jsonl: its rows name tasks this job does not have \(such as 'spin_\d', where its first task is now 'spin_00'\)/);
+    assert.equal(readFileSync(ten, 'utf8'), before, 'the refused run wrote nothing');
+    // 12 tasks: spin_00..spin_11 under both rules.
+    const twelve = join(suite.dir, 'ids', 'twelve.jsonl');
+    assert.equal((await run(12, twelve)).code, 0);
+    asEarlierIds(twelve, 12);
+    const resumed = await run(12, twelve);
+    assert.equal(resumed.code, 0, resumed.describe());
+    assert.match(resumed.stderr, /resuming ids12: 12 of 12 tasks already in/);
+    assert.equal(readRows(twelve).length, 12, 'nothing ran twice');
+    assert.equal(readRecord(twelve.replace(/\.jsonl$/, '.job.json')).ids, 'padded-to-size', 'the record names the rule now');
   });
 });
 

@@ -44,6 +44,7 @@ describe('run <handler kind> --handlers MODULE', () => {
     const gone = rows.find((x) => x.task === 'task_12')!;
     assert.equal(gone.status, 'error');
     assert.equal(gone.error?.code, 'E_INPUT');
+    assert.deepEqual(gone.input, { record: 12, line: 13, text: 'gone.txt' });
   });
 
   it("the README's example command works as written (from the repository root)", async () => {

@@ -100,6 +100,7 @@ describe('stages', () => {
       assert.equal(bad.status, 'error');
       assert.equal(bad.error?.code, 'E_UPSTREAM');
       assert.match(bad.error!.message, /in_3/);
+      assert.deepEqual(bad.input, { upstream: 'in_3' }, 'the coordinator says which upstream task it was for');
     }
     assert.match(r2!.find((r) => r.task === 'in_3')!.error!.message, /upstream job S1/);
     assert.match(r3!.find((r) => r.task === 'in_3')!.error!.message, /upstream job S2/);

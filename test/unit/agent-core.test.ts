@@ -33,11 +33,12 @@ test('a bundle ends with a failure and a task left over: the failure and the lef
 test('a result too large for the bus becomes an error row', () => {
   const core = newCore();
   const [a] = runs(dispatch(core, tasks(1)));
-  const cmds = core.bundleEnded(a!, done(a!, ['t0']), 10, 5);
+  const cmds = core.bundleEnded(a!, done(a!, ['t0']), 10, 5, new Map([['t0', { line: 3, text: 'x.sdf' }]]));
   const sent = cmds.find((c) => c.kind === 'send');
   assert.ok(sent && sent.kind === 'send');
   assert.equal(sent.group.status, 'e');
   assert.match(sent.group.text, /E_TOO_LARGE|too large|exceeds/i);
+  assert.deepEqual(JSON.parse(sent.group.text).input, { line: 3, text: 'x.sdf' }, 'the row says what the task was given, as the shell read it');
 });
 
 test('a worker thread dies: only the running task is charged, the others go back', () => {
@@ -53,11 +54,12 @@ test('a worker thread dies: only the running task is charged, the others go back
 test('a worker thread dies on a final attempt: the agent writes its error row', () => {
   const core = newCore();
   const [a] = runs(dispatch(core, tasks(2, 't', true)));
-  const cmds = core.bundleEnded(a!, { kind: 'died', error: { code: 'E_WORKER', message: 'heap' }, runningIndex: 0 }, 10, 1e6);
+  const cmds = core.bundleEnded(a!, { kind: 'died', error: { code: 'E_WORKER', message: 'heap' }, runningIndex: 0 }, 10, 1e6, new Map([['t0', { record: 0, line: 1, text: 'C1CC1' }]]));
   const sent = cmds.find((c) => c.kind === 'send');
   assert.ok(sent && sent.kind === 'send');
   assert.deepEqual(sent.group.ids, ['t0']);
   assert.equal(sent.group.status, 'e');
+  assert.deepEqual(JSON.parse(sent.group.text).input, { record: 0, line: 1, text: 'C1CC1' });
   assert.deepEqual(reported(core), ['t1']);
 });
 

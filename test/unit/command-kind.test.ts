@@ -134,6 +134,16 @@ describe('expand', () => {
     assert.equal(list.at(1).id, 'line_03');
   });
 
+  it('pads line numbers to the digits of the last line number of the file: line_1 of 9 lines, line_01 of 10', async () => {
+    const ids = async (text: string): Promise<string[]> => {
+      writeFileSync(join(dir, 'list.txt'), text);
+      return (await commandKind.expand(params(), { slots: 1, job: 'J', info: () => undefined })).map((t) => t.id);
+    };
+    assert.deepEqual(await ids('x\n'.repeat(9)), ['line_1', 'line_2', 'line_3', 'line_4', 'line_5', 'line_6', 'line_7', 'line_8', 'line_9']);
+    assert.deepEqual((await ids('x\n'.repeat(10))).slice(0, 2), ['line_01', 'line_02']);
+    assert.deepEqual(await ids('x\n\n\n\n\n\n\n\n\ny\n'), ['line_01', 'line_10'], 'blank lines count: the last line is 10');
+  });
+
   it('a list changed after the job was made is refused at expand, and its tasks fail naming the file and line', async () => {
     writeFileSync(join(dir, 'list.txt'), 'one\ntwo\n');
     const p = params({ template: ['echo', '{}'] });

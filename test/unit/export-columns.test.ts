@@ -95,6 +95,22 @@ describe('export columns', () => {
     assert.deepEqual([c.status, c['error.code'], c['error.message'], c.worker, c.score], ['error', 'E_EXCEPTION', 'ValueError: no', null, null]);
   });
 
+  it("an error row's input: a column per field after the error, in both modes, nulls in ok rows", () => {
+    for (const flat of [false, true]) {
+      const rows = [
+        errorRow({ pid: 43, input: { record: 41, line: 42, text: 'CCO ethanol' } }),
+        row({ input: 'the line' }, { pid: 41 }),
+        errorRow({ input: { molecule: 'aspirin', rows: [64, 128] } }),
+      ];
+      const t = tableOf(rows, flat);
+      assert.deepEqual(names(t), [...HEAD, 'input.record', 'input.line', 'input.text', 'input.molecule', 'input.rows', 'pid', 'input'], `flat ${flat}`);
+      assert.deepEqual(types(t)['input.record'], 'int');
+      assert.deepEqual(Object.values(byName(t, rows[0]!)).slice(HEAD.length), [41, 42, 'CCO ethanol', null, null, 43, null]);
+      assert.deepEqual(Object.values(byName(t, rows[1]!)).slice(HEAD.length), [null, null, null, null, null, 41, 'the line'], "a value's own field named input stays the value's");
+      assert.deepEqual(Object.values(byName(t, rows[2]!)).slice(HEAD.length), [null, null, null, 'aspirin', '[64,128]', null, null]);
+    }
+  });
+
   it("a kind's further row fields (python pid, stdout, stderr) are columns after the error", () => {
     const rows = [row({ x: 1 }, { pid: 41 }), row({ x: 2 }, { pid: 42, stdout: 'hello\n' }), errorRow({ pid: 43, stderr: 'Traceback' })];
     const t = tableOf(rows, false);

@@ -133,7 +133,9 @@ test('checkParams: params survive the wire; malformed ones are refused with E_IN
 
 test('expand: deterministic ids frames_<first>-<last>, costs, and threads only for zeno', async () => {
   const { tasks } = { tasks: await framesKind.expand(params({ chunk: '5' }), expandCtx()) };
-  assert.deepEqual(tasks.map((t) => t.id), ['frames_0-4', 'frames_5-9', 'frames_10-11']);
+  // 12 frames: both numbers zero-padded to 2 digits, so string order is frame order.
+  assert.deepEqual(tasks.map((t) => t.id), ['frames_00-04', 'frames_05-09', 'frames_10-11']);
+  assert.deepEqual([...tasks.map((t) => t.id)].sort(), tasks.map((t) => t.id));
   assert.ok(tasks.every((t) => t.cost > 0 && t.threads === undefined));
   assert.ok(tasks[0]!.cost > tasks[2]!.cost);
   const z = await framesKind.expand(params({ analyses: 'zeno', threads: '2', chunk: '4', walks: '50000' }), expandCtx());
@@ -180,7 +182,7 @@ test('expand refuses a DCD holding fewer frames than its header promises, naming
   // More frames than the header says (still being written): accepted, every frame in a task.
   const growing = withNset(ex('traj.dcd'), join(dir, 'growing.dcd'), 50);
   const tasks = await framesKind.expand(framesKind.params({ traj: growing, top: ex('top.pdb'), chunk: '60' }), expandCtx());
-  assert.deepEqual(tasks.map((t) => t.id), ['frames_0-59']);
+  assert.deepEqual(tasks.map((t) => t.id), ['frames_00-59']);
 });
 
 test('expand refuses atoms without the element an analysis needs; --radii fills a missing radius', async () => {
@@ -294,12 +296,14 @@ test('summarize: a task that failed as a whole counts all its frames', async () 
     { job: 'j', task: 'frames_0-4', kind: 'frames', status: 'ok', attempt: 1, index: 0, value: { rg: 2 } },
     { job: 'j', task: 'frames_0-4', kind: 'frames', status: 'ok', attempt: 1, index: 1, value: { rg: 4 } },
     { job: 'j', task: 'frames_5-9', kind: 'frames', status: 'error', attempt: 3, error: { code: 'E_LOST', message: 'agent lost' } },
+    // Padded ids (the rule now) read the same as unpadded ones (an earlier shoal's).
+    { job: 'j', task: 'frames_0010-0019', kind: 'frames', status: 'error', attempt: 3, error: { code: 'E_LOST', message: 'agent lost' } },
   ];
   const s = await framesKind.summarize(stream(rows), params({}));
-  assert.deepEqual(s.frames, { total: 7, ok: 2, failed: 5 });
-  assert.deepEqual(s.chunks, { total: 2, ok: 1, failed: 1 });
+  assert.deepEqual(s.frames, { total: 17, ok: 2, failed: 15 });
+  assert.deepEqual(s.chunks, { total: 3, ok: 1, failed: 2 });
   assert.deepEqual(s.rg, { mean: 3, std: 1, min: 2, max: 4, n: 2 });
-  assert.deepEqual((s.failures as { frames: number[] }[])[0]!.frames, [5, 9]);
+  assert.deepEqual((s.failures as { frames: number[] }[]).map((f) => f.frames), [[5, 9], [10, 19]]);
 });
 
 test('the example trajectory in examples/frames runs', async () => {

@@ -9,9 +9,13 @@ import { InlinePool } from '../../agents/inline-pool.js';
 import { handBackTask, newFlags, runningIndex } from '../../agents/flags.js';
 import type { BundleEnd, BundleInput } from '../../agents/worker-types.js';
 import { spinKind } from '../../src/kinds/spin/index.js';
+import { conformersKind } from '../../src/kinds/conformers/index.js';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/paths.js';
 import { until } from '../helpers/wait.js';
 
 const params = spinKind.checkParams({ tasks: 100, ms: 0, sleep: true });
+const FIXTURE = (name: string): string => join(repoRoot, 'test', 'fixtures', 'conformers', name);
 
 function bundle(name: string, ms: number[]): BundleInput {
   return {
@@ -76,5 +80,23 @@ describe('inline pool', () => {
     await pool.close();
     assert.equal((await end).kind, 'aborted');
     assert.equal((await pool.run(bundle('d', [1]), new AbortController().signal)).kind, 'aborted');
+  });
+
+  it('a task failing on its last attempt gets an error row that says what it was given; ok rows stay as they were', async () => {
+    const pool = new InlinePool();
+    const b = { ...bundle('f', [1, 2]), params: spinKind.checkParams({ tasks: 100, ms: 0, sleep: true, failTasks: [1] }) };
+    const end = await pool.run(b, new AbortController().signal);
+    assert.equal(end.kind, 'done');
+    if (end.kind !== 'done') return;
+    const rows = end.out.group.text.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(rows.map((r) => [r.task, r.status, r.input ?? null]), [['f0', 'ok', null], ['f1', 'error', { number: 1, ms: 2 }]]);
+    // A conformers task whose molecule is in one file only.
+    const c = { ...bundle('c', [1]), kind: 'conformers', params: conformersKind.params({ ref: FIXTURE('ref.sdf'), gen: FIXTURE('gen.sdf') }) };
+    c.tasks[0]!.ref = { key: 'lonely', error: 'molecule lonely is in ref.sdf but not in gen.sdf' };
+    const ce = await pool.run(c, new AbortController().signal);
+    assert.ok(ce.kind === 'done');
+    const row = JSON.parse(ce.out.group.text) as Record<string, unknown>;
+    assert.deepEqual([row.status, (row.error as { code: string }).code, row.input], ['error', 'E_INPUT', { molecule: 'lonely' }]);
+    await pool.close();
   });
 });

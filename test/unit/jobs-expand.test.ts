@@ -45,8 +45,10 @@ test("spin's tasks follow from their numbers: ids, costs and refs as its array, 
     assert.equal(src.costAt(i), arr[i]!.cost);
     assert.equal(src.indexOf(arr[i]!.id), i);
   }
-  assert.equal(arr[7]!.id, 'spin_007');
-  for (const id of ['spin_1000', 'spin_07', 'spin_0x7', 'spin_007/0', 'task_007', '']) assert.equal(src.indexOf(id), -1, id);
+  // Zero-padded to the digits of the task count (1000: 4), so string order is task order.
+  assert.equal(arr[7]!.id, 'spin_0007');
+  assert.equal(arr[999]!.id, 'spin_0999');
+  for (const id of ['spin_1000', 'spin_007', 'spin_07', 'spin_0x07', 'spin_0007/0', 'task_0007', '']) assert.equal(src.indexOf(id), -1, id);
 });
 
 test('the splitter names halves <id>/0 and <id>/1, sizes them, and is absent for kinds that cannot split', async () => {

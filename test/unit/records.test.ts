@@ -267,6 +267,14 @@ describe('recordTasks', () => {
     assert.equal(list.indexOf('task_12'), -1);
     assert.equal(list.costAt(5), 1);
   });
+
+  it('pads to the digits of the record count: 10 records are task_00 to task_09, 1 record task_0', async () => {
+    const ten = recordTasks(await indexRecords(file('ten.txt', Array.from({ length: 10 }, (_, i) => `v${i}`).join('\n')), 'txt'), { prefix: 'task_' });
+    assert.deepEqual(Array.from({ length: 10 }, (_, i) => ten.at(i).id), ['task_00', 'task_01', 'task_02', 'task_03', 'task_04', 'task_05', 'task_06', 'task_07', 'task_08', 'task_09']);
+    assert.deepEqual([ten.indexOf('task_09'), ten.indexOf('task_9'), ten.indexOf('task_10')], [9, -1, -1]);
+    const one = recordTasks(await indexRecords(file('one.txt', 'v\n'), 'txt'), { prefix: 'task_' });
+    assert.equal(one.at(0).id, 'task_0');
+  });
 });
 
 describe('PackedUints', () => {

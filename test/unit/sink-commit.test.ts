@@ -100,6 +100,7 @@ describe('sink: group commit and what it believes', () => {
         committed.push(...groups);
       },
       stalled: (_job, reason) => stalls.push(reason),
+      inputOf: (_job, task) => ({ number: Number(task.slice(5)) }),
     };
     const fs: OutputFs = { open: async () => ({ file, size: 0 }) };
     // The in-process bus, but rows checked as if they came over the network.
@@ -221,12 +222,13 @@ describe('sink: group commit and what it believes', () => {
     await until('fsync', () => file.waiting === 1, 20_000, 1);
     file.release();
     assert.equal((await ack).kind, 'ack');
-    const rows = file.bytes.toString().trim().split('\n').map((l) => JSON.parse(l) as { task: string; status: string; error: { code: string } });
-    assert.deepEqual(rows.map((r) => [r.task, r.status, r.error.code]), [
-      ['spin_000', 'error', 'E_INTERNAL'],
-      ['spin_001', 'error', 'E_INTERNAL'],
-      ['spin_002', 'error', 'E_INTERNAL'],
-      ['spin_003', 'error', 'E_TOO_LARGE'],
+    const rows = file.bytes.toString().trim().split('\n').map((l) => JSON.parse(l) as { task: string; status: string; error: { code: string }; input: unknown });
+    // Each says what its task was given, as the coordinator knows it.
+    assert.deepEqual(rows.map((r) => [r.task, r.status, r.error.code, r.input]), [
+      ['spin_000', 'error', 'E_INTERNAL', { number: 0 }],
+      ['spin_001', 'error', 'E_INTERNAL', { number: 1 }],
+      ['spin_002', 'error', 'E_INTERNAL', { number: 2 }],
+      ['spin_003', 'error', 'E_TOO_LARGE', { number: 3 }],
     ]);
     assert.equal(committed.flatMap((c) => c.status.split('')).join(''), 'eeee');
   });

@@ -1,6 +1,7 @@
 /**
  * The worker's row rendering: a multi-record task (a frame chunk) is failed when any of its
- * records is an error row, and each record still gets its own row with `index` and `of`.
+ * records is an error row, and each record still gets its own row with `index` and `of`; error
+ * rows say what the task was given (`input`), asked for once and only for them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +25,22 @@ test('render: one error record among ok records makes the task an error', () => 
   const rows = rowsOf(r.text);
   assert.deepEqual(rows.map((x) => [x.index, x.of, x.status]), [[0, 3, 'ok'], [1, 3, 'error'], [2, 3, 'ok']]);
   assert.deepEqual(rows[2]!.value, { rg: 3 });
+});
+
+test('render: error rows carry the task input, asked for once; ok rows never ask', () => {
+  let asked = 0;
+  const given = (): unknown => (asked++, { first: 0, last: 2 });
+  const r = render(head, { records: [{ index: 0, value: { rg: 1 } }, { index: 1, error: { code: 'E_INPUT', message: 'x' } }, { index: 2, error: { code: 'E_INPUT', message: 'y' } }] }, given);
+  const rows = rowsOf(r.text);
+  assert.deepEqual(rows.map((x) => x.input ?? null), [null, { first: 0, last: 2 }, { first: 0, last: 2 }]);
+  assert.equal(asked, 1);
+  // The field comes last, after error.
+  assert.deepEqual(Object.keys(rows[1]!).slice(-2), ['error', 'input']);
+  assert.equal(render(head, { value: { rg: 1 } }, given).text.includes('"input"'), false);
+  assert.equal(render(head, { records: [{ index: 0, value: 1 }] }, given).text.includes('"input"'), false);
+  assert.equal(asked, 1, 'ok rows never ask');
+  const bad = rowsOf(render(head, { value: { big: 1n } }, given).text)[0]!;
+  assert.deepEqual([bad.status, bad.input], ['error', { first: 0, last: 2 }]);
 });
 
 test('render: a record whose value cannot be serialised is an error record, and fails the task', () => {

@@ -7,9 +7,11 @@ import { COMMANDS, declaration } from './catalog.js';
 
 const WHAT_IS_WRITTEN = `
 One table row per line of FILE (a task with several records, such as a chunk of frames, is
-one row per record). Columns: job, task, index and of (when the task has records), kind,
-status, attempt, agent, host, worker, start, end (epoch ms), error.code, error.message, a
-kind's further fields (python: pid, stdout, stderr), then the fields of value:
+one row per record), in task order: task ids in natural order, then index (FILE is in the
+order tasks completed). Columns: job, task, index and of (when the task has records), kind,
+status, attempt, agent, host, worker, start, end (epoch ms), error.code, error.message, the
+fields of error rows' input (input.line, input.text...), a kind's further fields (python:
+pid, stdout, stderr), then the fields of value:
   without --flat  one column per top-level field of value; an object or array there is its
                   JSON text (json.loads it in pandas)
   with --flat     nested objects are followed down, one column per field, named by its

@@ -4,6 +4,7 @@
  * run it only when started with --allow-command (see COMMAND_KINDS).
  */
 import type { Kind } from '../types.js';
+import { recordInput } from '../task-input.js';
 import { currentStamp } from '../records/index.js';
 import { expandCommand, expandCommandList, type CommandRef } from './expand.js';
 import { addCommandOptions, checkCommandParams, commandParams, type CommandParams } from './params.js';
@@ -25,6 +26,8 @@ export const commandKind: Kind<CommandParams> = {
     version: 1,
     content: (ref, p) => (p.argsFile ? { ranges: [[p.argsFile, (ref as CommandRef).s, (ref as CommandRef).e]], ...(p.template.some((a) => a.includes('{#}')) ? { rest: (ref as CommandRef).line } : {}) } : null),
   },
+  // The line of --args: `{ line, text }`.
+  input: (ref, p) => recordInput(p.argsFile && p.argsStamp ? { file: p.argsFile, ...p.argsStamp } : null, ref),
   stage: (p) => (p.from === undefined ? null : { from: p.from, threads: p.threads, memory: p.memory, gpus: p.gpus }),
   expand: expandCommand,
   expandList: expandCommandList,

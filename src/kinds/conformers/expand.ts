@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { InputError } from '../../errors.js';
-import { indexSdf, type SdfIndex, type SdfRange, type SdfRecordInfo } from '../../io/sdf.js';
+import { indexSdf, parseSdfRecord, readSdfRanges, type SdfIndex, type SdfRange, type SdfRecordInfo } from '../../io/sdf.js';
 import type { ExpandContext, TaskSpec } from '../types.js';
 import type { ConformersParams } from './params.js';
 import type { ConformersTaskRef } from './task-ref.js';
@@ -68,10 +68,34 @@ function describeRecord(file: string, r: SdfRecordInfo): string {
   return `${file} record #${r.record} '${r.title}' (line ${r.line})`;
 }
 
+/** Text safe to print: control characters and undecodable bytes as '?', at most `max` characters. */
+function printable(s: string, max = 300): string {
+  const t = s.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '?');
+  return t.length > max ? `${t.slice(0, max)}...` : t;
+}
+
+/**
+ * The index of an SD file, or a usage error naming the file and its first problem when it is
+ * not one: empty, or no record with a V2000 counts line (a PDB file, bytes of anything else,
+ * V3000 only). A file with some such records is an SD file: its bad records are the error rows
+ * of their molecules.
+ */
 async function indexOrRefuse(option: string, file: string, keyTag: string | null): Promise<SdfIndex> {
   const index = await indexSdf(file, keyTag === null ? {} : { keyTag });
   if (index.records.length === 0) throw new InputError(`${option} ${file}: the file is empty (no SD records)`);
-  return index;
+  if (index.records.some((r) => r.atoms >= 0)) return index;
+  const first = index.records[0]!;
+  let why = `record #1 (line ${first.line}) has no V2000 counts line`;
+  try {
+    const [text] = readSdfRanges(file, [range(first)], basename(file));
+    parseSdfRecord(text!, { file: basename(file), record: first.record, line: first.line });
+  } catch (err) {
+    if (err instanceof InputError) why = err.message;
+  }
+  const n = index.records.length;
+  throw new InputError(
+    `${option} ${file} is not an SD file: ${n === 1 ? 'its one record does not read' : `none of its ${n} records reads`} as a V2000 molfile (a title, two more header lines, then a counts line such as '  9  9  0  0  0  0  0  0  0  0999 V2000'); the first problem: ${printable(why)}. Give an SD file: V2000 records ending in $$$$`,
+  );
 }
 
 /**

@@ -10,7 +10,7 @@
 import type { Kind } from '../types.js';
 import { addConformersOptions, checkConformersParams, conformersParams, type ConformersParams } from './params.js';
 import { describeConformersSummary, summarizeConformers } from './summarize.js';
-import { conformersContent, splitConformersTask } from './task-ref.js';
+import { conformersContent, conformersInput, splitConformersTask } from './task-ref.js';
 
 let expandModule: Promise<typeof import('./expand.js')> | undefined;
 let runModule: Promise<typeof import('./run.js')> | undefined;
@@ -30,6 +30,7 @@ export const conformersKind: Kind<ConformersParams> = {
   expand: async (p, ctx) => (await (expandModule ??= import('./expand.js'))).expandConformers(p, ctx),
   split: (task) => splitConformersTask(task),
   cache: { version: 1, content: conformersContent },
+  input: conformersInput,
   run: async (ref, p, ctx) => (await (runModule ??= import('./run.js'))).runConformers(ref, p, ctx),
   summarize: summarizeConformers,
   describeSummary: describeConformersSummary,

@@ -103,3 +103,12 @@ export function conformersContent(raw: unknown): TaskContent | null {
   for (const f of [r.ref, r.gen]) for (const x of f.ranges) ranges.push([f.file, x[0], x[0] + x[1]]);
   return { ranges, rest: { key: r.key, rows: r.rows, nRef: r.nRef } };
 }
+
+/** What a task was given, for its error rows: the molecule's key, and the reference rows of a block or a half (`[first, end)`). */
+export function conformersInput(raw: unknown): Record<string, unknown> | null {
+  const r = raw as ConformersTaskRef | null;
+  if (typeof r !== 'object' || r === null || typeof r.key !== 'string') return null;
+  const rows = r.rows;
+  const part = Array.isArray(rows) && typeof r.nRef === 'number' && (rows[0] > 0 || rows[1] < r.nRef);
+  return part ? { molecule: r.key, rows: [rows[0], rows[1]] } : { molecule: r.key };
+}

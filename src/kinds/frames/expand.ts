@@ -1,9 +1,9 @@
 /**
  * Spec → tasks: inspect the trajectory (DCD header, or one indexing pass over a PDB/XYZ),
  * load and check the atoms, check the reference frame, decide threads and chunk, and cut the
- * frames into tasks `frames_<first>-<last>`. Refuses the job (InputError) when the inputs
- * cannot work: missing files, atom counts that differ, a missing element or radius, an
- * unreadable reference frame.
+ * frames into tasks `frames_<first>-<last>` (zero-padded, see task-id.ts). Refuses the job
+ * (InputError) when the inputs cannot work: missing files, atom counts that differ, a missing
+ * element or radius, an unreadable reference frame.
  */
 import { basename } from 'node:path';
 import { InputError } from '../../errors.js';
@@ -91,7 +91,7 @@ export async function expandFrames(params: FramesParams, ctx: ExpandContext): Pr
     const last = Math.min(layout.nFrames, first + chunk.value) - 1;
     const ref: FramesRef = { first, last, atoms: layout.nAtoms };
     if (layout.ranges !== null) ref.spans = spansFor(layout.ranges, first, last, extraFrames);
-    const task: TaskSpec = { id: framesTaskId(first, last), cost: (last - first + 1) * perFrame, memory, ref };
+    const task: TaskSpec = { id: framesTaskId(first, last, layout.nFrames), cost: (last - first + 1) * perFrame, memory, ref };
     if (threads.value > 1) task.threads = threads.value;
     tasks.push(task);
   }

@@ -8,7 +8,9 @@
  * threads start on the first multi-threaded frame.
  */
 import type { Kind } from '../types.js';
+import { PADDED_TO_SIZE } from '../task-list.js';
 import { addFramesOptions, checkFramesParams, framesParams, type FramesParams } from './params.js';
+import type { FramesRef } from './source.js';
 import { describeFramesSummary, summarizeFrames } from './summarize.js';
 
 export type { FramesParams } from './params.js';
@@ -40,6 +42,12 @@ export const framesKind: Kind<FramesParams> = {
   // The trajectory and topology count whole (a frame's bytes are not a range of their own in
   // every format); a task by its frames.
   cache: { version: 1, files: (p) => (p.top === null ? [p.traj] : [p.traj, p.top]), content: (ref) => ({ ranges: [], rest: ref }) },
+  idRule: () => PADDED_TO_SIZE,
+  // The chunk's frames, both included.
+  input: (ref) => {
+    const r = ref as FramesRef | null;
+    return typeof r?.first === 'number' && typeof r.last === 'number' ? { first: r.first, last: r.last } : null;
+  },
   expand: async (p, ctx) => (await (expandModule ??= import('./expand.js'))).expandFrames(p, ctx),
   run: async (ref, p, ctx) => (await (runModule ??= import('./run.js'))).runFrames(ref, p, ctx),
   summarize: (rows) => summarizeFrames(rows),

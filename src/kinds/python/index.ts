@@ -4,7 +4,8 @@
  * from a file by byte range (src/kinds/records), so no input travels inside a message.
  */
 import type { Kind, TaskSpec } from '../types.js';
-import type { TaskList } from '../task-list.js';
+import { recordInput } from '../task-input.js';
+import { PADDED_TO_SIZE, type TaskList } from '../task-list.js';
 import { currentStamp, indexRecords, recordContent, recordTasks, type RecordRef } from '../records/index.js';
 import { addPythonOptions, checkPythonParams, pythonParams, type PythonParams } from './params.js';
 import { runPythonBatch } from './run.js';
@@ -32,6 +33,8 @@ export const pythonKind: Kind<PythonParams> = {
     format: p.inputs?.format,
     fn: p.fn.includes('.py:') ? p.fn.slice(p.fn.lastIndexOf(':')) : p.fn,
   }),
+  // Ids of --inputs records are numbered; a --from job's are its upstream's.
+  idRule: (p) => (p.inputs ? PADDED_TO_SIZE : undefined),
   restamp: (p) => (p.inputs ? { ...p, inputs: { ...p.inputs, ...currentStamp(p.inputs.file) } } : p),
   expandList,
   // The function's source file counts whole; each task's record by its bytes.
@@ -40,6 +43,8 @@ export const pythonKind: Kind<PythonParams> = {
     files: (p) => (p.fn.includes('.py:') ? [p.fn.slice(0, p.fn.lastIndexOf(':'))] : []),
     content: (ref, p) => (p.inputs ? recordContent(p.inputs, ref as RecordRef) : null),
   },
+  // The record of --inputs: `{ record, line, text }`.
+  input: (ref, p) => recordInput(p.inputs, ref),
   stage: (p) => (p.from === undefined ? null : { from: p.from, threads: p.threads, memory: p.memory, gpus: p.gpus }),
   async expand(p): Promise<TaskSpec[]> {
     const list = await expandList(p);

@@ -12,7 +12,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { InputError, ShoalError, ErrorCode } from '../../errors.js';
 import { helpDefault, paramsCheck, readOption } from '../options.js';
-import { numberedIds, type TaskList } from '../task-list.js';
+import { numberedIds, PADDED_TO_SIZE, type TaskList } from '../task-list.js';
 import type { Kind, TaskHalf, TaskSpec } from '../types.js';
 
 /** Task numbers (for the fault options). */
@@ -140,6 +140,13 @@ export const spinKind: Kind<SpinParams> = {
     version: 1,
     params: (p) => ({ ...p, tasks: undefined, sizes: undefined }),
     content: (ref) => ({ ranges: [], rest: ref }),
+  },
+
+  idRule: () => PADDED_TO_SIZE,
+
+  input(ref) {
+    const r = ref as SpinRef | null;
+    return typeof r?.i === 'number' && typeof r.ms === 'number' ? { number: r.i, ms: r.ms } : null;
   },
 
   async expand(p: SpinParams): Promise<TaskSpec[]> {
