@@ -8,31 +8,28 @@
  * splitting (split), tasks agents hold (held), commits, speculation, liveness, a job's life
  * (lifecycle), status and invariants.
  */
-import type { AgentInfo, CommitGroup, HeldTask, JobSpec, JobState, JobStatus, AgentStatus, InterpreterMemory } from '../../protocol/index.js';
-import { AgentRoster, DRAINING, gpuCount, present, type Agent } from './agents.js';
+import type { AgentInfo, CommitGroup, HeldTask, JobSpec, InterpreterMemory } from '../../protocol/index.js';
+import { DRAINING, gpuCount, present, type Agent } from './agents.js';
 import { log, type Command, type Ctx } from './commands.js';
 import { commit } from './commits.js';
 import { answer, serve, wake } from './dispatch.js';
 import { HeldTasks } from './held.js';
 import { cancelDownstream } from './downstream.js';
 import { grow } from './growth.js';
-import { check } from './invariants.js';
-import { newJob, type Job } from './job.js';
+import { newJob } from './job.js';
 import { report, unlease } from './leases.js';
 import { addTasks, cancelJob, endIfFinished, place, setPriority, upstreamEnded } from './lifecycle.js';
 import type { UpstreamEnd } from './barriers.js';
 import { checkAgents, leave, prune } from './liveness.js';
-import { DEFAULT_SCHEDULER_OPTIONS, sourceOf, type DoneLookup, type JobOptions, type LateTask, type NewTask, type PullParams, type SchedulerOptions, type TaskSource } from './options.js';
+import { sourceOf, type DoneLookup, type JobOptions, type LateTask, type NewTask, type PullParams, type SchedulerOptions, type TaskSource } from './options.js';
 import { speculate } from './speculation.js';
 import { splitParents } from './split.js';
 import type { TaskOrder } from './cost-order.js';
-import type { State } from './state.js';
-import { sample, status } from './status.js';
+import { sample } from './status.js';
+import { SchedulerQueries } from './queries.js';
 import { TransitionLog } from './task-state.js';
 
-export class Scheduler {
-  readonly opts: SchedulerOptions;
-  private readonly st: State;
+export class Scheduler extends SchedulerQueries {
   private readonly held: HeldTasks;
   /** Recent task moves, for the message of an illegal one. */
   private readonly transitions = new TransitionLog();
@@ -43,8 +40,7 @@ export class Scheduler {
   private speculateAfter = 0;
 
   constructor(opts: Partial<SchedulerOptions> = {}) {
-    this.opts = { ...DEFAULT_SCHEDULER_OPTIONS, ...opts };
-    this.st = { opts: this.opts, jobs: new Map(), running: [], waiting: [], endedElsewhere: new Map(), agents: new AgentRoster(), news: 0 };
+    super(opts);
     this.held = new HeldTasks(this.opts.maxHeldEarly);
   }
 
@@ -327,83 +323,5 @@ export class Scheduler {
     if (job.state === 'running') throw new Error(`job ${jobName} is still running`);
     this.st.jobs.delete(jobName);
     for (const a of this.st.agents.values()) a.knows.delete(jobName);
-  }
-
-  // ───────────────────────────── queries ─────────────────────────────
-
-  /** Which tasks of the job agent `agent` holds or held the lease of (or were adopted from it) in this life. */
-  leasedTo(jobName: string, agent: string): (taskId: string) => boolean {
-    const q = this.st.jobs.get(jobName)?.queue;
-    if (!q) return () => false;
-    return (taskId) => q.leasedTo(taskId, agent);
-  }
-
-  /** Which tasks of the job are out of attempts (or unschedulable) and wait for the coordinator's error row. */
-  failingOf(jobName: string): (taskId: string) => boolean {
-    const q = this.st.jobs.get(jobName)?.queue;
-    return (taskId) => q?.peek(taskId)?.state.s === 'failing';
-  }
-
-  /** The ref of task `taskId` of the job while it is held as an object (dispatched, failing...), for its error row's input; else undefined. */
-  refOf(jobName: string, taskId: string): unknown {
-    return this.st.jobs.get(jobName)?.queue.peek(taskId)?.ref;
-  }
-
-  /** Whether agent `id` has said hello to this coordinator (and is not forgotten). */
-  knowsAgent(id: string): boolean {
-    return this.st.agents.has(id);
-  }
-
-  /** Whether the job continues earlier work, adopting the tasks agents say they hold. */
-  adoptsHeld(name: string): boolean {
-    return this.st.jobs.get(name)?.opts.adoptHeld === true;
-  }
-
-  /** A job's state as the protocol names it (a waiting job is running: status says what it waits for). */
-  jobState(name: string): JobState | null {
-    const state = this.st.jobs.get(name)?.state ?? null;
-    return state === 'waiting' ? 'running' : state;
-  }
-
-  /** Whether the scheduler holds job `name` (in any state) or knows how it ended elsewhere. */
-  knowsJob(name: string): boolean {
-    return this.st.jobs.has(name) || this.st.endedElsewhere.has(name);
-  }
-
-  /** A job's tasks committed as error rows (null: no such job), for the record of its end. */
-  jobFailed(name: string): number | null {
-    return this.st.jobs.get(name)?.errors ?? null;
-  }
-
-  /** A job's task count and how many are done (split tasks count as their halves), without building a status. */
-  jobCounts(name: string): { total: number; done: number } | null {
-    const job = this.st.jobs.get(name);
-    return job ? { total: job.queue.total, done: job.queue.counts.done } : null;
-  }
-
-  /** Slots of active agents: in all, and of the largest one. */
-  capacity(): { slots: number; maxAgentSlots: number } {
-    let max = 0;
-    for (const a of this.st.agents.values()) if (a.state.s === 'active') max = Math.max(max, a.info.slots);
-    return { slots: this.st.agents.activeSlots, maxAgentSlots: max };
-  }
-
-  jobNames(): string[] {
-    return [...this.st.jobs.keys()];
-  }
-
-  /** Status of one job or all, and of the agents. */
-  status(now: number, jobName?: string): { jobs: JobStatus[]; agents: AgentStatus[] } {
-    return status(this.st, now, jobName);
-  }
-
-  /** Asserts every invariant (see invariants.ts); throws naming the first broken one. For tests (O(tasks)). */
-  check(): void {
-    check(this.st);
-  }
-
-  /** The scheduler's state, for tests that break an invariant on purpose. Not for anything else. */
-  internalsForTests(): { jobs: ReadonlyMap<string, Job>; agents: AgentRoster; running: Job[]; waiting: Job[] } {
-    return { jobs: this.st.jobs, agents: this.st.agents, running: this.st.running, waiting: this.st.waiting };
   }
 }
