@@ -28,6 +28,7 @@ import { splitParents } from './split.js';
 import type { TaskOrder } from './cost-order.js';
 import type { State } from './state.js';
 import { sample, status } from './status.js';
+import { demand, type AgentView, type JobDemand } from './demand.js';
 import { TransitionLog } from './task-state.js';
 
 export class Scheduler {
@@ -390,6 +391,11 @@ export class Scheduler {
   /** Status of one job or all, and of the agents. */
   status(now: number, jobName?: string): { jobs: JobStatus[]; agents: AgentStatus[] } {
     return status(this.st, now, jobName);
+  }
+
+  /** The running jobs' queued work and the agents, as allocation queues see them. */
+  demand(): { jobs: JobDemand[]; agents: AgentView[] } {
+    return demand(this.st);
   }
 
   /** Asserts every invariant (see invariants.ts); throws naming the first broken one. For tests (O(tasks)). */
