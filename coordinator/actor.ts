@@ -38,6 +38,7 @@ import { NamespaceClaim } from './claim.js';
 import { Admission, endedJob, type JobRecord } from './jobs/index.js';
 import { ctlReply } from './control.js';
 import { acquireOwnerLock, type OwnerLock } from '../src/owner-lock.js';
+import { AllocManager, type AllocManagerOptions } from './alloc/index.js';
 
 export interface CoordinatorOptions {
   /** Where job outputs go (every output a job names must be inside it), and the job registry. */
@@ -60,6 +61,8 @@ export interface CoordinatorOptions {
   jobMemory?: number;
   scheduler: Partial<SchedulerOptions>;
   sink: Partial<SinkOptions>;
+  /** Allocation queues (`shoal alloc`): the NATS URL their agents use, the Slurm poll interval. */
+  alloc?: Partial<Omit<AllocManagerOptions, 'outDir' | 'ns'>>;
   /** Another coordinator turned out to own the namespace after this one started: it must stop. */
   onConflict(message: string): void;
 }
@@ -70,6 +73,8 @@ export class Coordinator implements SinkHost {
   readonly scheduler: Scheduler;
   readonly sink: Sink;
   readonly admission: Admission;
+  /** The allocation queues: Slurm jobs whose agents join when the queued work needs them. */
+  readonly alloc: AllocManager;
   /** Who this coordinator is (welcomes and namespace claims name it). */
   readonly me: CoordinatorId;
   private readonly opts: CoordinatorOptions;
@@ -109,6 +114,8 @@ export class Coordinator implements SinkHost {
       this.opts.onConflict(message);
     });
     this.drops = new DropLog(this.log);
+    const allocHost = { world: () => this.scheduler.demand(), drain: (agent: string) => this.run(this.scheduler.onDrain(agent, null, Date.now())) };
+    this.alloc = new AllocManager(allocHost, log.child({ component: 'alloc' }), { ...this.opts.alloc, outDir: this.opts.outDir, ns: this.opts.ns });
   }
 
   /**
@@ -152,6 +159,7 @@ export class Coordinator implements SinkHost {
       else if (s.type === 'reconnected') this.log.info({ server: s.server }, 'NATS connection back');
     });
     this.timer = setInterval(() => this.run(this.scheduler.onTick(Date.now())), this.opts.tickMs);
+    this.alloc.start();
     this.knowEndedUpstreams(unfinished);
     await this.admission.resume(unfinished);
   }
@@ -328,6 +336,7 @@ export class Coordinator implements SinkHost {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.alloc.stop();
     for (const s of this.subs.splice(0)) s.unsubscribe();
     this.claim.close();
     this.admission.stop();

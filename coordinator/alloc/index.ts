@@ -3,3 +3,5 @@ export { decide, unservable, usableSeconds, backoffMs, type Decision, type Queue
 export { AllocQueue, QUEUE_TRANSITIONS, type AllocCommand, type QueueStateName } from './queue.js';
 export { ALLOCATION_TRANSITIONS, IllegalAllocationTransitionError, type Allocation } from './allocation.js';
 export { SLURM_ENDED, SLURM_NEVER_STARTS, type World, type SlurmJobView, type AgentView, type JobDemand } from './world.js';
+export { AllocManager, DEFAULT_ALLOC_OPTIONS, type AllocManagerOptions, type AllocHost } from './manager.js';
+export { slurmCli, slurmTime, type SlurmCli } from './slurm.js';
