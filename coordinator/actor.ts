@@ -39,6 +39,7 @@ import { Admission, endedJob, type JobRecord } from './jobs/index.js';
 import { ctlReply } from './control.js';
 import { ResultCache } from './cache/index.js';
 import { acquireOwnerLock, type OwnerLock } from '../src/owner-lock.js';
+import { AllocManager, type AllocManagerOptions } from './alloc/index.js';
 
 export interface CoordinatorOptions {
   /** Where job outputs go (every output a job names must be inside it), and the job registry. */
@@ -63,6 +64,8 @@ export interface CoordinatorOptions {
   sink: Partial<SinkOptions>;
   /** The result cache of jobs that name none (`coordinator --cache DIR`); absent: only jobs with `--cache` use one. */
   cacheDir?: string;
+  /** Allocation queues (`shoal alloc`): the NATS URL their agents use, the Slurm poll interval. */
+  alloc?: Partial<Omit<AllocManagerOptions, 'outDir' | 'ns'>>;
   /** Another coordinator turned out to own the namespace after this one started: it must stop. */
   onConflict(message: string): void;
 }
@@ -75,6 +78,8 @@ export class Coordinator implements SinkHost {
   readonly admission: Admission;
   /** Jobs using the result cache: their lookups, stores and counts. */
   readonly cache: ResultCache;
+  /** The allocation queues: Slurm jobs whose agents join when the queued work needs them. */
+  readonly alloc: AllocManager;
   /** Who this coordinator is (welcomes and namespace claims name it). */
   readonly me: CoordinatorId;
   private readonly opts: CoordinatorOptions;
@@ -115,6 +120,8 @@ export class Coordinator implements SinkHost {
       this.opts.onConflict(message);
     });
     this.drops = new DropLog(this.log);
+    const allocHost = { world: () => this.scheduler.demand(), drain: (agent: string) => this.run(this.scheduler.onDrain(agent, null, Date.now())) };
+    this.alloc = new AllocManager(allocHost, log.child({ component: 'alloc' }), { ...this.opts.alloc, outDir: this.opts.outDir, ns: this.opts.ns });
   }
 
   /**
@@ -158,6 +165,7 @@ export class Coordinator implements SinkHost {
       else if (s.type === 'reconnected') this.log.info({ server: s.server }, 'NATS connection back');
     });
     this.timer = setInterval(() => this.run(this.scheduler.onTick(Date.now())), this.opts.tickMs);
+    this.alloc.start();
     this.knowEndedUpstreams(unfinished);
     await this.admission.resume(unfinished);
   }
@@ -341,6 +349,7 @@ export class Coordinator implements SinkHost {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.alloc.stop();
     for (const s of this.subs.splice(0)) s.unsubscribe();
     this.claim.close();
     this.admission.stop();

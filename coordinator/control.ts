@@ -1,5 +1,5 @@
 /** The operator's requests (submit, status, cancel, priority, drain) and the coordinator's answers. */
-import { errorReply, PROTOCOL_VERSION, type CtlReply, type CtlRequest, type JobSpec } from '../protocol/index.js';
+import { errorReply, PROTOCOL_VERSION, type AllocQueueStatus, type CtlReply, type CtlRequest, type JobSpec } from '../protocol/index.js';
 import { ErrorCode, ShoalError } from '../src/errors.js';
 import { endedEarlierStatus, endedJob } from './jobs/index.js';
 import type { Coordinator } from './actor.js';
@@ -30,7 +30,8 @@ export async function ctlReply(c: Coordinator, req: CtlRequest): Promise<CtlRepl
       if (req.job && st.jobs.length === 0) {
         return errorReply(ErrorCode.NotFound, `no job named '${req.job}' (known: ${c.scheduler.jobNames().join(', ') || 'none'})`);
       }
-      return { kind: 'status', v, now, ...st };
+      const allocs = c.alloc.list();
+      return { kind: 'status', v, now, ...st, ...(allocs.length > 0 ? { allocs } : {}) };
     }
     case 'cancel': {
       if (c.scheduler.jobState(req.job) === null) return errorReply(ErrorCode.NotFound, `no job named '${req.job}'`);
@@ -54,9 +55,22 @@ export async function ctlReply(c: Coordinator, req: CtlRequest): Promise<CtlRepl
       c.run(cmds);
       return { kind: 'draining', v, agent: req.agent };
     }
+    case 'alloc':
+      return { kind: 'alloc', v, queues: allocReply(c, req) };
     default:
       return assertNever(req);
   }
+}
+
+/** An allocation queue request: the queues it touched (add, pause, resume, remove) or all of them (list). */
+function allocReply(c: Coordinator, req: Extract<CtlRequest, { kind: 'alloc' }>): AllocQueueStatus[] {
+  if (req.op === 'list') return c.alloc.list();
+  if (req.op === 'add') {
+    if (!req.spec) throw new ShoalError(ErrorCode.Usage, 'alloc add: the request has no spec');
+    return [c.alloc.add(req.spec)];
+  }
+  if (!req.queue) throw new ShoalError(ErrorCode.Usage, `alloc ${req.op}: name the queue (its id or name; shoal alloc list shows them)`);
+  return [c.alloc.act(req.queue, req.op)];
 }
 
 /**

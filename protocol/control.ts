@@ -4,6 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Count, ErrorReplySchema, Id, InterpreterMemorySchema, Num, V } from './fields.js';
+import { AllocQueueSpecSchema, AllocQueueStatusSchema } from './alloc.js';
 
 /** Job names become file names: letters, digits, '.', '_', '-'; not starting with a dot. */
 export const JOB_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
@@ -62,6 +63,14 @@ export const CtlRequestSchema = Type.Union([
   }),
   Type.Object({ kind: Type.Literal('drain'), v: V, agent: Id, graceMs: Type.Optional(Count) }),
   Type.Object({ kind: Type.Literal('priority'), v: V, job: Id, priority: PrioritySchema }),
+  /** Allocation queues (`shoal alloc`): add one (`spec`), list them, or pause, resume or remove `queue` (its id or name). */
+  Type.Object({
+    kind: Type.Literal('alloc'),
+    v: V,
+    op: Type.Union([Type.Literal('add'), Type.Literal('list'), Type.Literal('pause'), Type.Literal('resume'), Type.Literal('remove')]),
+    spec: Type.Optional(AllocQueueSpecSchema),
+    queue: Type.Optional(Id),
+  }),
 ]);
 export type CtlRequest = Static<typeof CtlRequestSchema>;
 
@@ -159,6 +168,8 @@ export const CtlReplySchema = Type.Union([
     now: Num,
     jobs: Type.Array(JobStatusSchema),
     agents: Type.Array(AgentStatusSchema),
+    /** The allocation queues (absent: none). */
+    allocs: Type.Optional(Type.Array(AllocQueueStatusSchema)),
   }),
   Type.Object({
     kind: Type.Literal('cancelled'),
@@ -170,6 +181,7 @@ export const CtlReplySchema = Type.Union([
   }),
   Type.Object({ kind: Type.Literal('draining'), v: V, agent: Id }),
   Type.Object({ kind: Type.Literal('priority-set'), v: V, job: Id, priority: Num }),
+  Type.Object({ kind: Type.Literal('alloc'), v: V, queues: Type.Array(AllocQueueStatusSchema) }),
   ErrorReplySchema,
 ]);
 export type CtlReply = Static<typeof CtlReplySchema>;

@@ -26,7 +26,7 @@ export function checkNamespace(ns: string): string {
 }
 
 /** Control verbs the CLI sends to the coordinator. */
-export const CTL_VERBS = ['submit', 'status', 'cancel', 'drain', 'priority'] as const;
+export const CTL_VERBS = ['submit', 'status', 'cancel', 'drain', 'priority', 'alloc'] as const;
 export type CtlVerb = (typeof CTL_VERBS)[number];
 
 /** The principal of agents that have no NATS user (no permissions: anyone may speak for them). */

@@ -6,3 +6,4 @@ export type { Command } from './commands.js';
 export { TRANSITIONS, IllegalTransitionError, moveTask, newTask, TransitionLog, type TaskState, type Task } from './task-state.js';
 export { AGENT_TRANSITIONS, IllegalAgentTransitionError, type AgentState } from './agents.js';
 export { INVARIANTS, InvariantError, type InvariantName } from './invariants.js';
+export type { AgentView, JobDemand } from './demand.js';

@@ -5,6 +5,7 @@
  */
 import type { AgentStatus, JobState, JobStatus } from '../../protocol/index.js';
 import { AgentRoster } from './agents.js';
+import { demand, type AgentView, type JobDemand } from './demand.js';
 import { check } from './invariants.js';
 import type { Job } from './job.js';
 import { DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from './options.js';
@@ -84,6 +85,11 @@ export class SchedulerQueries {
   /** Status of one job or all, and of the agents. */
   status(now: number, jobName?: string): { jobs: JobStatus[]; agents: AgentStatus[] } {
     return status(this.st, now, jobName);
+  }
+
+  /** The running jobs' queued work and the agents, as allocation queues see them. */
+  demand(): { jobs: JobDemand[]; agents: AgentView[] } {
+    return demand(this.st);
   }
 
   /** Asserts every invariant (see invariants.ts); throws naming the first broken one. For tests (O(tasks)). */

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bus } from '../bus/index.js';
-import { ANONYMOUS, subjectToken, type Subjects } from '../../protocol/index.js';
+import { ANONYMOUS, subjectToken, type Subjects, type AllocQueueSpec } from '../../protocol/index.js';
 import type { Logger } from '../log.js';
 import { Coordinator } from '../../coordinator/index.js';
 import { Agent, availableMemory, probeGpus, probeNode, probePython, type Gpu, type NodeProbe } from '../../agents/index.js';
@@ -33,6 +33,10 @@ export interface CoordinatorCliOptions {
   /** GB one job's tasks may take in the coordinator (absent: what is free). */
   jobMemory?: number;
   persist: boolean;
+  /** Allocation queues to add once it runs, the NATS URL their agents use, how often they decide (s). */
+  allocs?: AllocQueueSpec[];
+  agentNats?: string | null;
+  allocPoll?: number;
   /** The namespace (for messages). */
   ns: string;
   /** Another coordinator turned out to own the namespace after this one started. */
@@ -56,6 +60,7 @@ export async function startCoordinator(bus: Bus, subj: Subjects, log: Logger, o:
     ...(o.cache ? { cacheDir: resolve(o.cache) } : {}),
     ...(o.jobMemory !== undefined ? { jobMemory: o.jobMemory * 2 ** 30 } : {}),
     onConflict: o.onConflict ?? (() => undefined),
+    alloc: { nats: o.agentNats ?? null, ...(o.allocPoll !== undefined ? { pollMs: ms(o.allocPoll)! } : {}) },
     scheduler: given({
       agentTimeoutMs: ms(o.agentTimeout),
       lostRetentionMs: ms(o.lostRetention),
@@ -67,6 +72,7 @@ export async function startCoordinator(bus: Bus, subj: Subjects, log: Logger, o:
   });
   try {
     await coordinator.start();
+    for (const spec of o.allocs ?? []) coordinator.alloc.add(spec);
   } catch (err) {
     await coordinator.stop();
     throw err;

@@ -3,7 +3,7 @@
  * for a job to end. Used by the CLI commands and by the embedded `run`.
  */
 import { BusError, type Bus } from '../bus/index.js';
-import { decode, encode, PROTOCOL_VERSION, type CtlReply, type CtlRequest, type JobSpec, type JobStatus, type AgentStatus, type Subjects } from '../../protocol/index.js';
+import { decode, encode, PROTOCOL_VERSION, type CtlReply, type CtlRequest, type JobSpec, type AllocQueueSpec, type JobStatus, type AgentStatus, type Subjects } from '../../protocol/index.js';
 import { ErrorCode, ShoalError } from '../errors.js';
 
 type Reply<K extends CtlReply['kind']> = Extract<CtlReply, { kind: K }>;
@@ -65,6 +65,11 @@ export class CtlClient {
 
   priority(job: string, priority: number): Promise<Reply<'priority-set'>> {
     return this.ask({ kind: 'priority', v: PROTOCOL_VERSION, job, priority }, 'priority-set', 10_000, true);
+  }
+
+  /** Allocation queues: add one, list them, or pause, resume or remove one (by id or name). */
+  alloc(op: 'add' | 'list' | 'pause' | 'resume' | 'remove', o: { spec?: AllocQueueSpec; queue?: string } = {}): Promise<Reply<'alloc'>> {
+    return this.ask({ kind: 'alloc', v: PROTOCOL_VERSION, op, ...o }, 'alloc', 30_000, op === 'list');
   }
 
   drain(agent: string, graceMs?: number): Promise<Reply<'draining'>> {

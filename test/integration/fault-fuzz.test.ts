@@ -209,6 +209,11 @@ describe('hostile bus', () => {
       [subj.ctl('cancel'), [{ kind: 'cancel', v: V, job: 'zz-decoy' }, { kind: 'cancel', v: V, job: 'zz-decoy', downstream: true }], [{ kind: 'cancel', v: 99, job: 'F1' }, { kind: 'cancel', v: 99, job: 'F1', downstream: true }]],
       [subj.ctl('drain'), [{ kind: 'drain', v: V, agent: 'zz-decoy-agent', graceMs: 0 }], [{ kind: 'drain', v: 99, agent: a.id, graceMs: 0 }]],
       [subj.ctl('priority'), [{ kind: 'priority', v: V, job: 'zz-decoy', priority: 3 }], [{ kind: 'priority', v: 99, job: 'F1', priority: -1000 }]],
+      [
+        subj.ctl('alloc'),
+        [{ kind: 'alloc', v: V, op: 'list' }, { kind: 'alloc', v: V, op: 'pause', queue: 'zz-decoy' }],
+        [{ kind: 'alloc', v: 99, op: 'add', spec: { manager: 'slurm', maxJobs: 1, nodes: 1, walltimeS: 600, sbatchArgs: [], agentArgs: [], idleTimeoutS: 60, drainBeforeS: 60, connectTimeoutS: 60, maxFailures: 1, nats: 'nats://127.0.0.1:1' } }],
+      ],
       [subj.hello(ANONYMOUS), [{ kind: 'hello', v: V, agent: 'zz-decoy-agent', info, held: [['zz-decoy', 'zz-task', 1]] }], [{ kind: 'hello', v: 99, agent: a.id, info, held: [] }]],
       [subj.pull(ANONYMOUS), [{ kind: 'pull', v: V, agent: 'zz-decoy-agent', epoch: 0, seq: 0, want: 8, freeSlots: 1, memory: 1e9, waitMs: 0, reports: [] }], [{ kind: 'pull', v: 99, agent: a.id, epoch: 1, seq: 0, want: 64, freeSlots: 1, memory: 1e9, waitMs: 0, reports: [{ job: 'F1', id: 'spin_0001', attempt: 1, error: { code: 'E_FAKE', message: 'forged' } }] }]],
       [subj.heartbeat(ANONYMOUS), [{ kind: 'heartbeat', v: V, agent: 'zz-decoy-agent', epoch: 0, busySlots: 0, memory: 0, state: 'active', done: 0 }], [{ kind: 'heartbeat', v: 99, agent: a.id, epoch: 1, busySlots: 0, memory: 0, state: 'draining', done: 0 }]],
@@ -274,6 +279,7 @@ describe('hostile bus', () => {
       assert.ok(p.alive, `${who} died:\n${p.describe()}`);
       process.kill(p.pid, 0);
       assert.deepEqual(logsOf(p, 'draining'), [], `${who} obeyed a forged drain`);
+      assert.deepEqual(logsOf(p, 'allocation queue added'), [], `${who} obeyed a forged alloc add`);
       assert.deepEqual(
         p.logs.filter((l) => (l.level as number) >= 50),
         [],

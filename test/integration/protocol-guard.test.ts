@@ -109,6 +109,7 @@ describe('protocol guard', () => {
       [subj.ctl('cancel')]: [{ kind: 'cancel', v: V, job: 'G1' }, { kind: 'cancel', v: V, job: 'G1', downstream: true }],
       [subj.ctl('drain')]: [{ kind: 'drain', v: V, agent: agentId, graceMs: 0 }],
       [subj.ctl('priority')]: [{ kind: 'priority', v: V, job: 'G1', priority: -1000 }],
+      [subj.ctl('alloc')]: [{ kind: 'alloc', v: V, op: 'add', spec: { manager: 'slurm', maxJobs: 1, nodes: 1, walltimeS: 600, sbatchArgs: [], agentArgs: [], idleTimeoutS: 60, drainBeforeS: 60, connectTimeoutS: 60, maxFailures: 1, nats: 'nats://127.0.0.1:1' } }],
       [subj.owner]: [{ kind: 'claim', v: V, claimant: { boot: 'b', host: 'h', pid: 1, since: 0, outDir: '/' } }],
       [subj.hello(ANONYMOUS)]: [{ kind: 'hello', v: V, agent: agentId, info, held: [] }],
       [subj.pull(ANONYMOUS)]: [{ kind: 'pull', v: V, agent: agentId, epoch: 99, seq: 0, want: 64, freeSlots: 4, memory: 1e9, waitMs: 0, reports: [{ job: 'G1', id: 'spin_002', attempt: 1, error: { code: 'E_FAKE', message: 'forged' } }] }],

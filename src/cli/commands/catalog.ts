@@ -70,6 +70,12 @@ export const COMMANDS = {
     description: 'stop an agent pulling; it finishes running tasks within its grace period, hands the rest back and exits 0',
     load: async () => (await import('./control.js')).registerDrain,
   },
+  alloc: {
+    args: '',
+    options: false,
+    description: 'allocation queues: Slurm jobs whose agents join a running coordinator when its queued work needs them (add slurm, list, pause, resume, remove)',
+    load: async () => (await import('./alloc.js')).registerAlloc,
+  },
   pipeline: {
     args: '<file>',
     options: true,

@@ -23,6 +23,11 @@ export function registerStatus(program: Command): void {
           const st = await c.status(job);
           out.data(st);
           printStatus(out, st.jobs, st.agents);
+          if (st.allocs?.length) {
+            const { allocLines } = await import('./alloc.js');
+            out.line('');
+            for (const l of allocLines(st.allocs)) out.line(l);
+          }
           return;
         }
         const { watchStatus } = await import('../watch.js');

@@ -143,6 +143,9 @@ export function registerCoordinator(program: Command): void {
     .addOption(coordinatorOptions.splitMinS())
     .addOption(coordinatorOptions.jobMemory())
     .addOption(coordinatorOptions.cache())
+    .option('--alloc <file>', "allocation queues to start with (YAML: a list of queues, each with the settings of 'shoal alloc add slurm')")
+    .addOption(valueOption('--alloc-poll <s>', 'how often allocation queues decide and ask Slurm about their jobs', atLeast(0.1)).default(5))
+    .option('--agent-nats <url>', "the NATS URL allocated agents use (default: --nats; it must be reachable from the nodes)")
     .addOption(logLevelOption('info'))
     .action(async (opts) => {
       const log = createLogger(opts.logLevel, { role: 'coordinator' });
@@ -160,7 +163,8 @@ export function registerCoordinator(program: Command): void {
         let conflict: (message: string) => void = () => undefined;
         let actors: Awaited<ReturnType<typeof startCoordinator>>;
         try {
-          actors = await startCoordinator(conn.bus, conn.subj, log, { outDir: opts.outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, lostRetention: opts.lostRetention, leftRetention: opts.leftRetention, maxAttempts: opts.maxAttempts, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, jobMemory: opts.jobMemory, ...(opts.cache ? { cache: opts.cache } : {}), persist: true, onConflict: (m) => conflict(m) });
+          const allocs = opts.alloc ? (await import('../alloc-spec.js')).readAllocFile(opts.alloc) : [];
+          actors = await startCoordinator(conn.bus, conn.subj, log, { allocs, agentNats: opts.agentNats ?? opts.nats ?? null, allocPoll: opts.allocPoll, outDir: opts.outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, lostRetention: opts.lostRetention, leftRetention: opts.leftRetention, maxAttempts: opts.maxAttempts, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, jobMemory: opts.jobMemory, ...(opts.cache ? { cache: opts.cache } : {}), persist: true, onConflict: (m) => conflict(m) });
         } catch (err) {
           await conn.bus.close();
           throw err;
