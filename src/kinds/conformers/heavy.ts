@@ -128,7 +128,8 @@ export function heavyFormula(mol: HeavyMolecule): string {
 /**
  * Checks that a conformer has the topology record's heavy atoms (same count, same elements in
  * the same order); throws InputError naming both records otherwise. `reorder` is what to say
- * when the elements are all there in another order (how to have atoms matched otherwise).
+ * when the elements are all there in another order (how to have atoms matched otherwise; none
+ * for reference records, which always follow the molecule's first one).
  */
 export function checkSameAtoms(mol: HeavyMolecule, at: ConformerOrigin, topo: HeavyMolecule, topoAt: ConformerOrigin, reorder?: string): void {
   const here = `${at.file} record '${mol.title}' #${at.record} (line ${at.line})`;
@@ -139,7 +140,7 @@ export function checkSameAtoms(mol: HeavyMolecule, at: ConformerOrigin, topo: He
   for (let i = 0; i < mol.n; i++) {
     if (mol.symbols[i] !== topo.symbols[i]) {
       const [mine, theirs] = [heavyFormula(mol), heavyFormula(topo)];
-      const why = mine !== theirs ? `heavy-atom formula ${mine}, reference has ${theirs}` : reorder !== undefined ? `atom order differs from the reference: ${reorder}` : 'atom order differs from the reference';
+      const why = mine !== theirs ? `heavy-atom formula ${mine}, reference has ${theirs}` : `atom order differs from the reference${reorder === undefined ? '' : `: ${reorder}`}`;
       throw new InputError(`${here}: heavy atom ${i + 1} is ${mol.symbols[i]}, reference has ${topo.symbols[i]} (${there}); ${why}`);
     }
   }
