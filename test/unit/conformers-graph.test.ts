@@ -12,7 +12,7 @@ import { toWireError } from '../../src/errors.js';
 import { conformersKind, type ConformersParams, type ConformersSummary, type ConformersValue } from '../../src/kinds/conformers/index.js';
 import { moleculeTaskId, splitConformersTask } from '../../src/kinds/conformers/expand.js';
 import { matchOrder } from '../../src/kinds/conformers/graph-match.js';
-import { matchGraph } from '../../src/kinds/conformers/graph-search.js';
+import { matchTarget } from '../../src/kinds/conformers/graph-search.js';
 import type { HeavyMolecule } from '../../src/kinds/conformers/heavy.js';
 import type { Row, TaskSpec } from '../../src/kinds/types.js';
 import { fixture } from '../helpers/paths.js';
@@ -178,7 +178,7 @@ describe('matching one atom order', () => {
   const ring: [number, number][] = [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 0]];
 
   it('puts a renumbered molecule in the reference order and shares its mappings', () => {
-    const topo = matchGraph(carbons(6, ring));
+    const topo = matchTarget(carbons(6, ring));
     // The same ring listed 0, 2, 4, 1, 3, 5 around: atom k of the record is ring atom order[k].
     const order = [0, 2, 4, 1, 3, 5];
     const renumbered = carbons(6, ring.map(([a, b]) => [order.indexOf(a), order.indexOf(b)]));
@@ -193,13 +193,13 @@ describe('matching one atom order', () => {
 
   it('says when the atoms are all alike but joined differently', () => {
     // Cyclohexane against two cyclopropanes: six carbons, six bonds, each carbon with two.
-    const m = matchOrder(carbons(6, [[0, 1], [1, 2], [2, 0], [3, 4], [4, 5], [5, 3]]), matchGraph(carbons(6, ring)), 'strict', 1000);
+    const m = matchOrder(carbons(6, [[0, 1], [1, 2], [2, 0], [3, 4], [4, 5], [5, 3]]), matchTarget(carbons(6, ring)), 'strict', 1000);
     assert.ok(!m.ok);
     assert.match(m.why, /^its heavy atoms are joined differently: at most \d of 6 map onto the reference, heavy atom \d, C\(-C\)\(-C\), the first that does not$/);
   });
 
   it('names the bond count when it differs', () => {
-    const m = matchOrder(carbons(6, ring.slice(0, 5)), matchGraph(carbons(6, ring)), 'default', 1000);
+    const m = matchOrder(carbons(6, ring.slice(0, 5)), matchTarget(carbons(6, ring)), 'default', 1000);
     assert.ok(!m.ok);
     assert.equal(m.why, '5 bonds between heavy atoms, reference has 6');
   });

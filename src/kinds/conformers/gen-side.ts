@@ -11,8 +11,8 @@ import { basename } from 'node:path';
 import { InputError } from '../../errors.js';
 import { forEachSdfMolecule, type SdfRange } from '../../io/sdf.js';
 import { checkSameAtoms, toHeavy, type ConformerOrigin, type HeavyMolecule } from './heavy.js';
-import { matchGraph } from './graph-search.js';
-import { matchOrder, orderSignature, type OrderMatch } from './graph-match.js';
+import { matchTarget } from './graph-search.js';
+import { hashKey, matchOrder, orderKey, sameKey, type OrderMatch } from './graph-match.js';
 import { prepareConformers, preparePairings, type ConformerSet, type PreparedPairings } from './rmsd-qcp.js';
 import type { SymmetryMode } from './symmetry.js';
 
@@ -46,6 +46,14 @@ export interface GenSide {
 
 const REORDER_HINT = 'use --symmetry or --match graph';
 
+/** One distinct atom order of a molecule's generated records and how it maps onto the reference. */
+interface Order {
+  key: Float64Array;
+  match: OrderMatch;
+  /** Its mappings: 0 for the reference's own, g ≥ 1 for `groups[g - 1]`. */
+  group: number;
+}
+
 /** By index: every record checked against the topology; the first that differs fails the task. */
 export function genByIndex(file: string, ranges: readonly SdfRange[], topo: HeavyMolecule, topoAt: ConformerOrigin): GenSide {
   const name = basename(file);
@@ -64,20 +72,26 @@ export function genByGraph(file: string, ranges: readonly SdfRange[], topo: Heav
   const name = basename(file);
   const n = topo.n;
   const coords = new Float64Array(new SharedArrayBuffer(8 * ranges.length * 3 * n));
-  const topoGraph = matchGraph(topo);
-  const topoKey = orderSignature(topo);
-  const orders = new Map<string, { match: OrderMatch; group: number; used: boolean }>();
+  const topoGraph = matchTarget(topo);
+  const topoKey = orderKey(topo);
+  /** The orders met so far, by their key's hash (equal keys checked, so a collision costs a match, never a mix-up). */
+  const orders = new Map<number, Order[]>();
   const groups: PreparedPairings[] = [];
   const pairingOf: number[] = [];
   const excluded: ExcludedConformer[] = [];
   let mappings = 0;
   let capped = false;
+  let distinct = 0;
+  let usesOwn = false;
   forEachSdfMolecule(file, ranges, name, (m, k) => {
     const heavy = toHeavy(m);
-    const key = orderSignature(heavy);
-    let order = orders.get(key);
+    const key = orderKey(heavy);
+    const hash = hashKey(key);
+    let bucket = orders.get(hash);
+    if (bucket === undefined) orders.set(hash, (bucket = []));
+    let order = bucket.find((o) => sameKey(o.key, key));
     if (order === undefined) {
-      const match: OrderMatch = key === topoKey ? { ok: true, toRef: null, maps: null } : matchOrder(heavy, topoGraph, mode, maxMatches);
+      const match: OrderMatch = sameKey(key, topoKey) ? { ok: true, toRef: null, maps: null } : matchOrder(heavy, topoGraph, mode, maxMatches);
       let group = 0;
       if (match.ok && match.maps !== null) {
         groups.push(preparePairings(match.maps));
@@ -85,7 +99,9 @@ export function genByGraph(file: string, ranges: readonly SdfRange[], topo: Heav
         mappings = Math.max(mappings, match.maps.count);
         capped ||= match.maps.capped;
       }
-      orders.set(key, (order = { match, group, used: false }));
+      if (match.ok) distinct++;
+      usesOwn ||= match.ok && group === 0;
+      bucket.push((order = { key, match, group }));
     }
     const [, , line, record] = ranges[k]!;
     const match = order.match;
@@ -94,7 +110,6 @@ export function genByGraph(file: string, ranges: readonly SdfRange[], topo: Heav
       excluded.push({ index: k, record, line, message });
       return;
     }
-    order.used = true;
     const base = pairingOf.length * 3 * n;
     if (match.toRef === null) {
       coords.set(heavy.coords, base);
@@ -112,15 +127,5 @@ export function genByGraph(file: string, ranges: readonly SdfRange[], topo: Heav
     throw new InputError(`none of the molecule's ${ranges.length} generated conformer(s) has the reference's graph; first: ${excluded[0]!.message}`);
   }
   const set = prepareConformers(coords.subarray(0, pairingOf.length * 3 * n), n, true);
-  const used = [...orders.values()].filter((o) => o.used);
-  return {
-    set,
-    pairingOf: Int32Array.from(pairingOf),
-    groups,
-    mappings,
-    capped,
-    usesOwn: used.some((o) => o.group === 0),
-    orders: used.length,
-    excluded,
-  };
+  return { set, pairingOf: Int32Array.from(pairingOf), groups, mappings, capped, usesOwn, orders: distinct, excluded };
 }

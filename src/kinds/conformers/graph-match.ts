@@ -11,21 +11,53 @@
  * Either way the work is done once per distinct atom order, not per conformer.
  */
 import { AROMATIC, heavyFormula, type HeavyMolecule } from './heavy.js';
-import { atomMatches, bondMatches, findMappings, matchGraph, plainRules, type MatchGraph, type QueryRules } from './graph-search.js';
+import { atomMatches, bondMatches, findMappings, matchGraph, plainRules, type MatchGraph, type MatchTarget, type QueryRules } from './graph-search.js';
 import { asMappings, queryRules, type Mappings, type SymmetryMode } from './symmetry.js';
 
+const symbolIds = new Map<string, number>();
+
 /**
- * A key for a record's atom order and labels: conformers with equal keys have the same graph
- * with the same numbering, so one match serves them all.
+ * A record's atom order and labels as numbers: element, charge, isotope, radical and hydrogen
+ * count per atom, then its bonds (both atoms and type, one exact number each) sorted. Records
+ * with equal keys are the same graph with the same numbering, so one match serves them all.
  */
-export function orderSignature(mol: HeavyMolecule): string {
-  const bonds: string[] = [];
-  for (let b = 0; b < mol.bondA.length; b++) {
-    const [x, y] = mol.bondA[b]! < mol.bondB[b]! ? [mol.bondA[b]!, mol.bondB[b]!] : [mol.bondB[b]!, mol.bondA[b]!];
-    bonds.push(`${x}-${y}:${mol.bondType[b]}`);
+export function orderKey(mol: HeavyMolecule): Float64Array {
+  const n = mol.n;
+  const nb = mol.bondA.length;
+  const key = new Float64Array(2 + 5 * n + nb);
+  key[0] = n;
+  key[1] = nb;
+  for (let a = 0; a < n; a++) {
+    const s = mol.symbols[a]!;
+    let id = symbolIds.get(s);
+    if (id === undefined) symbolIds.set(s, (id = symbolIds.size));
+    key[2 + a] = id;
+    key[2 + n + a] = mol.charges[a]!;
+    key[2 + 2 * n + a] = mol.isotopes[a]!;
+    key[2 + 3 * n + a] = mol.radicals[a]!;
+    key[2 + 4 * n + a] = mol.hydrogens[a]!;
+  }
+  const bonds = key.subarray(2 + 5 * n);
+  for (let b = 0; b < nb; b++) {
+    const x = mol.bondA[b]!;
+    const y = mol.bondB[b]!;
+    bonds[b] = (x < y ? x * n + y : y * n + x) * 16 + mol.bondType[b]!;
   }
   bonds.sort();
-  return `${mol.symbols.join(',')}|${mol.charges.join(',')}|${mol.isotopes.join(',')}|${mol.radicals.join(',')}|${mol.hydrogens.join(',')}|${bonds.join(',')}`;
+  return key;
+}
+
+/** A hash of an order key, for finding equal keys. */
+export function hashKey(key: Float64Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ (key[i]! | 0) ^ ((key[i]! / 4294967296) | 0), 0x01000193);
+  return h;
+}
+
+export function sameKey(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** How one atom order maps onto the reference. */
@@ -40,18 +72,18 @@ export type OrderMatch =
   | { ok: false; why: string };
 
 /**
- * Matches a generated record's graph to the reference's (`topo`, prepared with matchGraph);
+ * Matches a generated record's graph to the reference's (`topo`, prepared with matchTarget);
  * `mode` is not 'none'. Says what differs when no mapping exists.
  */
-export function matchOrder(gen: HeavyMolecule, topo: MatchGraph, mode: SymmetryMode, maxMatches: number): OrderMatch {
+export function matchOrder(gen: HeavyMolecule, topo: MatchTarget, mode: SymmetryMode, maxMatches: number): OrderMatch {
   const differs = countsDiffer(gen, topo.mol);
   if (differs !== null) return { ok: false, why: differs };
-  const q = matchGraph(gen);
+  const q = matchGraph(gen, topo.rounds);
   const exact = findMappings(q, plainRules(q, true), topo, { max: 1, probe: false });
   if (exact.count > 0) return { ok: true, toRef: Int32Array.from(exact.map), maps: null };
   const rules = queryRules(q, mode);
   const found = findMappings(q, rules, topo, { max: maxMatches, probe: true });
-  if (found.count === 0) return { ok: false, why: firstUnmatched(q, rules, topo, found.deepest, found.stuck) };
+  if (found.count === 0) return { ok: false, why: whyNoMapping(q, rules, topo, found.deepest, found.stuck) };
   const n = gen.n;
   const toRef = Int32Array.from(found.map.subarray(0, n));
   // Generated atom q now sits at toRef[q]: in the new numbering, mapping m pairs atom r with
@@ -65,10 +97,9 @@ export function matchOrder(gen: HeavyMolecule, topo: MatchGraph, mode: SymmetryM
   return { ok: true, toRef, maps: asMappings(n, found.count, found.capped, map) };
 }
 
-/** What differs in atoms or bond count, or null when they agree. */
+/** What differs in atom or bond count, or null when they agree. */
 function countsDiffer(gen: HeavyMolecule, ref: HeavyMolecule): string | null {
-  const [fg, fr] = [heavyFormula(gen), heavyFormula(ref)];
-  if (gen.n !== ref.n || fg !== fr) return `${gen.n} heavy atoms (${fg}), reference has ${ref.n} (${fr})`;
+  if (gen.n !== ref.n) return `${gen.n} heavy atoms (${heavyFormula(gen)}), reference has ${ref.n} (${heavyFormula(ref)})`;
   if (gen.bondA.length !== ref.bondA.length) return `${gen.bondA.length} bonds between heavy atoms, reference has ${ref.bondA.length}`;
   return null;
 }
@@ -108,10 +139,13 @@ function locallyMatches(q: MatchGraph, rules: QueryRules, a: number, t: MatchGra
 }
 
 /**
- * Why no mapping exists: the first generated atom (in file order) that has no reference atom
- * with the same element and bonds; when every atom has one, the atom the search got stuck at.
+ * Why no mapping exists: other elements; else the first generated atom (in file order) that has
+ * no reference atom with the same element and bonds; when every atom has one, the atom the
+ * search got stuck at.
  */
-function firstUnmatched(q: MatchGraph, rules: QueryRules, t: MatchGraph, deepest: number, stuck: number): string {
+function whyNoMapping(q: MatchGraph, rules: QueryRules, t: MatchGraph, deepest: number, stuck: number): string {
+  const [mine, theirs] = [heavyFormula(q.mol), heavyFormula(t.mol)];
+  if (mine !== theirs) return `heavy-atom formula ${mine}, reference has ${theirs}`;
   for (let a = 0; a < q.mol.n; a++) {
     let some = false;
     for (let b = 0; b < t.mol.n && !some; b++) some = locallyMatches(q, rules, a, t, b);

@@ -17,14 +17,24 @@ import { buildGraph, findRings, type Graph } from './rings.js';
 /** Bond query label for a relaxed terminal bond: matches a single or a double bond. */
 export const SINGLE_OR_DOUBLE = 255;
 
-/** A molecule ready for matching: its graph and its bond labels with aromaticity perceived. */
+/** A molecule ready for matching: its graph, bond labels with aromaticity perceived, atom colours. */
 export interface MatchGraph {
   mol: HeavyMolecule;
   g: Graph;
   /** Bond labels (molfile codes, AROMATIC for perceived aromatic bonds). */
   bond: Uint8Array;
+  /** Colour refinement classes (see {@link refineColours}): equal for atoms a mapping may pair. */
+  colour: Int32Array;
+  /** Refinement rounds the colours took. */
+  rounds: number;
+}
+
+/** A molecule as the target of searches: also its bond table and colour classes. */
+export interface MatchTarget extends MatchGraph {
   /** `bondBetween[a * n + b]` = bond index + 1, or 0. */
   bondBetween: Int32Array;
+  /** The atom of each colour when every colour is one atom's (then a match is read off, not searched), else null. */
+  atomOfColour: Map<number, number> | null;
 }
 
 /** What a query atom and bond ask of the target. */
@@ -37,15 +47,75 @@ export interface QueryRules {
   exact: boolean;
 }
 
-export function matchGraph(mol: HeavyMolecule): MatchGraph {
+/** murmur3's 32-bit finalizer: spreads the bits of a colour. */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
+}
+
+function symbolCode(symbol: string): number {
+  let h = 0;
+  for (let i = 0; i < symbol.length; i++) h = Math.imul(h, 31) + symbol.charCodeAt(i);
+  return h;
+}
+
+/**
+ * Colour refinement (1-dimensional Weisfeiler-Lehman) on element and degree, with colours as
+ * hashes: an atom's next colour mixes its colour with the sum of its neighbours' (a multiset,
+ * so no sorting). The colours depend only on the labelled graph, not on the numbering, so two
+ * molecules refined alike can be compared without refining them together: atoms a mapping
+ * pairs always have equal colours (a collision can only make the test weaker, never wrong).
+ * With `rounds` undefined, refines until the number of classes stops growing.
+ */
+export function refineColours(mol: HeavyMolecule, g: Graph, rounds?: number): { colour: Int32Array; rounds: number } {
+  const n = mol.n;
+  let colour = new Int32Array(n);
+  for (let a = 0; a < n; a++) colour[a] = mix(symbolCode(mol.symbols[a]!) * 8 + g.nbr[a]!.length);
+  let classes = rounds === undefined ? new Set(colour).size : 0;
+  let done = 0;
+  for (const limit = rounds ?? n; done < limit; ) {
+    const next = new Int32Array(n);
+    for (let a = 0; a < n; a++) {
+      let around = 0;
+      for (const b of g.nbr[a]!) around = (around + mix(colour[b]! + 0x9e3779b9)) | 0;
+      next[a] = mix(Math.imul(colour[a]!, 0x01000193) ^ around);
+    }
+    colour = next;
+    done++;
+    if (rounds === undefined) {
+      const now = new Set(colour).size;
+      if (now === classes) break;
+      classes = now;
+    }
+  }
+  return { colour, rounds: done };
+}
+
+/** A query molecule (a generated record): colours refined as many rounds as the target's took. */
+export function matchGraph(mol: HeavyMolecule, rounds?: number): MatchGraph {
   const g = buildGraph(mol.n, mol.bondA, mol.bondB);
   const bond = perceiveAromaticBonds(mol, g, findRings(g));
-  const bondBetween = new Int32Array(mol.n * mol.n);
+  return { mol, g, bond, ...refineColours(mol, g, rounds) };
+}
+
+/** A target molecule (the reference's topology), prepared once per molecule. */
+export function matchTarget(mol: HeavyMolecule): MatchTarget {
+  const graph = matchGraph(mol);
+  const n = mol.n;
+  const bondBetween = new Int32Array(n * n);
   for (let b = 0; b < mol.bondA.length; b++) {
-    bondBetween[mol.bondA[b]! * mol.n + mol.bondB[b]!] = b + 1;
-    bondBetween[mol.bondB[b]! * mol.n + mol.bondA[b]!] = b + 1;
+    bondBetween[mol.bondA[b]! * n + mol.bondB[b]!] = b + 1;
+    bondBetween[mol.bondB[b]! * n + mol.bondA[b]!] = b + 1;
   }
-  return { mol, g, bond, bondBetween };
+  let atomOfColour: Map<number, number> | null = new Map();
+  for (let a = 0; a < n && atomOfColour; a++) {
+    if (atomOfColour.has(graph.colour[a]!)) atomOfColour = null;
+    else atomOfColour.set(graph.colour[a]!, a);
+  }
+  return { ...graph, bondBetween, atomOfColour };
 }
 
 /** The rules of a molecule matched as itself: its own labels, exact or not. */
@@ -71,44 +141,32 @@ export function atomMatches(q: MatchGraph, rules: QueryRules, a: number, t: Matc
 }
 
 /**
- * Colour refinement (1-dimensional Weisfeiler-Lehman) on element and degree over both graphs at
- * once, so that equal colours mean the same class in either: a cheap necessary condition for a
- * pair. One array when the two are the same graph.
+ * The one candidate mapping when every target colour is one atom's: each query atom to the
+ * target atom of its colour, checked atom by atom and bond by bond. Null when it does not hold
+ * (then no mapping exists under `rules`... unless colours collided: the caller searches).
  */
-function jointColours(q: MatchGraph, t: MatchGraph): [Int32Array, Int32Array] {
-  const sides = q === t ? [q] : [q, t];
-  let colours = sides.map((s) => new Int32Array(s.mol.n));
-  const first = new Map<string, number>();
-  for (const [k, s] of sides.entries()) {
-    for (let a = 0; a < s.mol.n; a++) {
-      const key = `${s.mol.symbols[a]}/${s.g.nbr[a]!.length}`;
-      if (!first.has(key)) first.set(key, first.size);
-      colours[k]![a] = first.get(key)!;
-    }
+function readOff(q: MatchGraph, rules: QueryRules, t: MatchTarget): Int32Array | null {
+  const n = q.mol.n;
+  const image = new Int32Array(n);
+  const used = new Uint8Array(n);
+  for (let a = 0; a < n; a++) {
+    const b = t.atomOfColour!.get(q.colour[a]!);
+    if (b === undefined || used[b] || !atomMatches(q, rules, a, t, b)) return null;
+    image[a] = b;
+    used[b] = 1;
   }
-  let classes = first.size;
-  for (let round = 0; round < q.mol.n; round++) {
-    const ids = new Map<string, number>();
-    const next = sides.map((s, k) => {
-      const out = new Int32Array(s.mol.n);
-      for (let a = 0; a < s.mol.n; a++) {
-        const around = s.g.nbr[a]!.map((b) => colours[k]![b]!).sort((x, y) => x - y);
-        const key = `${colours[k]![a]}|${around.join(',')}`;
-        if (!ids.has(key)) ids.set(key, ids.size);
-        out[a] = ids.get(key)!;
-      }
-      return out;
-    });
-    colours = next;
-    if (ids.size === classes) break;
-    classes = ids.size;
+  const bonds = q.mol.bondA;
+  for (let k = 0; k < bonds.length; k++) {
+    const tb = t.bondBetween[image[q.mol.bondA[k]!]! * n + image[q.mol.bondB[k]!]!]!;
+    if (tb === 0 || !bondMatches(rules.bond[k]!, t.bond[tb - 1]!)) return null;
   }
-  return [colours[0]!, colours[colours.length - 1]!];
+  return image;
 }
 
 /** Query atoms in search order: breadth first from the most constrained atom of each component. */
-function searchOrder(q: MatchGraph, colour: Int32Array): Int32Array {
+function searchOrder(q: MatchGraph): Int32Array {
   const n = q.mol.n;
+  const colour = q.colour;
   const classSize = new Map<number, number>();
   for (let a = 0; a < n; a++) classSize.set(colour[a]!, (classSize.get(colour[a]!) ?? 0) + 1);
   const order: number[] = [];
@@ -155,17 +213,39 @@ export interface SearchLimits {
   probe: boolean;
 }
 
-/** The mappings of `q` (under `rules`) onto `t`: a depth-first search, at most `limits.max` of them. */
-export function findMappings(q: MatchGraph, rules: QueryRules, t: MatchGraph, limits: SearchLimits): SearchResult {
+/**
+ * The mappings of `q` (under `rules`) onto `t`, at most `limits.max` of them. `q` must have been
+ * refined for `t.rounds` rounds (or be `t` itself).
+ */
+export function findMappings(q: MatchGraph, rules: QueryRules, t: MatchTarget, limits: SearchLimits): SearchResult {
   const n = q.mol.n;
   const wide = n >= 256;
-  const [qColour, tColour] = jointColours(q, t);
-  const order = searchOrder(q, qColour);
-  // For each position in the order, the earlier query atoms bonded to it.
+  if (limits.max === 1 && !limits.probe && t.atomOfColour !== null && n > 0) {
+    const image = readOff(q, rules, t);
+    if (image !== null) {
+      const map = wide ? new Uint16Array(n) : new Uint8Array(n);
+      map.set(image);
+      return { count: 1, capped: false, map, deepest: n, stuck: -1 };
+    }
+  }
+  const order = searchOrder(q);
+  // For each position in the order, the earlier query atoms bonded to it and through which bond.
   const back: number[][] = [];
+  const backBond: number[][] = [];
   const pos = new Int32Array(n);
   for (let i = 0; i < n; i++) pos[order[i]!] = i;
-  for (let i = 0; i < n; i++) back.push(q.g.nbr[order[i]!]!.filter((w) => pos[w]! < i));
+  for (let i = 0; i < n; i++) {
+    const a = order[i]!;
+    const [ws, bs]: [number[], number[]] = [[], []];
+    q.g.nbr[a]!.forEach((w, k) => {
+      if (pos[w]! < i) {
+        ws.push(w);
+        bs.push(q.g.nbrBond[a]![k]!);
+      }
+    });
+    back.push(ws);
+    backBond.push(bs);
+  }
 
   let cap = 64;
   let store: Uint8Array | Uint16Array = wide ? new Uint16Array(cap * n) : new Uint8Array(cap * n);
@@ -174,18 +254,20 @@ export function findMappings(q: MatchGraph, rules: QueryRules, t: MatchGraph, li
   let deepest = 0;
   const image = new Int32Array(n).fill(-1); // query atom -> target atom
   const used = new Uint8Array(n); // target atoms taken
+  const qColour = q.colour;
+  const tColour = t.colour;
 
-  const edgesOk = (i: number, a: number, b: number): boolean => {
+  const edgesOk = (i: number, b: number): boolean => {
     // Every placed query neighbour must be a target neighbour through a matching bond, and the
     // target atom may not have more placed neighbours than the query atom.
-    for (const w of back[i]!) {
-      const tb = t.bondBetween[b * n + image[w]!]!;
-      if (tb === 0) return false;
-      if (!bondMatches(rules.bond[q.bondBetween[a * n + w]! - 1]!, t.bond[tb - 1]!)) return false;
+    const ws = back[i]!;
+    for (let k = 0; k < ws.length; k++) {
+      const tb = t.bondBetween[b * n + image[ws[k]!]!]!;
+      if (tb === 0 || !bondMatches(rules.bond[backBond[i]![k]!]!, t.bond[tb - 1]!)) return false;
     }
     let targetPlaced = 0;
     for (const u of t.g.nbr[b]!) if (used[u]) targetPlaced++;
-    return targetPlaced === back[i]!.length;
+    return targetPlaced === ws.length;
   };
 
   const record = (): void => {
@@ -216,7 +298,7 @@ export function findMappings(q: MatchGraph, rules: QueryRules, t: MatchGraph, li
     const m = candidates ? candidates.length : n;
     for (let k = 0; k < m; k++) {
       const b = candidates ? candidates[k]! : k;
-      if (used[b] || qColour[a] !== tColour[b] || !atomMatches(q, rules, a, t, b) || !edgesOk(i, a, b)) continue;
+      if (used[b] || qColour[a] !== tColour[b] || !atomMatches(q, rules, a, t, b) || !edgesOk(i, b)) continue;
       image[a] = b;
       used[b] = 1;
       const go = extend(i + 1);

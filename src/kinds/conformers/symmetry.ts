@@ -16,7 +16,7 @@
  * this relaxation: automorphisms of the graph as written.
  */
 import type { HeavyMolecule } from './heavy.js';
-import { findMappings, matchGraph, SINGLE_OR_DOUBLE, type MatchGraph, type QueryRules } from './graph-search.js';
+import { findMappings, matchTarget, SINGLE_OR_DOUBLE, type MatchGraph, type MatchTarget, type QueryRules } from './graph-search.js';
 
 /** `none`: atoms matched by index; `default`: RDKit's GetBestRMS default; `strict`: automorphisms only. */
 export type SymmetryMode = 'none' | 'default' | 'strict';
@@ -91,9 +91,9 @@ export function asMappings(n: number, count: number, capped: boolean, map: Uint8
  * All mappings of the molecule onto itself under `mode`, at most `maxMatches` of them (RDKit's
  * `maxMatches`, default 1e6 in GetBestRMS). `mode` 'none' gives the identity.
  */
-export function selfMappings(mol: HeavyMolecule, mode: SymmetryMode, maxMatches: number, graph?: MatchGraph): Mappings {
+export function selfMappings(mol: HeavyMolecule, mode: SymmetryMode, maxMatches: number, graph?: MatchTarget): Mappings {
   if (mode === 'none' || mol.n === 0) return identityMappings(mol.n);
-  const q = graph ?? matchGraph(mol);
+  const q = graph ?? matchTarget(mol);
   const found = findMappings(q, queryRules(q, mode), q, { max: maxMatches, probe: true });
   return asMappings(mol.n, found.count, found.capped, found.map);
 }
