@@ -28,9 +28,12 @@ export function orderKey(mol: HeavyMolecule): Float64Array {
   key[0] = n;
   key[1] = nb;
   for (let a = 0; a < n; a++) {
-    const s = mol.symbols[a]!;
-    let id = symbolIds.get(s);
-    if (id === undefined) symbolIds.set(s, (id = symbolIds.size));
+    // An element is its atomic number; a pseudo-atom (`*`, `R#`) its symbol, numbered past them.
+    let id = mol.z[a]!;
+    if (id === 0) {
+      const s = mol.symbols[a]!;
+      id = symbolIds.get(s) ?? symbolIds.set(s, 256 + symbolIds.size).get(s)!;
+    }
     key[2 + a] = id;
     key[2 + n + a] = mol.charges[a]!;
     key[2 + 2 * n + a] = mol.isotopes[a]!;

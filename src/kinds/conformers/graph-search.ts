@@ -142,8 +142,8 @@ export function atomMatches(q: MatchGraph, rules: QueryRules, a: number, t: Matc
 
 /**
  * The one candidate mapping when every target colour is one atom's: each query atom to the
- * target atom of its colour, checked atom by atom and bond by bond. Null when it does not hold
- * (then no mapping exists under `rules`... unless colours collided: the caller searches).
+ * target atom of its colour, checked atom by atom and bond by bond. Null when it does not
+ * hold; the caller then searches, which finds nothing unless two colours collided.
  */
 function readOff(q: MatchGraph, rules: QueryRules, t: MatchTarget): Int32Array | null {
   const n = q.mol.n;
