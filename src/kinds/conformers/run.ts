@@ -102,7 +102,8 @@ export async function runConformers(rawRef: unknown, p: ConformersParams, ctx: R
   const rows = last - first;
   const cols = genSet.count;
   const matrix = new Float64Array(rows * cols);
-  const perColumn = gen.pairingOf === null ? pairings : { groups: [pairings, ...gen.groups], of: gen.pairingOf };
+  // Per column only when some atom order has mappings of its own.
+  const perColumn = gen.pairingOf === null || gen.groups.length === 0 ? pairings : { groups: [pairings, ...gen.groups], of: gen.pairingOf };
   // Row by row so that a cancelled task stops within one row's work.
   for (let i = 0; i < rows; i++) {
     checkAbort(ctx.signal, ctx.task);
