@@ -31,7 +31,7 @@ export interface GenSide {
   set: ConformerSet;
   /**
    * By graph: per evaluated conformer, 0 when the reference's own mappings apply, g ≥ 1 when
-   * `groups[g - 1]` does (an order matched only through relaxed labels). Null by index.
+   * `groups[g - 1]` does (an order matched only under RDKit's looser rules). Null by index.
    */
   pairingOf: Int32Array | null;
   groups: PreparedPairings[];

@@ -6,8 +6,8 @@
  * reference's. When some mapping ψ keeps every label (element, charge, isotope, radical, bond
  * type), the mappings are exactly the reference's own ones after ψ: so the conformer's atoms
  * are put in the reference's order by ψ and share the reference's mappings. Only when no such
- * ψ exists (a carboxylate's charge on the other oxygen, matched through the relaxed terminal
- * groups; a neutral atom matching a charged one) are the mappings searched for that order.
+ * ψ exists but RDKit's looser rules find mappings (a carboxylic acid generated for a
+ * carboxylate: a neutral atom matches a charged one) are the mappings searched for that order.
  * Either way the work is done once per distinct atom order, not per conformer.
  */
 import { AROMATIC, heavyFormula, type HeavyMolecule } from './heavy.js';
