@@ -279,6 +279,41 @@ const WORKLOADS: Record<string, (dir: string) => Promise<BenchRow[]>> = {
     const ideal = busy / 2;
     return [{ ...row, note: `makespan/ideal ${(row.seconds / ideal).toFixed(3)} (ideal = busy ${busy.toFixed(1)} s / 2 cores)` }];
   },
+  /**
+   * conf's set with --symmetry (graph matching): generated atoms in the reference's order, in
+   * one random order per molecule, and in one per conformer (a graph match per record). The
+   * permuted runs must give the ordered run's summary, in about its time.
+   */
+  confsym: async (dir) => {
+    const rows: BenchRow[] = [];
+    let ordered: { seconds: number; cpu: number; figures: number[] } | undefined;
+    for (const order of ['reference', 'per-molecule', 'per-conformer'] as const) {
+      const set = await writeSyntheticSet(join(dir, 'confsym-ref.sdf'), join(dir, 'confsym-gen.sdf'), sizes(), (_k, n) => n, 16, 7, order);
+      const out = join(dir, `confsym-${order}.jsonl`);
+      let row: BenchRow;
+      try {
+        row = await embedded('confsym', ['conformers', '--ref', set.refPath, '--gen', set.genPath, '--symmetry'], dir, out);
+      } catch (err) {
+        rows.push({ workload: 'confsym', mode: `--symmetry, gen atoms in ${order} order`, tasks: 0, seconds: 0, tasksPerSecond: 0, note: `failed: ${String(err).split('\n')[0]!.slice(0, 160)}` });
+        continue;
+      }
+      // Every figure of every molecule, in key order: the permuted runs must give the same.
+      const s = JSON.parse(readFileSync(out.replace(/\.jsonl$/, '.summary.json'), 'utf8')) as { molecules: Record<string, { n_gen: number; metrics: Record<string, Record<string, number>> }> };
+      const figures = Object.keys(s.molecules).sort().flatMap((k) => [s.molecules[k]!.n_gen, ...Object.values(s.molecules[k]!.metrics).flatMap((m) => Object.values(m))]);
+      // The workers' CPU time: what the matching adds, less disturbed than wall time by other load.
+      const cpu = (row.threadCpu?.workersMs ?? NaN) / 1000;
+      let vs = '';
+      if (ordered === undefined) {
+        ordered = { seconds: row.seconds, cpu, figures };
+      } else {
+        const ref = ordered.figures;
+        const diff = figures.length === ref.length ? Math.max(...figures.map((v, i) => Math.abs(v - ref[i]!))) : Infinity;
+        vs = `; × the reference order: ${(row.seconds / ordered.seconds).toFixed(3)} wall, ${(cpu / ordered.cpu).toFixed(3)} worker CPU; figures within ${diff.toExponential(1)} of its`;
+      }
+      rows.push({ ...row, mode: `${row.mode}, --symmetry, gen atoms in ${order} order`, note: `worker CPU ${cpu.toFixed(1)} s${vs}` });
+    }
+    return rows;
+  },
   /** rg+cog+rmsd on a 10,000-atom, 2,000-frame DCD on one thread, against `cat` of the same file. */
   frames: async (dir) => {
     const traj = writeSyntheticTrajectory(dir, 10_000, 2_000);

@@ -1,6 +1,8 @@
 /**
  * The conformers kind over a real nats-server: one agent and two agents give identical
- * output (order aside), and split and unsplit runs identical summaries, end to end.
+ * output (order aside), and split and unsplit runs identical summaries, end to end; also with
+ * generated atoms in other orders, matched by graph, where the blocks share each molecule's
+ * matched conformers through the agents' input stores.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -9,7 +11,7 @@ import { describe, it } from 'node:test';
 import { uniqueNs } from '../helpers/nats.js';
 import { readRows, type Row } from '../helpers/rows.js';
 import { runShoal, startAgent, startCoordinator } from '../helpers/shoal.js';
-import { repoRoot } from '../helpers/paths.js';
+import { fixture, repoRoot } from '../helpers/paths.js';
 import { natsSuite } from '../helpers/suite.js';
 
 const REF = join(repoRoot, 'examples', 'conformers', 'ref.sdf');
@@ -24,7 +26,7 @@ function essence(rows: Row[]): Array<[string, string, unknown]> {
 
 function summaryFigures(path: string): unknown {
   const s = JSON.parse(readFileSync(path, 'utf8'));
-  return { molecules: s.molecules, dataset: s.dataset, evaluated: s.evaluated, failed: s.failed };
+  return { molecules: s.molecules, dataset: s.dataset, evaluated: s.evaluated, failed: s.failed, excluded: s.excluded };
 }
 
 describe('conformers over NATS', () => {
@@ -51,5 +53,15 @@ describe('conformers over NATS', () => {
     const whole = await runShoal(['submit', 'conformers', '--ref', REF, '--gen', GEN, '--symmetry', ...conn(), '--job', 'whole', '--wait']);
     assert.equal(whole.code, 0, whole.describe());
     assert.deepEqual(summaryFigures(join(out, 'whole.summary.json')), summaryFigures(join(out, 'one.summary.json')));
+
+    // Atoms renumbered per molecule or per conformer, two records not their molecule's graph.
+    const permuted = ['conformers', '--ref', fixture('conformers', 'ref.sdf'), '--gen', fixture('conformers', 'permuted_gen.sdf'), '--symmetry', ...conn()];
+    const blocks = await runShoal(['submit', ...permuted, '--block-rows', '1', '--job', 'perm-blocks', '--wait']);
+    assert.equal(blocks.code, 0, blocks.describe());
+    const perm = await runShoal(['submit', ...permuted, '--job', 'perm-whole', '--wait']);
+    assert.equal(perm.code, 0, perm.describe());
+    const figures = summaryFigures(join(out, 'perm-whole.summary.json')) as { evaluated: number; failed: number; excluded: number };
+    assert.deepEqual([figures.evaluated, figures.failed, figures.excluded], [14, 0, 2]);
+    assert.deepEqual(summaryFigures(join(out, 'perm-blocks.summary.json')), figures);
   });
 });

@@ -103,8 +103,11 @@ describe('shoal export', () => {
     const DELTAS: [string, string][] = [['0.5', 'd0_5'], ['0.75', 'd0_75'], ['1.0', 'd1_0']];
     const METRICS = ['cov_r', 'amr_r', 'cov_p', 'amr_p'] as const;
     const expect = (r: Row): Cells => {
-      const v = r.value as { key: string; n_ref: number; n_gen: number; heavy_atoms: number; symmetry: { mode: string; mappings: number; capped: boolean }; row_min: number[]; col_min: number[]; metrics: Record<string, Record<string, number>> };
-      const cells: Cells = { ...head(r), key: v.key, n_ref: v.n_ref, n_gen: v.n_gen, heavy_atoms: v.heavy_atoms, 'symmetry.mode': v.symmetry.mode, 'symmetry.mappings': v.symmetry.mappings, 'symmetry.capped': v.symmetry.capped, row_min: JSON.stringify(v.row_min), col_min: JSON.stringify(v.col_min) };
+      const v = r.value as { key: string; n_ref: number; n_gen: number; heavy_atoms: number; symmetry: { mode: string; match: string; mappings: number; capped: boolean; orders: number }; n_excluded: number; row_min: number[]; col_min: number[]; metrics: Record<string, Record<string, number>> };
+      const cells: Cells = {
+        ...head(r), key: v.key, n_ref: v.n_ref, n_gen: v.n_gen, heavy_atoms: v.heavy_atoms, 'symmetry.mode': v.symmetry.mode, 'symmetry.match': v.symmetry.match, 'symmetry.mappings': v.symmetry.mappings,
+        'symmetry.capped': v.symmetry.capped, 'symmetry.orders': v.symmetry.orders, n_excluded: v.n_excluded, row_min: JSON.stringify(v.row_min), col_min: JSON.stringify(v.col_min),
+      };
       for (const [key, name] of DELTAS) for (const m of METRICS) cells[`metrics.${name}.${m}`] = v.metrics[key]![m];
       return cells;
     };

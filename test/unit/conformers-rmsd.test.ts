@@ -141,6 +141,24 @@ describe('symmetry-corrected RMSD', () => {
     }
   });
 
+  it('takes each generated conformer\'s own mappings when they differ by column', () => {
+    const r = refs.get('tbu_benzoic_acid')!;
+    const g = gens.get('tbu_benzoic_acid')!;
+    const n = r[0]!.n;
+    const [refSet, genSet] = [prepareConformers(stack(r), n), prepareConformers(stack(g), n)];
+    const groups = [preparePairings(selfMappings(r[0]!, 'none', 1)), preparePairings(selfMappings(r[0]!, 'default', 1_000_000))];
+    const of = g.map((_, j) => j % 2);
+    const mixed = new Float64Array(r.length * g.length);
+    bestRmsdRows(refSet, genSet, { groups, of }, 0, r.length, mixed);
+    const each = groups.map((p) => {
+      const out = new Float64Array(r.length * g.length);
+      bestRmsdRows(refSet, genSet, p, 0, r.length, out);
+      return out;
+    });
+    for (let i = 0; i < mixed.length; i++) assert.equal(mixed[i], each[of[i % g.length]!]![i], `entry ${i}`);
+    assert.ok(each[0]!.some((v, i) => v !== each[1]![i]), 'the two groups give different numbers somewhere');
+  });
+
   it('stops at the mapping cap and says so', () => {
     const mol = refs.get('tbu_cf3_anilide')![0]!; // 72 automorphisms
     const capped = selfMappings(mol, 'strict', 10);

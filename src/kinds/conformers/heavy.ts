@@ -117,11 +117,21 @@ export interface ConformerOrigin {
   line: number;
 }
 
+/** The heavy-atom formula, `C12NO2`: carbon first, then the other elements alphabetically. */
+export function heavyFormula(mol: HeavyMolecule): string {
+  const counts = new Map<string, number>();
+  for (const s of mol.symbols) counts.set(s, (counts.get(s) ?? 0) + 1);
+  const names = [...counts.keys()].sort((a, b) => (a === 'C' ? -1 : b === 'C' ? 1 : a < b ? -1 : a > b ? 1 : 0));
+  return names.map((s) => `${s}${counts.get(s) === 1 ? '' : counts.get(s)}`).join('');
+}
+
 /**
  * Checks that a conformer has the topology record's heavy atoms (same count, same elements in
- * the same order); throws InputError naming both records otherwise.
+ * the same order); throws InputError naming both records otherwise. `reorder` is what to say
+ * when the elements are all there in another order (how to have atoms matched otherwise; none
+ * for reference records, which always follow the molecule's first one).
  */
-export function checkSameAtoms(mol: HeavyMolecule, at: ConformerOrigin, topo: HeavyMolecule, topoAt: ConformerOrigin): void {
+export function checkSameAtoms(mol: HeavyMolecule, at: ConformerOrigin, topo: HeavyMolecule, topoAt: ConformerOrigin, reorder?: string): void {
   const here = `${at.file} record '${mol.title}' #${at.record} (line ${at.line})`;
   const there = `${topoAt.file} record #${topoAt.record}`;
   if (mol.n !== topo.n) {
@@ -129,7 +139,9 @@ export function checkSameAtoms(mol: HeavyMolecule, at: ConformerOrigin, topo: He
   }
   for (let i = 0; i < mol.n; i++) {
     if (mol.symbols[i] !== topo.symbols[i]) {
-      throw new InputError(`${here}: heavy atom ${i + 1} is ${mol.symbols[i]}, reference has ${topo.symbols[i]} (${there})`);
+      const [mine, theirs] = [heavyFormula(mol), heavyFormula(topo)];
+      const why = mine !== theirs ? `heavy-atom formula ${mine}, reference has ${theirs}` : `atom order differs from the reference${reorder === undefined ? '' : `: ${reorder}`}`;
+      throw new InputError(`${here}: heavy atom ${i + 1} is ${mol.symbols[i]}, reference has ${topo.symbols[i]} (${there}); ${why}`);
     }
   }
 }

@@ -27,8 +27,13 @@ export interface Ring {
 }
 
 export function buildGraph(n: number, bondA: Int32Array, bondB: Int32Array): Graph {
-  const nbr: number[][] = Array.from({ length: n }, () => []);
-  const nbrBond: number[][] = Array.from({ length: n }, () => []);
+  // Plain loops: this runs once per generated record matched by graph.
+  const nbr: number[][] = new Array<number[]>(n);
+  const nbrBond: number[][] = new Array<number[]>(n);
+  for (let a = 0; a < n; a++) {
+    nbr[a] = [];
+    nbrBond[a] = [];
+  }
   for (let b = 0; b < bondA.length; b++) {
     const a1 = bondA[b]!;
     const a2 = bondB[b]!;

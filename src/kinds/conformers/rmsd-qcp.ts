@@ -203,54 +203,77 @@ export function preparePairings(maps: PairingSet): PreparedPairings {
   return { count: maps.count, fixed: Int32Array.from(fixed), moving: maps.moving.map((a) => 3 * a), gather };
 }
 
+/** Mappings that differ between generated conformers: column j uses `groups[of[j]]`. */
+export interface ColumnPairings {
+  groups: readonly PreparedPairings[];
+  of: ArrayLike<number>;
+}
+
 /**
- * Like {@link rmsdRows}, but each entry is the minimum RMSD over the given atom mappings
- * (symmetry-corrected RMSD). The cross-covariance of the atoms no mapping moves is summed once
- * per pair; each mapping then only adds its moving atoms.
+ * The smallest RMSD between reference conformer i and generated conformer j over the given
+ * atom mappings. The cross-covariance of the atoms no mapping moves is summed once; each
+ * mapping then only adds its moving atoms.
  */
-export function bestRmsdRows(ref: ConformerSet, gen: ConformerSet, pairings: PreparedPairings, rowFrom: number, rowTo: number, out: Float64Array): void {
+function bestPairRmsd(ref: ConformerSet, i: number, gen: ConformerSet, j: number, pairings: PreparedPairings): number {
   const nm = pairings.moving.length;
-  if (pairings.count <= 1 || nm === 0) {
-    rmsdRows(ref, gen, rowFrom, rowTo, out);
-    return;
-  }
+  if (pairings.count <= 1 || nm === 0) return pairRmsd(ref, i, gen, j);
   const n = ref.n;
-  const cols = gen.count;
   const { fixed, moving, gather, count } = pairings;
   const A = ref.xyz;
   const B = gen.xyz;
-
-  for (let i = rowFrom; i < rowTo; i++) {
-    const pa = 3 * n * i;
-    for (let j = 0; j < cols; j++) {
-      const pb = 3 * n * j;
-      let fxx = 0, fxy = 0, fxz = 0, fyx = 0, fyy = 0, fyz = 0, fzx = 0, fzy = 0, fzz = 0;
-      for (let f = 0; f < fixed.length; f++) {
-        const o = fixed[f]!;
-        const ax = A[pa + o]!, ay = A[pa + o + 1]!, az = A[pa + o + 2]!;
-        const bx = B[pb + o]!, by = B[pb + o + 1]!, bz = B[pb + o + 2]!;
-        fxx += ax * bx; fxy += ax * by; fxz += ax * bz;
-        fyx += ay * bx; fyy += ay * by; fyz += ay * bz;
-        fzx += az * bx; fzy += az * by; fzz += az * bz;
-      }
-      const gsum = ref.g[i]! + gen.g[j]!;
-      let best = -Infinity;
-      for (let m = 0; m < count; m++) {
-        let sxx = fxx, sxy = fxy, sxz = fxz, syx = fyx, syy = fyy, syz = fyz, szx = fzx, szy = fzy, szz = fzz;
-        const gm = m * nm;
-        for (let k = 0; k < nm; k++) {
-          const oa = pa + gather[gm + k]!;
-          const ob = pb + moving[k]!;
-          const ax = A[oa]!, ay = A[oa + 1]!, az = A[oa + 2]!;
-          const bx = B[ob]!, by = B[ob + 1]!, bz = B[ob + 2]!;
-          sxx += ax * bx; sxy += ax * by; sxz += ax * bz;
-          syx += ay * bx; syy += ay * by; syz += ay * bz;
-          szx += az * bx; szy += az * by; szz += az * bz;
-        }
-        const lambda = qcpLambda(gsum / 2, sxx, sxy, sxz, syx, syy, syz, szx, szy, szz);
-        if (lambda > best) best = lambda;
-      }
-      out[(i - rowFrom) * cols + j] = rmsdFrom(gsum, best, n);
+  const pa = 3 * n * i;
+  const pb = 3 * n * j;
+  let fxx = 0, fxy = 0, fxz = 0, fyx = 0, fyy = 0, fyz = 0, fzx = 0, fzy = 0, fzz = 0;
+  for (let f = 0; f < fixed.length; f++) {
+    const o = fixed[f]!;
+    const ax = A[pa + o]!, ay = A[pa + o + 1]!, az = A[pa + o + 2]!;
+    const bx = B[pb + o]!, by = B[pb + o + 1]!, bz = B[pb + o + 2]!;
+    fxx += ax * bx; fxy += ax * by; fxz += ax * bz;
+    fyx += ay * bx; fyy += ay * by; fyz += ay * bz;
+    fzx += az * bx; fzy += az * by; fzz += az * bz;
+  }
+  const gsum = ref.g[i]! + gen.g[j]!;
+  let best = -Infinity;
+  for (let m = 0; m < count; m++) {
+    let sxx = fxx, sxy = fxy, sxz = fxz, syx = fyx, syy = fyy, syz = fyz, szx = fzx, szy = fzy, szz = fzz;
+    const gm = m * nm;
+    for (let k = 0; k < nm; k++) {
+      const oa = pa + gather[gm + k]!;
+      const ob = pb + moving[k]!;
+      const ax = A[oa]!, ay = A[oa + 1]!, az = A[oa + 2]!;
+      const bx = B[ob]!, by = B[ob + 1]!, bz = B[ob + 2]!;
+      sxx += ax * bx; sxy += ax * by; sxz += ax * bz;
+      syx += ay * bx; syy += ay * by; syz += ay * bz;
+      szx += az * bx; szy += az * by; szz += az * bz;
     }
+    const lambda = qcpLambda(gsum / 2, sxx, sxy, sxz, syx, syy, syz, szx, szy, szz);
+    if (lambda > best) best = lambda;
+  }
+  return rmsdFrom(gsum, best, n);
+}
+
+/**
+ * Like {@link rmsdRows}, but each entry is the minimum RMSD over the given atom mappings
+ * (symmetry-corrected RMSD): the same for every generated conformer, or per conformer
+ * ({@link ColumnPairings}: generated conformers whose atoms were put in the reference's order by
+ * different mappings).
+ */
+export function bestRmsdRows(ref: ConformerSet, gen: ConformerSet, pairings: PreparedPairings | ColumnPairings, rowFrom: number, rowTo: number, out: Float64Array): void {
+  const cols = gen.count;
+  if ('groups' in pairings) {
+    const { groups, of } = pairings;
+    for (let i = rowFrom; i < rowTo; i++) {
+      const o = (i - rowFrom) * cols;
+      for (let j = 0; j < cols; j++) out[o + j] = bestPairRmsd(ref, i, gen, j, groups[of[j]!]!);
+    }
+    return;
+  }
+  if (pairings.count <= 1 || pairings.moving.length === 0) {
+    rmsdRows(ref, gen, rowFrom, rowTo, out);
+    return;
+  }
+  for (let i = rowFrom; i < rowTo; i++) {
+    const o = (i - rowFrom) * cols;
+    for (let j = 0; j < cols; j++) out[o + j] = bestPairRmsd(ref, i, gen, j, pairings);
   }
 }

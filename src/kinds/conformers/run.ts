@@ -1,6 +1,7 @@
 /**
  * One conformers task in a worker: read the task's records by byte range, keep heavy atoms,
- * check every conformer against the molecule's topology record, compute the RMSD block and its
+ * check every reference conformer against the molecule's topology record and match the
+ * generated ones to it (by index or by graph: gen-side.ts), compute the RMSD block and its
  * minima, and the molecule's metrics when the task covers all of it.
  */
 import { basename } from 'node:path';
@@ -8,6 +9,7 @@ import { ErrorCode, InputError, ShoalError } from '../../errors.js';
 import { forEachSdfMolecule, readSdfMolecules, type SdfRange } from '../../io/sdf.js';
 import { fileStamp, threadInputs } from '../inputs.js';
 import type { RunContext, RunOutput } from '../types.js';
+import { genByGraph, genByIndex, type ExcludedConformer } from './gen-side.js';
 import { checkSameAtoms, toHeavy, type ConformerOrigin, type HeavyMolecule } from './heavy.js';
 import { blockMinima, moleculeMetrics, type MoleculeMetrics } from './metrics.js';
 import type { ConformersParams } from './params.js';
@@ -19,12 +21,20 @@ import { checkTaskRef } from './task-ref.js';
 export interface ConformersValue {
   key: string;
   n_ref: number;
+  /** Generated conformers evaluated (the columns); with --match graph, without the excluded ones. */
   n_gen: number;
   heavy_atoms: number;
   /** Reference rows covered, `[first, last)`; only on a block of a split molecule. */
   rows?: [number, number];
-  /** Atom mappings tried per pair (1 without symmetry) and whether the cap cut the search. */
-  symmetry: { mode: SymmetryMode; mappings: number; capped: boolean };
+  /**
+   * Atom mappings tried per pair (1 without symmetry) and whether the cap cut the search; how
+   * atoms were matched, and with --match graph the distinct atom orders matched.
+   */
+  symmetry: { mode: SymmetryMode; match: ConformersParams['match']; mappings: number; capped: boolean; orders?: number };
+  /** With --match graph: generated conformers left out (not the reference's graph). */
+  n_excluded?: number;
+  /** Each one left out, when there are any. */
+  excluded?: ExcludedConformer[];
   /** Per threshold; only when the task covers the whole molecule. */
   metrics?: MoleculeMetrics;
   /** Min RMSD over generated conformers, per reference row of this task. */
@@ -35,14 +45,10 @@ export interface ConformersValue {
   matrix?: number[][];
 }
 
-/**
- * Conformers of one side as coordinates, each record checked against the topology; in shared
- * memory with `shared` (so that sharing them with other workers copies nothing).
- */
-function loadSide(file: string, ranges: readonly SdfRange[], topo: HeavyMolecule, topoAt: ConformerOrigin, shared = false): Float64Array {
+/** The task's reference conformers as coordinates, each record checked against the topology. */
+function loadRefs(file: string, ranges: readonly SdfRange[], topo: HeavyMolecule, topoAt: ConformerOrigin): Float64Array {
   const name = basename(file);
-  const length = ranges.length * 3 * topo.n;
-  const coords = shared ? new Float64Array(new SharedArrayBuffer(8 * length)) : new Float64Array(length);
+  const coords = new Float64Array(ranges.length * 3 * topo.n);
   forEachSdfMolecule(file, ranges, name, (m, k) => {
     const heavy = toHeavy(m);
     const [, , line, record] = ranges[k]!;
@@ -80,21 +86,28 @@ export async function runConformers(rawRef: unknown, p: ConformersParams, ctx: R
   if (topo.n === 0) throw new InputError(`${refName} record '${topo.title}' #${topoAt.record} (line ${topoAt.line}): no heavy atoms`);
   checkAbort(ctx.signal, ctx.task);
 
-  const refSet: ConformerSet = prepareConformers(loadSide(refFiles.file, refFiles.ranges, topo, topoAt), topo.n);
-  const genSet = await inputs.get(`gen|${molecule}`, () => prepareConformers(loadSide(genFiles.file, genFiles.ranges, topo, topoAt, true), topo.n, true));
-  checkAbort(ctx.signal, ctx.task);
-
+  const refSet: ConformerSet = prepareConformers(loadRefs(refFiles.file, refFiles.ranges, topo, topoAt), topo.n);
   const { maps, pairings } = await inputs.get(`sym|${molecule}|${p.symmetry}|${p.maxMatches}`, () => {
     const found = selfMappings(topo, p.symmetry, p.maxMatches);
     return { maps: found, pairings: preparePairings(found) };
   });
+  checkAbort(ctx.signal, ctx.task);
+  // By graph, each distinct atom order is matched once per molecule, and shared with the blocks.
+  const gen = p.match === 'graph'
+    ? await inputs.get(`gen|${molecule}|graph|${p.symmetry}|${p.maxMatches}`, () => genByGraph(genFiles.file, genFiles.ranges, topo, topoAt, p.symmetry, p.maxMatches))
+    : await inputs.get(`gen|${molecule}`, () => genByIndex(genFiles.file, genFiles.ranges, topo, topoAt));
+  const genSet = gen.set;
+  checkAbort(ctx.signal, ctx.task);
+
   const rows = last - first;
   const cols = genSet.count;
   const matrix = new Float64Array(rows * cols);
+  // Per column only when some atom order has mappings of its own.
+  const perColumn = gen.pairingOf === null || gen.groups.length === 0 ? pairings : { groups: [pairings, ...gen.groups], of: gen.pairingOf };
   // Row by row so that a cancelled task stops within one row's work.
   for (let i = 0; i < rows; i++) {
     checkAbort(ctx.signal, ctx.task);
-    bestRmsdRows(refSet, genSet, pairings, i, i + 1, matrix.subarray(i * cols, (i + 1) * cols));
+    bestRmsdRows(refSet, genSet, perColumn, i, i + 1, matrix.subarray(i * cols, (i + 1) * cols));
   }
   const { rowMin, colMin } = blockMinima(matrix, rows, cols);
 
@@ -103,10 +116,20 @@ export async function runConformers(rawRef: unknown, p: ConformersParams, ctx: R
     n_ref: nRef,
     n_gen: cols,
     heavy_atoms: topo.n,
-    symmetry: { mode: p.symmetry, mappings: maps.count, capped: maps.capped },
+    symmetry: { mode: p.symmetry, match: p.match, mappings: maps.count, capped: maps.capped },
     row_min: Array.from(rowMin),
     col_min: Array.from(colMin),
   };
+  if (p.match === 'graph') {
+    value.symmetry = {
+      ...value.symmetry,
+      mappings: Math.max(gen.usesOwn ? maps.count : 0, gen.mappings),
+      capped: (gen.usesOwn && maps.capped) || gen.capped,
+      orders: gen.orders,
+    };
+    value.n_excluded = gen.excluded.length;
+    if (gen.excluded.length > 0) value.excluded = gen.excluded;
+  }
   if (ref.block !== undefined) value.rows = [first, last];
   if (first === 0 && last === nRef) value.metrics = moleculeMetrics(rowMin, colMin, p.thresholds);
   if (p.matrix) {

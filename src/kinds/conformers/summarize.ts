@@ -16,7 +16,17 @@ export interface MoleculeSummary {
   /** Largest mapping count of its tasks, and whether the mapping cap was hit. */
   mappings: number;
   capped: boolean;
+  /** Generated conformers left out (not the reference's graph; --match graph), not counted in `n_gen`. */
+  excluded: number;
   metrics: MoleculeMetrics;
+}
+
+/** A molecule some of whose generated conformers were left out. */
+export interface Exclusion {
+  key: string;
+  count: number;
+  /** The first one's message. */
+  first: string;
 }
 
 /** `{mean, median}` of each metric at one threshold (null when no molecule was evaluated). */
@@ -28,6 +38,9 @@ export interface ConformersSummary {
   evaluated: number;
   failed: number;
   failures: { key: string; task: string; code: string; message: string }[];
+  /** Generated conformers left out over all evaluated molecules, and the molecules they belong to. */
+  excluded: number;
+  exclusions: Exclusion[];
   /** Molecules whose blocks do not cover all reference rows (a job cut short). */
   incomplete: string[];
   [field: string]: unknown;
@@ -36,6 +49,8 @@ export interface ConformersSummary {
 interface Accumulator {
   key: string | undefined;
   value?: { n_ref: number; n_gen: number; heavy_atoms: number };
+  excluded: number;
+  firstExcluded?: string;
   rowMin?: Float64Array;
   colMin?: Float64Array;
   covered?: Uint8Array;
@@ -66,6 +81,12 @@ function isValue(v: unknown): v is ConformersValue {
   return typeof x.key === 'string' && Number.isInteger(x.n_ref) && Number.isInteger(x.n_gen) && Array.isArray(x.row_min) && Array.isArray(x.col_min);
 }
 
+/** The first excluded conformer's message, when the row lists one. */
+function firstExcluded(v: ConformersValue): string | undefined {
+  const first: unknown = Array.isArray(v.excluded) ? v.excluded[0] : undefined;
+  return typeof first === 'object' && first !== null && typeof (first as { message?: unknown }).message === 'string' ? (first as { message: string }).message : undefined;
+}
+
 function addOk(acc: Accumulator, task: string, v: ConformersValue): void {
   acc.key = v.key;
   const rows = v.rows ?? [0, v.n_ref];
@@ -74,7 +95,9 @@ function addOk(acc: Accumulator, task: string, v: ConformersValue): void {
     acc.rowMin = new Float64Array(v.n_ref).fill(Infinity);
     acc.colMin = new Float64Array(v.n_gen).fill(Infinity);
     acc.covered = new Uint8Array(v.n_ref);
-  } else if (acc.value.n_ref !== v.n_ref || acc.value.n_gen !== v.n_gen || acc.value.heavy_atoms !== v.heavy_atoms) {
+    acc.excluded = v.n_excluded ?? 0;
+    acc.firstExcluded = firstExcluded(v);
+  } else if (acc.value.n_ref !== v.n_ref || acc.value.n_gen !== v.n_gen || acc.value.heavy_atoms !== v.heavy_atoms || acc.excluded !== (v.n_excluded ?? 0)) {
     acc.inconsistent = `task ${task} disagrees with another block of the molecule on its sizes`;
     return;
   }
@@ -99,7 +122,7 @@ export async function summarizeConformers(rows: AsyncIterable<Row>, p: Conformer
   for await (const row of rows) {
     const id = moleculeOf(row.task);
     let acc = byMolecule.get(id);
-    if (acc === undefined) byMolecule.set(id, (acc = { key: undefined, mappings: 0, capped: false, errors: [] }));
+    if (acc === undefined) byMolecule.set(id, (acc = { key: undefined, mappings: 0, capped: false, excluded: 0, errors: [] }));
     if (row.status === 'ok' && isValue(row.value)) {
       addOk(acc, row.task, row.value);
     } else {
@@ -113,6 +136,7 @@ export async function summarizeConformers(rows: AsyncIterable<Row>, p: Conformer
   const incomplete: string[] = [];
   const ids = [...byMolecule.keys()].sort();
   const evaluated: { key: string; m: MoleculeSummary }[] = [];
+  const exclusions: Exclusion[] = [];
   for (const id of ids) {
     const acc = byMolecule.get(id)!;
     const key = acc.key ?? keyFromId(id);
@@ -130,13 +154,16 @@ export async function summarizeConformers(rows: AsyncIterable<Row>, p: Conformer
       ...acc.value,
       mappings: acc.mappings,
       capped: acc.capped,
+      excluded: acc.excluded,
       metrics: moleculeMetrics(acc.rowMin!, acc.colMin!, p.thresholds),
     };
     evaluated.push({ key, m });
+    if (acc.excluded > 0) exclusions.push({ key, count: acc.excluded, first: acc.firstExcluded ?? '' });
   }
   evaluated.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (const { key, m } of evaluated) molecules[key] = m;
   failures.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || (a.task < b.task ? -1 : 1));
+  exclusions.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
   const dataset: DatasetFigures = {};
   for (const delta of ascending(p.thresholds)) {
@@ -148,7 +175,8 @@ export async function summarizeConformers(rows: AsyncIterable<Row>, p: Conformer
     }
     dataset[k] = figures;
   }
-  return { molecules, dataset, evaluated: evaluated.length, failed: failures.length, failures, incomplete: incomplete.sort() };
+  const excluded = exclusions.reduce((sum, e) => sum + e.count, 0);
+  return { molecules, dataset, evaluated: evaluated.length, failed: failures.length, failures, excluded, exclusions, incomplete: incomplete.sort() };
 }
 
 function pct(v: number | null): string {
@@ -171,6 +199,10 @@ export function describeConformersSummary(summary: Record<string, unknown>): str
   }
   for (const f of (s.failures ?? []).slice(0, 3)) lines.push(`  failed ${f.key || f.task}: ${f.message}`);
   if ((s.failures?.length ?? 0) > 3) lines.push(`  ... and ${s.failures.length - 3} more failure(s) in the summary file`);
+  const exclusions = s.exclusions ?? [];
+  if (exclusions.length > 0) {
+    lines.push(`  ${s.excluded} generated conformer(s) of ${exclusions.length} molecule(s) left out, not the reference's graph (first: ${exclusions[0]!.key}: ${exclusions[0]!.first})`);
+  }
   const capped = Object.entries(s.molecules ?? {}).filter(([, m]) => m.capped).map(([k]) => k);
   if (capped.length > 0) lines.push(`  mapping cap hit for ${capped.length} molecule(s) (first: ${capped[0]}): raise --max-matches for exact symmetric RMSD`);
   return lines;
