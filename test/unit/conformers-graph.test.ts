@@ -6,10 +6,13 @@
  * and the same figures split or not.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { toWireError } from '../../src/errors.js';
 import { conformersKind, type ConformersParams, type ConformersSummary, type ConformersValue } from '../../src/kinds/conformers/index.js';
+import { EXCLUDED_LISTED } from '../../src/kinds/conformers/run.js';
 import { moleculeTaskId, splitConformersTask } from '../../src/kinds/conformers/expand.js';
 import { matchOrder } from '../../src/kinds/conformers/graph-match.js';
 import { matchTarget } from '../../src/kinds/conformers/graph-search.js';
@@ -96,6 +99,17 @@ describe('conformers matched by graph', () => {
       assert.equal(summary.molecules[key]!.excluded, 1);
     }
     assert.match(valueOf(rows, 'ibuprofen').excluded![0]!.message, /heavy atom \d+, C\(.*\), has no counterpart/);
+
+    // Many left out: the row lists the first EXCLUDED_LISTED, n_excluded counts them all.
+    const bad = expected.errors.ibuprofen!;
+    const records = readFileSync(fixture('conformers', 'permuted_gen.sdf'), 'utf8').split('$$$$\n');
+    const many = join(mkdtempSync(join(tmpdir(), 'shoal-excluded-')), 'many.sdf');
+    writeFileSync(many, [...records.slice(0, -1), ...Array.from({ length: EXCLUDED_LISTED + 5 }, () => records[bad.record - 1]!)].join('$$$$\n') + '$$$$\n');
+    const flood = await job({ ...params('permuted_gen.sdf', { symmetry: true }), gen: many });
+    const v = valueOf(flood.rows, 'ibuprofen');
+    assert.equal(v.n_excluded, EXCLUDED_LISTED + 6);
+    assert.equal(v.excluded!.length, EXCLUDED_LISTED);
+    assert.equal(v.n_gen, expected.molecules.ibuprofen!.n_gen, 'the others are still evaluated');
     assert.equal(valueOf(rows, 'aspirin').n_excluded, 0);
     assert.equal(valueOf(rows, 'aspirin').excluded, undefined);
     assert.equal(summary.excluded, 2);

@@ -17,6 +17,9 @@ import { bestRmsdRows, prepareConformers, preparePairings, type ConformerSet } f
 import { selfMappings, type SymmetryMode } from './symmetry.js';
 import { checkTaskRef } from './task-ref.js';
 
+/** Generated conformers left out that a row lists (`n_excluded` counts them all). */
+export const EXCLUDED_LISTED = 100;
+
 /** The `value` of a conformers row. */
 export interface ConformersValue {
   key: string;
@@ -33,7 +36,7 @@ export interface ConformersValue {
   symmetry: { mode: SymmetryMode; match: ConformersParams['match']; mappings: number; capped: boolean; orders?: number };
   /** With --match graph: generated conformers left out (not the reference's graph). */
   n_excluded?: number;
-  /** Each one left out, when there are any. */
+  /** The first EXCLUDED_LISTED left out, when there are any. */
   excluded?: ExcludedConformer[];
   /** Per threshold; only when the task covers the whole molecule. */
   metrics?: MoleculeMetrics;
@@ -128,7 +131,8 @@ export async function runConformers(rawRef: unknown, p: ConformersParams, ctx: R
       orders: gen.orders,
     };
     value.n_excluded = gen.excluded.length;
-    if (gen.excluded.length > 0) value.excluded = gen.excluded;
+    // The first ones only: a row must stay far below the bus's message size.
+    if (gen.excluded.length > 0) value.excluded = gen.excluded.slice(0, EXCLUDED_LISTED);
   }
   if (ref.block !== undefined) value.rows = [first, last];
   if (first === 0 && last === nRef) value.metrics = moleculeMetrics(rowMin, colMin, p.thresholds);
