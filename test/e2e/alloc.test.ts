@@ -5,7 +5,8 @@
  *
  * - a backlog: one allocation first, a second once the first started, the job run to the end on
  *   their agents only; a small job the idle agents serve brings none; idle agents drain after
- *   --idle-timeout and their Slurm jobs end COMPLETED;
+ *   --idle-timeout and their Slurm jobs end COMPLETED; the report of the out dir marks when each
+ *   allocation's agents joined and left;
  * - an allocation that cannot start yet (held) is cancelled when the queue empties;
  * - a partition that does not exist: Slurm's words in status, the queue paused after
  *   --max-failures, sbatch called exactly that often (a wrapper first on PATH counts the calls);
@@ -162,6 +163,11 @@ describe('shoal alloc on a real Slurm cluster', { timeout: 600_000 }, () => {
     assert.equal(sbatchCalls() - before, q.submitted);
     co.proc.kill('SIGTERM');
     await co.proc.exited;
+
+    // The report of the out dir marks when each allocation's agents joined and left.
+    const rep = await runShoal(['report', co.out]);
+    assert.equal(rep.code, 0, rep.stderr);
+    for (const a of done.allocations) assert.match(rep.stdout, new RegExp(`^q/${a.id.replace('.', '\\.')}\\s+${a.slurmJob}\\s+${a.agents[0]}\\s+[-+][\\d.]+m?s\\s+\\+[\\d.]+m?s\\s+ended$`, 'm'), rep.stdout);
   });
 
   it('cancels an allocation that has not started when the queue empties', { timeout: 180_000 }, async () => {
