@@ -39,7 +39,7 @@ const scratch = tempSuite('shoal-alloc-', {
   },
 });
 
-/** Where the coordinator listens (loopback) and where the allocated nodes reach it. */
+/** Where the coordinator and the allocated nodes reach the NATS server. */
 let url = '';
 let agentUrl = '';
 /** The wrapper's log: one line per sbatch call. */
@@ -52,9 +52,10 @@ before(async () => {
   const c = (cluster = await startSlurmCluster({ nodes: 2, dir: join(scratch.dir, 'slurm'), cpus: 2, memMb: 2048 }));
   const bin = findNatsServer();
   assert.ok(bin, 'nats-server not found');
-  nats = await startNatsServer({ bin, host: '0.0.0.0' });
-  url = `nats://127.0.0.1:${nats.port}`;
-  agentUrl = `nats://${c.net ? c.net.gateway : '127.0.0.1'}:${nats.port}`;
+  // On the bridge's address (loopback without namespaces): the test and the nodes both reach it there.
+  nats = await startNatsServer({ bin, host: c.net ? c.net.gateway : '127.0.0.1' });
+  url = nats.url;
+  agentUrl = nats.url;
   // sbatch first on PATH: logs each call, then runs the real one.
   const wrapDir = join(scratch.dir, 'bin');
   mkdirSync(wrapDir, { recursive: true });
