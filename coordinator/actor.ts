@@ -349,13 +349,14 @@ export class Coordinator implements SinkHost {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    this.alloc.stop();
+    const allocStopped = this.alloc.stop();
     for (const s of this.subs.splice(0)) s.unsubscribe();
     this.claim.close();
     this.admission.stop();
     await this.errors.drain(2000);
     this.errors.close();
     await this.sink.stop();
+    await allocStopped;
     await this.dirLock?.release();
   }
 }

@@ -94,3 +94,23 @@ export const AllocQueueStatusSchema = Type.Object({
   allocations: Type.Array(AllocationStatusSchema),
 });
 export type AllocQueueStatus = Static<typeof AllocQueueStatusSchema>;
+
+/**
+ * A line of `<out-dir>/alloc/allocations.jsonl`, which the coordinator appends each time an
+ * allocation's agents join or leave or it ends (the last line of an allocation holds), and
+ * `shoal report` reads to mark when each allocation's agents were there.
+ */
+export const AllocationSpanSchema = Type.Object({
+  queue: Type.String(),
+  alloc: Id,
+  slurmJob: Type.Optional(Type.String()),
+  state: AllocationStateSchema,
+  agents: Type.Array(Id),
+  /** When its first agent joined, and its last one left (epoch ms). */
+  joinedAt: Num,
+  leftAt: Type.Optional(Num),
+});
+export type AllocationSpan = Static<typeof AllocationSpanSchema>;
+
+/** Where the allocation spans are, under the coordinator's out dir. */
+export const ALLOCATIONS_FILE = 'alloc/allocations.jsonl';

@@ -9,7 +9,8 @@
  * agents' slots over the time they have left, plus the slots the queue's allocations that have
  * not started yet will bring. Only the remainder asks for more allocations, and never beyond
  * --max-jobs, --max-workers-total, or for tasks that fit on idle agents or that no allocation
- * of the queue could run.
+ * of the queue could run. Until one of the queue's allocations has started (its agents joined),
+ * and again after a failure, it submits one at a time.
  */
 import type { AllocQueueSpec } from '../../protocol/index.js';
 import type { AgentView, JobDemand, World } from './world.js';
@@ -24,6 +25,12 @@ export interface QueueFacts {
   /** Slots one of its agents has (from --cpus-per-node, or the agents that joined); null: none known. */
   slotsPerNode: number | null;
   paused: boolean;
+  /**
+   * Whether one of its allocations has started (its agents joined) since the queue was added
+   * or since its last failure. Until then it submits one at a time: an sbatch, a script or a
+   * network that does not work costs one allocation, not --max-jobs.
+   */
+  started: boolean;
   failuresInRow: number;
   /** When its last allocation failed (epoch ms). */
   lastFailureAt: number | null;
@@ -118,6 +125,10 @@ export function decide(spec: AllocQueueSpec, q: QueueFacts, w: World, now: numbe
     const wait = (q.lastFailureAt ?? now) + backoffMs(q.failuresInRow) - now;
     if (wait > 0) return none(`${need}; waiting ${Math.ceil(wait / 1000)} s after ${q.failuresInRow} failed allocation(s) in a row`);
     return { submit: 1, cancelWaiting: false, reason: `${need}: submitting 1 (after ${q.failuresInRow} failed)`, unservable: unserv };
+  }
+  if (!q.started) {
+    if (q.live > 0) return none(`${need}; one allocation at a time until one has started`);
+    return { submit: 1, cancelWaiting: false, reason: `${need}: submitting 1 (one at a time until one has started)`, unservable: unserv };
   }
   const submit = Math.min(wanted, room);
   return { submit, cancelWaiting: false, reason: `${need}: submitting ${submit}`, unservable: unserv };

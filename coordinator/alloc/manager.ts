@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { AllocQueueSpec, AllocQueueStatus } from '../../protocol/index.js';
 import { ErrorCode, ShoalError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
+import { AllocJournal } from './journal.js';
 import { AllocQueue, type AllocCommand } from './queue.js';
 import { slurmCli, slurmTime, type SlurmCli } from './slurm.js';
 import type { World } from './world.js';
@@ -40,6 +41,7 @@ export class AllocManager {
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
   private nextId = 1;
+  private readonly journal: AllocJournal;
 
   constructor(
     private readonly host: AllocHost,
@@ -47,15 +49,19 @@ export class AllocManager {
     opts: Partial<AllocManagerOptions> & { outDir: string; ns: string },
   ) {
     this.opts = { ...DEFAULT_ALLOC_OPTIONS, ...opts };
+    this.journal = new AllocJournal(this.opts.outDir, log);
   }
 
   start(): void {
     if (!this.timer) this.timer = setInterval(() => void this.step(), this.opts.pollMs);
   }
 
-  stop(): void {
+  /** Stops the ticks; resolves once the allocation spans noted are written. */
+  stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    for (const q of this.queues.values()) this.journal.note(q.label, q.status().allocations);
+    return this.journal.flushed();
   }
 
   /** Adds a queue; it decides at the next tick. */
@@ -83,6 +89,7 @@ export class AllocManager {
       if (!q.resume()) throw new ShoalError(ErrorCode.Usage, `allocation queue ${q.label} is not paused`);
     } else {
       this.run(q, q.remove(Date.now()));
+      this.journal.note(q.label, q.status().allocations);
       this.queues.delete(q.id);
     }
     this.log.info({ queue: q.label }, `allocation queue ${op === 'pause' ? 'paused' : op === 'resume' ? 'resumed' : 'removed'} by command`);
@@ -109,6 +116,7 @@ export class AllocManager {
     } catch (err) {
       this.log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'allocation round failed');
     } finally {
+      for (const q of this.queues.values()) this.journal.note(q.label, q.status().allocations);
       this.polling = false;
     }
   }

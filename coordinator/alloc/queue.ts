@@ -44,6 +44,8 @@ export class AllocQueue {
   /** Allocations whose sbatch is in flight when the queue emptied: cancelled once their id is known. */
   private readonly cancelOnSubmit = new Set<string>();
   private learntSlots: number | null = null;
+  /** An allocation's agents joined since the queue was added or its last failure. */
+  private started = false;
 
   constructor(
     readonly id: string,
@@ -205,6 +207,7 @@ export class AllocQueue {
       slurmJobs: new Set(this.allocs.filter(live).flatMap((a) => (a.slurmJob !== null ? [a.slurmJob] : []))),
       slotsPerNode: this.spec.cpusPerNode ?? this.learntSlots,
       paused: this.stateName !== 'active',
+      started: this.started,
       failuresInRow: this.failuresInRow,
       lastFailureAt: this.lastFailureAt,
     };
@@ -224,6 +227,7 @@ export class AllocQueue {
         if (a.joinedAt === null) {
           a.joinedAt = now;
           this.failuresInRow = 0;
+          this.started = true;
           out.push(this.log('info', 'the allocation\'s agents joined', { alloc: a.id, slurmJob: a.slurmJob, agent: ag.agent }));
         }
       }
@@ -263,6 +267,7 @@ export class AllocQueue {
     moveAllocation(a, 'failed', now, reason);
     this.failuresInRow++;
     this.failedCount++;
+    this.started = false;
     this.lastFailureAt = now;
     out.push(this.log('warn', 'allocation failed', { alloc: a.id, slurmJob: a.slurmJob, why: reason, failuresInRow: this.failuresInRow }));
     if (this.stateName === 'active' && this.failuresInRow >= this.spec.maxFailures) {

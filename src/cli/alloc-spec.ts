@@ -96,9 +96,15 @@ export function allocSpec(values: Record<string, unknown>, where: (name: string)
 
 /** The queues of a `--alloc FILE.yaml`: a list of entries, or `queues:` holding one. */
 export function readAllocFile(file: string): AllocQueueSpec[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--alloc ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): give the path of a YAML file listing allocation queues`);
+  }
   let doc: unknown;
   try {
-    doc = parse(readFileSync(file, 'utf8'));
+    doc = parse(text);
   } catch (err) {
     throw new UsageError(`--alloc ${file}: ${(err as Error).message}`);
   }

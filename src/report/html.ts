@@ -3,7 +3,7 @@
  * the tables rendered here (readable even with scripts off). Nothing is fetched at view time.
  */
 import type { ErrorExample, ReportData, TaskBrief } from './scan.js';
-import type { JobSummary, ReportSummary } from './summary.js';
+import type { AllocationSummary, JobSummary, ReportSummary } from './summary.js';
 import type { PageData } from './page-data.js';
 import { PAGE_CSS, PALETTE, pageScript } from './page.js';
 
@@ -208,9 +208,33 @@ ${table(
 )}
 </section>
 
+${allocationsSection(s)}
 <script id="shoal-data" type="application/json">${scriptJson(data)}</script>
 <script type="module">${pageScript()}</script>
 </body>
 </html>
+`;
+}
+
+/** When each allocation's agents (`shoal alloc`) joined and left, after the report's first start; nothing when the out dir records none. */
+function allocationsSection(s: ReportSummary): string {
+  if (!s.allocations?.length) return '';
+  const at = (x: number): string => (x < 0 ? `-${secs(-x)}` : `+${secs(x)}`);
+  return `<section>
+<h2>Allocations</h2>
+${table<AllocationSummary>(
+  'allocations',
+  [
+    { head: 'allocation', cell: (a) => `${a.queue}/${a.alloc}` },
+    { head: 'Slurm job', cell: (a) => a.slurmJob ?? '-' },
+    { head: 'agents', cell: (a) => a.agents.join(' ') },
+    { head: 'joined', num: true, cell: (a) => at(a.joinedS) },
+    { head: 'left', num: true, cell: (a) => (a.leftS === null ? '-' : at(a.leftS)) },
+    { head: 'state', cell: (a) => a.state },
+  ],
+  s.allocations,
+  'no allocation brought agents',
+)}
+</section>
 `;
 }

@@ -8,6 +8,7 @@ import { access, constants, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { readRows } from '../sink/index.js';
 import { renderHtml } from './html.js';
+import { readAllocations } from './allocations.js';
 import { findInputs, unreadable, type ReportInputs } from './inputs.js';
 import { ReportScan, type ReportData, type ScanOptions } from './scan.js';
 import { summarize, summaryLines, type ReportSummary } from './summary.js';
@@ -16,6 +17,8 @@ export { scanRows, ReportScan, DEFAULT_SCAN_OPTIONS, type ReportData, type ScanO
 export type { PageData, PageState, Bars, LaneGroup, LaneTotals, Utilization } from './page-data.js';
 export { summarize, summaryLines, type JobSummary, type ReportSummary } from './summary.js';
 export { findInputs, type ReportInputs } from './inputs.js';
+export { parseAllocations, readAllocations, type AllocationMark } from './allocations.js';
+export type { AllocationSummary } from './summary.js';
 export { renderHtml } from './html.js';
 export { TimeBins } from './bins.js';
 
@@ -55,7 +58,7 @@ export async function buildReport(paths: string | string[], o: ReportOptions = {
     }
   }
   const data = scan.result(given.length === 1 ? resolve(given[0]!) : given.map((p) => resolve(p)).join(', '), stats.bad);
-  const summary = summarize(data);
+  const summary = summarize(data, await readAllocations(given));
   let html: string | null = null;
   if (o.html) {
     html = resolve(o.html);

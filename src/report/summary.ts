@@ -1,4 +1,5 @@
 /** The text summary `shoal report` prints, and the figures it is made of. */
+import type { AllocationMark } from './allocations.js';
 import type { ReportData } from './scan.js';
 
 /** Counts carried over from the scan as they are. */
@@ -37,10 +38,26 @@ export interface ReportSummary extends ScanCounts {
   agents: Array<{ agent: string; host: string; lanes: number; tasks: number; ok: number; error: number; failedRecords: number; retried: number; busyS: number; utilization: number }>;
   /** Per job, in the timeline's order (first start). */
   perJob: JobSummary[];
+  /**
+   * The allocations (`shoal alloc`) whose agents joined, when the report reads an out dir that
+   * records them: when their agents joined and left, in seconds after the report's first start
+   * (negative: before it; leftS null: still there when last written).
+   */
+  allocations?: AllocationSummary[];
+}
+
+export interface AllocationSummary {
+  queue: string;
+  alloc: string;
+  slurmJob: string | null;
+  state: string;
+  agents: string[];
+  joinedS: number;
+  leftS: number | null;
 }
 
 /** The report's figures for `--json` and the printed lines. */
-export function summarize(d: ReportData): ReportSummary {
+export function summarize(d: ReportData, allocations: readonly AllocationMark[] = []): ReportSummary {
   const capacity = d.util.capacity.reduce((s, x) => s + x, 0);
   const { file, files, rows, badLines, tasks, ok, error, failedRecords, retried, jobs, kinds, errorsByCode } = d;
   const share = (busy: number, alive: number): number => (alive > 0 ? Math.min(1, busy / alive) : 0);
@@ -57,6 +74,9 @@ export function summarize(d: ReportData): ReportSummary {
       startS: (j.first - d.t0) / 1000, endS: (j.last - d.t0) / 1000, spanS: (j.last - j.first) / 1000, busyS: j.busyMs / 1000,
       utilization: share(j.busyMs, j.aliveMs), previous: j.previous, overlapS: j.overlapMs / 1000,
     })),
+    ...(allocations.length > 0
+      ? { allocations: allocations.map((a) => ({ queue: a.queue, alloc: a.alloc, slurmJob: a.slurmJob, state: a.state, agents: a.agents, joinedS: (a.joinedAt - d.t0) / 1000, leftS: a.leftAt === null ? null : (a.leftAt - d.t0) / 1000 })) }
+      : {}),
   };
 }
 
@@ -99,5 +119,17 @@ export function summaryLines(s: ReportSummary): string[] {
       ]),
     );
   }
+  if (s.allocations?.length) {
+    lines.push('');
+    lines.push(
+      ...table([
+        ['ALLOCATION', 'SLURM JOB', 'AGENTS', 'JOINED', 'LEFT', 'STATE'],
+        ...s.allocations.map((a) => [`${a.queue}/${a.alloc}`, a.slurmJob ?? '-', a.agents.join(' '), at(a.joinedS), a.leftS === null ? '-' : at(a.leftS), a.state]),
+      ]),
+    );
+  }
   return lines;
 }
+
+/** A time after the report's first start, signed. */
+const at = (s: number): string => (s < 0 ? `-${secs(-s)}` : `+${secs(s)}`);

@@ -10,7 +10,7 @@ import type { JobDemand } from '../../coordinator/alloc/index.js';
 import { backoffMs, decide, type QueueFacts } from '../../coordinator/alloc/index.js';
 import { agent, job, spec } from '../helpers/alloc.js';
 
-const facts = (o: Partial<QueueFacts> = {}): QueueFacts => ({ live: 0, waiting: 0, slurmJobs: new Set(), slotsPerNode: 4, paused: false, failuresInRow: 0, lastFailureAt: null, ...o });
+const facts = (o: Partial<QueueFacts> = {}): QueueFacts => ({ live: 0, waiting: 0, slurmJobs: new Set(), slotsPerNode: 4, paused: false, started: true, failuresInRow: 0, lastFailureAt: null, ...o });
 
 test('a backlog with no agents: allocations for the work beyond what one can do, up to --max-jobs', () => {
   // 100 tasks × 10 s = 1000 slot-s; one allocation: 4 slots × 540 s = 2160 slot-s → 1.
@@ -102,4 +102,19 @@ test('after failures: one at a time, after a back-off that doubles; paused: noth
   const p = decide(spec(), facts({ paused: true }), w, 0);
   assert.equal(p.submit, 0);
   assert.equal(p.reason, 'paused');
+});
+
+test('until an allocation of the queue has started: one at a time, then up to the count', () => {
+  const w = { jobs: [job({ queued: 1000 })], agents: [] };
+  const first = decide(spec(), facts({ started: false }), w, 0);
+  assert.equal(first.submit, 1);
+  assert.match(first.reason, /at a time until one has started/);
+  // That one submitted, pending or running without agents yet: nothing more, however large the backlog.
+  for (const f of [{ live: 1, waiting: 1 }, { live: 1, waiting: 0 }]) {
+    const d = decide(spec(), facts({ started: false, ...f }), w, 60_000);
+    assert.equal(d.submit, 0);
+    assert.match(d.reason, /at a time until one has started/);
+  }
+  // Its agents joined: the rest of the count at once.
+  assert.equal(decide(spec(), facts({ started: true, live: 1, slurmJobs: new Set(['7']) }), { jobs: [job({ queued: 1000 })], agents: [agent({ slurmJob: '7' })] }, 60_000).submit, 3);
 });

@@ -57,14 +57,40 @@ test('a backlog and no agents: submitted, pending, running, agents join, the wor
 
 test('the queue empties: pending allocations are cancelled, one in sbatch is cancelled when its id comes', () => {
   const q = new AllocQueue('1', spec());
-  const [a, b] = sbatches(q.tick({ jobs: [job({ queued: 400 })], agents: [] }, 0));
-  assert.ok(a && b);
-  q.submitted(a.alloc, { slurmJob: '1' }, 100);
-  const cmds = q.tick({ jobs: [job({ queued: 0, running: 0 })], agents: [] }, 200);
-  assert.deepEqual(of(cmds, 'scancel').map((c) => c.slurmJob), ['1']);
-  assert.deepEqual(of(q.submitted(b.alloc, { slurmJob: '2' }, 300), 'scancel').map((c) => c.slurmJob), ['2']);
+  // One in sbatch when the queue empties: cancelled once sbatch answers with its id.
+  const [a] = sbatches(q.tick({ jobs: [job({ queued: 400 })], agents: [] }, 0));
+  assert.ok(a);
+  assert.equal(of(q.tick({ jobs: [job({ queued: 0, running: 0 })], agents: [] }, 100), 'scancel').length, 0);
+  assert.deepEqual(of(q.submitted(a.alloc, { slurmJob: '1' }, 200), 'scancel').map((c) => c.slurmJob), ['1']);
+  // One pending when the queue empties: cancelled at once.
+  const [b] = sbatches(q.tick({ jobs: [job({ queued: 400 })], agents: [] }, 300));
+  assert.ok(b);
+  q.submitted(b.alloc, { slurmJob: '2' }, 400);
+  assert.deepEqual(of(q.tick({ jobs: [job({ queued: 0, running: 0 })], agents: [] }, 500), 'scancel').map((c) => c.slurmJob), ['2']);
   assert.deepEqual(q.status().allocations.map((x) => x.state), ['cancelled', 'cancelled']);
-  assert.equal(sbatches(q.tick({ jobs: [], agents: [] }, 400)).length, 0);
+  assert.equal(sbatches(q.tick({ jobs: [], agents: [] }, 600)).length, 0);
+});
+
+test('one allocation at a time until one has started, then up to the count; again one at a time after a failure', () => {
+  const q = new AllocQueue('1', spec());
+  const w = (agents = [] as ReturnType<typeof agent>[]): { jobs: ReturnType<typeof job>[]; agents: ReturnType<typeof agent>[] } => ({ jobs: [job({ queued: 10_000 })], agents });
+  const [a] = sbatches(q.tick(w(), 0));
+  assert.ok(a);
+  q.submitted(a.alloc, { slurmJob: '1' }, 10);
+  q.slurmSaw(saw([['1', { state: 'PENDING', reason: 'Priority' }]]), 1000);
+  assert.equal(sbatches(q.tick(w(), 2000)).length, 0, 'pending: nothing more');
+  q.slurmSaw(saw([['1', { state: 'RUNNING', reason: 'None' }]]), 3000);
+  assert.equal(sbatches(q.tick(w(), 4000)).length, 0, 'running, no agent yet: nothing more');
+  assert.match(q.status().decision, /at a time until one has started/);
+  // Its agent joined: the rest of --max-jobs (4) at once.
+  const more = sbatches(q.tick(w([agent({ agent: 'n1', slurmJob: '1' })]), 5000));
+  assert.equal(more.length, 3);
+  // One of them fails: the next only after the back-off, and one at a time again.
+  q.submitted(more[0]!.alloc, { error: 'refused' }, 5100);
+  q.submitted(more[1]!.alloc, { slurmJob: '2' }, 5100);
+  q.submitted(more[2]!.alloc, { slurmJob: '3' }, 5100);
+  q.slurmSaw(saw([['1', { state: 'COMPLETED', reason: 'None' }], ['2', { state: 'PENDING', reason: 'Priority' }], ['3', { state: 'PENDING', reason: 'Priority' }]]), 6000);
+  assert.equal(sbatches(q.tick(w(), 60_000)).length, 0, 'after a failure, while two have not started: none');
 });
 
 test('sbatch refusing: counted, backed off, the queue pauses after --max-failures with the reason, resumes only by command', () => {
@@ -78,14 +104,14 @@ test('sbatch refusing: counted, backed off, the queue pauses after --max-failure
       q.submitted(c.alloc, { error: 'sbatch: error: Batch job submission failed: Invalid partition name specified' }, now + 10);
     }
   }
-  // Four at once first (the backlog wants them), each fails: paused after the second.
-  assert.equal(submitted, 4);
+  // One at a time (none has started), each fails: paused after the second, so sbatch ran exactly --max-failures times.
+  assert.equal(submitted, 2);
   const st = q.status();
   assert.equal(st.state, 'paused');
   assert.match(st.paused!, /paused after \d failed allocations in a row \(--max-failures 2\).*Invalid partition name specified.*shoal alloc resume 1/);
   assert.match(st.decision, /paused/);
   assert.ok(q.resume());
-  assert.equal(sbatches(q.tick(w, now)).length, 4, 'resumed: it submits again');
+  assert.equal(sbatches(q.tick(w, now)).length, 1, 'resumed: it submits again, one until one starts');
 });
 
 test('an allocation that never starts (a limit of the partition) or whose agents never join has failed, with Slurm\'s reason', () => {
