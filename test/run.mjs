@@ -36,20 +36,21 @@ if (files.length === 0) {
  * in a lane of their own, beside the others; files that measure the whole machine (memory
  * pressure, CPU affinity, three servers) run alone at the end.
  */
-const HOSTS = [/\/e2e\//, /fault-partition\./];
+const HOSTS = [/\/e2e\/alloc\./, /\/e2e\/slurm/, /fault-partition\./];
 const ALONE = [/fault-memory\./, /affinity\./, /security-cluster\./];
 const lanes = Math.max(1, Number.parseInt(process.env.SHOAL_TEST_LANES ?? '3', 10) || 1);
 const matches = (res, f) => res.some((re) => re.test(f));
 
 // Long waiting files first (the longest measured here, in order), so the lanes end together;
 // unit files fill the gaps at the end.
-const LONG = ['scale', 'fault-hostile', 'pipeline-faults', 'python', 'fleet', 'fault-owner', 'watch', 'fault-sink', 'cache', 'resume-content', 'command', 'fault-drain', 'skeleton', 'stages', 'frames'];
+const LONG = ['scale', 'fault-hostile', 'chaos', 'report', 'pipeline-faults', 'python', 'fleet', 'fault-owner', 'watch', 'fault-sink', 'cache', 'resume-content', 'command', 'fault-drain', 'skeleton', 'stages', 'frames'];
 const rank = (f) => {
   const long = LONG.findIndex((name) => f.endsWith(`/${name}.test.js`));
   return long >= 0 ? long : f.includes('/integration/') ? LONG.length : LONG.length + 1;
 };
 const shared = files.filter((f) => !matches(HOSTS, f) && !matches(ALONE, f)).sort((a, b) => rank(a) - rank(b));
-const hosts = files.filter((f) => matches(HOSTS, f));
+// The longest first: the allocation test (a Slurm cluster and several allocations' lives).
+const hosts = files.filter((f) => matches(HOSTS, f)).sort((a, b) => Number(/\/alloc\./.test(b)) - Number(/\/alloc\./.test(a)));
 const solo = files.filter((f) => matches(ALONE, f));
 
 const totals = { tests: 0, pass: 0, fail: 0, cancelled: 0, skipped: 0, todo: 0 };

@@ -123,9 +123,9 @@ describe('shoal alloc on a real Slurm cluster', { timeout: 600_000 }, () => {
     const c = cluster!;
     const co = await coordinator('backlog');
     const before = sbatchCalls();
-    // 1 slot per agent, 110 s of usable time each: 30 tasks of 4 s are more than one allocation can do.
-    await addQueue(co, ['--max-jobs', '2', '--walltime', '2', '--drain-before', '10', '--cpus-per-node', '1', '--idle-timeout', '30', '--name', 'q']);
-    const TASKS = 30;
+    // 1 slot per agent, 50 s of usable time each: 15 tasks of 4 s are more than one allocation can do.
+    await addQueue(co, ['--max-jobs', '2', '--walltime', '1', '--drain-before', '10', '--cpus-per-node', '1', '--idle-timeout', '20', '--name', 'q']);
+    const TASKS = 15;
     const sub = await runShoal(['submit', 'spin', ...co.conn, '--job', 'A1', '--tasks', String(TASKS), '--sleep', '--ms', '4000', '--no-speculate']);
     assert.equal(sub.code, 0, sub.stderr);
 
