@@ -20,8 +20,8 @@ import { natsSuite } from '../helpers/suite.js';
 import { killHard, logsOf, rowsSoFar, stopAgent } from '../helpers/faults.js';
 import { RawAgent } from '../helpers/raw-agent.js';
 import { connectNats } from '../../src/bus/index.js';
-import { PROTOCOL_VERSION, subjects } from '../../protocol/index.js';
-import { until } from '../helpers/wait.js';
+import { decode, PROTOCOL_VERSION, subjects } from '../../protocol/index.js';
+import { until, within } from '../helpers/wait.js';
 
 const suite = natsSuite('shoal-fault-coord-');
 
@@ -96,17 +96,37 @@ describe('coordinator crash', () => {
     assert.match(earlier.notes.join('\n'), /ended before the coordinator restarted/);
   });
 
-  it('an idle agent whose pull waits at a coordinator that is killed is told to join the restarted one when its heartbeat is heard', async (t) => {
+  it('a coordinator that hears a heartbeat from an agent it does not know tells it to join again; a real agent joins the restarted one', async (t) => {
     const ns = uniqueNs('coord-idle');
     const out = join(suite.dir, 'out-idle');
     const first = await startCoordinator(suite.nats.url, ns, out);
+    // A raw agent this coordinator never met: its heartbeat is answered on its command subject.
+    const bus = await connectNats({ url: suite.nats.url, name: 'shoal-test stranger' });
+    t.after(() => bus.close());
+    const subj = subjects(ns);
+    const stranger = new RawAgent(bus, subj, 'stranger-agent');
+    const cmds = bus.subscribe(subj.agentCmd(stranger.id));
+    await bus.flush();
+    stranger.heartbeat();
+    const told = await within(
+      (async () => {
+        for await (const m of cmds) {
+          const d = decode('AgentCmd', m.data);
+          if (d.ok) return d.msg;
+        }
+        return null;
+      })(),
+      20_000,
+    );
+    assert.equal(told?.kind, 'rejoin', JSON.stringify(told));
+    assert.match(told?.kind === 'rejoin' ? told.reason : '', /does not know the agent/);
+
+    // A real agent: it joins the coordinator started after the first was killed, by that
+    // command or by its next pull, whichever comes first.
     const agent = await startAgent(suite.nats.url, ns, ['--workers', '1'], { t });
     await first.waitForLog((l) => l.msg === 'agent joined' && l.agent === agent.id);
     await killHard(first);
-    // Its pull sits at the dead coordinator until its timeout; the new one hears its heartbeat.
     const second = await startCoordinator(suite.nats.url, ns, out, [], { t });
-    const told = await agent.proc.waitForLog('the coordinator asks this agent to join again now');
-    assert.match(String(told.reason), /does not know the agent/);
     await second.waitForLog((l) => l.msg === 'agent joined' && l.agent === agent.id);
     await until('the agent welcomed by the new coordinator', () => logsOf(agent.proc, 'joined the coordinator').length === 2);
   });
