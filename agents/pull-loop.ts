@@ -29,42 +29,39 @@ export class PullLoop {
    */
   hurry(why: string): void {
     this.link.abandonInFlight(why);
-    const c = this.cutShort;
+    const end = this.cutShort;
     this.cutShort = null;
-    c?.();
-  }
-
-  /** Waits `ms`, or less when hurried. */
-  private backoffWait(ms: number): Promise<void> {
-    return new Promise((r) => {
-      const t = setTimeout(() => {
-        this.cutShort = null;
-        r();
-      }, ms);
-      this.cutShort = () => {
-        clearTimeout(t);
-        r();
-      };
-    });
+    end?.();
   }
 
   /** Wakes the loop. */
   poke(): void {
-    const w = this.wake;
+    const end = this.wake;
     this.wake = null;
-    w?.();
+    end?.();
   }
 
+  /** Waits `ms`, or less when poked. */
   private waitForChange(ms: number): Promise<void> {
+    return this.wakeableWait(ms, (w) => (this.wake = w));
+  }
+
+  /** Waits `ms`, or less when hurried. */
+  private backoffWait(ms: number): Promise<void> {
+    return this.wakeableWait(ms, (w) => (this.cutShort = w));
+  }
+
+  /** Waits `ms`; `hold` keeps the function that ends the wait early (null once it has ended). */
+  private wakeableWait(ms: number, hold: (end: (() => void) | null) => void): Promise<void> {
     return new Promise((r) => {
       const t = setTimeout(() => {
-        this.wake = null;
+        hold(null);
         r();
       }, ms);
-      this.wake = () => {
+      hold(() => {
         clearTimeout(t);
         r();
-      };
+      });
     });
   }
 
