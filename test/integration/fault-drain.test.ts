@@ -88,7 +88,7 @@ describe('drain', () => {
 
   it('SIGTERM with a task longer than --grace: the grace period ends, the task is aborted and handed back, exit 0', async (t) => {
     const c = await startAgent(suite.nats.url, run.ns, ['--workers', '1', '--grace', '1'], { t });
-    await submit('D2', ['--tasks', '2', '--ms', '4000', '--granularity', '1']);
+    await submit('D2', ['--tasks', '2', '--sleep', '--ms', '4000', '--granularity', '1']);
     await until('C running a task of D2', async () => (await run.ctl.agent(c.id))?.busy === 1, 10_000);
     c.proc.kill('SIGTERM');
     await c.proc.waitForLog('draining');
@@ -108,7 +108,7 @@ describe('drain', () => {
 
   it('a second SIGTERM aborts the running task at once and hands it back, exit 0', async (t) => {
     const f = await startAgent(suite.nats.url, run.ns, ['--workers', '1', '--grace', '600'], { t });
-    await submit('D3', ['--tasks', '2', '--ms', '4000', '--granularity', '1']);
+    await submit('D3', ['--tasks', '2', '--sleep', '--ms', '4000', '--granularity', '1']);
     await until('F running a task of D3', async () => (await run.ctl.agent(f.id))?.busy === 1, 10_000);
     f.proc.kill('SIGTERM');
     await f.proc.waitForLog('draining');
