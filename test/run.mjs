@@ -4,8 +4,10 @@
 //
 // Most integration tests spend their time waiting (for agent timeouts, drains, restarts), so
 // files run in SHOAL_TEST_LANES lanes at once (default 3), plus a lane for the files that
-// build hosts (real Slurm, network namespaces). Files that measure the whole machine (a
-// process eating memory, CPU affinity) run alone at the end.
+// build hosts (real Slurm, network namespaces) and a lane for the files that mostly wait
+// (a coordinator giving memory back, timeouts, restarts), which costs the machine little
+// beside the others. Files that measure the whole machine (a process eating memory, CPU
+// affinity) run alone at the end.
 // Each file's TAP output is printed whole when it ends; the last lines sum up all files.
 import { readdirSync, statSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,12 +45,16 @@ const matches = (res, f) => res.some((re) => re.test(f));
 
 // Long waiting files first (the longest measured here, in order), so the lanes end together;
 // unit files fill the gaps at the end.
-const LONG = ['scale', 'fault-hostile', 'chaos', 'report', 'pipeline-faults', 'python', 'fleet', 'fault-owner', 'watch', 'fault-sink', 'cache', 'resume-content', 'command', 'fault-drain', 'skeleton', 'stages', 'frames'];
+const LONG = ['chaos', 'report', 'pipeline-faults', 'python', 'fleet', 'watch', 'resume-content', 'fault-sink', 'cache', 'command', 'fault-drain', 'skeleton', 'stages', 'frames'];
+// Files that use a fifth of a core or less for most of their time, longest first.
+const WAITS = ['scale', 'fault-owner', 'fault-hostile', 'resume-refused', 'silent-waits', 'fault-pause', 'fault-agent-loss', 'run-handlers', 'owner-lock'];
 const rank = (f) => {
   const long = LONG.findIndex((name) => f.endsWith(`/${name}.test.js`));
   return long >= 0 ? long : f.includes('/integration/') ? LONG.length : LONG.length + 1;
 };
-const shared = files.filter((f) => !matches(HOSTS, f) && !matches(ALONE, f)).sort((a, b) => rank(a) - rank(b));
+const waiting = (f) => WAITS.some((name) => f.endsWith(`/${name}.test.js`));
+const waits = WAITS.flatMap((name) => files.filter((f) => f.endsWith(`/${name}.test.js`)));
+const shared = files.filter((f) => !matches(HOSTS, f) && !matches(ALONE, f) && !waiting(f)).sort((a, b) => rank(a) - rank(b));
 // The longest first: the allocation test (a Slurm cluster and several allocations' lives).
 const hosts = files.filter((f) => matches(HOSTS, f)).sort((a, b) => Number(/\/alloc\./.test(b)) - Number(/\/alloc\./.test(a)));
 const solo = files.filter((f) => matches(ALONE, f));
@@ -97,8 +103,9 @@ async function runLanes(queue, n) {
 }
 
 const t0 = Date.now();
-// The hosts' lane takes shared files too once its own are done.
-await Promise.all([runLanes(shared, lanes), runLanes(hosts, 1).then(() => runLanes(shared, 1))]);
+// The hosts' lane takes shared files too once its own are done; the waiting lane does not
+// (its files would then contend for the CPU with three others).
+await Promise.all([runLanes(shared, lanes), runLanes(hosts, 1).then(() => runLanes(shared, 1)), runLanes(waits, 1)]);
 await runLanes(solo, 1);
 const secs = ((Date.now() - t0) / 1000).toFixed(1);
 if (cpuDir) rmSync(cpuDir, { recursive: true, force: true });
