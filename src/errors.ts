@@ -93,6 +93,26 @@ export class UsageError extends ShoalError {
   }
 }
 
+/**
+ * A state machine was asked for a move its table does not allow: a bug in shoal, never the
+ * user's doing. One class for every table (tasks, agents, allocations, the agent's session and
+ * its bundles); `machine` names which.
+ */
+export class IllegalMoveError extends Error {
+  readonly code = ErrorCode.Internal;
+  constructor(
+    /** What moves: 'task J/t', 'agent a', 'allocation q-1', 'agent session', 'bundle 3 (job J, 2 tasks)'. */
+    readonly machine: string,
+    readonly from: string,
+    readonly to: string,
+    /** More to say: the event, recent moves. */
+    detail?: string,
+  ) {
+    super(`illegal transition of ${machine}: ${from} → ${to}${detail ? ` (${detail})` : ''}`);
+    this.name = 'IllegalMoveError';
+  }
+}
+
 /** Turns anything thrown into a wire error; unknown throwables are retryable task errors. */
 export function toWireError(err: unknown): WireError & { retryable: boolean } {
   if (err instanceof ShoalError) return { code: err.code, message: err.message, retryable: err.retryable };

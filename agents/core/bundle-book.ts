@@ -6,6 +6,7 @@
  * as it moves to ended, whatever ended it.
  */
 import type { HeldTask, JobInfo, TaskMsg } from '../../protocol/index.js';
+import { IllegalMoveError } from '../../src/errors.js';
 import { newFlags } from '../flags.js';
 import { GpuBook } from './gpu-book.js';
 
@@ -48,16 +49,8 @@ export interface Bundle {
   state: BundleState;
 }
 
-export class IllegalBundleMoveError extends Error {
-  readonly code = 'E_INTERNAL';
-  constructor(b: Bundle, to: BundleState) {
-    super(`illegal move of bundle ${b.n} (job ${b.job}, ${b.tasks.length} tasks): ${b.state} → ${to}`);
-    this.name = 'IllegalBundleMoveError';
-  }
-}
-
 function move(b: Bundle, to: BundleState): void {
-  if (!BUNDLE_MOVES[b.state].includes(to)) throw new IllegalBundleMoveError(b, to);
+  if (!BUNDLE_MOVES[b.state].includes(to)) throw new IllegalMoveError(`bundle ${b.n} (job ${b.job}, ${b.tasks.length} tasks)`, b.state, to);
   b.state = to;
 }
 

@@ -2,6 +2,7 @@
  * The agent's session with the coordinator: named states, each carrying its own data, and the
  * table of allowed moves. Every move goes through `moveSession`; an illegal one throws.
  */
+import { IllegalMoveError } from '../../src/errors.js';
 
 /** What a welcome gave: the coordinator's epoch and the last dispatch seen under it. */
 export interface Link {
@@ -37,21 +38,9 @@ export const SESSION_MOVES: Readonly<Record<SessionName, readonly SessionName[]>
   stopped: [],
 };
 
-export class IllegalSessionMoveError extends Error {
-  readonly code = 'E_INTERNAL';
-  constructor(
-    readonly from: SessionName,
-    readonly to: SessionName,
-    readonly event: string,
-  ) {
-    super(`illegal agent session move: ${from} → ${to} (on ${event})`);
-    this.name = 'IllegalSessionMoveError';
-  }
-}
-
 /** The next session if the table allows the move from `from`; throws otherwise. */
 export function moveSession(from: Session, to: Session, event: string): Session {
-  if (!SESSION_MOVES[from.s].includes(to.s)) throw new IllegalSessionMoveError(from.s, to.s, event);
+  if (!SESSION_MOVES[from.s].includes(to.s)) throw new IllegalMoveError('agent session', from.s, to.s, `on ${event}`);
   return to;
 }
 

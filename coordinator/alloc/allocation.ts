@@ -3,6 +3,7 @@
  * states and the table of allowed moves. Terminal states stay for status until forgotten.
  */
 import type { AllocationStateName, AllocationStatus } from '../../protocol/index.js';
+import { IllegalMoveError } from '../../src/errors.js';
 
 /**
  * The allowed moves. sbatch answers (→ pending) or fails (→ failed); Slurm starts it (→ running)
@@ -18,18 +19,6 @@ export const ALLOCATION_TRANSITIONS: Readonly<Record<AllocationStateName, readon
   failed: [],
   cancelled: [],
 };
-
-export class IllegalAllocationTransitionError extends Error {
-  readonly code = 'E_INTERNAL';
-  constructor(
-    readonly alloc: string,
-    readonly from: AllocationStateName,
-    readonly to: AllocationStateName,
-  ) {
-    super(`illegal transition of allocation ${alloc}: ${from} → ${to}`);
-    this.name = 'IllegalAllocationTransitionError';
-  }
-}
 
 export interface Allocation {
   readonly id: string;
@@ -56,7 +45,7 @@ export function newAllocation(id: string, nodes: number, now: number): Allocatio
 
 /** Moves an allocation through the table; a move not in it throws. */
 export function moveAllocation(a: Allocation, to: AllocationStateName, now: number, reason?: string): void {
-  if (!ALLOCATION_TRANSITIONS[a.state].includes(to)) throw new IllegalAllocationTransitionError(a.id, a.state, to);
+  if (!ALLOCATION_TRANSITIONS[a.state].includes(to)) throw new IllegalMoveError(`allocation ${a.id}`, a.state, to);
   a.state = to;
   a.since = now;
   if (to === 'running' && a.startedAt === null) a.startedAt = now;

@@ -4,6 +4,7 @@
  * slots of active agents and the set of parked pulls in step with their states.
  */
 import type { AgentInfo, InterpreterMemory } from '../../protocol/index.js';
+import { IllegalMoveError } from '../../src/errors.js';
 import type { Task } from './task-state.js';
 
 /** Where an agent stands. */
@@ -83,18 +84,6 @@ export interface Agent {
 
 type MutableAgent = { -readonly [K in keyof Agent]: Agent[K] };
 
-export class IllegalAgentTransitionError extends Error {
-  readonly code = 'E_INTERNAL';
-  constructor(
-    readonly agent: string,
-    readonly from: AgentStateName,
-    readonly to: AgentStateName,
-  ) {
-    super(`illegal transition of agent ${agent}: ${from} → ${to}`);
-    this.name = 'IllegalAgentTransitionError';
-  }
-}
-
 export class AgentRoster {
   private readonly byId = new Map<string, Agent>();
   /** Agents whose pull is parked, waiting for work. */
@@ -159,7 +148,7 @@ export class AgentRoster {
   move(agent: Agent, next: AgentState, info?: AgentInfo): void {
     const a = agent as MutableAgent;
     const from = a.state.s;
-    if (!AGENT_TRANSITIONS[from].includes(next.s)) throw new IllegalAgentTransitionError(a.id, from, next.s);
+    if (!AGENT_TRANSITIONS[from].includes(next.s)) throw new IllegalMoveError(`agent ${a.id}`, from, next.s);
     if (from === 'active') this.slots -= a.info.slots;
     if (info) a.info = info;
     a.state = next;

@@ -3,7 +3,7 @@
  * Every move goes through `moveTask`; an illegal one throws an error that names the task,
  * both states and its recent history.
  */
-import type { WireError } from '../../src/errors.js';
+import { IllegalMoveError, type WireError } from '../../src/errors.js';
 import type { NewTask } from './options.js';
 
 /** Where a task stands. */
@@ -156,18 +156,6 @@ export class TransitionLog {
   }
 }
 
-export class IllegalTransitionError extends Error {
-  readonly code = 'E_INTERNAL';
-  constructor(
-    readonly task: Task,
-    readonly to: TaskStateName,
-    readonly event: number,
-    history: string,
-  ) {
-    super(`illegal transition of task ${task.job}/${task.id}: ${task.state.s} → ${to} (event ${event}); recent: ${history || 'none'}`);
-    this.name = 'IllegalTransitionError';
-  }
-}
 
 /**
  * Moves a task to a new state if the table allows it, applying `change` (attempt, avoid) with
@@ -176,7 +164,7 @@ export class IllegalTransitionError extends Error {
 export function moveTask(task: Task, next: TaskState, event: number, log: TransitionLog, change?: TaskChange): void {
   const from = task.state.s;
   // A task that ever started may be running somewhere: it is never split.
-  if (!ALLOWED[from][next.s] || (next.s === 'split' && task.started)) throw new IllegalTransitionError(task, next.s, event, log.historyOf(task));
+  if (!ALLOWED[from][next.s] || (next.s === 'split' && task.started)) throw new IllegalMoveError(`task ${task.job}/${task.id}`, from, next.s, `event ${event}; recent: ${log.historyOf(task) || 'none'}`);
   const t = task as MutableTask;
   if (change) {
     if (change.attempt !== undefined) t.attempt = change.attempt;

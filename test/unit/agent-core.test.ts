@@ -1,7 +1,8 @@
 /** The agent's core driven by events, without a bus or a pool: bundles, deaths, aborts, memory, rejoins. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AgentCore, IllegalSessionMoveError, moveSession, bundleFlags } from '../../agents/index.js';
+import { AgentCore, moveSession, bundleFlags } from '../../agents/index.js';
+import { IllegalMoveError } from '../../src/errors.js';
 import { dispatch, done, kinds, newCore, reported, runs, tasks, welcome, epochOf } from '../helpers/agent-core.js';
 
 const { isMarked, runningIndex } = bundleFlags;
@@ -138,7 +139,7 @@ test('a welcome after the agent stopped changes nothing', () => {
 });
 
 test('the session moves only through its table', () => {
-  assert.throws(() => moveSession({ s: 'stopped' }, { s: 'joining' }, 'test'), IllegalSessionMoveError);
+  assert.throws(() => moveSession({ s: 'stopped' }, { s: 'joining' }, 'test'), IllegalMoveError);
   assert.throws(() => moveSession({ s: 'draining', link: null }, { s: 'active', link: { epoch: 1, seq: 0 } }, 'test'), /draining → active/);
   assert.deepEqual(moveSession({ s: 'joining' }, { s: 'draining', link: null }, 'test'), { s: 'draining', link: null });
 });

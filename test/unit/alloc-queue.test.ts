@@ -7,9 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ALLOCATION_TRANSITIONS, AllocQueue, IllegalAllocationTransitionError, type AllocCommand, type SlurmJobView } from '../../coordinator/alloc/index.js';
+import { ALLOCATION_TRANSITIONS, AllocQueue, type AllocCommand, type SlurmJobView } from '../../coordinator/alloc/index.js';
 import { moveAllocation, newAllocation } from '../../coordinator/alloc/allocation.js';
 import { agent, job, spec } from '../helpers/alloc.js';
+import { IllegalMoveError } from '../../src/errors.js';
 
 const sbatches = (cmds: AllocCommand[]): Array<Extract<AllocCommand, { kind: 'sbatch' }>> => cmds.filter((c): c is Extract<AllocCommand, { kind: 'sbatch' }> => c.kind === 'sbatch');
 const of = <K extends AllocCommand['kind']>(cmds: AllocCommand[], kind: K): Array<Extract<AllocCommand, { kind: K }>> => cmds.filter((c): c is Extract<AllocCommand, { kind: K }> => c.kind === kind);
@@ -21,7 +22,7 @@ test('the allocation table: every state named, a move not in it throws', () => {
   moveAllocation(a, 'running', 2);
   assert.equal(a.startedAt, 2);
   moveAllocation(a, 'ended', 3);
-  assert.throws(() => moveAllocation(a, 'running', 4), IllegalAllocationTransitionError);
+  assert.throws(() => moveAllocation(a, 'running', 4), IllegalMoveError);
   for (const to of Object.values(ALLOCATION_TRANSITIONS).flat()) assert.ok(to in ALLOCATION_TRANSITIONS);
 });
 

@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AGENT_TRANSITIONS, IllegalAgentTransitionError, type Scheduler } from '../../coordinator/index.js';
+import { AGENT_TRANSITIONS, type Scheduler } from '../../coordinator/index.js';
+import { IllegalMoveError } from '../../src/errors.js';
 import { agentInfo, commit, handback, newScheduler, ofKind, pullParams, replies, submit, taskIds, tasks } from '../helpers/sched.js';
 
 const state = (s: Scheduler, id: string, now: number): string | undefined => s.status(now).agents.find((a) => a.agent === id)?.state;
@@ -38,7 +39,7 @@ test('the agent states table: only a draining agent leaves, and one that left co
   const s = newScheduler();
   s.onHello('a', agentInfo(), [], 0);
   const roster = s.internalsForTests().agents;
-  assert.throws(() => roster.move(roster.get('a')!, { s: 'left', since: 0 }), IllegalAgentTransitionError);
+  assert.throws(() => roster.move(roster.get('a')!, { s: 'left', since: 0 }), IllegalMoveError);
 });
 
 test('a drained agent that falls silent holding nothing has left: busy 0, nothing requeued, forgotten after leftRetentionMs', () => {

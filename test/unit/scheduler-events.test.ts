@@ -1,7 +1,8 @@
 /** The scheduling core event by event: what each event returns, and the invariants after it. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AGENT_TRANSITIONS, IllegalAgentTransitionError, moveTask, IllegalTransitionError, TRANSITIONS, TransitionLog } from '../../coordinator/index.js';
+import { AGENT_TRANSITIONS, moveTask, TRANSITIONS, TransitionLog } from '../../coordinator/index.js';
+import { IllegalMoveError } from '../../src/errors.js';
 import { agentInfo, commit, failure, handback, newScheduler, ofKind, pullParams, queuedTask, replies, submit, taskIds, tasks } from '../helpers/sched.js';
 
 test('largest tasks are dispatched first', () => {
@@ -243,7 +244,7 @@ test('an illegal transition throws naming the task, both states and its history'
   moveTask(t, { s: 'done', status: 'ok' }, 7, log);
   assert.throws(
     () => moveTask(t, { s: 'queued' }, 8, log),
-    (err: unknown) => err instanceof IllegalTransitionError && /J\/x: done → queued/.test(err.message) && /queued>done@7/.test(err.message),
+    (err: unknown) => err instanceof IllegalMoveError && /J\/x: done → queued/.test(err.message) && /queued>done@7/.test(err.message),
   );
   assert.deepEqual(TRANSITIONS.done, []);
   assert.deepEqual(TRANSITIONS.split, []);
@@ -251,7 +252,7 @@ test('an illegal transition throws naming the task, both states and its history'
   const y = queuedTask('y');
   moveTask(y, { s: 'leased', agent: 'a', since: 0, dispatch: 1, copy: null }, 9, log);
   moveTask(y, { s: 'queued' }, 10, log);
-  assert.throws(() => moveTask(y, { s: 'split' }, 11, log), (err: unknown) => err instanceof IllegalTransitionError && /J\/y: queued → split/.test(err.message));
+  assert.throws(() => moveTask(y, { s: 'split' }, 11, log), (err: unknown) => err instanceof IllegalMoveError && /J\/y: queued → split/.test(err.message));
 });
 
 test('an illegal agent move throws naming the agent and both states', () => {
@@ -262,7 +263,7 @@ test('an illegal agent move throws naming the agent and both states', () => {
   const roster = s.internalsForTests().agents;
   assert.throws(
     () => roster.move(roster.get('a')!, { s: 'draining' }),
-    (err: unknown) => err instanceof IllegalAgentTransitionError && /agent a: lost → draining/.test(err.message),
+    (err: unknown) => err instanceof IllegalMoveError && /agent a: lost → draining/.test(err.message),
   );
   assert.deepEqual(AGENT_TRANSITIONS.lost, ['active']);
 });
