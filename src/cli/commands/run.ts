@@ -6,7 +6,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { Command, OptionValues } from '@commander-js/extra-typings';
-import { builtinKinds, COMMAND_KINDS, getKind, type Kind } from '../../kinds/index.js';
+import { builtinKinds, COMMAND_KINDS, getKind, gpusAsked, type Kind } from '../../kinds/index.js';
 import { loadHandlerModules, remoteHandlerKind } from '../../kinds/handlers/index.js';
 import { createLogger } from '../../log.js';
 import { Output } from '../output.js';
@@ -88,7 +88,8 @@ async function runJob(kind: Kind<unknown>, opts: RunCliOptions & Record<string, 
   const spec = buildSpec(kind, opts);
   if (getKind(kind.name) === undefined) await checkHandlerKind(kind.name, opts);
   const outDir = spec.out ? dirname(spec.out) : resolve(opts.outDir);
-  const local = await startLocal(opts, log, `shoal-run ${spec.job}`, outDir, COMMAND_KINDS.has(kind.name) || !!opts.allowCommand);
+  const needs = { allowCommand: COMMAND_KINDS.has(kind.name) || !!opts.allowCommand, gpus: getKind(kind.name) === undefined || gpusAsked(spec.params) > 0 };
+  const local = await startLocal(opts, log, `shoal-run ${spec.job}`, outDir, needs);
   const client = local.client;
   const stallLimitMs = opts.stallTimeout * 1000;
   const progress = await out.progress();
