@@ -47,7 +47,7 @@ waiting for the job to end (--wait-timeout).`,
   const named = commandNamed(args);
   for (const name of commandNames()) {
     const c = COMMANDS[name];
-    if (name === named) (await c.load())(program);
+    if (name === named) (await c.load())(program, args);
     else program.command(declaration(name)).description(c.description);
   }
   await addLogFormat(program);

@@ -13,7 +13,7 @@ import { Output } from '../output.js';
 import { addJobOptions, buildSpec, type JobCliOptions } from '../job-spec.js';
 import { addLocalTuning, checkLocal, startLocal, type LocalOptions } from '../local-actors.js';
 import { namespaceOf, natsUrlOf } from '../connect.js';
-import { builtinNames, handlerKindCommand, handlerKindName } from '../handler-kind.js';
+import { addKindCommands, builtinNames, handlerKindCommand, handlerKindName } from '../handler-kind.js';
 import { agentHint, WaitNotes } from '../wait-notes.js';
 import { atLeast, integerFrom, logLevelOption, valueOption, type LogLevel } from '../options.js';
 import { coordinatorOptions } from '../role-options.js';
@@ -23,7 +23,7 @@ import { exitForJob, type ExitCode } from '../exit.js';
 import type { JobStatus } from '../../../protocol/index.js';
 import { COMMANDS, declaration } from './catalog.js';
 
-export function registerRun(program: Command, kinds: Kind<unknown>[] = builtinKinds()): void {
+export function registerRun(program: Command, args: readonly string[] = [], kinds: Kind<unknown>[] = builtinKinds()): void {
   const run = program
     .command(declaration('run'))
     .description(COMMANDS.run.description)
@@ -37,13 +37,12 @@ Kinds from handler modules run here too: the local agent loads the modules.
 Example:
   shoal run spin --tasks 5000 --ms 1 --out results.jsonl`,
     );
-  for (const kind of kinds) {
-    const sub = run.command(kind.name).description(kind.description);
+  addKindCommands(run, kinds, args, (sub, kind) => {
     kind.addOptions(sub);
     addRunOptions(sub).action(async (opts) => {
       process.exitCode = await runJob(kind, opts as RunCliOptions & Record<string, unknown>);
     });
-  }
+  });
 
   // Any other name is a kind from --handlers modules (commander's default subcommand), as with submit.
   const handler = handlerKindCommand(run, 'a kind from the --handlers modules: one task per record of --inputs');
