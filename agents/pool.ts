@@ -13,74 +13,40 @@
  * kills the thread that runs an aborted bundle itself, and a bundle that never began on a
  * thread is handed back whole.
  */
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
-import { Piscina, queueOptionsSymbol } from 'piscina';
+import { queueOptionsSymbol, type Piscina } from 'piscina';
 import { getKind } from '../src/kinds/index.js';
 import { InputStore } from './input-store.js';
 import { abortBundle, bundleAborted, NONE_BEGUN, runningIndex, setNoneBegun } from './flags.js';
-import { toWorkerInput, type BundleEnd, type BundleInput, type BundleOutput, type PoolWorkerData, type WorkerInput } from './worker-types.js';
+import { toWorkerInput, type BundleEnd, type BundleInput, type BundleOutput, type WorkerInput } from './worker-types.js';
 import type { BundlePool, PoolOptions } from './bundle-pool.js';
-import { gpuKey, ThreadChoice } from './thread-choice.js';
+import { gpuKey } from './thread-choice.js';
+import { startThreads, stopThreads, type PoolThreads } from './pool-threads.js';
+import { takeEarlyThreads } from './early/index.js';
 
 export type { BundleEnd, PoolOptions };
 
-/**
- * Young-generation size of each worker thread's heap. V8's default lets every thread's young
- * generation grow to tens of MB under the allocation rate of parsing, which is most of what a
- * worker costs; at 8 MB, 8 workers on the 1 GB bench SDFs peak 20-25% lower with no measurable
- * slow-down (BENCHMARKS.md, memory).
- */
-const WORKER_YOUNG_GENERATION_MB = 8;
-
-/** Bundles each worker thread holds at once (running + next); 1 while recycling threads. */
-const PIPELINE = 2;
-
-const WORKER_FILE = join(dirname(fileURLToPath(import.meta.url)), 'worker.js');
-
 export class WorkerPool implements BundlePool {
+  private readonly threads: PoolThreads;
   private readonly piscina: Piscina<WorkerInput, BundleOutput>;
   private recycling = new Set<number>();
   private closed = false;
-  /** Threads whose module graph has loaded (each thread adds one when it has). */
-  private readonly loaded = new Int32Array(new SharedArrayBuffer(4));
   /** Threads replaced so far (recycled or died), for logs and tests. */
   replaced = 0;
   /** Parsed inputs shared by the workers; null when sharing is off. */
   readonly inputs: InputStore | null;
-  /** Bundles one thread holds at once (see PIPELINE). */
+  /** Bundles one thread holds at once (pool-threads.ts, PIPELINE). */
   readonly depth: number;
-  /** Which thread each bundle goes to (a GPU bundle to the thread that last had its GPUs). */
-  private readonly choice: ThreadChoice;
+  /** Whether its threads are the ones started before the agent was built (early/). */
+  readonly early: boolean;
 
   constructor(private readonly opts: PoolOptions) {
-    // A recycled thread is terminated after a bundle: it must not hold the next one then.
-    this.depth = opts.recycleAfter > 0 ? 1 : PIPELINE;
-    this.choice = new ThreadChoice(this.depth);
-    // Threads start on demand (a one-task job loads one) and then stay (no idle timeout). Until
-    // every thread has started, a bundle goes to an idle thread or to a new one, never second
-    // in line on a busy thread, so bundles spread over threads as they would on a full pool
-    // (thread-choice.ts; a bundle's GPUs ride on its task under piscina's queue-options key,
-    // which stays on this side: a symbol-keyed field is not copied to the thread).
-    this.piscina = new Piscina<WorkerInput, BundleOutput>({
-      filename: WORKER_FILE,
-      minThreads: 1,
-      maxThreads: opts.workers,
-      idleTimeout: Infinity,
-      loadBalancer: (task, threads) => {
-        const gpus = (task[queueOptionsSymbol] as { gpus?: string } | null)?.gpus ?? null;
-        return this.choice.choose(gpus, threads, this.piscina.threads.length < opts.workers);
-      },
-      concurrentTasksPerWorker: this.depth,
-      maxQueue: Math.max(4, opts.workers * 4),
-      atomics: 'async',
-      workerData: { handlers: opts.handlers, loaded: this.loaded } satisfies PoolWorkerData,
-      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB, ...(opts.workerHeapMb > 0 ? { maxOldGenerationSizeMb: opts.workerHeapMb } : {}) },
-    });
-    // A dying thread emits 'error' on the pool as well as rejecting its task; the task path handles it.
-    this.piscina.on('error', () => undefined);
-    this.piscina.on('workerDestroy', (w: { id: number }) => this.choice.forget(w.id));
+    const settings = { workers: opts.workers, recycleAfter: opts.recycleAfter, workerHeapMb: opts.workerHeapMb, handlers: opts.handlers };
+    const early = takeEarlyThreads(settings);
+    this.early = early !== null;
+    this.threads = early ?? startThreads(settings);
+    this.piscina = this.threads.piscina;
+    this.depth = this.threads.depth;
     this.inputs = opts.inputCacheMb > 0 ? new InputStore(opts.inputCacheMb * 2 ** 20) : null;
   }
 
@@ -179,25 +145,10 @@ export class WorkerPool implements BundlePool {
     void w.terminate().finally(() => this.recycling.delete(threadId));
   }
 
-  /** Stops every thread (running tasks are abandoned). Idempotent. */
+  /** Stops every thread (running tasks are abandoned), once the threads started have loaded. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.threadsLoaded(10_000);
-    await this.piscina.destroy();
-  }
-
-  /**
-   * Waits (at most `ms`) until the threads started so far have loaded their modules. Node 20
-   * aborts the whole process when a thread is terminated while its ES module graph is being
-   * instantiated, which an agent drained or stopped within a second of starting would otherwise do.
-   */
-  private async threadsLoaded(ms: number): Promise<void> {
-    const deadline = Date.now() + ms;
-    const pending = (): boolean => {
-      const loaded = Atomics.load(this.loaded, 0);
-      return loaded < this.opts.workers && loaded < this.piscina.threads.length;
-    };
-    while (pending() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await stopThreads(this.threads, 10_000);
   }
 }

@@ -6,10 +6,13 @@
  * CLI loaded about 150 of shoal's files and 500 of TypeBox's in the main thread and again in
  * each worker thread (0.6 s for `shoal run spin --tasks 1`). esbuild puts them in a few files.
  *
- * What is inlined: shoal's own modules and the pure-JS libraries every start loads (TypeBox,
- * the NATS client, commander). What stays in node_modules: packages that find files beside
- * themselves while they run (piscina's and pino's worker files, msgpackr's native add-on,
- * write-file-atomic's own name) and those loaded only by some commands.
+ * What is inlined: shoal's own modules and the pure-JS libraries a `run` loads (TypeBox, the
+ * NATS client, commander, pino, msgpackr, proper-lockfile): loaded from node_modules, each of
+ * their files is resolved, read and (CommonJS) scanned for its exports on its own, some 30 ms
+ * of a `run`. pino's transports (worker files found beside pino) are not used. What stays in
+ * node_modules: packages that find files beside themselves while they run (piscina's worker
+ * file, msgpackr's native add-on, write-file-atomic's own name) and those loaded only by some
+ * commands.
  *
  * Worker entries keep their names (worker.js, zeno-worker.js, worker-adapter.js) and sit beside
  * the chunks, so `new URL('./worker.js', import.meta.url)` finds them from any chunk; the report
@@ -24,11 +27,30 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const out = join(dist, 'bundle');
 
-const INLINE = ['@sinclair/typebox', '@nats-io/transport-node', 'commander', '@commander-js/extra-typings'];
+const INLINE = ['@sinclair/typebox', '@nats-io/transport-node', 'commander', '@commander-js/extra-typings', 'pino', 'msgpackr', 'proper-lockfile'];
+/** Not dependencies of ours, but loaded by one: msgpackr's native add-on (optional: it finds its binary beside itself). */
+const BESIDE = ['msgpackr-extract'];
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const external = Object.keys(pkg.dependencies).filter((d) => !INLINE.includes(d)).flatMap((d) => [d, `${d}/*`]);
+const external = [...Object.keys(pkg.dependencies).filter((d) => !INLINE.includes(d)), ...BESIDE].flatMap((d) => [d, `${d}/*`]);
 
 const entries = ['src/cli/main.js', 'agents/worker.js', 'src/kinds/frames/zeno-worker.js', 'src/kinds/handlers/worker-adapter.js'];
+
+/**
+ * protocol/ is pure (subjects, schemas, codec: no I/O, nothing registered; ARCHITECTURE.md), so
+ * esbuild may leave out of a chunk what its code does not use there: a worker thread takes the
+ * job-name pattern and a few field schemas, and without this also loaded the codec (msgpackr and
+ * its native add-on) and every message schema, ~35 ms of each thread's start.
+ */
+const pureProtocol = {
+  name: 'pure-protocol',
+  setup(b) {
+    const dir = join(dist, 'protocol');
+    b.onResolve({ filter: /^\.\.?\// }, (a) => {
+      const path = join(a.resolveDir, a.path);
+      return dirname(path) === dir ? { path, sideEffects: false } : undefined;
+    });
+  },
+};
 
 rmSync(out, { recursive: true, force: true });
 await build({
@@ -44,6 +66,7 @@ await build({
   external,
   // Inlined CommonJS (the NATS client, commander) calls require() for Node's own modules.
   banner: { js: "import { createRequire as shoalCreateRequire } from 'node:module'; const require = shoalCreateRequire(import.meta.url);" },
+  plugins: [pureProtocol],
   sourcemap: true,
   logLevel: 'warning',
 });

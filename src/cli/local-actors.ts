@@ -54,12 +54,23 @@ export function checkLocal(opts: LocalOptions): void {
   }
 }
 
-/** Starts them; `allowCommand` lets the local agent run users' programs and code. */
-export async function startLocal(opts: LocalOptions, log: Logger, label: string, outDir: string, allowCommand: boolean): Promise<LocalActors> {
+/** What the command's jobs need of the local agent. */
+export interface LocalNeeds {
+  /** Running users' programs and code (command, python). */
+  allowCommand: boolean;
+  /** GPUs: a job may hold them (a built-in kind given --gpus N, or a kind of the user's). */
+  gpus: boolean;
+}
+
+/** Starts them, the local agent able to do what `needs` says. */
+export async function startLocal(opts: LocalOptions, log: Logger, label: string, outDir: string, needs: LocalNeeds): Promise<LocalActors> {
   checkLocal(opts);
   const conn = await connectBus(opts, label, { embedded: true });
-  // The agent is built while the coordinator starts: its first worker thread boots meanwhile.
-  const agentMade = opts.workers === 0 ? Promise.resolve(null) : createAgent(conn.bus, conn.subj, log, { workers: opts.workers, memory: opts.memory, oversubscribe: !!opts.oversubscribe, inputCache: opts.inputCache, allowCommand, ...(opts.handlers ? { handlers: opts.handlers } : {}) });
+  // Without NATS the local agent runs this command's jobs alone: when none can hold a GPU, it
+  // offers none rather than asking nvidia-smi (a fork of this process: ~10 ms of the main thread).
+  const gpus = needs.gpus || natsUrlOf(opts) !== undefined ? {} : { gpus: [] };
+  // The agent is built while the coordinator starts (its first worker thread started before: agents/early/).
+  const agentMade = opts.workers === 0 ? Promise.resolve(null) : createAgent(conn.bus, conn.subj, log, { workers: opts.workers, memory: opts.memory, oversubscribe: !!opts.oversubscribe, inputCache: opts.inputCache, allowCommand: needs.allowCommand, ...gpus, ...(opts.handlers ? { handlers: opts.handlers } : {}) });
   // No registry: running the same command again is what resumes its jobs.
   const [coordinator, made] = await Promise.allSettled([
     startCoordinator(conn.bus, conn.subj, log, { outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, jobMemory: opts.jobMemory, persist: false }),

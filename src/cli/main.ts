@@ -4,6 +4,7 @@ import { Command, CommanderError, Help } from '@commander-js/extra-typings';
 import { COMMANDS, commandNames, declaration, outline, type CommandName } from './commands/catalog.js';
 import { exitFor } from './exit.js';
 import { isLogFormat, setLogFormat } from '../log-settings.js';
+import { earlyAgent } from './early-agent.js';
 
 /**
  * The command the arguments name (`shoal status ...`, `shoal help status`), or undefined
@@ -46,7 +47,7 @@ waiting for the job to end (--wait-timeout).`,
   const named = commandNamed(args);
   for (const name of commandNames()) {
     const c = COMMANDS[name];
-    if (name === named) (await c.load())(program);
+    if (name === named) (await c.load())(program, args);
     else program.command(declaration(name)).description(c.description);
   }
   await addLogFormat(program);
@@ -77,7 +78,11 @@ async function main(): Promise<void> {
     });
   }
   try {
-    const program = await buildProgram(process.argv.slice(2));
+    const args = process.argv.slice(2);
+    // The local agent's first thread boots (~100 ms in Node) while the command loads.
+    const early = earlyAgent(args, process.env);
+    if (early) (await import('../../agents/early/index.js')).startEarlyThreads(early.workers);
+    const program = await buildProgram(args);
     await program.parseAsync(process.argv);
   } catch (err) {
     if (err instanceof CommanderError) {

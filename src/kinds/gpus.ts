@@ -26,6 +26,15 @@ export function readGpusOption(opts: Record<string, unknown>): number {
 }
 
 /**
+ * GPUs each task of a built-in kind's job needs, from its params (the `gpus` field; 0 when
+ * absent): a built-in kind's tasks hold GPUs only when asked with `--gpus N`.
+ */
+export function gpusAsked(params: unknown): number {
+  const n = params !== null && typeof params === 'object' ? (params as { gpus?: unknown }).gpus : undefined;
+  return typeof n === 'number' && n > 0 ? n : 0;
+}
+
+/**
  * What a task's process is told of its GPUs: CUDA_VISIBLE_DEVICES and SHOAL_GPUS, the indices
  * separated by commas. Empty (nothing set) for a task given no GPU, so a program run by hand
  * on a GPU node behaves as it would outside shoal.

@@ -11,7 +11,7 @@ import { pythonKind } from './python/index.js';
 
 export type { Kind, KindCache, TaskContent, StageShape, TaskSpec, RunContext, RunOutput, Row, ExpandContext, RecordOutput, TaskHalf, BatchTask, BatchContext, BatchResult } from './types.js';
 export { readOption, optionParser } from './options.js';
-export { addGpusOption, gpuEnv, GpuCount, readGpusOption } from './gpus.js';
+export { addGpusOption, gpuEnv, GpuCount, gpusAsked, readGpusOption } from './gpus.js';
 export { FromJobSchema, isStageRef, readFromOption, stageTaskId, type StageRef } from './stage.js';
 export { idWidth, numberedIds, PADDED_TO_SIZE, taskListOf, type TaskList } from './task-list.js';
 export { cutText, INPUT_TEXT_CHARS, recordInput, taskInput, type TaskInput } from './task-input.js';

@@ -6,8 +6,11 @@
  */
 import type { Command } from '@commander-js/extra-typings';
 
-/** Adds one command, in full (options, subcommands, action), to the program. */
-export type Register = (program: Command) => void;
+/**
+ * Adds one command, in full (options, subcommands, action), to the program; `args` (the command
+ * line) lets it define in full only the subcommand named there (`run spin`).
+ */
+export type Register = (program: Command, args?: readonly string[]) => void;
 
 export interface CommandEntry {
   /** Its arguments as commander declares them ('<file>', '[job]'), '' for none. */

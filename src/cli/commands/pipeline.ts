@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { Command as Cmd, type Command } from '@commander-js/extra-typings';
 import type { JobSpec, JobStatus } from '../../../protocol/index.js';
 import { UsageError } from '../../errors.js';
-import { getKind, type Kind } from '../../kinds/index.js';
+import { getKind, gpusAsked, type Kind } from '../../kinds/index.js';
 import { remoteHandlerKind } from '../../kinds/handlers/index.js';
 import { createLogger } from '../../log.js';
 import type { CtlClient } from '../client.js';
@@ -113,7 +113,8 @@ async function runPipeline(file: string, opts: PipelineCliOptions): Promise<Exit
   if (remote) return withClient(opts, (c) => submitAll(c, specs, out, !!opts.wait, agentHint(natsUrlOf(opts), namespaceOf(opts))));
   const log = createLogger(opts.logLevel, { role: 'pipeline' });
   // Pipelines run users' code (python, command): the local agent may, as `run python` does.
-  const local = await startLocal(opts, log, `shoal-pipeline ${pipeline.file}`, resolve(opts.outDir), true);
+  const gpus = specs.some((s) => getKind(s.kind) === undefined || gpusAsked(s.params) > 0);
+  const local = await startLocal(opts, log, `shoal-pipeline ${pipeline.file}`, resolve(opts.outDir), { allowCommand: true, gpus });
   try {
     return await submitAll(local.client, specs, out, true, agentHint(natsUrlOf(opts), namespaceOf(opts)));
   } finally {

@@ -6,14 +6,14 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { Command, OptionValues } from '@commander-js/extra-typings';
-import { builtinKinds, COMMAND_KINDS, getKind, type Kind } from '../../kinds/index.js';
+import { builtinKinds, COMMAND_KINDS, getKind, gpusAsked, type Kind } from '../../kinds/index.js';
 import { loadHandlerModules, remoteHandlerKind } from '../../kinds/handlers/index.js';
 import { createLogger } from '../../log.js';
 import { Output } from '../output.js';
 import { addJobOptions, buildSpec, type JobCliOptions } from '../job-spec.js';
 import { addLocalTuning, checkLocal, startLocal, type LocalOptions } from '../local-actors.js';
 import { namespaceOf, natsUrlOf } from '../connect.js';
-import { builtinNames, handlerKindCommand, handlerKindName } from '../handler-kind.js';
+import { addKindCommands, builtinNames, handlerKindCommand, handlerKindName } from '../handler-kind.js';
 import { agentHint, WaitNotes } from '../wait-notes.js';
 import { atLeast, integerFrom, logLevelOption, valueOption, type LogLevel } from '../options.js';
 import { coordinatorOptions } from '../role-options.js';
@@ -23,7 +23,7 @@ import { exitForJob, type ExitCode } from '../exit.js';
 import type { JobStatus } from '../../../protocol/index.js';
 import { COMMANDS, declaration } from './catalog.js';
 
-export function registerRun(program: Command, kinds: Kind<unknown>[] = builtinKinds()): void {
+export function registerRun(program: Command, args: readonly string[] = [], kinds: Kind<unknown>[] = builtinKinds()): void {
   const run = program
     .command(declaration('run'))
     .description(COMMANDS.run.description)
@@ -37,13 +37,12 @@ Kinds from handler modules run here too: the local agent loads the modules.
 Example:
   shoal run spin --tasks 5000 --ms 1 --out results.jsonl`,
     );
-  for (const kind of kinds) {
-    const sub = run.command(kind.name).description(kind.description);
+  addKindCommands(run, kinds, args, (sub, kind) => {
     kind.addOptions(sub);
     addRunOptions(sub).action(async (opts) => {
       process.exitCode = await runJob(kind, opts as RunCliOptions & Record<string, unknown>);
     });
-  }
+  });
 
   // Any other name is a kind from --handlers modules (commander's default subcommand), as with submit.
   const handler = handlerKindCommand(run, 'a kind from the --handlers modules: one task per record of --inputs');
@@ -88,7 +87,8 @@ async function runJob(kind: Kind<unknown>, opts: RunCliOptions & Record<string, 
   const spec = buildSpec(kind, opts);
   if (getKind(kind.name) === undefined) await checkHandlerKind(kind.name, opts);
   const outDir = spec.out ? dirname(spec.out) : resolve(opts.outDir);
-  const local = await startLocal(opts, log, `shoal-run ${spec.job}`, outDir, COMMAND_KINDS.has(kind.name) || !!opts.allowCommand);
+  const needs = { allowCommand: COMMAND_KINDS.has(kind.name) || !!opts.allowCommand, gpus: getKind(kind.name) === undefined || gpusAsked(spec.params) > 0 };
+  const local = await startLocal(opts, log, `shoal-run ${spec.job}`, outDir, needs);
   const client = local.client;
   const stallLimitMs = opts.stallTimeout * 1000;
   const progress = await out.progress();

@@ -9,18 +9,17 @@ import { exitForJob, Exit } from '../exit.js';
 import { connOpts, natsUrlOf, withClient } from '../connect.js';
 import { atLeast, valueOption } from '../options.js';
 import { agentHint, WaitNotes } from '../wait-notes.js';
-import { handlerKindCommand, handlerKindName } from '../handler-kind.js';
+import { addKindCommands, handlerKindCommand, handlerKindName } from '../handler-kind.js';
 import { COMMANDS, declaration } from './catalog.js';
 
-export function registerSubmit(program: Command, kinds: Kind<unknown>[] = builtinKinds()): void {
+export function registerSubmit(program: Command, args: readonly string[] = [], kinds: Kind<unknown>[] = builtinKinds()): void {
   const submit = program.command(declaration('submit')).description(COMMANDS.submit.description);
-  for (const kind of kinds) {
-    const sub = submit.command(kind.name).description(kind.description);
+  addKindCommands(submit, kinds, args, (sub, kind) => {
     kind.addOptions(sub);
     addWaitOptions(connOpts(addJobOptions(sub)))
       .option('--json', 'machine-readable output')
       .action((opts) => submitJob(kind, opts));
-  }
+  });
 
   // Any other name is a kind from the agents' --handlers modules (commander's default subcommand).
   const handler = handlerKindCommand(submit, "a kind from the agents' --handlers modules: one task per record of --inputs");
