@@ -6,7 +6,7 @@
 // files run in SHOAL_TEST_LANES lanes at once (default 3), plus a lane for the files that
 // build hosts (real Slurm, network namespaces) and a lane for the files that mostly wait
 // (a coordinator giving memory back, timeouts, restarts), which costs the machine little
-// beside the others. Files that measure the whole machine (a process eating memory, CPU
+// beside the others; both take shared files once their own are done. Files that measure the whole machine (a process eating memory, CPU
 // affinity) run alone at the end.
 // Each file's TAP output is printed whole when it ends; the last lines sum up all files.
 import { readdirSync, statSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -45,9 +45,10 @@ const matches = (res, f) => res.some((re) => re.test(f));
 
 // Long waiting files first (the longest measured here, in order), so the lanes end together;
 // unit files fill the gaps at the end.
-const LONG = ['chaos', 'report', 'pipeline-faults', 'python', 'fleet', 'watch', 'resume-content', 'fault-sink', 'cache', 'command', 'fault-drain', 'skeleton', 'stages', 'frames'];
-// Files that use a fifth of a core or less for most of their time, longest first.
-const WAITS = ['scale', 'fault-owner', 'fault-hostile', 'resume-refused', 'silent-waits', 'fault-pause', 'fault-agent-loss', 'run-handlers', 'owner-lock'];
+const LONG = ['fault-hostile', 'chaos', 'report', 'pipeline-faults', 'python', 'fleet', 'watch', 'resume-content', 'fault-sink', 'cache', 'command', 'fault-drain', 'skeleton', 'stages', 'frames'];
+// Files that use a fifth of a core or less for most of their time, longest first (fault-hostile
+// waits as long as scale, for memory given back: it leads a shared lane instead).
+const WAITS = ['scale', 'fault-owner', 'resume-refused', 'silent-waits', 'fault-pause', 'fault-agent-loss', 'run-handlers', 'owner-lock'];
 const rank = (f) => {
   const long = LONG.findIndex((name) => f.endsWith(`/${name}.test.js`));
   return long >= 0 ? long : f.includes('/integration/') ? LONG.length : LONG.length + 1;
@@ -103,9 +104,8 @@ async function runLanes(queue, n) {
 }
 
 const t0 = Date.now();
-// The hosts' lane takes shared files too once its own are done; the waiting lane does not
-// (its files would then contend for the CPU with three others).
-await Promise.all([runLanes(shared, lanes), runLanes(hosts, 1).then(() => runLanes(shared, 1)), runLanes(waits, 1)]);
+// The hosts' and the waiting lanes take shared files too once their own are done.
+await Promise.all([runLanes(shared, lanes), runLanes(hosts, 1).then(() => runLanes(shared, 1)), runLanes(waits, 1).then(() => runLanes(shared, 1))]);
 await runLanes(solo, 1);
 const secs = ((Date.now() - t0) / 1000).toFixed(1);
 if (cpuDir) rmSync(cpuDir, { recursive: true, force: true });
