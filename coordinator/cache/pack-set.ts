@@ -1,0 +1,239 @@
+/**
+ * The packs of one cache directory as a reader sees them: their indexes loaded (once each; a
+ * pack never changes), every entry's key and value's hash in two id tables, and their bytes
+ * read a block at a time, each block checked once and kept in a small cache.
+ *
+ * A pack that is not whole (cut short before its index ends, garbled, not a pack at all) holds
+ * nothing: it is remembered with why, and said by each `refresh`. A pack removed after it was
+ * listed (a prune merged it) is a miss for what it held. Where a key is in several packs the one
+ * stored last wins; where a value is, the pack loaded last.
+ *
+ * Reads are synchronous: a small read that way costs the event loop a fraction of fs/promises'
+ * road (a promise per open, read and close through the thread pool). Callers read a bounded
+ * batch at a time and yield between batches (CachedJob.prefill).
+ *
+ * Memory: a loaded pack keeps its head and index (48 bytes an entry, 40 a value) and the tables
+ * 16 bytes an id: a million entries with a million distinct values cost about 120 MB.
+ */
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { IdTable } from './id-table.js';
+import { BLOCK, ENTRY_RECORD, HEAD_BYTES, VALUE_RECORD, blockWhole, entryAt, entryRecord, indexLength, readIndex, valueAt, valueRecord, type PackIndex } from './pack-format.js';
+
+/** A loaded pack. */
+export interface Pack {
+  name: string;
+  path: string;
+  bytes: number;
+  index: PackIndex;
+}
+
+/** Blocks kept once read and checked (bytes). */
+const BLOCKS_KEPT = 32 << 20;
+/** A read spanning more blocks than this is not kept (a large value). */
+const KEEP_SPAN = 4;
+
+/** Bytes read from a pack, or why not: removed since it was listed, cut short, or not what was written. */
+export type Read = Buffer | 'gone' | 'short' | 'garbled';
+
+/** Is this file name a whole pack (not a writer's temporary file, `<name>.pack.<digits>`)? */
+export const isPackName = (n: string): boolean => n.endsWith('.pack');
+
+export class PackSet {
+  private packs: Array<Pack | null> = [];
+  private readonly byName = new Map<string, number>();
+  /** Packs that hold nothing, by name: why. */
+  private readonly broken = new Map<string, string>();
+  private entryIds = new IdTable();
+  private valueIds = new IdTable();
+  /** Blocks read and checked, by pack and block number, oldest first. */
+  private readonly kept = new Map<number, Buffer>();
+  private keptBytes = 0;
+
+  constructor(readonly dir: string) {}
+
+  /** Packs loaded. */
+  get size(): number {
+    return this.byName.size;
+  }
+
+  /** Distinct keys in the packs loaded. */
+  get entryCount(): number {
+    return this.entryIds.size;
+  }
+
+  /** Distinct values in the packs loaded. */
+  get valueCount(): number {
+    return this.valueIds.size;
+  }
+
+  /**
+   * Lists the directory: loads the packs not loaded yet, forgets those gone (a prune merged
+   * them). Returns the packs that are not whole. Throws only what listing the directory throws
+   * (ENOENT is an empty cache).
+   */
+  refresh(): Array<{ path: string; why: string }> {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir).filter(isPackName).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      names = [];
+    }
+    const listed = new Set(names);
+    if ([...this.byName.keys()].some((n) => !listed.has(n))) this.forgetAll();
+    for (const n of names) if (!this.byName.has(n) && !this.broken.has(n)) this.load(n);
+    return [...this.broken].filter(([n]) => listed.has(n)).map(([n, why]) => ({ path: join(this.dir, n), why }));
+  }
+
+  private forgetAll(): void {
+    this.packs = [];
+    this.byName.clear();
+    this.entryIds = new IdTable();
+    this.valueIds = new IdTable();
+    this.kept.clear();
+    this.keptBytes = 0;
+  }
+
+  private load(name: string): void {
+    const path = join(this.dir, name);
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.broken.set(name, (err as Error).message);
+      return;
+    }
+    try {
+      const bytes = fstatSync(fd).size;
+      const head = Buffer.alloc(Math.min(bytes, HEAD_BYTES));
+      readSync(fd, head, 0, head.length, 0);
+      const n = indexLength(head, bytes);
+      if (typeof n !== 'number') return void this.broken.set(name, n.why);
+      const buf = Buffer.alloc(n);
+      if (readSync(fd, buf, 0, n, 0) !== n) return void this.broken.set(name, 'cut short while read');
+      const index = readIndex(buf);
+      if ('why' in index) return void this.broken.set(name, index.why);
+      this.add(name, index, bytes);
+    } catch (err) {
+      this.broken.set(name, (err as Error).message);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Adds a pack whose index is known (one just written here, or loaded). */
+  add(name: string, index: PackIndex, bytes: number): void {
+    if (this.byName.has(name)) return;
+    const p = this.packs.length;
+    this.packs.push({ name, path: join(this.dir, name), bytes, index });
+    this.byName.set(name, p);
+    this.entryIds.list(p, { buf: index.buf, base: HEAD_BYTES, stride: ENTRY_RECORD });
+    this.valueIds.list(p, { buf: index.buf, base: valueAt(index, 0), stride: VALUE_RECORD });
+    // The entry stored last wins (a pack's own order breaks ties): a task stored again after a
+    // miss replaces a broken copy.
+    const stored = (q: number, rec: number): number => this.packs[q]!.index.buf.readUInt32LE(entryAt(rec) + 40);
+    for (let i = 0; i < index.entries; i++) this.entryIds.set(p, i, (old) => stored(old.pack, old.rec) > stored(p, i));
+    for (let i = 0; i < index.values; i++) this.valueIds.set(p, i);
+  }
+
+  pack(p: number): Pack | null {
+    return this.packs[p] ?? null;
+  }
+
+  /** Where the entry of `key` is: its pack and record, or null. */
+  entry(key: Buffer): { pack: number; rec: number } | null {
+    return this.entryIds.get(key);
+  }
+
+  /** Where the value of this sha256 is, or null. */
+  value(hash: Buffer): { pack: number; rec: number } | null {
+    return this.valueIds.get(hash);
+  }
+
+  /** The body of entry `rec` of pack `p` with its record. */
+  readEntry(p: number, rec: number): Read {
+    const pack = this.packs[p]!;
+    const r = entryRecord(pack.index, rec);
+    return this.read(p, r.off, r.len);
+  }
+
+  readValue(p: number, rec: number): Read {
+    const pack = this.packs[p]!;
+    const r = valueRecord(pack.index, rec);
+    return this.read(p, r.off, r.len);
+  }
+
+  /** Whether pack p's file is still there (a prune may have merged it away). */
+  stillThere(p: number): boolean {
+    const pack = this.packs[p];
+    return !!pack && existsSync(pack.path);
+  }
+
+  /** `len` bytes at `off` of pack p's data, each block they touch checked. */
+  private read(p: number, off: number, len: number): Read {
+    if (len === 0) return Buffer.alloc(0);
+    const b0 = Math.floor(off / BLOCK);
+    const b1 = Math.floor((off + len - 1) / BLOCK);
+    const at = off - b0 * BLOCK;
+    if (b1 - b0 >= KEEP_SPAN) {
+      const run = this.blocks(p, b0, b1);
+      return typeof run === 'string' ? run : run.subarray(at, at + len);
+    }
+    const first = this.block(p, b0);
+    if (typeof first === 'string' || b0 === b1) return typeof first === 'string' ? first : first.subarray(at, at + len);
+    const parts = [first.subarray(at)];
+    for (let b = b0 + 1; b <= b1; b++) {
+      const next = this.block(p, b);
+      if (typeof next === 'string') return next;
+      parts.push(next);
+    }
+    return Buffer.concat(parts).subarray(0, len);
+  }
+
+  private block(p: number, b: number): Read {
+    const id = p * 65536 + b;
+    // Kept first in, first out: blocks are mostly read in the order they were written.
+    const kept = this.kept.get(id);
+    if (kept) return kept;
+    const got = this.blocks(p, b, b);
+    if (typeof got === 'string') return got;
+    this.kept.set(id, got);
+    this.keptBytes += got.length;
+    for (const [k, buf] of this.kept) {
+      if (this.keptBytes <= BLOCKS_KEPT) break;
+      this.kept.delete(k);
+      this.keptBytes -= buf.length;
+    }
+    return got;
+  }
+
+  /** Blocks b0..b1 of pack p read in one go and each checked. */
+  private blocks(p: number, b0: number, b1: number): Read {
+    const pack = this.packs[p]!;
+    const x = pack.index;
+    const start = b0 * BLOCK;
+    const len = Math.min(x.data, (b1 + 1) * BLOCK) - start;
+    if (x.dataStart + start + len > pack.bytes) return 'short';
+    let fd: number;
+    try {
+      fd = openSync(pack.path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+      throw err;
+    }
+    const buf = Buffer.allocUnsafe(len);
+    try {
+      let got = 0;
+      while (got < len) {
+        const n = readSync(fd, buf, got, len - got, x.dataStart + start + got);
+        if (n === 0) return 'short';
+        got += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    for (let b = b0; b <= b1; b++) if (!blockWhole(x, b, buf.subarray((b - b0) * BLOCK, Math.min(len, (b - b0 + 1) * BLOCK)))) return 'garbled';
+    return buf;
+  }
+}
