@@ -5,17 +5,27 @@
  * an id) and loading a pack allocates nothing per id. A Map keyed by hex strings would cost
  * about 130 bytes an id and a string allocated for each.
  *
- * The ids are sha256s, so their first four bytes are already uniform: they are the hash.
+ * Ids are read as eight little-endian u32 words through the index's Uint32Array (records are
+ * whole words): Buffer's readUInt32LE checks its argument on every call, which was most of a
+ * lookup's time in a process whose code is not optimised yet (a cached re-run). The ids are
+ * sha256s, so their first word is already uniform: it is the hash.
  */
 
-/** Where the ids of a pack's records are: record i's id is `buf[base + i * stride, +32)`. */
+/** Where the ids of a pack's records are: record i's id is words `base + i * stride` to `+8`. */
 export interface IdList {
-  buf: Buffer;
+  words: Uint32Array;
   base: number;
   stride: number;
 }
 
 const EMPTY = -1;
+
+/** The eight words of a 32-byte id at `at` of `b` (any alignment). */
+export function idWords(b: Uint8Array, at = 0): Uint32Array {
+  const w = new Uint32Array(8);
+  for (let k = 0; k < 8; k++, at += 4) w[k] = (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+  return w;
+}
 
 export class IdTable {
   private packs: Int32Array;
@@ -37,24 +47,23 @@ export class IdTable {
     this.lists[p] = l;
   }
 
-  /** The slot holding `id` (bytes `at..at+32` of `buf`), or the empty slot where it would go. */
-  private slot(buf: Buffer, at: number): number {
-    const h = buf.readUInt32LE(at);
-    const h2 = buf.readUInt32LE(at + 4);
-    let s = h & this.mask;
+  /** The slot holding the id (words `at..at+8` of `w`), or the empty slot where it would go. */
+  private slot(w: Uint32Array, at: number): number {
+    let s = w[at]! & this.mask;
     for (;;) {
       const p = this.packs[s]!;
       if (p === EMPTY) return s;
       const l = this.lists[p]!;
       const o = l.base + this.recs[s]! * l.stride;
-      if (l.buf.readUInt32LE(o) === h && l.buf.readUInt32LE(o + 4) === h2 && same(l.buf, o, buf, at)) return s;
+      const x = l.words;
+      if (x[o] === w[at] && x[o + 1] === w[at + 1] && x[o + 2] === w[at + 2] && x[o + 3] === w[at + 3] && x[o + 4] === w[at + 4] && x[o + 5] === w[at + 5] && x[o + 6] === w[at + 6] && x[o + 7] === w[at + 7]) return s;
       s = (s + 1) & this.mask;
     }
   }
 
-  /** Where `id` is, or null. */
-  get(id: Buffer, at = 0): { pack: number; rec: number } | null {
-    const s = this.slot(id, at);
+  /** Where the id (its words, from idWords) is, or null. */
+  get(id: Uint32Array): { pack: number; rec: number } | null {
+    const s = this.slot(id, 0);
     const p = this.packs[s]!;
     return p === EMPTY ? null : { pack: p, rec: this.recs[s]! };
   }
@@ -65,7 +74,7 @@ export class IdTable {
    */
   set(p: number, rec: number, keep?: (old: { pack: number; rec: number }) => boolean): void {
     const l = this.lists[p]!;
-    const s = this.slot(l.buf, l.base + rec * l.stride);
+    const s = this.slot(l.words, l.base + rec * l.stride);
     if (this.packs[s] !== EMPTY) {
       if (keep?.({ pack: this.packs[s]!, rec: this.recs[s]! })) return;
     } else {
@@ -87,20 +96,9 @@ export class IdTable {
       const p = packs[s]!;
       if (p === EMPTY) continue;
       const l = this.lists[p]!;
-      const t = this.slot(l.buf, l.base + recs[s]! * l.stride);
+      const t = this.slot(l.words, l.base + recs[s]! * l.stride);
       this.packs[t] = p;
       this.recs[t] = recs[s]!;
     }
   }
-
-  /** Calls `f` with every id's place. */
-  forEach(f: (pack: number, rec: number) => void): void {
-    for (let s = 0; s < this.packs.length; s++) if (this.packs[s] !== EMPTY) f(this.packs[s]!, this.recs[s]!);
-  }
-}
-
-/** Whether the 32 bytes at `a[i]` and `b[j]` are the same (in JavaScript: a native compare's call costs more here). */
-function same(a: Buffer, i: number, b: Buffer, j: number): boolean {
-  for (let k = 8; k < 32; k += 4) if (a.readUInt32LE(i + k) !== b.readUInt32LE(j + k)) return false;
-  return true;
 }

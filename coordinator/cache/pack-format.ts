@@ -10,7 +10,8 @@
  *            (32 bytes each); offsets count from the data's start
  *   data     the entries' bodies, then the values' bytes
  *
- * An entry's body is its rows as JSON (`[[t, from, mid, value sha256], …]`), a value its text
+ * An entry's body is its rows as JSON (`[[t, from, mid, value sha256, value record], …]`: the
+ * record is the value's number in the same pack, or -1 where it is in another), a value its text
  * (UTF-8). Data is checked a block at a time as it is read, so a pack cut short or garbled past
  * its index still gives every entry whose bytes (and values' bytes) are whole, and a miss (never
  * a wrong row) for the rest; one hash per block, not one per entry and value, is what keeps a
@@ -40,6 +41,8 @@ export interface CachedRow {
   mid: string;
   /** The value's sha256 (hex). */
   v: string;
+  /** The value's record in the entry's own pack, where it is there (read without the values' table); -1 where not. */
+  n?: number;
 }
 
 /** What goes into a pack. */
@@ -56,6 +59,8 @@ export interface PackIndex {
   data: number;
   /** The head and the index, as read. */
   buf: Buffer;
+  /** The same bytes as little-endian u32 words (every record is whole words). */
+  words: Uint32Array;
   /** Where the data starts in the file. */
   dataStart: number;
 }
@@ -66,25 +71,29 @@ export function sha256(bytes: string | Buffer): Buffer {
 
 /** An entry's body for these rows. */
 export function entryBody(rows: readonly CachedRow[]): Buffer {
-  return Buffer.from(JSON.stringify(rows.map((r) => [r.t, r.from, r.mid, r.v])));
+  return Buffer.from(JSON.stringify(rows.map((r) => [r.t, r.from, r.mid, r.v, r.n ?? -1])));
 }
 
-/** An entry's rows, or null when the body is not one. */
-export function parseEntryBody(body: Buffer): CachedRow[] | null {
+/** An entry's rows, or null when the body (its text) is not one. */
+export function parseEntryBody(body: string): CachedRow[] | null {
   let e: unknown;
   try {
-    e = JSON.parse(body.toString('utf8'));
+    e = JSON.parse(body);
   } catch {
     return null;
   }
   if (!Array.isArray(e) || e.length === 0) return null;
   const rows: CachedRow[] = [];
   for (const r of e as unknown[]) {
-    if (!Array.isArray(r) || r.length !== 4) return null;
-    const [t, from, mid, v] = r as unknown[];
+    if (!Array.isArray(r) || r.length !== 5) return null;
+    const t: unknown = r[0];
+    const from: unknown = r[1];
+    const mid: unknown = r[2];
+    const v: unknown = r[3];
+    const n: unknown = r[4];
     // A value's hash that is not 64 hex digits is in no pack's index: a miss when looked up.
-    if (typeof t !== 'string' || typeof from !== 'string' || typeof mid !== 'string' || typeof v !== 'string' || v.length !== 64) return null;
-    rows.push({ t, from, mid, v });
+    if (typeof t !== 'string' || typeof from !== 'string' || typeof mid !== 'string' || typeof v !== 'string' || v.length !== 64 || typeof n !== 'number') return null;
+    rows.push({ t, from, mid, v, n });
   }
   return rows;
 }
@@ -145,7 +154,17 @@ export function readIndex(buf: Buffer): PackIndex | { why: string } {
   if (typeof n !== 'number') return n;
   if (n !== buf.length) return { why: 'its index is not the length its head says' };
   if (!indexSum(buf, n).equals(buf.subarray(24, HEAD_BYTES))) return { why: 'its index does not match its checksum (garbled)' };
-  return { entries: buf.readUInt32LE(8), values: buf.readUInt32LE(12), data: buf.readUInt32LE(16), buf, dataStart: n };
+  return { entries: buf.readUInt32LE(8), values: buf.readUInt32LE(12), data: buf.readUInt32LE(16), buf, words: wordsOf(buf), dataStart: n };
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** `buf` (a whole number of words) as little-endian u32 words: a view where the host and alignment allow, else a copy. */
+function wordsOf(buf: Buffer): Uint32Array {
+  if (LITTLE_ENDIAN && buf.byteOffset % 4 === 0) return new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
+  const w = new Uint32Array(buf.length >>> 2);
+  for (let i = 0; i < w.length; i++) w[i] = buf.readUInt32LE(i * 4);
+  return w;
 }
 
 /** Whether block b's bytes (read from the data) are what the writer wrote. */
@@ -168,13 +187,13 @@ export interface EntryRecord {
 }
 
 export function entryRecord(x: PackIndex, i: number): EntryRecord {
-  const at = entryAt(i);
-  return { off: x.buf.readUInt32LE(at + 32), len: x.buf.readUInt32LE(at + 36), stored: x.buf.readUInt32LE(at + 40) };
+  const w = entryAt(i) >>> 2;
+  return { off: x.words[w + 8]!, len: x.words[w + 9]!, stored: x.words[w + 10]! };
 }
 
 export function valueRecord(x: PackIndex, i: number): { off: number; len: number } {
-  const at = valueAt(x, i);
-  return { off: x.buf.readUInt32LE(at + 32), len: x.buf.readUInt32LE(at + 36) };
+  const w = valueAt(x, i) >>> 2;
+  return { off: x.words[w + 8]!, len: x.words[w + 9]! };
 }
 
 /** A whole pack's bytes read: its index, each entry's rows and values' hashes (null where not whole), without I/O. */
@@ -193,7 +212,7 @@ export function decodePack(file: Buffer): { index: PackIndex; entries: Array<{ k
   for (let i = 0; i < index.entries; i++) {
     const r = entryRecord(index, i);
     const body = bytes(r.off, r.len);
-    entries.push({ key: index.buf.toString('hex', entryAt(i), entryAt(i) + 32), stored: r.stored, rows: body ? parseEntryBody(body) : null });
+    entries.push({ key: index.buf.toString('hex', entryAt(i), entryAt(i) + 32), stored: r.stored, rows: body ? parseEntryBody(body.toString('utf8')) : null });
   }
   const values = [];
   for (let i = 0; i < index.values; i++) {

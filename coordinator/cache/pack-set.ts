@@ -17,8 +17,8 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { IdTable } from './id-table.js';
-import { BLOCK, ENTRY_RECORD, HEAD_BYTES, VALUE_RECORD, blockWhole, entryAt, entryRecord, indexLength, readIndex, valueAt, valueRecord, type PackIndex } from './pack-format.js';
+import { IdTable, idWords } from './id-table.js';
+import { BLOCK, ENTRY_RECORD, HEAD_BYTES, VALUE_RECORD, blockWhole, entryAt, indexLength, readIndex, valueAt, valueRecord, type PackIndex } from './pack-format.js';
 
 /** A loaded pack. */
 export interface Pack {
@@ -33,8 +33,11 @@ const BLOCKS_KEPT = 32 << 20;
 /** A read spanning more blocks than this is not kept (a large value). */
 const KEEP_SPAN = 4;
 
-/** Bytes read from a pack, or why not: removed since it was listed, cut short, or not what was written. */
-export type Read = Buffer | 'gone' | 'short' | 'garbled';
+/** Why bytes could not be read from a pack: removed since it was listed, cut short, or not what was written. */
+export type Unread = 'gone' | 'short' | 'garbled';
+export type Read = Buffer | Unread;
+/** Text read from a pack, or why not. */
+export type Text = { text: string } | Unread;
 
 /** Is this file name a whole pack (not a writer's temporary file, `<name>.pack.<digits>`)? */
 export const isPackName = (n: string): boolean => n.endsWith('.pack');
@@ -45,7 +48,8 @@ export class PackSet {
   /** Packs that hold nothing, by name: why. */
   private readonly broken = new Map<string, string>();
   private entryIds = new IdTable();
-  private valueIds = new IdTable();
+  /** Built when first asked (most lookups find their values by record number, in the entry's own pack). */
+  private valueIds: IdTable | null = null;
   /** Blocks read and checked, by pack and block number, oldest first. */
   private readonly kept = new Map<number, Buffer>();
   private keptBytes = 0;
@@ -64,7 +68,15 @@ export class PackSet {
 
   /** Distinct values in the packs loaded. */
   get valueCount(): number {
-    return this.valueIds.size;
+    return this.values().size;
+  }
+
+  private values(): IdTable {
+    if (!this.valueIds) {
+      const t = (this.valueIds = new IdTable());
+      this.packs.forEach((pack, p) => addValues(t, p, pack!.index));
+    }
+    return this.valueIds;
   }
 
   /**
@@ -90,7 +102,7 @@ export class PackSet {
     this.packs = [];
     this.byName.clear();
     this.entryIds = new IdTable();
-    this.valueIds = new IdTable();
+    this.valueIds = null;
     this.kept.clear();
     this.keptBytes = 0;
   }
@@ -128,13 +140,12 @@ export class PackSet {
     const p = this.packs.length;
     this.packs.push({ name, path: join(this.dir, name), bytes, index });
     this.byName.set(name, p);
-    this.entryIds.list(p, { buf: index.buf, base: HEAD_BYTES, stride: ENTRY_RECORD });
-    this.valueIds.list(p, { buf: index.buf, base: valueAt(index, 0), stride: VALUE_RECORD });
+    this.entryIds.list(p, { words: index.words, base: HEAD_BYTES >>> 2, stride: ENTRY_RECORD >>> 2 });
     // The entry stored last wins (a pack's own order breaks ties): a task stored again after a
     // miss replaces a broken copy.
-    const stored = (q: number, rec: number): number => this.packs[q]!.index.buf.readUInt32LE(entryAt(rec) + 40);
+    const stored = (q: number, rec: number): number => this.packs[q]!.index.words[(entryAt(rec) >>> 2) + 10]!;
     for (let i = 0; i < index.entries; i++) this.entryIds.set(p, i, (old) => stored(old.pack, old.rec) > stored(p, i));
-    for (let i = 0; i < index.values; i++) this.valueIds.set(p, i);
+    if (this.valueIds) addValues(this.valueIds, p, index);
   }
 
   pack(p: number): Pack | null {
@@ -143,25 +154,40 @@ export class PackSet {
 
   /** Where the entry of `key` is: its pack and record, or null. */
   entry(key: Buffer): { pack: number; rec: number } | null {
-    return this.entryIds.get(key);
+    return this.entryIds.get(idWords(key));
   }
 
   /** Where the value of this sha256 is, or null. */
   value(hash: Buffer): { pack: number; rec: number } | null {
-    return this.valueIds.get(hash);
+    return this.values().get(idWords(hash));
   }
 
-  /** The body of entry `rec` of pack `p` with its record. */
-  readEntry(p: number, rec: number): Read {
-    const pack = this.packs[p]!;
-    const r = entryRecord(pack.index, rec);
-    return this.read(p, r.off, r.len);
+  /** The text of entry `rec` of pack `p`. */
+  readEntry(p: number, rec: number): Text {
+    const w = entryAt(rec) >>> 2;
+    const x = this.packs[p]!.index.words;
+    return this.text(p, x[w + 8]!, x[w + 9]!);
   }
 
-  readValue(p: number, rec: number): Read {
-    const pack = this.packs[p]!;
-    const r = valueRecord(pack.index, rec);
-    return this.read(p, r.off, r.len);
+  /** The text of value `rec` of pack `p` (undefined where it has no such record). */
+  readValue(p: number, rec: number): Text | undefined {
+    const x = this.packs[p]!.index;
+    if (rec < 0 || rec >= x.values) return undefined;
+    const r = valueRecord(x, rec);
+    return this.text(p, r.off, r.len);
+  }
+
+  /** `len` bytes at `off` of pack p's data as text, each block they touch checked. */
+  private text(p: number, off: number, len: number): Text {
+    const b0 = Math.floor(off / BLOCK);
+    if (len === 0 || Math.floor((off + len - 1) / BLOCK) !== b0) {
+      const r = this.read(p, off, len);
+      return typeof r === 'string' ? r : { text: r.toString('utf8') };
+    }
+    const block = this.block(p, b0);
+    if (typeof block === 'string') return block;
+    const at = off - b0 * BLOCK;
+    return { text: block.toString('utf8', at, at + len) };
   }
 
   /** Whether pack p's file is still there (a prune may have merged it away). */
@@ -236,4 +262,9 @@ export class PackSet {
     for (let b = b0; b <= b1; b++) if (!blockWhole(x, b, buf.subarray((b - b0) * BLOCK, Math.min(len, (b - b0 + 1) * BLOCK)))) return 'garbled';
     return buf;
   }
+}
+
+function addValues(t: IdTable, p: number, index: PackIndex): void {
+  t.list(p, { words: index.words, base: valueAt(index, 0) >>> 2, stride: VALUE_RECORD >>> 2 });
+  for (let i = 0; i < index.values; i++) t.set(p, i);
 }

@@ -55,6 +55,8 @@ export type RowToStore = Omit<CachedRow, 'v'> & { value: string };
 interface Gathering {
   entries: Map<string, { key: Buffer; body: Buffer; stored: number }>;
   values: Map<string, Buffer>;
+  /** Each value's record number in the pack (its place in `values`). */
+  numbers: Map<string, number>;
   /** Values a loaded pack holds: not written unless that pack is gone. */
   borrowed: Map<string, { bytes: Buffer; pack: number }>;
   bytes: number;
@@ -68,7 +70,7 @@ function gathering(): Gathering {
   const done = new Promise<void>((res, rej) => (settle = (err) => (err ? rej(err) : res())));
   // Seen by whoever put into it; this keeps a failure nobody waits for from being unhandled.
   done.catch(() => undefined);
-  return { entries: new Map(), values: new Map(), borrowed: new Map(), bytes: 0, borrowedBytes: 0, done, settle };
+  return { entries: new Map(), values: new Map(), numbers: new Map(), borrowed: new Map(), bytes: 0, borrowedBytes: 0, done, settle };
 }
 
 export class PackWriter {
@@ -110,11 +112,12 @@ export class PackWriter {
           g.borrowed.set(v, { bytes, pack: at.pack });
           g.borrowedBytes += bytes.length;
         } else {
+          g.numbers.set(v, g.values.size);
           g.values.set(v, bytes);
           g.bytes += bytes.length + VALUE_RECORD;
         }
       }
-      entry.push({ t: r.t, from: r.from, mid: r.mid, v });
+      entry.push({ t: r.t, from: r.from, mid: r.mid, v, n: g.numbers.get(v) ?? -1 });
     }
     const k = key.toString('hex');
     const before = g.entries.get(k);

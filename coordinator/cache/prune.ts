@@ -172,7 +172,8 @@ export async function pruneCache(dir: string, o: PruneOptions): Promise<PruneRep
     if (d === null || 'why' in d) throw new Error(`${p.file.path}: changed or removed while the prune read it; run the prune again`);
     for (const e of p.entries) {
       if (!kept.has(e)) continue;
-      parts.entries.push({ key: Buffer.from(e.key, 'hex'), body: entryBody(d.entries[e.rec]!.rows!), stored: e.stored });
+      // Values are found through the values' table in merged packs: their record numbers change.
+      parts.entries.push({ key: Buffer.from(e.key, 'hex'), body: entryBody(d.entries[e.rec]!.rows!.map((r) => ({ ...r, n: -1 }))), stored: e.stored });
       parts.bytes += e.bytes + ENTRY_RECORD;
       if (parts.bytes >= packBytes || parts.entries.length >= packEntries) await cut();
     }

@@ -86,11 +86,11 @@ export class CacheStore {
     try {
       const e = this.packs.readEntry(at.pack, at.rec);
       if (e === 'gone') return { miss: 'absent' };
-      const rows = typeof e === 'string' ? null : parseEntryBody(e);
+      const rows = typeof e === 'string' ? null : parseEntryBody(e.text);
       if (rows === null) return { miss: 'broken', why: `${path}: the entry of ${k.toString('hex')} is ${e === 'short' ? 'cut short' : 'garbled'}` };
       const out: CacheHit['rows'] = [];
       for (const r of rows) {
-        const value = this.readValue(r.v);
+        const value = this.readValue(r.v, at.pack, r.n ?? -1);
         if (typeof value !== 'string') return value;
         out.push({ t: r.t, from: r.from, mid: r.mid, v: r.v, value });
       }
@@ -100,22 +100,28 @@ export class CacheStore {
     }
   }
 
-  private readValue(v: string): string | Exclude<Lookup, { hit: CacheHit }> {
+  /**
+   * Value `v`: record `n` of the entry's pack `p` where the entry says it is there (its index is
+   * checksummed), else wherever the values' table finds it. Its bytes are checked with their
+   * block's hash (pack-format.ts), not hashed again here.
+   */
+  private readValue(v: string, p: number, n: number): string | Exclude<Lookup, { hit: CacheHit }> {
     const kept = this.values.get(v);
     if (kept !== undefined) return kept;
-    const hash = Buffer.from(v, 'hex');
-    const at = hash.length === 32 ? this.packs.value(hash) : null;
-    if (!at) return { miss: 'broken', why: `value ${v}: in no pack (a pack that held it is not whole, or was pruned)` };
-    // Its bytes are checked with their block's hash (pack-format.ts), not hashed again here.
-    const b = this.packs.readValue(at.pack, at.rec);
+    let at: { pack: number; rec: number } | null = { pack: p, rec: n };
+    if (n < 0) {
+      const hash = Buffer.from(v, 'hex');
+      at = hash.length === 32 ? this.packs.value(hash) : null;
+    }
+    const b = at ? this.packs.readValue(at.pack, at.rec) : undefined;
+    if (b === undefined) return { miss: 'broken', why: `value ${v}: in no pack (a pack that held it is not whole, or was pruned)` };
     if (b === 'gone') return { miss: 'absent' };
     if (typeof b === 'string') {
       this.badValues.add(v);
-      return { miss: 'broken', why: `${this.packs.pack(at.pack)!.path}: value ${v} is ${b === 'short' ? 'cut short' : 'garbled'}` };
+      return { miss: 'broken', why: `${this.packs.pack(at!.pack)!.path}: value ${v} is ${b === 'short' ? 'cut short' : 'garbled'}` };
     }
-    const text = b.toString('utf8');
-    this.keep(v, text);
-    return text;
+    this.keep(v, b.text);
+    return b.text;
   }
 
   private keep(v: string, text: string): void {

@@ -208,7 +208,7 @@ describe('cache packs', () => {
     const buf = encodePack({ entries: [{ key: key('e'), body, stored: 1234 }], values: [{ hash: Buffer.from('ab'.repeat(32), 'hex'), bytes: Buffer.from('42') }] });
     const d = decodePack(buf);
     assert.ok(!('why' in d));
-    assert.deepEqual(d.entries, [{ key: key('e').toString('hex'), stored: 1234, rows: [{ t: '', from: '{}', mid: '', v: 'ab'.repeat(32) }] }]);
+    assert.deepEqual(d.entries, [{ key: key('e').toString('hex'), stored: 1234, rows: [{ t: '', from: '{}', mid: '', v: 'ab'.repeat(32), n: -1 }] }]);
     assert.deepEqual(d.values.map((v) => [v.hash, v.bytes?.toString()]), [['ab'.repeat(32), '42']]);
   });
 });
