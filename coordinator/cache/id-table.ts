@@ -20,12 +20,8 @@ export interface IdList {
 
 const EMPTY = -1;
 
-/** The eight words of a 32-byte id at `at` of `b` (any alignment). */
-export function idWords(b: Uint8Array, at = 0): Uint32Array {
-  const w = new Uint32Array(8);
-  for (let k = 0; k < 8; k++, at += 4) w[k] = (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
-  return w;
-}
+/** A lookup's id as words: one array reused, not one allocated per lookup. */
+const scratch = new Uint32Array(8);
 
 export class IdTable {
   private packs: Int32Array;
@@ -61,11 +57,21 @@ export class IdTable {
     }
   }
 
-  /** Where the id (its words, from idWords) is, or null. */
-  get(id: Uint32Array): { pack: number; rec: number } | null {
-    const s = this.slot(id, 0);
-    const p = this.packs[s]!;
-    return p === EMPTY ? null : { pack: p, rec: this.recs[s]! };
+  /** The slot of the 32-byte id at `at` of `b` (any alignment), or -1 where it is not in the table: see packAt, recAt. */
+  find(b: Uint8Array, at = 0): number {
+    for (let k = 0; k < 8; k++, at += 4) scratch[k] = (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+    const s = this.slot(scratch, 0);
+    return this.packs[s] === EMPTY ? -1 : s;
+  }
+
+  /** The pack of the id in slot s (from find). */
+  packAt(s: number): number {
+    return this.packs[s]!;
+  }
+
+  /** The record of the id in slot s (from find). */
+  recAt(s: number): number {
+    return this.recs[s]!;
   }
 
   /**
@@ -85,10 +91,17 @@ export class IdTable {
     if (this.size * 2 > this.packs.length) this.grow();
   }
 
-  private grow(): void {
+  /** Room for `n` ids without growing. */
+  reserve(ids: number): void {
+    let n = this.packs.length;
+    while (ids * 2 > n) n *= 2;
+    if (n > this.packs.length) this.grow(n);
+  }
+
+  /** Rehashes into `n` slots (a power of two). */
+  private grow(n = this.packs.length * 2): void {
     const packs = this.packs;
     const recs = this.recs;
-    const n = packs.length * 2;
     this.packs = new Int32Array(n).fill(EMPTY);
     this.recs = new Uint32Array(n);
     this.mask = n - 1;

@@ -1,5 +1,6 @@
 /**
- * A task's cache key: sha256 over what makes its value and nothing else.
+ * A task's cache key: sha256 over what makes its value and nothing else: the job part's sha256
+ * (hex) and a newline, then the task part.
  *
  *   job part   the scheme, the kind's name and cache version, the params that count (the
  *              kind's `cache.params`, else its `identity`: never paths of inputs, nor --out,
@@ -12,10 +13,13 @@
  * in never counts. The task part is plain JSON: made for every task, where sorting keys in
  * JavaScript cost more than hashing.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { ErrorCode, ShoalError } from '../../src/errors.js';
 import type { Kind, TaskContent } from '../../src/kinds/index.js';
+
+/** crypto.hash (Node 20.12 and later): a digest in one call. */
+const oneShot = (crypto as { hash?: typeof crypto.hash }).hash;
 
 /** Bumped when the key's layout changes: every older entry then misses. */
 export const KEY_SCHEME = 2;
@@ -38,7 +42,8 @@ export interface JobKeyFacts {
 
 /** Makes the keys of one job's tasks; holds its input files open until `close`. */
 export class KeyMaker {
-  private readonly prefix: Buffer;
+  /** The job part's sha256 (hex) and a newline: every key's first bytes. */
+  private readonly prefix: string;
   private readonly cache: NonNullable<Kind<unknown>['cache']>;
   private readonly params: unknown;
   private readonly files = new Map<string, number>();
@@ -55,7 +60,7 @@ export class KeyMaker {
     const p = this.cache.params ? this.cache.params(this.params) : f.kind.identity ? f.kind.identity(this.params) : this.params;
     const files = (this.cache.files?.(this.params) ?? []).map((file) => f.fileHash(file));
     const job = stableJson({ scheme: KEY_SCHEME, kind: f.kindName, version: this.cache.version, params: p, cacheKey: f.cacheKey ?? null, files });
-    this.prefix = createHash('sha256').update(job).digest();
+    this.prefix = crypto.createHash('sha256').update(job).digest('hex') + '\n';
   }
 
   /**
@@ -66,19 +71,21 @@ export class KeyMaker {
   key(ref: unknown): Buffer | null {
     const c = this.cache.content(ref, this.params);
     if (c === null) return null;
-    const h = createHash('sha256').update(this.prefix);
     // The task's rest as the kind builds it (the same code builds it the same way every time; a
     // changed order could only make a miss, never a wrong hit), then its ranges' lengths.
     let lengths = '';
     for (const r of c.ranges) lengths += `${r[2] - r[1]},`;
-    h.update(`${JSON.stringify(c.rest ?? null)}\n${lengths}\n`);
+    const text = `${this.prefix}${JSON.stringify(c.rest ?? null)}\n${lengths}\n`;
+    // Nothing to read: one call, no Hash object (most of a key's cost where tasks are many).
+    if (c.ranges.length === 0 && c.firstLineOf === undefined && oneShot) return oneShot('sha256', text, 'buffer');
+    const h = crypto.createHash('sha256').update(text);
     if (c.firstLineOf !== undefined) h.update(this.firstLine(c.firstLineOf));
     this.hashRanges(h, c.ranges);
     return h.digest();
   }
 
   /** Reads the ranges, one read for each run of ranges that follow each other in a file. */
-  private hashRanges(h: ReturnType<typeof createHash>, ranges: TaskContent['ranges']): void {
+  private hashRanges(h: crypto.Hash, ranges: TaskContent['ranges']): void {
     let i = 0;
     while (i < ranges.length) {
       const [file, start] = ranges[i]!;

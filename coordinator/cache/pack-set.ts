@@ -17,7 +17,7 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { IdTable, idWords } from './id-table.js';
+import { IdTable } from './id-table.js';
 import { BLOCK, ENTRY_RECORD, HEAD_BYTES, VALUE_RECORD, blockWhole, entryAt, indexLength, readIndex, valueAt, valueRecord, type PackIndex } from './pack-format.js';
 
 /** A loaded pack. */
@@ -73,7 +73,7 @@ export class PackSet {
 
   private values(): IdTable {
     if (!this.valueIds) {
-      const t = (this.valueIds = new IdTable());
+      const t = (this.valueIds = new IdTable(this.packs.reduce((a, p) => a + (p?.index.values ?? 0), 0)));
       this.packs.forEach((pack, p) => addValues(t, p, pack!.index));
     }
     return this.valueIds;
@@ -94,7 +94,11 @@ export class PackSet {
     }
     const listed = new Set(names);
     if ([...this.byName.keys()].some((n) => !listed.has(n))) this.forgetAll();
-    for (const n of names) if (!this.byName.has(n) && !this.broken.has(n)) this.load(n);
+    const loaded: Array<{ name: string; index: PackIndex; bytes: number }> = [];
+    for (const n of names) if (!this.byName.has(n) && !this.broken.has(n)) this.load(n, loaded);
+    // The table sized once for all of them, not grown (rehashed) as they come.
+    this.entryIds.reserve(this.entryIds.size + loaded.reduce((a, l) => a + l.index.entries, 0));
+    for (const l of loaded) this.add(l.name, l.index, l.bytes);
     return [...this.broken].filter(([n]) => listed.has(n)).map(([n, why]) => ({ path: join(this.dir, n), why }));
   }
 
@@ -107,7 +111,7 @@ export class PackSet {
     this.keptBytes = 0;
   }
 
-  private load(name: string): void {
+  private load(name: string, into: Array<{ name: string; index: PackIndex; bytes: number }>): void {
     const path = join(this.dir, name);
     let fd: number;
     try {
@@ -126,7 +130,7 @@ export class PackSet {
       if (readSync(fd, buf, 0, n, 0) !== n) return void this.broken.set(name, 'cut short while read');
       const index = readIndex(buf);
       if ('why' in index) return void this.broken.set(name, index.why);
-      this.add(name, index, bytes);
+      into.push({ name, index, bytes });
     } catch (err) {
       this.broken.set(name, (err as Error).message);
     } finally {
@@ -154,12 +158,15 @@ export class PackSet {
 
   /** Where the entry of `key` is: its pack and record, or null. */
   entry(key: Buffer): { pack: number; rec: number } | null {
-    return this.entryIds.get(idWords(key));
+    const s = this.entryIds.find(key);
+    return s < 0 ? null : { pack: this.entryIds.packAt(s), rec: this.entryIds.recAt(s) };
   }
 
   /** Where the value of this sha256 is, or null. */
   value(hash: Buffer): { pack: number; rec: number } | null {
-    return this.values().get(idWords(hash));
+    const t = this.values();
+    const s = t.find(hash);
+    return s < 0 ? null : { pack: t.packAt(s), rec: t.recAt(s) };
   }
 
   /** The text of entry `rec` of pack `p`. */
