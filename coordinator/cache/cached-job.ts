@@ -21,7 +21,7 @@ export interface HitRows {
 }
 
 /** Lookups run this long (ms) at most before the event loop is let in. */
-const SLICE_MS = 10;
+const SLICE_MS = 50;
 /** Hits' row text handed to the sink at once (characters). */
 const HIT_GROUP_CHARS = 4 << 20;
 /** Stores not written yet at most (a pack holds 4,096); more are left out (counted), never queued without bound. */
