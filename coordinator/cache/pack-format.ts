@@ -2,13 +2,14 @@
  * A pack's bytes (no I/O): many entries and the values they name in one file, written whole and
  * never changed afterwards.
  *
- *   head     8 bytes 'SHOALPK1', entries E, values V, data bytes D (u32 each), 4 bytes zero,
- *            then the sha256 of the head's counts and the index (32 bytes): a pack whose head
- *            or index is not whole is a miss for all it holds
+ *   head     8 bytes 'SHOALPK1', entries E, values V, data bytes D, the entries' bytes (u32
+ *            each), then the sha256 of the head's counts and the index (32 bytes): a pack whose
+ *            head or index is not whole is a miss for all it holds
  *   index    E entry records (44 bytes: key 32, offset, length, stored), V value records (40
  *            bytes: sha256 32, offset, length), then the sha256 of each 64 KiB block of the data
  *            (32 bytes each); offsets count from the data's start
- *   data     the entries' bodies, then the values' bytes
+ *   data     the entries' bodies as one JSON array (`[body,body,…]`: a reader that wants most
+ *            of them parses them in one call), then the values' bytes
  *
  * An entry's body is its rows as JSON (`[[t, from, mid, value sha256, value record], …]`: the
  * record is the value's number in the same pack, or -1 where it is in another), a value its text
@@ -57,6 +58,8 @@ export interface PackIndex {
   values: number;
   /** The data's bytes. */
   data: number;
+  /** The entries' array's bytes (the data's first). */
+  entryBytes: number;
   /** The head and the index, as read. */
   buf: Buffer;
   /** The same bytes as little-endian u32 words (every record is whole words). */
@@ -82,6 +85,11 @@ export function parseEntryBody(body: string): CachedRow[] | null {
   } catch {
     return null;
   }
+  return entryRows(e);
+}
+
+/** An entry's rows from its body parsed, or null when it is not one. */
+export function entryRows(e: unknown): CachedRow[] | null {
   if (!Array.isArray(e) || e.length === 0) return null;
   const rows: CachedRow[] = [];
   for (const r of e as unknown[]) {
@@ -102,8 +110,9 @@ const blocksOf = (data: number): number => Math.ceil(data / BLOCK);
 
 /** The pack's bytes. Throws when its data would pass MAX_DATA_BYTES (the writer flushes well before). */
 export function encodePack(p: PackParts): Buffer {
-  let data = 0;
+  let data = 2 + Math.max(0, p.entries.length - 1);
   for (const e of p.entries) data += e.body.length;
+  const entryBytes = data;
   for (const v of p.values) data += v.bytes.length;
   if (data > MAX_DATA_BYTES) throw new RangeError(`a pack's data is at most ${MAX_DATA_BYTES} bytes (${data} given)`);
   const dataStart = HEAD_BYTES + p.entries.length * ENTRY_RECORD + p.values.length * VALUE_RECORD + blocksOf(data) * BLOCK_SUM;
@@ -112,9 +121,12 @@ export function encodePack(p: PackParts): Buffer {
   out.writeUInt32LE(p.entries.length, 8);
   out.writeUInt32LE(p.values.length, 12);
   out.writeUInt32LE(data, 16);
+  out.writeUInt32LE(entryBytes, 20);
   let at = HEAD_BYTES;
-  let off = 0;
+  out.write('[', dataStart, 'latin1');
+  let off = 1;
   for (const e of p.entries) {
+    if (off > 1) out.write(',', dataStart + off++, 'latin1');
     e.key.copy(out, at, 0, 32);
     out.writeUInt32LE(off, at + 32);
     out.writeUInt32LE(e.body.length, at + 36);
@@ -123,6 +135,7 @@ export function encodePack(p: PackParts): Buffer {
     off += e.body.length;
     at += ENTRY_RECORD;
   }
+  out.write(']', dataStart + off++, 'latin1');
   for (const v of p.values) {
     v.hash.copy(out, at, 0, 32);
     out.writeUInt32LE(off, at + 32);
@@ -154,7 +167,10 @@ export function readIndex(buf: Buffer): PackIndex | { why: string } {
   if (typeof n !== 'number') return n;
   if (n !== buf.length) return { why: 'its index is not the length its head says' };
   if (!indexSum(buf, n).equals(buf.subarray(24, HEAD_BYTES))) return { why: 'its index does not match its checksum (garbled)' };
-  return { entries: buf.readUInt32LE(8), values: buf.readUInt32LE(12), data: buf.readUInt32LE(16), buf, words: wordsOf(buf), dataStart: n };
+  const data = buf.readUInt32LE(16);
+  const entryBytes = buf.readUInt32LE(20);
+  if (entryBytes > data) return { why: 'its head says its entries take more than its data' };
+  return { entries: buf.readUInt32LE(8), values: buf.readUInt32LE(12), data, entryBytes, buf, words: wordsOf(buf), dataStart: n };
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;

@@ -12,13 +12,15 @@
  * road (a promise per open, read and close through the thread pool). Callers read a bounded
  * batch at a time and yield between batches (CachedJob.prefill).
  *
- * Memory: a loaded pack keeps its head and index (48 bytes an entry, 40 a value) and the tables
- * 16 bytes an id: a million entries with a million distinct values cost about 120 MB.
+ * Memory: a loaded pack keeps its head and index (44 bytes an entry, 40 a value, 32 per 64 KiB
+ * of data) and the tables take 16 bytes an id (the values' table only once asked for): a million
+ * entries cost about 60 MB, with a million distinct values in the values' table about 116 MB.
  */
+import { isAscii } from 'node:buffer';
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { IdTable } from './id-table.js';
-import { BLOCK, ENTRY_RECORD, HEAD_BYTES, VALUE_RECORD, blockWhole, entryAt, indexLength, readIndex, valueAt, valueRecord, type PackIndex } from './pack-format.js';
+import { BLOCK, ENTRY_RECORD, HEAD_BYTES, VALUE_RECORD, blockWhole, entryAt, entryRows, indexLength, parseEntryBody, readIndex, valueAt, valueRecord, type CachedRow, type PackIndex } from './pack-format.js';
 
 /** A loaded pack. */
 export interface Pack {
@@ -26,6 +28,19 @@ export interface Pack {
   path: string;
   bytes: number;
   index: PackIndex;
+}
+
+/** A pack is parsed whole after this many lookups in it (or a sixteenth of its entries, if more). */
+const WHOLE_AFTER = 32;
+/** Packs parsed whole kept (bytes of their data). */
+const WHOLES_KEPT = 16 << 20;
+
+interface Whole {
+  /** Its entries' bodies, parsed. */
+  entries: unknown[];
+  /** Its values' bytes as one string (null where they are not all ASCII). */
+  values: string | null;
+  bytes: number;
 }
 
 /** Blocks kept once read and checked (bytes). */
@@ -53,6 +68,10 @@ export class PackSet {
   /** Blocks read and checked, by pack and block number, oldest first. */
   private readonly kept = new Map<number, Buffer>();
   private keptBytes = 0;
+  /** Packs parsed whole (see `whole`), oldest first, and how many lookups each pack had. */
+  private readonly wholes = new Map<number, Whole | null>();
+  private wholeBytes = 0;
+  private readonly touches: number[] = [];
 
   constructor(readonly dir: string) {}
 
@@ -109,6 +128,9 @@ export class PackSet {
     this.valueIds = null;
     this.kept.clear();
     this.keptBytes = 0;
+    this.wholes.clear();
+    this.wholeBytes = 0;
+    this.touches.length = 0;
   }
 
   private load(name: string, into: Array<{ name: string; index: PackIndex; bytes: number }>): void {
@@ -169,19 +191,59 @@ export class PackSet {
     return s < 0 ? null : { pack: t.packAt(s), rec: t.recAt(s) };
   }
 
-  /** The text of entry `rec` of pack `p`. */
-  readEntry(p: number, rec: number): Text {
+  /** The rows of entry `rec` of pack `p`, or why not. */
+  entryRows(p: number, rec: number): CachedRow[] | Unread {
+    const whole = this.whole(p);
+    if (whole) return entryRows(whole.entries[rec]) ?? 'garbled';
     const w = entryAt(rec) >>> 2;
     const x = this.packs[p]!.index.words;
-    return this.text(p, x[w + 8]!, x[w + 9]!);
+    const t = this.text(p, x[w + 8]!, x[w + 9]!);
+    return typeof t === 'string' ? t : (parseEntryBody(t.text) ?? 'garbled');
   }
 
   /** The text of value `rec` of pack `p` (undefined where it has no such record). */
-  readValue(p: number, rec: number): Text | undefined {
+  valueText(p: number, rec: number): Text | undefined {
     const x = this.packs[p]!.index;
     if (rec < 0 || rec >= x.values) return undefined;
     const r = valueRecord(x, rec);
+    const values = this.wholes.get(p)?.values;
+    if (values) return { text: values.slice(r.off - x.entryBytes, r.off - x.entryBytes + r.len) };
     return this.text(p, r.off, r.len);
+  }
+
+  /**
+   * Pack p parsed whole, once enough of its entries were asked for: its entries in one
+   * JSON.parse and its values in one string (where they are ASCII, so bytes are characters),
+   * where a lookup each was most of a cached re-run's time. Null while it is not (yet), or
+   * cannot be (a block not whole: its entries are read one by one, each a miss or whole).
+   */
+  private whole(p: number): Whole | null {
+    const kept = this.wholes.get(p);
+    if (kept !== undefined) return kept;
+    const x = this.packs[p]!.index;
+    const n = (this.touches[p] ?? 0) + 1;
+    this.touches[p] = n;
+    if (n < Math.max(WHOLE_AFTER, x.entries / 16)) return null;
+    let whole: Whole | null = null;
+    const data = x.data > 0 ? this.read(p, 0, x.data) : 'short';
+    if (typeof data !== 'string') {
+      try {
+        const entries: unknown = JSON.parse(data.toString('utf8', 0, x.entryBytes));
+        const values = data.subarray(x.entryBytes);
+        if (Array.isArray(entries) && entries.length === x.entries) whole = { entries, values: isAscii(values) ? values.toString('latin1') : null, bytes: x.data };
+      } catch {
+        whole = null;
+      }
+    }
+    this.wholes.set(p, whole);
+    if (whole) this.wholeBytes += whole.bytes;
+    for (const [q, w] of this.wholes) {
+      if (this.wholeBytes <= WHOLES_KEPT || q === p) break;
+      this.wholes.delete(q);
+      this.touches[q] = 0;
+      this.wholeBytes -= w?.bytes ?? 0;
+    }
+    return whole;
   }
 
   /** `len` bytes at `off` of pack p's data as text, each block they touch checked. */

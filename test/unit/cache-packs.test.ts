@@ -136,6 +136,35 @@ describe('cache packs', () => {
     assert.match(String('why' in broke[0]! ? broke[0].why : ''), /garbled/);
   });
 
+  it('a pack read whole once most of it is asked for: the same rows and values; a garbled block still only misses its own', async () => {
+    const dir = newDir();
+    const ascii: Array<[string, RowToStore[]]> = Array.from({ length: 100 }, (_, i) => [`w${i}`, [row(`{"i":${i},"pad":"${'w'.repeat(3000)}"}`), row(`[${i}]`, '/1')]]);
+    const utf8: Array<[string, RowToStore[]]> = Array.from({ length: 100 }, (_, i) => [`u${i}`, [row(`"ünï ${i} ✓"`)]]);
+    // Two packs: one's values all ASCII (sliced from one string), the other's not (read one by one).
+    await storeAll(dir, ascii);
+    await storeAll(dir, utf8);
+    const s = new CacheStore(dir);
+    s.refresh();
+    for (const [k, rows] of [...ascii, ...utf8]) {
+      const r = s.lookup(key(k));
+      assert.ok('hit' in r, k);
+      assert.deepEqual(r.hit.rows.map((x) => [x.t, x.value]), rows.map((x) => [x.t, x.value]), k);
+    }
+    const file = packFiles(dir).find((f) => readFileSync(f).includes('wwww'))!;
+    const bytes = Buffer.from(readFileSync(file));
+    const d = decodePack(bytes);
+    assert.ok(!('why' in d));
+    assert.ok(d.index.data > 3 * BLOCK);
+    bytes[d.index.dataStart + BLOCK + 10]! ^= 0xff; // the second block: the pack cannot be read whole
+    writeFileSync(file, bytes);
+    const g = new CacheStore(dir);
+    g.refresh();
+    const got = ascii.map(([k]) => g.lookup(key(k)));
+    const hits = got.filter((r) => 'hit' in r).length;
+    assert.ok(hits > 0 && hits < ascii.length, `entries outside the garbled block hit: ${hits}`);
+    for (const [i, r] of got.entries()) if ('hit' in r) assert.equal(r.hit.rows[1]!.value, `[${i}]`);
+  });
+
   it('garbage and an empty file named .pack hold nothing and are said; other packs still hit', async () => {
     const dir = newDir();
     await storeAll(dir, [['ok', [row('1')]]]);
