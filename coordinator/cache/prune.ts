@@ -4,9 +4,11 @@
  * What goes: entries stored (last) longer ago than --older-than, then the oldest stored until
  * the cache fits --max-size; a key's older copies (the copy stored last stays); entries not
  * whole; values no entry kept names. A pack with nothing to drop stays as it is unless it is
- * small and has others to merge with. Packs younger than a grace period are never touched
- * (a writer may have just written them; their entries count as kept, and their values' names
- * keep those values alive wherever they are).
+ * small and has others to merge with. A value any entry kept names stays, in whichever pack it
+ * was (carried into a merged pack where that one is rewritten). A pack is whole once it has its
+ * name, so packs of any age are merged; only temporary files (a writer's work in progress) and
+ * packs that are not whole (which a network filesystem may not show whole at once) are left
+ * until they are older than a grace period.
  *
  * Nothing is removed before what replaces it is written: the merged packs are written whole
  * (renamed into place), then the packs they replace are removed. A reader that listed a removed
@@ -64,7 +66,6 @@ interface EntryFact {
 
 interface PackFact {
   file: FileFact;
-  young: boolean;
   entries: EntryFact[];
   /** Its whole values' hashes and lengths. */
   values: Map<string, number>;
@@ -92,7 +93,7 @@ export async function pruneCache(dir: string, o: PruneOptions): Promise<PruneRep
       continue;
     }
     const p = packs.length;
-    const fact: PackFact = { file: f, young: !old(f), entries: [], values: new Map() };
+    const fact: PackFact = { file: f, entries: [], values: new Map() };
     d.entries.forEach((e, rec) => fact.entries.push({ pack: p, rec, key: e.key, stored: e.stored, bytes: entryRecord(d.index, rec).len, values: e.rows ? e.rows.map((r) => r.v) : null }));
     for (const v of d.values) {
       if (!v.bytes) continue;
@@ -115,20 +116,19 @@ export async function pruneCache(dir: string, o: PruneOptions): Promise<PruneRep
   }
   const kept = new Set<EntryFact>();
   const cutoff = o.olderThanMs === undefined ? -Infinity : (now - o.olderThanMs) / 1000;
-  for (const p of packs) for (const e of p.entries) if (p.young || (winner.get(e.key) === e && e.stored >= cutoff)) kept.add(e);
+  for (const p of packs) for (const e of p.entries) if (winner.get(e.key) === e && e.stored >= cutoff) kept.add(e);
   const refs = new Map<string, number>();
   for (const e of kept) for (const v of e.values ?? []) refs.set(v, (refs.get(v) ?? 0) + 1);
 
   if (o.maxBytes !== undefined) {
-    // What the cache would take: young packs as they are, the rest as what is kept of it.
+    // What the cache would take: what is kept of it.
     let size = 0;
-    for (const p of packs) if (p.young) size += p.file.bytes;
-    const valueBytes = (v: string): number => (whole.get(v)!.some((q) => packs[q]!.young) ? 0 : firstLength(packs, whole.get(v)!, v) + VALUE_RECORD);
-    for (const e of kept) if (!packs[e.pack]!.young) size += e.bytes + ENTRY_RECORD;
+    const valueBytes = (v: string): number => firstLength(packs, whole.get(v)!, v) + VALUE_RECORD;
+    for (const e of kept) size += e.bytes + ENTRY_RECORD;
     for (const v of refs.keys()) size += valueBytes(v);
     // The new packs' heads and block checksums, at most what all that is kept now would need.
     const overhead = Math.ceil(size / packBytes + 1) * HEAD_BYTES + Math.ceil(size / BLOCK + 1) * 32;
-    const oldest = [...kept].filter((e) => !packs[e.pack]!.young).sort((a, b) => a.stored - b.stored);
+    const oldest = [...kept].sort((a, b) => a.stored - b.stored);
     for (const e of oldest) {
       if (size + overhead <= o.maxBytes) break;
       kept.delete(e);
@@ -144,11 +144,10 @@ export async function pruneCache(dir: string, o: PruneOptions): Promise<PruneRep
     }
   }
 
-  // Old packs that lose something, and small ones where there are several to merge.
-  const small = packs.filter((p) => !p.young && p.file.bytes < packBytes / 2);
+  // Packs that lose something, and small ones (by bytes and by entries) where there are several to merge.
+  const small = packs.filter((p) => p.file.bytes < packBytes / 2 && p.entries.length < packEntries / 2);
   const rewrite = new Set<number>();
   packs.forEach((p, i) => {
-    if (p.young) return;
     const loses = p.entries.some((e) => !kept.has(e)) || [...p.values.keys()].some((v) => !refs.has(v) || whole.get(v)![0] !== i);
     if (loses || (small.length > 1 && small.includes(p))) rewrite.add(i);
   });

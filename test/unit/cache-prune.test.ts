@@ -103,17 +103,17 @@ describe('cache prune', () => {
     assert.deepEqual(read(dir, 'other'), ['"o"']);
   });
 
-  it('young packs are left alone, and a value one names survives the old pack it was in', async () => {
+  it('a value an entry kept names survives the pack it was in, whose own entries went', async () => {
     const dir = newDir();
-    await pack(dir, 100, [['old', ['"lent"']]]);
+    await pack(dir, 100, [['old', ['"lent"']], ['big', [`"${'b'.repeat(5000)}"`]]]);
     // A writer that loaded the old pack names its value without writing it again.
     await pack(dir, 0, [['young', ['"lent"']]], true);
     assert.equal(packFiles(dir).length, 2);
-    const r = await pruneCache(dir, { olderThanMs: 30 * DAY, now: NOW });
+    const r = await pruneCache(dir, { olderThanMs: 30 * DAY, now: NOW, packBytes: 4000 });
     assert.equal(read(dir, 'old'), 'miss');
     assert.deepEqual(read(dir, 'young'), ['"lent"']);
-    assert.equal(r.packsMerged, 1);
-    assert.equal(r.packsWritten, 1, 'the value carried into a new pack');
+    assert.deepEqual([r.packsMerged, r.packsWritten, r.entriesRemoved, r.valuesRemoved], [1, 1, 2, 1], 'the old pack rewritten: only the lent value carried');
+    assert.equal(packFiles(dir).length, 2, 'the young pack, small but alone, left as it was');
   });
 
   it('many small packs merge into fewer; a reader that listed them misses, then finds the merged ones', async () => {
@@ -129,10 +129,10 @@ describe('cache prune', () => {
     reader.refresh();
     for (let i = 0; i < 20; i++) assert.ok('hit' in reader.lookup(key(`s${i}`)), `s${i} after the refresh`);
     const again = await pruneCache(dir, { olderThanMs: 30 * DAY, now: NOW, packEntries: 8 });
-    assert.equal(again.packsMerged, 0, 'packs just written are young: left alone');
+    assert.equal(again.packsMerged, 0, 'full packs and one small one: nothing to merge');
   });
 
-  it('old temporary files, packs not whole and the old layout go; young temporary files stay; stats count them', async () => {
+  it('old temporary files, old packs not whole and the old layout go; young temporary files stay; stats count them', async () => {
     const dir = newDir();
     await pack(dir, 1, [['kept', ['1']]]);
     const old = new Date(NOW - PRUNE_GRACE_MS - 60_000);
