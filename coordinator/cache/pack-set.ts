@@ -17,7 +17,7 @@
  * entries cost about 60 MB, with a million distinct values in the values' table about 116 MB.
  */
 import { isAscii } from 'node:buffer';
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { IdTable } from './id-table.js';
 import { BLOCK, ENTRY_RECORD, HEAD_BYTES, VALUE_RECORD, blockWhole, entryAt, entryRows, indexLength, parseEntryBody, readIndex, valueAt, valueRecord, type CachedRow, type PackIndex } from './pack-format.js';
@@ -257,12 +257,6 @@ export class PackSet {
     if (typeof block === 'string') return block;
     const at = off - b0 * BLOCK;
     return { text: block.toString('utf8', at, at + len) };
-  }
-
-  /** Whether pack p's file is still there (a prune may have merged it away). */
-  stillThere(p: number): boolean {
-    const pack = this.packs[p];
-    return !!pack && existsSync(pack.path);
   }
 
   /** `len` bytes at `off` of pack p's data, each block they touch checked. */

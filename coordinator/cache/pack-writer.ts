@@ -9,6 +9,7 @@
  * by the time this one is written (a prune merged it away), the value is written here after all.
  */
 import { randomBytes, randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ENTRY_RECORD, VALUE_RECORD, entryBody, encodePack, indexLength, readIndex, sha256, type CachedRow } from './pack-format.js';
@@ -58,7 +59,7 @@ interface Gathering {
   /** Each value's record number in the pack (its place in `values`). */
   numbers: Map<string, number>;
   /** Values a loaded pack holds: not written unless that pack is gone. */
-  borrowed: Map<string, { bytes: Buffer; pack: number }>;
+  borrowed: Map<string, { bytes: Buffer; path: string }>;
   bytes: number;
   borrowedBytes: number;
   done: Promise<void>;
@@ -109,7 +110,8 @@ export class PackWriter {
       if (!g.values.has(v) && !g.borrowed.has(v)) {
         const at = this.badValues.has(v) ? null : this.set.value(hash);
         if (at) {
-          g.borrowed.set(v, { bytes, pack: at.pack });
+          // By path, not number: a refresh that forgets packs numbers them anew.
+          g.borrowed.set(v, { bytes, path: this.set.pack(at.pack)!.path });
           g.borrowedBytes += bytes.length;
         } else {
           g.numbers.set(v, g.values.size);
@@ -152,10 +154,10 @@ export class PackWriter {
   }
 
   private async write(g: Gathering): Promise<void> {
-    const there = new Map<number, boolean>();
+    const there = new Map<string, boolean>();
     for (const [v, b] of g.borrowed) {
-      let ok = there.get(b.pack);
-      if (ok === undefined) there.set(b.pack, (ok = this.set.stillThere(b.pack)));
+      let ok = there.get(b.path);
+      if (ok === undefined) there.set(b.path, (ok = existsSync(b.path)));
       if (!ok) g.values.set(v, b.bytes);
     }
     const buf = encodePack({ entries: [...g.entries.values()], values: [...g.values].map(([v, bytes]) => ({ hash: Buffer.from(v, 'hex'), bytes })) });
