@@ -356,6 +356,8 @@ export class Coordinator implements SinkHost {
     await this.errors.drain(2000);
     this.errors.close();
     await this.sink.stop();
+    // Rows the sink made durable and the cache gathered but had not packed yet.
+    await this.cache.close();
     await allocStopped;
     await this.dirLock?.release();
   }

@@ -26,4 +26,4 @@ export {
 } from './scheduler/index.js';
 export { Coordinator, DEFAULT_COORDINATOR_OPTIONS, type CoordinatorOptions } from './actor.js';
 export { contentFingerprint, expandJob, legacyFingerprint, readJobRecord, splitterFor, type JobRecord } from './jobs/index.js';
-export { cacheStats, pruneCache, CacheStore, KeyMaker, cutRow, type CacheStats, type PruneReport, type CacheRun } from './cache/index.js';
+export { cacheStats, pruneCache, CacheStore, KeyMaker, cutRow, decodePack, packsDir, type CacheStats, type PruneReport, type CacheRun } from './cache/index.js';

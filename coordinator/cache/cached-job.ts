@@ -20,12 +20,12 @@ export interface HitRows {
   rows: number;
 }
 
-/** Tasks looked up at once. */
-const LOOKUP_BATCH = 256;
+/** Lookups run this long (ms) at most before the event loop is let in. */
+const SLICE_MS = 50;
 /** Hits' row text handed to the sink at once (characters). */
 const HIT_GROUP_CHARS = 4 << 20;
-/** Stores in flight at most; more are left out (counted), never queued without bound. */
-const MAX_PENDING_STORES = 4096;
+/** Stores not written yet at most (a pack holds 4,096); more are left out (counted), never queued without bound. */
+const MAX_PENDING_STORES = 16384;
 
 type StoredRow = CutRow['row'] & { t: string };
 
@@ -72,6 +72,7 @@ export class CachedJob {
    */
   async prefill(done: (id: string) => boolean, write: (rows: HitRows[]) => Promise<void>): Promise<void> {
     const n = this.d.tasks.length;
+    for (const b of this.d.store.refresh()) this.reportBroken(b.why);
     // Hits go to the sink in large groups, each written while the next ones are looked up: one
     // durable write (an fsync) per group, not per lookup batch.
     const writes: Promise<void>[] = [];
@@ -84,41 +85,43 @@ export class CachedJob {
       rows = [];
       chars = 0;
     };
-    for (let s = 0; s < n; s += LOOKUP_BATCH) {
-      const batch: number[] = [];
-      for (let i = s; i < Math.min(n, s + LOOKUP_BATCH); i++) if (!done(this.d.tasks.at(i).id)) batch.push(i);
-      for (const found of await Promise.all(batch.map((i) => this.lookupTask(i)))) {
-        for (const r of found) {
-          rows.push(r);
-          chars += r.text.length;
-        }
+    let slice = performance.now();
+    for (let i = 0; i < n; i++) {
+      const t = this.d.tasks.refAt?.(i) ?? this.d.tasks.at(i);
+      if (done(t.id)) continue;
+      for (const r of this.lookupTask(i, t)) {
+        rows.push(r);
+        chars += r.text.length;
       }
       if (chars >= HIT_GROUP_CHARS) flush();
-      // Reads are synchronous (store.ts): let heartbeats, pulls and status in between batches.
-      await setImmediate();
+      // Keys and lookups are synchronous (key.ts, store.ts): let heartbeats, pulls and status in
+      // between slices. The clock is read every 64 tasks.
+      if ((i & 63) === 63 && performance.now() - slice >= SLICE_MS) {
+        await setImmediate();
+        slice = performance.now();
+      }
     }
     if (rows.length > 0) flush();
     await Promise.all(writes);
   }
 
   /** Task i looked up whole, then (a miss of a kind that splits) as halves. */
-  private async lookupTask(i: number): Promise<HitRows[]> {
-    const t = this.d.tasks.at(i);
-    const key = await this.keyOf(t);
+  private lookupTask(i: number, t: Pick<NewTask, 'id' | 'ref'>): HitRows[] {
+    const key = this.keyOf(t);
     if (key === null) return [];
     key.copy(this.keyBytes, 32 * i);
     this.known[i] = 1;
-    const whole = await this.lookup(key.toString('hex'));
+    const whole = this.lookup(key);
     if (whole) {
       this.hits++;
       return [this.rowsOf(t.id, whole)];
     }
-    const halves = this.d.split?.(t) ?? null;
+    const halves = this.d.split?.(this.d.tasks.at(i)) ?? null;
     const out: HitRows[] = [];
     if (halves) {
       for (const h of halves) {
-        const hk = await this.keyOf(h);
-        const hit = hk === null ? null : await this.lookup(hk.toString('hex'));
+        const hk = this.keyOf(h);
+        const hit = hk === null ? null : this.lookup(hk);
         if (hit) out.push(this.rowsOf(h.id, hit));
       }
     }
@@ -127,14 +130,19 @@ export class CachedJob {
     return out;
   }
 
-  private async lookup(key: string): Promise<Array<CachedRow & { value: string }> | null> {
-    const r: Lookup = await this.d.store.lookup(key);
+  private lookup(key: Buffer): Array<CachedRow & { value: string }> | null {
+    const r: Lookup = this.d.store.lookup(key);
     if ('hit' in r) return r.hit.rows;
     if (r.miss === 'broken') {
       this.broken++;
-      if (this.broken === 1) this.d.log.warn({ job: this.d.job, cache: this.d.store.dir, why: r.why }, 'a broken cache entry counts as a miss (the task runs, and its entry is written again); further ones are counted, not logged');
+      this.reportBroken(r.why);
     }
     return null;
+  }
+
+  /** A broken entry or pack: said once per job. */
+  private reportBroken(why: string | undefined): void {
+    this.onceWarn('broken', { why }, 'a broken cache entry counts as a miss (the task runs, and its entry is written again); further ones are not logged');
   }
 
   private rowsOf(id: string, rows: Array<CachedRow & { value: string }>): HitRows {
@@ -145,10 +153,9 @@ export class CachedJob {
   }
 
   /** A task's key (null: never cached, or its input cannot be read: logged once). */
-  private async keyOf(t: Pick<NewTask, 'id' | 'ref'>): Promise<Buffer | null> {
+  private keyOf(t: Pick<NewTask, 'id' | 'ref'>): Buffer | null {
     try {
-      const k = await this.d.keys.key(t.ref);
-      return k === null ? null : Buffer.from(k, 'hex');
+      return this.d.keys.key(t.ref);
     } catch (err) {
       this.onceWarn('key', { task: t.id, err: (err as Error).message }, 'a task\'s input could not be read for its cache key: it runs uncached');
       return null;
@@ -172,7 +179,7 @@ export class CachedJob {
       const rows = tasks.get(id);
       if (!rows) continue;
       const stored = rows.map((r) => ({ ...r, t: '' }));
-      if (id.includes('/')) void this.storeHalf(id, stored);
+      if (id.includes('/')) this.storeHalf(id, stored);
       else this.storeTask(id, stored);
     }
   }
@@ -180,14 +187,14 @@ export class CachedJob {
   private storeTask(id: string, rows: StoredRow[]): void {
     const i = this.d.tasks.indexOf(id);
     if (i < 0 || this.known[i] !== 1) return;
-    this.enqueue(this.keyBytes.toString('hex', 32 * i, 32 * i + 32), rows);
+    this.enqueue(this.keyBytes.subarray(32 * i, 32 * i + 32), rows);
   }
 
   /** A half (`p/k`): stored as itself, and its whole once both halves are here. */
-  private async storeHalf(id: string, rows: StoredRow[]): Promise<void> {
+  private storeHalf(id: string, rows: StoredRow[]): void {
     const t = this.taskOf(id);
-    const key = t ? await this.keyOf(t) : null;
-    if (key) this.enqueue(key.toString('hex'), rows);
+    const key = t ? this.keyOf(t) : null;
+    if (key) this.enqueue(key, rows);
     const cut = id.lastIndexOf('/');
     const parent = id.slice(0, cut);
     const k = id.slice(cut + 1) === '0' ? 0 : 1;
@@ -199,7 +206,7 @@ export class CachedJob {
     }
     this.halves.delete(parent);
     const whole = [...pair[0].map((r) => ({ ...r, t: '/0' + r.t })), ...pair[1].map((r) => ({ ...r, t: '/1' + r.t }))];
-    if (parent.includes('/')) await this.storeHalf(parent, whole);
+    if (parent.includes('/')) this.storeHalf(parent, whole);
     else this.storeTask(parent, whole);
   }
 
@@ -217,7 +224,7 @@ export class CachedJob {
     return t;
   }
 
-  private enqueue(key: string, rows: StoredRow[]): void {
+  private enqueue(key: Buffer, rows: StoredRow[]): void {
     if (this.writeFailed || this.pending >= MAX_PENDING_STORES) {
       this.unstored++;
       return;
@@ -240,8 +247,9 @@ export class CachedJob {
 
   /** Waits for the stores on their way; returns the run's counts (and records them in the cache when it can be written). */
   async finish(): Promise<CacheRun> {
+    await this.d.store.flush();
     if (this.pending > 0) await new Promise<void>((r) => this.idle.push(r));
-    await this.d.keys.close();
+    this.d.keys.close();
     this.halves.clear();
     const run: CacheRun = { dir: this.d.store.dir, job: this.d.job, kind: this.d.kind, at: Date.now(), hits: this.hits, misses: this.misses, broken: this.broken, stored: this.stored, unstored: this.unstored };
     if (this.d.write && !this.writeFailed) await this.d.store.recordRun(run).catch(() => undefined);

@@ -1,7 +1,8 @@
 /**
  * The result cache (`--cache DIR`): tasks keyed by what makes their value (key.ts), their rows
- * stored as content-addressed files (store.ts), looked up before a job is scheduled and stored
- * as the sink commits them (cached-job.ts).
+ * and values packed many to a file (store.ts: pack-format.ts the bytes, pack-set.ts the reading,
+ * pack-writer.ts the gathering into packs), looked up before a job is scheduled and stored as
+ * the sink commits them (cached-job.ts); `cache stats` and `cache prune` (manage.ts, prune.ts).
  */
 import type { CommitGroup, JobCache } from '../../protocol/index.js';
 import type { Kind } from '../../src/kinds/index.js';
@@ -11,11 +12,13 @@ import { CachedJob, type HitRows } from './cached-job.js';
 import { KeyMaker } from './key.js';
 import { CacheStore, type CacheRun } from './store.js';
 
-export { CacheStore, cacheRoot, type CacheRun } from './store.js';
+export { CacheStore, cacheRoot, packsDir, type CacheRun } from './store.js';
+export { decodePack } from './pack-format.js';
 export { KeyMaker, stableJson, KEY_SCHEME } from './key.js';
 export { cutRow, hitRow, hitHead } from './rows.js';
 export type { HitRows } from './cached-job.js';
-export { cacheStats, pruneCache, type CacheStats, type PruneReport } from './manage.js';
+export { cacheStats, type CacheStats } from './manage.js';
+export { pruneCache, type PruneReport } from './prune.js';
 
 /** A job about to be scheduled, as the cache needs it. */
 export interface CacheAdmit {
@@ -75,6 +78,11 @@ export class ResultCache {
   counts(job: string): { hits: number; misses: number } | undefined {
     const j = this.jobs.get(job) ?? this.ended.get(job);
     return j ? { hits: j.hits, misses: j.misses } : undefined;
+  }
+
+  /** Writes what the caches gathered and not packed yet (the coordinator stops). */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.stores.values()].map((s) => s.flush()));
   }
 
   /** The job has ended: its stores are waited for and its counts recorded. */

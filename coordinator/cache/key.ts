@@ -1,5 +1,6 @@
 /**
- * A task's cache key: sha256 over what makes its value and nothing else.
+ * A task's cache key: sha256 over what makes its value and nothing else: the job part's sha256
+ * (hex) and a newline, then the task part.
  *
  *   job part   the scheme, the kind's name and cache version, the params that count (the
  *              kind's `cache.params`, else its `identity`: never paths of inputs, nor --out,
@@ -8,15 +9,20 @@
  *   task part  the rest of its ref that counts (JSON), the lengths of its byte ranges, and the
  *              bytes of those ranges (and a csv's header line)
  *
- * Objects are serialised with their keys sorted, so the order params were built in never counts.
+ * The job part's objects are serialised with their keys sorted, so the order params were built
+ * in never counts. The task part is plain JSON: made for every task, where sorting keys in
+ * JavaScript cost more than hashing.
  */
-import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import * as crypto from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { ErrorCode, ShoalError } from '../../src/errors.js';
 import type { Kind, TaskContent } from '../../src/kinds/index.js';
 
+/** crypto.hash (Node 20.12 and later): a digest in one call. */
+const oneShot = (crypto as { hash?: typeof crypto.hash }).hash;
+
 /** Bumped when the key's layout changes: every older entry then misses. */
-export const KEY_SCHEME = 1;
+export const KEY_SCHEME = 2;
 
 /** JSON with object keys sorted (undefined fields dropped, as JSON.stringify does). */
 export function stableJson(v: unknown): string {
@@ -36,11 +42,12 @@ export interface JobKeyFacts {
 
 /** Makes the keys of one job's tasks; holds its input files open until `close`. */
 export class KeyMaker {
-  private readonly prefix: Buffer;
+  /** The job part's sha256 (hex) and a newline: every key's first bytes. */
+  private readonly prefix: string;
   private readonly cache: NonNullable<Kind<unknown>['cache']>;
   private readonly params: unknown;
-  private readonly files = new Map<string, Promise<FileHandle>>();
-  private readonly firstLines = new Map<string, Promise<Buffer>>();
+  private readonly files = new Map<string, number>();
+  private readonly firstLines = new Map<string, Buffer>();
 
   /** Null when the kind's tasks are never cached. */
   static of(f: JobKeyFacts): KeyMaker | null {
@@ -53,72 +60,84 @@ export class KeyMaker {
     const p = this.cache.params ? this.cache.params(this.params) : f.kind.identity ? f.kind.identity(this.params) : this.params;
     const files = (this.cache.files?.(this.params) ?? []).map((file) => f.fileHash(file));
     const job = stableJson({ scheme: KEY_SCHEME, kind: f.kindName, version: this.cache.version, params: p, cacheKey: f.cacheKey ?? null, files });
-    this.prefix = createHash('sha256').update(job).digest();
+    this.prefix = crypto.createHash('sha256').update(job).digest('hex') + '\n';
   }
 
-  /** The key of a task with this ref (hex), or null when it is never cached. Throws a ShoalError naming a file that cannot be read. */
-  async key(ref: unknown): Promise<string | null> {
+  /**
+   * The key of a task with this ref (32 bytes), or null when it is never cached. Throws a
+   * ShoalError naming a file that cannot be read. Files are read synchronously (a small read
+   * costs a fraction of a promise's road through the thread pool); callers yield between batches.
+   */
+  key(ref: unknown): Buffer | null {
     const c = this.cache.content(ref, this.params);
     if (c === null) return null;
-    const h = createHash('sha256').update(this.prefix);
-    h.update(stableJson({ rest: c.rest ?? null, lengths: c.ranges.map((r) => r[2] - r[1]) }));
-    if (c.firstLineOf !== undefined) h.update(await this.firstLine(c.firstLineOf));
-    await this.hashRanges(h, c.ranges);
-    return h.digest('hex');
+    // The task's rest as the kind builds it (the same code builds it the same way every time; a
+    // changed order could only make a miss, never a wrong hit), then its ranges' lengths.
+    let lengths = '';
+    for (const r of c.ranges) lengths += `${r[2] - r[1]},`;
+    const text = `${this.prefix}${JSON.stringify(c.rest ?? null)}\n${lengths}\n`;
+    // Nothing to read: one call, no Hash object (most of a key's cost where tasks are many).
+    if (c.ranges.length === 0 && c.firstLineOf === undefined && oneShot) return oneShot('sha256', text, 'buffer');
+    const h = crypto.createHash('sha256').update(text);
+    if (c.firstLineOf !== undefined) h.update(this.firstLine(c.firstLineOf));
+    this.hashRanges(h, c.ranges);
+    return h.digest();
   }
 
   /** Reads the ranges, one read for each run of ranges that follow each other in a file. */
-  private async hashRanges(h: ReturnType<typeof createHash>, ranges: TaskContent['ranges']): Promise<void> {
+  private hashRanges(h: crypto.Hash, ranges: TaskContent['ranges']): void {
     let i = 0;
     while (i < ranges.length) {
       const [file, start] = ranges[i]!;
       let end = ranges[i]![2];
       let j = i + 1;
       while (j < ranges.length && ranges[j]![0] === file && ranges[j]![1] === end) end = ranges[j++]![2];
-      h.update(await this.read(file, start, end));
+      h.update(this.read(file, start, end));
       i = j;
     }
   }
 
-  private async read(file: string, start: number, end: number): Promise<Buffer> {
-    const fh = await this.handle(file);
+  private read(file: string, start: number, end: number): Buffer {
+    const fd = this.handle(file);
     const buf = Buffer.allocUnsafe(end - start);
     let got = 0;
     while (got < buf.length) {
-      const { bytesRead } = await fh.read(buf, got, buf.length - got, start + got);
-      if (bytesRead === 0) throw new ShoalError(ErrorCode.Input, `${file}: shorter than when the job was expanded (wanted bytes ${start}-${end}); submit the job again`);
-      got += bytesRead;
+      const n = readSync(fd, buf, got, buf.length - got, start + got);
+      if (n === 0) throw new ShoalError(ErrorCode.Input, `${file}: shorter than when the job was expanded (wanted bytes ${start}-${end}); submit the job again`);
+      got += n;
     }
     return buf;
   }
 
-  private handle(file: string): Promise<FileHandle> {
-    let fh = this.files.get(file);
-    if (!fh) {
-      fh = open(file, 'r');
-      this.files.set(file, fh);
+  private handle(file: string): number {
+    let fd = this.files.get(file);
+    if (fd === undefined) {
+      fd = openSync(file, 'r');
+      this.files.set(file, fd);
     }
-    return fh;
+    return fd;
   }
 
-  private firstLine(file: string): Promise<Buffer> {
+  private firstLine(file: string): Buffer {
     let line = this.firstLines.get(file);
     if (!line) {
-      line = (async () => {
-        const fh = await this.handle(file);
-        const buf = Buffer.alloc(64 * 1024);
-        const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-        const nl = buf.subarray(0, bytesRead).indexOf(10);
-        return Buffer.from(buf.subarray(0, nl < 0 ? bytesRead : nl));
-      })();
+      const buf = Buffer.alloc(64 * 1024);
+      const n = readSync(this.handle(file), buf, 0, buf.length, 0);
+      const nl = buf.subarray(0, n).indexOf(10);
+      line = Buffer.from(buf.subarray(0, nl < 0 ? n : nl));
       this.firstLines.set(file, line);
     }
     return line;
   }
 
-  async close(): Promise<void> {
-    const handles = [...this.files.values()];
+  close(): void {
+    for (const fd of this.files.values()) {
+      try {
+        closeSync(fd);
+      } catch {
+        // Closed already.
+      }
+    }
     this.files.clear();
-    for (const fh of handles) await fh.then((f) => f.close()).catch(() => undefined);
   }
 }

@@ -1,35 +1,32 @@
 /**
- * The result cache on disk: content-addressed files, each written whole to a temporary name and
- * renamed into place (write-file-atomic), so that on a shared filesystem several coordinators
- * may write at once and a reader sees a whole file or none:
+ * The result cache on disk: entries and values packed many to a file (pack-format.ts), fit for
+ * a shared filesystem several coordinators write at once:
  *
- *   DIR/v1/e/ab/<key>     an entry: the task's rows without their values (JSON, one object)
- *   DIR/v1/v/ab/<sha256>  a value, named by the hash of its bytes: stored once however many
- *                         tasks (of however many jobs) have it
- *   DIR/v1/runs/<file>    hits and misses of one job's run, for `shoal cache stats`
+ *   DIR/v2/packs/<ms>-<pid>-<random>.pack   entries (a task's rows without their values) and
+ *                                           values (named by their sha256: stored once however
+ *                                           many tasks of however many jobs have them)
+ *   DIR/v2/runs/<file>                      hits and misses of one job's run (`cache stats`)
  *
- * Nothing is ever locked and nothing is fsynced: a file is checked when it is read (an entry
- * names its key and parses whole, a value hashes to its name), so a file torn by a crash or cut
- * short by a full disk is a miss (reported once), and the next run's write replaces it. A crash
- * leaves at most a temporary file (`<name>.<digits>`), which `shoal cache prune` removes.
+ * Stored tasks are gathered in memory and packed (pack-writer.ts: 4,096 entries, 8 MB, 5 s after
+ * the first, or the job's end). A pack is written whole under a temporary name and renamed into
+ * place, then never changed: a reader sees a whole pack or none, and writers never share a file,
+ * so nothing is ever locked. Nothing is fsynced: a pack is checked when read (its index against
+ * a checksum, its data block by block against theirs), so one torn by a crash or cut short by a
+ * full disk is a miss for what it lacks (reported once) and the next run stores those tasks
+ * again in a new pack, which wins (the copy stored last does). A crash leaves at most a
+ * temporary file (`<name>.pack.<digits>`) and loses the stores not yet packed; `shoal cache
+ * prune` removes old temporary files and merges packs (prune.ts). Lookups load the packs'
+ * indexes once per job admitted (pack-set.ts). The layout before packs (DIR/v1) is not read.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
+import type { CachedRow } from './pack-format.js';
+import { PackSet } from './pack-set.js';
+import { PACK_LIMITS, PackWriter, type PackLimits, type RowToStore } from './pack-writer.js';
 
-/** One row of a cached task, as an entry holds it. */
-export interface CachedRow {
-  /** The row's task id after the task's own: '' for the task's row, '/0' for a half's. */
-  t: string;
-  /** The original row's `agent`, `host`, `worker`, `start`, `end` and `attempt` (JSON text). */
-  from: string;
-  /** What the row held between `end` and `value` (a kind's fields, `index` and `of`): JSON text, starting with ',' or empty. */
-  mid: string;
-  /** The value's hash (its file's name). */
-  v: string;
-}
+export type { CachedRow } from './pack-format.js';
+export type { RowToStore } from './pack-writer.js';
 
 /** A cached task's rows, values read. */
 export interface CacheHit {
@@ -40,89 +37,97 @@ export type Lookup = { hit: CacheHit } | { miss: 'absent' | 'broken'; why?: stri
 
 /** Where the cache's files are. */
 export function cacheRoot(dir: string): string {
-  return join(dir, 'v1');
+  return join(dir, 'v2');
 }
 
-export function sha256(text: string | Buffer): string {
-  return createHash('sha256').update(text).digest('hex');
+/** Where the packs are. */
+export function packsDir(dir: string): string {
+  return join(cacheRoot(dir), 'packs');
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
-
-/**
- * Entries and values are read synchronously: a small file read that way costs the event loop a
- * fraction of fs/promises' road (an open, an fstat, a read and a close, each a promise through
- * the thread pool), which was most of a lookup (W1 fully cached: 250-320 ms, now 120-135). The
- * caller reads a bounded batch at a time and yields between batches (CachedJob.prefill).
- */
-const readFile = async (path: string, enc: 'utf8'): Promise<string> => readFileSync(path, enc);
-
-/** Values kept in memory once read or written (characters), so tasks that share one read it once. */
+/** Values kept in memory once read (characters), so tasks that share one read and check it once. */
 const VALUES_KEPT_CHARS = 32 << 20;
 
 export class CacheStore {
   readonly root: string;
-  private readonly made = new Set<string>();
-  /** Values read or written in this process, newest last. */
+  readonly packs: PackSet;
+  private readonly writer: PackWriter;
+  /** Values read in this process, newest last. */
   private readonly values = new Map<string, string>();
   private valueChars = 0;
-  /** Values found broken here: rewritten by the next store of one. */
+  /** Values found broken here: written again by the next store of one, never borrowed. */
   private readonly badValues = new Set<string>();
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    limits: PackLimits = PACK_LIMITS,
+  ) {
     this.root = cacheRoot(dir);
+    this.packs = new PackSet(packsDir(dir));
+    this.writer = new PackWriter(this.packs, limits, this.badValues);
   }
 
-  entryPath(key: string): string {
-    return join(this.root, 'e', key.slice(0, 2), key.slice(2));
-  }
-
-  valuePath(hash: string): string {
-    return join(this.root, 'v', hash.slice(0, 2), hash.slice(2));
-  }
-
-  /** The task of `key`: its rows, or a miss (absent, or broken: why). Never throws. */
-  async lookup(key: string): Promise<Lookup> {
-    let text: string;
+  /**
+   * Loads the packs written since the last refresh (by anyone); returns those that are not
+   * whole (each a miss for all it holds). A directory that cannot be listed is one of them.
+   */
+  refresh(): Array<{ path: string; why: string }> {
     try {
-      text = await readFile(this.entryPath(key), 'utf8');
+      return this.packs.refresh();
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return { miss: 'absent' };
-      return { miss: 'broken', why: `${this.entryPath(key)}: ${(err as Error).message}` };
+      return [{ path: this.packs.dir, why: (err as Error).message }];
     }
-    const rows = parseEntry(text, key);
-    if (rows === null) return { miss: 'broken', why: `${this.entryPath(key)}: not a whole entry (cut short or written by something else)` };
-    const out: CacheHit['rows'] = [];
-    for (const r of rows) {
-      const value = await this.readValue(r.v);
-      if (value === null) return { miss: 'broken', why: `${this.valuePath(r.v)}: missing or not the value its name says` };
-      out.push({ ...r, value });
-    }
-    return { hit: { rows: out } };
   }
 
-  private async readValue(hash: string): Promise<string | null> {
-    const kept = this.values.get(hash);
-    if (kept !== undefined) return kept;
-    let text: string;
+  /** The task of `key` (32 bytes, or hex) in the packs loaded: its rows, or a miss (absent, or broken: why). Never throws. */
+  lookup(key: Buffer | string): Lookup {
+    const k = typeof key === 'string' ? Buffer.from(key, 'hex') : key;
+    const at = this.packs.entry(k);
+    if (!at) return { miss: 'absent' };
+    const path = this.packs.pack(at.pack)!.path;
     try {
-      text = await readFile(this.valuePath(hash), 'utf8');
-    } catch {
-      this.badValues.add(hash);
-      return null;
+      const rows = this.packs.entryRows(at.pack, at.rec);
+      if (rows === 'gone') return { miss: 'absent' };
+      if (typeof rows === 'string') return { miss: 'broken', why: `${path}: the entry of ${k.toString('hex')} is ${rows === 'short' ? 'cut short' : 'garbled'}` };
+      const out: CacheHit['rows'] = [];
+      for (const r of rows) {
+        const value = this.readValue(r.v, at.pack, r.n ?? -1);
+        if (typeof value !== 'string') return value;
+        out.push({ t: r.t, from: r.from, mid: r.mid, v: r.v, value });
+      }
+      return { hit: { rows: out } };
+    } catch (err) {
+      return { miss: 'broken', why: `${path}: ${(err as Error).message}` };
     }
-    if (sha256(text) !== hash) {
-      this.badValues.add(hash);
-      return null;
-    }
-    this.keep(hash, text);
-    return text;
   }
 
-  private keep(hash: string, text: string): void {
+  /**
+   * Value `v`: record `n` of the entry's pack `p` where the entry says it is there (its index is
+   * checksummed), else wherever the values' table finds it. Its bytes are checked with their
+   * block's hash (pack-format.ts), not hashed again here.
+   */
+  private readValue(v: string, p: number, n: number): string | Exclude<Lookup, { hit: CacheHit }> {
+    const kept = this.values.get(v);
+    if (kept !== undefined) return kept;
+    let at: { pack: number; rec: number } | null = { pack: p, rec: n };
+    if (n < 0) {
+      const hash = Buffer.from(v, 'hex');
+      at = hash.length === 32 ? this.packs.value(hash) : null;
+    }
+    const b = at ? this.packs.valueText(at.pack, at.rec) : undefined;
+    if (b === undefined) return { miss: 'broken', why: `value ${v}: in no pack (a pack that held it is not whole, or was pruned)` };
+    if (b === 'gone') return { miss: 'absent' };
+    if (typeof b === 'string') {
+      this.badValues.add(v);
+      return { miss: 'broken', why: `${this.packs.pack(at!.pack)!.path}: value ${v} is ${b === 'short' ? 'cut short' : 'garbled'}` };
+    }
+    this.keep(v, b.text);
+    return b.text;
+  }
+
+  private keep(v: string, text: string): void {
     if (text.length > VALUES_KEPT_CHARS / 64) return;
-    this.values.set(hash, text);
+    this.values.set(v, text);
     this.valueChars += text.length;
     while (this.valueChars > VALUES_KEPT_CHARS) {
       const [h, t] = this.values.entries().next().value!;
@@ -131,30 +136,14 @@ export class CacheStore {
     }
   }
 
-  /** Stores a task's rows under `key` (values first: an entry never names a value not there). Throws the filesystem's error. */
-  async store(key: string, rows: ReadonlyArray<Omit<CachedRow, 'v'> & { value: string }>): Promise<void> {
-    const entry: CachedRow[] = [];
-    for (const r of rows) {
-      const v = sha256(r.value);
-      if (this.badValues.has(v) || (!this.values.has(v) && !(await exists(this.valuePath(v))))) {
-        await this.write(this.valuePath(v), r.value);
-        this.badValues.delete(v);
-        this.keep(v, r.value);
-      }
-      entry.push({ t: r.t, from: r.from, mid: r.mid, v });
-    }
-    await this.write(this.entryPath(key), JSON.stringify({ k: key, rows: entry }));
+  /** Stores a task's rows under `key` (32 bytes); resolves once its pack is written, rejects with the filesystem's error. */
+  store(key: Buffer, rows: readonly RowToStore[]): Promise<void> {
+    return this.writer.put(key, rows);
   }
 
-  /** Writes a file whole under a temporary name and renames it into place. */
-  private async write(path: string, text: string): Promise<void> {
-    const dir = path.slice(0, path.lastIndexOf('/'));
-    if (!this.made.has(dir)) {
-      await mkdir(dir, { recursive: true });
-      this.made.add(dir);
-    }
-    // No fsync: a file cut short by a crash fails its check when read, and is a miss.
-    await writeFileAtomic(path, text, { fsync: false });
+  /** Writes the stores gathered and waits for every pack on its way. */
+  flush(): Promise<void> {
+    return this.writer.flush();
   }
 
   /** Records one job run's counts (for `shoal cache stats`). Throws the filesystem's error. */
@@ -181,32 +170,4 @@ export interface CacheRun {
   stored: number;
   /** Entries not stored: the cache could not be written, or writes were too far behind. */
   unstored: number;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** An entry's rows, or null when the text is not a whole entry of `key`. */
-function parseEntry(text: string, key: string): CachedRow[] | null {
-  let e: unknown;
-  try {
-    e = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof e !== 'object' || e === null) return null;
-  const { k, rows } = e as { k?: unknown; rows?: unknown };
-  if (k !== key || !Array.isArray(rows) || rows.length === 0) return null;
-  for (const r of rows as unknown[]) {
-    if (typeof r !== 'object' || r === null) return null;
-    const { t, from, mid, v } = r as Record<string, unknown>;
-    if (typeof t !== 'string' || typeof from !== 'string' || typeof mid !== 'string' || typeof v !== 'string' || !HEX64.test(v)) return null;
-  }
-  return rows as CachedRow[];
 }

@@ -55,6 +55,7 @@ function sourceFrom(list: TaskList): TaskSource {
       const t = list.at(i);
       return { id: t.id, cost: t.cost, memory: t.memory ?? 0, threads: t.threads ?? 1, gpus: t.gpus ?? 0, bytes: encodedSize(t.id, t.ref), ref: t.ref };
     },
+    refAt: (i) => list.at(i),
   };
 }
 

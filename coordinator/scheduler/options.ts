@@ -84,6 +84,8 @@ export interface TaskSource {
   readonly length: number;
   /** Task number i, built anew on each call. */
   at(i: number): NewTask;
+  /** Task number i's id and ref only, where that is cheaper than `at` (no encoded size worked out). */
+  refAt?(i: number): Pick<NewTask, 'id' | 'ref'>;
   costAt(i: number): number;
   /** The number of the task with this id, or -1 (a split half, or no task of the job). */
   indexOf(id: string): number;

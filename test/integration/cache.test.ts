@@ -3,14 +3,14 @@
  * different outputs compute nothing the second time, their values byte for byte the first's;
  * one generated record changed (in a renamed copy of the file) misses for its molecule only; an
  * edited function file misses for every task. Two coordinators (each with its own nats-server)
- * writing one cache at once leave no broken entry while a reader looks on; a truncated entry, a
- * full cache and a read-only one still let the job complete, each reported once.
+ * writing one cache at once leave no pack that is not whole while a reader looks on; a pack cut
+ * short, a full cache and a read-only one still let the job complete, each reported once.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { CacheStore } from '../../coordinator/index.js';
+import { CacheStore, decodePack, packsDir } from '../../coordinator/index.js';
 import { writeSyntheticSet } from '../bench/synthetic-sdf.js';
 import { startTestNats, uniqueNs } from '../helpers/nats.js';
 import { runShoal, startAgent, startCoordinator, connArgs } from '../helpers/shoal.js';
@@ -47,9 +47,23 @@ async function run(args: string[]): Promise<string> {
   return r.stderr;
 }
 
-function entryFiles(cache: string): string[] {
-  const root = join(cache, 'v1', 'e');
-  return readdirSync(root).flatMap((s) => readdirSync(join(root, s)).filter((n) => !n.includes('.')).map((n) => join(root, s, n)));
+function packFiles(cache: string): string[] {
+  return readdirSync(packsDir(cache)).filter((n) => n.endsWith('.pack')).map((n) => join(packsDir(cache), n));
+}
+
+/** The keys of the whole entries in the cache's packs; throws on a pack or an entry that is not whole. */
+function wholeKeys(cache: string): Set<string> {
+  const keys = new Set<string>();
+  for (const f of packFiles(cache)) {
+    const d = decodePack(readFileSync(f));
+    if ('why' in d) throw new Error(`${f}: ${d.why}`);
+    for (const e of d.entries) {
+      if (e.rows === null) throw new Error(`${f}: the entry of ${e.key} is not whole`);
+      keys.add(e.key);
+    }
+    for (const v of d.values) if (v.bytes === null) throw new Error(`${f}: value ${v.hash} is not whole`);
+  }
+  return keys;
 }
 
 function count(text: string, what: string): number {
@@ -108,41 +122,48 @@ describe('result cache', () => {
     assert.ok(third.every((r) => !r.cached), 'every task misses after the function file changed');
   });
 
-  it('a truncated entry is a miss, reported once; the job completes', async () => {
+  it('a pack cut short is a miss for what it held, reported once; the job completes', async () => {
     const cache = join(suite.dir, 'torn-cache');
-    const spin = (out: string): string[] => ['spin', '--tasks', '20', '--out', join(suite.dir, out), '--cache', cache];
-    await run(spin('t1.jsonl'));
-    const entries = entryFiles(cache);
-    assert.equal(entries.length, 20);
-    for (const e of entries.slice(0, 2)) truncateSync(e, Math.floor(readFileSync(e).length / 2));
-    const stderr = await run(spin('t2.jsonl'));
-    const rows = rawRows(join(suite.dir, 't2.jsonl'));
-    assert.equal(rows.length, 20);
-    assert.equal(rows.filter((r) => !r.cached).length, 2);
+    const spin = (out: string, n: number): string[] => ['spin', '--tasks', String(n), '--out', join(suite.dir, out), '--cache', cache];
+    await run(spin('t1.jsonl', 20));
+    const [first] = packFiles(cache);
+    // Twice the tasks: the first 20 hit, the other 20 go into a second pack, which is cut in half.
+    await run(spin('t2.jsonl', 40));
+    const second = packFiles(cache).filter((f) => f !== first);
+    assert.equal(second.length, 1);
+    assert.equal(wholeKeys(cache).size, 40);
+    truncateSync(second[0]!, Math.floor(statSync(second[0]!).size / 2));
+    const stderr = await run(spin('t3.jsonl', 40));
+    const rows = rawRows(join(suite.dir, 't3.jsonl'));
+    assert.equal(rows.length, 40);
+    assert.equal(rows.filter((r) => !r.cached).length, 20, 'the cut pack\'s tasks ran');
     assert.equal(count(stderr, 'a broken cache entry counts as a miss'), 1, stderr);
-    // Written again by the run that missed them: a third run hits everything.
-    await run(spin('t3.jsonl'));
-    assert.ok(rawRows(join(suite.dir, 't3.jsonl')).every((r) => r.cached));
+    // Written again by the run that missed them, in a new pack that wins: a fourth run hits everything.
+    await run(spin('t4.jsonl', 40));
+    assert.ok(rawRows(join(suite.dir, 't4.jsonl')).every((r) => r.cached));
   });
 
   it('a full cache and a read-only one: the job completes, the failed write said once', async (t) => {
     const disk = smallDisk(t, '64k');
     if (!disk) return;
     const spin = (out: string, n: number): string[] => ['spin', '--tasks', String(n), '--out', join(suite.dir, out), '--cache', disk.dir];
+    // A first pack fits; the second, of the 240 tasks more, does not.
+    await run(spin('f0.jsonl', 60));
     const full = await run(spin('f1.jsonl', 300));
     assert.equal(rawRows(join(suite.dir, 'f1.jsonl')).length, 300);
     assert.equal(count(full, 'cannot write to the cache'), 1, full);
-    const stored = entryFiles(disk.dir).length;
-    assert.ok(stored > 0 && stored < 300, `some entries fit: ${stored}`);
+    const stored = wholeKeys(disk.dir).size;
+    assert.equal(stored, 60, 'the pack that fit');
     disk.readOnly(true);
     const ro = await run(spin('f2.jsonl', 300));
     const rows = rawRows(join(suite.dir, 'f2.jsonl'));
     assert.equal(rows.length, 300);
-    assert.ok(rows.filter((r) => r.cached).length >= stored - 1, 'entries written before the disk filled are hits');
+    assert.equal(rows.filter((r) => r.cached).length, stored, 'entries written before the disk filled are hits');
     assert.equal(count(ro, 'cannot write to the cache'), 1, ro);
   });
 
-  it('two coordinators writing one cache at once: no broken entry, and a reader racing them sees whole entries or none', async () => {
+  it('two coordinators writing one cache at once: no pack that is not whole, and a reader racing them sees whole packs or none', async () => {
+    // 400 tasks of 30 ms over 2 workers: longer than a pack's 5 s, so packs are written while the jobs run.
     const TASKS = 400;
     const cache = join(suite.dir, 'shared-cache');
     const other = await startTestNats();
@@ -152,35 +173,31 @@ describe('result cache', () => {
         await startCoordinator(s.url, s.ns, s.out);
         await startAgent(s.url, s.ns, ['--workers', '2']);
       }
-      const submits = sides.map((s) => runShoal(['submit', 'spin', ...connArgs(s.url, s.ns), '--job', 'shared', '--tasks', String(TASKS), '--cache', cache, '--wait'], { cwd: suite.dir, timeoutMs: 120_000 }));
+      const submits = sides.map((s) => runShoal(['submit', 'spin', ...connArgs(s.url, s.ns), '--job', 'shared', '--tasks', String(TASKS), '--ms', '30', '--sleep', '--cache', cache, '--wait'], { cwd: suite.dir, timeoutMs: 120_000 }));
       let ended = false;
       const both = Promise.all(submits).finally(() => (ended = true));
-      const store = new CacheStore(cache);
       let seen = 0;
       do {
-        let names: string[] = [];
+        let keys: Set<string> = new Set();
         try {
-          names = entryFiles(cache);
-        } catch {
-          names = [];
+          keys = wholeKeys(cache);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         }
-        for (const f of names.slice(-200)) {
-          const key = f.slice(f.length - 65, f.length - 63) + f.slice(f.length - 62);
-          const r = await store.lookup(key);
-          assert.ok(!('miss' in r && r.miss === 'broken'), `entry ${f} read whole: ${'why' in r ? r.why : ''}`);
-          seen++;
-        }
-        // A pause between scans (each walks the whole cache): the writers get the CPU.
-        await new Promise((r) => setTimeout(r, 5));
+        const store = new CacheStore(cache);
+        assert.deepEqual(store.refresh(), [], 'every pack listed is whole');
+        for (const k of [...keys].slice(-200)) assert.ok('hit' in store.lookup(k), `entry ${k} read whole`);
+        seen += keys.size;
+        // A pause between scans (each reads the whole cache): the writers get the CPU.
+        await new Promise((r) => setTimeout(r, 20));
       } while (!ended);
       for (const r of await both) assert.equal(r.code, 0, r.describe());
       assert.ok(seen > 0, 'the reader read entries while they were written');
-      const entries = entryFiles(cache);
-      assert.equal(entries.length, TASKS);
-      for (const f of entries) {
-        const key = f.slice(f.length - 65, f.length - 63) + f.slice(f.length - 62);
-        assert.ok('hit' in (await new CacheStore(cache).lookup(key)), `entry ${f} is whole`);
-      }
+      const keys = wholeKeys(cache);
+      assert.equal(keys.size, TASKS);
+      const store = new CacheStore(cache);
+      store.refresh();
+      for (const k of keys) assert.ok('hit' in store.lookup(k), `entry ${k} is whole`);
       for (const s of sides) assert.equal(rawRows(join(s.out, 'shared.jsonl')).length, TASKS);
     } finally {
       await other.stop();

@@ -1,4 +1,4 @@
-/** `shoal cache stats DIR` and `shoal cache prune DIR --older-than 30d | --max-size 50G`: the result cache's files. */
+/** `shoal cache stats DIR` and `shoal cache prune DIR --older-than 30d | --max-size 50G`: the result cache's packs. */
 import type { Command } from '@commander-js/extra-typings';
 import { cacheStats, pruneCache } from '../../../coordinator/index.js';
 import { UsageError } from '../../errors.js';
@@ -28,20 +28,21 @@ export function registerCache(program: Command): void {
   const cache = program.command('cache').description(COMMANDS.cache.description);
   cache
     .command('stats <dir>')
-    .description('entries, values and bytes the cache holds, and the hits and misses of its most recent job runs')
+    .description('entries, values, bytes and packs the cache holds, and the hits and misses of its most recent job runs')
     .option('--runs <n>', 'recent job runs to list', '10')
     .option('--json', 'print it as JSON')
     .action(async (dir, opts) => {
       const out = new Output(!!opts.json);
       const s = await cacheStats(dir, Math.max(0, Number(opts.runs) || 0));
       out.data(s);
-      out.line(`${s.dir}: ${s.entries} entries, ${s.values} values, ${formatBytes(s.bytes)}${s.temporary ? `, ${s.temporary} temporary files` : ''}`);
+      const notes = [s.brokenPacks ? `${s.brokenPacks} packs not whole (misses; prune removes them)` : '', s.temporary ? `${s.temporary} temporary files` : '', s.oldLayout ? `${s.oldLayout} files of the old layout v1 (not read; prune removes them)` : ''].filter((n) => n !== '');
+      out.line(`${s.dir}: ${s.entries} entries, ${s.values} values, ${formatBytes(s.bytes)} in ${s.packs} packs${notes.map((n) => `, ${n}`).join('')}`);
       if (s.runs.length > 0) out.table(['ended', 'job', 'kind', 'hits', 'misses', 'broken', 'stored'], s.runs.map((r) => [new Date(r.at).toISOString().slice(0, 19), r.job, r.kind, r.hits, r.misses, r.broken, r.stored]));
       process.exitCode = Exit.Done;
     });
   cache
     .command('prune <dir>')
-    .description('remove entries stored longer ago than --older-than, then the oldest until the cache fits --max-size, then values no entry names and temporary files a crash left')
+    .description('rewrite the packs without the entries stored longer ago than --older-than, then the oldest until the cache fits --max-size, and the values no entry names; merge small packs; remove temporary files a crash left and the old layout v1')
     .option('--older-than <age>', 'e.g. 30d, 12h')
     .option('--max-size <size>', 'e.g. 50G, 512M')
     .option('--json', 'print the report as JSON')
@@ -53,7 +54,7 @@ export function registerCache(program: Command): void {
         ...(opts.maxSize !== undefined ? { maxBytes: parseSize('--max-size', opts.maxSize) } : {}),
       });
       out.data(r);
-      out.line(`removed ${r.entriesRemoved} entries, ${r.valuesRemoved} values, ${r.temporaryRemoved} temporary files: ${formatBytes(r.bytesBefore)} → ${formatBytes(r.bytesAfter)}`);
+      out.line(`removed ${r.entriesRemoved} entries, ${r.valuesRemoved} values, ${r.temporaryRemoved} temporary files${r.brokenRemoved ? `, ${r.brokenRemoved} packs not whole` : ''}${r.oldLayoutRemoved ? `, ${r.oldLayoutRemoved} files of the old layout` : ''}; ${r.packsBefore} packs → ${r.packsAfter} (${r.packsMerged} merged into ${r.packsWritten}); ${formatBytes(r.bytesBefore)} → ${formatBytes(r.bytesAfter)}`);
       process.exitCode = Exit.Done;
     });
 }
