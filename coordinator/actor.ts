@@ -40,6 +40,7 @@ import { ctlReply } from './control.js';
 import { ResultCache } from './cache/index.js';
 import { acquireOwnerLock, type OwnerLock } from '../src/owner-lock.js';
 import { AllocManager, type AllocManagerOptions } from './alloc/index.js';
+import { MemoryGiver } from './memory-giver.js';
 
 export interface CoordinatorOptions {
   /** Where job outputs go (every output a job names must be inside it), and the job registry. */
@@ -90,6 +91,9 @@ export class Coordinator implements SinkHost {
   private readonly once = new OnceLog();
   private readonly drops: DropLog;
   private timer: NodeJS.Timeout | null = null;
+  private readonly memory: MemoryGiver;
+  /** Agents known at the last tick: fewer now means some were forgotten (memory to give back). */
+  private agentsKnown = 0;
   private dirLock: OwnerLock | null = null;
   private stopped = false;
   private readonly host = hostname();
@@ -120,6 +124,7 @@ export class Coordinator implements SinkHost {
       this.opts.onConflict(message);
     });
     this.drops = new DropLog(this.log);
+    this.memory = new MemoryGiver(this.log);
     const allocHost = { world: () => this.scheduler.demand(), drain: (agent: string) => this.run(this.scheduler.onDrain(agent, null, Date.now())) };
     this.alloc = new AllocManager(allocHost, log.child({ component: 'alloc' }), { ...this.opts.alloc, outDir: this.opts.outDir, ns: this.opts.ns });
   }
@@ -164,7 +169,7 @@ export class Coordinator implements SinkHost {
       if (s.type === 'disconnected') this.log.warn({ server: s.server }, 'lost the NATS connection; reconnecting');
       else if (s.type === 'reconnected') this.log.info({ server: s.server }, 'NATS connection back');
     });
-    this.timer = setInterval(() => this.run(this.scheduler.onTick(Date.now())), this.opts.tickMs);
+    this.timer = setInterval(() => this.tick(), this.opts.tickMs);
     this.alloc.start();
     this.knowEndedUpstreams(unfinished);
     await this.admission.resume(unfinished);
@@ -297,6 +302,13 @@ export class Coordinator implements SinkHost {
     this.run(this.scheduler.onStall(job, reason, Date.now()));
   }
 
+  private tick(): void {
+    this.run(this.scheduler.onTick(Date.now()));
+    const known = this.scheduler.agentCount();
+    if (known < this.agentsKnown) this.memory.released('agents forgotten');
+    this.agentsKnown = known;
+  }
+
   /** Carries out the scheduler's commands. */
   run(cmds: Command[]): void {
     for (const c of cmds) {
@@ -325,7 +337,7 @@ export class Coordinator implements SinkHost {
           break;
         }
         case 'job-ended':
-          void this.admission.finish(c.job, c.state);
+          void this.admission.finish(c.job, c.state).then(() => this.memory.released(`job ${c.job} ended`));
           break;
         case 'log':
           this.log[c.level](c.fields, c.msg);
@@ -349,6 +361,7 @@ export class Coordinator implements SinkHost {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.memory.stop();
     const allocStopped = this.alloc.stop();
     for (const s of this.subs.splice(0)) s.unsubscribe();
     this.claim.close();

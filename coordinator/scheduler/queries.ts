@@ -78,6 +78,11 @@ export class SchedulerQueries {
     return { slots: this.st.agents.activeSlots, maxAgentSlots: max };
   }
 
+  /** Agents the coordinator knows (lost and left ones until they are forgotten). */
+  agentCount(): number {
+    return this.st.agents.size;
+  }
+
   jobNames(): string[] {
     return [...this.st.jobs.keys()];
   }
