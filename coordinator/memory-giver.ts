@@ -6,7 +6,9 @@
  * millions of tasks or of a flood of messages stayed with it for one to two minutes. Here, a few
  * seconds after such a release (once V8's measure of the allocation rate has seen the quiet), a
  * full collection runs while the process holds clearly more than it did when it started, and
- * again while that pays.
+ * again while that pays; after one that gave back little (the memory is in use: a big job still
+ * runs), none for a minute, so a stream of small jobs ending beside a big one does not pause the
+ * coordinator for a full collection each time.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -21,9 +23,11 @@ export interface MemoryGiverOptions {
   delayMs: number;
   /** Collections after one release at most. */
   maxTries: number;
+  /** After a collection that gave back little (the memory is in use: a big job runs), none for this long. */
+  restMs: number;
 }
 
-const DEFAULTS: MemoryGiverOptions = { growth: 1.15, minBytes: 8 << 20, delayMs: 6000, maxTries: 3 };
+const DEFAULTS: MemoryGiverOptions = { growth: 1.15, minBytes: 8 << 20, delayMs: 6000, maxTries: 3, restMs: 60_000 };
 
 /** Whether to collect now: over the start's footprint, tries left, and the last collection gave something back. */
 export function shouldCollect(rss: number, start: number, tries: number, lastGain: number | null, o: MemoryGiverOptions): boolean {
@@ -49,6 +53,8 @@ export class MemoryGiver {
   private timer: NodeJS.Timeout | null = null;
   private tries = 0;
   private lastGain: number | null = null;
+  /** No collection before this time (epoch ms): the last one gave back little. */
+  private restUntil = 0;
 
   constructor(
     private readonly log: Logger,
@@ -59,6 +65,7 @@ export class MemoryGiver {
 
   /** Much was let go (`why`): collect once the process has been quiet a while, if it holds much more than at its start. */
   released(why: string): void {
+    if (Date.now() < this.restUntil) return;
     this.tries = 0;
     this.lastGain = null;
     if (this.timer) clearTimeout(this.timer);
@@ -78,6 +85,7 @@ export class MemoryGiver {
         this.timer = null;
         const after = process.memoryUsage.rss();
         this.lastGain = (before - after) / before;
+        if (this.lastGain < 0.01) this.restUntil = Date.now() + this.opts.restMs;
         this.log.debug({ why, rssBefore: before, rssAfter: after, rssAtStart: this.start, ms: +(performance.now() - t0).toFixed(1) }, 'memory given back');
         this.schedule(why);
       }, 500);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { shouldCollect } from '../../coordinator/memory-giver.js';
 
-const o = { growth: 1.15, minBytes: 8 << 20, delayMs: 6000, maxTries: 3 };
+const o = { growth: 1.15, minBytes: 8 << 20, delayMs: 6000, maxTries: 3, restMs: 60_000 };
 const MB = 1 << 20;
 
 test('collects only while the process holds clearly more than at its start', () => {
