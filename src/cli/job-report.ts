@@ -26,6 +26,10 @@ export function reportJob(out: Output, kind: Kind<unknown> | undefined, j: JobSt
   out.line(`job ${j.job} ${j.state}: ${ok} ok, ${j.failed} failed${records}${j.state === 'cancelled' || j.state === 'failed' ? `, ${j.total - j.done} not run` : ''} of ${j.total} tasks in ${formatDuration(secs)}${rate}`);
   if (j.error) out.line(`error:   ${j.error}`);
   out.line(`output:  ${j.out}`);
+  if (j.cache) {
+    const dir = typeof summary?.cache === 'object' && summary.cache !== null ? (summary.cache as { dir?: unknown }).dir : undefined;
+    out.line(`cache:   ${j.cache.hits} of ${j.cache.hits + j.cache.misses} tasks found${typeof dir === 'string' ? ` in ${dir}` : ''}, ${j.cache.misses} run`);
+  }
   if (summary) {
     out.line(`summary: ${summaryPath}`);
     if (kind?.describeSummary) for (const l of kind.describeSummary(summary)) out.line(`  ${l}`);

@@ -41,10 +41,10 @@ function byTask(rows: RawRow[]): Map<string, string> {
   return new Map(rows.map((r) => [r.task, r.value]));
 }
 
-async function run(args: string[]): Promise<string> {
+async function run(args: string[]): Promise<{ stdout: string; stderr: string }> {
   const r = await runShoal(['run', ...args, '--workers', '2'], { cwd: suite.dir, timeoutMs: 120_000 });
   assert.equal(r.code, 0, r.describe());
-  return r.stderr;
+  return r;
 }
 
 function packFiles(cache: string): string[] {
@@ -78,13 +78,14 @@ describe('result cache', () => {
     await run(conf(set.genPath, 'c1.jsonl'));
     const first = rawRows(join(suite.dir, 'c1.jsonl'));
     assert.ok(first.length >= 8 && first.every((r) => !r.cached));
-    await run(conf(set.genPath, 'c2.jsonl'));
+    const again = await run(conf(set.genPath, 'c2.jsonl'));
     const second = rawRows(join(suite.dir, 'c2.jsonl'));
     assert.equal(second.length, first.length);
     assert.ok(second.every((r) => r.cached), 'every row of the second run is cached');
     assert.deepEqual(byTask(second), byTask(first), 'values byte for byte the first run\'s');
     const summary = JSON.parse(readFileSync(join(suite.dir, 'c2.summary.json'), 'utf8')) as { cache: { hits: number; misses: number } };
     assert.deepEqual([summary.cache.hits, summary.cache.misses], [second.length, 0]);
+    assert.match(again.stdout, new RegExp(`^cache: +${second.length} of ${second.length} tasks found in ${cache}, 0 run$`, 'm'), 'the run says what the cache gave');
 
     // One coordinate of mol_0003's first generated record, in a copy under another name.
     const text = readFileSync(set.genPath, 'utf8');
@@ -133,7 +134,7 @@ describe('result cache', () => {
     assert.equal(second.length, 1);
     assert.equal(wholeKeys(cache).size, 40);
     truncateSync(second[0]!, Math.floor(statSync(second[0]!).size / 2));
-    const stderr = await run(spin('t3.jsonl', 40));
+    const { stderr } = await run(spin('t3.jsonl', 40));
     const rows = rawRows(join(suite.dir, 't3.jsonl'));
     assert.equal(rows.length, 40);
     assert.equal(rows.filter((r) => !r.cached).length, 20, 'the cut pack\'s tasks ran');
@@ -149,13 +150,13 @@ describe('result cache', () => {
     const spin = (out: string, n: number): string[] => ['spin', '--tasks', String(n), '--out', join(suite.dir, out), '--cache', disk.dir];
     // A first pack fits; the second, of the 240 tasks more, does not.
     await run(spin('f0.jsonl', 60));
-    const full = await run(spin('f1.jsonl', 300));
+    const full = (await run(spin('f1.jsonl', 300))).stderr;
     assert.equal(rawRows(join(suite.dir, 'f1.jsonl')).length, 300);
     assert.equal(count(full, 'cannot write to the cache'), 1, full);
     const stored = wholeKeys(disk.dir).size;
     assert.equal(stored, 60, 'the pack that fit');
     disk.readOnly(true);
-    const ro = await run(spin('f2.jsonl', 300));
+    const ro = (await run(spin('f2.jsonl', 300))).stderr;
     const rows = rawRows(join(suite.dir, 'f2.jsonl'));
     assert.equal(rows.length, 300);
     assert.equal(rows.filter((r) => r.cached).length, stored, 'entries written before the disk filled are hits');
