@@ -11,7 +11,7 @@
  * their files is resolved, read and (CommonJS) scanned for its exports on its own, some 30 ms
  * of a `run`. pino's transports (worker files found beside pino) are not used. What stays in
  * node_modules: packages that find files beside themselves while they run (piscina's worker
- * file, msgpackr's native add-on, write-file-atomic's own name) and those loaded only by some
+ * file, msgpackr's native add-on) and those loaded only by some
  * commands.
  *
  * Worker entries keep their names (worker.js, zeno-worker.js, worker-adapter.js) and sit beside

@@ -8,12 +8,13 @@
  * it already (the entry names it by hash; a lookup finds it in any pack). If that pack is gone
  * by the time this one is written (a prune merged it away), the value is written here after all.
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ENTRY_RECORD, VALUE_RECORD, entryBody, encodePack, indexLength, readIndex, sha256, type CachedRow } from './pack-format.js';
 import type { PackSet } from './pack-set.js';
+import { writeWhole } from '../../src/write-whole.js';
 
 export interface PackLimits {
   /** Entries in a pack at most. */
@@ -26,23 +27,9 @@ export interface PackLimits {
 
 export const PACK_LIMITS: PackLimits = { entries: 4096, bytes: 8 << 20, ageMs: 5000 };
 
-/**
- * Writes a pack whole under a temporary name (`<path>.<digits>`) and renames it into place; a
- * failed write removes the temporary file, a crash leaves it (prune removes it). Not
- * write-file-atomic: its single write() call takes a short count (a full disk writes what fits
- * and returns) as done, and would rename a cut pack into place. fs' writeFile writes on until all
- * is written, so a full disk is its error. No fsync: a pack cut short by a crash fails its checks
- * when read, and is a miss.
- */
+/** Writes a pack whole (src/write-whole.ts); no fsync: a pack cut short by a crash fails its checks when read, and is a miss. */
 export async function writePack(path: string, buf: Buffer): Promise<void> {
-  const tmp = `${path}.${process.pid}${randomInt(1e9)}`;
-  try {
-    await writeFile(tmp, buf, { flag: 'wx' });
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  await writeWhole(path, buf, { fsync: false });
 }
 
 /** A new pack's name: when it was written (ms, so names sort by time), the writer's pid, and chance. */

@@ -20,7 +20,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
+import { writeWhole } from '../../src/write-whole.js';
 import type { CachedRow } from './pack-format.js';
 import { PackSet } from './pack-set.js';
 import { PACK_LIMITS, PackWriter, type PackLimits, type RowToStore } from './pack-writer.js';
@@ -151,7 +151,7 @@ export class CacheStore {
     const dir = join(this.root, 'runs');
     await mkdir(dir, { recursive: true });
     const name = `${String(run.at).padStart(15, '0')}-${run.job}-${process.pid}.json`;
-    await writeFileAtomic(join(dir, name), JSON.stringify(run) + '\n', { fsync: false });
+    await writeWhole(join(dir, name), JSON.stringify(run) + '\n', { fsync: false });
   }
 }
 

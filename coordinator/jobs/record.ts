@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import writeFileAtomic from 'write-file-atomic';
+import { writeWhole } from '../../src/write-whole.js';
 import { join } from 'node:path';
 import type { JobCache, JobState } from '../../protocol/index.js';
 import { InputError } from '../../src/errors.js';
@@ -130,7 +130,7 @@ export function readJobRecord(path: string): JobRecord | null {
  * off the main thread: the fsync alone can take 100 ms and more on a busy disk.
  */
 export async function writeJobRecord(path: string, rec: JobRecord): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(rec, null, 2) + '\n', { fsync: true });
+  await writeWhole(path, JSON.stringify(rec, null, 2) + '\n', { fsync: true });
 }
 
 /** The coordinator's registry of jobs (so a restart finds jobs whose output lives elsewhere). */

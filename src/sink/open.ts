@@ -2,7 +2,7 @@
  * Opening a job's output for the sink (owner lock, checks of what is already in the file,
  * the journal scan that rebuilds what is done) and writing its summary when it closes.
  */
-import writeFileAtomic from 'write-file-atomic';
+import { writeWhole } from '../write-whole.js';
 import type { Logger } from '../log.js';
 import { getKind } from '../kinds/index.js';
 import type { Row } from '../kinds/index.js';
@@ -81,7 +81,7 @@ export async function writeSummary(job: string, kindName: string, params: unknow
     }
   }
   try {
-    await writeFileAtomic(path, JSON.stringify({ ...base, ...extra, ...figures }, null, 2) + '\n', { fsync: true });
+    await writeWhole(path, JSON.stringify({ ...base, ...extra, ...figures }, null, 2) + '\n', { fsync: true });
     return path;
   } catch (err) {
     log.error({ job, err: (err as Error).message, path }, 'cannot write the summary');
