@@ -4,14 +4,25 @@
  */
 import type { ResultGroup } from '../../protocol/index.js';
 
-/** Builds a group from per-task parts. */
+/** Bytes a builder starts with (from Node's shared pool, so a one-task group costs little). */
+const FIRST_BYTES = 4096;
+
+/**
+ * Builds a group from per-task parts. Each task's text is written as UTF-8 into one growing
+ * buffer as it comes and decoded once at the end: kept as strings, a bundle's rows (each a
+ * rope of several pieces) lived until the bundle ended and every young-generation collection
+ * of the worker copied them (W0: a third of a worker's time; BENCHMARKS.md). Row text is
+ * always well-formed (JSON.stringify escapes lone surrogates, decoded bytes have none), so the
+ * round trip gives back the very same string.
+ */
 export class GroupBuilder {
   private readonly ids: string[] = [];
   private readonly attempts: number[] = [];
   private status = '';
   private readonly ms: number[] = [];
   private readonly ends: number[] = [];
-  private readonly parts: string[] = [];
+  private bytes: Buffer | null = null;
+  private used = 0;
   private length = 0;
   constructor(readonly job: string) {}
 
@@ -20,7 +31,7 @@ export class GroupBuilder {
     this.attempts.push(attempt);
     this.status += ok ? 'o' : 'e';
     this.ms.push(ms);
-    this.parts.push(text);
+    this.write(text);
     this.length += text.length;
     this.ends.push(this.length);
   }
@@ -30,7 +41,19 @@ export class GroupBuilder {
   }
 
   build(): ResultGroup {
-    return { job: this.job, ids: this.ids, attempts: this.attempts, status: this.status, ms: this.ms, ends: this.ends, text: this.parts.join('') };
+    const text = this.bytes ? this.bytes.toString('utf8', 0, this.used) : '';
+    return { job: this.job, ids: this.ids, attempts: this.attempts, status: this.status, ms: this.ms, ends: this.ends, text };
+  }
+
+  private write(text: string): void {
+    // A UTF-16 unit is at most 3 bytes of UTF-8.
+    const most = this.used + text.length * 3;
+    if (!this.bytes || most > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(most, FIRST_BYTES, (this.bytes?.length ?? 0) * 2));
+      if (this.bytes) this.bytes.copy(grown, 0, 0, this.used);
+      this.bytes = grown;
+    }
+    this.used += this.bytes.write(text, this.used, 'utf8');
   }
 }
 
