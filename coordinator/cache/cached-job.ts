@@ -24,8 +24,12 @@ export interface HitRows {
 const SLICE_MS = 50;
 /** Hits' row text handed to the sink at once (characters). */
 const HIT_GROUP_CHARS = 4 << 20;
-/** Stores not written yet at most (a pack holds 4,096); more are left out (counted), never queued without bound. */
-const MAX_PENDING_STORES = 16384;
+/**
+ * Bytes stored and not yet written at most (a pack holds 8 MB at most); past it stores are left
+ * out (counted and said), never queued without bound. Tens of thousands of small rows, or several
+ * packs of large ones: reached only where the cache's filesystem is far slower than the job.
+ */
+const MAX_BACKLOG_BYTES = 64 << 20;
 
 type StoredRow = CutRow['row'] & { t: string };
 
@@ -56,6 +60,8 @@ export class CachedJob {
   /** Halves committed while the other is not: the parent's id → its halves' rows. */
   private readonly halves = new Map<string, [StoredRow[] | null, StoredRow[] | null]>();
   private pending = 0;
+  /** Stores not yet written, by the promise of the pack they are in. */
+  private readonly inPack = new Map<Promise<void>, number>();
   private readonly idle: Array<() => void> = [];
   private writeFailed = false;
   private readonly head: HitHead;
@@ -178,9 +184,8 @@ export class CachedJob {
       const id = ids[i]!;
       const rows = tasks.get(id);
       if (!rows) continue;
-      const stored = rows.map((r) => ({ ...r, t: '' }));
-      if (id.includes('/')) this.storeHalf(id, stored);
-      else this.storeTask(id, stored);
+      if (id.includes('/')) this.storeHalf(id, rows);
+      else this.storeTask(id, rows);
     }
   }
 
@@ -225,24 +230,38 @@ export class CachedJob {
   }
 
   private enqueue(key: Buffer, rows: StoredRow[]): void {
-    if (this.writeFailed || this.pending >= MAX_PENDING_STORES) {
+    if (this.writeFailed || this.d.store.backlogBytes >= MAX_BACKLOG_BYTES) {
       this.unstored++;
+      if (!this.writeFailed) this.onceWarn('backlog', { backlogBytes: this.d.store.backlogBytes }, 'the cache is written slower than tasks end: some ok rows are not stored (a later run computes them again)');
       return;
     }
     this.pending++;
-    this.d.store.store(key, rows).then(
-      () => this.stored++,
+    const pack = this.d.store.store(key, rows);
+    const n = this.inPack.get(pack);
+    if (n !== undefined) {
+      this.inPack.set(pack, n + 1);
+      return;
+    }
+    // One reaction per pack, not per store: a pack holds thousands.
+    this.inPack.set(pack, 1);
+    const settled = (written: boolean): void => {
+      const k = this.inPack.get(pack)!;
+      this.inPack.delete(pack);
+      this.pending -= k;
+      if (written) this.stored += k;
+      else this.unstored += k;
+      if (this.pending === 0) for (const f of this.idle.splice(0)) f();
+    };
+    pack.then(
+      () => settled(true),
       (err: Error) => {
-        this.unstored++;
+        settled(false);
         // Stores already on their way fail too: said once.
         if (this.writeFailed) return;
         this.writeFailed = true;
         this.d.log.warn({ job: this.d.job, cache: this.d.store.dir, err: err.message }, 'cannot write to the cache: this job stores nothing more in it (free space, check its permissions, or run with --no-cache-write); the job goes on');
       },
-    ).finally(() => {
-      this.pending--;
-      if (this.pending === 0) for (const f of this.idle.splice(0)) f();
-    });
+    );
   }
 
   /** Waits for the stores on their way; returns the run's counts (and records them in the cache when it can be written). */

@@ -17,9 +17,8 @@ import * as crypto from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { ErrorCode, ShoalError } from '../../src/errors.js';
 import type { Kind, TaskContent } from '../../src/kinds/index.js';
+import { sha256 } from './pack-format.js';
 
-/** crypto.hash (Node 20.12 and later): a digest in one call. */
-const oneShot = (crypto as { hash?: typeof crypto.hash }).hash;
 
 /** Bumped when the key's layout changes: every older entry then misses. */
 export const KEY_SCHEME = 2;
@@ -77,7 +76,7 @@ export class KeyMaker {
     for (const r of c.ranges) lengths += `${r[2] - r[1]},`;
     const text = `${this.prefix}${JSON.stringify(c.rest ?? null)}\n${lengths}\n`;
     // Nothing to read: one call, no Hash object (most of a key's cost where tasks are many).
-    if (c.ranges.length === 0 && c.firstLineOf === undefined && oneShot) return oneShot('sha256', text, 'buffer');
+    if (c.ranges.length === 0 && c.firstLineOf === undefined) return sha256(text);
     const h = crypto.createHash('sha256').update(text);
     if (c.firstLineOf !== undefined) h.update(this.firstLine(c.firstLineOf));
     this.hashRanges(h, c.ranges);

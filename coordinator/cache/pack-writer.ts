@@ -65,7 +65,11 @@ export class PackWriter {
   private current: Gathering | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly writing = new Set<Promise<void>>();
+  private writingBytes = 0;
   private dirMade = false;
+  /** The last value put and its hash: tasks of one job often give the same value. */
+  private lastValue = '';
+  private lastHash: Buffer | null = null;
   /** Packs written by this writer. */
   written = 0;
 
@@ -81,7 +85,15 @@ export class PackWriter {
     return this.current?.entries.size ?? 0;
   }
 
-  /** Adds a task's rows under `key`; resolves once its pack is written, rejects with the filesystem's error. */
+  /** Bytes put and not yet written: the pack being gathered and those on their way. */
+  get backlogBytes(): number {
+    return (this.current?.bytes ?? 0) + this.writingBytes;
+  }
+
+  /**
+   * Adds a task's rows under `key`; resolves once its pack is written, rejects with the
+   * filesystem's error. Every put into one pack gets the same promise.
+   */
   put(key: Buffer, rows: readonly RowToStore[], now = Date.now()): Promise<void> {
     let g = this.current;
     if (!g) {
@@ -91,10 +103,11 @@ export class PackWriter {
     }
     const entry: CachedRow[] = [];
     for (const r of rows) {
-      const bytes = Buffer.from(r.value);
-      const hash = sha256(bytes);
+      const hash = r.value === this.lastValue && this.lastHash ? this.lastHash : (this.lastHash = sha256(r.value));
+      this.lastValue = r.value;
       const v = hash.toString('hex');
       if (!g.values.has(v) && !g.borrowed.has(v)) {
+        const bytes = Buffer.from(r.value);
         const at = this.badValues.has(v) ? null : this.set.value(hash);
         if (at) {
           // By path, not number: a refresh that forgets packs numbers them anew.
@@ -108,7 +121,7 @@ export class PackWriter {
       }
       entry.push({ t: r.t, from: r.from, mid: r.mid, v, n: g.numbers.get(v) ?? -1 });
     }
-    const k = key.toString('hex');
+    const k = key.toString('latin1');
     const before = g.entries.get(k);
     if (before) g.bytes -= before.body.length + ENTRY_RECORD;
     const body = entryBody(entry);
@@ -132,12 +145,17 @@ export class PackWriter {
     const g = this.current;
     this.current = null;
     if (!g || g.entries.size === 0) return;
+    const bytes = g.bytes + g.borrowedBytes;
+    this.writingBytes += bytes;
     const w = this.write(g).then(
       () => g.settle(),
       (err: Error) => g.settle(err),
     );
     this.writing.add(w);
-    void w.finally(() => this.writing.delete(w));
+    void w.finally(() => {
+      this.writing.delete(w);
+      this.writingBytes -= bytes;
+    });
   }
 
   private async write(g: Gathering): Promise<void> {

@@ -10,7 +10,8 @@ import type { CachedRow } from './store.js';
 /** A committed ok row, cut for the cache. */
 export interface CutRow {
   task: string;
-  row: Omit<CachedRow, 'v' | 't'> & { value: string };
+  /** `t` is '' (the row of a whole task; a split task's halves prefix theirs). */
+  row: Omit<CachedRow, 'v'> & { value: string };
 }
 
 const VALUE = ',"value":';
@@ -45,7 +46,7 @@ function cutAt(line: string, at: number, head: Record<string, unknown>): CutRow 
   let p = endAt + END.length;
   while (p < at && line.charCodeAt(p) !== 44 /* , */) p++;
   const from = JSON.stringify({ agent: head.agent, host: head.host, worker: head.worker, start: head.start, end: head.end, attempt: head.attempt });
-  return { task: head.task, row: { from, mid: line.slice(p, at), value: line.slice(at + VALUE.length, line.length - 1) } };
+  return { task: head.task, row: { t: '', from, mid: line.slice(p, at), value: line.slice(at + VALUE.length, line.length - 1) } };
 }
 
 /** What a hit's rows share. */

@@ -136,9 +136,17 @@ export class CacheStore {
     }
   }
 
-  /** Stores a task's rows under `key` (32 bytes); resolves once its pack is written, rejects with the filesystem's error. */
+  /**
+   * Stores a task's rows under `key` (32 bytes); resolves once its pack is written, rejects with
+   * the filesystem's error. Stores into one pack share one promise.
+   */
   store(key: Buffer, rows: readonly RowToStore[]): Promise<void> {
     return this.writer.put(key, rows);
+  }
+
+  /** Bytes stored and not yet written. */
+  get backlogBytes(): number {
+    return this.writer.backlogBytes;
   }
 
   /** Writes the stores gathered and waits for every pack on its way. */

@@ -27,8 +27,9 @@ export function reportJob(out: Output, kind: Kind<unknown> | undefined, j: JobSt
   if (j.error) out.line(`error:   ${j.error}`);
   out.line(`output:  ${j.out}`);
   if (j.cache) {
-    const dir = typeof summary?.cache === 'object' && summary.cache !== null ? (summary.cache as { dir?: unknown }).dir : undefined;
-    out.line(`cache:   ${j.cache.hits} of ${j.cache.hits + j.cache.misses} tasks found${typeof dir === 'string' ? ` in ${dir}` : ''}, ${j.cache.misses} run`);
+    const c = typeof summary?.cache === 'object' && summary.cache !== null ? (summary.cache as { dir?: unknown; unstored?: unknown }) : {};
+    const unstored = typeof c.unstored === 'number' && c.unstored > 0 ? `; ${c.unstored} ok ${c.unstored === 1 ? 'task' : 'tasks'} not stored (the log says why)` : '';
+    out.line(`cache:   ${j.cache.hits} of ${j.cache.hits + j.cache.misses} tasks found${typeof c.dir === 'string' ? ` in ${c.dir}` : ''}, ${j.cache.misses} run${unstored}`);
   }
   if (summary) {
     out.line(`summary: ${summaryPath}`);

@@ -150,11 +150,14 @@ describe('result cache', () => {
     const spin = (out: string, n: number): string[] => ['spin', '--tasks', String(n), '--out', join(suite.dir, out), '--cache', disk.dir];
     // A first pack fits; the second, of the 240 tasks more, does not.
     await run(spin('f0.jsonl', 60));
-    const full = (await run(spin('f1.jsonl', 300))).stderr;
+    const f1 = await run(spin('f1.jsonl', 300));
+    const full = f1.stderr;
     assert.equal(rawRows(join(suite.dir, 'f1.jsonl')).length, 300);
     assert.equal(count(full, 'cannot write to the cache'), 1, full);
     const stored = wholeKeys(disk.dir).size;
     assert.equal(stored, 60, 'the pack that fit');
+    // The 60 found; of the 240 run, none stored, and the run says so.
+    assert.match(f1.stdout, /^cache: +60 of 300 tasks found in .*, 240 run; 240 ok tasks not stored \(the log says why\)$/m, f1.stdout);
     disk.readOnly(true);
     const ro = (await run(spin('f2.jsonl', 300))).stderr;
     const rows = rawRows(join(suite.dir, 'f2.jsonl'));

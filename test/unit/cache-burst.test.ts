@@ -1,0 +1,61 @@
+/**
+ * A burst of commits faster than packs are written: every ok row is stored, none left out.
+ * 20,000 tasks commit in one call, before any pack write can end (the writes are on the event
+ * loop, this test holds it); the cache then holds every task, and a new job finds every one.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { join } from 'node:path';
+import { ResultCache } from '../../coordinator/cache/index.js';
+import type { TaskSource } from '../../coordinator/index.js';
+import { getKind } from '../../src/kinds/index.js';
+import { silentLogger } from '../../src/log.js';
+import { okRow } from '../../src/rows/index.js';
+import { tempSuite } from '../helpers/suite.js';
+
+const scratch = tempSuite('shoal-cache-burst-');
+const N = 20_000;
+const spin = getKind('spin')!;
+const params = { tasks: N, ms: 0 };
+
+async function source(): Promise<TaskSource> {
+  const list = await spin.expandList!(spin.checkParams(params), { slots: 0, job: '', info: () => undefined });
+  return {
+    length: list.length,
+    at: (i) => ({ ...list.at(i), memory: 0, threads: 1, gpus: 0, bytes: 64 }),
+    costAt: (i) => list.costAt(i),
+    indexOf: (id) => list.indexOf(id),
+  };
+}
+
+async function admit(rc: ResultCache, job: string, dir: string, tasks: TaskSource): Promise<string[]> {
+  const hits: string[] = [];
+  await rc.admit({ job, kindName: 'spin', kind: spin, params, cache: { dir }, tasks, split: undefined, fileHash: () => '' }, () => false, async (rows) => {
+    for (const r of rows) hits.push(r.id);
+  });
+  return hits;
+}
+
+test('20,000 ok rows committed at once are all stored, and all found by the next job', async () => {
+  const dir = join(scratch.dir, 'cache');
+  const tasks = await source();
+  const rc = new ResultCache(silentLogger(), { agent: 'coordinator', host: 'h' });
+  assert.deepEqual(await admit(rc, 'J1', dir, tasks), []);
+  const ids: string[] = [];
+  let text = '';
+  for (let i = 0; i < N; i++) {
+    const id = tasks.at(i).id;
+    ids.push(id);
+    text += okRow({ job: 'J1', task: id, kind: 'spin', attempt: 1, agent: 'a1', host: 'h', worker: 1, start: 1, end: 2 }, JSON.stringify({ ms: 0, i }));
+  }
+  rc.committed([{ job: 'J1', from: 'a1', ids, status: 'o'.repeat(N), attempts: ids.map(() => 1), ms: ids.map(() => 0), errorRecords: 0 }], [text], 'coordinator');
+  const run = (await rc.finish('J1'))!;
+  assert.equal(run.unstored, 0);
+  assert.equal(run.stored, N);
+
+  const again = new ResultCache(silentLogger(), { agent: 'coordinator', host: 'h' });
+  const hits = await admit(again, 'J2', dir, tasks);
+  assert.equal(hits.length, N);
+  assert.equal(new Set(hits).size, N);
+  await again.finish('J2');
+});
