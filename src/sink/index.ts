@@ -6,6 +6,7 @@ export {
   scanJournal,
   scanOutput,
   readRows,
+  readRowBatches,
   formatProblems,
   problemPhrases,
   hasProblems,

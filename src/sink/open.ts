@@ -89,8 +89,6 @@ export async function writeSummary(job: string, kindName: string, params: unknow
   }
 }
 
-async function* rowsOf(path: string, job: string): AsyncGenerator<Row> {
-  for await (const r of readRows(path)) {
-    if (r.job === job) yield r as Row;
-  }
+function rowsOf(path: string, job: string): AsyncIterable<Row> {
+  return readRows(path, undefined, (r) => r.job === job) as AsyncIterable<Row>;
 }
