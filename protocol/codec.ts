@@ -14,9 +14,43 @@ import { PROTOCOL_VERSION } from './version.js';
 
 const packr = new Packr({ useRecords: true, mapsAsObjects: true, moreTypes: false });
 
+/**
+ * A message handed over within one process: the message itself, not its bytes (no bytes at
+ * all: `length` 0). Made by `encode` once `handOverInProcess` is on (an embedded run, whose
+ * only bus is in-process); a NATS bus encodes one it is given (`onTheWire`), and `decode`
+ * checks its version and shape like any other. Encoding and decoding were a quarter of an
+ * embedded run's main thread (W0, BENCHMARKS.md).
+ */
+export class LocalMessage extends Uint8Array {
+  constructor(readonly msg: object) {
+    super(0);
+  }
+
+  /** Slices of it are plain bytes (none). */
+  static get [Symbol.species](): Uint8ArrayConstructor {
+    return Uint8Array;
+  }
+}
+
+let inProcess = false;
+
+/**
+ * From now on messages are handed over as they are, not encoded: for a process whose only bus
+ * is in-process. Senders must not change a message once sent, nor receivers one received
+ * (every actor builds a new message for each send and copies what it keeps).
+ */
+export function handOverInProcess(on: boolean): void {
+  inProcess = on;
+}
+
+/** A message's bytes for a real wire: a LocalMessage encoded, any other bytes as they are. */
+export function onTheWire(data: Uint8Array): Uint8Array {
+  return data instanceof LocalMessage ? packr.pack(data.msg) : data;
+}
+
 /** Encodes one message. */
 export function encode(msg: object): Uint8Array {
-  return packr.pack(msg);
+  return inProcess ? new LocalMessage(msg) : packr.pack(msg);
 }
 
 /** The message type a schema describes. */
@@ -24,7 +58,7 @@ export type MessageOf<N extends SchemaName> = Static<(typeof Schemas)[N]>;
 
 /** Encodes one message, type-checked against the named schema at compile time (no runtime check). */
 export function encodeAs<N extends SchemaName>(_schema: N, msg: MessageOf<N>): Uint8Array {
-  return packr.pack(msg);
+  return encode(msg);
 }
 
 /** Why a message was rejected. */
@@ -46,14 +80,14 @@ function checker(name: SchemaName): TypeCheck<TSchema> {
 
 /** Decodes raw bytes without checking the shape (for tests and diagnostics). */
 export function decodeRaw(data: Uint8Array): unknown {
-  return packr.unpack(data);
+  return data instanceof LocalMessage ? data.msg : packr.unpack(data);
 }
 
 /** Decodes and validates a message of the named schema. Never throws. */
 export function decode<N extends SchemaName>(name: N, data: Uint8Array): Decoded<MessageOf<N>> {
   let value: unknown;
   try {
-    value = packr.unpack(data);
+    value = data instanceof LocalMessage ? data.msg : packr.unpack(data);
   } catch (err) {
     return { ok: false, reason: 'garbage', detail: `undecodable msgpack (${(err as Error).message})` };
   }

@@ -17,6 +17,7 @@ import {
 } from '@nats-io/transport-node';
 import { BusError, timeoutError, type Bus, type BusMsg, type BusStatus, type BusSubscription } from './types.js';
 import { ErrorCode } from '../errors.js';
+import { onTheWire } from '../../protocol/index.js';
 
 export interface NatsBusOptions {
   /** Server URL(s), comma-separated (`nats://host:4222`). */
@@ -87,7 +88,7 @@ function wrap(m: Msg): BusMsg {
     subject: m.subject,
     data: m.data,
     reply: m.reply || undefined,
-    respond: (d: Uint8Array) => m.respond(d),
+    respond: (d: Uint8Array) => m.respond(onTheWire(d)),
   };
 }
 
@@ -134,7 +135,8 @@ export class NatsBus implements Bus {
     return this.nc.info?.max_payload ?? 1024 * 1024;
   }
 
-  publish(subject: string, data: Uint8Array): void {
+  publish(subject: string, given: Uint8Array): void {
+    const data = onTheWire(given);
     if (data.byteLength > this.maxPayload) {
       throw new BusError(ErrorCode.TooLarge, `message of ${data.byteLength} bytes on ${subject} exceeds the server's max_payload of ${this.maxPayload}`, { retryable: false });
     }
@@ -149,7 +151,8 @@ export class NatsBus implements Bus {
     return new NatsSubscription(this.nc.subscribe(subject, { slow: 65536 } as never));
   }
 
-  async request(subject: string, data: Uint8Array, opts: { timeoutMs: number }): Promise<Uint8Array> {
+  async request(subject: string, given: Uint8Array, opts: { timeoutMs: number }): Promise<Uint8Array> {
+    const data = onTheWire(given);
     if (data.byteLength > this.maxPayload) {
       throw new BusError(ErrorCode.TooLarge, `request of ${data.byteLength} bytes on ${subject} exceeds the server's max_payload of ${this.maxPayload}`, { retryable: false });
     }

@@ -1,7 +1,7 @@
 /** Common connection options of every command: --nats, --ns, the environment. */
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { connectNats, MemoryBus, type Bus } from '../bus/index.js';
-import { checkNamespace, subjects, type Subjects } from '../../protocol/index.js';
+import { checkNamespace, handOverInProcess, subjects, type Subjects } from '../../protocol/index.js';
 import { UsageError } from '../errors.js';
 import { CtlClient } from './client.js';
 
@@ -32,6 +32,8 @@ export async function connectBus(opts: { nats?: string; ns?: string }, name: str
   const url = natsUrlOf(opts);
   if (!url) {
     if (!o.embedded) throw new UsageError('no NATS server given: pass --nats URL or set SHOAL_NATS');
+    // This process's only bus is in-process: messages go over it as they are, not encoded.
+    handOverInProcess(true);
     return { bus: new MemoryBus(), ns, subj: subjects(ns) };
   }
   const bus = await connectNats({ url, name, connectRetryMs: o.retryMs ?? 0 });

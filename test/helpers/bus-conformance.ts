@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { BusError, type Bus, type BusMsg, type BusSubscription } from '../../src/bus/index.js';
 import { ErrorCode } from '../../src/errors.js';
+import { decode, decodeRaw, LocalMessage, PROTOCOL_VERSION } from '../../protocol/index.js';
 import { uniqueNs } from './nats.js';
 
 const enc = new TextEncoder();
@@ -131,6 +132,27 @@ export function busConformance(name: string, open: () => Promise<Bus>): void {
       bus.publish(`${p}.ctl.submit`, bytes('t'));
       const got = await take(it, 2);
       assert.deepEqual(got.map((m) => [m.subject, text(m.data)]), [[`${p}.ctl.status`, 's'], [`${p}.ctl.submit`, 't']]);
+    });
+
+    it('a message handed over in-process arrives as that message, or as its encoding on a wire', async (t) => {
+      const { bus, p } = await fresh(t);
+      const hb = { kind: 'heartbeat', v: PROTOCOL_VERSION, agent: 'a-1', epoch: 1, busySlots: 0, memory: 0, state: 'draining', done: 3 };
+      const sub = bus.subscribe(`${p}.local`);
+      const it = sub[Symbol.asyncIterator]();
+      bus.publish(`${p}.local`, new LocalMessage(hb));
+      const [m] = await take(it, 1);
+      const d = decode('Heartbeat', m!.data);
+      assert.ok(d.ok, d.ok ? '' : d.detail);
+      assert.deepEqual(d.msg, hb);
+      // A request and its answer, both handed over.
+      const svc = bus.subscribe(`${p}.lsvc`);
+      void (async () => {
+        for await (const q of svc) q.respond(new LocalMessage({ kind: 'error', v: PROTOCOL_VERSION, code: 'E_REFUSED', message: `no ${decode('Heartbeat', q.data).ok ? 'heartbeats' : 'garbage'}` }));
+      })();
+      const answer = decodeRaw(await bus.request(`${p}.lsvc`, new LocalMessage(hb), { timeoutMs: 5000 })) as { message?: string };
+      assert.equal(answer.message, 'no heartbeats');
+      svc.unsubscribe();
+      sub.unsubscribe();
     });
 
     it('request gets the reply of the subscriber, each concurrent request its own', async (t) => {

@@ -13,6 +13,9 @@ import {
   decodeRaw,
   encode,
   errorReply,
+  handOverInProcess,
+  LocalMessage,
+  onTheWire,
   PROTOCOL_VERSION,
   principalOf,
   principalOfSubject,
@@ -199,6 +202,35 @@ describe('codec: round trip', () => {
     assert.equal(rejected('Pull', encode(samples.Heartbeat[0]!)).reason, 'shape');
     assert.equal(rejected('Hello', encode(samples.Pull[0]!)).reason, 'shape');
     assert.equal(rejected('CtlRequest', encode(samples.CtlReply[0]!)).reason, 'shape');
+  });
+});
+
+describe('codec: in-process hand-over', () => {
+  it('encode hands the message itself over once asked to, and decode checks it like bytes', () => {
+    const hb = samples.Heartbeat[0]!;
+    handOverInProcess(true);
+    try {
+      const data = encode(hb);
+      assert.ok(data instanceof LocalMessage);
+      assert.equal(data.byteLength, 0);
+      const d = decode('Heartbeat', data);
+      assert.ok(d.ok, d.ok ? '' : d.detail);
+      assert.equal(d.msg, hb, 'the very object, not a copy');
+      assert.equal(decodeRaw(data), hb);
+      // Version and shape are still checked.
+      assert.equal(rejected('Heartbeat', encode({ ...hb, v: v + 1 })).reason, 'version');
+      assert.equal(rejected('Pull', encode(hb)).reason, 'shape');
+      assert.equal(rejected('Heartbeat', new LocalMessage([1, 2] as unknown as object)).reason, 'shape');
+      // On a wire it is encoded, and decodes to an equal message.
+      const wire = onTheWire(data);
+      assert.ok(!(wire instanceof LocalMessage) && wire.byteLength > 0);
+      assert.deepEqual(decodeRaw(wire), plain(hb));
+      assert.equal(onTheWire(wire), wire, 'bytes pass as they are');
+      assert.equal(data.subarray(0).constructor, Uint8Array, 'a slice is plain bytes');
+    } finally {
+      handOverInProcess(false);
+    }
+    assert.ok(!(encode(hb) instanceof LocalMessage));
   });
 });
 
