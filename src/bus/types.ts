@@ -1,7 +1,7 @@
 /**
  * One bus interface, two implementations: NATS (`nats.ts`) and in-process (`memory.ts`).
  * Actors only see this interface, so the embedded run and the distributed run exchange the
- * very same messages.
+ * very same messages (an embedded run hands them over as objects: protocol/codec.ts).
  */
 import { ShoalError, ErrorCode } from '../errors.js';
 
