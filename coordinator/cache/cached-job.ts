@@ -8,6 +8,7 @@
  */
 import { setImmediate } from 'node:timers/promises';
 import type { Logger } from '../../src/log.js';
+import { GroupBuilder } from '../../src/rows/index.js';
 import type { NewTask, TaskSource, JobOptions } from '../scheduler/index.js';
 import type { KeyMaker } from './key.js';
 import type { CacheRun, CacheStore, CachedRow, Lookup } from './store.js';
@@ -18,6 +19,43 @@ export interface HitRows {
   id: string;
   text: string;
   rows: number;
+}
+
+/**
+ * Hits for the sink, many tasks at once: their rows back to back (task i's end at `ends[i]`,
+ * as in a result group) and how many rows each has. Gathered in one UTF-8 buffer as they are
+ * looked up (GroupBuilder), so thousands of hits' rows do not wait as strings.
+ */
+export interface OwnRows {
+  ids: string[];
+  ends: number[];
+  text: string;
+  rows: number[];
+}
+
+/** Gathers hits into OwnRows. */
+class HitsGathered {
+  private readonly group: GroupBuilder;
+  private readonly rows: number[] = [];
+  chars = 0;
+  constructor(job: string) {
+    this.group = new GroupBuilder(job);
+  }
+
+  get size(): number {
+    return this.rows.length;
+  }
+
+  add(h: HitRows): void {
+    this.group.add(h.id, 1, true, 0, h.text);
+    this.rows.push(h.rows);
+    this.chars += h.text.length;
+  }
+
+  build(): OwnRows {
+    const g = this.group.build();
+    return { ids: g.ids, ends: g.ends, text: g.text, rows: this.rows };
+  }
 }
 
 /** Lookups run this long (ms) at most before the event loop is let in. */
@@ -76,30 +114,25 @@ export class CachedJob {
    * Looks up every task not `done`, giving the rows of hits to `write` a batch at a time (it
    * resolves once they are durable). A task whose input cannot be read is a miss.
    */
-  async prefill(done: (id: string) => boolean, write: (rows: HitRows[]) => Promise<void>): Promise<void> {
+  async prefill(done: (id: string) => boolean, write: (rows: OwnRows) => Promise<void>): Promise<void> {
     const n = this.d.tasks.length;
     for (const b of this.d.store.refresh()) this.reportBroken(b.why);
     // Hits go to the sink in large groups, each written while the next ones are looked up: one
     // durable write (an fsync) per group, not per lookup batch.
     const writes: Promise<void>[] = [];
-    let rows: HitRows[] = [];
-    let chars = 0;
+    let hits = new HitsGathered(this.d.job);
     const flush = (): void => {
-      const w = write(rows);
+      const w = write(hits.build());
       w.catch(() => undefined); // seen by the Promise.all below
       writes.push(w);
-      rows = [];
-      chars = 0;
+      hits = new HitsGathered(this.d.job);
     };
     let slice = performance.now();
     for (let i = 0; i < n; i++) {
       const t = this.d.tasks.refAt?.(i) ?? this.d.tasks.at(i);
       if (done(t.id)) continue;
-      for (const r of this.lookupTask(i, t)) {
-        rows.push(r);
-        chars += r.text.length;
-      }
-      if (chars >= HIT_GROUP_CHARS) flush();
+      for (const r of this.lookupTask(i, t)) hits.add(r);
+      if (hits.chars >= HIT_GROUP_CHARS) flush();
       // Keys and lookups are synchronous (key.ts, store.ts): let heartbeats, pulls and status in
       // between slices. The clock is read every 64 tasks.
       if ((i & 63) === 63 && performance.now() - slice >= SLICE_MS) {
@@ -107,17 +140,15 @@ export class CachedJob {
         slice = performance.now();
       }
     }
-    if (rows.length > 0) flush();
+    if (hits.size > 0) flush();
     await Promise.all(writes);
   }
 
   /** Task i looked up whole, then (a miss of a kind that splits) as halves. */
   private lookupTask(i: number, t: Pick<NewTask, 'id' | 'ref'>): HitRows[] {
-    const key = this.keyOf(t);
-    if (key === null) return [];
-    key.copy(this.keyBytes, 32 * i);
+    if (!this.keyAt(t, i)) return [];
     this.known[i] = 1;
-    const whole = this.lookup(key);
+    const whole = this.lookup(this.keyBytes, 32 * i);
     if (whole) {
       this.hits++;
       return [this.rowsOf(t.id, whole)];
@@ -136,8 +167,8 @@ export class CachedJob {
     return out;
   }
 
-  private lookup(key: Buffer): Array<CachedRow & { value: string }> | null {
-    const r: Lookup = this.d.store.lookup(key);
+  private lookup(key: Buffer, at = 0): Array<CachedRow & { value: string }> | null {
+    const r: Lookup = this.d.store.lookup(key, at);
     if ('hit' in r) return r.hit.rows;
     if (r.miss === 'broken') {
       this.broken++;
@@ -160,11 +191,21 @@ export class CachedJob {
 
   /** A task's key (null: never cached, or its input cannot be read: logged once). */
   private keyOf(t: Pick<NewTask, 'id' | 'ref'>): Buffer | null {
+    const out = Buffer.allocUnsafe(32);
+    return this.keyInto(t, out, 0) ? out : null;
+  }
+
+  /** Task i's key, into the job's array of keys; false as keyOf's null. */
+  private keyAt(t: Pick<NewTask, 'id' | 'ref'>, i: number): boolean {
+    return this.keyInto(t, this.keyBytes, 32 * i);
+  }
+
+  private keyInto(t: Pick<NewTask, 'id' | 'ref'>, out: Buffer, at: number): boolean {
     try {
-      return this.d.keys.key(t.ref);
+      return this.d.keys.keyInto(t.ref, out, at);
     } catch (err) {
       this.onceWarn('key', { task: t.id, err: (err as Error).message }, 'a task\'s input could not be read for its cache key: it runs uncached');
-      return null;
+      return false;
     }
   }
 

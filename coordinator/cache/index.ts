@@ -8,7 +8,7 @@ import type { CommitGroup, JobCache } from '../../protocol/index.js';
 import type { Kind } from '../../src/kinds/index.js';
 import type { Logger } from '../../src/log.js';
 import type { JobOptions, TaskSource } from '../scheduler/index.js';
-import { CachedJob, type HitRows } from './cached-job.js';
+import { CachedJob, type OwnRows } from './cached-job.js';
 import { KeyMaker } from './key.js';
 import { CacheStore, type CacheRun } from './store.js';
 
@@ -16,7 +16,7 @@ export { CacheStore, cacheRoot, packsDir, type CacheRun } from './store.js';
 export { decodePack } from './pack-format.js';
 export { KeyMaker, stableJson, KEY_SCHEME } from './key.js';
 export { cutRow, hitRow, hitHead } from './rows.js';
-export type { HitRows } from './cached-job.js';
+export type { HitRows, OwnRows } from './cached-job.js';
 export { cacheStats, type CacheStats } from './manage.js';
 export { pruneCache, type PruneReport } from './prune.js';
 
@@ -47,7 +47,7 @@ export class ResultCache {
    * Looks up the job's tasks not yet `done` and writes the hits with `write`; from now on its
    * committed ok rows are stored. Does nothing for kinds that are never cached (said once).
    */
-  async admit(a: CacheAdmit, done: (id: string) => boolean, write: (rows: HitRows[]) => Promise<void>): Promise<void> {
+  async admit(a: CacheAdmit, done: (id: string) => boolean, write: (rows: OwnRows) => Promise<void>): Promise<void> {
     this.jobs.delete(a.job);
     this.ended.delete(a.job);
     const keys = a.kind ? KeyMaker.of({ kindName: a.kindName, kind: a.kind, params: a.params, ...(a.cache.key !== undefined ? { cacheKey: a.cache.key } : {}), fileHash: a.fileHash }) : null;

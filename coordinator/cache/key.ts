@@ -17,7 +17,7 @@ import * as crypto from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { ErrorCode, ShoalError } from '../../src/errors.js';
 import type { Kind, TaskContent } from '../../src/kinds/index.js';
-import { sha256 } from './pack-format.js';
+import { sha256Into } from './pack-format.js';
 
 
 /** Bumped when the key's layout changes: every older entry then misses. */
@@ -64,23 +64,37 @@ export class KeyMaker {
 
   /**
    * The key of a task with this ref (32 bytes), or null when it is never cached. Throws a
-   * ShoalError naming a file that cannot be read. Files are read synchronously (a small read
-   * costs a fraction of a promise's road through the thread pool); callers yield between batches.
+   * ShoalError naming a file that cannot be read.
    */
   key(ref: unknown): Buffer | null {
+    const out = Buffer.allocUnsafe(32);
+    return this.keyInto(ref, out, 0) ? out : null;
+  }
+
+  /**
+   * Writes the key of a task with this ref at `at` of `out`; false when it is never cached.
+   * Throws a ShoalError naming a file that cannot be read. Files are read synchronously (a
+   * small read costs a fraction of a promise's road through the thread pool); callers yield
+   * between batches.
+   */
+  keyInto(ref: unknown, out: Buffer, at: number): boolean {
     const c = this.cache.content(ref, this.params);
-    if (c === null) return null;
+    if (c === null) return false;
     // The task's rest as the kind builds it (the same code builds it the same way every time; a
     // changed order could only make a miss, never a wrong hit), then its ranges' lengths.
     let lengths = '';
     for (const r of c.ranges) lengths += `${r[2] - r[1]},`;
     const text = `${this.prefix}${JSON.stringify(c.rest ?? null)}\n${lengths}\n`;
     // Nothing to read: one call, no Hash object (most of a key's cost where tasks are many).
-    if (c.ranges.length === 0 && c.firstLineOf === undefined) return sha256(text);
+    if (c.ranges.length === 0 && c.firstLineOf === undefined) {
+      sha256Into(text, out, at);
+      return true;
+    }
     const h = crypto.createHash('sha256').update(text);
     if (c.firstLineOf !== undefined) h.update(this.firstLine(c.firstLineOf));
     this.hashRanges(h, c.ranges);
-    return h.digest();
+    h.digest().copy(out, at);
+    return true;
   }
 
   /** Reads the ranges, one read for each run of ranges that follow each other in a file. */

@@ -178,9 +178,9 @@ export class PackSet {
     return this.packs[p] ?? null;
   }
 
-  /** Where the entry of `key` is: its pack and record, or null. */
-  entry(key: Buffer): { pack: number; rec: number } | null {
-    const s = this.entryIds.find(key);
+  /** Where the entry of `key` (its 32 bytes at `at`) is: its pack and record, or null. */
+  entry(key: Buffer, at = 0): { pack: number; rec: number } | null {
+    const s = this.entryIds.find(key, at);
     return s < 0 ? null : { pack: this.entryIds.packAt(s), rec: this.entryIds.recAt(s) };
   }
 

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ENTRY_RECORD, VALUE_RECORD, entryBody, encodePack, indexLength, readIndex, sha256, type CachedRow } from './pack-format.js';
+import { ENTRY_RECORD, VALUE_RECORD, entryBody, encodePack, indexLength, readIndex, sha256Hex, type CachedRow } from './pack-format.js';
 import type { PackSet } from './pack-set.js';
 import { writeWhole } from '../../src/write-whole.js';
 
@@ -67,9 +67,9 @@ export class PackWriter {
   private readonly writing = new Set<Promise<void>>();
   private writingBytes = 0;
   private dirMade = false;
-  /** The last value put and its hash: tasks of one job often give the same value. */
+  /** The last value put and its hash (hex): tasks of one job often give the same value. */
   private lastValue = '';
-  private lastHash: Buffer | null = null;
+  private lastHash = '';
   /** Packs written by this writer. */
   written = 0;
 
@@ -103,12 +103,11 @@ export class PackWriter {
     }
     const entry: CachedRow[] = [];
     for (const r of rows) {
-      const hash = r.value === this.lastValue && this.lastHash ? this.lastHash : (this.lastHash = sha256(r.value));
+      const v = r.value === this.lastValue && this.lastHash !== '' ? this.lastHash : (this.lastHash = sha256Hex(r.value));
       this.lastValue = r.value;
-      const v = hash.toString('hex');
       if (!g.values.has(v) && !g.borrowed.has(v)) {
         const bytes = Buffer.from(r.value);
-        const at = this.badValues.has(v) ? null : this.set.value(hash);
+        const at = this.badValues.has(v) ? null : this.set.value(Buffer.from(v, 'hex'));
         if (at) {
           // By path, not number: a refresh that forgets packs numbers them anew.
           g.borrowed.set(v, { bytes, path: this.set.pack(at.pack)!.path });

@@ -79,16 +79,16 @@ export class CacheStore {
     }
   }
 
-  /** The task of `key` (32 bytes, or hex) in the packs loaded: its rows, or a miss (absent, or broken: why). Never throws. */
-  lookup(key: Buffer | string): Lookup {
+  /** The task of `key` (its 32 bytes at `from`, or hex) in the packs loaded: its rows, or a miss (absent, or broken: why). Never throws. */
+  lookup(key: Buffer | string, from = 0): Lookup {
     const k = typeof key === 'string' ? Buffer.from(key, 'hex') : key;
-    const at = this.packs.entry(k);
+    const at = this.packs.entry(k, from);
     if (!at) return { miss: 'absent' };
     const path = this.packs.pack(at.pack)!.path;
     try {
       const rows = this.packs.entryRows(at.pack, at.rec);
       if (rows === 'gone') return { miss: 'absent' };
-      if (typeof rows === 'string') return { miss: 'broken', why: `${path}: the entry of ${k.toString('hex')} is ${rows === 'short' ? 'cut short' : 'garbled'}` };
+      if (typeof rows === 'string') return { miss: 'broken', why: `${path}: the entry of ${k.toString('hex', from, from + 32)} is ${rows === 'short' ? 'cut short' : 'garbled'}` };
       const out: CacheHit['rows'] = [];
       for (const r of rows) {
         const value = this.readValue(r.v, at.pack, r.n ?? -1);

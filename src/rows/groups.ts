@@ -58,7 +58,7 @@ export class GroupBuilder {
 }
 
 /** Task i's text. */
-export function taskText(g: ResultGroup, i: number): string {
+export function taskText(g: { readonly text: string; readonly ends: readonly number[] }, i: number): string {
   return g.text.slice(i === 0 ? 0 : g.ends[i - 1]!, g.ends[i]!);
 }
 

@@ -309,19 +309,26 @@ export class Sink {
 
   /**
    * Writes rows the coordinator made itself for tasks of an open job before it is scheduled
-   * (a result cache's hits); resolves once they are durable. Tasks already committed are left out.
+   * (a result cache's hits: task i's rows end at `ends[i]` of `text`, `rows[i]` of them);
+   * resolves once they are durable. Tasks already committed are left out.
    */
-  async writeOwn(job: string, tasks: ReadonlyArray<{ id: string; text: string; rows: number }>): Promise<void> {
+  async writeOwn(job: string, own: { ids: readonly string[]; ends: readonly number[]; text: string; rows: readonly number[] }): Promise<void> {
     const j = this.jobs.get(job);
     if (!j) throw new ShoalError(ErrorCode.NotFound, `job ${job} is not open in the sink`);
     if (!j.writer.accepting) throw j.writer.refusal();
-    const kept = tasks.filter((t) => j.writer.claim(t.id, 'ok'));
-    if (kept.length === 0) return;
-    const group: CommitGroup = { job, from: COORDINATOR_SENDER, ids: kept.map((t) => t.id), status: 'o'.repeat(kept.length), attempts: kept.map(() => 1), ms: kept.map(() => 0), errorRecords: 0 };
+    const kept: number[] = [];
     let rows = 0;
-    for (const t of kept) rows += t.rows;
+    for (let i = 0; i < own.ids.length; i++) {
+      if (!j.writer.claim(own.ids[i]!, 'ok')) continue;
+      kept.push(i);
+      rows += own.rows[i]!;
+    }
+    if (kept.length === 0) return;
+    const all = kept.length === own.ids.length;
+    const ids = all ? [...own.ids] : kept.map((i) => own.ids[i]!);
+    const group: CommitGroup = { job, from: COORDINATOR_SENDER, ids, status: 'o'.repeat(ids.length), attempts: new Array<number>(ids.length).fill(1), ms: new Array<number>(ids.length).fill(0), errorRecords: 0 };
     this.stats.written += kept.length;
-    await j.writer.push(kept.map((t) => t.text).join(''), group, rows);
+    await j.writer.push(all ? own.text : kept.map((i) => taskText(own, i)).join(''), group, rows);
   }
 
   /** Job `job` will not be opened here (it could not be resumed): its results are refused, not kept for later. */

@@ -30,8 +30,8 @@ async function source(): Promise<TaskSource> {
 
 async function admit(rc: ResultCache, job: string, dir: string, tasks: TaskSource): Promise<string[]> {
   const hits: string[] = [];
-  await rc.admit({ job, kindName: 'spin', kind: spin, params, cache: { dir }, tasks, split: undefined, fileHash: () => '' }, () => false, async (rows) => {
-    for (const r of rows) hits.push(r.id);
+  await rc.admit({ job, kindName: 'spin', kind: spin, params, cache: { dir }, tasks, split: undefined, fileHash: () => '' }, () => false, async (own) => {
+    hits.push(...own.ids);
   });
   return hits;
 }

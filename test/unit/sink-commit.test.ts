@@ -232,4 +232,26 @@ describe('sink: group commit and what it believes', () => {
     ]);
     assert.equal(committed.flatMap((c) => c.status.split('')).join(''), 'eeee');
   });
+  it("the coordinator's own rows (cache hits): tasks already written are left out, the others written as given", async () => {
+    const a = agent();
+    const sent = a.send([a.rows('J', ids(1, 1))]);
+    await until('fsync', () => file.waiting === 1, 20_000, 1);
+    file.release();
+    await sent;
+    const own = ids(3).map((id) => `{"job":"J","task":"${id}","kind":"spin","status":"ok","cached":true,"value":"é${id}"}\n`);
+    let end = 0;
+    const hits = { ids: ids(3), ends: own.map((t) => (end += t.length)), text: own.join(''), rows: [1, 1, 1] };
+    const wrote = sink.writeOwn('J', hits);
+    await until('fsync of the own rows', () => file.waiting === 1, 20_000, 1);
+    file.release();
+    await wrote;
+    const lines = file.bytes.toString().split('\n').filter(Boolean);
+    assert.equal(lines.length, 3, 'one row from the agent, two of the three own');
+    assert.deepEqual(lines.slice(1), [own[0]!.trim(), own[2]!.trim()]);
+    const last = committed[committed.length - 1]!;
+    assert.deepEqual([last.from, last.ids, last.status, last.attempts], ['coordinator', [ids(3)[0], ids(3)[2]], 'oo', [1, 1]]);
+    // All written already: nothing more.
+    await sink.writeOwn('J', hits);
+    assert.equal(file.writes, 2);
+  });
 });
