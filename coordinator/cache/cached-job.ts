@@ -37,7 +37,6 @@ export interface OwnRows {
 class HitsGathered {
   private readonly group: GroupBuilder;
   private readonly rows: number[] = [];
-  chars = 0;
   constructor(job: string) {
     this.group = new GroupBuilder(job);
   }
@@ -46,10 +45,13 @@ class HitsGathered {
     return this.rows.length;
   }
 
+  get chars(): number {
+    return this.group.chars;
+  }
+
   add(h: HitRows): void {
     this.group.add(h.id, 1, true, 0, h.text);
     this.rows.push(h.rows);
-    this.chars += h.text.length;
   }
 
   build(): OwnRows {

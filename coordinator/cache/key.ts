@@ -63,16 +63,7 @@ export class KeyMaker {
   }
 
   /**
-   * The key of a task with this ref (32 bytes), or null when it is never cached. Throws a
-   * ShoalError naming a file that cannot be read.
-   */
-  key(ref: unknown): Buffer | null {
-    const out = Buffer.allocUnsafe(32);
-    return this.keyInto(ref, out, 0) ? out : null;
-  }
-
-  /**
-   * Writes the key of a task with this ref at `at` of `out`; false when it is never cached.
+   * Writes the key of a task with this ref (32 bytes) at `at` of `out`; false when it is never cached.
    * Throws a ShoalError naming a file that cannot be read. Files are read synchronously (a
    * small read costs a fraction of a promise's road through the thread pool); callers yield
    * between batches.

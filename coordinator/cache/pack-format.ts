@@ -165,7 +165,7 @@ export function encodePack(p: PackParts): Buffer {
     off += v.bytes.length;
     at += VALUE_RECORD;
   }
-  for (let b = 0; b * BLOCK < data; b++, at += BLOCK_SUM) sha256(out.subarray(dataStart + b * BLOCK, dataStart + Math.min(data, (b + 1) * BLOCK))).copy(out, at);
+  for (let b = 0; b * BLOCK < data; b++, at += BLOCK_SUM) sha256Into(out.subarray(dataStart + b * BLOCK, dataStart + Math.min(data, (b + 1) * BLOCK)), out, at);
   indexSum(out, dataStart).copy(out, 24);
   return out;
 }

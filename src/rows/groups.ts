@@ -40,6 +40,11 @@ export class GroupBuilder {
     return this.ids.length;
   }
 
+  /** The text's length so far (UTF-16 units). */
+  get chars(): number {
+    return this.length;
+  }
+
   build(): ResultGroup {
     const text = this.bytes ? this.bytes.toString('utf8', 0, this.used) : '';
     return { job: this.job, ids: this.ids, attempts: this.attempts, status: this.status, ms: this.ms, ends: this.ends, text };
