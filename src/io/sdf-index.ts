@@ -228,10 +228,23 @@ function startsWith(buf: Buffer, start: number, end: number, prefix: string): bo
   return true;
 }
 
-/** The V2000 atom symbol sits in columns 32-34; H, D and T are hydrogens. */
+/** Bytes String.prototype.trim removes, in Latin-1: tab, line feed, VT, FF, CR, space, no-break space. */
+function isTrimmed(c: number): boolean {
+  return (c >= 0x09 && c <= 0x0d) || c === 0x20 || c === 0xa0;
+}
+
+/**
+ * The V2000 atom symbol sits in columns 32-34; H, D and T are hydrogens. Read as bytes, not as
+ * a string per atom line (two thirds of indexing a file of conformers went into those strings).
+ */
 function isHydrogenSymbol(buf: Buffer, start: number, end: number): boolean {
-  const s = buf.toString('latin1', Math.min(start + 31, end), Math.min(start + 34, end)).trim();
-  return s === 'H' || s === 'D' || s === 'T';
+  let a = Math.min(start + 31, end);
+  let b = Math.min(start + 34, end) - 1;
+  while (a <= b && isTrimmed(buf[a]!)) a++;
+  while (b > a && isTrimmed(buf[b]!)) b--;
+  if (a !== b) return false;
+  const c = buf[a]!;
+  return c === 0x48 /* H */ || c === 0x44 /* D */ || c === 0x54 /* T */;
 }
 
 /** The name inside `<...>` on an SD data header line (`> <NAME> (12)`), or undefined. */

@@ -90,6 +90,27 @@ describe('indexSdf', () => {
     assert.equal(idx.records[1]!.offset + idx.records[1]!.length, idx.size);
   });
 
+  it('counts as hydrogens the atoms whose symbol columns, trimmed, are H, D or T', async () => {
+    // Every window of three bytes from these, against the rule read as a string (trim, compare).
+    const alphabet = [' ', '\t', '\r', '\u00a0', 'H', 'D', 'T', 'C', 'h'];
+    const windows: string[] = [];
+    for (const a of alphabet) for (const b of alphabet) for (const c of alphabet) windows.push(a + b + c);
+    // Short atom lines too (the symbol cut off by the line's end).
+    const lines = windows.map((w) => `    0.0000    0.0000    0.0000 ${w} 0  0`);
+    lines.push('    0.0000    0.0000    0.0000 H', '    0.0000    0.0000    0.0000', '    0.0000    0.0000    0.0000 D');
+    const isH = (line: string): boolean => ['H', 'D', 'T'].includes(Buffer.from(line, 'latin1').toString('latin1', Math.min(31, line.length), Math.min(34, line.length)).trim());
+    const expectedHeavy = lines.filter((l) => !isH(l)).length;
+    assert.ok(expectedHeavy > 0 && expectedHeavy < lines.length);
+    const counts = `${String(lines.length).padStart(3)}  0  0  0  0  0  0  0  0  0999 V2000`;
+    const text = ['symbols', '  shoal', '', counts, ...lines, 'M  END', '$$$$', ''].join('\n');
+    const path = join(scratch, 'symbols.sdf');
+    writeFileSync(path, Buffer.from(text, 'latin1'));
+    const idx = await indexSdf(path);
+    assert.equal(idx.records.length, 1);
+    assert.equal(idx.records[0]!.atoms, lines.length);
+    assert.equal(idx.records[0]!.heavy, expectedHeavy);
+  });
+
   it('rejects a missing file with an InputError naming it', async () => {
     await assert.rejects(indexSdf(join(scratch, 'nope.sdf')), (err: Error & { code?: string }) => err.code === 'E_INPUT' && err.message.includes('nope.sdf'));
   });
