@@ -14,9 +14,9 @@ import { until } from '../helpers/wait.js';
 import type { BenchRow } from './main.js';
 
 /** Runs `node args` to its end; its wall time in seconds, or an error with its output. */
-function timed(args: string[]): Promise<{ seconds: number; code: number | null; output: string }> {
+function timed(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ seconds: number; code: number | null; output: string }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   child.stderr.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
@@ -36,11 +36,11 @@ function median(xs: number[]): number {
  * `n` runs of one command line (`args(cli, i)` for the i-th) with each build of the CLI, the
  * builds taking turns so that a busy machine slows both alike; every run must exit 0.
  */
-async function sample(what: string, n: number, args: (cli: string, i: number) => string[]): Promise<Map<string, number[]>> {
-  const out = new Map<string, number[]>(BUILDS.map(([name]) => [name, []]));
+async function sample(what: string, n: number, args: (cli: string, i: number) => string[], env?: NodeJS.ProcessEnv, builds = BUILDS): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>(builds.map(([name]) => [name, []]));
   for (let i = 0; i < n; i++) {
-    for (const [name, cli] of BUILDS) {
-      const r = await timed(args(cli, i));
+    for (const [name, cli] of builds) {
+      const r = await timed(args(cli, i), env);
       if (r.code !== 0) throw new Error(`startup: ${what} (${name}) exited ${r.code}: ${r.output}`);
       out.get(name)!.push(r.seconds);
     }
@@ -81,6 +81,16 @@ export async function benchStartup(dir: string, n = 10): Promise<BenchRow[]> {
   }
   const out = rows('shoal --help', await sample('shoal --help', n, (cli) => [cli, '--help']), baseline);
   out.push(...rows('shoal run spin --tasks 1 (embedded)', await sample('shoal run spin', n, (cli, i) => [cli, 'run', 'spin', '--tasks', '1', '--out', join(dir, `startup-${i}-${cli === cliPath ? 'b' : 'm'}.jsonl`)]), baseline));
+  // NODE_EXTRA_CA_CERTS makes Node read that CA bundle at every start (some 45 ms on the test
+  // machine, whose environment sets it): the same run without it, for a machine that does not.
+  if (process.env.NODE_EXTRA_CA_CERTS) {
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    const t: number[] = [];
+    for (let i = 0; i < n; i++) t.push((await timed(['-e', '0'], env)).seconds);
+    const bare = await sample('shoal run spin, no NODE_EXTRA_CA_CERTS', n, (cli, i) => [cli, 'run', 'spin', '--tasks', '1', '--out', join(dir, `startup-bare-${i}.jsonl`)], env, [BUILDS[0]!]);
+    out.push(...rows('shoal run spin --tasks 1 (embedded), without NODE_EXTRA_CA_CERTS', bare, median(t)));
+  }
 
   const server = await startNatsServer();
   const conn = ['--nats', server.url, '--ns', 'startup'];
