@@ -58,11 +58,12 @@ def _work(n, long, short):
     # Skewed: every seventh task is long.
     time.sleep(long if n % 7 == 0 else short * (1 + n % 3))
 
-def _downstream_work(n, long, short):
+def _downstream_work(n, long, short, params):
     _work(n, long, short)
     if os.environ.get("PF_AGENT") == "victim":
-        # The agent to be killed holds each downstream attempt a while: the kill finds one running.
-        time.sleep(1.0)
+        # The agent to be killed holds each downstream attempt until the test, having killed it,
+        # releases the chain: the kill finds one running however slow the machine.
+        _wait_for(params["release"])
 
 def _wait_for(path):
     deadline = time.time() + 120
@@ -86,7 +87,7 @@ def first(x, params):
 def second(v, params):
     w = v["word"]
     _begin(params, "B", w, params["jobs"]["A"], lambda r: r["status"] == "ok" and r["value"]["word"] == w)
-    _downstream_work(int(w[1:]), 0.3, 0.04)
+    _downstream_work(int(w[1:]), 0.3, 0.04, params)
     _end(params, "B", w)
     for part in range(2):
         yield {"word": w, "part": part}
@@ -95,7 +96,7 @@ def third(v, params):
     w, part = v["word"], v["part"]
     key = "%s.%d" % (w, part)
     _begin(params, "C", key, params["jobs"]["B"], lambda r: r["status"] == "ok" and r["value"] == {"word": w, "part": part})
-    _downstream_work(int(w[1:]) + part, 0.3, 0.03)
+    _downstream_work(int(w[1:]) + part, 0.3, 0.03, params)
     _end(params, "C", key)
     return {"word": w, "part": part, "done": True}
 
