@@ -15,10 +15,14 @@ export interface TaskOrder {
   cost: number;
 }
 
-/** Costs read between two stops of the steps. */
-const STEP = 1 << 20;
+/**
+ * Costs read between two stops of the steps: a quarter of a million, some 10 ms of the
+ * coordinator's event loop on the test machine (a million held it 30-40 ms, and a status or a
+ * heartbeat behind it waited that long, longer on a loaded machine).
+ */
+const STEP = 1 << 18;
 
-/** The order, computed in steps: each `next()` does a pass or reads a million costs; the last returns the order. */
+/** The order, computed in steps: each `next()` does a pass or reads STEP costs; the last returns the order. */
 export function* costOrderSteps(src: Pick<TaskSource, 'length' | 'costAt'>): Generator<void, TaskOrder> {
   const n = src.length;
   const costOf = (i: number): number => Math.max(src.costAt(i), 1e-9);
