@@ -148,7 +148,7 @@ export class CachedJob {
 
   /** Task i looked up whole, then (a miss of a kind that splits) as halves. */
   private lookupTask(i: number, t: Pick<NewTask, 'id' | 'ref'>): HitRows[] {
-    if (!this.keyAt(t, i)) return [];
+    if (!this.keyInto(t, this.keyBytes, 32 * i)) return [];
     this.known[i] = 1;
     const whole = this.lookup(this.keyBytes, 32 * i);
     if (whole) {
@@ -197,11 +197,7 @@ export class CachedJob {
     return this.keyInto(t, out, 0) ? out : null;
   }
 
-  /** Task i's key, into the job's array of keys; false as keyOf's null. */
-  private keyAt(t: Pick<NewTask, 'id' | 'ref'>, i: number): boolean {
-    return this.keyInto(t, this.keyBytes, 32 * i);
-  }
-
+  /** Writes a task's key at `at` of `out`; false as keyOf's null. */
   private keyInto(t: Pick<NewTask, 'id' | 'ref'>, out: Buffer, at: number): boolean {
     try {
       return this.d.keys.keyInto(t.ref, out, at);

@@ -312,7 +312,7 @@ export class Sink {
    * (a result cache's hits: task i's rows end at `ends[i]` of `text`, `rows[i]` of them);
    * resolves once they are durable. Tasks already committed are left out.
    */
-  async writeOwn(job: string, own: { ids: readonly string[]; ends: readonly number[]; text: string; rows: readonly number[] }): Promise<void> {
+  async writeOwn(job: string, own: { ids: string[]; ends: readonly number[]; text: string; rows: readonly number[] }): Promise<void> {
     const j = this.jobs.get(job);
     if (!j) throw new ShoalError(ErrorCode.NotFound, `job ${job} is not open in the sink`);
     if (!j.writer.accepting) throw j.writer.refusal();
@@ -325,7 +325,7 @@ export class Sink {
     }
     if (kept.length === 0) return;
     const all = kept.length === own.ids.length;
-    const ids = all ? [...own.ids] : kept.map((i) => own.ids[i]!);
+    const ids = all ? own.ids : kept.map((i) => own.ids[i]!);
     const group: CommitGroup = { job, from: COORDINATOR_SENDER, ids, status: 'o'.repeat(ids.length), attempts: new Array<number>(ids.length).fill(1), ms: new Array<number>(ids.length).fill(0), errorRecords: 0 };
     this.stats.written += kept.length;
     await j.writer.push(all ? own.text : kept.map((i) => taskText(own, i)).join(''), group, rows);
