@@ -46,6 +46,18 @@ async function storeAll(dir: string, tasks: Array<[string, RowToStore[]]>, limit
   return s;
 }
 
+/** One pack of `tasks` in a new cache: its directory, file and bytes. */
+async function onePack(tasks: Array<[string, RowToStore[]]>): Promise<{ dir: string; file: string; bytes: Buffer }> {
+  const dir = newDir();
+  await storeAll(dir, tasks);
+  const [file] = packFiles(dir);
+  assert.ok(file, 'a pack was written');
+  return { dir, file, bytes: readFileSync(file) };
+}
+
+/** `n` tasks of one row each, padded to about `pad` bytes with `fill`. */
+const padded = (prefix: string, n: number, fill: string, pad = 9000): Array<[string, RowToStore[]]> => Array.from({ length: n }, (_, i) => [`${prefix}${i}`, [row(`{"i":${i},"pad":"${fill.repeat(pad)}"}`)]]);
+
 describe('cache packs', () => {
   it('a pack written and read back: rows and values byte for byte, split rows in order', async () => {
     const dir = newDir();
@@ -68,11 +80,8 @@ describe('cache packs', () => {
   });
 
   it('a small pack cut short at every byte offset: each entry a miss or whole, never a throw', async () => {
-    const dir = newDir();
     const tasks: Array<[string, RowToStore[]]> = [['a', [row('{"v":"aaaa"}')]], ['b', [row('{"v":"bbbb"}'), row('{"v":"cccc"}', '/1')]], ['c', [row('{"v":"aaaa"}')]]];
-    await storeAll(dir, tasks);
-    const [file] = packFiles(dir);
-    const bytes = readFileSync(file!);
+    const { dir, bytes } = await onePack(tasks);
     const cut = join(newDir(), 'v2', 'packs');
     mkdirSync(cut, { recursive: true });
     const whole = decodePack(bytes);
@@ -91,14 +100,11 @@ describe('cache packs', () => {
   });
 
   it('a pack of several blocks cut short: entries before the cut stay whole', async () => {
-    const dir = newDir();
-    const tasks: Array<[string, RowToStore[]]> = Array.from({ length: 40 }, (_, i) => [`t${i}`, [row(`{"i":${i},"pad":"${'p'.repeat(9000)}"}`)]]);
-    await storeAll(dir, tasks);
-    const [file] = packFiles(dir);
-    const bytes = readFileSync(file!);
+    const tasks = padded('t', 40, 'p');
+    const { dir, file, bytes } = await onePack(tasks);
     assert.ok(bytes.length > 4 * BLOCK);
     for (let n = HEAD_BYTES; n < bytes.length; n += 7919) {
-      writeFileSync(file!, bytes.subarray(0, n));
+      writeFileSync(file, bytes.subarray(0, n));
       let hits = 0;
       for (const [k, rows] of tasks) {
         const got = read(dir, key(k));
@@ -111,14 +117,11 @@ describe('cache packs', () => {
   });
 
   it('a garbled index is a miss for the whole pack; a garbled data block for what is in it', async () => {
-    const dir = newDir();
-    const tasks: Array<[string, RowToStore[]]> = Array.from({ length: 30 }, (_, i) => [`g${i}`, [row(`{"i":${i},"pad":"${'q'.repeat(9000)}"}`)]]);
-    await storeAll(dir, tasks);
-    const [file] = packFiles(dir);
-    const bytes = readFileSync(file!);
+    const tasks = padded('g', 30, 'q');
+    const { dir, file, bytes } = await onePack(tasks);
     const index = Buffer.from(bytes);
     index[HEAD_BYTES + 5]! ^= 0xff;
-    writeFileSync(file!, index);
+    writeFileSync(file, index);
     const s = new CacheStore(dir);
     const broken = s.refresh();
     assert.equal(broken.length, 1);
@@ -127,7 +130,7 @@ describe('cache packs', () => {
 
     const data = Buffer.from(bytes);
     data[data.length - 10]! ^= 0xff;
-    writeFileSync(file!, data);
+    writeFileSync(file, data);
     const r = new CacheStore(dir);
     assert.deepEqual(r.refresh(), []);
     const results = tasks.map(([k]) => r.lookup(key(k)));
@@ -138,7 +141,7 @@ describe('cache packs', () => {
 
   it('a pack read whole once most of it is asked for: the same rows and values; a garbled block still only misses its own', async () => {
     const dir = newDir();
-    const ascii: Array<[string, RowToStore[]]> = Array.from({ length: 100 }, (_, i) => [`w${i}`, [row(`{"i":${i},"pad":"${'w'.repeat(3000)}"}`), row(`[${i}]`, '/1')]]);
+    const ascii: Array<[string, RowToStore[]]> = padded('w', 100, 'w', 3000).map(([k, rows], i) => [k, [...rows, row(`[${i}]`, '/1')]]);
     const utf8: Array<[string, RowToStore[]]> = Array.from({ length: 100 }, (_, i) => [`u${i}`, [row(`"ünï ${i} ✓"`)]]);
     // Two packs: one's values all ASCII (sliced from one string), the other's not (read one by one).
     await storeAll(dir, ascii);
