@@ -105,6 +105,8 @@ export class CachedJob {
   private readonly idle: Array<() => void> = [];
   private writeFailed = false;
   private readonly head: HitHead;
+  /** The digests' saves, one after another. */
+  private digestsSaved: Promise<void> = Promise.resolve();
 
   constructor(private readonly d: CachedJobDeps) {
     this.keyBytes = Buffer.alloc(32 * d.tasks.length);
@@ -143,6 +145,7 @@ export class CachedJob {
       }
     }
     if (hits.size > 0) flush();
+    this.saveDigests();
     await Promise.all(writes);
   }
 
@@ -212,6 +215,14 @@ export class CachedJob {
     if (this.warned.has(what)) return;
     this.warned.add(what);
     this.d.log.warn({ job: this.d.job, cache: this.d.store.dir, ...fields }, msg);
+  }
+
+  /** Writes the digests of large inputs the keys took (digest-memo.ts); a failure only costs a later run a read. */
+  private saveDigests(): void {
+    if (!this.d.write || this.writeFailed) return;
+    this.digestsSaved = this.digestsSaved
+      .then(() => this.d.keys.saveDigests())
+      .catch((err: Error) => this.onceWarn('digests', { err: err.message }, 'cannot write the digests of the inputs to the cache: a later run reads them again; the job goes on'));
   }
 
   /** Rows the sink made durable (an agent's group): each ok task's rows are stored. */
@@ -307,6 +318,8 @@ export class CachedJob {
   async finish(): Promise<CacheRun> {
     await this.d.store.flush();
     if (this.pending > 0) await new Promise<void>((r) => this.idle.push(r));
+    this.saveDigests();
+    await this.digestsSaved;
     this.d.keys.close();
     this.halves.clear();
     const run: CacheRun = { dir: this.d.store.dir, job: this.d.job, kind: this.d.kind, at: Date.now(), hits: this.hits, misses: this.misses, broken: this.broken, stored: this.stored, unstored: this.unstored };

@@ -1,5 +1,6 @@
 /**
- * The result cache (`--cache DIR`): tasks keyed by what makes their value (key.ts), their rows
+ * The result cache (`--cache DIR`): tasks keyed by what makes their value (key.ts; the digests
+ * of large inputs remembered across runs, digest-memo.ts), their rows
  * and values packed many to a file (store.ts: pack-format.ts the bytes, pack-set.ts the reading,
  * pack-writer.ts the gathering into packs), looked up before a job is scheduled and stored as
  * the sink commits them (cached-job.ts); `cache stats` and `cache prune` (manage.ts, prune.ts).
@@ -9,6 +10,7 @@ import type { Kind } from '../../src/kinds/index.js';
 import type { Logger } from '../../src/log.js';
 import type { JobOptions, TaskSource } from '../scheduler/index.js';
 import { CachedJob, type OwnRows } from './cached-job.js';
+import { DigestMemo } from './digest-memo.js';
 import { KeyMaker } from './key.js';
 import { CacheStore, type CacheRun } from './store.js';
 
@@ -50,7 +52,8 @@ export class ResultCache {
   async admit(a: CacheAdmit, done: (id: string) => boolean, write: (rows: OwnRows) => Promise<void>): Promise<void> {
     this.jobs.delete(a.job);
     this.ended.delete(a.job);
-    const keys = a.kind ? KeyMaker.of({ kindName: a.kindName, kind: a.kind, params: a.params, ...(a.cache.key !== undefined ? { cacheKey: a.cache.key } : {}), fileHash: a.fileHash }) : null;
+    const digests = new DigestMemo(a.cache.dir);
+    const keys = a.kind ? KeyMaker.of({ kindName: a.kindName, kind: a.kind, params: a.params, ...(a.cache.key !== undefined ? { cacheKey: a.cache.key } : {}), fileHash: a.fileHash, digests }) : null;
     if (keys === null) {
       this.log.info({ job: a.job, kind: a.kindName }, `--cache: tasks of kind ${a.kindName} are not cached; the job runs uncached`);
       return;
@@ -61,7 +64,7 @@ export class ResultCache {
     this.jobs.set(a.job, cj);
     const t0 = performance.now();
     await cj.prefill(done, write);
-    this.log.info({ job: a.job, cache: a.cache.dir, hits: cj.hits, misses: cj.misses, ms: +(performance.now() - t0).toFixed(1), ...(cj.broken ? { broken: cj.broken } : {}) }, 'cache looked up');
+    this.log.info({ job: a.job, cache: a.cache.dir, hits: cj.hits, misses: cj.misses, ms: +(performance.now() - t0).toFixed(1), ...(digests.served ? { digestsReused: digests.served } : {}), ...(cj.broken ? { broken: cj.broken } : {}) }, 'cache looked up');
   }
 
   /** Rows the sink made durable: the ok tasks of agents' groups are stored. */

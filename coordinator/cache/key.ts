@@ -6,8 +6,10 @@
  *              kind's `cache.params`, else its `identity`: never paths of inputs, nor --out,
  *              --job, --workers, --priority, which are not params), the job's --cache-key, and
  *              the sha256 of each file that counts whole (a python function's source)
- *   task part  the rest of its ref that counts (JSON), the lengths of its byte ranges, and the
- *              bytes of those ranges (and a csv's header line)
+ *   task part  the rest of its ref that counts (JSON), the lengths of its byte ranges, (a csv's
+ *              header line,) and the ranges' content, a run of ranges that follow each other in
+ *              a file at a time: a run under 4 KiB as its bytes, a longer one as its sha256
+ *              (remembered across runs by the file's identity, digest-memo.ts)
  *
  * The job part's objects are serialised with their keys sorted, so the order params were built
  * in never counts. The task part is plain JSON: made for every task, where sorting keys in
@@ -15,6 +17,7 @@
  */
 import * as crypto from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
+import { DIGEST_MIN_BYTES, type DigestMemo, type FileDigests } from './digest-memo.js';
 import { ErrorCode, ShoalError } from '../../src/errors.js';
 import type { Kind, TaskContent } from '../../src/kinds/index.js';
 import { sha256Into } from './pack-format.js';
@@ -37,7 +40,12 @@ export interface JobKeyFacts {
   cacheKey?: string;
   /** The sha256 of a whole file (the job's fingerprint has them). */
   fileHash(path: string): string;
+  /** Digests of large ranges remembered across runs (absent: each is read and hashed). */
+  digests?: DigestMemo;
 }
+
+/** Bytes read at once into the scratch buffer. */
+const READ_BYTES = 4 << 20;
 
 /** Makes the keys of one job's tasks; holds its input files open until `close`. */
 export class KeyMaker {
@@ -45,7 +53,9 @@ export class KeyMaker {
   private readonly prefix: string;
   private readonly cache: NonNullable<Kind<unknown>['cache']>;
   private readonly params: unknown;
-  private readonly files = new Map<string, number>();
+  private readonly files = new Map<string, { fd: number; digests: FileDigests | null }>();
+  private readonly memo: DigestMemo | null;
+  private scratch = Buffer.alloc(0);
   private readonly firstLines = new Map<string, Buffer>();
 
   /** Null when the kind's tasks are never cached. */
@@ -60,6 +70,7 @@ export class KeyMaker {
     const files = (this.cache.files?.(this.params) ?? []).map((file) => f.fileHash(file));
     const job = stableJson({ scheme: KEY_SCHEME, kind: f.kindName, version: this.cache.version, params: p, cacheKey: f.cacheKey ?? null, files });
     this.prefix = crypto.createHash('sha256').update(job).digest('hex') + '\n';
+    this.memo = f.digests ?? null;
   }
 
   /**
@@ -88,7 +99,11 @@ export class KeyMaker {
     return true;
   }
 
-  /** Reads the ranges, one read for each run of ranges that follow each other in a file. */
+  /**
+   * Hashes the ranges, one run at a time (ranges that follow each other in a file): a run of
+   * DIGEST_MIN_BYTES or more as its own sha256 (remembered across runs, digest-memo.ts), a
+   * shorter one as its bytes. The lengths in the key's text tell the two apart.
+   */
   private hashRanges(h: crypto.Hash, ranges: TaskContent['ranges']): void {
     let i = 0;
     while (i < ranges.length) {
@@ -96,37 +111,61 @@ export class KeyMaker {
       let end = ranges[i]![2];
       let j = i + 1;
       while (j < ranges.length && ranges[j]![0] === file && ranges[j]![1] === end) end = ranges[j++]![2];
-      h.update(this.read(file, start, end));
+      if (end - start >= DIGEST_MIN_BYTES) h.update(this.runDigest(file, start, end));
+      else this.readInto(h, file, start, end);
       i = j;
     }
   }
 
-  private read(file: string, start: number, end: number): Buffer {
-    const fd = this.handle(file);
-    const buf = Buffer.allocUnsafe(end - start);
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, start + got);
-      if (n === 0) throw new ShoalError(ErrorCode.Input, `${file}: shorter than when the job was expanded (wanted bytes ${start}-${end}); submit the job again`);
-      got += n;
-    }
-    return buf;
+  private runDigest(file: string, start: number, end: number): Buffer {
+    const f = this.handle(file);
+    const known = f.digests?.get(start, end);
+    if (known) return known;
+    const d = crypto.createHash('sha256');
+    this.readInto(d, file, start, end);
+    const digest = d.digest();
+    f.digests?.add(start, end, digest);
+    return digest;
   }
 
-  private handle(file: string): number {
-    let fd = this.files.get(file);
-    if (fd === undefined) {
-      fd = openSync(file, 'r');
-      this.files.set(file, fd);
+  /** Bytes [start, end) of `file` into `h`, read through one scratch buffer. */
+  private readInto(h: crypto.Hash, file: string, start: number, end: number): void {
+    const { fd } = this.handle(file);
+    if (this.scratch.length < Math.min(end - start, READ_BYTES)) this.scratch = Buffer.allocUnsafe(Math.min(Math.max(end - start, 64 << 10), READ_BYTES));
+    let at = start;
+    while (at < end) {
+      const want = Math.min(end - at, this.scratch.length);
+      let got = 0;
+      while (got < want) {
+        const n = readSync(fd, this.scratch, got, want - got, at + got);
+        if (n === 0) throw new ShoalError(ErrorCode.Input, `${file}: shorter than when the job was expanded (wanted bytes ${start}-${end}); submit the job again`);
+        got += n;
+      }
+      h.update(this.scratch.subarray(0, want));
+      at += want;
     }
-    return fd;
+  }
+
+  private handle(file: string): { fd: number; digests: FileDigests | null } {
+    let f = this.files.get(file);
+    if (f === undefined) {
+      const fd = openSync(file, 'r');
+      f = { fd, digests: this.memo?.open(file, fd) ?? null };
+      this.files.set(file, f);
+    }
+    return f;
+  }
+
+  /** Writes the digests taken since the last save (none without a memo). Throws the filesystem's error. */
+  async saveDigests(): Promise<void> {
+    await this.memo?.save();
   }
 
   private firstLine(file: string): Buffer {
     let line = this.firstLines.get(file);
     if (!line) {
       const buf = Buffer.alloc(64 * 1024);
-      const n = readSync(this.handle(file), buf, 0, buf.length, 0);
+      const n = readSync(this.handle(file).fd, buf, 0, buf.length, 0);
       const nl = buf.subarray(0, n).indexOf(10);
       line = Buffer.from(buf.subarray(0, nl < 0 ? n : nl));
       this.firstLines.set(file, line);
@@ -135,7 +174,7 @@ export class KeyMaker {
   }
 
   close(): void {
-    for (const fd of this.files.values()) {
+    for (const { fd } of this.files.values()) {
       try {
         closeSync(fd);
       } catch {

@@ -6,6 +6,8 @@
  *                                           values (named by their sha256: stored once however
  *                                           many tasks of however many jobs have them)
  *   DIR/v2/runs/<file>                      hits and misses of one job's run (`cache stats`)
+ *   DIR/v2/digests/<sha256>.dg              the digests of an input file's large ranges, for
+ *                                           keys without reading it again (digest-memo.ts)
  *
  * Stored tasks are gathered in memory and packed (pack-writer.ts: 4,096 entries, 8 MB, 5 s after
  * the first, or the job's end). A pack is written whole under a temporary name and renamed into

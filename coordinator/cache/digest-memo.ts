@@ -1,0 +1,201 @@
+/**
+ * The sha256 of large byte ranges of input files (a molecule's conformer records, a block of
+ * frames), remembered across runs so a re-run's keys need not read and hash its inputs again:
+ *
+ *   DIR/v2/digests/<sha256 of the file's identity>.dg
+ *
+ * A file's identity is its resolved path, device, inode, size, and modification and change
+ * times in nanoseconds: any write to the file changes its change time, so a changed file has
+ * another identity and its ranges are read again. A file changed less than `freshMs` before it
+ * was looked at is not remembered (a write within the same tick of a coarse filesystem clock
+ * would not move its times), nor one whose identity changed while its ranges were read.
+ *
+ * A memo is written whole under a temporary name and renamed into place (writeWhole), merged
+ * with what another coordinator wrote meanwhile; it ends with the sha256 of all before it, so a
+ * torn or garbled one is read as empty and written again. Losing a memo costs a re-read only.
+ *
+ * Layout: magic `SHOALDG1`, u32 identity length, the identity (UTF-8), u32 count, `count`
+ * records sorted by start and end (f64 start, f64 end, 32-byte digest), then the 32-byte
+ * checksum. A start may have several ends (a task's range, and its split halves' first).
+ */
+import * as crypto from 'node:crypto';
+import { fstatSync, readFileSync, realpathSync } from 'node:fs';
+import { mkdir, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeWhole } from '../../src/write-whole.js';
+import { cacheRoot } from './store.js';
+
+/** Ranges this long or longer are keyed by their digest (and remembered); shorter ones by their bytes. */
+export const DIGEST_MIN_BYTES = 4 << 10;
+/** A file changed more recently than this (ms) is not remembered. */
+export const FRESH_MS = 2000;
+
+const MAGIC = 'SHOALDG1';
+const RECORD = 48;
+
+/** Where the memos are. */
+export function digestsDir(dir: string): string {
+  return join(cacheRoot(dir), 'digests');
+}
+
+export const isDigestName = (n: string): boolean => /^[0-9a-f]{64}\.dg$/.test(n);
+
+/** A record's place in the maps: its start and end. */
+const spot = (start: number, end: number): string => `${start},${end}`;
+
+interface Parsed {
+  /** `start,end` → the offset of its record in `bytes`. */
+  spans: Map<string, number>;
+  bytes: Buffer;
+}
+
+/** A memo's records, or null where it is not whole or is another file's. */
+export function parseMemo(bytes: Buffer, identity: string): Parsed | null {
+  if (bytes.length < 8 + 4 + 4 + 32 || bytes.toString('latin1', 0, 8) !== MAGIC) return null;
+  const body = bytes.subarray(0, bytes.length - 32);
+  if (!crypto.createHash('sha256').update(body).digest().equals(bytes.subarray(bytes.length - 32))) return null;
+  const idLen = bytes.readUInt32LE(8);
+  if (12 + idLen + 4 > body.length || bytes.toString('utf8', 12, 12 + idLen) !== identity) return null;
+  const at = 12 + idLen + 4;
+  const count = bytes.readUInt32LE(12 + idLen);
+  if (at + count * RECORD !== body.length) return null;
+  const spans = new Map<string, number>();
+  for (let p = at; p < body.length; p += RECORD) spans.set(spot(bytes.readDoubleLE(p), bytes.readDoubleLE(p + 8)), p);
+  return { spans, bytes };
+}
+
+/** A memo's bytes for `identity` holding `records` (start, end, digest), sorted by start. */
+export function encodeMemo(identity: string, records: ReadonlyArray<readonly [number, number, Buffer]>): Buffer {
+  const id = Buffer.from(identity, 'utf8');
+  const sorted = [...records].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const out = Buffer.alloc(12 + id.length + 4 + sorted.length * RECORD + 32);
+  out.write(MAGIC, 0, 'latin1');
+  out.writeUInt32LE(id.length, 8);
+  id.copy(out, 12);
+  out.writeUInt32LE(sorted.length, 12 + id.length);
+  let p = 16 + id.length;
+  for (const [s, e, d] of sorted) {
+    out.writeDoubleLE(s, p);
+    out.writeDoubleLE(e, p + 8);
+    d.copy(out, p + 16, 0, 32);
+    p += RECORD;
+  }
+  crypto.createHash('sha256').update(out.subarray(0, p)).digest().copy(out, p);
+  return out;
+}
+
+/** One input file's digests for a job: those remembered, and those taken now. */
+export class FileDigests {
+  private memo: Parsed | null = null;
+  private readonly added = new Map<string, readonly [number, number, Buffer]>();
+  /** Digests given from the memo (not read). */
+  served = 0;
+
+  constructor(
+    /** Null: the file is not remembered (changed too recently). */
+    readonly identity: string | null,
+    private readonly path: string | null,
+    private readonly fd: number,
+  ) {
+    if (identity === null || path === null) return;
+    try {
+      this.memo = parseMemo(readFileSync(path), identity);
+    } catch {
+      this.memo = null; // None yet, or unreadable: every range is read.
+    }
+  }
+
+  /** The digest of [start, end) where it is known. */
+  get(start: number, end: number): Buffer | undefined {
+    const k = spot(start, end);
+    const a = this.added.get(k);
+    if (a) return a[2];
+    const m = this.memo;
+    const at = m?.spans.get(k);
+    if (m === null || at === undefined) return undefined;
+    this.served++;
+    return m.bytes.subarray(at + 16, at + 48);
+  }
+
+  add(start: number, end: number, digest: Buffer): void {
+    if (this.identity !== null) this.added.set(spot(start, end), [start, end, digest]);
+  }
+
+  /**
+   * Writes what was taken now, merged with the memo on disk (another coordinator may have
+   * written one since): nothing where the file's identity changed meanwhile. Marks a memo used
+   * and not added to as used (its time), so `cache prune --older-than` keeps it.
+   */
+  async save(): Promise<void> {
+    if (this.identity === null || this.path === null) return;
+    if (this.added.size === 0) {
+      if (this.served > 0) await utimes(this.path, new Date(), new Date()).catch(() => undefined);
+      return;
+    }
+    if (identityOf(this.fd, this.identity.slice(0, this.identity.indexOf('\n'))) !== this.identity) return;
+    // Taken now, so that digests added while this one is written go with the next save.
+    const records = new Map(this.added);
+    this.added.clear();
+    let disk: Parsed | null = null;
+    try {
+      disk = parseMemo(readFileSync(this.path), this.identity);
+    } catch {
+      disk = null;
+    }
+    for (const [k, at] of disk?.spans ?? []) {
+      if (!records.has(k)) records.set(k, [disk!.bytes.readDoubleLE(at), disk!.bytes.readDoubleLE(at + 8), disk!.bytes.subarray(at + 16, at + 48)]);
+    }
+    await mkdir(join(this.path, '..'), { recursive: true });
+    await writeWhole(this.path, encodeMemo(this.identity, [...records.values()]), { fsync: false });
+  }
+}
+
+/** The identity of the file open as `fd` (the path it was opened by, resolved, first). */
+function identityOf(fd: number, resolved: string): string {
+  const st = fstatSync(fd, { bigint: true });
+  return `${resolved}\n${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+export interface DigestMemoOptions {
+  /** Epoch ms now (tests move it). */
+  now?: () => number;
+  freshMs?: number;
+}
+
+/** The memos of one cache directory, for one job's keys. */
+export class DigestMemo {
+  private readonly files: FileDigests[] = [];
+
+  constructor(
+    private readonly dir: string,
+    private readonly o: DigestMemoOptions = {},
+  ) {}
+
+  /** Digests given from memos (their ranges not read). */
+  get served(): number {
+    return this.files.reduce((a, f) => a + f.served, 0);
+  }
+
+  /** The digests of the file `path`, open as `fd`. */
+  open(path: string, fd: number): FileDigests {
+    let f: FileDigests;
+    try {
+      const st = fstatSync(fd, { bigint: true });
+      const newest = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
+      const nowNs = BigInt(Math.floor((this.o.now ?? Date.now)())) * 1_000_000n;
+      const settled = nowNs - newest >= BigInt(this.o.freshMs ?? FRESH_MS) * 1_000_000n;
+      const identity = settled ? identityOf(fd, realpathSync(path)) : null;
+      const name = identity === null ? null : join(digestsDir(this.dir), crypto.createHash('sha256').update(identity).digest('hex') + '.dg');
+      f = new FileDigests(identity, name, fd);
+    } catch {
+      f = new FileDigests(null, null, fd);
+    }
+    this.files.push(f);
+    return f;
+  }
+
+  /** Writes the digests taken since the last save. Throws the filesystem's error. */
+  async save(): Promise<void> {
+    for (const f of this.files) await f.save();
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The digests of large input ranges remembered across runs (coordinator/cache/digest-memo.ts):
+ * a task's key is the same with the memo as without; a re-run's keys take the digests from it;
+ * a changed file is read again and only its changed range's task gets another key; a file
+ * changed within FRESH_MS is not remembered; two writers' digests merge; a torn or garbled memo
+ * reads as none and is written again; `cache prune` and `cache stats` see the memos.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { DIGEST_MIN_BYTES, DigestMemo, digestsDir, encodeMemo, parseMemo } from '../../coordinator/cache/digest-memo.js';
+import { KeyMaker } from '../../coordinator/cache/key.js';
+import { cacheStats } from '../../coordinator/cache/manage.js';
+import { pruneCache } from '../../coordinator/cache/prune.js';
+import type { Kind } from '../../src/kinds/index.js';
+import { tempSuite } from '../helpers/suite.js';
+
+const scratch = tempSuite('shoal-cache-digests-');
+let made = 0;
+const fresh = (): string => join(scratch.dir, `case-${made++}`);
+
+/** Tasks over one file: each its byte range [start, end). */
+type Ref = { file: string; start: number; end: number };
+const kind = {
+  name: 'ranges',
+  checkParams: (p: unknown) => p,
+  cache: { version: 1, content: (r: Ref) => ({ ranges: [[r.file, r.start, r.end] as [string, number, number]] }) },
+} as unknown as Kind<unknown>;
+
+/** A file of ranges: big ones (keyed by digest) and small ones (keyed by bytes), its times a day back. */
+function inputFile(dir: string): { file: string; refs: Ref[]; big: number } {
+  const sizes = [DIGEST_MIN_BYTES, 300, DIGEST_MIN_BYTES * 3 + 7, 1000, DIGEST_MIN_BYTES + 1, DIGEST_MIN_BYTES - 1];
+  const parts = sizes.map((n, i) => Buffer.alloc(n, 65 + i));
+  const file = join(dir, 'in.dat');
+  writeFileSync(file, Buffer.concat(parts));
+  backdate(file, 1);
+  const refs: Ref[] = [];
+  let at = 0;
+  for (const n of sizes) {
+    refs.push({ file, start: at, end: at + n });
+    at += n;
+  }
+  return { file, refs, big: sizes.filter((n) => n >= DIGEST_MIN_BYTES).length };
+}
+
+function backdate(file: string, days: number): void {
+  const t = new Date(Date.now() - days * 86_400_000);
+  utimesSync(file, t, t);
+}
+
+/** A clock far enough ahead that a file whose change time is now counts as settled. */
+const later = { now: () => Date.now() + 60_000 };
+
+async function keysOf(cacheDir: string, refs: Ref[], memo: DigestMemo | null): Promise<string[]> {
+  const keys = KeyMaker.of({ kindName: 'ranges', kind, params: {}, fileHash: () => '', ...(memo ? { digests: memo } : {}) })!;
+  const out = Buffer.alloc(32 * refs.length);
+  refs.forEach((r, i) => assert.ok(keys.keyInto(r, out, 32 * i)));
+  await keys.saveDigests();
+  keys.close();
+  return refs.map((_, i) => out.toString('hex', 32 * i, 32 * i + 32));
+}
+
+const memos = (cacheDir: string): string[] => readdirSync(digestsDir(cacheDir)).map((n) => join(digestsDir(cacheDir), n));
+
+describe('input digests remembered across runs', () => {
+  it('a memo reads back as written; torn, garbled or another file\'s reads as none', () => {
+    const d = Buffer.alloc(32, 7);
+    const bytes = encodeMemo('/a\n1:2:3:4:5', [[8192, 16384, d], [0, 4096, Buffer.alloc(32, 1)]]);
+    const m = parseMemo(bytes, '/a\n1:2:3:4:5')!;
+    assert.deepEqual([...m.spans.keys()], ['0,4096', '8192,16384']);
+    assert.ok(m.bytes.subarray(m.spans.get('8192,16384')! + 16, m.spans.get('8192,16384')! + 48).equals(d));
+    assert.equal(parseMemo(bytes, '/a\n1:2:3:4:6'), null);
+    assert.equal(parseMemo(bytes.subarray(0, bytes.length - 1), '/a\n1:2:3:4:5'), null);
+    const garbled = Buffer.from(bytes);
+    garbled[40] ^= 1;
+    assert.equal(parseMemo(garbled, '/a\n1:2:3:4:5'), null);
+  });
+
+  it('keys are the same with a memo as without, and a re-run takes the large ranges\' digests from it', async () => {
+    const dir = fresh();
+    const { refs, big } = inputFile(mkdirp(dir));
+    const plain = await keysOf(dir, refs, null);
+    const first = new DigestMemo(dir, later);
+    assert.deepEqual(await keysOf(dir, refs, first), plain);
+    assert.equal(first.served, 0);
+    assert.equal(memos(dir).length, 1);
+    const again = new DigestMemo(dir, later);
+    assert.deepEqual(await keysOf(dir, refs, again), plain);
+    assert.equal(again.served, big, 'every large range from the memo');
+    assert.equal(new Set(plain).size, refs.length);
+  });
+
+  it('a range and its first half (a split task) share a start: both are remembered', async () => {
+    const dir = mkdirp(fresh());
+    const { refs } = inputFile(dir);
+    const whole = refs[2]!;
+    const pair = [whole, { ...whole, end: whole.start + DIGEST_MIN_BYTES }];
+    const plain = await keysOf(dir, pair, null);
+    await keysOf(dir, pair, new DigestMemo(dir, later));
+    const again = new DigestMemo(dir, later);
+    assert.deepEqual(await keysOf(dir, pair, again), plain);
+    assert.equal(again.served, 2);
+  });
+
+  it('a file changed after its digests were taken is read again: only the changed range\'s key moves', async () => {
+    const dir = mkdirp(fresh());
+    const { file, refs } = inputFile(dir);
+    const before = await keysOf(dir, refs, new DigestMemo(dir, later));
+    // One byte of the third (large) range, the file's times set back to another day.
+    const bytes = readFileSync(file);
+    bytes[refs[2]!.start + 10] = 0x5a;
+    writeFileSync(file, bytes);
+    backdate(file, 2);
+    const memo = new DigestMemo(dir, later);
+    const after = await keysOf(dir, refs, memo);
+    assert.equal(memo.served, 0, 'the memo of the old file is not this file\'s');
+    assert.deepEqual(after, await keysOf(dir, refs, null));
+    assert.deepEqual(after.map((k, i) => k === before[i]), [true, true, false, true, true, true]);
+  });
+
+  it('a file changed moments ago is not remembered', async () => {
+    const dir = mkdirp(fresh());
+    const { file, refs } = inputFile(dir);
+    writeFileSync(file, readFileSync(file)); // its times now
+    const memo = new DigestMemo(dir);
+    assert.deepEqual(await keysOf(dir, refs, memo), await keysOf(dir, refs, null));
+    assert.equal(statSync(file).mtimeMs > Date.now() - 60_000, true);
+    assert.deepEqual(readdirSafe(digestsDir(dir)), []);
+  });
+
+  it('two runs\' digests of one file merge; a garbled memo is read as none and written again whole', async () => {
+    const dir = mkdirp(fresh());
+    const { refs, big } = inputFile(dir);
+    const plain = await keysOf(dir, refs, null);
+    await keysOf(dir, refs.slice(0, 3), new DigestMemo(dir, later));
+    await keysOf(dir, refs.slice(3), new DigestMemo(dir, later));
+    const both = new DigestMemo(dir, later);
+    assert.deepEqual(await keysOf(dir, refs, both), plain);
+    assert.equal(both.served, big);
+    const [path] = memos(dir);
+    const bytes = readFileSync(path!);
+    bytes[bytes.length - 40] ^= 0xff;
+    writeFileSync(path!, bytes);
+    const broken = new DigestMemo(dir, later);
+    assert.deepEqual(await keysOf(dir, refs, broken), plain);
+    assert.equal(broken.served, 0);
+    const mended = new DigestMemo(dir, later);
+    await keysOf(dir, refs, mended);
+    assert.equal(mended.served, big);
+  });
+
+  it('cache stats counts the memos; prune removes those not used within --older-than, then the least recently used past --max-size', async () => {
+    const dir = mkdirp(fresh());
+    const names: string[] = [];
+    for (let k = 0; k < 3; k++) {
+      const sub = mkdirp(join(dir, `in-${k}`));
+      const { refs } = inputFile(sub);
+      await keysOf(dir, refs, new DigestMemo(dir, later));
+      names.push(...memos(dir).filter((p) => !names.includes(p)));
+    }
+    assert.equal(names.length, 3);
+    const stats = await cacheStats(dir);
+    assert.equal(stats.digests.files, 3);
+    const each = statSync(names[0]!).size;
+    assert.equal(stats.digests.bytes, 3 * each);
+    // Last used: 40, 20 and 1 days ago.
+    [40, 20, 1].forEach((days, k) => backdate(names[k]!, days));
+    const r1 = await pruneCache(dir, { olderThanMs: 30 * 86_400_000 });
+    assert.equal(r1.digestsRemoved, 1);
+    assert.deepEqual(memos(dir).sort(), names.slice(1).sort());
+    const r2 = await pruneCache(dir, { maxBytes: each + 10 });
+    assert.equal(r2.digestsRemoved, 1);
+    assert.deepEqual(memos(dir), [names[2]]);
+  });
+});
+
+function mkdirp(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
