@@ -5,6 +5,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { digestsDir, isDigestName } from './digest-memo.js';
 import { isPackName, PackSet } from './pack-set.js';
 import { cacheRoot, packsDir, type CacheRun } from './store.js';
 
@@ -39,8 +40,13 @@ export async function listFiles(dir: string): Promise<FileFact[]> {
   return out;
 }
 
-/** A writer's temporary file (`<name>.pack.<digits>`), left where a crash stopped it. */
-export const isTempName = (n: string): boolean => /\.pack\.\d+$/.test(n);
+/** A writer's temporary file (`<name>.pack.<digits>`, `<name>.dg.<digits>`), left where a crash stopped it. */
+export const isTempName = (n: string): boolean => /\.(pack|dg)\.\d+$/.test(n);
+
+/** The memos of input digests (digest-memo.ts). */
+export async function digestFiles(dir: string): Promise<FileFact[]> {
+  return (await listFiles(digestsDir(dir))).filter((f) => isDigestName(f.name));
+}
 
 /** The files of the layout before packs (DIR/v1), which is not read: `prune` removes them. */
 export async function oldLayoutFiles(dir: string): Promise<FileFact[]> {
@@ -74,6 +80,8 @@ export interface CacheStats {
   temporary: number;
   /** Files of the layout before packs (DIR/v1), not read; prune removes them. */
   oldLayout: number;
+  /** Memos of the digests of large inputs (files, bytes): re-runs' keys without reading the inputs. */
+  digests: { files: number; bytes: number };
   /** The most recent job runs, newest first. */
   runs: CacheRun[];
 }
@@ -89,6 +97,8 @@ export async function cacheStats(dir: string, recent = 10): Promise<CacheStats> 
   } catch {
     broken = packs.length;
   }
+  const digests = await digestFiles(dir);
+  const temporary = [...files, ...(await listFiles(digestsDir(dir)))].filter((f) => isTempName(f.name)).length;
   return {
     dir,
     entries: set.entryCount,
@@ -96,8 +106,9 @@ export async function cacheStats(dir: string, recent = 10): Promise<CacheStats> 
     bytes: packs.reduce((a, f) => a + f.bytes, 0),
     packs: packs.length,
     brokenPacks: broken,
-    temporary: files.filter((f) => isTempName(f.name)).length,
+    temporary,
     oldLayout: (await oldLayoutFiles(dir)).length,
+    digests: { files: digests.length, bytes: digests.reduce((a, f) => a + f.bytes, 0) },
     runs: await recentRuns(dir, recent),
   };
 }

@@ -18,7 +18,8 @@
  */
 import { readdir, readFile, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isTempName, listFiles, oldLayoutFiles, PRUNE_GRACE_MS, type FileFact } from './manage.js';
+import { digestsDir } from './digest-memo.js';
+import { digestFiles, isTempName, listFiles, oldLayoutFiles, PRUNE_GRACE_MS, type FileFact } from './manage.js';
 import { BLOCK, decodePack, encodePack, entryBody, entryRecord, ENTRY_RECORD, HEAD_BYTES, VALUE_RECORD, type PackParts } from './pack-format.js';
 import { isPackName } from './pack-set.js';
 import { packName, writePack } from './pack-writer.js';
@@ -47,6 +48,8 @@ export interface PruneReport {
   temporaryRemoved: number;
   /** Files of the layout before packs (DIR/v1) removed. */
   oldLayoutRemoved: number;
+  /** Memos of input digests removed (not used for --older-than, or the oldest past --max-size). */
+  digestsRemoved: number;
   bytesBefore: number;
   bytesAfter: number;
 }
@@ -76,7 +79,7 @@ export async function pruneCache(dir: string, o: PruneOptions): Promise<PruneRep
   const packBytes = o.packBytes ?? MERGED_BYTES;
   const packEntries = o.packEntries ?? MERGED_ENTRIES;
   const files = await listFiles(packsDir(dir));
-  const report: PruneReport = { entriesRemoved: 0, valuesRemoved: 0, packsBefore: 0, packsAfter: 0, packsMerged: 0, packsWritten: 0, brokenRemoved: 0, temporaryRemoved: 0, oldLayoutRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
+  const report: PruneReport = { entriesRemoved: 0, valuesRemoved: 0, packsBefore: 0, packsAfter: 0, packsMerged: 0, packsWritten: 0, brokenRemoved: 0, temporaryRemoved: 0, oldLayoutRemoved: 0, digestsRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
   const old = (f: FileFact): boolean => now - f.mtimeMs > PRUNE_GRACE_MS;
   const remove = async (f: FileFact): Promise<boolean> => unlink(f.path).then(() => true, () => false);
 
@@ -198,10 +201,32 @@ export async function pruneCache(dir: string, o: PruneOptions): Promise<PruneRep
   for (const f of files) if (isTempName(f.name) && old(f) && (await remove(f))) report.temporaryRemoved++;
   for (const f of await oldLayoutFiles(dir)) if (old(f) && (await remove(f))) report.oldLayoutRemoved++;
   if (report.oldLayoutRemoved > 0) await removeEmptyDirs(join(dir, 'v1'));
+  for (const f of await listFiles(digestsDir(dir))) if (isTempName(f.name) && old(f) && (await remove(f))) report.temporaryRemoved++;
   const after = (await listFiles(packsDir(dir))).filter((f) => isPackName(f.name));
   report.packsAfter = after.length;
   report.bytesAfter = after.reduce((a, f) => a + f.bytes, 0);
+  report.digestsRemoved = await pruneDigests(dir, now, o, report.bytesAfter);
   return report;
+}
+
+/**
+ * Memos of input digests (a re-run's keys without reading its inputs; one is used and its time
+ * renewed by each run that keys those files): those not used within --older-than go, then the
+ * least recently used until packs and memos fit --max-size. Losing one costs a re-read only.
+ */
+async function pruneDigests(dir: string, now: number, o: PruneOptions, packBytes: number): Promise<number> {
+  const memos = (await digestFiles(dir)).sort((a, b) => a.mtimeMs - b.mtimeMs);
+  let size = packBytes + memos.reduce((a, f) => a + f.bytes, 0);
+  let removed = 0;
+  for (const f of memos) {
+    const stale = o.olderThanMs !== undefined && now - f.mtimeMs > o.olderThanMs;
+    if (!stale && (o.maxBytes === undefined || size <= o.maxBytes)) continue;
+    if (await unlink(f.path).then(() => true, () => false)) {
+      removed++;
+      size -= f.bytes;
+    }
+  }
+  return removed;
 }
 
 async function readPack(path: string): Promise<ReturnType<typeof decodePack> | null> {

@@ -35,14 +35,14 @@ export function registerCache(program: Command): void {
       const out = new Output(!!opts.json);
       const s = await cacheStats(dir, Math.max(0, Number(opts.runs) || 0));
       out.data(s);
-      const notes = [s.brokenPacks ? `${s.brokenPacks} packs not whole (misses; prune removes them)` : '', s.temporary ? `${s.temporary} temporary files` : '', s.oldLayout ? `${s.oldLayout} files of the old layout v1 (not read; prune removes them)` : ''].filter((n) => n !== '');
+      const notes = [s.brokenPacks ? `${s.brokenPacks} packs not whole (misses; prune removes them)` : '', s.temporary ? `${s.temporary} temporary files` : '', s.oldLayout ? `${s.oldLayout} files of the old layout v1 (not read; prune removes them)` : '', s.digests.files ? `digests of ${s.digests.files} input files (${formatBytes(s.digests.bytes)})` : ''].filter((n) => n !== '');
       out.line(`${s.dir}: ${s.entries} entries, ${s.values} values, ${formatBytes(s.bytes)} in ${s.packs} packs${notes.map((n) => `, ${n}`).join('')}`);
       if (s.runs.length > 0) out.table(['ended', 'job', 'kind', 'hits', 'misses', 'broken', 'stored'], s.runs.map((r) => [new Date(r.at).toISOString().slice(0, 19), r.job, r.kind, r.hits, r.misses, r.broken, r.stored]));
       process.exitCode = Exit.Done;
     });
   cache
     .command('prune <dir>')
-    .description('rewrite the packs without the entries stored longer ago than --older-than, then the oldest until the cache fits --max-size, and the values no entry names; merge small packs; remove temporary files a crash left and the old layout v1')
+    .description('rewrite the packs without the entries stored longer ago than --older-than, then the oldest until the cache fits --max-size, and the values no entry names; merge small packs; remove temporary files a crash left, the old layout v1, and the digests of inputs not used within --older-than (then the least recently used past --max-size)')
     .option('--older-than <age>', 'e.g. 30d, 12h')
     .option('--max-size <size>', 'e.g. 50G, 512M')
     .option('--json', 'print the report as JSON')
@@ -54,7 +54,7 @@ export function registerCache(program: Command): void {
         ...(opts.maxSize !== undefined ? { maxBytes: parseSize('--max-size', opts.maxSize) } : {}),
       });
       out.data(r);
-      out.line(`removed ${r.entriesRemoved} entries, ${r.valuesRemoved} values, ${r.temporaryRemoved} temporary files${r.brokenRemoved ? `, ${r.brokenRemoved} packs not whole` : ''}${r.oldLayoutRemoved ? `, ${r.oldLayoutRemoved} files of the old layout` : ''}; ${r.packsBefore} packs → ${r.packsAfter} (${r.packsMerged} merged into ${r.packsWritten}); ${formatBytes(r.bytesBefore)} → ${formatBytes(r.bytesAfter)}`);
+      out.line(`removed ${r.entriesRemoved} entries, ${r.valuesRemoved} values, ${r.temporaryRemoved} temporary files${r.brokenRemoved ? `, ${r.brokenRemoved} packs not whole` : ''}${r.oldLayoutRemoved ? `, ${r.oldLayoutRemoved} files of the old layout` : ''}${r.digestsRemoved ? `, the digests of ${r.digestsRemoved} input files` : ''}; ${r.packsBefore} packs → ${r.packsAfter} (${r.packsMerged} merged into ${r.packsWritten}); ${formatBytes(r.bytesBefore)} → ${formatBytes(r.bytesAfter)}`);
       process.exitCode = Exit.Done;
     });
 }
