@@ -99,7 +99,8 @@ export async function* readRowBatches(path: string, stats?: { bad: number }, kee
   if (parts.length > 0) yield parseLines(Buffer.concat(parts).toString('utf8'), stats, keep);
 }
 
-function parseLines(text: string, stats: { bad: number } | undefined, keep: ((r: Record<string, unknown>) => boolean) | undefined): Record<string, unknown>[] {
+/** The rows among `text`'s lines (`keep` says which); lines that are not JSON are counted in `stats`. */
+export function parseLines(text: string, stats: { bad: number } | undefined, keep: ((r: Record<string, unknown>) => boolean) | undefined): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   let s = 0;
   while (s < text.length) {
@@ -120,9 +121,14 @@ function parseLines(text: string, stats: { bad: number } | undefined, keep: ((r:
 
 /** The rows of readRowBatches one at a time. */
 export function readRows(path: string, stats?: { bad: number }, keep?: (r: Record<string, unknown>) => boolean): AsyncIterable<Record<string, unknown>> {
+  return rowsOfBatches(() => readRowBatches(path, stats, keep));
+}
+
+/** Rows one at a time from batches of them (one promise a row, not the several of a generator's yield*). */
+export function rowsOfBatches(start: () => AsyncGenerator<Record<string, unknown>[]>): AsyncIterable<Record<string, unknown>> {
   return {
     [Symbol.asyncIterator]() {
-      const batches = readRowBatches(path, stats, keep);
+      const batches = start();
       let batch: Record<string, unknown>[] = [];
       let i = 0;
       return {

@@ -1,12 +1,14 @@
 /**
  * Opening a job's output for the sink (owner lock, checks of what is already in the file,
- * the journal scan that rebuilds what is done) and writing its summary when it closes.
+ * the journal scan that rebuilds what is done), its summary folded while it runs and written
+ * when it closes.
  */
 import { writeWhole } from '../write-whole.js';
 import type { Logger } from '../log.js';
 import { getKind } from '../kinds/index.js';
 import type { Row } from '../kinds/index.js';
-import { formatProblems, hasProblems, readRows, scanJournal } from './journal.js';
+import { RowFollower } from './follow.js';
+import { formatProblems, hasProblems, scanJournal } from './journal.js';
 import { InputError } from '../errors.js';
 import { acquireOwnerLock } from '../owner-lock.js';
 import { summaryPathFor } from './paths.js';
@@ -58,8 +60,27 @@ export async function openOutput(req: OpenRequest, fs: OutputFs, onLost: (err: E
   }
 }
 
-/** Writes `<out>.summary.json` durably; returns its path (null when it could not be written). */
-export async function writeSummary(job: string, kindName: string, params: unknown, state: string, w: JobWriter, log: Logger, extra: Record<string, unknown> = {}): Promise<string | null> {
+/**
+ * The kind's figures over the job's rows, folded as they become durable (follow.ts): started when
+ * the output opens, `follower.end()` once it closes. A summary that fails gives
+ * `{ summaryError }` (logged), never a rejection.
+ */
+export function startSummary(job: string, kindName: string, params: unknown, w: JobWriter, log: Logger): { follower: RowFollower; figures: Promise<Record<string, unknown>> } {
+  const follower = new RowFollower(w.path, () => w.durableBytes, (r) => r.job === job);
+  const kind = getKind(kindName);
+  const figures = kind
+    ? Promise.resolve()
+        .then(() => kind.summarize(follower.rows() as AsyncIterable<Row>, kind.checkParams(params)))
+        .catch((err: unknown) => {
+          log.error({ job, err }, 'summary failed');
+          return { summaryError: (err as Error).message };
+        })
+    : Promise.resolve({});
+  return { follower, figures };
+}
+
+/** Writes `<out>.summary.json` durably with the kind's `figures`; returns its path (null when it could not be written). */
+export async function writeSummary(job: string, kindName: string, state: string, w: JobWriter, log: Logger, figures: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<string | null> {
   const path = summaryPathFor(w.path);
   const base = {
     job,
@@ -70,16 +91,6 @@ export async function writeSummary(job: string, kindName: string, params: unknow
     rows: w.rows,
     output: w.path,
   };
-  let figures: Record<string, unknown> = {};
-  const kind = getKind(kindName);
-  if (kind) {
-    try {
-      figures = await kind.summarize(rowsOf(w.path, job), kind.checkParams(params));
-    } catch (err) {
-      log.error({ job, err }, 'summary failed');
-      figures = { summaryError: (err as Error).message };
-    }
-  }
   try {
     await writeWhole(path, JSON.stringify({ ...base, ...extra, ...figures }, null, 2) + '\n', { fsync: true });
     return path;
@@ -87,8 +98,4 @@ export async function writeSummary(job: string, kindName: string, params: unknow
     log.error({ job, err: (err as Error).message, path }, 'cannot write the summary');
     return null;
   }
-}
-
-function rowsOf(path: string, job: string): AsyncIterable<Row> {
-  return readRows(path, undefined, (r) => r.job === job) as AsyncIterable<Row>;
 }

@@ -29,7 +29,8 @@ import { DropLog, OnceLog } from '../log.js';
 import { columnsAgree, errorRow, taskText } from '../rows/index.js';
 import { checkTaskRows, type RowExpectation } from './check.js';
 import { JobWriter, nodeOutputFs, type OutputFs } from './writer.js';
-import { openOutput, writeSummary } from './open.js';
+import type { RowFollower } from './follow.js';
+import { openOutput, startSummary, writeSummary } from './open.js';
 import type { TaskNumbers, TaskStatusSet } from './task-set.js';
 
 /** The sender name of rows the coordinator writes itself (tasks out of attempts); never accepted from the bus. */
@@ -108,7 +109,9 @@ interface TaskRows {
 interface OpenJob {
   writer: JobWriter;
   kind: string;
-  params: unknown;
+  /** The summary's rows read back as they become durable (open.ts startSummary). */
+  follower: RowFollower;
+  figures: Promise<Record<string, unknown>>;
   release(): Promise<void>;
 }
 
@@ -289,8 +292,12 @@ export class Sink {
     let job = this.jobs.get(req.job);
     if (job) return { rows: job.writer.rows, errorRecords: job.writer.errorRecords, done: job.writer.done(), repaired: 0 };
     const o = await openOutput(req, this.opts.fs, (lost) => this.lost(req.job, lost));
+    let follower: RowFollower | null = null;
     const writer = new JobWriter(req.job, req.out, o.file, o.size, o.done, {
-      durable: (groups, texts) => this.host.committed(groups, texts),
+      durable: (groups, texts) => {
+        follower?.advanced();
+        this.host.committed(groups, texts);
+      },
       stalled: (reason) => {
         if (reason) this.log.error({ job: req.job, out: req.out, reason }, 'the output cannot be written: the job is stalled; results wait with the agents and the job continues by itself when writes succeed again');
         else this.log.info({ job: req.job, out: req.out }, 'the output can be written again: the job continues');
@@ -299,7 +306,9 @@ export class Sink {
     }, this.opts.maxPendingChars);
     writer.rows = o.rows;
     writer.errorRecords = o.errorRows;
-    job = { writer, kind: req.kind, params: req.params, release: o.release };
+    const summary = startSummary(req.job, req.kind, req.params, writer, this.log);
+    follower = summary.follower;
+    job = { writer, kind: req.kind, follower, figures: summary.figures, release: o.release };
     this.jobs.set(req.job, job);
     this.closedJobs.delete(req.job);
     if (o.repaired > 0) this.log.warn({ job: req.job, out: req.out, bytes: o.repaired }, 'repaired a torn tail of the output');
@@ -348,6 +357,7 @@ export class Sink {
     if (j) {
       this.jobs.delete(job);
       this.closedJobs.add(job);
+      j.follower.stop();
       void j.writer.close();
       this.host.stalled(job, `another process took over the output ${j.writer.path}`);
     }
@@ -360,8 +370,9 @@ export class Sink {
     this.jobs.delete(job);
     this.closedJobs.add(job);
     await j.writer.close();
+    j.follower.end();
     try {
-      return await writeSummary(job, j.kind, j.params, state, j.writer, this.log, extra ? await extra() : {});
+      return await writeSummary(job, j.kind, state, j.writer, this.log, await j.figures, extra ? await extra() : {});
     } finally {
       await j.release();
     }
@@ -373,6 +384,7 @@ export class Sink {
     const open = [...this.jobs.values()];
     this.jobs.clear();
     for (const j of open) {
+      j.follower.stop();
       await j.writer.close();
       await j.release();
     }
