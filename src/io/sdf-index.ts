@@ -69,14 +69,18 @@ export async function indexSdf(file: string, opts: SdfIndexOptions = {}): Promis
   }
   try {
     const size = (await handle.stat()).size;
-    const buf = Buffer.allocUnsafe(chunkSize);
+    // Two buffers: the next chunk is read (in the thread pool) while this one is scanned.
+    let buf = Buffer.allocUnsafe(chunkSize);
+    let spare = Buffer.allocUnsafe(chunkSize);
     const carry = Buffer.allocUnsafe(MAX_KEPT_LINE);
     let carried = 0; // bytes kept in `carry`
     let lineStart = 0; // file offset of the line being assembled
     let pos = 0;
+    let reading = handle.read(buf, 0, chunkSize, 0);
     for (;;) {
-      const { bytesRead } = await handle.read(buf, 0, chunkSize, pos);
+      const { bytesRead } = await reading;
       if (bytesRead === 0) break;
+      reading = handle.read(spare, 0, chunkSize, pos + bytesRead);
       let from = 0;
       for (;;) {
         const nl = buf.indexOf(NL, from);
@@ -99,6 +103,7 @@ export async function indexSdf(file: string, opts: SdfIndexOptions = {}): Promis
         carried += rest;
       }
       pos += bytesRead;
+      [buf, spare] = [spare, buf];
     }
     if (lineStart < pos) scanner.line(carry, 0, carried, lineStart, pos);
     scanner.finish(pos);
@@ -138,7 +143,7 @@ class RecordScanner {
       this.wantTagValue = false;
     }
     const rec = this.cur;
-    if (!isBlank(buf, start, end)) this.hasContent = true;
+    if (!this.hasContent && !isBlank(buf, start, end)) this.hasContent = true;
     const n = this.lineInRecord++;
     if (isRecordEnd(buf, start, end)) {
       rec.length = next - rec.offset;
@@ -189,9 +194,8 @@ class RecordScanner {
   }
 
   private counts(rec: SdfRecordInfo, buf: Buffer, start: number, end: number): void {
-    const text = buf.toString('latin1', start, end);
-    const atoms = /^\s*\d+$/.test(text.slice(0, 3)) ? Number(text.slice(0, 3)) : -1;
-    if (atoms < 0 || text.includes('V3000')) {
+    const atoms = countField(buf, start, Math.min(start + 3, end));
+    if (atoms < 0 || hasV3000(buf, start, end)) {
       this.section = 'ctab';
       return;
     }
@@ -205,6 +209,28 @@ class RecordScanner {
       this.section = 'atoms';
     }
   }
+}
+
+/** Whether bytes [start, end) hold `V3000` (a counts line's version). */
+function hasV3000(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i + 5 <= end; i++) {
+    if (buf[i] === 0x56 && buf[i + 1] === 0x33 && buf[i + 2] === 0x30 && buf[i + 3] === 0x30 && buf[i + 4] === 0x30) return true;
+  }
+  return false;
+}
+
+/** The counts line's right-aligned integer in bytes [start, end): blanks then digits, -1 when it is not one. */
+function countField(buf: Buffer, start: number, end: number): number {
+  let i = start;
+  while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
+  if (i === end) return -1;
+  let n = 0;
+  for (; i < end; i++) {
+    const d = buf[i]! - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 function isBlank(buf: Buffer, start: number, end: number): boolean {

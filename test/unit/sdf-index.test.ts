@@ -111,6 +111,30 @@ describe('indexSdf', () => {
     assert.equal(idx.records[0]!.heavy, expectedHeavy);
   });
 
+  it('reads the counts line\'s atom count as bytes: V3000, a count that is not a number, a short line', async () => {
+    const atom = '    0.0000    0.0000    0.0000 C   0  0';
+    const hyd = '    0.0000    0.0000    0.0000 H   0  0';
+    const record = (title: string, counts: string, atoms: string[]): string => [title, '  shoal', '', counts, ...atoms, 'M  END', '$$$$'].join('\n');
+    const text = [
+      record('two', '  2  1  0  0  0  0  0  0  0  0999 V2000', [atom, hyd]),
+      record('v3000', '  0  0  0     0  0            999 V3000', ['M  V30 BEGIN CTAB']),
+      record('garbled', ' x2  1  0  0  0  0  0  0  0  0999 V2000', [atom, atom]),
+      record('tab', '\t 1  0  0  0  0  0  0  0  0  0999 V2000', [atom]),
+      record('short', ' 1', [atom]),
+      record('empty counts', '', []),
+      record('hundred', `100  0  0  0  0  0  0  0  0  0999 V2000`, Array.from({ length: 100 }, (_, i) => (i % 4 === 0 ? hyd : atom))),
+    ].join('\n') + '\n';
+    const path = scratchFile('counts.sdf', text);
+    for (const chunkSize of [5, 64, 1 << 20]) {
+      const idx = await indexSdf(path, { chunkSize });
+      assert.deepEqual(
+        idx.records.map((r) => [r.title, r.atoms, r.heavy]),
+        [['two', 2, 1], ['v3000', -1, -1], ['garbled', -1, -1], ['tab', 1, 1], ['short', 1, 1], ['empty counts', -1, -1], ['hundred', 100, 75]],
+        `chunks of ${chunkSize}`,
+      );
+    }
+  });
+
   it('rejects a missing file with an InputError naming it', async () => {
     await assert.rejects(indexSdf(join(scratch, 'nope.sdf')), (err: Error & { code?: string }) => err.code === 'E_INPUT' && err.message.includes('nope.sdf'));
   });
