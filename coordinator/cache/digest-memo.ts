@@ -19,7 +19,7 @@
  * checksum. A start may have several ends (a task's range, and its split halves' first).
  */
 import * as crypto from 'node:crypto';
-import { fstatSync, readFileSync, realpathSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeWhole } from '../../src/write-whole.js';
@@ -197,5 +197,54 @@ export class DigestMemo {
   /** Writes the digests taken since the last save. Throws the filesystem's error. */
   async save(): Promise<void> {
     for (const f of this.files) await f.save();
+  }
+}
+
+/** A whole input's sha256 as remembered, and how to remember one taken now. */
+export interface WholeDigest {
+  /** The file's sha256 (hex), where its memo holds it (the range [0, size)). */
+  sha256: string | undefined;
+  /** Remembers the sha256 of the file as it was opened (written by `WholeFileDigests.close`). */
+  keep(hex: string): void;
+}
+
+/**
+ * The sha256 of whole input files (a job's fingerprint, which guards its resume) remembered in
+ * the cache's memos like any range, so a re-run with `--cache` does not read its inputs for it.
+ * A file is opened first: a hash taken after is remembered only where the file's identity is
+ * the same when it is written (digest-memo's rules).
+ */
+export class WholeFileDigests {
+  private readonly memo: DigestMemo;
+  private readonly fds: number[] = [];
+
+  constructor(
+    dir: string,
+    private readonly write: boolean,
+    o: DigestMemoOptions = {},
+  ) {
+    this.memo = new DigestMemo(dir, o);
+  }
+
+  open(path: string): WholeDigest {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      return { sha256: undefined, keep: () => undefined }; // said by the hashing that follows
+    }
+    this.fds.push(fd);
+    const size = fstatSync(fd).size;
+    const f = this.memo.open(path, fd);
+    return { sha256: f.get(0, size)?.toString('hex'), keep: (hex) => f.add(0, size, Buffer.from(hex, 'hex')) };
+  }
+
+  /** Writes what was kept (not for a read-only cache; a failure costs a later read only), and closes the files. */
+  async close(): Promise<void> {
+    try {
+      if (this.write) await this.memo.save().catch(() => undefined);
+    } finally {
+      for (const fd of this.fds.splice(0)) closeSync(fd);
+    }
   }
 }

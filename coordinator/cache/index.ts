@@ -20,6 +20,7 @@ export { KeyMaker, stableJson, KEY_SCHEME } from './key.js';
 export { cutRow, hitRow, hitHead } from './rows.js';
 export type { HitRows, OwnRows } from './cached-job.js';
 export { cacheStats, type CacheStats } from './manage.js';
+export { WholeFileDigests } from './digest-memo.js';
 export { pruneCache, type PruneReport } from './prune.js';
 
 /** A job about to be scheduled, as the cache needs it. */

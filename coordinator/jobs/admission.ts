@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { PROTOCOL_VERSION, type Event, type JobCache, type JobSpec, type JobStatus, type Subjects } from '../../protocol/index.js';
-import type { ResultCache } from '../cache/index.js';
+import { WholeFileDigests, type ResultCache } from '../cache/index.js';
 import { ErrorCode, ShoalError, toWireError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { jobFilePathFor, type Sink } from '../../src/sink/index.js';
@@ -123,11 +123,19 @@ export class Admission {
 
   /**
    * The fingerprint of a job as submitted now. The hash of an input whose size and mtime are
-   * those `known` (its record) has for the same path is taken from there; other inputs are read.
+   * those `known` (its record) has for the same path is taken from there, else from the job's
+   * cache where it remembers the file (coordinator/cache/digest-memo.ts); other inputs are read.
    */
-  private async fingerprintOf(spec: Pick<JobSpec, 'job' | 'kind' | 'params'>, upstream: JobRecord['upstream'], known: JobRecord | null): Promise<Fingerprinted> {
+  private async fingerprintOf(spec: Pick<JobSpec, 'job' | 'kind' | 'params' | 'cache'>, upstream: JobRecord['upstream'], known: JobRecord | null): Promise<Fingerprinted> {
     const { identity, files, ids } = identityOf(spec.kind, kindOf(spec).kind, spec.params);
-    const inputs = await inputFacts(files, known?.inputs);
+    // With a cache, the inputs' hashes are remembered in it (a re-run does not read them again).
+    const remembered = spec.cache && files.length > 0 ? new WholeFileDigests(spec.cache.dir, spec.cache.readOnly !== true) : undefined;
+    let inputs;
+    try {
+      inputs = await inputFacts(files, known?.inputs, remembered);
+    } finally {
+      await remembered?.close();
+    }
     return { kind: spec.kind, params: spec.params, inputs, upstream, ...(ids !== undefined ? { ids } : {}), hash: contentFingerprint(spec.kind, identity, inputs, upstream) };
   }
 

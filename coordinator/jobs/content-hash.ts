@@ -70,17 +70,34 @@ export async function hashFile(path: string): Promise<Required<InputFacts>> {
   }
 }
 
+/** Whole files' hashes remembered elsewhere (the result cache's memos of inputs). */
+export interface RememberedHashes {
+  open(path: string): { sha256: string | undefined; keep(hex: string): void };
+}
+
 /**
  * The facts of each of `paths`, in order, each with its hash: taken from `known` (a record's
- * inputs) where it has the same path with the same size and mtime as now, else read from the
- * file. Throws InputError naming a missing or unreadable file.
+ * inputs) where it has the same path with the same size and mtime as now, else from
+ * `remembered`, else read from the file (and given to `remembered`). Throws InputError naming
+ * a missing or unreadable file.
  */
-export async function inputFacts(paths: readonly string[], known: readonly InputFacts[] = []): Promise<Array<Required<InputFacts>>> {
+export async function inputFacts(paths: readonly string[], known: readonly InputFacts[] = [], remembered?: RememberedHashes): Promise<Array<Required<InputFacts>>> {
   const out: Array<Required<InputFacts>> = [];
   for (const path of paths) {
     const now = await statFacts(path);
     const k = known.find((x) => x.path === path && x.sha256 !== undefined && x.size === now.size && x.mtimeMs === now.mtimeMs);
-    out.push(k ? { ...now, sha256: k.sha256! } : await hashFile(path));
+    if (k) {
+      out.push({ ...now, sha256: k.sha256! });
+      continue;
+    }
+    const r = remembered?.open(path);
+    if (r?.sha256 !== undefined) {
+      out.push({ ...now, sha256: r.sha256 });
+      continue;
+    }
+    const h = await hashFile(path);
+    r?.keep(h.sha256);
+    out.push(h);
   }
   return out;
 }

@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { DIGEST_MIN_BYTES, DigestMemo, digestsDir, encodeMemo, parseMemo } from '../../coordinator/cache/digest-memo.js';
+import { createHash } from 'node:crypto';
+import { DIGEST_MIN_BYTES, DigestMemo, digestsDir, encodeMemo, parseMemo, WholeFileDigests } from '../../coordinator/cache/digest-memo.js';
+import { inputFacts } from '../../coordinator/jobs/content-hash.js';
 import { KeyMaker } from '../../coordinator/cache/key.js';
 import { cacheStats } from '../../coordinator/cache/manage.js';
 import { pruneCache } from '../../coordinator/cache/prune.js';
@@ -148,6 +150,28 @@ describe('input digests remembered across runs', () => {
     const mended = new DigestMemo(dir, later);
     await keysOf(dir, refs, mended);
     assert.equal(mended.served, big);
+  });
+
+  it('a whole input\'s sha256 (the job\'s fingerprint) is remembered: a re-run takes it, a changed file is read again, a read-only cache keeps none', async () => {
+    const dir = mkdirp(fresh());
+    const { file } = inputFile(dir);
+    const sha = (): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+    const facts = async (write = true): Promise<{ sha256: string; given: string | undefined }> => {
+      const w = new WholeFileDigests(dir, write, later);
+      let given: string | undefined;
+      const [f] = await inputFacts([file], [], { open: (p) => { const o = w.open(p); given = o.sha256; return o; } });
+      await w.close();
+      return { sha256: f!.sha256, given };
+    };
+    assert.deepEqual(await facts(false), { sha256: sha(), given: undefined });
+    assert.deepEqual(readdirSafe(digestsDir(dir)), [], 'a read-only cache keeps none');
+    assert.deepEqual(await facts(), { sha256: sha(), given: undefined });
+    assert.deepEqual(await facts(), { sha256: sha(), given: sha() }, 'taken from the memo');
+    const bytes = readFileSync(file);
+    bytes[5] ^= 1;
+    writeFileSync(file, bytes);
+    backdate(file, 3);
+    assert.deepEqual(await facts(), { sha256: sha(), given: undefined }, 'the changed file read again');
   });
 
   it('cache stats counts the memos; prune removes those not used within --older-than, then the least recently used past --max-size', async () => {
