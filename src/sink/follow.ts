@@ -99,6 +99,7 @@ export class RowFollower {
         this.wake = null;
         r();
       }, LOOK_MS);
+      t.unref(); // a job left open never holds the process
       this.forEndOnly = true;
       this.wake = () => {
         clearTimeout(t);
