@@ -16,7 +16,9 @@
  *
  * Layout: magic `SHOALDG1`, u32 identity length, the identity (UTF-8), u32 count, `count`
  * records sorted by start and end (f64 start, f64 end, 32-byte digest), then the 32-byte
- * checksum. A start may have several ends (a task's range, and its split halves' first).
+ * checksum. A start may have several ends (a task's range, and its split halves' first). A
+ * memo is searched where it lies (48 bytes a record, no object each) and holds MAX_RECORDS at
+ * most; a job's new digests wait in arrays until written.
  */
 import * as crypto from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
@@ -40,13 +42,14 @@ export function digestsDir(dir: string): string {
 
 export const isDigestName = (n: string): boolean => /^[0-9a-f]{64}\.dg$/.test(n);
 
-/** A record's place in the maps: its start and end. */
-const spot = (start: number, end: number): string => `${start},${end}`;
+/** Records a memo holds at most (48 MB): past it, a job's further digests are not remembered. */
+export const MAX_RECORDS = 1 << 20;
 
+/** A whole memo: its records sorted by start, then end, from `at`. */
 interface Parsed {
-  /** `start,end` → the offset of its record in `bytes`. */
-  spans: Map<string, number>;
   bytes: Buffer;
+  at: number;
+  count: number;
 }
 
 /** A memo's records, or null where it is not whole or is another file's. */
@@ -59,35 +62,111 @@ export function parseMemo(bytes: Buffer, identity: string): Parsed | null {
   const at = 12 + idLen + 4;
   const count = bytes.readUInt32LE(12 + idLen);
   if (at + count * RECORD !== body.length) return null;
-  const spans = new Map<string, number>();
-  for (let p = at; p < body.length; p += RECORD) spans.set(spot(bytes.readDoubleLE(p), bytes.readDoubleLE(p + 8)), p);
-  return { spans, bytes };
+  return { bytes, at, count };
 }
 
-/** A memo's bytes for `identity` holding `records` (start, end, digest), sorted by start. */
-export function encodeMemo(identity: string, records: ReadonlyArray<readonly [number, number, Buffer]>): Buffer {
+/** The offset of the record of [start, end) in `m`, or -1 (a binary search: records are sorted). */
+export function findRecord(m: Parsed, start: number, end: number): number {
+  let lo = 0;
+  let hi = m.count - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const p = m.at + mid * RECORD;
+    const s = m.bytes.readDoubleLE(p);
+    const e = s === start ? m.bytes.readDoubleLE(p + 8) : 0;
+    if (s < start || (s === start && e < end)) lo = mid + 1;
+    else if (s > start || e > end) hi = mid - 1;
+    else return p;
+  }
+  return -1;
+}
+
+/** Records (start, end, 32-byte digest) as a memo keeps them, gathered without an object each. */
+export class Records {
+  spans = new Float64Array(64);
+  digests = Buffer.alloc(64 * 32);
+  count = 0;
+
+  push(start: number, end: number, digest: Buffer, from = 0): void {
+    if (this.count === this.spans.length / 2) {
+      const spans = new Float64Array(this.spans.length * 2);
+      spans.set(this.spans);
+      const digests = Buffer.alloc(this.digests.length * 2);
+      this.digests.copy(digests);
+      this.spans = spans;
+      this.digests = digests;
+    }
+    this.spans[2 * this.count] = start;
+    this.spans[2 * this.count + 1] = end;
+    digest.copy(this.digests, 32 * this.count, from, from + 32);
+    this.count++;
+  }
+
+  /** The order of the records by start, then end (often their own: tasks come in file order). */
+  order(): Uint32Array {
+    const o = new Uint32Array(this.count);
+    let sorted = true;
+    for (let i = 0; i < this.count; i++) {
+      o[i] = i;
+      if (i > 0 && this.before(i, i - 1)) sorted = false;
+    }
+    return sorted ? o : o.sort((a, b) => (this.before(a, b) ? -1 : this.before(b, a) ? 1 : 0));
+  }
+
+  before(a: number, b: number): boolean {
+    const s = this.spans;
+    return s[2 * a]! < s[2 * b]! || (s[2 * a] === s[2 * b] && s[2 * a + 1]! < s[2 * b + 1]!);
+  }
+}
+
+/** A memo's bytes for `identity`: the records of `disk` (sorted) and of `added`, merged, each span once. */
+export function encodeMemo(identity: string, disk: Parsed | null, added: Records): Buffer {
   const id = Buffer.from(identity, 'utf8');
-  const sorted = [...records].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  const out = Buffer.alloc(12 + id.length + 4 + sorted.length * RECORD + 32);
+  const most = Math.min(MAX_RECORDS, (disk?.count ?? 0) + added.count);
+  const out = Buffer.alloc(12 + id.length + 4 + most * RECORD + 32);
   out.write(MAGIC, 0, 'latin1');
   out.writeUInt32LE(id.length, 8);
   id.copy(out, 12);
-  out.writeUInt32LE(sorted.length, 12 + id.length);
   let p = 16 + id.length;
-  for (const [s, e, d] of sorted) {
+  const first = p;
+  const order = added.order();
+  let i = 0;
+  let j = 0;
+  let last = -1;
+  const put = (s: number, e: number, d: Buffer, from: number): void => {
+    if (last >= 0 && out.readDoubleLE(last) === s && out.readDoubleLE(last + 8) === e) return;
     out.writeDoubleLE(s, p);
     out.writeDoubleLE(e, p + 8);
-    d.copy(out, p + 16, 0, 32);
+    d.copy(out, p + 16, from, from + 32);
+    last = p;
     p += RECORD;
+  };
+  const n = disk?.count ?? 0;
+  while ((i < n || j < order.length) && p < first + most * RECORD) {
+    const dp = i < n ? disk!.at + i * RECORD : -1;
+    const a = j < order.length ? order[j]! : -1;
+    const ds = dp >= 0 ? disk!.bytes.readDoubleLE(dp) : Infinity;
+    const de = dp >= 0 ? disk!.bytes.readDoubleLE(dp + 8) : Infinity;
+    const as = a >= 0 ? added.spans[2 * a]! : Infinity;
+    const ae = a >= 0 ? added.spans[2 * a + 1]! : Infinity;
+    if (ds < as || (ds === as && de <= ae)) {
+      put(ds, de, disk!.bytes, dp + 16);
+      i++;
+    } else {
+      put(as, ae, added.digests, 32 * a);
+      j++;
+    }
   }
+  const count = (p - first) / RECORD;
+  out.writeUInt32LE(count, 12 + id.length);
   crypto.createHash('sha256').update(out.subarray(0, p)).digest().copy(out, p);
-  return out;
+  return out.subarray(0, p + 32);
 }
 
 /** One input file's digests for a job: those remembered, and those taken now. */
 export class FileDigests {
   private memo: Parsed | null = null;
-  private readonly added = new Map<string, readonly [number, number, Buffer]>();
+  private added = new Records();
   /** Digests given from the memo (not read). */
   served = 0;
 
@@ -105,20 +184,18 @@ export class FileDigests {
     }
   }
 
-  /** The digest of [start, end) where it is known. */
+  /** The digest of [start, end) where the memo holds it. */
   get(start: number, end: number): Buffer | undefined {
-    const k = spot(start, end);
-    const a = this.added.get(k);
-    if (a) return a[2];
     const m = this.memo;
-    const at = m?.spans.get(k);
-    if (m === null || at === undefined) return undefined;
+    const at = m === null ? -1 : findRecord(m, start, end);
+    if (at < 0) return undefined;
     this.served++;
-    return m.bytes.subarray(at + 16, at + 48);
+    return m!.bytes.subarray(at + 16, at + 48);
   }
 
+  /** Remembers the digest of [start, end) taken now (up to MAX_RECORDS a job). */
   add(start: number, end: number, digest: Buffer): void {
-    if (this.identity !== null) this.added.set(spot(start, end), [start, end, digest]);
+    if (this.identity !== null && this.added.count < MAX_RECORDS) this.added.push(start, end, digest);
   }
 
   /**
@@ -128,25 +205,22 @@ export class FileDigests {
    */
   async save(): Promise<void> {
     if (this.identity === null || this.path === null) return;
-    if (this.added.size === 0) {
+    if (this.added.count === 0) {
       if (this.served > 0) await utimes(this.path, new Date(), new Date()).catch(() => undefined);
       return;
     }
     if (identityOf(this.fd, this.identity.slice(0, this.identity.indexOf('\n'))) !== this.identity) return;
     // Taken now, so that digests added while this one is written go with the next save.
-    const records = new Map(this.added);
-    this.added.clear();
+    const added = this.added;
+    this.added = new Records();
     let disk: Parsed | null = null;
     try {
       disk = parseMemo(readFileSync(this.path), this.identity);
     } catch {
       disk = null;
     }
-    for (const [k, at] of disk?.spans ?? []) {
-      if (!records.has(k)) records.set(k, [disk!.bytes.readDoubleLE(at), disk!.bytes.readDoubleLE(at + 8), disk!.bytes.subarray(at + 16, at + 48)]);
-    }
     await mkdir(join(this.path, '..'), { recursive: true });
-    await writeWhole(this.path, encodeMemo(this.identity, [...records.values()]), { fsync: false });
+    await writeWhole(this.path, encodeMemo(this.identity, disk, added), { fsync: false });
   }
 }
 

@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSy
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createHash } from 'node:crypto';
-import { DIGEST_MIN_BYTES, DigestMemo, digestsDir, encodeMemo, parseMemo, WholeFileDigests } from '../../coordinator/cache/digest-memo.js';
+import { DIGEST_MIN_BYTES, DigestMemo, digestsDir, encodeMemo, findRecord, parseMemo, Records, WholeFileDigests } from '../../coordinator/cache/digest-memo.js';
 import { inputFacts } from '../../coordinator/jobs/content-hash.js';
 import { KeyMaker } from '../../coordinator/cache/key.js';
 import { cacheStats } from '../../coordinator/cache/manage.js';
@@ -66,17 +66,33 @@ async function keysOf(cacheDir: string, refs: Ref[], memo: DigestMemo | null): P
 const memos = (cacheDir: string): string[] => readdirSync(digestsDir(cacheDir)).map((n) => join(digestsDir(cacheDir), n));
 
 describe('input digests remembered across runs', () => {
-  it('a memo reads back as written; torn, garbled or another file\'s reads as none', () => {
-    const d = Buffer.alloc(32, 7);
-    const bytes = encodeMemo('/a\n1:2:3:4:5', [[8192, 16384, d], [0, 4096, Buffer.alloc(32, 1)]]);
-    const m = parseMemo(bytes, '/a\n1:2:3:4:5')!;
-    assert.deepEqual([...m.spans.keys()], ['0,4096', '8192,16384']);
-    assert.ok(m.bytes.subarray(m.spans.get('8192,16384')! + 16, m.spans.get('8192,16384')! + 48).equals(d));
+  it('a memo reads back as written, merged and sorted, each span once; torn, garbled or another file\'s reads as none', () => {
+    const d = (b: number): Buffer => Buffer.alloc(32, b);
+    const added = new Records();
+    added.push(8192, 16384, d(7));
+    added.push(0, 4096, d(1));
+    added.push(0, 2048, d(2));
+    const id = '/a\n1:2:3:4:5';
+    const first = parseMemo(encodeMemo(id, null, added), id)!;
+    assert.equal(first.count, 3);
+    const at = (m: typeof first, s: number, e: number): string => m.bytes.toString('hex', findRecord(m, s, e) + 16, findRecord(m, s, e) + 17);
+    assert.deepEqual([at(first, 0, 2048), at(first, 0, 4096), at(first, 8192, 16384)], ['02', '01', '07']);
+    assert.equal(findRecord(first, 0, 3000), -1);
+    assert.equal(findRecord(first, 4096, 8192), -1);
+    // Another writer's records merged with these: each span once, in order.
+    const more = new Records();
+    more.push(4096, 8192, d(3));
+    more.push(0, 4096, d(1));
+    const bytes = encodeMemo(id, first, more);
+    const both = parseMemo(bytes, id)!;
+    assert.equal(both.count, 4);
+    const spans = Array.from({ length: both.count }, (_, i) => [both.bytes.readDoubleLE(both.at + 48 * i), both.bytes.readDoubleLE(both.at + 48 * i + 8)]);
+    assert.deepEqual(spans, [[0, 2048], [0, 4096], [4096, 8192], [8192, 16384]]);
     assert.equal(parseMemo(bytes, '/a\n1:2:3:4:6'), null);
-    assert.equal(parseMemo(bytes.subarray(0, bytes.length - 1), '/a\n1:2:3:4:5'), null);
+    assert.equal(parseMemo(bytes.subarray(0, bytes.length - 1), id), null);
     const garbled = Buffer.from(bytes);
     garbled[40] ^= 1;
-    assert.equal(parseMemo(garbled, '/a\n1:2:3:4:5'), null);
+    assert.equal(parseMemo(garbled, id), null);
   });
 
   it('keys are the same with a memo as without, and a re-run takes the large ranges\' digests from it', async () => {
