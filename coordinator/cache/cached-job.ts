@@ -105,6 +105,9 @@ export class CachedJob {
   private readonly idle: Array<() => void> = [];
   private writeFailed = false;
   private readonly head: HitHead;
+  /** Whether jobs keyed as this one ever stored halves (else a miss is not looked up as halves). */
+  private halvesStored = false;
+  private halvesMarked = false;
   /** The digests' saves, one after another. */
   private digestsSaved: Promise<void> = Promise.resolve();
 
@@ -121,6 +124,7 @@ export class CachedJob {
   async prefill(done: (id: string) => boolean, write: (rows: OwnRows) => Promise<void>): Promise<void> {
     const n = this.d.tasks.length;
     for (const b of this.d.store.refresh()) this.reportBroken(b.why);
+    this.halvesStored = this.d.split !== undefined && this.d.store.hasHalves(this.d.keys.jobKey);
     // Hits go to the sink in large groups, each written while the next ones are looked up: one
     // durable write (an fsync) per group, not per lookup batch.
     const writes: Promise<void>[] = [];
@@ -158,7 +162,7 @@ export class CachedJob {
       this.hits++;
       return [this.rowsOf(t.id, whole)];
     }
-    const halves = this.d.split?.(this.d.tasks.at(i)) ?? null;
+    const halves = this.halvesStored ? (this.d.split?.(this.d.tasks.at(i)) ?? null) : null;
     const out: HitRows[] = [];
     if (halves) {
       for (const h of halves) {
@@ -247,6 +251,10 @@ export class CachedJob {
 
   /** A half (`p/k`): stored as itself, and its whole once both halves are here. */
   private storeHalf(id: string, rows: StoredRow[]): void {
+    if (!this.halvesMarked) {
+      this.halvesMarked = true;
+      this.d.store.markHalves(this.d.keys.jobKey).catch(() => undefined); // unmarked: later runs miss these halves, no more
+    }
     const t = this.taskOf(id);
     const key = t ? this.keyOf(t) : null;
     if (key) this.enqueue(key, rows);

@@ -73,6 +73,11 @@ export class KeyMaker {
     this.memo = f.digests ?? null;
   }
 
+  /** The job part's sha256 (hex): what every key of this job's tasks starts from. */
+  get jobKey(): string {
+    return this.prefix.slice(0, -1);
+  }
+
   /**
    * Writes the key of a task with this ref (32 bytes) at `at` of `out`; false when it is never cached.
    * Throws a ShoalError naming a file that cannot be read. Files are read synchronously (a

@@ -8,6 +8,8 @@
  *   DIR/v2/runs/<file>                      hits and misses of one job's run (`cache stats`)
  *   DIR/v2/digests/<sha256>.dg              the digests of an input file's large ranges, for
  *                                           keys without reading it again (digest-memo.ts)
+ *   DIR/v2/halves/<job key>                 jobs so keyed stored halves of split tasks: only
+ *                                           their misses are looked up as halves
  *
  * Stored tasks are gathered in memory and packed (pack-writer.ts: 4,096 entries, 8 MB, 5 s after
  * the first, or the job's end). A pack is written whole under a temporary name and renamed into
@@ -20,7 +22,8 @@
  * prune` removes old temporary files and merges packs (prune.ts). Lookups load the packs'
  * indexes once per job admitted (pack-set.ts). The layout before packs (DIR/v1) is not read.
  */
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeWhole } from '../../src/write-whole.js';
 import type { CachedRow } from './pack-format.js';
@@ -154,6 +157,22 @@ export class CacheStore {
   /** Writes the stores gathered and waits for every pack on its way. */
   flush(): Promise<void> {
     return this.writer.flush();
+  }
+
+  /**
+   * Whether tasks of jobs keyed `jobKey` (KeyMaker.jobKey) were ever stored as halves of split
+   * tasks: only then is a task whose whole misses looked up as its halves (their keys read and
+   * hash its input a second time).
+   */
+  hasHalves(jobKey: string): boolean {
+    return existsSync(join(this.root, 'halves', jobKey));
+  }
+
+  /** Notes that a task of jobs keyed `jobKey` is stored as halves. Throws the filesystem's error. */
+  async markHalves(jobKey: string): Promise<void> {
+    const dir = join(this.root, 'halves');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, jobKey), '');
   }
 
   /** Records one job run's counts (for `shoal cache stats`). Throws the filesystem's error. */
