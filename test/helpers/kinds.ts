@@ -1,7 +1,8 @@
-/** A kind's command-line options as `shoal run <kind>` parses them, turned into its params. */
+/** A kind's command-line options as `shoal run <kind>` parses them, turned into its params; a spin job's tasks as the scheduler takes them. */
 import assert from 'node:assert/strict';
 import { Command } from '@commander-js/extra-typings';
-import type { Kind } from '../../src/kinds/index.js';
+import type { TaskSource } from '../../coordinator/index.js';
+import { getKind, type Kind } from '../../src/kinds/index.js';
 
 /** Parses `args` as `<kind> <args>` (hooks and action included, as the CLI runs them) and returns the kind's params. */
 export function kindParams<P>(kind: Kind<P>, args: string[]): P {
@@ -15,4 +16,16 @@ export function kindParams<P>(kind: Kind<P>, args: string[]): P {
   program.parse([kind.name, ...args], { from: 'user' });
   assert.ok(params, 'the action ran');
   return (params as { p: P }).p;
+}
+
+/** The tasks of a spin job of `params` as the scheduler takes them (numbered, no object each). */
+export async function spinTasks(params: Record<string, unknown>): Promise<TaskSource> {
+  const spin = getKind('spin')!;
+  const list = await spin.expandList!(spin.checkParams(params), { slots: 0, job: '', info: () => undefined });
+  return {
+    length: list.length,
+    at: (i) => ({ ...list.at(i), memory: 0, threads: 1, gpus: 0, bytes: 64 }),
+    costAt: (i) => list.costAt(i),
+    indexOf: (id) => list.indexOf(id),
+  };
 }

@@ -12,6 +12,7 @@ import type { TaskSource } from '../../coordinator/index.js';
 import { getKind } from '../../src/kinds/index.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { okRow } from '../../src/rows/index.js';
+import { spinTasks } from '../helpers/kinds.js';
 import { tempSuite } from '../helpers/suite.js';
 
 const scratch = tempSuite('shoal-cache-burst-');
@@ -19,15 +20,7 @@ const N = 20_000;
 const spin = getKind('spin')!;
 const params = { tasks: N, ms: 0 };
 
-async function source(): Promise<TaskSource> {
-  const list = await spin.expandList!(spin.checkParams(params), { slots: 0, job: '', info: () => undefined });
-  return {
-    length: list.length,
-    at: (i) => ({ ...list.at(i), memory: 0, threads: 1, gpus: 0, bytes: 64 }),
-    costAt: (i) => list.costAt(i),
-    indexOf: (id) => list.indexOf(id),
-  };
-}
+const source = (): Promise<TaskSource> => spinTasks(params);
 
 async function admit(rc: ResultCache, job: string, dir: string, tasks: TaskSource): Promise<string[]> {
   const hits: string[] = [];

@@ -14,21 +14,14 @@ import type { JobSpec } from '../../protocol/index.js';
 import { getKind } from '../../src/kinds/index.js';
 import { silentLogger } from '../../src/log.js';
 import { okRow } from '../../src/rows/index.js';
+import { spinTasks } from '../helpers/kinds.js';
 import { tempSuite } from '../helpers/suite.js';
 
 const scratch = tempSuite('shoal-cache-halves-');
 const spin = getKind('spin')!;
 const params = { tasks: 4, ms: 10, splittable: true };
 
-async function source(): Promise<TaskSource> {
-  const list = await spin.expandList!(spin.checkParams(params), { slots: 0, job: '', info: () => undefined });
-  return {
-    length: list.length,
-    at: (i) => ({ ...list.at(i), memory: 0, threads: 1, gpus: 0, bytes: 64 }),
-    costAt: (i) => list.costAt(i),
-    indexOf: (id) => list.indexOf(id),
-  };
-}
+const source = (): Promise<TaskSource> => spinTasks(params);
 
 /** The job's splitter, counting the tasks it is asked to split. */
 function counted(): { split: NonNullable<JobOptions['split']>; calls: number } {
