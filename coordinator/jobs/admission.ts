@@ -18,6 +18,7 @@ import { contentFingerprint, JobRegistry, readJobRecord, runOf, sameJob, sharing
 import { describeChange } from './changes.js';
 import { inputFacts } from './content-hash.js';
 import { identityOf, restampOf } from './identity.js';
+import { notRunning, Preparing } from './preparing.js';
 import { refuseRenamedIds } from './renamed-ids.js';
 import { taskInput, type Kind, type TaskInput } from '../../src/kinds/index.js';
 
@@ -61,6 +62,8 @@ export class Admission {
   readonly stages: Stages;
   /** Jobs whose inputs are being hashed before they are expanded: a second submit of one is refused. */
   private readonly hashing = new Set<string>();
+  /** What each job not in the scheduler yet is doing (status says it). */
+  private readonly preparing = new Preparing();
   /** Jobs of an earlier life that could not be resumed, and why (status shows them failed; a submit tries again). */
   private readonly unresumed = new Map<string, { rec: JobRecord; why: string }>();
   private stopped = false;
@@ -177,9 +180,11 @@ export class Admission {
     if (state === 'running' || this.expanding.has(spec.job) || this.hashing.has(spec.job)) throw new ShoalError(ErrorCode.Usage, `job '${spec.job}' is already running`);
     this.hashing.add(spec.job);
     try {
+      this.preparing.step(spec.job, 'reading its inputs for its fingerprint', { kind: spec.kind, out: outPathOf(this.d.outDir, spec) });
       return await this.submitChecked(spec, state);
     } finally {
       this.hashing.delete(spec.job);
+      this.preparing.end(spec.job);
     }
   }
 
@@ -238,6 +243,7 @@ export class Admission {
     const spec: JobSpec = { job: rec.job, kind: rec.kind, params: rec.params, out: rec.out, ...sharingOf(rec) };
     if (rec.maxAttempts !== undefined) spec.maxAttempts = rec.maxAttempts;
     this.expanding.set(rec.job, rec);
+    this.preparing.step(rec.job, 'expanding its tasks', rec);
     const { kind, opts } = kindOf(spec);
     const stage = stageOf(spec, kind);
     if (stage) this.expandingFrom.set(rec.job, stage.from);
@@ -262,6 +268,7 @@ export class Admission {
       // Expanded first: a job refused here leaves no output file and no open writer behind.
       const numbers = { length: tasks.length, indexOf: (id: string) => tasks.indexOf(id), idOf: (i: number) => tasks.at(i).id };
       const openReq = { job: rec.job, kind: rec.kind, params: rec.params, out: rec.out, force, numbers };
+      this.preparing.step(rec.job, 'opening its output');
       let opened = await this.d.sink.open(openReq);
       this.records.set(rec.job, rec);
       // Durable before any task is dispatched, so before any row can be: a resumed job finds it.
@@ -270,6 +277,7 @@ export class Admission {
       if (rec.cache && !stage) {
         const done = opened.done;
         const hashes = new Map(rec.inputs.map((f) => [f.path, f.sha256 ?? '']));
+        this.preparing.step(rec.job, `looking its ${tasks.length} tasks up in the cache ${rec.cache.dir}`);
         const use = { job: rec.job, kindName: rec.kind, kind, params: rec.params, cache: rec.cache, tasks, split, fileHash: (p: string) => hashes.get(p) ?? '' };
         await this.d.cache.admit(use, (id) => done.has(id), (rows) => this.d.sink.writeOwn(rec.job, rows));
         // The output open already: what it holds now, the hits among it.
@@ -298,6 +306,7 @@ export class Admission {
       throw err;
     } finally {
       this.expanding.delete(rec.job);
+      this.preparing.end(rec.job);
       this.expandingFrom.delete(rec.job);
     }
   }
@@ -359,9 +368,11 @@ export class Admission {
     this.d.publish(this.d.subj.events, { kind: 'job-ended', v: PROTOCOL_VERSION, job, state });
   }
 
-  /** Status of the jobs being expanded. */
+  /** Status of the jobs being prepared (fingerprinted, expanded, their output opened, looked up in the cache): what each is doing in its notes. */
   expandingStatus(job?: string): JobStatus[] {
-    return [...this.expanding.values()].filter((rec) => job === undefined || job === rec.job).map((rec) => notRunning(rec, 'expanding', this.expandingFrom.get(rec.job)));
+    const doing = (j: string): string[] => [this.preparing.doing(j) ?? []].flat();
+    const expanding = [...this.expanding.values()].filter((rec) => job === undefined || job === rec.job).map((rec) => notRunning(rec, 'expanding', this.expandingFrom.get(rec.job), doing(rec.job)));
+    return [...this.preparing.status(job, this.expanding), ...expanding];
   }
 
   /** Status of the jobs that could not be resumed after the restart. */
@@ -376,11 +387,3 @@ export class Admission {
   }
 }
 
-/** The status of a job the scheduler does not hold (being expanded, or not resumed): no counts, its links. */
-function notRunning(rec: JobRecord, state: JobStatus['state'], from: string | undefined): JobStatus {
-  return {
-    job: rec.job, kind: rec.kind, state, total: 0, done: 0, failed: 0, running: 0, queued: 0, retried: 0, speculated: 0, rate: 0, etaS: null, startedAt: rec.submittedAt, endedAt: null, out: rec.out, notes: [],
-    ...(from !== undefined ? { from } : {}),
-    ...(rec.after?.length ? { after: [...rec.after] } : {}),
-  };
-}

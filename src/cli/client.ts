@@ -54,6 +54,30 @@ export class CtlClient {
     return this.ask({ kind: 'submit', v: PROTOCOL_VERSION, spec }, 'submitted', 10 * 60_000);
   }
 
+  /**
+   * Submits `spec`, and while the coordinator prepares the job (reads its inputs, expands it,
+   * opens its output, looks its tasks up in the cache: seconds each on inputs of gigabytes)
+   * says each step that is still under way `afterMs` after the submit, from the job's status.
+   */
+  async submitSaying(spec: JobSpec, say: (line: string) => void, o: { afterMs?: number; everyMs?: number } = {}): Promise<Reply<'submitted'>> {
+    const sub = this.submit(spec);
+    let settled = false;
+    const over = sub.then(
+      () => void (settled = true),
+      () => void (settled = true),
+    );
+    const t0 = Date.now();
+    let said: string | undefined;
+    while (!settled) {
+      await Promise.race([over, new Promise((r) => setTimeout(r, o.everyMs ?? 500).unref())]);
+      if (settled || Date.now() - t0 < (o.afterMs ?? 1000)) continue;
+      const st = await this.status(spec.job).catch(() => null);
+      const step = st?.jobs.find((j) => j.job === spec.job && j.state === 'expanding')?.notes[0];
+      if (step !== undefined && step !== said && !settled) say(`job ${spec.job}: ${(said = step)}...`);
+    }
+    return sub;
+  }
+
   status(job?: string): Promise<Reply<'status'>> {
     return this.ask({ kind: 'status', v: PROTOCOL_VERSION, ...(job ? { job } : {}) }, 'status', 10_000, true);
   }

@@ -105,7 +105,8 @@ async function runJob(kind: Kind<unknown>, opts: RunCliOptions & Record<string, 
   let final: JobStatus;
   let stalled = false;
   try {
-    const sub = await client.submit(spec);
+    // On a terminal the steps of a long preparation are said; through a pipe stderr stays the log's.
+    const sub = out.tty ? await client.submitSaying(spec, (l) => out.note(l)) : await client.submit(spec);
     if (sub.alreadyDone > 0) out.note(`resuming ${spec.job}: ${sub.alreadyDone} of ${sub.tasks} tasks already in ${sub.out}`);
     final = await client.waitFor(
       spec.job,

@@ -51,7 +51,7 @@ async function submitJob(kind: Kind<unknown>, opts: SubmitCliOptions & Record<st
   const out = new Output(!!opts.json);
   const spec = buildSpec(kind, opts, { remote: true });
   process.exitCode = await withClient(opts, async (c, conn) => {
-    const r = await c.submit(spec);
+    const r = out.tty ? await c.submitSaying(spec, (l) => out.note(l)) : await c.submit(spec);
     if (!opts.wait) {
       out.data(r);
       out.line(r.job);
