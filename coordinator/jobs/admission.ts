@@ -60,9 +60,7 @@ export class Admission {
   private readonly registry: JobRegistry;
   /** Stage jobs fed by other jobs' rows (`--from`). */
   readonly stages: Stages;
-  /** Jobs whose inputs are being hashed before they are expanded: a second submit of one is refused. */
-  private readonly hashing = new Set<string>();
-  /** What each job not in the scheduler yet is doing (status says it). */
+  /** What each job not in the scheduler yet is doing (status says it); a second submit of one is refused. */
   private readonly preparing = new Preparing();
   /** Jobs of an earlier life that could not be resumed, and why (status shows them failed; a submit tries again). */
   private readonly unresumed = new Map<string, { rec: JobRecord; why: string }>();
@@ -85,7 +83,7 @@ export class Admission {
       this.d.log.info({ job: rec.job, out: rec.out }, 'resuming job after restart');
       try {
         confine(this.d.outDir, rec.out);
-        this.hashing.add(rec.job);
+        this.preparing.step(rec.job, 'reading its inputs for its fingerprint', rec);
         const renamed = await this.checkUnchanged(rec);
         await this.admit(rec, true, false, renamed);
       } catch (err) {
@@ -99,7 +97,7 @@ export class Admission {
         this.stages.ended(rec.job);
         this.d.run(this.d.scheduler.onEndedElsewhere(rec.job, { state: 'failed', failed: 0 }, Date.now()));
       } finally {
-        this.hashing.delete(rec.job);
+        this.preparing.end(rec.job);
       }
     }
   }
@@ -177,13 +175,11 @@ export class Admission {
     const { kind } = kindOf(spec);
     if (kind) kind.checkParams(spec.params);
     const state = this.d.scheduler.jobState(spec.job);
-    if (state === 'running' || this.expanding.has(spec.job) || this.hashing.has(spec.job)) throw new ShoalError(ErrorCode.Usage, `job '${spec.job}' is already running`);
-    this.hashing.add(spec.job);
+    if (state === 'running' || this.expanding.has(spec.job) || this.preparing.doing(spec.job) !== undefined) throw new ShoalError(ErrorCode.Usage, `job '${spec.job}' is already running`);
     try {
       this.preparing.step(spec.job, 'reading its inputs for its fingerprint', { kind: spec.kind, out: outPathOf(this.d.outDir, spec) });
       return await this.submitChecked(spec, state);
     } finally {
-      this.hashing.delete(spec.job);
       this.preparing.end(spec.job);
     }
   }
@@ -370,7 +366,10 @@ export class Admission {
 
   /** Status of the jobs being prepared (fingerprinted, expanded, their output opened, looked up in the cache): what each is doing in its notes. */
   expandingStatus(job?: string): JobStatus[] {
-    const doing = (j: string): string[] => [this.preparing.doing(j) ?? []].flat();
+    const doing = (j: string): string[] => {
+      const step = this.preparing.doing(j);
+      return step === undefined ? [] : [step];
+    };
     const expanding = [...this.expanding.values()].filter((rec) => job === undefined || job === rec.job).map((rec) => notRunning(rec, 'expanding', this.expandingFrom.get(rec.job), doing(rec.job)));
     return [...this.preparing.status(job, this.expanding), ...expanding];
   }
