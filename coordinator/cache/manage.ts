@@ -97,8 +97,9 @@ export async function cacheStats(dir: string, recent = 10): Promise<CacheStats> 
   } catch {
     broken = packs.length;
   }
-  const digests = await digestFiles(dir);
-  const temporary = [...files, ...(await listFiles(digestsDir(dir)))].filter((f) => isTempName(f.name)).length;
+  const memoDir = await listFiles(digestsDir(dir));
+  const digests = memoDir.filter((f) => isDigestName(f.name));
+  const temporary = [...files, ...memoDir].filter((f) => isTempName(f.name)).length;
   return {
     dir,
     entries: set.entryCount,
