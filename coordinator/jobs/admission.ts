@@ -273,7 +273,11 @@ export class Admission {
       if (rec.cache && !stage) {
         const done = opened.done;
         const hashes = new Map(rec.inputs.map((f) => [f.path, f.sha256 ?? '']));
-        this.preparing.step(rec.job, `looking its ${tasks.length} tasks up in the cache ${rec.cache.dir}`);
+        const n = tasks.length - done.size;
+        this.preparing.step(rec.job, `looking its ${n} tasks up in the cache ${rec.cache.dir}`, undefined, () => {
+          const c = this.d.cache.counts(rec.job);
+          return `${c ? c.hits + c.misses : 0} of ${n} looked up, ${c?.hits ?? 0} found`;
+        });
         const use = { job: rec.job, kindName: rec.kind, kind, params: rec.params, cache: rec.cache, tasks, split, fileHash: (p: string) => hashes.get(p) ?? '' };
         await this.d.cache.admit(use, (id) => done.has(id), (rows) => this.d.sink.writeOwn(rec.job, rows));
         // The output open already: what it holds now, the hits among it.
@@ -366,11 +370,7 @@ export class Admission {
 
   /** Status of the jobs being prepared (fingerprinted, expanded, their output opened, looked up in the cache): what each is doing in its notes. */
   expandingStatus(job?: string): JobStatus[] {
-    const doing = (j: string): string[] => {
-      const step = this.preparing.doing(j);
-      return step === undefined ? [] : [step];
-    };
-    const expanding = [...this.expanding.values()].filter((rec) => job === undefined || job === rec.job).map((rec) => notRunning(rec, 'expanding', this.expandingFrom.get(rec.job), doing(rec.job)));
+    const expanding = [...this.expanding.values()].filter((rec) => job === undefined || job === rec.job).map((rec) => notRunning(rec, 'expanding', this.expandingFrom.get(rec.job), this.preparing.notes(rec.job)));
     return [...this.preparing.status(job, this.expanding), ...expanding];
   }
 

@@ -12,6 +12,8 @@ interface Step {
   out: string;
   since: number;
   what: string;
+  /** How far the step has got, asked when status is (absent: not known). */
+  progress?: () => string;
 }
 
 /** The status of a job the scheduler does not hold (being prepared, or not resumed): no counts, its links. */
@@ -26,11 +28,14 @@ export function notRunning(rec: Pick<JobRecord, 'job' | 'kind' | 'out' | 'submit
 export class Preparing {
   private readonly jobs = new Map<string, Step>();
 
-  /** Job `job` is now doing `what` (the first step names its kind and output). */
-  step(job: string, what: string, first?: { kind: string; out: string }): void {
-    const s = this.jobs.get(job);
-    if (s) s.what = what;
-    else if (first) this.jobs.set(job, { ...first, since: Date.now(), what });
+  /** Job `job` is now doing `what`, and `progress` says how far (the first step names its kind and output). */
+  step(job: string, what: string, first?: { kind: string; out: string }, progress?: () => string): void {
+    const s = this.jobs.get(job) ?? (first ? { kind: first.kind, out: first.out, since: Date.now(), what } : undefined);
+    if (!s) return;
+    s.what = what;
+    if (progress) s.progress = progress;
+    else delete s.progress;
+    this.jobs.set(job, s);
   }
 
   /** The job is in the scheduler now, or was refused. */
@@ -43,12 +48,19 @@ export class Preparing {
     return this.jobs.get(job)?.what;
   }
 
+  /** Status notes of `job`: its step, then how far the step has got where that is known. */
+  notes(job: string): string[] {
+    const s = this.jobs.get(job);
+    if (!s) return [];
+    return s.progress ? [s.what, s.progress()] : [s.what];
+  }
+
   /** Status of the jobs being prepared that have no record yet (their inputs being read). */
   status(job: string | undefined, recorded: ReadonlyMap<string, unknown>): JobStatus[] {
     const out: JobStatus[] = [];
     for (const [name, s] of this.jobs) {
       if ((job !== undefined && job !== name) || recorded.has(name)) continue;
-      out.push(notRunning({ job: name, kind: s.kind, out: s.out, submittedAt: s.since }, 'expanding', undefined, [s.what]));
+      out.push(notRunning({ job: name, kind: s.kind, out: s.out, submittedAt: s.since }, 'expanding', undefined, this.notes(name)));
     }
     return out;
   }

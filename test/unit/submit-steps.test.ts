@@ -14,7 +14,7 @@ import { CtlClient } from '../../src/cli/client.js';
 import { until } from '../helpers/wait.js';
 
 describe('a job being prepared', () => {
-  it('status names its step, and forgets it once the job is in the scheduler', () => {
+  it('status names its step and how far it has got, and forgets it once the job is in the scheduler', () => {
     const p = new Preparing();
     p.step('J', 'reading its inputs for its fingerprint', { kind: 'conformers', out: '/o/J.jsonl' });
     const [j] = p.status(undefined, new Map());
@@ -22,6 +22,14 @@ describe('a job being prepared', () => {
     assert.deepEqual([j!.job, j!.kind, j!.out, j!.notes], ['J', 'conformers', '/o/J.jsonl', ['reading its inputs for its fingerprint']]);
     p.step('J', 'expanding its tasks');
     assert.equal(p.doing('J'), 'expanding its tasks');
+    // A step that says how far it has got: asked each time status is.
+    let looked = 0;
+    p.step('J', 'looking its 10 tasks up in the cache /c', undefined, () => `${looked} of 10 looked up`);
+    looked = 4;
+    assert.deepEqual(p.notes('J'), ['looking its 10 tasks up in the cache /c', '4 of 10 looked up']);
+    assert.deepEqual(p.status(undefined, new Map())[0]!.notes, ['looking its 10 tasks up in the cache /c', '4 of 10 looked up']);
+    p.step('J', 'expanding its tasks');
+    assert.deepEqual(p.notes('J'), ['expanding its tasks'], 'the next step has no count of its own');
     // Once it has a record, the expanding job's own status carries the step (admission.ts).
     assert.deepEqual(p.status(undefined, new Map([['J', {}]])), []);
     assert.deepEqual(p.status('K', new Map()), []);
