@@ -13,7 +13,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { setImmediate } from 'node:timers/promises';
-import { parseLines, rowsOfBatches } from './journal.js';
+import { parseLines, rowsOfBatches } from './lines.js';
 
 /** Durable bytes gathered before they are read (all that is left is read at the end). */
 const STEP = 1 << 20;
@@ -43,6 +43,8 @@ export class RowFollower {
     /** Bytes of the file durable now (the end of a commit). */
     private readonly durable: () => number,
     private readonly keep: Keep,
+    /** Lines that are not JSON are counted here. */
+    private readonly stats?: { bad: number },
   ) {}
 
   /** More of the file is durable. */
@@ -79,7 +81,7 @@ export class RowFollower {
             this.readUntil = performance.now() + READ_MS;
           }
           fh ??= await open(this.path, 'r');
-          yield parseLines(await this.nextLines(fh, left), undefined, this.keep);
+          yield parseLines(await this.nextLines(fh, left), this.stats, this.keep);
           await setImmediate();
           continue;
         }

@@ -19,7 +19,9 @@
  * - the *torn tail*: the unfinished rows at the very end (a last line without its newline,
  *   record sets not complete yet). Only this is repaired on resume: the task runs again.
  */
-import { closeSync, createReadStream, existsSync, ftruncateSync, openSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, statSync } from 'node:fs';
+import { RowFollower } from './follow.js';
+import { rowsOfBatches } from './lines.js';
 import { scanOutput, type JournalScan, type LineProblem, type OutputProblems } from './scan.js';
 
 import type { TaskNumbers } from './task-set.js';
@@ -75,77 +77,28 @@ export function formatProblems(p: OutputProblems, job: string | null): string {
 }
 
 /**
- * The parsed rows of a JSONL file, a chunk's worth at a time (for summaries and reports): split
- * on '\n' (a '\r' before it is JSON whitespace), blank lines skipped, lines that do not parse
- * skipped and counted in `stats.bad`, a last line without its newline parsed like the others.
- * `keep` leaves out rows it says no to. A chunk's lines are decoded in one call and iterated
- * without a promise each: the rows of a run's summary are most of its end (106,778 rows: 270 ms
- * through readline and an async generator per row, BENCHMARKS.md).
+ * The parsed rows of a JSONL file as it is when asked, a step's worth at a time (for summaries
+ * and reports; the reading is follow.ts's, ended from the start): split on '\n' (a '\r' before
+ * it is JSON whitespace), blank lines skipped, lines that do not parse skipped and counted in
+ * `stats.bad`, a last line without its newline parsed like the others. `keep` leaves out rows it
+ * says no to. A chunk's lines are decoded in one call and iterated without a promise each: the
+ * rows of a run's summary were most of its end (106,778 rows: 270 ms through readline and an
+ * async generator per row, BENCHMARKS.md).
  */
 export async function* readRowBatches(path: string, stats?: { bad: number }, keep?: (r: Record<string, unknown>) => boolean): AsyncGenerator<Record<string, unknown>[]> {
-  if (!existsSync(path)) return;
-  let parts: Buffer[] = []; // a line under way, across chunks
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    const last = chunk.lastIndexOf(10);
-    if (last < 0) {
-      parts.push(chunk);
-      continue;
-    }
-    // No '\n' byte is inside a character's UTF-8: up to the last one, the text decodes whole.
-    const whole = parts.length > 0 ? Buffer.concat([...parts, chunk.subarray(0, last + 1)]) : chunk.subarray(0, last + 1);
-    parts = last + 1 < chunk.length ? [chunk.subarray(last + 1)] : [];
-    yield parseLines(whole.toString('utf8'), stats, keep);
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
   }
-  if (parts.length > 0) yield parseLines(Buffer.concat(parts).toString('utf8'), stats, keep);
-}
-
-/** The rows among `text`'s lines (`keep` says which); lines that are not JSON are counted in `stats`. */
-export function parseLines(text: string, stats: { bad: number } | undefined, keep: ((r: Record<string, unknown>) => boolean) | undefined): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  let s = 0;
-  while (s < text.length) {
-    let e = text.indexOf('\n', s);
-    if (e < 0) e = text.length;
-    if (e > s && !(e === s + 1 && text.charCodeAt(s) === 13)) {
-      try {
-        const r = JSON.parse(text.slice(s, e)) as Record<string, unknown>;
-        if (!keep || keep(r)) out.push(r);
-      } catch {
-        if (stats) stats.bad++;
-      }
-    }
-    s = e + 1;
-  }
-  return out;
+  const f = new RowFollower(path, () => size, keep ?? (() => true), stats);
+  f.end();
+  yield* f.batches();
 }
 
 /** The rows of readRowBatches one at a time. */
 export function readRows(path: string, stats?: { bad: number }, keep?: (r: Record<string, unknown>) => boolean): AsyncIterable<Record<string, unknown>> {
   return rowsOfBatches(() => readRowBatches(path, stats, keep));
-}
-
-/** Rows one at a time from batches of them (one promise a row, not the several of a generator's yield*). */
-export function rowsOfBatches(start: () => AsyncGenerator<Record<string, unknown>[]>): AsyncIterable<Record<string, unknown>> {
-  return {
-    [Symbol.asyncIterator]() {
-      const batches = start();
-      let batch: Record<string, unknown>[] = [];
-      let i = 0;
-      return {
-        async next(): Promise<IteratorResult<Record<string, unknown>>> {
-          while (i >= batch.length) {
-            const b = await batches.next();
-            if (b.done) return { value: undefined, done: true };
-            batch = b.value;
-            i = 0;
-          }
-          return { value: batch[i++]!, done: false };
-        },
-        async return(): Promise<IteratorResult<Record<string, unknown>>> {
-          await batches.return(undefined);
-          return { value: undefined, done: true };
-        },
-      };
-    },
-  };
 }
