@@ -20,11 +20,11 @@
  * memo is searched where it lies (48 bytes a record, no object each) and holds MAX_RECORDS at
  * most; a job's new digests wait in arrays until written.
  */
-import * as crypto from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeWhole } from '../../src/write-whole.js';
+import { sha256, sha256Hex, sha256Into } from './pack-format.js';
 import { cacheRoot } from './store.js';
 
 /** Ranges this long or longer are keyed by their digest (and remembered); shorter ones by their bytes. */
@@ -56,7 +56,7 @@ interface Parsed {
 export function parseMemo(bytes: Buffer, identity: string): Parsed | null {
   if (bytes.length < 8 + 4 + 4 + 32 || bytes.toString('latin1', 0, 8) !== MAGIC) return null;
   const body = bytes.subarray(0, bytes.length - 32);
-  if (!crypto.createHash('sha256').update(body).digest().equals(bytes.subarray(bytes.length - 32))) return null;
+  if (!sha256(body).equals(bytes.subarray(bytes.length - 32))) return null;
   const idLen = bytes.readUInt32LE(8);
   if (12 + idLen + 4 > body.length || bytes.toString('utf8', 12, 12 + idLen) !== identity) return null;
   const at = 12 + idLen + 4;
@@ -159,7 +159,7 @@ export function encodeMemo(identity: string, disk: Parsed | null, added: Records
   }
   const count = (p - first) / RECORD;
   out.writeUInt32LE(count, 12 + id.length);
-  crypto.createHash('sha256').update(out.subarray(0, p)).digest().copy(out, p);
+  sha256Into(out.subarray(0, p), out, p);
   return out.subarray(0, p + 32);
 }
 
@@ -259,7 +259,7 @@ export class DigestMemo {
       const nowNs = BigInt(Math.floor((this.o.now ?? Date.now)())) * 1_000_000n;
       const settled = nowNs - newest >= BigInt(this.o.freshMs ?? FRESH_MS) * 1_000_000n;
       const identity = settled ? identityOf(fd, realpathSync(path)) : null;
-      const name = identity === null ? null : join(digestsDir(this.dir), crypto.createHash('sha256').update(identity).digest('hex') + '.dg');
+      const name = identity === null ? null : join(digestsDir(this.dir), sha256Hex(identity) + '.dg');
       f = new FileDigests(identity, name, fd);
     } catch {
       f = new FileDigests(null, null, fd);

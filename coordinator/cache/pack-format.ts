@@ -20,7 +20,6 @@
  * packs: it prunes by it. Numbers are little-endian u32: a pack's data is under 4 GiB.
  */
 import * as crypto from 'node:crypto';
-import { createHash } from 'node:crypto';
 
 export const PACK_MAGIC = 'SHOALPK1';
 /** The head's bytes. */
@@ -78,7 +77,7 @@ const oneShot = (crypto as { hash?: typeof crypto.hash }).hash;
  */
 export function sha256Into(bytes: string | Buffer, out: Buffer, at: number): void {
   if (oneShot) out.write(oneShot('sha256', bytes, 'binary'), at, 32, 'latin1');
-  else createHash('sha256').update(bytes).digest().copy(out, at);
+  else crypto.createHash('sha256').update(bytes).digest().copy(out, at);
 }
 
 /** The sha256 of bytes, or of a string's UTF-8. */
@@ -90,7 +89,7 @@ export function sha256(bytes: string | Buffer): Buffer {
 
 /** The sha256 of bytes, or of a string's UTF-8, in hex. */
 export function sha256Hex(bytes: string | Buffer): string {
-  return oneShot ? oneShot('sha256', bytes, 'hex') : createHash('sha256').update(bytes).digest('hex');
+  return oneShot ? oneShot('sha256', bytes, 'hex') : crypto.createHash('sha256').update(bytes).digest('hex');
 }
 
 /** An entry's body for these rows. */
@@ -171,7 +170,7 @@ export function encodePack(p: PackParts): Buffer {
 }
 
 function indexSum(buf: Buffer, dataStart: number): Buffer {
-  return createHash('sha256').update(buf.subarray(8, 24)).update(buf.subarray(HEAD_BYTES, dataStart)).digest();
+  return crypto.createHash('sha256').update(buf.subarray(8, 24)).update(buf.subarray(HEAD_BYTES, dataStart)).digest();
 }
 
 /** How many bytes the head and index of a pack starting with `head` take, or why it is not a pack. */
