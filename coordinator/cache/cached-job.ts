@@ -221,12 +221,15 @@ export class CachedJob {
     this.d.log.warn({ job: this.d.job, cache: this.d.store.dir, ...fields }, msg);
   }
 
-  /** Writes the digests of large inputs the keys took (digest-memo.ts); a failure only costs a later run a read. */
+  /**
+   * Writes the digests of large inputs the keys took (digest-memo.ts). A failure only costs a
+   * later run a read, and a cache that cannot be written is said by its packs' write: debug only.
+   */
   private saveDigests(): void {
     if (!this.d.write || this.writeFailed) return;
     this.digestsSaved = this.digestsSaved
       .then(() => this.d.keys.saveDigests())
-      .catch((err: Error) => this.onceWarn('digests', { err: err.message }, 'cannot write the digests of the inputs to the cache: a later run reads them again; the job goes on'));
+      .catch((err: Error) => this.d.log.debug({ job: this.d.job, cache: this.d.store.dir, err: err.message }, 'cannot write the digests of the inputs to the cache: a later run reads them again'));
   }
 
   /** Rows the sink made durable (an agent's group): each ok task's rows are stored. */

@@ -10,7 +10,7 @@ import type { Kind } from '../../src/kinds/index.js';
 import type { Logger } from '../../src/log.js';
 import type { JobOptions, TaskSource } from '../scheduler/index.js';
 import { CachedJob, type OwnRows } from './cached-job.js';
-import { DigestMemo } from './digest-memo.js';
+import { DigestMemo, type DigestMemoOptions } from './digest-memo.js';
 import { KeyMaker } from './key.js';
 import { CacheStore, type CacheRun } from './store.js';
 
@@ -44,6 +44,8 @@ export class ResultCache {
   constructor(
     private readonly log: Logger,
     private readonly who: { agent: string; host: string },
+    /** How the digests of inputs are remembered (tests move the clock). */
+    private readonly memo: DigestMemoOptions = {},
   ) {}
 
   /**
@@ -53,7 +55,7 @@ export class ResultCache {
   async admit(a: CacheAdmit, done: (id: string) => boolean, write: (rows: OwnRows) => Promise<void>): Promise<void> {
     this.jobs.delete(a.job);
     this.ended.delete(a.job);
-    const digests = new DigestMemo(a.cache.dir);
+    const digests = new DigestMemo(a.cache.dir, this.memo);
     const keys = a.kind ? KeyMaker.of({ kindName: a.kindName, kind: a.kind, params: a.params, ...(a.cache.key !== undefined ? { cacheKey: a.cache.key } : {}), fileHash: a.fileHash, digests }) : null;
     if (keys === null) {
       this.log.info({ job: a.job, kind: a.kindName }, `--cache: tasks of kind ${a.kindName} are not cached; the job runs uncached`);

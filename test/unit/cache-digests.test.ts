@@ -12,7 +12,11 @@ import { describe, it } from 'node:test';
 import { createHash } from 'node:crypto';
 import { DIGEST_MIN_BYTES, DigestMemo, digestsDir, encodeMemo, findRecord, parseMemo, Records, WholeFileDigests } from '../../coordinator/cache/digest-memo.js';
 import { inputFacts } from '../../coordinator/jobs/content-hash.js';
+import { ResultCache } from '../../coordinator/cache/index.js';
 import { KeyMaker } from '../../coordinator/cache/key.js';
+import type { TaskSource } from '../../coordinator/index.js';
+import { createLogger } from '../../src/log.js';
+import { okRow } from '../../src/rows/index.js';
 import { cacheStats } from '../../coordinator/cache/manage.js';
 import { pruneCache } from '../../coordinator/cache/prune.js';
 import type { Kind } from '../../src/kinds/index.js';
@@ -188,6 +192,32 @@ describe('input digests remembered across runs', () => {
     writeFileSync(file, bytes);
     backdate(file, 3);
     assert.deepEqual(await facts(), { sha256: sha(), given: undefined }, 'the changed file read again');
+  });
+
+  it('a cache whose digests cannot be written: the job looks up and stores as ever, the failure logged at debug only', async () => {
+    const dir = mkdirp(fresh());
+    const { refs } = inputFile(mkdirp(join(dir, 'in')));
+    // A file where the memos' directory would be: every memo write fails.
+    mkdirp(join(dir, 'v2'));
+    writeFileSync(digestsDir(dir), 'not a directory');
+    const lines: string[] = [];
+    const log = createLogger('debug', {}, { stream: { write: (l: string) => void lines.push(l) }, format: 'json' });
+    const rc = new ResultCache(log, { agent: 'coordinator', host: 'h' }, later);
+    const tasks: TaskSource = {
+      length: refs.length,
+      at: (i) => ({ id: `r${i}`, cost: 1, memory: 0, threads: 1, gpus: 0, bytes: 64, ref: refs[i] }),
+      refAt: (i) => ({ id: `r${i}`, ref: refs[i] }),
+      costAt: () => 1,
+      indexOf: (id) => (/^r\d+$/.test(id) ? Number(id.slice(1)) : -1),
+    };
+    await rc.admit({ job: 'D', kindName: 'ranges', kind, params: {}, cache: { dir }, tasks, split: undefined, fileHash: () => '' }, () => false, async () => undefined);
+    const text = okRow({ job: 'D', task: 'r0', kind: 'ranges', attempt: 1, agent: 'a1', host: 'h', worker: 1, start: 1, end: 2 }, '1');
+    rc.committed([{ job: 'D', from: 'a1', ids: ['r0'], status: 'o', attempts: [1], ms: [1], errorRecords: 0 }], [text], 'coordinator');
+    const run = (await rc.finish('D'))!;
+    assert.deepEqual([run.misses, run.stored, run.unstored], [refs.length, 1, 0]);
+    const said = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
+    assert.ok(said.some((l) => l.level === 20 && l.msg.startsWith('cannot write the digests')), lines.join(''));
+    assert.deepEqual(said.filter((l) => l.level >= 40), [], 'nothing said above debug');
   });
 
   it('cache stats counts the memos; prune removes those not used within --older-than, then the least recently used past --max-size', async () => {
