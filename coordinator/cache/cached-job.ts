@@ -1,7 +1,8 @@
 /**
  * One job's use of the result cache: before the job is scheduled, every task not in its output
  * yet is looked up (its key from its input's bytes) and a hit's rows are written through the
- * sink like the coordinator's own rows; after, each ok task the sink commits is stored. A split
+ * sink like the coordinator's own rows; after, each ok task the sink commits is stored. A job
+ * keyed as none stored before is not looked up: its keys are made as its tasks are stored. A split
  * task's halves are stored as halves, and once both are, as their whole; a whole that misses is
  * looked up as halves. Cache I/O never fails a job: a broken entry is a miss (logged once), a
  * cache that cannot be written stops being written to (logged once).
@@ -94,7 +95,13 @@ export class CachedJob {
   broken = 0;
   stored = 0;
   unstored = 0;
-  /** Keys by task number (32 bytes each), for storing what commits; `known[i]` says whether task i has one. */
+  /**
+   * Whether the job's tasks were looked up: a job whose key never stored a task has nothing to
+   * find, so its tasks are misses without a key, and each ok task's key is made as it is stored
+   * (while the job runs, not before its first task).
+   */
+  lookedUp = true;
+  /** Keys by task number (32 bytes each), for storing what commits; `known[i]`: 0 not made yet, 1 made, 2 never cached (or unreadable). */
   private readonly keyBytes: Buffer;
   private readonly known: Uint8Array;
   /** Halves committed while the other is not: the parent's id → its halves' rows. */
@@ -108,6 +115,8 @@ export class CachedJob {
   /** Whether jobs keyed as this one ever stored halves (else a miss is not looked up as halves). */
   private halvesStored = false;
   private halvesMarked = false;
+  /** The job's key marked as stored (the first store starts it). */
+  private jobMarked: Promise<void> | null = null;
   /** The digests' saves, one after another. */
   private digestsSaved: Promise<void> = Promise.resolve();
 
@@ -123,8 +132,11 @@ export class CachedJob {
    */
   async prefill(done: (id: string) => boolean, write: (rows: OwnRows) => Promise<void>): Promise<void> {
     const n = this.d.tasks.length;
-    for (const b of this.d.store.refresh()) this.reportBroken(b.why);
-    this.halvesStored = this.d.split !== undefined && this.d.store.hasHalves(this.d.keys.jobKey);
+    this.lookedUp = this.d.store.marked('jobs', this.d.keys.jobKey);
+    if (this.lookedUp) {
+      for (const b of this.d.store.refresh()) this.reportBroken(b.why);
+      this.halvesStored = this.d.split !== undefined && this.d.store.marked('halves', this.d.keys.jobKey);
+    }
     // Hits go to the sink in large groups, each written while the next ones are looked up: one
     // durable write (an fsync) per group, not per lookup batch.
     const writes: Promise<void>[] = [];
@@ -138,9 +150,11 @@ export class CachedJob {
     let slice = performance.now();
     for (let i = 0; i < n; i++) {
       const t = this.d.tasks.refAt?.(i) ?? this.d.tasks.at(i);
-      if (done(t.id)) continue;
-      for (const r of this.lookupTask(i, t)) hits.add(r);
-      if (hits.chars >= HIT_GROUP_CHARS) flush();
+      if (!done(t.id)) {
+        if (this.lookedUp) for (const r of this.lookupTask(i, t)) hits.add(r);
+        else this.misses++;
+        if (hits.chars >= HIT_GROUP_CHARS) flush();
+      }
       // Keys and lookups are synchronous (key.ts, store.ts): let heartbeats, pulls and status in
       // between slices. The clock is read every 64 tasks.
       if ((i & 63) === 63 && performance.now() - slice >= SLICE_MS) {
@@ -155,8 +169,8 @@ export class CachedJob {
 
   /** Task i looked up whole, then (a miss of a kind that splits) as halves. */
   private lookupTask(i: number, t: Pick<NewTask, 'id' | 'ref'>): HitRows[] {
-    if (!this.keyInto(t, this.keyBytes, 32 * i)) return [];
-    this.known[i] = 1;
+    this.known[i] = this.keyInto(t, this.keyBytes, 32 * i) ? 1 : 2;
+    if (this.known[i] === 2) return [];
     const whole = this.lookup(this.keyBytes, 32 * i);
     if (whole) {
       this.hits++;
@@ -248,7 +262,9 @@ export class CachedJob {
 
   private storeTask(id: string, rows: StoredRow[]): void {
     const i = this.d.tasks.indexOf(id);
-    if (i < 0 || this.known[i] !== 1) return;
+    if (i < 0) return;
+    if (this.known[i] === 0) this.known[i] = this.keyInto(this.d.tasks.refAt?.(i) ?? this.d.tasks.at(i), this.keyBytes, 32 * i) ? 1 : 2;
+    if (this.known[i] !== 1) return;
     this.enqueue(this.keyBytes.subarray(32 * i, 32 * i + 32), rows);
   }
 
@@ -256,7 +272,7 @@ export class CachedJob {
   private storeHalf(id: string, rows: StoredRow[]): void {
     if (!this.halvesMarked) {
       this.halvesMarked = true;
-      this.d.store.markHalves(this.d.keys.jobKey).catch(() => undefined); // unmarked: later runs miss these halves, no more
+      this.d.store.mark('halves', this.d.keys.jobKey).catch(() => undefined); // unmarked: later runs miss these halves, no more
     }
     const t = this.taskOf(id);
     const key = t ? this.keyOf(t) : null;
@@ -296,6 +312,8 @@ export class CachedJob {
       if (!this.writeFailed) this.onceWarn('backlog', { backlogBytes: this.d.store.backlogBytes }, 'the cache is written slower than tasks end: some ok rows are not stored (a later run computes them again)');
       return;
     }
+    // Marked before the pack is written: a pack seen before its job's mark costs misses only.
+    this.jobMarked ??= this.d.store.mark('jobs', this.d.keys.jobKey).catch(() => undefined); // the pack's own write says a cache that cannot be written
     this.pending++;
     const pack = this.d.store.store(key, rows);
     const n = this.inPack.get(pack);
@@ -329,6 +347,7 @@ export class CachedJob {
   async finish(): Promise<CacheRun> {
     await this.d.store.flush();
     if (this.pending > 0) await new Promise<void>((r) => this.idle.push(r));
+    await this.jobMarked;
     this.saveDigests();
     await this.digestsSaved;
     this.d.keys.close();

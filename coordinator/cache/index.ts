@@ -67,7 +67,7 @@ export class ResultCache {
     this.jobs.set(a.job, cj);
     const t0 = performance.now();
     await cj.prefill(done, write);
-    this.log.info({ job: a.job, cache: a.cache.dir, hits: cj.hits, misses: cj.misses, ms: +(performance.now() - t0).toFixed(1), ...(digests.served ? { digestsReused: digests.served } : {}), ...(cj.broken ? { broken: cj.broken } : {}) }, 'cache looked up');
+    this.log.info({ job: a.job, cache: a.cache.dir, hits: cj.hits, misses: cj.misses, ms: +(performance.now() - t0).toFixed(1), ...(cj.lookedUp ? {} : { lookedUp: false, why: 'the cache holds no task of this job\'s key (kind, version, params): its keys are made as its tasks are stored' }), ...(digests.served ? { digestsReused: digests.served } : {}), ...(cj.broken ? { broken: cj.broken } : {}) }, 'cache looked up');
   }
 
   /** Rows the sink made durable: the ok tasks of agents' groups are stored. */

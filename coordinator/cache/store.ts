@@ -8,6 +8,9 @@
  *   DIR/v2/runs/<file>                      hits and misses of one job's run (`cache stats`)
  *   DIR/v2/digests/<sha256>.dg              the digests of an input file's large ranges, for
  *                                           keys without reading it again (digest-memo.ts)
+ *   DIR/v2/jobs/<job key>                   jobs so keyed stored tasks: a job whose key is not
+ *                                           marked is not looked up (its keys are made as
+ *                                           its tasks are stored, while it runs)
  *   DIR/v2/halves/<job key>                 jobs so keyed stored halves of split tasks: only
  *                                           their misses are looked up as halves
  *
@@ -160,17 +163,20 @@ export class CacheStore {
   }
 
   /**
-   * Whether tasks of jobs keyed `jobKey` (KeyMaker.jobKey) were ever stored as halves of split
-   * tasks: only then is a task whose whole misses looked up as its halves (their keys read and
-   * hash its input a second time).
+   * Whether tasks of jobs keyed `jobKey` (KeyMaker.jobKey) were ever stored (`jobs`), or stored as
+   * halves of split tasks (`halves`). A job never stored has nothing to find: its tasks are not
+   * looked up. A job stored as halves has a task whose whole misses looked up as its halves (their
+   * keys read and hash its input a second time). A mark is only ever added: one missing (written
+   * by an earlier version, or lost to a crash before a pack it precedes) costs misses, never a
+   * wrong row; the next store marks it.
    */
-  hasHalves(jobKey: string): boolean {
-    return existsSync(join(this.root, 'halves', jobKey));
+  marked(what: 'jobs' | 'halves', jobKey: string): boolean {
+    return existsSync(join(this.root, what, jobKey));
   }
 
-  /** Notes that a task of jobs keyed `jobKey` is stored as halves. Throws the filesystem's error. */
-  async markHalves(jobKey: string): Promise<void> {
-    const dir = join(this.root, 'halves');
+  /** Marks jobs keyed `jobKey` as stored (`jobs`) or stored as halves. Throws the filesystem's error. */
+  async mark(what: 'jobs' | 'halves', jobKey: string): Promise<void> {
+    const dir = join(this.root, what);
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, jobKey), '');
   }
