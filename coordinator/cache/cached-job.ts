@@ -9,57 +9,11 @@
  */
 import { setImmediate } from 'node:timers/promises';
 import type { Logger } from '../../src/log.js';
-import { GroupBuilder } from '../../src/rows/index.js';
 import type { NewTask, TaskSource, JobOptions } from '../scheduler/index.js';
 import type { KeyMaker } from './key.js';
 import type { CacheRun, CacheStore, CachedRow, Lookup } from './store.js';
-import { cutTasks, hitHead, hitRow, type CutRow, type HitHead } from './rows.js';
-
-/** A hit's rows for one task, ready for the sink. */
-export interface HitRows {
-  id: string;
-  text: string;
-  rows: number;
-}
-
-/**
- * Hits for the sink, many tasks at once: their rows back to back (task i's end at `ends[i]`,
- * as in a result group) and how many rows each has. Gathered in one UTF-8 buffer as they are
- * looked up (GroupBuilder), so thousands of hits' rows do not wait as strings.
- */
-export interface OwnRows {
-  ids: string[];
-  ends: number[];
-  text: string;
-  rows: number[];
-}
-
-/** Gathers hits into OwnRows. */
-class HitsGathered {
-  private readonly group: GroupBuilder;
-  private readonly rows: number[] = [];
-  constructor(job: string) {
-    this.group = new GroupBuilder(job);
-  }
-
-  get size(): number {
-    return this.rows.length;
-  }
-
-  get chars(): number {
-    return this.group.chars;
-  }
-
-  add(h: HitRows): void {
-    this.group.add(h.id, 1, true, 0, h.text);
-    this.rows.push(h.rows);
-  }
-
-  build(): OwnRows {
-    const g = this.group.build();
-    return { ids: g.ids, ends: g.ends, text: g.text, rows: this.rows };
-  }
-}
+import { fileNow } from './digest-memo.js';
+import { cutTasks, hitHead, hitRow, HitsGathered, type CutRow, type HitHead, type HitRows, type OwnRows } from './rows.js';
 
 /** Lookups run this long (ms) at most before the event loop is let in. */
 const SLICE_MS = 50;
@@ -83,6 +37,8 @@ export interface CachedJobDeps {
   split: JobOptions['split'];
   /** Store ok rows (false: `--no-cache-write`). */
   write: boolean;
+  /** The job's input files (its fingerprint's): a task is stored only while each is what it was when the job was admitted. */
+  inputs: readonly string[];
   /** Who writes a hit's rows (the coordinator's sender name) and its host. */
   agent: string;
   host: string;
@@ -117,6 +73,12 @@ export class CachedJob {
   private halvesMarked = false;
   /** The job's key marked as stored (the first store starts it). */
   private jobMarked: Promise<void> | null = null;
+  /** The inputs as they were when the job was admitted (fileNow). */
+  private readonly inputsAt: Array<[string, string | null]>;
+  /** An input that changed since (tasks are then no longer stored), once seen. */
+  private inputChanged: string | null = null;
+  /** What one commit stores, held until the inputs are checked. */
+  private batch: Array<[Buffer, StoredRow[]]> = [];
   /** The digests' saves, one after another. */
   private digestsSaved: Promise<void> = Promise.resolve();
 
@@ -124,6 +86,7 @@ export class CachedJob {
     this.keyBytes = Buffer.alloc(32 * d.tasks.length);
     this.known = new Uint8Array(d.tasks.length);
     this.head = hitHead(d.job, d.kind, d.agent, d.host);
+    this.inputsAt = d.inputs.map((p) => [p, fileNow(p)]);
   }
 
   /**
@@ -249,6 +212,10 @@ export class CachedJob {
   /** Rows the sink made durable (an agent's group): each ok task's rows are stored. */
   committed(status: string, ids: readonly string[], text: string): void {
     if (!this.d.write || this.writeFailed) return;
+    if (this.inputChanged !== null) {
+      for (let i = 0; i < ids.length; i++) if (status.charCodeAt(i) !== 101 /* e */) this.unstored++;
+      return;
+    }
     const tasks = cutTasks(text);
     for (let i = 0; i < ids.length; i++) {
       if (status.charCodeAt(i) === 101 /* e */) continue;
@@ -258,6 +225,27 @@ export class CachedJob {
       if (id.includes('/')) this.storeHalf(id, rows);
       else this.storeTask(id, rows);
     }
+    const batch = this.batch;
+    this.batch = [];
+    // Checked after the keys are read: an input that is what it was when the job was admitted
+    // was so when its tasks read it and when their keys did, so each key names the bytes its
+    // value was made from. One that changed (the change time never goes back) stores nothing more.
+    if (batch.length > 0 && this.inputsChanged()) {
+      this.unstored += batch.length;
+      this.onceWarn('input', { input: this.inputChanged }, `input ${this.inputChanged} changed while the job ran: its tasks are no longer stored in the cache (a key might not name the bytes a task read); their rows are written as ever`);
+      return;
+    }
+    for (const [key, rows] of batch) this.write(key, rows);
+  }
+
+  /** Whether an input is not what it was when the job was admitted (said by inputChanged). */
+  private inputsChanged(): boolean {
+    for (const [path, was] of this.inputsAt) {
+      if (fileNow(path) === was) continue;
+      this.inputChanged = path;
+      return true;
+    }
+    return false;
   }
 
   private storeTask(id: string, rows: StoredRow[]): void {
@@ -307,6 +295,10 @@ export class CachedJob {
   }
 
   private enqueue(key: Buffer, rows: StoredRow[]): void {
+    this.batch.push([key, rows]);
+  }
+
+  private write(key: Buffer, rows: StoredRow[]): void {
     if (this.writeFailed || this.d.store.backlogBytes >= MAX_BACKLOG_BYTES) {
       this.unstored++;
       if (!this.writeFailed) this.onceWarn('backlog', { backlogBytes: this.d.store.backlogBytes }, 'the cache is written slower than tasks end: some ok rows are not stored (a later run computes them again)');

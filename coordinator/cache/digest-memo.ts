@@ -20,7 +20,7 @@
  * memo is searched where it lies (48 bytes a record, no object each) and holds MAX_RECORDS at
  * most; a job's new digests wait in arrays until written.
  */
-import { closeSync, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
 import { mkdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeWhole } from '../../src/write-whole.js';
@@ -226,8 +226,22 @@ export class FileDigests {
 
 /** The identity of the file open as `fd` (the path it was opened by, resolved, first). */
 function identityOf(fd: number, resolved: string): string {
-  const st = fstatSync(fd, { bigint: true });
-  return `${resolved}\n${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  return `${resolved}\n${statText(fstatSync(fd, { bigint: true }))}`;
+}
+
+const statText = (st: BigIntStats): string => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+
+/**
+ * What a file at `path` is now (device, inode, size, modification and change times), or null
+ * where it cannot be stated. Any write moves the change time, which nothing sets back: once it
+ * differs from an earlier one, the file is not what it was.
+ */
+export function fileNow(path: string): string | null {
+  try {
+    return statText(statSync(path, { bigint: true }));
+  } catch {
+    return null;
+  }
 }
 
 export interface DigestMemoOptions {

@@ -9,7 +9,8 @@ import type { CommitGroup, JobCache } from '../../protocol/index.js';
 import type { Kind } from '../../src/kinds/index.js';
 import type { Logger } from '../../src/log.js';
 import type { JobOptions, TaskSource } from '../scheduler/index.js';
-import { CachedJob, type OwnRows } from './cached-job.js';
+import { CachedJob } from './cached-job.js';
+import type { OwnRows } from './rows.js';
 import { DigestMemo, type DigestMemoOptions } from './digest-memo.js';
 import { KeyMaker } from './key.js';
 import { CacheStore, type CacheRun } from './store.js';
@@ -18,7 +19,7 @@ export { CacheStore, cacheRoot, packsDir, type CacheRun } from './store.js';
 export { decodePack } from './pack-format.js';
 export { KeyMaker, stableJson, KEY_SCHEME } from './key.js';
 export { cutRow, hitRow, hitHead } from './rows.js';
-export type { HitRows, OwnRows } from './cached-job.js';
+export type { HitRows, OwnRows } from './rows.js';
 export { cacheStats, type CacheStats } from './manage.js';
 export { WholeFileDigests } from './digest-memo.js';
 export { pruneCache, type PruneReport } from './prune.js';
@@ -33,6 +34,8 @@ export interface CacheAdmit {
   tasks: TaskSource;
   split: JobOptions['split'];
   fileHash(path: string): string;
+  /** The job's input files (its fingerprint's). */
+  inputs: readonly string[];
 }
 
 /** The coordinator's jobs that use a cache, by name. */
@@ -63,7 +66,7 @@ export class ResultCache {
     }
     let store = this.stores.get(a.cache.dir);
     if (!store) this.stores.set(a.cache.dir, (store = new CacheStore(a.cache.dir)));
-    const cj = new CachedJob({ job: a.job, kind: a.kindName, store, keys, tasks: a.tasks, split: a.split, write: a.cache.readOnly !== true, agent: this.who.agent, host: this.who.host, log: this.log });
+    const cj = new CachedJob({ job: a.job, kind: a.kindName, store, keys, tasks: a.tasks, split: a.split, inputs: a.inputs, write: a.cache.readOnly !== true, agent: this.who.agent, host: this.who.host, log: this.log });
     this.jobs.set(a.job, cj);
     const t0 = performance.now();
     await cj.prefill(done, write);

@@ -3,8 +3,10 @@
  * rendered in a fixed field order, src/rows/render.ts): the head up to `end`, what follows it up
  * to `value` (a kind's fields, `index`, `of`), and the value's text, kept byte for byte. A hit's
  * row is a new head (this job, this task, written by the coordinator now, `"cached":true` and
- * the original head under `cached_from`) followed by the stored parts.
+ * the original head under `cached_from`) followed by the stored parts; many hits' rows are
+ * gathered for the sink in one buffer (HitsGathered).
  */
+import { GroupBuilder } from '../../src/rows/index.js';
 import type { CachedRow } from './store.js';
 
 /** A committed ok row, cut for the cache. */
@@ -98,5 +100,51 @@ function taskOf(line: string): string | null {
     return JSON.parse(m[1]!) as string;
   } catch {
     return null;
+  }
+}
+
+/** A hit's rows for one task, ready for the sink. */
+export interface HitRows {
+  id: string;
+  text: string;
+  rows: number;
+}
+
+/**
+ * Hits for the sink, many tasks at once: their rows back to back (task i's end at `ends[i]`,
+ * as in a result group) and how many rows each has. Gathered in one UTF-8 buffer as they are
+ * looked up (GroupBuilder), so thousands of hits' rows do not wait as strings.
+ */
+export interface OwnRows {
+  ids: string[];
+  ends: number[];
+  text: string;
+  rows: number[];
+}
+
+/** Gathers hits into OwnRows. */
+export class HitsGathered {
+  private readonly group: GroupBuilder;
+  private readonly rows: number[] = [];
+  constructor(job: string) {
+    this.group = new GroupBuilder(job);
+  }
+
+  get size(): number {
+    return this.rows.length;
+  }
+
+  get chars(): number {
+    return this.group.chars;
+  }
+
+  add(h: HitRows): void {
+    this.group.add(h.id, 1, true, 0, h.text);
+    this.rows.push(h.rows);
+  }
+
+  build(): OwnRows {
+    const g = this.group.build();
+    return { ids: g.ids, ends: g.ends, text: g.text, rows: this.rows };
   }
 }

@@ -278,7 +278,7 @@ export class Admission {
           const c = this.d.cache.counts(rec.job);
           return `${c ? c.hits + c.misses : 0} of ${n} looked up, ${c?.hits ?? 0} found`;
         });
-        const use = { job: rec.job, kindName: rec.kind, kind, params: rec.params, cache: rec.cache, tasks, split, fileHash: (p: string) => hashes.get(p) ?? '' };
+        const use = { job: rec.job, kindName: rec.kind, kind, params: rec.params, cache: rec.cache, tasks, split, fileHash: (p: string) => hashes.get(p) ?? '', inputs: rec.inputs.map((f) => f.path) };
         await this.d.cache.admit(use, (id) => done.has(id), (rows) => this.d.sink.writeOwn(rec.job, rows));
         // The output open already: what it holds now, the hits among it.
         opened = await this.d.sink.open(openReq);

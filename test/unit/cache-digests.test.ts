@@ -210,7 +210,7 @@ describe('input digests remembered across runs', () => {
       costAt: () => 1,
       indexOf: (id) => (/^r\d+$/.test(id) ? Number(id.slice(1)) : -1),
     };
-    await rc.admit({ job: 'D', kindName: 'ranges', kind, params: {}, cache: { dir }, tasks, split: undefined, fileHash: () => '' }, () => false, async () => undefined);
+    await rc.admit({ job: 'D', kindName: 'ranges', kind, params: {}, cache: { dir }, tasks, split: undefined, fileHash: () => '', inputs: [refs[0]!.file] }, () => false, async () => undefined);
     const text = okRow({ job: 'D', task: 'r0', kind: 'ranges', attempt: 1, agent: 'a1', host: 'h', worker: 1, start: 1, end: 2 }, '1');
     rc.committed([{ job: 'D', from: 'a1', ids: ['r0'], status: 'o', attempts: [1], ms: [1], errorRecords: 0 }], [text], 'coordinator');
     const run = (await rc.finish('D'))!;

@@ -29,7 +29,7 @@ function counted(): { kind: Kind<unknown>; keyed: number } {
 
 async function admit(rc: ResultCache, job: string, dir: string, tasks: TaskSource, kind: Kind<unknown>, params: object): Promise<string[]> {
   const hits: string[] = [];
-  await rc.admit({ job, kindName: 'spin', kind, params, cache: { dir }, tasks, split: undefined, fileHash: () => '' }, () => false, async (own) => {
+  await rc.admit({ job, kindName: 'spin', kind, params, cache: { dir }, tasks, split: undefined, fileHash: () => '', inputs: [] }, () => false, async (own) => {
     hits.push(...own.ids);
   });
   return hits;
