@@ -71,6 +71,7 @@ export class CachedJob {
   /** Whether jobs keyed as this one ever stored halves (else a miss is not looked up as halves). */
   private halvesStored = false;
   private halvesMarked = false;
+  private refreshed = false;
   /** The job's key marked as stored (the first store starts it). */
   private jobMarked: Promise<void> | null = null;
   /** The inputs as they were when the job was admitted (fileNow). */
@@ -97,7 +98,7 @@ export class CachedJob {
     const n = this.d.tasks.length;
     this.lookedUp = this.d.store.marked('jobs', this.d.keys.jobKey);
     if (this.lookedUp) {
-      for (const b of this.d.store.refresh()) this.reportBroken(b.why);
+      this.refresh();
       this.halvesStored = this.d.split !== undefined && this.d.store.marked('halves', this.d.keys.jobKey);
     }
     // Hits go to the sink in large groups, each written while the next ones are looked up: one
@@ -161,6 +162,17 @@ export class CachedJob {
       this.reportBroken(r.why);
     }
     return null;
+  }
+
+  /**
+   * Loads the packs written since the last load: for lookups, and for stores, whose values are
+   * not written again where a pack loaded holds them (a job not looked up loads them at its
+   * first store, while it runs).
+   */
+  private refresh(): void {
+    if (this.refreshed) return;
+    this.refreshed = true;
+    for (const b of this.d.store.refresh()) this.reportBroken(b.why);
   }
 
   /** A broken entry or pack: said once per job. */
@@ -232,7 +244,7 @@ export class CachedJob {
     // value was made from. One that changed (the change time never goes back) stores nothing more.
     if (batch.length > 0 && this.inputsChanged()) {
       this.unstored += batch.length;
-      this.onceWarn('input', { input: this.inputChanged }, `input ${this.inputChanged} changed while the job ran: its tasks are no longer stored in the cache (a key might not name the bytes a task read); their rows are written as ever`);
+      this.onceWarn('input', { input: this.inputChanged }, `input ${this.inputChanged} changed while the job ran: the job's tasks are no longer stored in the cache (a key might not name the bytes a task read); their rows are written as ever`);
       return;
     }
     for (const [key, rows] of batch) this.write(key, rows);
@@ -304,6 +316,7 @@ export class CachedJob {
       if (!this.writeFailed) this.onceWarn('backlog', { backlogBytes: this.d.store.backlogBytes }, 'the cache is written slower than tasks end: some ok rows are not stored (a later run computes them again)');
       return;
     }
+    this.refresh();
     // Marked before the pack is written: a pack seen before its job's mark costs misses only.
     this.jobMarked ??= this.d.store.mark('jobs', this.d.keys.jobKey).catch(() => undefined); // the pack's own write says a cache that cannot be written
     this.pending++;

@@ -65,7 +65,7 @@ describe('an input changed while its job runs', () => {
     const r = await runChanging(join(scratch.dir, 'append'), (file) => appendFileSync(file, 'more records\n'));
     assert.deepEqual([r.stored, r.unstored], [1, 2]);
     assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
-    assert.match(r.warnings[0]!.msg, /in\.dat changed while the job ran: its tasks are no longer stored/);
+    assert.match(r.warnings[0]!.msg, /in\.dat changed while the job ran: the job.s tasks are no longer stored/);
   });
 
   it('replaced by another file of the same size: the same', async () => {

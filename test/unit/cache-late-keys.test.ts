@@ -5,10 +5,10 @@
  * A mark lost (an earlier version's packs, a crash between mark and pack) costs misses only.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ResultCache } from '../../coordinator/cache/index.js';
+import { decodePack, packsDir, ResultCache } from '../../coordinator/cache/index.js';
 import type { TaskSource } from '../../coordinator/index.js';
 import { getKind, type Kind } from '../../src/kinds/index.js';
 import { silentLogger } from '../../src/log.js';
@@ -35,8 +35,8 @@ async function admit(rc: ResultCache, job: string, dir: string, tasks: TaskSourc
   return hits;
 }
 
-function commit(rc: ResultCache, job: string, ids: string[]): void {
-  const text = ids.map((id) => okRow({ job, task: id, kind: 'spin', attempt: 1, agent: 'a1', host: 'h', worker: 1, start: 1, end: 2 }, JSON.stringify({ id }))).join('');
+function commit(rc: ResultCache, job: string, ids: string[], value?: string): void {
+  const text = ids.map((id) => okRow({ job, task: id, kind: 'spin', attempt: 1, agent: 'a1', host: 'h', worker: 1, start: 1, end: 2 }, value ?? JSON.stringify({ id }))).join('');
   rc.committed([{ job, from: 'a1', ids, status: 'o'.repeat(ids.length), attempts: ids.map(() => 1), ms: ids.map(() => 5), errorRecords: 0 }], [text], 'coordinator');
 }
 
@@ -95,5 +95,31 @@ describe('a job keyed as none stored before', () => {
     const marked = fresh();
     assert.deepEqual(await admit(marked, 'L3', dir, tasks, spin, params), ids, 'all three found again, the first run\'s packs included');
     await marked.finish('L3');
+  });
+
+  it('stores no value a pack already holds, looked up or not', async () => {
+    const dir = join(scratch.dir, 'cache-values');
+    const packs = (): Array<{ entries: number; values: number }> =>
+      readdirSync(packsDir(dir)).map((n) => {
+        const p = decodePack(readFileSync(join(packsDir(dir), n)));
+        assert.ok(!('why' in p));
+        return { entries: p.entries.length, values: p.values.length };
+      });
+    const a = { tasks: 2, ms: 5 };
+    const first = fresh();
+    const ta = await spinTasks(a);
+    await admit(first, 'V1', dir, ta, spin, a);
+    commit(first, 'V1', [ta.at(0).id, ta.at(1).id], '{"same":1}');
+    await first.finish('V1');
+    assert.deepEqual(packs(), [{ entries: 2, values: 1 }]);
+    // Another job key: not looked up, yet its stores find the value in the pack above.
+    const b = { tasks: 2, ms: 6 };
+    const tb = await spinTasks(b);
+    const second = fresh();
+    await admit(second, 'V2', dir, tb, spin, b);
+    assert.equal(second.counts('V2')!.misses, 2);
+    commit(second, 'V2', [tb.at(0).id, tb.at(1).id], '{"same":1}');
+    await second.finish('V2');
+    assert.deepEqual(packs().sort((x, y) => x.values - y.values), [{ entries: 2, values: 0 }, { entries: 2, values: 1 }]);
   });
 });
