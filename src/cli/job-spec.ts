@@ -44,7 +44,7 @@ export function addJobOptions<Args extends unknown[]>(cmd: Command<Args>) {
     .addOption(new Option('--after-ok', 'with --after: run only if each of them ended done without failed tasks, else cancel this job (the default)').conflicts('afterAny'))
     .addOption(new Option('--after-any', 'with --after: run however they ended'))
     .addOption(new Option('--cache <dir>', 'result cache on a shared filesystem: tasks whose input and options were run before are written from it, ok rows of the others stored (README: the result cache)').env('SHOAL_CACHE'))
-    .option('--cache-key <string>', 'with --cache: counts in every task\'s key, e.g. the version of a program shoal cannot see (command jobs)')
+    .option('--cache-key <string>', 'with --cache: counts in every task\'s key: what shoal cannot see changes, e.g. the program a command job runs, or the modules and packages (RDKit\'s version) a python function imports besides its own file')
     .option('--no-cache-write', 'with --cache: look tasks up, store nothing')
     .addOption(valueOption('--priority <n>', 'jobs of higher priority get free slots first; equal ones share them (change it later with `shoal priority`)', Type.Integer({ minimum: -1000, maximum: 1000 })).default(0));
 }
