@@ -2,7 +2,8 @@
  * The result cache end to end (`--cache DIR`): a conformers job and a python job run twice into
  * different outputs compute nothing the second time, their values byte for byte the first's;
  * one generated record changed (in a renamed copy of the file) misses for its molecule only; an
- * edited function file misses for every task. Two coordinators (each with its own nats-server)
+ * edited function file misses for every task; a command job's template and --cache-key count,
+ * the place of its line in the list does not. Two coordinators (each with its own nats-server)
  * writing one cache at once leave no pack that is not whole while a reader looks on; a pack cut
  * short, a full cache and a read-only one still let the job complete, each reported once.
  */
@@ -121,6 +122,31 @@ describe('result cache', () => {
     const third = rawRows(join(suite.dir, 'p3.jsonl'));
     assert.equal(third.length, 40);
     assert.ok(third.every((r) => !r.cached), 'every task misses after the function file changed');
+  });
+
+  it('command: its template and --cache-key count, where a line lies in the list does not', async () => {
+    const cache = join(suite.dir, 'cmd-cache');
+    const list = join(suite.dir, 'args.txt');
+    writeFileSync(list, 'alpha\nbeta\ngamma\n');
+    const cmd = async (out: string, key: string, template: string[], args = list): Promise<RawRow[]> => {
+      const r = await runShoal(['run', 'command', '--args', args, '--out', join(suite.dir, out), '--cache', cache, '--cache-key', key, '--workers', '2', '--', ...template], { cwd: suite.dir, timeoutMs: 120_000 });
+      assert.equal(r.code, 0, r.describe());
+      return rawRows(join(suite.dir, out));
+    };
+    const first = await cmd('k1.jsonl', 'tool-1', ['echo', 'seen', '{}']);
+    assert.equal(first.length, 3);
+    assert.ok(first.every((r) => !r.cached));
+    const again = await cmd('k2.jsonl', 'tool-1', ['echo', 'seen', '{}']);
+    assert.ok(again.every((r) => r.cached), 'the same template and key: every task cached');
+    assert.deepEqual(byTask(again), byTask(first));
+    assert.ok((await cmd('k3.jsonl', 'tool-2', ['echo', 'seen', '{}'])).every((r) => !r.cached), 'another --cache-key: every task misses');
+    assert.ok((await cmd('k4.jsonl', 'tool-1', ['echo', 'other', '{}'])).every((r) => !r.cached), 'another template: every task misses');
+    // The same lines in another order, in a file of another name: each line's task hits.
+    const moved = join(suite.dir, 'moved-args.txt');
+    writeFileSync(moved, 'gamma\nalpha\nbeta\n');
+    const fourth = await cmd('k5.jsonl', 'tool-1', ['echo', 'seen', '{}'], moved);
+    assert.ok(fourth.every((r) => r.cached), 'lines moved: every task cached');
+    assert.deepEqual([...byTask(fourth).values()].sort(), [...byTask(first).values()].sort());
   });
 
   it('a pack cut short is a miss for what it held, reported once; the job completes', async () => {
