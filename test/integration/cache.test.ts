@@ -149,6 +149,38 @@ describe('result cache', () => {
     assert.deepEqual([...byTask(fourth).values()].sort(), [...byTask(first).values()].sort());
   });
 
+  it('a pipeline\'s stages with SHOAL_CACHE, and a coordinator\'s --cache for jobs that name none', async () => {
+    const cache = join(suite.dir, 'env-cache');
+    const file = join(suite.dir, 'cached.yaml');
+    writeFileSync(file, ['name: cp', 'stages:', '  - { name: a, kind: spin, options: { tasks: 12, ms: 2 } }', '  - { name: b, kind: spin, after: [a], options: { tasks: 8, ms: 3 } }', ''].join('\n'));
+    const env = { ...process.env, SHOAL_CACHE: cache };
+    for (const out of ['pipe-1', 'pipe-2']) {
+      const r = await runShoal(['pipeline', file, '--out-dir', join(suite.dir, out), '--workers', '2'], { cwd: suite.dir, env, timeoutMs: 120_000 });
+      assert.equal(r.code, 0, r.describe());
+    }
+    for (const stage of ['a', 'b']) {
+      const [first, second] = ['pipe-1', 'pipe-2'].map((o) => rawRows(join(suite.dir, o, `cp.${stage}.jsonl`)));
+      assert.ok(first!.every((r) => !r.cached) && second!.every((r) => r.cached), `stage ${stage}: computed once, then every row cached`);
+      assert.deepEqual(byTask(second!), byTask(first!));
+    }
+
+    // A coordinator started with --cache gives it to a job submitted without one.
+    const ns = uniqueNs('coordcache');
+    const out = join(suite.dir, 'coord-out');
+    const coord = await startCoordinator(suite.nats.url, ns, out, ['--cache', cache]);
+    const agent = await startAgent(suite.nats.url, ns, ['--workers', '2']);
+    try {
+      const r = await runShoal(['submit', 'spin', ...connArgs(suite.nats.url, ns), '--job', 'fromcoord', '--tasks', '12', '--ms', '2', '--wait'], { cwd: suite.dir, timeoutMs: 120_000 });
+      assert.equal(r.code, 0, r.describe());
+      const rows = rawRows(join(out, 'fromcoord.jsonl'));
+      assert.equal(rows.length, 12);
+      assert.ok(rows.every((x) => x.cached), 'the pipeline\'s stage a stored these tasks');
+    } finally {
+      agent.proc.kill('SIGTERM');
+      coord.kill('SIGTERM');
+    }
+  });
+
   it('a pack cut short is a miss for what it held, reported once; the job completes', async () => {
     const cache = join(suite.dir, 'torn-cache');
     const spin = (out: string, n: number): string[] => ['spin', '--tasks', String(n), '--out', join(suite.dir, out), '--cache', cache];
