@@ -3,7 +3,8 @@
  * different outputs compute nothing the second time, their values byte for byte the first's;
  * one generated record changed (in a renamed copy of the file) misses for its molecule only; an
  * edited function file misses for every task; a command job's template and --cache-key count,
- * the place of its line in the list does not. Two coordinators (each with its own nats-server)
+ * the place of its line in the list does not. The cache reached through SHOAL_CACHE (a
+ * pipeline) and a coordinator's --cache; --no-cache-write, `cache stats` and `cache prune`. Two coordinators (each with its own nats-server)
  * writing one cache at once leave no pack that is not whole while a reader looks on; a pack cut
  * short, a full cache and a read-only one still let the job complete, each reported once.
  */
@@ -179,6 +180,38 @@ describe('result cache', () => {
       agent.proc.kill('SIGTERM');
       coord.kill('SIGTERM');
     }
+  });
+
+  it('--no-cache-write looks up and stores nothing; cache stats and prune through the CLI', async () => {
+    const cache = join(suite.dir, 'cli-cache');
+    const spin = (out: string, ms: number, more: string[] = []): Promise<{ stdout: string }> => run(['spin', '--tasks', '10', '--ms', String(ms), '--job', out.replace('.jsonl', ''), '--out', join(suite.dir, out), '--cache', cache, ...more]);
+    const stats = async (): Promise<{ entries: number; runs: Array<{ job: string; hits: number; misses: number; stored: number }> }> => {
+      const r = await runShoal(['cache', 'stats', cache, '--json'], { cwd: suite.dir });
+      assert.equal(r.code, 0, r.describe());
+      return JSON.parse(r.stdout) as { entries: number; runs: Array<{ job: string; hits: number; misses: number; stored: number }> };
+    };
+    await spin('w1.jsonl', 2);
+    assert.equal((await stats()).entries, 10);
+    await spin('w2.jsonl', 3, ['--no-cache-write']);
+    assert.ok(rawRows(join(suite.dir, 'w2.jsonl')).every((r) => !r.cached));
+    assert.equal((await stats()).entries, 10, 'a read-only run stores nothing');
+    await spin('w3.jsonl', 2, ['--no-cache-write']);
+    assert.ok(rawRows(join(suite.dir, 'w3.jsonl')).every((r) => r.cached), 'a read-only run finds what is there');
+    // The runs listed are those that wrote to the cache: a read-only run writes nothing there.
+    assert.deepEqual((await stats()).runs.map((r) => [r.hits, r.misses, r.stored]), [[0, 10, 10]]);
+
+    const none = await runShoal(['cache', 'prune', cache], { cwd: suite.dir });
+    assert.notEqual(none.code, 0);
+    assert.match(none.stderr, /--older-than AGE .* or --max-size SIZE/);
+    const pruned = await runShoal(['cache', 'prune', cache, '--max-size', '0', '--json'], { cwd: suite.dir });
+    assert.equal(pruned.code, 0, pruned.describe());
+    assert.equal((JSON.parse(pruned.stdout) as { entriesRemoved: number }).entriesRemoved, 10);
+    assert.equal((await stats()).entries, 0);
+    await spin('w4.jsonl', 2);
+    assert.ok(rawRows(join(suite.dir, 'w4.jsonl')).every((r) => !r.cached), 'pruned: every task runs again');
+    const after = await stats();
+    assert.equal(after.entries, 10);
+    assert.deepEqual(after.runs.map((r) => [r.job, r.hits, r.misses, r.stored]), [['w4', 0, 10, 10], ['w1', 0, 10, 10]], 'newest first');
   });
 
   it('a pack cut short is a miss for what it held, reported once; the job completes', async () => {
