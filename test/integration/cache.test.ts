@@ -176,6 +176,16 @@ describe('result cache', () => {
       const rows = rawRows(join(out, 'fromcoord.jsonl'));
       assert.equal(rows.length, 12);
       assert.ok(rows.every((x) => x.cached), 'the pipeline\'s stage a stored these tasks');
+      const st = await runShoal(['status', ...connArgs(suite.nats.url, ns), '--json'], { cwd: suite.dir });
+      assert.equal(st.code, 0, st.describe());
+      const job = (JSON.parse(st.stdout) as { jobs: Array<{ job: string; cache?: { hits: number; misses: number } }> }).jobs.find((j) => j.job === 'fromcoord');
+      assert.deepEqual(job?.cache, { hits: 12, misses: 0 });
+      const table = await runShoal(['status', ...connArgs(suite.nats.url, ns)], { cwd: suite.dir });
+      const lines = table.stdout.split('\n');
+      const head = lines.find((l) => l.includes('CACHED'));
+      const line = lines.find((l) => l.startsWith('fromcoord'));
+      assert.ok(head && line, table.stdout);
+      assert.equal(line.slice(head.indexOf('CACHED')).split(/\s+/)[0], '12/12', table.stdout);
     } finally {
       agent.proc.kill('SIGTERM');
       coord.kill('SIGTERM');
