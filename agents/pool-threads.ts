@@ -57,8 +57,8 @@ export function startThreads(settings: ThreadSettings): PoolThreads {
     maxThreads: workers,
     idleTimeout: Infinity,
     loadBalancer: (task, threads) => {
-      const gpus = (task[queueOptionsSymbol] as { gpus?: string } | null)?.gpus ?? null;
-      return choice.choose(gpus, threads, piscina.threads.length < workers);
+      const o = task[queueOptionsSymbol] as { gpus?: string | null; short?: boolean } | null;
+      return choice.choose(o?.gpus ?? null, threads, piscina.threads.length < workers, o?.short === true);
     },
     concurrentTasksPerWorker: depth,
     maxQueue: Math.max(4, workers * 4),

@@ -20,7 +20,7 @@ import { InputStore } from './input-store.js';
 import { abortBundle, bundleAborted, NONE_BEGUN, runningIndex, setNoneBegun } from './flags.js';
 import { toWorkerInput, type BundleEnd, type BundleInput, type BundleOutput, type WorkerInput } from './worker-types.js';
 import type { BundlePool, PoolOptions } from './bundle-pool.js';
-import { gpuKey } from './thread-choice.js';
+import { BundleTimes, gpuKey } from './thread-choice.js';
 import { startThreads, stopThreads, type PoolThreads } from './pool-threads.js';
 import { takeEarlyThreads } from './early/index.js';
 
@@ -31,6 +31,8 @@ export class WorkerPool implements BundlePool {
   private readonly piscina: Piscina<WorkerInput, BundleOutput>;
   private recycling = new Set<number>();
   private closed = false;
+  /** How long each job's bundles run: only short ones have another bundle wait behind them. */
+  private readonly bundleTimes = new BundleTimes();
   /** Threads replaced so far (recycled or died), for logs and tests. */
   replaced = 0;
   /** Parsed inputs shared by the workers; null when sharing is off. */
@@ -94,8 +96,9 @@ export class WorkerPool implements BundlePool {
     const n = input.tasks.length;
     try {
       const gpus = gpuKey(input.gpus);
-      const task = gpus === null ? toWorkerInput(input) : { ...toWorkerInput(input), [queueOptionsSymbol]: { gpus } };
+      const task = { ...toWorkerInput(input), [queueOptionsSymbol]: { gpus, short: this.bundleTimes.short(input.job) } };
       const out = await this.piscina.run(task, input.inputs ? { transferList: [input.inputs] } : {});
+      this.bundleTimes.ran(input.job, out.group.ms);
       if (this.opts.recycleAfter > 0 && out.tasksRun >= this.opts.recycleAfter) this.recycle(out.threadId);
       return { kind: 'done', out };
     } catch (err) {

@@ -6,7 +6,11 @@
  * idle thread that holds no GPUs, or to a new thread while the pool may still start one (never
  * second in line on a busy thread, nor onto another bundle's GPU thread, before every thread
  * has started); with every thread started, to any idle thread, else to the least busy one with
- * room for its next bundle. No I/O: pool.ts asks it from piscina's load balancer.
+ * room for its next bundle, where the bundle it was last given is short (its job's bundles are:
+ * pool.ts measures them). Behind a bundle that may run for minutes (a straggler, a python task
+ * waiting on something), a bundle would wait for all of it while other threads go idle: it
+ * waits in the pool's queue for the first thread to free instead. No I/O: pool.ts asks it from
+ * piscina's load balancer.
  */
 
 /** What the chooser needs to know of a thread (piscina's view of a worker fits it). */
@@ -19,37 +23,42 @@ export interface ThreadView {
 export class ThreadChoice {
   /** For each thread that ran a bundle with GPUs, those GPUs (as `gpuKey` writes them). */
   private readonly gpusOf = new Map<number, string>();
+  /** For each thread, whether the bundle it was last given is short: another may wait behind it. */
+  private readonly shortOf = new Map<number, boolean>();
 
   /** @param depth bundles one thread holds at once (its running one and its next) */
   constructor(private readonly depth: number) {}
 
   /**
    * The thread for a bundle holding the GPUs `gpus` (null: none), or null to have the pool
-   * start a new thread (only when `canGrow`).
+   * start a new thread (only when `canGrow`) or keep the bundle queued until a thread frees.
+   * `short`: the bundle is short (another may wait behind it).
    */
-  choose<T extends ThreadView>(gpus: string | null, threads: Iterable<T>, canGrow: boolean): T | null {
+  choose<T extends ThreadView>(gpus: string | null, threads: Iterable<T>, canGrow: boolean, short = false): T | null {
     let fresh: T | null = null;
     let idle: T | null = null;
     let least: T | null = null;
     for (const t of threads) {
       if (t.currentUsage === 0) {
         const held = this.gpusOf.get(t.id);
-        if (gpus !== null && held === gpus) return this.took(t, gpus);
+        if (gpus !== null && held === gpus) return this.took(t, gpus, short);
         if (held === undefined) fresh ??= t;
         else idle ??= t;
-      } else if (!t.isRunningAbortableTask && t.currentUsage < this.depth && (least === null || t.currentUsage < least.currentUsage)) least = t;
+      } else if (!t.isRunningAbortableTask && t.currentUsage < this.depth && this.shortOf.get(t.id) === true && (least === null || t.currentUsage < least.currentUsage)) least = t;
     }
     // A new thread rather than one whose GPUs another bundle may want next.
     const pick = fresh ?? (canGrow ? null : (idle ?? least));
-    return pick && this.took(pick, gpus);
+    return pick && this.took(pick, gpus, short);
   }
 
   /** A thread has ended (recycled, killed or died): what it held went with it. */
   forget(id: number): void {
     this.gpusOf.delete(id);
+    this.shortOf.delete(id);
   }
 
-  private took<T extends ThreadView>(t: T, gpus: string | null): T {
+  private took<T extends ThreadView>(t: T, gpus: string | null, short: boolean): T {
+    this.shortOf.set(t.id, short);
     // A bundle without GPUs replaces whatever process saw the thread's GPUs (a kind keeps one
     // per thread), so after it the thread holds none.
     if (gpus !== null) this.gpusOf.set(t.id, gpus);
@@ -61,4 +70,32 @@ export class ThreadChoice {
 /** The key of a bundle's GPUs for `ThreadChoice` (null: it holds none). */
 export function gpuKey(gpus: readonly number[] | undefined): string | null {
   return gpus && gpus.length > 0 ? gpus.join(',') : null;
+}
+
+/** A bundle is short while every bundle of its job ran within this (ms of its tasks). */
+export const SHORT_BUNDLE_MS = 100;
+/** Jobs whose bundle times are kept (the oldest forgotten past it). */
+const JOBS_KEPT = 1024;
+
+/**
+ * The longest bundle of each job so far, from its tasks' times: a job is short until one of its
+ * bundles ran longer than SHORT_BUNDLE_MS, and unknown (not short) until one ended.
+ */
+export class BundleTimes {
+  private readonly longest = new Map<string, number>();
+
+  short(job: string): boolean {
+    const ms = this.longest.get(job);
+    return ms !== undefined && ms <= SHORT_BUNDLE_MS;
+  }
+
+  ran(job: string, taskMs: readonly number[]): void {
+    let ms = 0;
+    for (const m of taskMs) ms += m;
+    const was = this.longest.get(job);
+    if (was !== undefined && was >= ms) return;
+    this.longest.delete(job);
+    this.longest.set(job, ms);
+    if (this.longest.size > JOBS_KEPT) this.longest.delete(this.longest.keys().next().value!);
+  }
 }

@@ -9,15 +9,16 @@
  * short, a full cache and a read-only one still let the job complete, each reported once.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CacheStore, decodePack, packsDir } from '../../coordinator/index.js';
 import { writeSyntheticSet } from '../bench/synthetic-sdf.js';
 import { startTestNats, uniqueNs } from '../helpers/nats.js';
-import { runShoal, startAgent, startCoordinator, connArgs } from '../helpers/shoal.js';
+import { runShoal, spawnShoal, startAgent, startCoordinator, connArgs } from '../helpers/shoal.js';
 import { natsSuite } from '../helpers/suite.js';
 import { smallDisk } from '../helpers/tmpfs.js';
+import { until } from '../helpers/wait.js';
 
 const suite = natsSuite('shoal-cache-');
 
@@ -222,6 +223,29 @@ describe('result cache', () => {
     const after = await stats();
     assert.equal(after.entries, 10);
     assert.deepEqual(after.runs.map((r) => [r.job, r.hits, r.misses, r.stored]), [['w4', 0, 10, 10], ['w1', 0, 10, 10]], 'newest first');
+  });
+
+  it('a run killed (SIGKILL) while it stores: whole packs and temporary files only, and the next run finds exactly what they hold', async () => {
+    const cache = join(suite.dir, 'killed-cache');
+    const N = 100_000;
+    const spin = (out: string): string[] => ['run', 'spin', '--tasks', String(N), '--ms', '0', '--job', 'killed', '--out', join(suite.dir, out), '--cache', cache, '--workers', '2'];
+    const p = spawnShoal(spin('killed-1.jsonl'), { cwd: suite.dir });
+    // Killed once its first pack is in place: later packs are gathered or being written.
+    await until('a pack written', () => existsSync(packsDir(cache)) && packFiles(cache).length > 0, 60_000, 5);
+    p.kill('SIGKILL');
+    assert.equal((await p.exited).signal, 'SIGKILL', 'the run was killed, not ended');
+    const names = readdirSync(packsDir(cache));
+    assert.deepEqual(names.filter((n) => !n.endsWith('.pack') && !/\.pack\.\d+$/.test(n)), [], 'packs and temporary files only');
+    const keys = wholeKeys(cache);
+    assert.deepEqual(new CacheStore(cache).refresh(), [], 'every pack whole');
+    assert.ok(keys.size > 0 && keys.size < N, `${keys.size} tasks stored before the kill`);
+
+    const r = await runShoal(spin('killed-2.jsonl'), { cwd: suite.dir, timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.describe());
+    const rows = rawRows(join(suite.dir, 'killed-2.jsonl'));
+    assert.equal(new Set(rows.map((x) => x.task)).size, N, 'one row per task');
+    assert.equal(rows.length, N);
+    assert.equal(rows.filter((x) => x.cached).length, keys.size, 'every task stored before the kill is found, and only those');
   });
 
   it('a pack cut short is a miss for what it held, reported once; the job completes', async () => {

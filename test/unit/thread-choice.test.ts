@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BundleBook, type Bundle } from '../../agents/core/bundle-book.js';
-import { gpuKey, ThreadChoice } from '../../agents/thread-choice.js';
+import { BundleTimes, gpuKey, SHORT_BUNDLE_MS, ThreadChoice } from '../../agents/thread-choice.js';
 import type { JobInfo } from '../../protocol/index.js';
 
 interface Thread {
@@ -39,21 +39,48 @@ test('while threads may start, a GPU bundle takes a fresh thread or a new one, n
 test('every thread started: an idle one, else the least busy with room, else none; a bundle without GPUs clears what its thread held', () => {
   const c = new ThreadChoice(2);
   const ts = [thread(1), thread(2)];
-  c.choose('0', ts, false);
+  c.choose('0', ts, false, true);
   c.choose('1', [ts[1]!], false);
   ts[0]!.currentUsage = 2;
   assert.equal(c.choose('3', ts, false), ts[1], 'the only idle thread, though it held GPU 1');
   ts[0]!.currentUsage = 0;
   ts[1]!.currentUsage = 1;
-  assert.equal(c.choose('3', ts, false), ts[0], 'the thread that ran GPU 3 is busy: an idle one');
+  assert.equal(c.choose('3', ts, false, true), ts[0], 'the thread that ran GPU 3 is busy: an idle one');
   ts[0]!.currentUsage = 1;
-  assert.equal(c.choose(null, ts, false), ts[0], 'none idle: the least busy with room');
+  assert.equal(c.choose(null, ts, false), ts[0], 'none idle: the least busy with room, behind a short bundle');
   ts[0]!.currentUsage = 2;
   ts[1]!.currentUsage = 2;
   assert.equal(c.choose(null, ts, false), null, 'none has room');
   ts[0]!.currentUsage = 0;
   ts[1]!.currentUsage = 0;
   assert.equal(c.choose('3', ts, false), ts[1], 'thread 1 was given a bundle without GPUs since: only thread 2 holds GPU 3');
+});
+
+test('a bundle waits behind another on a busy thread only where that one is short; else for a thread to free', () => {
+  const c = new ThreadChoice(2);
+  const [a, b] = [thread(1), thread(2)];
+  assert.equal(c.choose(null, [a, b], false, false), a, 'a long (or not yet known) bundle on thread 1');
+  a.currentUsage = 1;
+  assert.equal(c.choose(null, [a, b], false, true), b, 'a short one on thread 2');
+  b.currentUsage = 1;
+  assert.equal(c.choose(null, [a, b], false, true), b, 'second in line behind the short one, not the long one');
+  b.currentUsage = 2;
+  assert.equal(c.choose(null, [a, b], false, true), null, 'thread 2 full, thread 1 runs a long bundle: it waits for a thread to free');
+  b.currentUsage = 1;
+  c.choose(null, [b], false, false);
+  assert.equal(c.choose(null, [a, b], false, true), null, 'thread 2 was last given a long bundle: nothing waits behind it either');
+});
+
+test('a job is short until one of its bundles ran past SHORT_BUNDLE_MS of task time, and not known before one ended', () => {
+  const t = new BundleTimes();
+  assert.equal(t.short('J'), false);
+  t.ran('J', [1, 2, 3]);
+  assert.equal(t.short('J'), true);
+  t.ran('J', [SHORT_BUNDLE_MS / 2, SHORT_BUNDLE_MS / 2 + 1]);
+  assert.equal(t.short('J'), false);
+  t.ran('J', [0]);
+  assert.equal(t.short('J'), false, 'a job that had a long bundle stays long');
+  assert.equal(t.short('K'), false);
 });
 
 test('a thread that ended is forgotten', () => {
