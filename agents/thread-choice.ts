@@ -6,8 +6,9 @@
  * idle thread that holds no GPUs, or to a new thread while the pool may still start one (never
  * second in line on a busy thread, nor onto another bundle's GPU thread, before every thread
  * has started); with every thread started, to any idle thread, else to the least busy one with
- * room for its next bundle, where the bundle it was last given is short (its job's bundles are:
- * pool.ts measures them). Behind a bundle that may run for minutes (a straggler, a python task
+ * room for its next bundle, where the bundle it was last given is short (its job's bundles run
+ * within SHORT_BUNDLE_MS on average: pool.ts measures them) and was given it less than
+ * SHORT_BUNDLE_MS ago. Behind a bundle that may run for minutes (a straggler, a python task
  * waiting on something), a bundle would wait for all of it while other threads go idle: it
  * waits in the pool's queue for the first thread to free instead. No I/O: pool.ts asks it from
  * piscina's load balancer.
@@ -23,11 +24,17 @@ export interface ThreadView {
 export class ThreadChoice {
   /** For each thread that ran a bundle with GPUs, those GPUs (as `gpuKey` writes them). */
   private readonly gpusOf = new Map<number, string>();
-  /** For each thread, whether the bundle it was last given is short: another may wait behind it. */
-  private readonly shortOf = new Map<number, boolean>();
+  /** For each thread given a short bundle last, when (`now()`): another may wait behind it a while. */
+  private readonly shortSince = new Map<number, number>();
 
-  /** @param depth bundles one thread holds at once (its running one and its next) */
-  constructor(private readonly depth: number) {}
+  /**
+   * @param depth bundles one thread holds at once (its running one and its next)
+   * @param now the clock (ms; tests move it)
+   */
+  constructor(
+    private readonly depth: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /**
    * The thread for a bundle holding the GPUs `gpus` (null: none), or null to have the pool
@@ -38,13 +45,14 @@ export class ThreadChoice {
     let fresh: T | null = null;
     let idle: T | null = null;
     let least: T | null = null;
+    const heldSince = this.now() - SHORT_BUNDLE_MS;
     for (const t of threads) {
       if (t.currentUsage === 0) {
         const held = this.gpusOf.get(t.id);
         if (gpus !== null && held === gpus) return this.took(t, gpus, short);
         if (held === undefined) fresh ??= t;
         else idle ??= t;
-      } else if (!t.isRunningAbortableTask && t.currentUsage < this.depth && this.shortOf.get(t.id) === true && (least === null || t.currentUsage < least.currentUsage)) least = t;
+      } else if (!t.isRunningAbortableTask && t.currentUsage < this.depth && (this.shortSince.get(t.id) ?? -Infinity) >= heldSince && (least === null || t.currentUsage < least.currentUsage)) least = t;
     }
     // A new thread rather than one whose GPUs another bundle may want next.
     const pick = fresh ?? (canGrow ? null : (idle ?? least));
@@ -54,11 +62,12 @@ export class ThreadChoice {
   /** A thread has ended (recycled, killed or died): what it held went with it. */
   forget(id: number): void {
     this.gpusOf.delete(id);
-    this.shortOf.delete(id);
+    this.shortSince.delete(id);
   }
 
   private took<T extends ThreadView>(t: T, gpus: string | null, short: boolean): T {
-    this.shortOf.set(t.id, short);
+    if (short) this.shortSince.set(t.id, this.now());
+    else this.shortSince.delete(t.id);
     // A bundle without GPUs replaces whatever process saw the thread's GPUs (a kind keeps one
     // per thread), so after it the thread holds none.
     if (gpus !== null) this.gpusOf.set(t.id, gpus);
@@ -72,30 +81,34 @@ export function gpuKey(gpus: readonly number[] | undefined): string | null {
   return gpus && gpus.length > 0 ? gpus.join(',') : null;
 }
 
-/** A bundle is short while every bundle of its job ran within this (ms of its tasks). */
+/** A job's bundles are short while they run within this on average (ms of their tasks). */
 export const SHORT_BUNDLE_MS = 100;
 /** Jobs whose bundle times are kept (the oldest forgotten past it). */
 const JOBS_KEPT = 1024;
 
 /**
- * The longest bundle of each job so far, from its tasks' times: a job is short until one of its
- * bundles ran longer than SHORT_BUNDLE_MS, and unknown (not short) until one ended.
+ * Each job's bundles so far, from their tasks' times: a job is short while its bundles ran
+ * within SHORT_BUNDLE_MS on average, and unknown (not short) until one ended. A bundle far
+ * longer than its job's others (a straggler) is caught by how long ago it was given instead.
  */
 export class BundleTimes {
-  private readonly longest = new Map<string, number>();
+  private readonly jobs = new Map<string, { bundles: number; ms: number }>();
 
   short(job: string): boolean {
-    const ms = this.longest.get(job);
-    return ms !== undefined && ms <= SHORT_BUNDLE_MS;
+    const j = this.jobs.get(job);
+    return j !== undefined && j.ms <= SHORT_BUNDLE_MS * j.bundles;
   }
 
   ran(job: string, taskMs: readonly number[]): void {
     let ms = 0;
     for (const m of taskMs) ms += m;
-    const was = this.longest.get(job);
-    if (was !== undefined && was >= ms) return;
-    this.longest.delete(job);
-    this.longest.set(job, ms);
-    if (this.longest.size > JOBS_KEPT) this.longest.delete(this.longest.keys().next().value!);
+    const j = this.jobs.get(job);
+    if (j) {
+      j.bundles++;
+      j.ms += ms;
+      return;
+    }
+    this.jobs.set(job, { bundles: 1, ms });
+    if (this.jobs.size > JOBS_KEPT) this.jobs.delete(this.jobs.keys().next().value!);
   }
 }

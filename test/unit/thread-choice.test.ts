@@ -56,8 +56,9 @@ test('every thread started: an idle one, else the least busy with room, else non
   assert.equal(c.choose('3', ts, false), ts[1], 'thread 1 was given a bundle without GPUs since: only thread 2 holds GPU 3');
 });
 
-test('a bundle waits behind another on a busy thread only where that one is short; else for a thread to free', () => {
-  const c = new ThreadChoice(2);
+test('a bundle waits behind another on a busy thread only where that one is short and was given it lately; else for a thread to free', () => {
+  let now = 1000;
+  const c = new ThreadChoice(2, () => now);
   const [a, b] = [thread(1), thread(2)];
   assert.equal(c.choose(null, [a, b], false, false), a, 'a long (or not yet known) bundle on thread 1');
   a.currentUsage = 1;
@@ -67,19 +68,24 @@ test('a bundle waits behind another on a busy thread only where that one is shor
   b.currentUsage = 2;
   assert.equal(c.choose(null, [a, b], false, true), null, 'thread 2 full, thread 1 runs a long bundle: it waits for a thread to free');
   b.currentUsage = 1;
+  now += SHORT_BUNDLE_MS + 1;
+  assert.equal(c.choose(null, [a, b], false, true), null, 'thread 2 has run its short bundle for longer than a short one takes: a straggler, maybe');
   c.choose(null, [b], false, false);
+  now += 1;
   assert.equal(c.choose(null, [a, b], false, true), null, 'thread 2 was last given a long bundle: nothing waits behind it either');
 });
 
-test('a job is short until one of its bundles ran past SHORT_BUNDLE_MS of task time, and not known before one ended', () => {
+test('a job is short while its bundles ran within SHORT_BUNDLE_MS of task time on average, and not known before one ended', () => {
   const t = new BundleTimes();
   assert.equal(t.short('J'), false);
-  t.ran('J', [1, 2, 3]);
-  assert.equal(t.short('J'), true);
-  t.ran('J', [SHORT_BUNDLE_MS / 2, SHORT_BUNDLE_MS / 2 + 1]);
+  t.ran('J', [SHORT_BUNDLE_MS * 2, SHORT_BUNDLE_MS]);
+  assert.equal(t.short('J'), false, 'one bundle of three times the bound');
+  t.ran('J', [1]);
   assert.equal(t.short('J'), false);
-  t.ran('J', [0]);
-  assert.equal(t.short('J'), false, 'a job that had a long bundle stays long');
+  t.ran('J', [1, 0]);
+  assert.equal(t.short('J'), false, 'three bundles in 302 ms');
+  t.ran('J', []);
+  assert.equal(t.short('J'), true, 'four bundles in 302 ms');
   assert.equal(t.short('K'), false);
 });
 
