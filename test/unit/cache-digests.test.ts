@@ -14,34 +14,25 @@ import { DIGEST_MIN_BYTES, DigestMemo, digestsDir, encodeMemo, findRecord, parse
 import { inputFacts } from '../../coordinator/jobs/content-hash.js';
 import { ResultCache } from '../../coordinator/cache/index.js';
 import { KeyMaker } from '../../coordinator/cache/key.js';
-import type { TaskSource } from '../../coordinator/index.js';
 import { createLogger } from '../../src/log.js';
 import { okRow } from '../../src/rows/index.js';
 import { cacheStats } from '../../coordinator/cache/manage.js';
 import { pruneCache } from '../../coordinator/cache/prune.js';
-import type { Kind } from '../../src/kinds/index.js';
+import { rangesKind, rangeTasks, type RangeRef } from '../helpers/kinds.js';
 import { tempSuite } from '../helpers/suite.js';
 
 const scratch = tempSuite('shoal-cache-digests-');
 let made = 0;
 const fresh = (): string => join(scratch.dir, `case-${made++}`);
 
-/** Tasks over one file: each its byte range [start, end). */
-type Ref = { file: string; start: number; end: number };
-const kind = {
-  name: 'ranges',
-  checkParams: (p: unknown) => p,
-  cache: { version: 1, content: (r: Ref) => ({ ranges: [[r.file, r.start, r.end] as [string, number, number]] }) },
-} as unknown as Kind<unknown>;
-
 /** A file of ranges: big ones (keyed by digest) and small ones (keyed by bytes), its times a day back. */
-function inputFile(dir: string): { file: string; refs: Ref[]; big: number } {
+function inputFile(dir: string): { file: string; refs: RangeRef[]; big: number } {
   const sizes = [DIGEST_MIN_BYTES, 300, DIGEST_MIN_BYTES * 3 + 7, 1000, DIGEST_MIN_BYTES + 1, DIGEST_MIN_BYTES - 1];
   const parts = sizes.map((n, i) => Buffer.alloc(n, 65 + i));
   const file = join(dir, 'in.dat');
   writeFileSync(file, Buffer.concat(parts));
   backdate(file, 1);
-  const refs: Ref[] = [];
+  const refs: RangeRef[] = [];
   let at = 0;
   for (const n of sizes) {
     refs.push({ file, start: at, end: at + n });
@@ -58,8 +49,8 @@ function backdate(file: string, days: number): void {
 /** A clock far enough ahead that a file whose change time is now counts as settled. */
 const later = { now: () => Date.now() + 60_000 };
 
-async function keysOf(cacheDir: string, refs: Ref[], memo: DigestMemo | null): Promise<string[]> {
-  const keys = KeyMaker.of({ kindName: 'ranges', kind, params: {}, fileHash: () => '', ...(memo ? { digests: memo } : {}) })!;
+async function keysOf(cacheDir: string, refs: RangeRef[], memo: DigestMemo | null): Promise<string[]> {
+  const keys = KeyMaker.of({ kindName: 'ranges', kind: rangesKind, params: {}, fileHash: () => '', ...(memo ? { digests: memo } : {}) })!;
   const out = Buffer.alloc(32 * refs.length);
   refs.forEach((r, i) => assert.ok(keys.keyInto(r, out, 32 * i)));
   await keys.saveDigests();
@@ -203,14 +194,8 @@ describe('input digests remembered across runs', () => {
     const lines: string[] = [];
     const log = createLogger('debug', {}, { stream: { write: (l: string) => void lines.push(l) }, format: 'json' });
     const rc = new ResultCache(log, { agent: 'coordinator', host: 'h' }, later);
-    const tasks: TaskSource = {
-      length: refs.length,
-      at: (i) => ({ id: `r${i}`, cost: 1, memory: 0, threads: 1, gpus: 0, bytes: 64, ref: refs[i] }),
-      refAt: (i) => ({ id: `r${i}`, ref: refs[i] }),
-      costAt: () => 1,
-      indexOf: (id) => (/^r\d+$/.test(id) ? Number(id.slice(1)) : -1),
-    };
-    await rc.admit({ job: 'D', kindName: 'ranges', kind, params: {}, cache: { dir }, tasks, split: undefined, fileHash: () => '', inputs: [refs[0]!.file] }, () => false, async () => undefined);
+    const tasks = rangeTasks(refs);
+    await rc.admit({ job: 'D', kindName: 'ranges', kind: rangesKind, params: {}, cache: { dir }, tasks, split: undefined, fileHash: () => '', inputs: [refs[0]!.file] }, () => false, async () => undefined);
     const text = okRow({ job: 'D', task: 'r0', kind: 'ranges', attempt: 1, agent: 'a1', host: 'h', worker: 1, start: 1, end: 2 }, '1');
     rc.committed([{ job: 'D', from: 'a1', ids: ['r0'], status: 'o', attempts: [1], ms: [1], errorRecords: 0 }], [text], 'coordinator');
     const run = (await rc.finish('D'))!;

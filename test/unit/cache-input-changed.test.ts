@@ -10,33 +10,20 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ResultCache } from '../../coordinator/cache/index.js';
 import type { TaskSource } from '../../coordinator/index.js';
-import type { Kind } from '../../src/kinds/index.js';
 import { createLogger } from '../../src/log.js';
 import { okRow } from '../../src/rows/index.js';
+import { rangesKind, rangeTasks, type RangeRef } from '../helpers/kinds.js';
 import { tempSuite } from '../helpers/suite.js';
 
 const scratch = tempSuite('shoal-cache-input-changed-');
-
-type Ref = { file: string; start: number; end: number };
-const kind = {
-  name: 'ranges',
-  checkParams: (p: unknown) => p,
-  cache: { version: 1, content: (r: Ref) => ({ ranges: [[r.file, r.start, r.end] as [string, number, number]] }) },
-} as unknown as Kind<unknown>;
 
 /** Three tasks over a file of three 100-byte ranges. */
 function job(dir: string): { file: string; tasks: TaskSource } {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'in.dat');
   writeFileSync(file, Buffer.concat([Buffer.alloc(100, 65), Buffer.alloc(100, 66), Buffer.alloc(100, 67)]));
-  const refs: Ref[] = [0, 1, 2].map((i) => ({ file, start: 100 * i, end: 100 * i + 100 }));
-  const tasks: TaskSource = {
-    length: refs.length,
-    at: (i) => ({ id: `r${i}`, cost: 1, memory: 0, threads: 1, gpus: 0, bytes: 64, ref: refs[i] }),
-    refAt: (i) => ({ id: `r${i}`, ref: refs[i] }),
-    costAt: () => 1,
-    indexOf: (id) => (/^r\d+$/.test(id) ? Number(id.slice(1)) : -1),
-  };
+  const refs: RangeRef[] = [0, 1, 2].map((i) => ({ file, start: 100 * i, end: 100 * i + 100 }));
+  const tasks = rangeTasks(refs);
   return { file, tasks };
 }
 
@@ -50,7 +37,7 @@ async function runChanging(dir: string, change: (file: string) => void): Promise
   const { file, tasks } = job(join(dir, 'in'));
   const lines: string[] = [];
   const rc = new ResultCache(createLogger('info', {}, { stream: { write: (l: string) => void lines.push(l) }, format: 'json' }), { agent: 'coordinator', host: 'h' });
-  await rc.admit({ job: 'C', kindName: 'ranges', kind, params: {}, cache: { dir: join(dir, 'cache') }, tasks, split: undefined, fileHash: () => '', inputs: [file] }, () => false, async () => undefined);
+  await rc.admit({ job: 'C', kindName: 'ranges', kind: rangesKind, params: {}, cache: { dir: join(dir, 'cache') }, tasks, split: undefined, fileHash: () => '', inputs: [file] }, () => false, async () => undefined);
   commit(rc, ['r0']);
   change(file);
   commit(rc, ['r1']);
