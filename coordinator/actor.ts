@@ -130,9 +130,9 @@ export class Coordinator implements SinkHost {
   }
 
   /**
-   * Claims the namespace and (with a registry) locks the out dir, subscribes, resumes
-   * unfinished jobs from the registry and starts the clock. Refuses (E_REFUSED, naming the
-   * owner) when another coordinator has either.
+   * Claims the namespace and (with a registry) locks the out dir, subscribes (and waits until
+   * the server has the subscriptions), resumes unfinished jobs from the registry and starts the
+   * clock. Refuses (E_REFUSED, naming the owner) when another coordinator has either.
    */
   async start(): Promise<void> {
     await this.claim.take();
@@ -165,6 +165,9 @@ export class Coordinator implements SinkHost {
     for (const [subject, schema] of [[this.subj.legacy.hello, 'Hello'], [this.subj.legacy.pull, 'Pull'], [this.subj.legacy.results, 'ResultBatch']] as const) {
       this.serve(subject, schema, (m) => m.respond(encode(errorReply(ErrorCode.Refused, `${subject} is not a subject of protocol ${PROTOCOL_VERSION}`))));
     }
+    // Subscriptions go out after these calls: once the server has them (a round trip after
+    // them), a peer acting on this start (on 'coordinator ready') finds the coordinator listening.
+    await this.bus.flush();
     this.bus.onStatus((s) => {
       if (s.type === 'disconnected') this.log.warn({ server: s.server }, 'lost the NATS connection; reconnecting');
       else if (s.type === 'reconnected') this.log.info({ server: s.server }, 'NATS connection back');

@@ -165,9 +165,6 @@ export function registerCoordinator(program: Command): void {
         try {
           const allocs = opts.alloc ? (await import('../alloc-spec.js')).readAllocFile(opts.alloc) : [];
           actors = await startCoordinator(conn.bus, conn.subj, log, { allocs, agentNats: opts.agentNats ?? opts.nats ?? null, allocPoll: opts.allocPoll, outDir: opts.outDir, ns: conn.ns, agentTimeout: opts.agentTimeout, lostRetention: opts.lostRetention, leftRetention: opts.leftRetention, maxAttempts: opts.maxAttempts, dispatchMs: opts.dispatchMs, splitMinS: opts.splitMinS, jobMemory: opts.jobMemory, ...(opts.cache ? { cache: opts.cache } : {}), persist: true, onConflict: (m) => conflict(m) });
-          // Its subscriptions reach the server before it says it is ready (a round trip after
-          // them): a peer that acts on 'ready' finds it listening, not "nobody is listening".
-          await conn.bus.flush();
         } catch (err) {
           await conn.bus.close();
           throw err;
