@@ -337,7 +337,12 @@ export class CachedJob {
       if (this.pending === 0) for (const f of this.idle.splice(0)) f();
     };
     pack.then(
-      () => settled(true),
+      () => {
+        settled(true);
+        // The digests its keys took, with it: a coordinator stopped or killed before the job's
+        // end keeps them for the next run's keys (a job of many packs runs for a while).
+        this.saveDigests();
+      },
       (err: Error) => {
         settled(false);
         // Stores already on their way fail too: said once.

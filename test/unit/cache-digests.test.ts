@@ -14,12 +14,13 @@ import { DIGEST_MIN_BYTES, DigestMemo, digestsDir, encodeMemo, findRecord, parse
 import { inputFacts } from '../../coordinator/jobs/content-hash.js';
 import { ResultCache } from '../../coordinator/cache/index.js';
 import { KeyMaker } from '../../coordinator/cache/key.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger, silentLogger } from '../../src/log.js';
 import { okRow } from '../../src/rows/index.js';
 import { cacheStats } from '../../coordinator/cache/manage.js';
 import { pruneCache } from '../../coordinator/cache/prune.js';
 import { rangesKind, rangeTasks, type RangeRef } from '../helpers/kinds.js';
 import { tempSuite } from '../helpers/suite.js';
+import { until } from '../helpers/wait.js';
 
 const scratch = tempSuite('shoal-cache-digests-');
 let made = 0;
@@ -183,6 +184,22 @@ describe('input digests remembered across runs', () => {
     writeFileSync(file, bytes);
     backdate(file, 3);
     assert.deepEqual(await facts(), { sha256: sha(), given: undefined }, 'the changed file read again');
+  });
+
+  it('the digests a job\'s keys took are written with each pack: a coordinator that stops before the job ends keeps them', async () => {
+    const dir = mkdirp(fresh());
+    const { refs, big } = inputFile(mkdirp(join(dir, 'in')));
+    const rc = new ResultCache(silentLogger(), { agent: 'coordinator', host: 'h' }, later);
+    await rc.admit({ job: 'S', kindName: 'ranges', kind: rangesKind, params: {}, cache: { dir }, tasks: rangeTasks(refs), split: undefined, fileHash: () => '', inputs: [refs[0]!.file] }, () => false, async () => undefined);
+    const ids = refs.map((_, i) => `r${i}`);
+    const text = ids.map((id) => okRow({ job: 'S', task: id, kind: 'ranges', attempt: 1, agent: 'a1', host: 'h', worker: 1, start: 1, end: 2 }, '1')).join('');
+    rc.committed([{ job: 'S', from: 'a1', ids, status: 'o'.repeat(ids.length), attempts: ids.map(() => 1), ms: ids.map(() => 1), errorRecords: 0 }], [text], 'coordinator');
+    // The coordinator stops: what it gathered is packed, and the job never finishes.
+    await rc.close();
+    await until('the digests written with the pack', () => readdirSafe(digestsDir(dir)).length === 1, 10_000, 10);
+    const again = new DigestMemo(dir, later);
+    await keysOf(dir, refs, again);
+    assert.equal(again.served, big, 'a re-run\'s keys take every large range from the memo');
   });
 
   it('a cache whose digests cannot be written: the job looks up and stores as ever, the failure logged at debug only', async () => {
