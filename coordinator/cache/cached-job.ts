@@ -91,15 +91,20 @@ export class CachedJob {
   }
 
   /**
-   * Looks up every task not `done`, giving the rows of hits to `write` a batch at a time (it
-   * resolves once they are durable). A task whose input cannot be read is a miss.
+   * Looks up every task not `done` (the ids its output holds), giving the rows of hits to
+   * `write` a batch at a time (it resolves once they are durable). A task whose input cannot be
+   * read is a miss.
    */
-  async prefill(done: (id: string) => boolean, write: (rows: OwnRows) => Promise<void>): Promise<void> {
+  async prefill(done: Pick<ReadonlySet<string>, 'has' | 'size'>, write: (rows: OwnRows) => Promise<void>): Promise<void> {
     const n = this.d.tasks.length;
     this.lookedUp = this.d.store.marked('jobs', this.d.keys.jobKey);
     if (this.lookedUp) {
       this.refresh();
       this.halvesStored = this.d.split !== undefined && this.d.store.marked('halves', this.d.keys.jobKey);
+    } else if (done.size === 0) {
+      // Nothing to find and nothing written yet (a new output): every task a miss, none visited.
+      this.misses = n;
+      return;
     }
     // Hits go to the sink in large groups, each written while the next ones are looked up: one
     // durable write (an fsync) per group, not per lookup batch.
@@ -114,7 +119,7 @@ export class CachedJob {
     let slice = performance.now();
     for (let i = 0; i < n; i++) {
       const t = this.d.tasks.refAt?.(i) ?? this.d.tasks.at(i);
-      if (!done(t.id)) {
+      if (!done.has(t.id)) {
         if (this.lookedUp) for (const r of this.lookupTask(i, t)) hits.add(r);
         else this.misses++;
         if (hits.chars >= HIT_GROUP_CHARS) flush();

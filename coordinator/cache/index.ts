@@ -55,7 +55,7 @@ export class ResultCache {
    * Looks up the job's tasks not yet `done` and writes the hits with `write`; from now on its
    * committed ok rows are stored. Does nothing for kinds that are never cached (said once).
    */
-  async admit(a: CacheAdmit, done: (id: string) => boolean, write: (rows: OwnRows) => Promise<void>): Promise<void> {
+  async admit(a: CacheAdmit, done: Pick<ReadonlySet<string>, 'has' | 'size'>, write: (rows: OwnRows) => Promise<void>): Promise<void> {
     this.jobs.delete(a.job);
     this.ended.delete(a.job);
     const digests = new DigestMemo(a.cache.dir, this.memo);

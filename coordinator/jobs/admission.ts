@@ -279,7 +279,7 @@ export class Admission {
           return `${c ? c.hits + c.misses : 0} of ${n} looked up, ${c?.hits ?? 0} found`;
         });
         const use = { job: rec.job, kindName: rec.kind, kind, params: rec.params, cache: rec.cache, tasks, split, fileHash: (p: string) => hashes.get(p) ?? '', inputs: rec.inputs.map((f) => f.path) };
-        await this.d.cache.admit(use, (id) => done.has(id), (rows) => this.d.sink.writeOwn(rec.job, rows));
+        await this.d.cache.admit(use, done, (rows) => this.d.sink.writeOwn(rec.job, rows));
         // The output open already: what it holds now, the hits among it.
         opened = await this.d.sink.open(openReq);
       }

@@ -24,7 +24,7 @@ const source = (): Promise<TaskSource> => spinTasks(params);
 
 async function admit(rc: ResultCache, job: string, dir: string, tasks: TaskSource): Promise<string[]> {
   const hits: string[] = [];
-  await rc.admit({ job, kindName: 'spin', kind: spin, params, cache: { dir }, tasks, split: undefined, fileHash: () => '', inputs: [] }, () => false, async (own) => {
+  await rc.admit({ job, kindName: 'spin', kind: spin, params, cache: { dir }, tasks, split: undefined, fileHash: () => '', inputs: [] }, new Set<string>(), async (own) => {
     hits.push(...own.ids);
   });
   return hits;

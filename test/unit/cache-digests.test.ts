@@ -190,7 +190,7 @@ describe('input digests remembered across runs', () => {
     const dir = mkdirp(fresh());
     const { refs, big } = inputFile(mkdirp(join(dir, 'in')));
     const rc = new ResultCache(silentLogger(), { agent: 'coordinator', host: 'h' }, later);
-    await rc.admit({ job: 'S', kindName: 'ranges', kind: rangesKind, params: {}, cache: { dir }, tasks: rangeTasks(refs), split: undefined, fileHash: () => '', inputs: [refs[0]!.file] }, () => false, async () => undefined);
+    await rc.admit({ job: 'S', kindName: 'ranges', kind: rangesKind, params: {}, cache: { dir }, tasks: rangeTasks(refs), split: undefined, fileHash: () => '', inputs: [refs[0]!.file] }, new Set<string>(), async () => undefined);
     const ids = refs.map((_, i) => `r${i}`);
     const text = ids.map((id) => okRow({ job: 'S', task: id, kind: 'ranges', attempt: 1, agent: 'a1', host: 'h', worker: 1, start: 1, end: 2 }, '1')).join('');
     rc.committed([{ job: 'S', from: 'a1', ids, status: 'o'.repeat(ids.length), attempts: ids.map(() => 1), ms: ids.map(() => 1), errorRecords: 0 }], [text], 'coordinator');
@@ -213,7 +213,7 @@ describe('input digests remembered across runs', () => {
     const log = createLogger('debug', {}, { stream: { write: (l: string) => void lines.push(l) }, format: 'json' });
     const rc = new ResultCache(log, { agent: 'coordinator', host: 'h' }, later);
     const tasks = rangeTasks(refs);
-    await rc.admit({ job: 'D', kindName: 'ranges', kind: rangesKind, params: {}, cache: { dir }, tasks, split: undefined, fileHash: () => '', inputs: [refs[0]!.file] }, () => false, async () => undefined);
+    await rc.admit({ job: 'D', kindName: 'ranges', kind: rangesKind, params: {}, cache: { dir }, tasks, split: undefined, fileHash: () => '', inputs: [refs[0]!.file] }, new Set<string>(), async () => undefined);
     const text = okRow({ job: 'D', task: 'r0', kind: 'ranges', attempt: 1, agent: 'a1', host: 'h', worker: 1, start: 1, end: 2 }, '1');
     rc.committed([{ job: 'D', from: 'a1', ids: ['r0'], status: 'o', attempts: [1], ms: [1], errorRecords: 0 }], [text], 'coordinator');
     const run = (await rc.finish('D'))!;

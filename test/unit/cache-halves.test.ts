@@ -32,7 +32,7 @@ function counted(): { split: NonNullable<JobOptions['split']>; calls: number } {
 
 async function admit(rc: ResultCache, job: string, dir: string, tasks: TaskSource, split: JobOptions['split']): Promise<string[]> {
   const hits: string[] = [];
-  await rc.admit({ job, kindName: 'spin', kind: spin, params, cache: { dir }, tasks, split, fileHash: () => '', inputs: [] }, () => false, async (own) => {
+  await rc.admit({ job, kindName: 'spin', kind: spin, params, cache: { dir }, tasks, split, fileHash: () => '', inputs: [] }, new Set<string>(), async (own) => {
     hits.push(...own.ids);
   });
   return hits;

@@ -37,7 +37,7 @@ async function runChanging(dir: string, change: (file: string) => void): Promise
   const { file, tasks } = job(join(dir, 'in'));
   const lines: string[] = [];
   const rc = new ResultCache(createLogger('info', {}, { stream: { write: (l: string) => void lines.push(l) }, format: 'json' }), { agent: 'coordinator', host: 'h' });
-  await rc.admit({ job: 'C', kindName: 'ranges', kind: rangesKind, params: {}, cache: { dir: join(dir, 'cache') }, tasks, split: undefined, fileHash: () => '', inputs: [file] }, () => false, async () => undefined);
+  await rc.admit({ job: 'C', kindName: 'ranges', kind: rangesKind, params: {}, cache: { dir: join(dir, 'cache') }, tasks, split: undefined, fileHash: () => '', inputs: [file] }, new Set<string>(), async () => undefined);
   commit(rc, ['r0']);
   change(file);
   commit(rc, ['r1']);

@@ -27,9 +27,9 @@ function counted(): { kind: Kind<unknown>; keyed: number } {
   return c;
 }
 
-async function admit(rc: ResultCache, job: string, dir: string, tasks: TaskSource, kind: Kind<unknown>, params: object): Promise<string[]> {
+async function admit(rc: ResultCache, job: string, dir: string, tasks: TaskSource, kind: Kind<unknown>, params: object, done = new Set<string>()): Promise<string[]> {
   const hits: string[] = [];
-  await rc.admit({ job, kindName: 'spin', kind, params, cache: { dir }, tasks, split: undefined, fileHash: () => '', inputs: [] }, () => false, async (own) => {
+  await rc.admit({ job, kindName: 'spin', kind, params, cache: { dir }, tasks, split: undefined, fileHash: () => '', inputs: [] }, done, async (own) => {
     hits.push(...own.ids);
   });
   return hits;
@@ -70,8 +70,11 @@ describe('a job keyed as none stored before', () => {
     const other = fresh();
     const k3 = counted();
     const otherParams = { tasks: 5, ms: 4 };
-    assert.deepEqual(await admit(other, 'J3', dir, await spinTasks(otherParams), k3.kind, otherParams), []);
+    const t3 = await spinTasks(otherParams);
+    // Resumed: the two tasks its output holds are neither looked up nor misses.
+    assert.deepEqual(await admit(other, 'J3', dir, t3, k3.kind, otherParams, new Set([t3.at(1).id, t3.at(4).id])), []);
     assert.equal(k3.keyed, 0);
+    assert.deepEqual(other.counts('J3'), { hits: 0, misses: 3 });
     await other.finish('J3');
   });
 
