@@ -169,6 +169,8 @@ export class FileDigests {
   private added = new Records();
   /** Digests given from the memo (not read). */
   served = 0;
+  /** Whether a save marked the memo used already (saves come with each pack of a job). */
+  private touched = false;
 
   constructor(
     /** Null: the file is not remembered (changed too recently). */
@@ -206,7 +208,10 @@ export class FileDigests {
   async save(): Promise<void> {
     if (this.identity === null || this.path === null) return;
     if (this.added.count === 0) {
-      if (this.served > 0) await utimes(this.path, new Date(), new Date()).catch(() => undefined);
+      if (this.served > 0 && !this.touched) {
+        this.touched = true;
+        await utimes(this.path, new Date(), new Date()).catch(() => undefined);
+      }
       return;
     }
     if (identityOf(this.fd, this.identity.slice(0, this.identity.indexOf('\n'))) !== this.identity) return;
