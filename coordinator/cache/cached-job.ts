@@ -270,7 +270,7 @@ export class CachedJob {
     if (i < 0) return;
     if (this.known[i] === 0) this.known[i] = this.keyInto(this.d.tasks.refAt?.(i) ?? this.d.tasks.at(i), this.keyBytes, 32 * i) ? 1 : 2;
     if (this.known[i] !== 1) return;
-    this.enqueue(this.keyBytes.subarray(32 * i, 32 * i + 32), rows);
+    this.batch.push([this.keyBytes.subarray(32 * i, 32 * i + 32), rows]);
   }
 
   /** A half (`p/k`): stored as itself, and its whole once both halves are here. */
@@ -281,7 +281,7 @@ export class CachedJob {
     }
     const t = this.taskOf(id);
     const key = t ? this.keyOf(t) : null;
-    if (key) this.enqueue(key, rows);
+    if (key) this.batch.push([key, rows]);
     const cut = id.lastIndexOf('/');
     const parent = id.slice(0, cut);
     const k = id.slice(cut + 1) === '0' ? 0 : 1;
@@ -309,10 +309,6 @@ export class CachedJob {
       t = h[k === '0' ? 0 : 1];
     }
     return t;
-  }
-
-  private enqueue(key: Buffer, rows: StoredRow[]): void {
-    this.batch.push([key, rows]);
   }
 
   private write(key: Buffer, rows: StoredRow[]): void {
