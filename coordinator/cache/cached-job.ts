@@ -13,6 +13,7 @@ import type { NewTask, TaskSource, JobOptions } from '../scheduler/index.js';
 import type { KeyMaker } from './key.js';
 import type { CacheRun, CacheStore, CachedRow, Lookup } from './store.js';
 import { fileNow } from './digest-memo.js';
+import { RangeHashNotReady } from './range-digest.js';
 import { cutTasks, hitHead, hitRow, HitsGathered, type CutRow, type HitHead, type HitRows, type OwnRows } from './rows.js';
 
 /** Lookups run this long (ms) at most before the event loop is let in. */
@@ -78,6 +79,8 @@ export class CachedJob {
   private readonly inputsAt: Array<[string, string | null]>;
   /** An input that changed since (tasks are then no longer stored), once seen. */
   private inputChanged: string | null = null;
+  /** Whether prefill's loop runs (a key that wants the range hasher still loading waits for it there). */
+  private lookingUp = false;
   /** What one commit stores, held until the inputs are checked. */
   private batch: Array<[Buffer, StoredRow[]]> = [];
   /** The digests' saves, one after another. */
@@ -95,7 +98,7 @@ export class CachedJob {
    * `write` a batch at a time (it resolves once they are durable). A task whose input cannot be
    * read is a miss.
    */
-  async prefill(done: Pick<ReadonlySet<string>, 'has' | 'size'>, write: (rows: OwnRows) => Promise<void>): Promise<void> {
+  async prefill(done: Pick<ReadonlySet<string>, 'has' | 'size'>, write: (rows: OwnRows) => Promise<void>, hasher: Promise<void> | null = null): Promise<void> {
     const n = this.d.tasks.length;
     this.lookedUp = this.d.store.marked('jobs', this.d.keys.jobKey);
     if (this.lookedUp) {
@@ -117,11 +120,18 @@ export class CachedJob {
       hits = new HitsGathered(this.d.job);
     };
     let slice = performance.now();
+    this.lookingUp = true;
     for (let i = 0; i < n; i++) {
       const t = this.d.tasks.refAt?.(i) ?? this.d.tasks.at(i);
       if (!done.has(t.id)) {
-        if (this.lookedUp) for (const r of this.lookupTask(i, t)) hits.add(r);
-        else this.misses++;
+        if (this.lookedUp) {
+          let found = this.lookupOrWait(i, t, hasher);
+          if (found === null) {
+            await hasher;
+            found = this.lookupTask(i, t);
+          }
+          for (const r of found) hits.add(r);
+        } else this.misses++;
         if (hits.chars >= HIT_GROUP_CHARS) flush();
       }
       // Keys and lookups are synchronous (key.ts, store.ts): let heartbeats, pulls and status in
@@ -131,9 +141,20 @@ export class CachedJob {
         slice = performance.now();
       }
     }
+    this.lookingUp = false;
     if (hits.size > 0) flush();
     this.saveDigests();
     await Promise.all(writes);
+  }
+
+  /** lookupTask, or null where it wants the range hasher still loading (`hasher`; then the task is looked up again). */
+  private lookupOrWait(i: number, t: Pick<NewTask, 'id' | 'ref'>, hasher: Promise<void> | null): HitRows[] | null {
+    try {
+      return this.lookupTask(i, t);
+    } catch (err) {
+      if (err instanceof RangeHashNotReady && hasher !== null) return null;
+      throw err;
+    }
   }
 
   /** Task i looked up whole, then (a miss of a kind that splits) as halves. */
@@ -203,6 +224,7 @@ export class CachedJob {
     try {
       return this.d.keys.keyInto(t.ref, out, at);
     } catch (err) {
+      if (err instanceof RangeHashNotReady && this.lookingUp) throw err; // lookups wait for it (stores come after it)
       this.onceWarn('key', { task: t.id, err: (err as Error).message }, 'a task\'s input could not be read for its cache key: it runs uncached');
       return false;
     }

@@ -1,6 +1,7 @@
 /**
- * The sha256 of large byte ranges of input files (a molecule's conformer records, a block of
- * frames), remembered across runs so a re-run's keys need not read and hash its inputs again:
+ * The digests of large byte ranges of input files (a molecule's conformer records, a block of
+ * frames: XXH3-128, range-digest.ts), remembered across runs so a re-run's keys need not read and
+ * hash its inputs again:
  *
  *   DIR/v2/digests/<sha256 of the file's identity>.dg
  *
@@ -14,11 +15,14 @@
  * with what another coordinator wrote meanwhile; it ends with the sha256 of all before it, so a
  * torn or garbled one is read as empty and written again. Losing a memo costs a re-read only.
  *
- * Layout: magic `SHOALDG1`, u32 identity length, the identity (UTF-8), u32 count, `count`
- * records sorted by start and end (f64 start, f64 end, 32-byte digest), then the 32-byte
- * checksum. A start may have several ends (a task's range, and its split halves' first). A
- * memo is searched where it lies (48 bytes a record, no object each) and holds MAX_RECORDS at
- * most; a job's new digests wait in arrays until written.
+ * Layout: magic `SHOALDG2`, u32 identity length, the identity (UTF-8), u32 count, `count`
+ * records sorted by start and end (f64 start, f64 end, a 32-byte slot), then the 32-byte
+ * checksum. A range [start, end) holds its 16-byte XXH3-128 digest and 16 zero bytes; the span
+ * [-1, size), which no range has, the whole file's sha256 (WholeFileDigests). A start may have
+ * several ends (a task's range, and its split halves' first). A memo is searched where it lies
+ * (48 bytes a record, no object each) and holds MAX_RECORDS at most; a job's new digests wait in
+ * arrays until written. `SHOALDG1` memos (sha256 of ranges, the whole file at [0, size)) are
+ * read as none.
  */
 import { closeSync, fstatSync, openSync, readFileSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
 import { mkdir, utimes } from 'node:fs/promises';
@@ -32,7 +36,7 @@ export const DIGEST_MIN_BYTES = 4 << 10;
 /** A file changed more recently than this (ms) is not remembered. */
 export const FRESH_MS = 2000;
 
-const MAGIC = 'SHOALDG1';
+const MAGIC = 'SHOALDG2';
 const RECORD = 48;
 
 /** Where the memos are. */
@@ -186,7 +190,7 @@ export class FileDigests {
     }
   }
 
-  /** The digest of [start, end) where the memo holds it. */
+  /** The 32-byte slot of [start, end) where the memo holds it. */
   get(start: number, end: number): Buffer | undefined {
     const m = this.memo;
     const at = m === null ? -1 : findRecord(m, start, end);
@@ -195,9 +199,11 @@ export class FileDigests {
     return m!.bytes.subarray(at + 16, at + 48);
   }
 
-  /** Remembers the digest of [start, end) taken now (up to MAX_RECORDS a job). */
+  /** Remembers the digest of [start, end) taken now (up to MAX_RECORDS a job; one under 32 bytes is padded with zeros). */
   add(start: number, end: number, digest: Buffer): void {
-    if (this.identity !== null && this.added.count < MAX_RECORDS) this.added.push(start, end, digest);
+    if (this.identity === null || this.added.count >= MAX_RECORDS) return;
+    if (digest.length < 32) digest = Buffer.concat([digest, Buffer.alloc(32 - digest.length)]);
+    this.added.push(start, end, digest);
   }
 
   /**
@@ -295,11 +301,14 @@ export class DigestMemo {
 
 /** A whole input's sha256 as remembered, and how to remember one taken now. */
 export interface WholeDigest {
-  /** The file's sha256 (hex), where its memo holds it (the range [0, size)). */
+  /** The file's sha256 (hex), where its memo holds it (the span [-1, size), WHOLE_START). */
   sha256: string | undefined;
   /** Remembers the sha256 of the file as it was opened (written by `WholeFileDigests.close`). */
   keep(hex: string): void;
 }
+
+/** The start of a whole file's span in a memo: a start no range has, so its sha256 is never taken for a range's digest. */
+const WHOLE_START = -1;
 
 /**
  * The sha256 of whole input files (a job's fingerprint, which guards its resume) remembered in
@@ -329,7 +338,7 @@ export class WholeFileDigests {
     this.fds.push(fd);
     const size = fstatSync(fd).size;
     const f = this.memo.open(path, fd);
-    return { sha256: f.get(0, size)?.toString('hex'), keep: (hex) => f.add(0, size, Buffer.from(hex, 'hex')) };
+    return { sha256: f.get(WHOLE_START, size)?.toString('hex'), keep: (hex) => f.add(WHOLE_START, size, Buffer.from(hex, 'hex')) };
   }
 
   /** Writes what was kept (not for a read-only cache; a failure costs a later read only), and closes the files. */

@@ -8,8 +8,9 @@
  *              the sha256 of each file that counts whole (a python function's source)
  *   task part  the rest of its ref that counts (JSON), the lengths of its byte ranges, (a csv's
  *              header line,) and the ranges' content, a run of ranges that follow each other in
- *              a file at a time: a run under 4 KiB as its bytes, a longer one as its sha256
- *              (remembered across runs by the file's identity, digest-memo.ts)
+ *              a file at a time: a run under 4 KiB as its bytes, a longer one as its XXH3-128
+ *              digest (range-digest.ts; remembered across runs by the file's identity,
+ *              digest-memo.ts)
  *
  * The job part's objects are serialised with their keys sorted, so the order params were built
  * in never counts. The task part is plain JSON: made for every task, where sorting keys in
@@ -21,10 +22,10 @@ import { DIGEST_MIN_BYTES, type DigestMemo, type FileDigests } from './digest-me
 import { ErrorCode, ShoalError } from '../../src/errors.js';
 import type { Kind, TaskContent } from '../../src/kinds/index.js';
 import { sha256Into } from './pack-format.js';
+import { RANGE_DIGEST_BYTES, rangeHash } from './range-digest.js';
 
-
-/** Bumped when the key's layout changes: every older entry then misses. */
-export const KEY_SCHEME = 2;
+/** Bumped when the key's layout changes: every older entry then misses (3: runs of 4 KiB or more by XXH3-128, not sha256). */
+export const KEY_SCHEME = 3;
 
 /** JSON with object keys sorted (undefined fields dropped, as JSON.stringify does). */
 export function stableJson(v: unknown): string {
@@ -106,7 +107,7 @@ export class KeyMaker {
 
   /**
    * Hashes the ranges, one run at a time (ranges that follow each other in a file): a run of
-   * DIGEST_MIN_BYTES or more as its own sha256 (remembered across runs, digest-memo.ts), a
+   * DIGEST_MIN_BYTES or more as its XXH3-128 digest (remembered across runs, digest-memo.ts), a
    * shorter one as its bytes. The lengths in the key's text tell the two apart.
    */
   private hashRanges(h: crypto.Hash, ranges: TaskContent['ranges']): void {
@@ -125,8 +126,8 @@ export class KeyMaker {
   private runDigest(file: string, start: number, end: number): Buffer {
     const f = this.handle(file);
     const known = f.digests?.get(start, end);
-    if (known) return known;
-    const d = crypto.createHash('sha256');
+    if (known) return known.subarray(0, RANGE_DIGEST_BYTES);
+    const d = rangeHash();
     this.readInto(d, file, start, end);
     const digest = d.digest();
     f.digests?.add(start, end, digest);
@@ -134,7 +135,7 @@ export class KeyMaker {
   }
 
   /** Bytes [start, end) of `file` into `h`, read through one scratch buffer. */
-  private readInto(h: crypto.Hash, file: string, start: number, end: number): void {
+  private readInto(h: { update(bytes: Uint8Array): unknown }, file: string, start: number, end: number): void {
     const { fd } = this.handle(file);
     if (this.scratch.length < Math.min(end - start, READ_BYTES)) this.scratch = Buffer.allocUnsafe(Math.min(Math.max(end - start, 64 << 10), READ_BYTES));
     let at = start;

@@ -14,6 +14,7 @@ import { DIGEST_MIN_BYTES, DigestMemo, digestsDir, encodeMemo, findRecord, isDig
 import { inputFacts } from '../../coordinator/jobs/content-hash.js';
 import { ResultCache } from '../../coordinator/cache/index.js';
 import { KeyMaker } from '../../coordinator/cache/key.js';
+import { loadRangeHash } from '../../coordinator/cache/range-digest.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { okRow } from '../../src/rows/index.js';
 import { cacheStats } from '../../coordinator/cache/manage.js';
@@ -51,6 +52,7 @@ function backdate(file: string, days: number): void {
 const later = { now: () => Date.now() + 60_000 };
 
 async function keysOf(cacheDir: string, refs: RangeRef[], memo: DigestMemo | null): Promise<string[]> {
+  await loadRangeHash();
   const keys = KeyMaker.of({ kindName: 'ranges', kind: rangesKind, params: {}, fileHash: () => '', ...(memo ? { digests: memo } : {}) })!;
   const out = Buffer.alloc(32 * refs.length);
   refs.forEach((r, i) => assert.ok(keys.keyInto(r, out, 32 * i)));
