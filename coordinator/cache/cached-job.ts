@@ -125,7 +125,7 @@ export class CachedJob {
       const t = this.d.tasks.refAt?.(i) ?? this.d.tasks.at(i);
       if (!done.has(t.id)) {
         if (this.lookedUp) {
-          let found = this.lookupOrWait(i, t, hasher);
+          let found = hasher === null ? this.lookupTask(i, t) : this.lookupOrWait(i, t);
           if (found === null) {
             await hasher;
             found = this.lookupTask(i, t);
@@ -147,12 +147,12 @@ export class CachedJob {
     await Promise.all(writes);
   }
 
-  /** lookupTask, or null where it wants the range hasher still loading (`hasher`; then the task is looked up again). */
-  private lookupOrWait(i: number, t: Pick<NewTask, 'id' | 'ref'>, hasher: Promise<void> | null): HitRows[] | null {
+  /** lookupTask, or null where it wants the range hasher still loading (then the task is looked up again once it is). */
+  private lookupOrWait(i: number, t: Pick<NewTask, 'id' | 'ref'>): HitRows[] | null {
     try {
       return this.lookupTask(i, t);
     } catch (err) {
-      if (err instanceof RangeHashNotReady && hasher !== null) return null;
+      if (err instanceof RangeHashNotReady) return null;
       throw err;
     }
   }
