@@ -3,7 +3,9 @@
  * without a cache, with an empty one (every task a miss, every ok row stored), and again fully
  * cached. Rows/s of the cached run are its rows over the lookup-and-write time the coordinator
  * logs ('cache looked up', `ms`: keys, reads and the hits' rows durable in the JSONL); the
- * overhead is the uncached run's wall time with an empty cache against without one.
+ * overhead is the uncached run's wall time with an empty cache against without one. A floor
+ * under the cached rows/s is measured beside them (cache-floor.ts: only a key, a lookup and a row
+ * per task in a fresh process).
  * CACHE_CONF=1 adds the 1,000-molecule conformers set (minutes per uncached run).
  */
 import { spawn } from 'node:child_process';
@@ -40,17 +42,31 @@ function lookupMs(stderr: string): { ms: number; hits: number } {
   throw new Error(`no 'cache looked up' line: ${stderr}`);
 }
 
+/** The floor under a cached re-run of `output`'s rows (cache-floor.ts), in a fresh process. */
+async function floorMs(output: string, dest: string): Promise<{ rows: number; ms: number; loopMs: number; writeMs: number }> {
+  const p = spawn(process.execPath, [join(repoRoot, 'dist', 'test', 'bench', 'cache-floor.js'), output, dest], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((r) => p.on('exit', r));
+  if (code !== 0) throw new Error(`cache-floor failed (${code}): ${err}`);
+  return JSON.parse(out) as { rows: number; ms: number; loopMs: number; writeMs: number };
+}
+
 async function threeRuns(name: string, args: string[], dir: string, rows: number): Promise<CacheBenchRow[]> {
   const cache = join(dir, `${name}-cache`);
   const plain = await runWall([...args, '--out', join(dir, `${name}-plain.jsonl`)]);
   const cold = await runWall([...args, '--out', join(dir, `${name}-cold.jsonl`), '--cache', cache]);
   const warm = await runWall([...args, '--out', join(dir, `${name}-warm.jsonl`), '--cache', cache]);
   const w = lookupMs(warm.stderr);
+  const floor = await floorMs(join(dir, `${name}-cold.jsonl`), join(dir, `${name}-floor.jsonl`));
   const overhead = ((cold.seconds / plain.seconds - 1) * 100).toFixed(1);
   return [
     { workload: `cache-${name}`, mode: 'no --cache, process start to exit', tasks: rows, seconds: +plain.seconds.toFixed(3), tasksPerSecond: Math.round(rows / plain.seconds), note: '' },
     { workload: `cache-${name}`, mode: 'empty cache: all miss, rows stored', tasks: rows, seconds: +cold.seconds.toFixed(3), tasksPerSecond: Math.round(rows / cold.seconds), note: `overhead ${overhead}% of the run without --cache (goal <= 2%)` },
     { workload: `cache-${name}`, mode: 'fully cached re-run, lookups + rows durable', tasks: rows, seconds: +(w.ms / 1000).toFixed(4), tasksPerSecond: Math.round(rows / (w.ms / 1000)), note: `${w.hits} hits; process start to exit ${warm.seconds.toFixed(2)} s (goal >= 200,000 rows/s)` },
+    { workload: `cache-${name}`, mode: 'floor: a fresh process that only keys, finds and writes the rows', tasks: floor.rows, seconds: +(floor.ms / 1000).toFixed(4), tasksPerSecond: Math.round(floor.rows / (floor.ms / 1000)), note: `a sha256, a Map lookup and a row per task (${floor.loopMs} ms), one write and fdatasync (${floor.writeMs} ms; cache-floor.ts)` },
   ];
 }
 
