@@ -14,7 +14,8 @@
  * file, msgpackr's native add-on) and those loaded only by some
  * commands.
  *
- * Worker entries keep their names (worker.js, zeno-worker.js, worker-adapter.js) and sit beside
+ * Worker entries keep their names (worker.js, zeno-worker.js, worker-adapter.js,
+ * summary-thread.js) and sit beside
  * the chunks, so `new URL('./worker.js', import.meta.url)` finds them from any chunk; the report
  * page's script is copied to browser/main.js for the same reason.
  */
@@ -33,7 +34,7 @@ const BESIDE = ['msgpackr-extract'];
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const external = [...Object.keys(pkg.dependencies).filter((d) => !INLINE.includes(d)), ...BESIDE].flatMap((d) => [d, `${d}/*`]);
 
-const entries = ['src/cli/main.js', 'agents/worker.js', 'src/kinds/frames/zeno-worker.js', 'src/kinds/handlers/worker-adapter.js'];
+const entries = ['src/cli/main.js', 'agents/worker.js', 'src/kinds/frames/zeno-worker.js', 'src/kinds/handlers/worker-adapter.js', 'src/sink/summary-thread.js'];
 
 /**
  * protocol/ is pure (subjects, schemas, codec: no I/O, nothing registered; ARCHITECTURE.md), so

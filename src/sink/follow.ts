@@ -26,6 +26,13 @@ const READ_MS = 25;
 
 type Keep = (r: Record<string, unknown>) => boolean;
 
+export interface FollowOptions {
+  /** Whether steps wait for a mostly idle event loop (false in a thread of its own: summary-thread.ts). */
+  yieldToLoop?: boolean;
+  /** Called each time a step waits because the loop was busy over the last LOOK_MS. */
+  busy?: () => void;
+}
+
 export class RowFollower {
   /** Bytes of the file read (and given) so far: always the end of a line. */
   private read = 0;
@@ -45,7 +52,13 @@ export class RowFollower {
     private readonly keep: Keep,
     /** Lines that are not JSON are counted here. */
     private readonly stats?: { bad: number },
+    private readonly o: FollowOptions = {},
   ) {}
+
+  /** Bytes durable and not read yet. */
+  get unread(): number {
+    return this.durable() - this.read;
+  }
 
   /** More of the file is durable. */
   advanced(): void {
@@ -76,8 +89,11 @@ export class RowFollower {
         if (this.stopped) return;
         const left = this.durable() - this.read;
         if (left >= STEP || (this.ended && left > 0)) {
-          if (!this.ended && performance.now() >= this.readUntil) {
-            if (!(await this.quiet())) continue;
+          if (this.o.yieldToLoop !== false && !this.ended && performance.now() >= this.readUntil) {
+            if (!(await this.quiet())) {
+              if (!this.ended && !this.stopped) this.o.busy?.();
+              continue;
+            }
             this.readUntil = performance.now() + READ_MS;
           }
           fh ??= await open(this.path, 'r');

@@ -5,9 +5,7 @@
  */
 import { writeWhole } from '../write-whole.js';
 import type { Logger } from '../log.js';
-import { getKind } from '../kinds/index.js';
-import type { Row } from '../kinds/index.js';
-import { RowFollower } from './follow.js';
+import { SummaryRun, type SummaryFollower } from './summary-run.js';
 import { formatProblems, hasProblems, scanJournal } from './journal.js';
 import { InputError } from '../errors.js';
 import { acquireOwnerLock } from '../owner-lock.js';
@@ -61,22 +59,13 @@ export async function openOutput(req: OpenRequest, fs: OutputFs, onLost: (err: E
 }
 
 /**
- * The kind's figures over the job's rows, folded as they become durable (follow.ts): started when
- * the output opens, `follower.end()` once it closes. A summary that fails gives
+ * The kind's figures over the job's rows, folded as they become durable (summary-run.ts): started
+ * when the output opens, `follower.end()` once it closes. A summary that fails gives
  * `{ summaryError }` (logged), never a rejection.
  */
-export function startSummary(job: string, kindName: string, params: unknown, w: JobWriter, log: Logger): { follower: RowFollower; figures: Promise<Record<string, unknown>> } {
-  const follower = new RowFollower(w.path, () => w.durableBytes, (r) => r.job === job);
-  const kind = getKind(kindName);
-  const figures = kind
-    ? Promise.resolve()
-        .then(() => kind.summarize(follower.rows() as AsyncIterable<Row>, kind.checkParams(params)))
-        .catch((err: unknown) => {
-          log.error({ job, err }, 'summary failed');
-          return { summaryError: (err as Error).message };
-        })
-    : Promise.resolve({});
-  return { follower, figures };
+export function startSummary(job: string, kindName: string, params: unknown, w: JobWriter, log: Logger): { follower: SummaryFollower; figures: Promise<Record<string, unknown>> } {
+  const run = new SummaryRun({ job, kindName, params, path: w.path, durable: () => w.durableBytes, log });
+  return { follower: run, figures: run.figures };
 }
 
 /** Writes `<out>.summary.json` durably with the kind's `figures`; returns its path (null when it could not be written). */

@@ -29,7 +29,7 @@ import { DropLog, OnceLog } from '../log.js';
 import { columnsAgree, errorRow, taskText } from '../rows/index.js';
 import { checkTaskRows, type RowExpectation } from './check.js';
 import { JobWriter, nodeOutputFs, type OutputFs } from './writer.js';
-import type { RowFollower } from './follow.js';
+import type { SummaryFollower } from './summary-run.js';
 import { openOutput, startSummary, writeSummary } from './open.js';
 import type { TaskNumbers, TaskStatusSet } from './task-set.js';
 
@@ -110,7 +110,7 @@ interface OpenJob {
   writer: JobWriter;
   kind: string;
   /** The summary's rows read back as they become durable (open.ts startSummary). */
-  follower: RowFollower;
+  follower: SummaryFollower;
   figures: Promise<Record<string, unknown>>;
   release(): Promise<void>;
 }
@@ -292,7 +292,7 @@ export class Sink {
     let job = this.jobs.get(req.job);
     if (job) return { rows: job.writer.rows, errorRecords: job.writer.errorRecords, done: job.writer.done(), repaired: 0 };
     const o = await openOutput(req, this.opts.fs, (lost) => this.lost(req.job, lost));
-    let follower: RowFollower | null = null;
+    let follower: SummaryFollower | null = null;
     const writer = new JobWriter(req.job, req.out, o.file, o.size, o.done, {
       durable: (groups, texts) => {
         follower?.advanced();
