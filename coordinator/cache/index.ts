@@ -69,19 +69,22 @@ export class ResultCache {
     // A job that reads inputs may key runs of their bytes by digest (range-digest.ts): the hasher
     // is compiled (once per process) while its lookups go on, which wait for it only where a run
     // is not in the memos; the job is scheduled, and stores, once it is.
-    const hasher = a.inputs.length > 0 ? loadRangeHash() : null;
-    hasher?.catch(() => undefined); // awaited below
+    let loadFailed: Error | null = null;
+    const hasher = a.inputs.length > 0 ? loadRangeHash().catch((err: Error) => void (loadFailed = err)) : null;
     let store = this.stores.get(a.cache.dir);
     if (!store) this.stores.set(a.cache.dir, (store = new CacheStore(a.cache.dir)));
     const cj = new CachedJob({ job: a.job, kind: a.kindName, store, keys, tasks: a.tasks, split: a.split, inputs: a.inputs, write: a.cache.readOnly !== true, agent: this.who.agent, host: this.who.host, log: this.log });
     this.jobs.set(a.job, cj);
     try {
       await cj.prefill(done, write, hasher);
-      await hasher;
     } catch (err) {
-      // Only a broken install: the hits found are written; nothing more is looked up or stored.
+      if (loadFailed === null) throw err; // the hits' write failed: the caller says so
+    }
+    await hasher;
+    if (loadFailed !== null) {
+      // Only a broken install: the hits written stay; nothing more is looked up or stored.
       this.jobs.delete(a.job);
-      this.log.warn({ job: a.job, err: (err as Error).message }, '--cache: the hasher of input ranges cannot be loaded; the job runs uncached');
+      this.log.warn({ job: a.job, err: (loadFailed as Error).message }, '--cache: the hasher of input ranges cannot be loaded; the job runs uncached');
       return;
     }
     this.log.info({ job: a.job, cache: a.cache.dir, hits: cj.hits, misses: cj.misses, ms: +(performance.now() - t0).toFixed(1), ...(cj.lookedUp ? {} : { lookedUp: false, why: 'the cache holds no task of this job\'s key (kind, version, params): its keys are made as its tasks are stored' }), ...(digests.served ? { digestsReused: digests.served } : {}), ...(cj.broken ? { broken: cj.broken } : {}) }, 'cache looked up');
