@@ -50,6 +50,8 @@ export class ResultCache {
     private readonly who: { agent: string; host: string },
     /** How the digests of inputs are remembered (tests move the clock). */
     private readonly memo: DigestMemoOptions = {},
+    /** Loads the hasher of input ranges (tests give one that fails). */
+    private readonly loadHash: () => Promise<void> = loadRangeHash,
   ) {}
 
   /**
@@ -70,7 +72,7 @@ export class ResultCache {
     // is compiled (once per process) while its lookups go on, which wait for it only where a run
     // is not in the memos; the job is scheduled, and stores, once it is.
     let loadFailed: Error | null = null;
-    const hasher = a.inputs.length > 0 ? loadRangeHash().catch((err: Error) => void (loadFailed = err)) : null;
+    const hasher = a.inputs.length > 0 ? this.loadHash().catch((err: Error) => void (loadFailed = err)) : null;
     let store = this.stores.get(a.cache.dir);
     if (!store) this.stores.set(a.cache.dir, (store = new CacheStore(a.cache.dir)));
     const cj = new CachedJob({ job: a.job, kind: a.kindName, store, keys, tasks: a.tasks, split: a.split, inputs: a.inputs, write: a.cache.readOnly !== true, agent: this.who.agent, host: this.who.host, log: this.log });

@@ -48,6 +48,17 @@ function busyLoop(): () => void {
   return () => clearInterval(t);
 }
 
+/** Says rows are durable with the loop kept busy, until the fold moves to a thread (or tries to). */
+async function movedUnderBusyLoop(run: SummaryRun): Promise<void> {
+  const idle = busyLoop();
+  try {
+    run.advanced();
+    await until('the fold moved to a thread', () => run.threaded);
+  } finally {
+    idle();
+  }
+}
+
 function logged(): { log: ReturnType<typeof createLogger>; lines: Array<{ level: number; msg: string }> } {
   const lines: Array<{ level: number; msg: string }> = [];
   return { log: createLogger('debug', {}, { stream: { write: (l: string) => void lines.push(JSON.parse(l) as { level: number; msg: string }) }, format: 'json' }), lines };
@@ -60,13 +71,7 @@ describe('a job\'s summary while it runs', () => {
     let durable = statSync(path).size;
     const { log } = logged();
     const run = new SummaryRun({ job: 'J', kindName: 'spin', params: {}, path, durable: () => durable, log });
-    const idle = busyLoop();
-    try {
-      run.advanced();
-      await until('the fold moved to a thread', () => run.threaded);
-    } finally {
-      idle();
-    }
+    await movedUnderBusyLoop(run);
     // Rows made durable after the move reach the thread too.
     appendFileSync(path, rows(20_000, 5_000));
     durable = statSync(path).size;
@@ -90,13 +95,7 @@ describe('a job\'s summary while it runs', () => {
     writeFileSync(path, rows(0, 20_000));
     const { log, lines } = logged();
     const run = new SummaryRun({ job: 'J', kindName: 'spin', params: {}, path, durable: () => statSync(path).size, log, threadUrl: new URL('file:///nonexistent/summary-thread.js') });
-    const idle = busyLoop();
-    try {
-      run.advanced();
-      await until('the thread tried', () => run.threaded);
-    } finally {
-      idle();
-    }
+    await movedUnderBusyLoop(run);
     run.end();
     assert.deepEqual(await run.figures, expected(20_000));
     assert.equal(lines.filter((l) => l.level === 40 && /the summary's thread failed/.test(l.msg)).length, 1);
@@ -106,13 +105,7 @@ describe('a job\'s summary while it runs', () => {
     const path = join(scratch.dir, `out-${files++}.jsonl`);
     writeFileSync(path, rows(0, 20_000));
     const run = new SummaryRun({ job: 'J', kindName: 'spin', params: {}, path, durable: () => statSync(path).size, log: logged().log });
-    const idle = busyLoop();
-    try {
-      run.advanced();
-      await until('the fold moved to a thread', () => run.threaded);
-    } finally {
-      idle();
-    }
+    await movedUnderBusyLoop(run);
     run.stop();
     const f = await run.figures;
     assert.equal(typeof f.ok, 'number');
