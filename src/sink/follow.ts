@@ -4,11 +4,12 @@
  * a time, so when the job ends only what is left is read, not the whole output (a
  * 10,000,000-row job's summary read its 1.9 GB back for 18 s after the job). Steps are read
  * (for 25 ms at a time) only while the event loop is mostly idle (under half busy over the
- * last 100 ms): where the
- * coordinator is saturated (no-op tasks by the hundred thousand) the reading waits for the end
- * rather than slow the job, where it is not (tasks that take time) the end finds it done. The
- * rows are read from the file, never kept from the commits: memory stays one step however far
- * the summary falls behind, and the rows counted are those durable in the file, as before.
+ * last 100 ms): where the coordinator is saturated (no-op tasks by the hundred thousand) the
+ * reading does not slow the job (a busy look is said to `busy`: summary-run.ts then folds the
+ * rows in a thread of its own, whose follower does not wait for a quiet loop), where it is not
+ * (tasks that take time) the end finds it done. The rows are read from the file, never kept from
+ * the commits: memory stays one step however far the summary falls behind, and the rows counted
+ * are those durable in the file, as before.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
