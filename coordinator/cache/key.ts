@@ -24,8 +24,13 @@ import type { Kind, TaskContent } from '../../src/kinds/index.js';
 import { sha256Into } from './pack-format.js';
 import { RANGE_DIGEST_BYTES, rangeHash } from './range-digest.js';
 
-/** Bumped when the key's layout changes: every older entry then misses (3: runs of 4 KiB or more by XXH3-128, not sha256). */
-export const KEY_SCHEME = 3;
+/**
+ * Bumped when the key's layout changes so that an older key could name other content: every
+ * older entry then misses. Not for a change whose keys can only differ from the old ones (runs of
+ * 4 KiB or more by XXH3-128 instead of sha256: a 16-byte digest where there were 32, so only the
+ * tasks with such runs miss once, and the rest of a cache stays good).
+ */
+export const KEY_SCHEME = 2;
 
 /** JSON with object keys sorted (undefined fields dropped, as JSON.stringify does). */
 export function stableJson(v: unknown): string {

@@ -3,7 +3,8 @@
  * as an independent implementation gives it (the expected values below were taken with the Rust
  * crate xxhash-rust, through @node-rs/xxhash 1.7, not with the WebAssembly build shoal uses), fed
  * in pieces or whole; a key of a large run is the sha256 of the layout key.ts and the README
- * describe; and a file's whole sha256 (its job's fingerprint) and a range over the whole file are
+ * describe, and a key without one is what earlier versions made (their entries still hit); and a
+ * file's whole sha256 (its job's fingerprint) and a range over the whole file are
  * remembered apart in one memo.
  */
 import assert from 'node:assert/strict';
@@ -67,6 +68,19 @@ describe('range digests', () => {
     // The job part's sha256, the task's rest (none: null), the run's length, then its digest.
     const want = createHash('sha256').update(`${keys.jobKey}\nnull\n100000,\n`).update(Buffer.from(VECTORS[3]![2], 'hex')).digest('hex');
     assert.equal(out.toString('hex'), want);
+  });
+
+  it('a task without a run of 4 KiB keeps the key earlier versions gave it (the values below from Python\'s hashlib)', () => {
+    const dir = join(scratch.dir, 'small');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'in.dat');
+    writeFileSync(file, Buffer.concat([Buffer.alloc(10, 120), mod251(300)]));
+    const keys = KeyMaker.of({ kindName: 'ranges', kind: rangesKind, params: {}, fileHash: () => '' })!;
+    const out = Buffer.alloc(32);
+    assert.ok(keys.keyInto({ file, start: 10, end: 310 }, out, 0));
+    keys.close();
+    assert.equal(keys.jobKey, '6e09269ef5c5ff17d5ce665901c5e7be0f85c50ec547c9dda2252de4ec524af9');
+    assert.equal(out.toString('hex'), 'd2f5103b02b8996b01deec2f956cfa34cabfcb40ca30831254dfd28e64067c36');
   });
 
   it('a file\'s whole sha256 and the digest of a range over the whole file are remembered apart', async () => {
