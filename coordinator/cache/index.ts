@@ -44,6 +44,8 @@ export class ResultCache {
   private readonly stores = new Map<string, CacheStore>();
   private readonly jobs = new Map<string, CachedJob>();
   private readonly ended = new Map<string, { hits: number; misses: number }>();
+  /** Ms of the coordinator's thread each job's stores took (keys made, rows cut and packed), said at its end. */
+  private readonly storeMs = new Map<string, number>();
 
   constructor(
     private readonly log: Logger,
@@ -61,6 +63,7 @@ export class ResultCache {
   async admit(a: CacheAdmit, done: Pick<ReadonlySet<string>, 'has' | 'size'>, write: (rows: OwnRows) => Promise<void>): Promise<void> {
     this.jobs.delete(a.job);
     this.ended.delete(a.job);
+    this.storeMs.delete(a.job);
     const digests = new DigestMemo(a.cache.dir, this.memo);
     const keys = a.kind ? KeyMaker.of({ kindName: a.kindName, kind: a.kind, params: a.params, ...(a.cache.key !== undefined ? { cacheKey: a.cache.key } : {}), fileHash: a.fileHash, digests }) : null;
     if (keys === null) {
@@ -98,7 +101,11 @@ export class ResultCache {
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i]!;
       if (g.from === coordinator) continue;
-      this.jobs.get(g.job)?.committed(g.status, g.ids, texts[i]!);
+      const j = this.jobs.get(g.job);
+      if (!j) continue;
+      const t0 = performance.now();
+      j.committed(g.status, g.ids, texts[i]!);
+      this.storeMs.set(g.job, (this.storeMs.get(g.job) ?? 0) + performance.now() - t0);
     }
   }
 
@@ -120,7 +127,9 @@ export class ResultCache {
     this.jobs.delete(job);
     this.ended.set(job, j);
     const run = await j.finish();
-    this.log.info({ job, hits: run.hits, misses: run.misses, stored: run.stored, ...(run.broken ? { broken: run.broken } : {}), ...(run.unstored ? { unstored: run.unstored } : {}) }, 'cache use');
+    const storeMs = +(this.storeMs.get(job) ?? 0).toFixed(1);
+    this.storeMs.delete(job);
+    this.log.info({ job, hits: run.hits, misses: run.misses, stored: run.stored, storeMs, ...(run.broken ? { broken: run.broken } : {}), ...(run.unstored ? { unstored: run.unstored } : {}) }, 'cache use');
     return run;
   }
 }
