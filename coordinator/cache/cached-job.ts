@@ -365,6 +365,8 @@ export class CachedJob {
         // The digests its keys took, with it: a coordinator stopped or killed before the job's
         // end keeps them for the next run's keys (a job of many packs runs for a while).
         this.saveDigests();
+        // Its marks written again: none is older than the job's newest entry (prune.ts).
+        for (const what of this.halvesMarked ? (['jobs', 'halves'] as const) : (['jobs'] as const)) this.d.store.mark(what, this.d.keys.jobKey).catch(() => undefined);
       },
       (err: Error) => {
         settled(false);

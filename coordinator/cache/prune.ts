@@ -5,7 +5,8 @@
  * the cache fits --max-size; a key's older copies (the copy stored last stays); entries not
  * whole; values no entry kept names. A pack with nothing to drop stays as it is unless it is
  * small and has others to merge with. A value any entry kept names stays, in whichever pack it
- * was (carried into a merged pack where that one is rewritten). A pack is whole once it has its
+ * was (carried into a merged pack where that one is rewritten). With --older-than, the marks of
+ * job keys written before the cutoff go too (pruneMarks). A pack is whole once it has its
  * name, so packs of any age are merged; only temporary files (a writer's work in progress) and
  * packs that are not whole (which a network filesystem may not show whole at once) are left
  * until they are older than a grace period.
@@ -23,7 +24,7 @@ import { digestFiles, isTempName, listFiles, oldLayoutFiles, PRUNE_GRACE_MS, typ
 import { BLOCK, decodePack, encodePack, entryBody, entryRecord, ENTRY_RECORD, HEAD_BYTES, VALUE_RECORD, type PackParts } from './pack-format.js';
 import { isPackName } from './pack-set.js';
 import { packName, writePack } from './pack-writer.js';
-import { packsDir } from './store.js';
+import { cacheRoot, packsDir } from './store.js';
 
 export interface PruneOptions {
   olderThanMs?: number;
@@ -50,6 +51,8 @@ export interface PruneReport {
   oldLayoutRemoved: number;
   /** Memos of input digests removed (not used for --older-than, or the oldest past --max-size). */
   digestsRemoved: number;
+  /** Marks of job keys removed (not written within --older-than). */
+  marksRemoved: number;
   bytesBefore: number;
   bytesAfter: number;
 }
@@ -79,7 +82,7 @@ export async function pruneCache(dir: string, o: PruneOptions): Promise<PruneRep
   const packBytes = o.packBytes ?? MERGED_BYTES;
   const packEntries = o.packEntries ?? MERGED_ENTRIES;
   const files = await listFiles(packsDir(dir));
-  const report: PruneReport = { entriesRemoved: 0, valuesRemoved: 0, packsBefore: 0, packsAfter: 0, packsMerged: 0, packsWritten: 0, brokenRemoved: 0, temporaryRemoved: 0, oldLayoutRemoved: 0, digestsRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
+  const report: PruneReport = { entriesRemoved: 0, valuesRemoved: 0, packsBefore: 0, packsAfter: 0, packsMerged: 0, packsWritten: 0, brokenRemoved: 0, temporaryRemoved: 0, oldLayoutRemoved: 0, digestsRemoved: 0, marksRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
   const old = (f: FileFact): boolean => now - f.mtimeMs > PRUNE_GRACE_MS;
   const remove = async (f: FileFact): Promise<boolean> => unlink(f.path).then(() => true, () => false);
 
@@ -206,7 +209,24 @@ export async function pruneCache(dir: string, o: PruneOptions): Promise<PruneRep
   report.packsAfter = after.length;
   report.bytesAfter = after.reduce((a, f) => a + f.bytes, 0);
   report.digestsRemoved = await pruneDigests(dir, now, o, report.bytesAfter);
+  report.marksRemoved = await pruneMarks(dir, now, o);
   return report;
+}
+
+/**
+ * The marks of job keys (store.ts `marked`) not written within --older-than: a mark is written
+ * again after each pack of its job, so the entries of one this old were stored before the cutoff
+ * and went above; without its mark such a job is not looked up (nothing left to find).
+ */
+async function pruneMarks(dir: string, now: number, o: PruneOptions): Promise<number> {
+  if (o.olderThanMs === undefined) return 0;
+  let removed = 0;
+  for (const what of ['jobs', 'halves']) {
+    for (const f of await listFiles(join(cacheRoot(dir), what))) {
+      if (now - f.mtimeMs > o.olderThanMs && (await unlink(f.path).then(() => true, () => false))) removed++;
+    }
+  }
+  return removed;
 }
 
 /**

@@ -166,15 +166,17 @@ export class CacheStore {
    * Whether tasks of jobs keyed `jobKey` (KeyMaker.jobKey) were ever stored (`jobs`), or stored as
    * halves of split tasks (`halves`). A job never stored has nothing to find: its tasks are not
    * looked up. A job stored as halves has a task whose whole misses looked up as its halves (their
-   * keys read and hash its input a second time). A mark is only ever added: one missing (written
-   * by an earlier version, or lost to a crash before a pack it precedes) costs misses, never a
-   * wrong row; the next store marks it.
+   * keys read and hash its input a second time). A mark is written before a job's first pack and
+   * again after each of its packs, so it is never older than the job's newest entry, and `cache
+   * prune --older-than` removes the marks older than the entries it keeps. One missing (written by
+   * an earlier version, lost to a crash before a pack it precedes, or pruned) costs misses, never
+   * a wrong row; the next store marks it.
    */
   marked(what: 'jobs' | 'halves', jobKey: string): boolean {
     return existsSync(join(this.root, what, jobKey));
   }
 
-  /** Marks jobs keyed `jobKey` as stored (`jobs`) or stored as halves. Throws the filesystem's error. */
+  /** Marks jobs keyed `jobKey` as stored (`jobs`) or stored as halves (again: its time now). Throws the filesystem's error. */
   async mark(what: 'jobs' | 'halves', jobKey: string): Promise<void> {
     const dir = join(this.root, what);
     await mkdir(dir, { recursive: true });

@@ -42,7 +42,7 @@ export function registerCache(program: Command): void {
     });
   cache
     .command('prune <dir>')
-    .description('rewrite the packs without the entries stored longer ago than --older-than, then the oldest until the cache fits --max-size, and the values no entry names; merge small packs; remove temporary files a crash left, the old layout v1, and the digests of inputs not used within --older-than (then the least recently used past --max-size)')
+    .description('rewrite the packs without the entries stored longer ago than --older-than, then the oldest until the cache fits --max-size, and the values no entry names; merge small packs; remove temporary files a crash left, the old layout v1, the digests of inputs not used within --older-than (then the least recently used past --max-size), and the marks of job keys that stored nothing within --older-than')
     .option('--older-than <age>', 'e.g. 30d, 12h')
     .option('--max-size <size>', 'e.g. 50G, 512M')
     .option('--json', 'print the report as JSON')
@@ -54,7 +54,7 @@ export function registerCache(program: Command): void {
         ...(opts.maxSize !== undefined ? { maxBytes: parseSize('--max-size', opts.maxSize) } : {}),
       });
       out.data(r);
-      out.line(`removed ${r.entriesRemoved} entries, ${r.valuesRemoved} values, ${r.temporaryRemoved} temporary files${r.brokenRemoved ? `, ${r.brokenRemoved} packs not whole` : ''}${r.oldLayoutRemoved ? `, ${r.oldLayoutRemoved} files of the old layout` : ''}${r.digestsRemoved ? `, the digests of ${r.digestsRemoved} input files` : ''}; ${r.packsBefore} packs → ${r.packsAfter} (${r.packsMerged} merged into ${r.packsWritten}); ${formatBytes(r.bytesBefore)} → ${formatBytes(r.bytesAfter)}`);
+      out.line(`removed ${r.entriesRemoved} entries, ${r.valuesRemoved} values, ${r.temporaryRemoved} temporary files${r.brokenRemoved ? `, ${r.brokenRemoved} packs not whole` : ''}${r.oldLayoutRemoved ? `, ${r.oldLayoutRemoved} files of the old layout` : ''}${r.digestsRemoved ? `, the digests of ${r.digestsRemoved} input files` : ''}${r.marksRemoved ? `, the marks of ${r.marksRemoved} job keys` : ''}; ${r.packsBefore} packs → ${r.packsAfter} (${r.packsMerged} merged into ${r.packsWritten}); ${formatBytes(r.bytesBefore)} → ${formatBytes(r.bytesAfter)}`);
       process.exitCode = Exit.Done;
     });
 }
