@@ -2,7 +2,7 @@
  * A job's summary while it runs (open.ts startSummary): the kind's `summarize` over the rows as
  * they become durable, read in the coordinator's thread while its event loop has room
  * (follow.ts). Where the loop is found too busy for that (no-op tasks by the hundred thousand:
- * found busy BUSY_LOOKS times while a step of rows waits), the fold starts over from the first row
+ * busy over a look of 100 ms while a step of rows waits), the fold starts over from the first row
  * in a thread of its own (summary-thread.ts), on a core the job leaves idle, and the thread's
  * figures are the summary: the job's end no longer waits for its whole output to be read back.
  * A job whose loop has room, or whose output never fills a step, starts no thread. A thread that
@@ -14,9 +14,6 @@ import type { Logger } from '../log.js';
 import { getKind, type Row } from '../kinds/index.js';
 import { RowFollower } from './follow.js';
 import type { FromSummaryThread, SummaryThreadData, ToSummaryThread } from './summary-thread.js';
-
-/** Times the loop is found busy (follow.ts: over 100 ms, with a step waiting) before the fold moves to a thread of its own. */
-export const BUSY_LOOKS = 1;
 
 /** What the sink tells a job's summary. */
 export interface SummaryFollower {
@@ -38,8 +35,6 @@ export interface SummaryRunOptions {
   log: Logger;
   /** Where the thread's code is (tests give one that cannot start). */
   threadUrl?: URL;
-  /** BUSY_LOOKS unless given (0: never a thread). */
-  busyLooks?: number;
 }
 
 type Figures = Record<string, unknown>;
@@ -84,11 +79,9 @@ export class SummaryRun implements SummaryFollower {
   /** Folds the rows from the first in this thread (its reads wait for a quiet loop until the end). */
   private foldHere(): void {
     const kind = getKind(this.o.kindName)!;
-    let busy = 0;
-    const looks = this.o.busyLooks ?? BUSY_LOOKS;
     const follower = new RowFollower(this.o.path, this.o.durable, (r) => r.job === this.o.job, undefined, {
       // A second fold here (the thread failed) stays here.
-      busy: () => void (++busy === looks && !this.threaded && this.local === follower && this.handOff()),
+      busy: () => void (!this.threaded && this.local === follower && this.handOff()),
     });
     this.local = follower;
     if (this.ended) follower.end();
