@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../helpers/paths.js';
 import { writeSyntheticSet } from './synthetic-sdf.js';
 import type { ThreadCpu } from './thread-cpu.js';
+import { spawned } from './spawned.js';
 
 export interface CacheBenchRow {
   workload: string;
@@ -32,8 +33,9 @@ async function runWall(args: string[]): Promise<{ seconds: number; stderr: strin
   const cpuFile = join(tmpdir(), `shoal-cache-bench-${process.pid}-${runs++}.cpu.json`);
   const env = { ...process.env, THREAD_CPU_OUT: cpuFile, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${new URL('./thread-cpu.js', import.meta.url).href}`.trim() };
   const t0 = performance.now();
-  const p = spawn(process.execPath, [join(repoRoot, 'dist', 'bundle', 'main.js'), 'run', ...args, '--workers', '2', '--oversubscribe', '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  // The whole log, not a tail: its lines with the cache's figures come first and last.
   let stderr = '';
+  const p = spawn(process.execPath, [join(repoRoot, 'dist', 'bundle', 'main.js'), 'run', ...args, '--workers', '2', '--oversubscribe', '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'], env });
   p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | null>((r) => p.on('exit', r));
   if (code !== 0) throw new Error(`shoal run ${args.join(' ')} failed (${code}): ${stderr}`);
@@ -60,25 +62,11 @@ function logged(stderr: string, msg: string, field: string): number | undefined 
   return undefined;
 }
 
-function lookupMs(stderr: string): { ms: number; hits: number } {
-  for (const l of stderr.split('\n')) {
-    if (!l.includes('cache looked up')) continue;
-    const j = JSON.parse(l) as { ms: number; hits: number };
-    return { ms: j.ms, hits: j.hits };
-  }
-  throw new Error(`no 'cache looked up' line: ${stderr}`);
-}
-
 /** The floor under a cached re-run of `output`'s rows (cache-floor.ts), in a fresh process. */
 async function floorMs(output: string, dest: string): Promise<{ rows: number; ms: number; loopMs: number; writeMs: number }> {
-  const p = spawn(process.execPath, [join(repoRoot, 'dist', 'test', 'bench', 'cache-floor.js'), output, dest], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((r) => p.on('exit', r));
-  if (code !== 0) throw new Error(`cache-floor failed (${code}): ${err}`);
-  return JSON.parse(out) as { rows: number; ms: number; loopMs: number; writeMs: number };
+  const r = await spawned(spawn(process.execPath, [join(repoRoot, 'dist', 'test', 'bench', 'cache-floor.js'), output, dest], { stdio: ['ignore', 'pipe', 'pipe'] })).done;
+  if (r.code !== 0) throw new Error(`cache-floor failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as { rows: number; ms: number; loopMs: number; writeMs: number };
 }
 
 async function threeRuns(name: string, args: string[], dir: string, rows: number): Promise<CacheBenchRow[]> {
@@ -86,7 +74,8 @@ async function threeRuns(name: string, args: string[], dir: string, rows: number
   const plain = await runWall([...args, '--out', join(dir, `${name}-plain.jsonl`)]);
   const cold = await runWall([...args, '--out', join(dir, `${name}-cold.jsonl`), '--cache', cache]);
   const warm = await runWall([...args, '--out', join(dir, `${name}-warm.jsonl`), '--cache', cache]);
-  const w = lookupMs(warm.stderr);
+  const w = { ms: logged(warm.stderr, 'cache looked up', 'ms'), hits: logged(warm.stderr, 'cache looked up', 'hits') };
+  if (w.ms === undefined) throw new Error(`no 'cache looked up' line: ${warm.stderr}`);
   const floor = await floorMs(join(dir, `${name}-cold.jsonl`), join(dir, `${name}-floor.jsonl`));
   const overhead = ((cold.seconds / plain.seconds - 1) * 100).toFixed(1);
   // The cache's own work on the coordinator's thread (its lookups and its stores) against the
