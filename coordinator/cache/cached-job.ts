@@ -52,6 +52,8 @@ export class CachedJob {
   broken = 0;
   stored = 0;
   unstored = 0;
+  /** Ms of the coordinator's thread its stores took (keys made, rows cut and packed), counted by its caller. */
+  storeMs = 0;
   /**
    * Whether the job's tasks were looked up: a job whose key never stored a task has nothing to
    * find, so its tasks are misses without a key, and each ok task's key is made as it is stored

@@ -44,8 +44,6 @@ export class ResultCache {
   private readonly stores = new Map<string, CacheStore>();
   private readonly jobs = new Map<string, CachedJob>();
   private readonly ended = new Map<string, { hits: number; misses: number }>();
-  /** Ms of the coordinator's thread each job's stores took (keys made, rows cut and packed), said at its end. */
-  private readonly storeMs = new Map<string, number>();
 
   constructor(
     private readonly log: Logger,
@@ -63,7 +61,6 @@ export class ResultCache {
   async admit(a: CacheAdmit, done: Pick<ReadonlySet<string>, 'has' | 'size'>, write: (rows: OwnRows) => Promise<void>): Promise<void> {
     this.jobs.delete(a.job);
     this.ended.delete(a.job);
-    this.storeMs.delete(a.job);
     const digests = new DigestMemo(a.cache.dir, this.memo);
     const keys = a.kind ? KeyMaker.of({ kindName: a.kindName, kind: a.kind, params: a.params, ...(a.cache.key !== undefined ? { cacheKey: a.cache.key } : {}), fileHash: a.fileHash, digests }) : null;
     if (keys === null) {
@@ -105,7 +102,7 @@ export class ResultCache {
       if (!j) continue;
       const t0 = performance.now();
       j.committed(g.status, g.ids, texts[i]!);
-      this.storeMs.set(g.job, (this.storeMs.get(g.job) ?? 0) + performance.now() - t0);
+      j.storeMs += performance.now() - t0;
     }
   }
 
@@ -127,9 +124,7 @@ export class ResultCache {
     this.jobs.delete(job);
     this.ended.set(job, j);
     const run = await j.finish();
-    const storeMs = +(this.storeMs.get(job) ?? 0).toFixed(1);
-    this.storeMs.delete(job);
-    this.log.info({ job, hits: run.hits, misses: run.misses, stored: run.stored, storeMs, ...(run.broken ? { broken: run.broken } : {}), ...(run.unstored ? { unstored: run.unstored } : {}) }, 'cache use');
+    this.log.info({ job, hits: run.hits, misses: run.misses, stored: run.stored, storeMs: +j.storeMs.toFixed(1), ...(run.broken ? { broken: run.broken } : {}), ...(run.unstored ? { unstored: run.unstored } : {}) }, 'cache use');
     return run;
   }
 }
